@@ -1,0 +1,113 @@
+//! The command line: global options, the subcommand enum and its one dispatching `match`.
+
+pub mod db;
+
+use std::time::Duration;
+
+use anyhow::Result;
+use clap::{Args, Parser, Subcommand};
+
+use crate::db::DbOptions;
+
+/// btdb keeps backtest results in PostgreSQL: record runs, rank strategies, compare sweeps.
+///
+/// With no DATABASE_URL, btdb runs its own PostgreSQL cluster under BTDB_HOME (default: the
+/// user's data directory; /var/lib/btdb for root), created and started on first use.
+#[derive(Debug, Parser)]
+#[command(name = "btdb", version, propagate_version = true, max_term_width = 100)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: GlobalArgs,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Options every subcommand takes.
+#[derive(Debug, Args)]
+pub struct GlobalArgs {
+    /// PostgreSQL server to use instead of the embedded cluster, e.g.
+    /// postgres://user:password@host:5432/btdb
+    #[arg(long, env = "DATABASE_URL", global = true, hide_env_values = true)]
+    pub database_url: Option<String>,
+
+    /// Most connections btdb opens at once.
+    #[arg(long, env = "BTDB_POOL_SIZE", global = true, default_value_t = 4,
+          value_parser = clap::value_parser!(u32).range(1..=512))]
+    pub pool_size: u32,
+
+    /// Seconds to wait for a connection before giving up.
+    #[arg(long, env = "BTDB_CONNECT_TIMEOUT", global = true, default_value_t = 10.0,
+          value_parser = parse_seconds)]
+    pub connect_timeout: f64,
+
+    /// More diagnostics on stderr (-v: debug, -vv: trace); RUST_LOG overrides.
+    #[arg(short, long, global = true, action = clap::ArgAction::Count, conflicts_with = "quiet")]
+    pub verbose: u8,
+
+    /// Only errors on stderr.
+    #[arg(short, long, global = true)]
+    pub quiet: bool,
+}
+
+fn parse_seconds(text: &str) -> Result<f64, String> {
+    match text.parse::<f64>() {
+        Ok(s) if s.is_finite() && s > 0.0 && s <= 86_400.0 => Ok(s),
+        _ => Err(format!(
+            "`{text}` is not a number of seconds between 0 and 86400"
+        )),
+    }
+}
+
+impl GlobalArgs {
+    pub fn db_options(&self) -> DbOptions {
+        DbOptions {
+            database_url: self.database_url.clone().filter(|u| !u.is_empty()),
+            pool_size: self.pool_size,
+            connect_timeout: Duration::from_secs_f64(self.connect_timeout),
+        }
+    }
+
+    /// The default tracing filter for these flags.
+    pub fn log_filter(&self) -> &'static str {
+        match (self.quiet, self.verbose) {
+            (true, _) => "error",
+            (false, 0) => "warn",
+            (false, 1) => "btdb=debug,warn",
+            (false, _) => "btdb=trace,info",
+        }
+    }
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Manage the database: the embedded cluster, migrations, its URL.
+    Db(db::Args),
+}
+
+/// Runs the parsed command line.
+pub async fn run(cli: Cli) -> Result<()> {
+    match cli.command {
+        Command::Db(args) => db::run(args, &cli.global).await,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    use super::*;
+
+    #[test]
+    fn command_line_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn zero_or_negative_timeouts_are_refused() {
+        for bad in ["0", "-1", "nan", "inf", "soon"] {
+            assert!(parse_seconds(bad).is_err(), "{bad} accepted");
+        }
+        assert_eq!(parse_seconds("2.5"), Ok(2.5));
+    }
+}

@@ -1,0 +1,386 @@
+//! The embedded default database: a private PostgreSQL cluster under `BTDB_HOME`.
+//!
+//! btdb creates it with initdb and starts it with pg_ctl on first use. It listens on a Unix socket
+//! inside `BTDB_HOME/pg` only (no TCP port), and trusts whoever can reach that socket, which the
+//! directory's 0700 mode restricts to its owner (and root). PostgreSQL refuses to run as root,
+//! so when btdb runs as root the cluster belongs to an unprivileged account (`postgres`, or
+//! `BTDB_PG_USER`) and every server binary runs as that account.
+
+use std::fmt::Write as _;
+use std::fs::{self, File};
+use std::os::unix::fs::{PermissionsExt, chown};
+use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use anyhow::{Context, Result, bail};
+use nix::unistd::{Uid, User};
+use tracing::{debug, info};
+
+use super::pg_bin;
+
+/// The superuser initdb creates, and the database btdb keeps its tables in.
+pub const SUPERUSER: &str = "btdb";
+pub const DATABASE: &str = "btdb";
+/// Only names the socket file (`.s.PGSQL.5432`): there is no TCP listener to collide with.
+const PORT: u16 = 5432;
+/// The kernel's limit on a socket path (sun_path) is 108 bytes including the terminating NUL.
+const MAX_SOCKET_PATH: usize = 107;
+
+/// Where a cluster stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Status {
+    Running,
+    Stopped,
+    /// `BTDB_HOME` holds no cluster yet; the first command that needs one creates it.
+    NotCreated,
+}
+
+/// A PostgreSQL cluster that btdb owns, living under one home directory.
+#[derive(Debug, Clone)]
+pub struct Cluster {
+    home: PathBuf,
+    /// The account the server runs as when btdb itself runs as root.
+    owner: Option<User>,
+    /// Extra `postgresql.conf` settings, written at every start (the test cluster turns off
+    /// durability it does not need).
+    settings: Vec<(String, String)>,
+}
+
+/// `BTDB_HOME`, or the user's data directory. Root's home directory is closed to the account
+/// the server must run as, so root defaults to `/var/lib/btdb` instead.
+pub fn default_home() -> Result<PathBuf> {
+    if let Some(home) = std::env::var_os("BTDB_HOME").filter(|h| !h.is_empty()) {
+        return Ok(PathBuf::from(home));
+    }
+    if Uid::effective().is_root() {
+        return Ok(PathBuf::from("/var/lib/btdb"));
+    }
+    dirs::data_dir()
+        .map(|dir| dir.join("btdb"))
+        .context("no data directory for this user; set BTDB_HOME")
+}
+
+impl Cluster {
+    /// The cluster under `home`; nothing is created until it is started.
+    pub fn new(home: impl Into<PathBuf>) -> Result<Self> {
+        let home = home.into();
+        let home = if home.is_relative() {
+            std::env::current_dir()?.join(home)
+        } else {
+            home
+        };
+        let owner = if Uid::effective().is_root() {
+            let name = std::env::var("BTDB_PG_USER").unwrap_or_else(|_| "postgres".into());
+            let user = User::from_name(&name)
+                .with_context(|| format!("looking up account `{name}`"))?
+                .with_context(|| {
+                    format!(
+                        "btdb runs as root, which PostgreSQL refuses, and there is no account \
+                         `{name}` to run the server as; create one (`useradd --system {name}`) \
+                         or set BTDB_PG_USER"
+                    )
+                })?;
+            Some(user)
+        } else {
+            None
+        };
+        let cluster = Self {
+            home,
+            owner,
+            settings: Vec::new(),
+        };
+        let socket = cluster.socket_dir().join(format!(".s.PGSQL.{PORT}"));
+        let len = socket.as_os_str().len();
+        if len > MAX_SOCKET_PATH {
+            bail!(
+                "BTDB_HOME `{}` is too deep for a Unix socket ({len} bytes to `{}`, at most \
+                 {MAX_SOCKET_PATH}); choose a shorter path",
+                cluster.home.display(),
+                socket.display()
+            );
+        }
+        Ok(cluster)
+    }
+
+    /// Adds a `postgresql.conf` setting, applied at the next start.
+    pub fn with_setting(mut self, name: &str, value: &str) -> Self {
+        self.settings.push((name.to_owned(), value.to_owned()));
+        self
+    }
+
+    pub fn home(&self) -> &Path {
+        &self.home
+    }
+
+    /// The directory the server owns: data directory, socket and server log.
+    fn pg_dir(&self) -> PathBuf {
+        self.home.join("pg")
+    }
+
+    pub fn data_dir(&self) -> PathBuf {
+        self.pg_dir().join("data")
+    }
+
+    pub fn socket_dir(&self) -> PathBuf {
+        self.pg_dir()
+    }
+
+    pub fn log_file(&self) -> PathBuf {
+        self.pg_dir().join("server.log")
+    }
+
+    /// A libpq-style URL for `database` over the cluster's socket; psql accepts it too.
+    pub fn url(&self, database: &str) -> String {
+        let host: String =
+            url::form_urlencoded::byte_serialize(self.socket_dir().as_os_str().as_encoded_bytes())
+                .collect();
+        format!("postgres:///{database}?host={host}&port={PORT}&user={SUPERUSER}")
+    }
+
+    /// Creates the cluster if there is none and starts it if it is stopped.
+    ///
+    /// Holds an exclusive lock on `BTDB_HOME/cluster.lock` throughout, so that two processes
+    /// starting at once neither initialise twice nor start two servers on one data directory.
+    pub fn ensure_running(&self) -> Result<()> {
+        let _lock = self.lock()?;
+        if !self.data_dir().join("PG_VERSION").is_file() {
+            self.init()?;
+        }
+        if self.pg_ctl_status()? != Status::Running {
+            self.start()?;
+        }
+        let marker = self.pg_dir().join("database-created");
+        if !marker.exists() {
+            self.create_database()?;
+            fs::write(&marker, b"").with_context(|| format!("writing `{}`", marker.display()))?;
+        }
+        Ok(())
+    }
+
+    /// Stops the server if it runs; true when it was running.
+    pub fn stop(&self) -> Result<bool> {
+        let _lock = self.lock()?;
+        if self.pg_ctl_status()? != Status::Running {
+            return Ok(false);
+        }
+        let data = self.data_dir();
+        let out = self.run(
+            self.bin("pg_ctl")?
+                .args(["stop", "-s", "-w", "-m", "fast", "-D"])
+                .arg(&data),
+        )?;
+        check(&out, "stopping the embedded PostgreSQL server")?;
+        info!(data_dir = %data.display(), "embedded cluster stopped");
+        Ok(true)
+    }
+
+    pub fn status(&self) -> Result<Status> {
+        if !self.data_dir().join("PG_VERSION").is_file() {
+            return Ok(Status::NotCreated);
+        }
+        self.pg_ctl_status()
+    }
+
+    fn lock(&self) -> Result<File> {
+        fs::create_dir_all(&self.home)
+            .with_context(|| format!("BTDB_HOME `{}` cannot be created", self.home.display()))?;
+        let path = self.home.join("cluster.lock");
+        let file = File::options()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&path)
+            .with_context(|| format!("BTDB_HOME `{}` is not writable", self.home.display()))?;
+        file.lock()
+            .with_context(|| format!("locking `{}`", path.display()))?;
+        Ok(file)
+    }
+
+    fn init(&self) -> Result<()> {
+        let pg = self.pg_dir();
+        fs::create_dir_all(&pg)
+            .with_context(|| format!("BTDB_HOME `{}` is not writable", self.home.display()))?;
+        fs::set_permissions(&pg, fs::Permissions::from_mode(0o700))?;
+        if let Some(owner) = &self.owner {
+            chown(&pg, Some(owner.uid.as_raw()), Some(owner.gid.as_raw()))
+                .with_context(|| format!("giving `{}` to `{}`", pg.display(), owner.name))?;
+            let reachable = self
+                .as_owner(&mut Command::new("test"))
+                .arg("-w")
+                .arg(&pg)
+                .status()
+                .is_ok_and(|s| s.success());
+            if !reachable {
+                bail!(
+                    "the server runs as `{name}` (PostgreSQL refuses root), and `{name}` cannot \
+                     reach `{}`; set BTDB_HOME to a directory it can reach, such as /var/lib/btdb",
+                    pg.display(),
+                    name = owner.name
+                );
+            }
+        }
+        // initdb into a scratch directory renamed at the end: a cluster killed half-way through
+        // initdb is never mistaken for a usable one.
+        let scratch = pg.join("data.init");
+        if scratch.exists() {
+            fs::remove_dir_all(&scratch)
+                .with_context(|| format!("removing `{}`", scratch.display()))?;
+        }
+        info!(home = %self.home.display(), "creating the embedded PostgreSQL cluster");
+        let out = self.run(
+            self.bin("initdb")?
+                .args([
+                    "--auth=trust",
+                    "--encoding=UTF8",
+                    "--locale=C",
+                    "-U",
+                    SUPERUSER,
+                    "-D",
+                ])
+                .arg(&scratch),
+        )?;
+        check(&out, "initdb")?;
+        let conf = scratch.join("postgresql.conf");
+        let mut text =
+            fs::read_to_string(&conf).with_context(|| format!("reading `{}`", conf.display()))?;
+        text.push_str(
+            "\n# btdb writes its settings here at every start.\ninclude_if_exists = 'btdb.conf'\n",
+        );
+        fs::write(&conf, text).with_context(|| format!("writing `{}`", conf.display()))?;
+        fs::rename(&scratch, self.data_dir())
+            .with_context(|| format!("renaming `{}`", scratch.display()))?;
+        Ok(())
+    }
+
+    fn start(&self) -> Result<()> {
+        self.write_settings()?;
+        let data = self.data_dir();
+        let out = self.run(
+            self.bin("pg_ctl")?
+                .args(["start", "-s", "-w", "-t", "60", "-D"])
+                .arg(&data)
+                .arg("-l")
+                .arg(self.log_file()),
+        )?;
+        if !out.status.success() {
+            bail!(
+                "the embedded PostgreSQL server did not start: {}; its log is `{}`",
+                last_log_line(&self.log_file()).unwrap_or_else(|| stderr_line(&out)),
+                self.log_file().display()
+            );
+        }
+        info!(data_dir = %data.display(), "embedded cluster started");
+        Ok(())
+    }
+
+    /// Settings that depend on where BTDB_HOME is now, so a moved home still starts.
+    fn write_settings(&self) -> Result<()> {
+        let quote = |v: &str| format!("'{}'", v.replace('\'', "''"));
+        let mut conf =
+            String::from("# Written by btdb at every start; edit postgresql.conf instead.\n");
+        let socket = self.socket_dir();
+        let defaults = [
+            ("listen_addresses", quote("")),
+            ("unix_socket_directories", quote(&socket.to_string_lossy())),
+            ("unix_socket_permissions", "0700".to_owned()),
+            ("port", PORT.to_string()),
+        ];
+        for (name, value) in defaults {
+            let _ = writeln!(conf, "{name} = {value}");
+        }
+        for (name, value) in &self.settings {
+            let _ = writeln!(conf, "{name} = {}", quote(value));
+        }
+        let path = self.data_dir().join("btdb.conf");
+        fs::write(&path, conf).with_context(|| format!("writing `{}`", path.display()))?;
+        if let Some(owner) = &self.owner {
+            chown(&path, Some(owner.uid.as_raw()), Some(owner.gid.as_raw()))?;
+        }
+        Ok(())
+    }
+
+    fn create_database(&self) -> Result<()> {
+        let out = self.run(
+            self.bin("createdb")?
+                .arg("-h")
+                .arg(self.socket_dir())
+                .args(["-p", &PORT.to_string(), "-U", SUPERUSER, DATABASE]),
+        )?;
+        if !out.status.success() && !String::from_utf8_lossy(&out.stderr).contains("already exists")
+        {
+            check(&out, "creating the btdb database")?;
+        }
+        Ok(())
+    }
+
+    fn pg_ctl_status(&self) -> Result<Status> {
+        let out = self.run(
+            self.bin("pg_ctl")?
+                .args(["status", "-D"])
+                .arg(self.data_dir()),
+        )?;
+        // pg_ctl status: 0 running, 3 not running, 4 no usable data directory.
+        Ok(match out.status.code() {
+            Some(0) => Status::Running,
+            Some(4) => Status::NotCreated,
+            _ => Status::Stopped,
+        })
+    }
+
+    /// A server binary, set up to run as the cluster's owner.
+    fn bin(&self, name: &str) -> Result<Command> {
+        let mut cmd = Command::new(pg_bin::find()?.join(name));
+        self.as_owner(&mut cmd);
+        Ok(cmd)
+    }
+
+    fn as_owner<'c>(&self, cmd: &'c mut Command) -> &'c mut Command {
+        // The binaries refuse a working directory they cannot read, which root's often is.
+        cmd.current_dir(if self.pg_dir().is_dir() {
+            self.pg_dir()
+        } else {
+            "/".into()
+        });
+        if let Some(owner) = &self.owner {
+            cmd.uid(owner.uid.as_raw()).gid(owner.gid.as_raw());
+        }
+        cmd
+    }
+
+    fn run(&self, cmd: &mut Command) -> Result<Output> {
+        debug!(command = ?cmd, "running");
+        cmd.output()
+            .with_context(|| format!("running `{}`", cmd.get_program().to_string_lossy()))
+    }
+}
+
+fn check(out: &Output, what: &str) -> Result<()> {
+    if out.status.success() {
+        return Ok(());
+    }
+    bail!("{what} failed: {}", stderr_line(out))
+}
+
+/// The first meaningful line a failed binary printed, for a one-line error.
+fn stderr_line(out: &Output) -> String {
+    let text = String::from_utf8_lossy(&out.stderr);
+    let text = if text.trim().is_empty() {
+        String::from_utf8_lossy(&out.stdout)
+    } else {
+        text
+    };
+    text.lines()
+        .map(str::trim)
+        .find(|l| !l.is_empty())
+        .unwrap_or("no output")
+        .to_owned()
+}
+
+fn last_log_line(path: &Path) -> Option<String> {
+    let text = fs::read_to_string(path).ok()?;
+    text.lines()
+        .rev()
+        .find(|l| l.contains("FATAL") || l.contains("ERROR"))
+        .map(str::to_owned)
+}

@@ -1,0 +1,130 @@
+//! Where the database comes from (DESIGN §5), the connection pool and schema migrations.
+
+pub mod cluster;
+pub mod explain;
+pub mod migrate;
+pub mod pg_bin;
+pub mod url;
+
+use std::time::Duration;
+
+use anyhow::{Context, Result, anyhow};
+use diesel::ConnectionError;
+use diesel_async::AsyncPgConnection;
+use diesel_async::pooled_connection::bb8::{Pool, PooledConnection};
+use diesel_async::pooled_connection::{AsyncDieselConnectionManager, ManagerConfig};
+use tracing::{debug, info};
+
+use cluster::Cluster;
+
+/// How to reach the database and how many connections to keep.
+#[derive(Debug, Clone)]
+pub struct DbOptions {
+    /// A server given by URL; `None` means the embedded default cluster.
+    pub database_url: Option<String>,
+    pub pool_size: u32,
+    /// How long to wait for a new connection, and for a free one from the pool.
+    pub connect_timeout: Duration,
+}
+
+impl Default for DbOptions {
+    fn default() -> Self {
+        Self {
+            database_url: None,
+            pool_size: 4,
+            connect_timeout: Duration::from_secs(10),
+        }
+    }
+}
+
+/// A migrated database and a pool of connections to it.
+#[derive(Debug, Clone)]
+pub struct Db {
+    pool: Pool<AsyncPgConnection>,
+    /// Host and database, for messages (never the password).
+    target: String,
+    applied: Vec<String>,
+}
+
+impl Db {
+    /// Connects (starting the embedded cluster when no URL is given), applies pending
+    /// migrations and builds the pool.
+    pub async fn connect(options: &DbOptions) -> Result<Self> {
+        let url = match &options.database_url {
+            Some(url) => url.clone(),
+            None => {
+                let cluster = Cluster::new(cluster::default_home()?)?;
+                cluster.ensure_running()?;
+                cluster.url(cluster::DATABASE)
+            }
+        };
+        let target = url::describe(&url);
+        let conn = establish(&url, options.connect_timeout).await?;
+        let (conn, applied) = migrate::run_pending(conn)
+            .await
+            .with_context(|| format!("migrating {target}"))?;
+        if !applied.is_empty() {
+            info!(count = applied.len(), "applied pending migrations");
+        }
+        let mut config = ManagerConfig::default();
+        let timeout = options.connect_timeout;
+        config.custom_setup = Box::new(move |url| {
+            let url = url.to_owned();
+            Box::pin(async move {
+                establish(&url, timeout)
+                    .await
+                    .map_err(|e| ConnectionError::BadConnection(format!("{e:#}")))
+            })
+        });
+        let manager = AsyncDieselConnectionManager::new_with_config(url, config);
+        let pool = Pool::builder()
+            .max_size(options.pool_size.max(1))
+            .connection_timeout(options.connect_timeout)
+            .build_unchecked(manager);
+        // The connection that migrated is a good one: keep it rather than dial again.
+        pool.add(conn)
+            .map_err(|_| anyhow!("the connection pool has no room for a first connection"))?;
+        debug!(%target, pool_size = options.pool_size, "connected");
+        Ok(Self {
+            pool,
+            target,
+            applied,
+        })
+    }
+
+    /// A connection from the pool; waits up to the connect timeout for a free one.
+    pub async fn conn(&self) -> Result<PooledConnection<'_, AsyncPgConnection>> {
+        self.pool
+            .get()
+            .await
+            .map_err(|e| anyhow!("no connection to {} available: {e}", self.target))
+    }
+
+    /// The migrations this connect applied, oldest first.
+    pub fn applied_migrations(&self) -> &[String] {
+        &self.applied
+    }
+
+    pub fn target(&self) -> &str {
+        &self.target
+    }
+}
+
+/// One connection, with an error that says where it tried to go and why it failed.
+///
+/// Connects through tokio-postgres directly rather than `AsyncPgConnection::establish`, which
+/// flattens the error to its first line ("error connecting to server") and drops the cause.
+pub async fn establish(url: &str, timeout: Duration) -> Result<AsyncPgConnection> {
+    let target = url::describe(url);
+    let connect = async {
+        let (client, connection) = tokio_postgres::connect(url, tokio_postgres::NoTls).await?;
+        anyhow::Ok(AsyncPgConnection::try_from_client_and_connection(client, connection).await?)
+    };
+    match tokio::time::timeout(timeout, connect).await {
+        Ok(result) => result.with_context(|| format!("cannot connect to {target}")),
+        Err(_) => Err(anyhow!(
+            "cannot connect to {target}: no answer within {}s",
+            timeout.as_secs_f64()
+        )),
+    }
+}

@@ -1,0 +1,10 @@
+//! btdb: a PostgreSQL store for backtest results.
+//!
+//! The binary (`src/main.rs`) is a thin shell over this library: `cli` parses and dispatches,
+//! `db` finds or starts the database and hands out pooled connections, `models` holds one file
+//! per table with that table's queries.
+
+pub mod cli;
+pub mod db;
+pub mod models;
+pub mod schema;

@@ -1,0 +1,75 @@
+//! `metrics`: one value per run and metric name, with the run's ranking keys copied in.
+
+use diesel::pg::Pg;
+use diesel::prelude::*;
+use serde::Serialize;
+
+use super::Run;
+use crate::schema::metrics;
+
+#[derive(Debug, Clone, PartialEq, Queryable, Selectable, Identifiable, Associations, Serialize)]
+#[diesel(
+    table_name = metrics,
+    primary_key(run_id, name),
+    belongs_to(Run),
+    check_for_backend(diesel::pg::Pg)
+)]
+pub struct Metric {
+    pub run_id: i64,
+    pub name: String,
+    pub value: f64,
+    pub strategy_id: i64,
+    pub parameter_set_id: i64,
+    pub dataset: String,
+    pub completed: bool,
+}
+
+#[derive(Debug, Clone, Insertable)]
+#[diesel(table_name = metrics)]
+pub struct NewMetric<'a> {
+    pub run_id: i64,
+    pub name: &'a str,
+    pub value: f64,
+    pub strategy_id: i64,
+    pub parameter_set_id: i64,
+    pub dataset: &'a str,
+    pub completed: bool,
+}
+
+/// A metric value and the run it belongs to.
+#[derive(Debug, Clone, PartialEq, Queryable, Selectable, Serialize)]
+#[diesel(table_name = metrics, check_for_backend(diesel::pg::Pg))]
+pub struct RunValue {
+    pub run_id: i64,
+    pub value: f64,
+}
+
+impl Metric {
+    /// The metrics of a page of runs in one query (group them with `grouped_by(runs)`).
+    pub fn for_runs(
+        runs: &[Run],
+    ) -> metrics::BoxedQuery<'_, Pg, diesel::dsl::SqlTypeOf<diesel::dsl::AsSelect<Metric, Pg>>>
+    {
+        Self::belonging_to(runs)
+            .select(Self::as_select())
+            .order((metrics::run_id, metrics::name))
+            .into_boxed()
+    }
+
+    /// The completed run of `strategy_id` with the highest `name`: one index-only probe, which
+    /// `rank --by best` makes per strategy.
+    pub fn best_of_strategy(
+        name: &str,
+        strategy_id: i64,
+    ) -> metrics::BoxedQuery<'_, Pg, diesel::dsl::SqlTypeOf<diesel::dsl::AsSelect<RunValue, Pg>>>
+    {
+        metrics::table
+            .filter(metrics::name.eq(name))
+            .filter(metrics::strategy_id.eq(strategy_id))
+            .filter(metrics::completed.eq(true))
+            .order((metrics::value.desc(), metrics::run_id))
+            .limit(1)
+            .select(RunValue::as_select())
+            .into_boxed()
+    }
+}

@@ -1,0 +1,77 @@
+//! One file per table: the row type, its `New` type for inserts, and the table's own queries.
+//!
+//! Query functions that other code composes or EXPLAINs return the query itself; the ones that
+//! only make sense run are `async fn`s taking a connection, so they compose inside transactions.
+
+pub mod equity_point;
+pub mod metric;
+pub mod parameter_set;
+pub mod run;
+pub mod strategy;
+pub mod sweep;
+pub mod trade;
+
+pub use equity_point::EquityPoint;
+pub use metric::Metric;
+pub use parameter_set::ParameterSet;
+pub use run::{Run, RunStatus};
+pub use strategy::Strategy;
+pub use sweep::Sweep;
+pub use trade::{Trade, TradeSide};
+
+/// A Rust enum stored as one of a fixed set of strings in a `text` column with a CHECK.
+macro_rules! text_enum {
+    ($(#[$meta:meta])* $name:ident { $($variant:ident => $text:literal),+ $(,)? }) => {
+        $(#[$meta])*
+        #[derive(
+            Debug, Clone, Copy, PartialEq, Eq, Hash,
+            diesel::AsExpression, diesel::FromSqlRow, serde::Serialize, serde::Deserialize,
+        )]
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        #[serde(rename_all = "lowercase")]
+        pub enum $name {
+            $($variant),+
+        }
+
+        impl $name {
+            pub const fn as_str(self) -> &'static str {
+                match self {
+                    $(Self::$variant => $text),+
+                }
+            }
+        }
+
+        impl std::fmt::Display for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+
+        impl diesel::serialize::ToSql<diesel::sql_types::Text, diesel::pg::Pg> for $name {
+            fn to_sql<'b>(
+                &'b self,
+                out: &mut diesel::serialize::Output<'b, '_, diesel::pg::Pg>,
+            ) -> diesel::serialize::Result {
+                <str as diesel::serialize::ToSql<diesel::sql_types::Text, diesel::pg::Pg>>::to_sql(
+                    self.as_str(),
+                    out,
+                )
+            }
+        }
+
+        impl diesel::deserialize::FromSql<diesel::sql_types::Text, diesel::pg::Pg> for $name {
+            fn from_sql(value: diesel::pg::PgValue<'_>) -> diesel::deserialize::Result<Self> {
+                match value.as_bytes() {
+                    $(b if b == $text.as_bytes() => Ok(Self::$variant),)+
+                    other => Err(format!(
+                        "unexpected {} `{}`",
+                        stringify!($name),
+                        String::from_utf8_lossy(other)
+                    )
+                    .into()),
+                }
+            }
+        }
+    };
+}
+pub(crate) use text_enum;

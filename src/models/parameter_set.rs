@@ -1,0 +1,56 @@
+//! `parameter_sets`: the distinct parameter sets each strategy was run with.
+
+use diesel::prelude::*;
+use diesel_async::{AsyncPgConnection, RunQueryDsl};
+use serde::Serialize;
+
+use super::Strategy;
+use crate::schema::parameter_sets;
+
+#[derive(Debug, Clone, PartialEq, Queryable, Selectable, Identifiable, Associations, Serialize)]
+#[diesel(table_name = parameter_sets, belongs_to(Strategy), check_for_backend(diesel::pg::Pg))]
+pub struct ParameterSet {
+    pub id: i64,
+    pub strategy_id: i64,
+    pub params: serde_json::Value,
+    #[serde(skip)]
+    pub params_hash: Vec<u8>,
+}
+
+#[derive(Debug, Clone, Copy, Insertable)]
+#[diesel(table_name = parameter_sets)]
+pub struct NewParameterSet<'a> {
+    pub strategy_id: i64,
+    /// Canonical JSON object: keys sorted, numbers normalised (the record path builds it).
+    pub params: &'a serde_json::Value,
+    /// SHA-256 of the canonical JSON text.
+    pub params_hash: &'a [u8],
+}
+
+impl ParameterSet {
+    /// The parameter set of this strategy with this hash, created if it does not exist yet.
+    pub async fn find_or_create(
+        conn: &mut AsyncPgConnection,
+        new: NewParameterSet<'_>,
+    ) -> QueryResult<Self> {
+        let inserted = diesel::insert_into(parameter_sets::table)
+            .values(new)
+            .on_conflict((parameter_sets::strategy_id, parameter_sets::params_hash))
+            .do_nothing()
+            .returning(Self::as_returning())
+            .get_result(conn)
+            .await
+            .optional()?;
+        match inserted {
+            Some(set) => Ok(set),
+            None => {
+                parameter_sets::table
+                    .filter(parameter_sets::strategy_id.eq(new.strategy_id))
+                    .filter(parameter_sets::params_hash.eq(new.params_hash))
+                    .select(Self::as_select())
+                    .get_result(conn)
+                    .await
+            }
+        }
+    }
+}

@@ -1,0 +1,49 @@
+//! `sweeps`: named batches of runs.
+
+use chrono::{DateTime, Utc};
+use diesel::prelude::*;
+use diesel_async::{AsyncPgConnection, RunQueryDsl};
+use serde::Serialize;
+
+use crate::schema::sweeps;
+
+#[derive(Debug, Clone, PartialEq, Queryable, Selectable, Identifiable, Serialize)]
+#[diesel(table_name = sweeps, check_for_backend(diesel::pg::Pg))]
+pub struct Sweep {
+    pub id: i64,
+    pub name: String,
+    pub created_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, Copy, Insertable)]
+#[diesel(table_name = sweeps)]
+pub struct NewSweep<'a> {
+    pub name: &'a str,
+}
+
+impl Sweep {
+    pub fn by_name(name: &str) -> sweeps::BoxedQuery<'_, diesel::pg::Pg> {
+        sweeps::table.filter(sweeps::name.eq(name)).into_boxed()
+    }
+
+    /// The sweep with this name, created if it does not exist yet (race-free, as for strategies).
+    pub async fn find_or_create(conn: &mut AsyncPgConnection, name: &str) -> QueryResult<Self> {
+        let inserted = diesel::insert_into(sweeps::table)
+            .values(NewSweep { name })
+            .on_conflict(sweeps::name)
+            .do_nothing()
+            .returning(Self::as_returning())
+            .get_result(conn)
+            .await
+            .optional()?;
+        match inserted {
+            Some(sweep) => Ok(sweep),
+            None => {
+                Self::by_name(name)
+                    .select(Self::as_select())
+                    .get_result(conn)
+                    .await
+            }
+        }
+    }
+}

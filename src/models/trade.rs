@@ -1,0 +1,53 @@
+//! `trades`: the trades of a run, hash-partitioned on run_id.
+
+use bigdecimal::BigDecimal;
+use chrono::{DateTime, Utc};
+use diesel::pg::Pg;
+use diesel::prelude::*;
+use serde::Serialize;
+
+use super::{Run, text_enum};
+use crate::schema::trades;
+
+text_enum! {
+    /// The direction of a trade; pnl's sign follows it.
+    TradeSide {
+        Long => "long",
+        Short => "short",
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Queryable, Selectable, Identifiable, Associations, Serialize)]
+#[diesel(
+    table_name = trades,
+    primary_key(run_id, seq),
+    belongs_to(Run),
+    check_for_backend(diesel::pg::Pg)
+)]
+pub struct Trade {
+    pub run_id: i64,
+    pub seq: i32,
+    pub symbol: String,
+    pub side: TradeSide,
+    pub quantity: BigDecimal,
+    pub entry_time: DateTime<Utc>,
+    pub entry_price: BigDecimal,
+    pub exit_time: DateTime<Utc>,
+    pub exit_price: BigDecimal,
+    pub fees: BigDecimal,
+    pub pnl: BigDecimal,
+}
+
+impl Trade {
+    /// The trades of one run in order; the run_id equality prunes to one partition.
+    pub fn for_run(
+        run_id: i64,
+    ) -> trades::BoxedQuery<'static, Pg, diesel::dsl::SqlTypeOf<diesel::dsl::AsSelect<Trade, Pg>>>
+    {
+        trades::table
+            .filter(trades::run_id.eq(run_id))
+            .order(trades::seq)
+            .select(Self::as_select())
+            .into_boxed()
+    }
+}

@@ -1,0 +1,102 @@
+// @generated automatically by Diesel CLI.
+
+diesel::table! {
+    equity_points (run_id, seq) {
+        run_id -> Int8,
+        seq -> Int4,
+        ts -> Timestamptz,
+        equity -> Numeric,
+    }
+}
+
+diesel::table! {
+    metrics (run_id, name) {
+        run_id -> Int8,
+        name -> Text,
+        value -> Float8,
+        strategy_id -> Int8,
+        parameter_set_id -> Int8,
+        dataset -> Text,
+        completed -> Bool,
+    }
+}
+
+diesel::table! {
+    parameter_sets (id) {
+        id -> Int8,
+        strategy_id -> Int8,
+        params -> Jsonb,
+        params_hash -> Bytea,
+    }
+}
+
+diesel::table! {
+    runs (id) {
+        id -> Int8,
+        run_key -> Text,
+        content_hash -> Bytea,
+        strategy_id -> Int8,
+        parameter_set_id -> Int8,
+        sweep_id -> Nullable<Int8>,
+        dataset -> Text,
+        status -> Text,
+        period_start -> Nullable<Timestamptz>,
+        period_end -> Nullable<Timestamptz>,
+        initial_capital -> Nullable<Numeric>,
+        periods_per_year -> Float8,
+        tags -> Array<Text>,
+        recorded_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    strategies (id) {
+        id -> Int8,
+        name -> Text,
+        version -> Text,
+        description -> Nullable<Text>,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    sweeps (id) {
+        id -> Int8,
+        name -> Text,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    trades (run_id, seq) {
+        run_id -> Int8,
+        seq -> Int4,
+        symbol -> Text,
+        side -> Text,
+        quantity -> Numeric,
+        entry_time -> Timestamptz,
+        entry_price -> Numeric,
+        exit_time -> Timestamptz,
+        exit_price -> Numeric,
+        fees -> Numeric,
+        pnl -> Numeric,
+    }
+}
+
+diesel::joinable!(equity_points -> runs (run_id));
+diesel::joinable!(metrics -> runs (run_id));
+diesel::joinable!(parameter_sets -> strategies (strategy_id));
+diesel::joinable!(runs -> parameter_sets (parameter_set_id));
+diesel::joinable!(runs -> strategies (strategy_id));
+diesel::joinable!(runs -> sweeps (sweep_id));
+diesel::joinable!(trades -> runs (run_id));
+
+diesel::allow_tables_to_appear_in_same_query!(
+    equity_points,
+    metrics,
+    parameter_sets,
+    runs,
+    strategies,
+    sweeps,
+    trades,
+);
