@@ -314,6 +314,16 @@ impl Cluster {
         Ok(())
     }
 
+    /// Whether the account the server runs as can enter `dir`, which every parent must allow.
+    pub fn server_can_reach(&self, dir: &Path) -> bool {
+        self.as_owner(&mut Command::new("test"))
+            .current_dir("/")
+            .arg("-x")
+            .arg(dir)
+            .status()
+            .is_ok_and(|s| s.success())
+    }
+
     fn pg_ctl_status(&self) -> Result<Status> {
         let out = self.run(
             self.bin("pg_ctl")?

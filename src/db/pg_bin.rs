@@ -18,7 +18,8 @@ pub fn find() -> Result<PathBuf> {
             return Ok(dir);
         }
         bail!(
-            "BTDB_PG_BIN is `{}`, which lacks one of {}",
+            "BTDB_PG_BIN `{}` lacks one of {}; point it at PostgreSQL's server binaries \
+             (Debian/Ubuntu: `apt-get install postgresql`, then /usr/lib/postgresql/<version>/bin)",
             dir.display(),
             REQUIRED.join(", ")
         );

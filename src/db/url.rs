@@ -90,6 +90,34 @@ pub fn describe(database_url: &str) -> String {
     )
 }
 
+/// The same server and credentials, another database.
+pub fn with_database(database_url: &str, database: &str) -> String {
+    match split_url(database_url) {
+        Some(parts) => {
+            let userinfo = parts.userinfo.map(|u| format!("{u}@")).unwrap_or_default();
+            let query = match parts.query {
+                Some(q) => {
+                    let kept: Vec<&str> =
+                        q.split('&').filter(|pair| !pair.starts_with("dbname=")).collect();
+                    if kept.is_empty() { String::new() } else { format!("?{}", kept.join("&")) }
+                }
+                None => String::new(),
+            };
+            let encoded: String = form_urlencoded::byte_serialize(database.as_bytes()).collect();
+            format!("{}://{userinfo}{}/{encoded}{query}", parts.scheme, parts.hosts)
+        }
+        None => {
+            let mut pairs: Vec<String> = database_url
+                .split_whitespace()
+                .filter(|pair| !pair.starts_with("dbname="))
+                .map(str::to_owned)
+                .collect();
+            pairs.push(format!("dbname={database}"));
+            pairs.join(" ")
+        }
+    }
+}
+
 struct UrlParts<'a> {
     scheme: &'a str,
     userinfo: Option<&'a str>,
@@ -165,6 +193,19 @@ mod tests {
     #[test]
     fn unknown_text_keeps_no_password() {
         assert!(!redact("password=hunter2").contains("hunter2"));
+    }
+
+    #[test]
+    fn with_database_swaps_only_the_database() {
+        assert_eq!(
+            with_database("postgres://a:pw@h:5432/one?sslmode=disable", "two"),
+            "postgres://a:pw@h:5432/two?sslmode=disable"
+        );
+        assert_eq!(
+            with_database("postgres:///btdb?host=%2Frun&dbname=x&user=btdb", "t1"),
+            "postgres:///t1?host=%2Frun&user=btdb"
+        );
+        assert_eq!(with_database("host=h dbname=x", "y"), "host=h dbname=y");
     }
 
     #[test]

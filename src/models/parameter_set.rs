@@ -1,5 +1,7 @@
 //! `parameter_sets`: the distinct parameter sets each strategy was run with.
 
+use diesel::dsl::{AsSelect, SqlTypeOf};
+use diesel::pg::Pg;
 use diesel::prelude::*;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use serde::Serialize;
@@ -28,6 +30,18 @@ pub struct NewParameterSet<'a> {
 }
 
 impl ParameterSet {
+    /// The parameter set of `strategy_id` whose canonical JSON hashes to `params_hash`.
+    pub fn by_hash(
+        strategy_id: i64,
+        params_hash: &[u8],
+    ) -> parameter_sets::BoxedQuery<'_, Pg, SqlTypeOf<AsSelect<ParameterSet, Pg>>> {
+        parameter_sets::table
+            .filter(parameter_sets::strategy_id.eq(strategy_id))
+            .filter(parameter_sets::params_hash.eq(params_hash))
+            .select(Self::as_select())
+            .into_boxed()
+    }
+
     /// The parameter set of this strategy with this hash, created if it does not exist yet.
     pub async fn find_or_create(
         conn: &mut AsyncPgConnection,
@@ -43,14 +57,7 @@ impl ParameterSet {
             .optional()?;
         match inserted {
             Some(set) => Ok(set),
-            None => {
-                parameter_sets::table
-                    .filter(parameter_sets::strategy_id.eq(new.strategy_id))
-                    .filter(parameter_sets::params_hash.eq(new.params_hash))
-                    .select(Self::as_select())
-                    .get_result(conn)
-                    .await
-            }
+            None => Self::by_hash(new.strategy_id, new.params_hash).get_result(conn).await,
         }
     }
 }

@@ -1,0 +1,245 @@
+//! The test harness: one PostgreSQL cluster, a template database migrated once, and a fresh
+//! database per test cloned from it and dropped afterwards.
+//!
+//! The cluster is `TEST_DATABASE_URL` (a superuser URL) when set, otherwise a private cluster
+//! under `target/tmp/btdb-test`, created and started on first use and left running for the
+//! next run (`BTDB_HOME=target/tmp/btdb-test btdb db stop` stops it). Tests run in parallel,
+//! within one process and across processes.
+
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::sync::LazyLock;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::Duration;
+
+use btdb::db::cluster::Cluster;
+use btdb::db::{Db, DbOptions, establish, migrate, url};
+use diesel::sql_types::{BigInt, Text};
+use diesel_async::{AsyncPgConnection, RunQueryDsl, SimpleAsyncConnection};
+
+const TEMPLATE: &str = "btdb_template";
+/// Advisory lock key held while the template is checked or rebuilt.
+const TEMPLATE_LOCK: i64 = 0x0062_7464_6274_706c;
+const TIMEOUT: Duration = Duration::from_secs(30);
+
+/// The URL of the cluster's maintenance database, and the template is current.
+static ADMIN_URL: LazyLock<String> = LazyLock::new(|| {
+    // The async setup runs on a runtime of its own: tests each have theirs, and migrations need
+    // a multi-thread one.
+    std::thread::spawn(|| {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .enable_all()
+            .build()
+            .expect("test runtime");
+        runtime.block_on(async {
+            let admin = admin_url();
+            ensure_template(&admin).await;
+            admin
+        })
+    })
+    .join()
+    .expect("test database setup panicked")
+});
+
+fn admin_url() -> String {
+    if let Ok(url) = std::env::var("TEST_DATABASE_URL") {
+        return url;
+    }
+    let cluster = test_cluster();
+    cluster.ensure_running().expect("starting the test cluster");
+    cluster.url("postgres")
+}
+
+/// The private test cluster, tuned for speed over durability.
+pub fn test_cluster() -> Cluster {
+    cluster_at(&test_cluster_home())
+        .with_setting("fsync", "off")
+        .with_setting("synchronous_commit", "off")
+        .with_setting("full_page_writes", "off")
+        .with_setting("max_connections", "300")
+}
+
+pub fn cluster_at(home: &Path) -> Cluster {
+    Cluster::new(home).expect("cluster home")
+}
+
+/// `target/tmp/btdb-test`, or a directory under /tmp when the checkout sits where the server's
+/// account cannot reach (root's home directory, when tests run as root).
+fn test_cluster_home() -> PathBuf {
+    let target = PathBuf::from(env!("CARGO_TARGET_TMPDIR"));
+    if cluster_at(&target).server_can_reach(&target) {
+        return target.join("btdb-test");
+    }
+    let tag: u32 = target
+        .as_os_str()
+        .as_encoded_bytes()
+        .iter()
+        .fold(2166136261u32, |h, b| (h ^ u32::from(*b)).wrapping_mul(16777619));
+    std::env::temp_dir().join(format!("btdb-test-{tag:08x}"))
+}
+
+/// A directory for a test's own files (a cluster home, documents), removed first if left over.
+pub fn scratch_dir(name: &str) -> PathBuf {
+    let dir = test_cluster_home()
+        .parent()
+        .expect("test home has a parent")
+        .join(format!("scratch-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("creating a scratch directory");
+    dir
+}
+
+/// Fingerprint of the migrations directory: a template built from other migrations is rebuilt.
+fn migrations_fingerprint() -> String {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("migrations");
+    let mut files = Vec::new();
+    let mut dirs = vec![root.clone()];
+    while let Some(dir) = dirs.pop() {
+        for entry in std::fs::read_dir(&dir).expect("reading migrations").flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                dirs.push(path);
+            } else {
+                files.push(path);
+            }
+        }
+    }
+    files.sort();
+    let mut hash: u64 = 1469598103934665603;
+    for file in files {
+        let bytes = [
+            file.strip_prefix(&root).unwrap().as_os_str().as_encoded_bytes().to_vec(),
+            std::fs::read(&file).expect("reading a migration"),
+        ]
+        .concat();
+        for b in bytes {
+            hash = (hash ^ u64::from(b)).wrapping_mul(1099511628211);
+        }
+    }
+    format!("btdb migrations {hash:016x}")
+}
+
+#[derive(diesel::QueryableByName)]
+struct Comment {
+    #[diesel(sql_type = diesel::sql_types::Nullable<Text>)]
+    comment: Option<String>,
+}
+
+async fn ensure_template(admin: &str) {
+    let mut conn = establish(admin, TIMEOUT).await.expect("connecting to the test cluster");
+    diesel::sql_query("SELECT pg_advisory_lock($1)")
+        .bind::<BigInt, _>(TEMPLATE_LOCK)
+        .execute(&mut conn)
+        .await
+        .expect("template lock");
+    let fingerprint = migrations_fingerprint();
+    let current: Option<Comment> = diesel::sql_query(
+        "SELECT shobj_description(oid, 'pg_database') AS comment FROM pg_database WHERE datname = $1",
+    )
+    .bind::<Text, _>(TEMPLATE)
+    .get_result(&mut conn)
+    .await
+    .ok();
+    if current.and_then(|c| c.comment).as_deref() != Some(fingerprint.as_str()) {
+        // Separate statements: a multi-statement string is one transaction, which neither
+        // DROP DATABASE nor CREATE DATABASE may run in.
+        conn.batch_execute(&format!("DROP DATABASE IF EXISTS {TEMPLATE} WITH (FORCE)"))
+            .await
+            .expect("dropping the old template");
+        conn.batch_execute(&format!("CREATE DATABASE {TEMPLATE} TEMPLATE template0"))
+            .await
+            .expect("creating the template database");
+        let template = establish(&url::with_database(admin, TEMPLATE), TIMEOUT)
+            .await
+            .expect("connecting to the template");
+        let (template, _) = migrate::run_pending(template).await.expect("migrating the template");
+        drop(template);
+        conn.batch_execute(&format!("COMMENT ON DATABASE {TEMPLATE} IS '{fingerprint}'"))
+            .await
+            .expect("marking the template");
+    }
+    diesel::sql_query("SELECT pg_advisory_unlock($1)")
+        .bind::<BigInt, _>(TEMPLATE_LOCK)
+        .execute(&mut conn)
+        .await
+        .expect("template unlock");
+}
+
+/// A database of a test's own, dropped when the value is.
+#[derive(Debug)]
+pub struct TestDb {
+    name: String,
+    url: String,
+}
+
+static COUNTER: AtomicU32 = AtomicU32::new(0);
+
+impl TestDb {
+    /// A fresh database holding the migrated, empty schema.
+    pub async fn new() -> Self {
+        Self::create(TEMPLATE).await
+    }
+
+    /// A fresh database with no schema at all.
+    pub async fn empty() -> Self {
+        Self::create("template0").await
+    }
+
+    async fn create(template: &str) -> Self {
+        let admin = ADMIN_URL.clone();
+        let name = format!(
+            "btdb_test_{}_{}",
+            std::process::id(),
+            COUNTER.fetch_add(1, Ordering::Relaxed)
+        );
+        let mut conn = establish(&admin, TIMEOUT).await.expect("connecting to the test cluster");
+        conn.batch_execute(&format!("CREATE DATABASE {name} TEMPLATE {template}"))
+            .await
+            .expect("creating a test database");
+        let url = url::with_database(&admin, &name);
+        Self { name, url }
+    }
+
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+
+    pub async fn conn(&self) -> AsyncPgConnection {
+        establish(&self.url, TIMEOUT).await.expect("connecting to the test database")
+    }
+
+    /// The database through btdb's own connect path (pool, migrations check).
+    pub async fn db(&self) -> Db {
+        Db::connect(&DbOptions {
+            database_url: Some(self.url.clone()),
+            ..DbOptions::default()
+        })
+        .await
+        .expect("btdb connecting to the test database")
+    }
+}
+
+impl Drop for TestDb {
+    fn drop(&mut self) {
+        let admin = ADMIN_URL.clone();
+        let name = self.name.clone();
+        // Drop runs inside a test's runtime, which cannot be blocked on: use a thread of its own.
+        let dropped = std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .expect("runtime");
+            runtime.block_on(async {
+                let mut conn = establish(&admin, TIMEOUT).await?;
+                conn.batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+                    .await?;
+                anyhow::Ok(())
+            })
+        })
+        .join();
+        if !matches!(dropped, Ok(Ok(()))) {
+            eprintln!("warning: test database {} was not dropped", self.name);
+        }
+    }
+}

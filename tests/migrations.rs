@@ -1,0 +1,172 @@
+//! The migrations: reversible, and in step with src/schema.rs.
+
+mod common;
+
+use std::collections::BTreeMap;
+
+use btdb::db::migrate::{self, MIGRATIONS};
+use common::TestDb;
+use diesel::QueryableByName;
+use diesel::sql_types::{Bool, Integer, Text};
+use diesel_async::{AsyncMigrationHarness, AsyncPgConnection, RunQueryDsl};
+use diesel_migrations::MigrationHarness;
+
+#[derive(QueryableByName)]
+struct Name {
+    #[diesel(sql_type = Text)]
+    name: String,
+}
+
+async fn tables(conn: &mut AsyncPgConnection) -> Vec<String> {
+    let rows: Vec<Name> = diesel::sql_query(
+        "SELECT relname AS name FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace \
+         WHERE n.nspname = 'public' AND c.relkind IN ('r', 'p') ORDER BY 1",
+    )
+    .load(conn)
+    .await
+    .expect("listing tables");
+    rows.into_iter().map(|r| r.name).collect()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn migrations_run_up_down_up_on_an_empty_database() {
+    let db = TestDb::empty().await;
+    let conn = db.conn().await;
+
+    let (mut conn, applied) = migrate::run_pending(conn).await.expect("first up");
+    let all = MIGRATIONS_COUNT;
+    assert_eq!(applied.len(), all);
+    let after_up = tables(&mut conn).await;
+    for table in ["strategies", "parameter_sets", "sweeps", "runs", "metrics", "trades", "equity_points"] {
+        assert!(after_up.contains(&table.to_owned()), "{table} missing after up: {after_up:?}");
+    }
+    assert!(after_up.contains(&"trades_p15".to_owned()), "{after_up:?}");
+
+    let mut harness = AsyncMigrationHarness::new(conn);
+    let reverted = harness.revert_all_migrations(MIGRATIONS).expect("down");
+    assert_eq!(reverted.len(), all);
+    let mut conn = harness.into_inner();
+    assert_eq!(tables(&mut conn).await, vec!["__diesel_schema_migrations".to_owned()]);
+
+    let (mut conn, applied) = migrate::run_pending(conn).await.expect("second up");
+    assert_eq!(applied.len(), all);
+    assert_eq!(tables(&mut conn).await, after_up);
+}
+
+const MIGRATIONS_COUNT: usize = 7;
+
+#[test]
+fn every_migration_directory_is_embedded() {
+    let on_disk = std::fs::read_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/migrations"))
+        .expect("migrations dir")
+        .filter(|e| e.as_ref().is_ok_and(|e| e.path().join("up.sql").is_file()))
+        .count();
+    assert_eq!(on_disk, MIGRATIONS_COUNT);
+    assert_eq!(
+        diesel::migration::MigrationSource::<diesel::pg::Pg>::migrations(&MIGRATIONS)
+            .expect("embedded")
+            .len(),
+        MIGRATIONS_COUNT
+    );
+}
+
+/// table -> (primary key, [(column, diesel type)])
+type Shape = BTreeMap<String, (Vec<String>, Vec<(String, String)>)>;
+
+/// Reads the `diesel::table!` blocks of src/schema.rs.
+fn schema_rs_shape() -> Shape {
+    let text = include_str!("../src/schema.rs");
+    let mut shape = Shape::new();
+    let mut current: Option<String> = None;
+    for line in text.lines().map(str::trim) {
+        if let Some((table, rest)) = line.split_once(" (").filter(|_| line.ends_with(") {")) {
+            let keys = rest.trim_end_matches(") {").split(',').map(|k| k.trim().to_owned()).collect();
+            shape.insert(table.to_owned(), (keys, Vec::new()));
+            current = Some(table.to_owned());
+        } else if let (Some(table), Some((column, ty))) = (&current, line.split_once(" -> ")) {
+            let ty = ty.trim_end_matches(',').replace("Array<Nullable<Text>>", "Array<Text>");
+            shape.get_mut(table).expect("table").1.push((column.to_owned(), ty));
+        } else if line == "}" {
+            current = None;
+        }
+    }
+    shape
+}
+
+#[derive(QueryableByName)]
+struct Column {
+    #[diesel(sql_type = Text)]
+    table_name: String,
+    #[diesel(sql_type = Text)]
+    column_name: String,
+    #[diesel(sql_type = Text)]
+    type_name: String,
+    #[diesel(sql_type = Bool)]
+    not_null: bool,
+    #[diesel(sql_type = Integer)]
+    key_position: i32,
+}
+
+fn diesel_type(pg: &str) -> String {
+    if let Some(element) = pg.strip_prefix('_') {
+        return format!("Array<{}>", diesel_type(element));
+    }
+    match pg {
+        "int8" => "Int8",
+        "int4" => "Int4",
+        "text" => "Text",
+        "bytea" => "Bytea",
+        "jsonb" => "Jsonb",
+        "numeric" => "Numeric",
+        "float8" => "Float8",
+        "bool" => "Bool",
+        "timestamptz" => "Timestamptz",
+        other => panic!("no diesel type known for {other}"),
+    }
+    .to_owned()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn schema_rs_matches_the_migrated_catalog() {
+    let db = TestDb::new().await;
+    let mut conn = db.conn().await;
+    // Parent tables only: partitions are reached through them.
+    let columns: Vec<Column> = diesel::sql_query(
+        "SELECT c.relname AS table_name, a.attname AS column_name, t.typname AS type_name, \
+                a.attnotnull AS not_null, \
+                coalesce(array_position(i.indkey::int2[], a.attnum) \
+                         - array_lower(i.indkey::int2[], 1) + 1, 0) AS key_position \
+         FROM pg_class c \
+         JOIN pg_namespace n ON n.oid = c.relnamespace \
+         JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped \
+         JOIN pg_type t ON t.oid = a.atttypid \
+         LEFT JOIN pg_index i ON i.indrelid = c.oid AND i.indisprimary \
+         WHERE n.nspname = 'public' AND c.relkind IN ('r', 'p') AND NOT c.relispartition \
+           AND c.relname <> '__diesel_schema_migrations' \
+         ORDER BY c.relname, a.attnum",
+    )
+    .load(&mut conn)
+    .await
+    .expect("catalog");
+    let mut catalog = Shape::new();
+    for col in &columns {
+        let entry = catalog.entry(col.table_name.clone()).or_default();
+        let ty = diesel_type(&col.type_name);
+        let ty = if col.not_null { ty } else { format!("Nullable<{ty}>") };
+        entry.1.push((col.column_name.clone(), ty));
+    }
+    for (table, entry) in &mut catalog {
+        let mut keys: Vec<(i32, String)> = columns
+            .iter()
+            .filter(|c| &c.table_name == table && c.key_position > 0)
+            .map(|c| (c.key_position, c.column_name.clone()))
+            .collect();
+        keys.sort();
+        entry.0 = keys.into_iter().map(|(_, name)| name).collect();
+    }
+    assert_eq!(
+        schema_rs_shape(),
+        catalog,
+        "src/schema.rs has drifted from the migrations: run `diesel print-schema` on a migrated database"
+    );
+}
