@@ -37,8 +37,19 @@ async fn migrations_run_up_down_up_on_an_empty_database() {
     let all = MIGRATIONS_COUNT;
     assert_eq!(applied.len(), all);
     let after_up = tables(&mut conn).await;
-    for table in ["strategies", "parameter_sets", "sweeps", "runs", "metrics", "trades", "equity_points"] {
-        assert!(after_up.contains(&table.to_owned()), "{table} missing after up: {after_up:?}");
+    for table in [
+        "strategies",
+        "parameter_sets",
+        "sweeps",
+        "runs",
+        "metrics",
+        "trades",
+        "equity_points",
+    ] {
+        assert!(
+            after_up.contains(&table.to_owned()),
+            "{table} missing after up: {after_up:?}"
+        );
     }
     assert!(after_up.contains(&"trades_p15".to_owned()), "{after_up:?}");
 
@@ -46,7 +57,10 @@ async fn migrations_run_up_down_up_on_an_empty_database() {
     let reverted = harness.revert_all_migrations(MIGRATIONS).expect("down");
     assert_eq!(reverted.len(), all);
     let mut conn = harness.into_inner();
-    assert_eq!(tables(&mut conn).await, vec!["__diesel_schema_migrations".to_owned()]);
+    assert_eq!(
+        tables(&mut conn).await,
+        vec!["__diesel_schema_migrations".to_owned()]
+    );
 
     let (mut conn, applied) = migrate::run_pending(conn).await.expect("second up");
     assert_eq!(applied.len(), all);
@@ -80,12 +94,22 @@ fn schema_rs_shape() -> Shape {
     let mut current: Option<String> = None;
     for line in text.lines().map(str::trim) {
         if let Some((table, rest)) = line.split_once(" (").filter(|_| line.ends_with(") {")) {
-            let keys = rest.trim_end_matches(") {").split(',').map(|k| k.trim().to_owned()).collect();
+            let keys = rest
+                .trim_end_matches(") {")
+                .split(',')
+                .map(|k| k.trim().to_owned())
+                .collect();
             shape.insert(table.to_owned(), (keys, Vec::new()));
             current = Some(table.to_owned());
         } else if let (Some(table), Some((column, ty))) = (&current, line.split_once(" -> ")) {
-            let ty = ty.trim_end_matches(',').replace("Array<Nullable<Text>>", "Array<Text>");
-            shape.get_mut(table).expect("table").1.push((column.to_owned(), ty));
+            let ty = ty
+                .trim_end_matches(',')
+                .replace("Array<Nullable<Text>>", "Array<Text>");
+            shape
+                .get_mut(table)
+                .expect("table")
+                .1
+                .push((column.to_owned(), ty));
         } else if line == "}" {
             current = None;
         }
@@ -152,7 +176,11 @@ async fn schema_rs_matches_the_migrated_catalog() {
     for col in &columns {
         let entry = catalog.entry(col.table_name.clone()).or_default();
         let ty = diesel_type(&col.type_name);
-        let ty = if col.not_null { ty } else { format!("Nullable<{ty}>") };
+        let ty = if col.not_null {
+            ty
+        } else {
+            format!("Nullable<{ty}>")
+        };
         entry.1.push((col.column_name.clone(), ty));
     }
     for (table, entry) in &mut catalog {

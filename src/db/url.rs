@@ -97,14 +97,23 @@ pub fn with_database(database_url: &str, database: &str) -> String {
             let userinfo = parts.userinfo.map(|u| format!("{u}@")).unwrap_or_default();
             let query = match parts.query {
                 Some(q) => {
-                    let kept: Vec<&str> =
-                        q.split('&').filter(|pair| !pair.starts_with("dbname=")).collect();
-                    if kept.is_empty() { String::new() } else { format!("?{}", kept.join("&")) }
+                    let kept: Vec<&str> = q
+                        .split('&')
+                        .filter(|pair| !pair.starts_with("dbname="))
+                        .collect();
+                    if kept.is_empty() {
+                        String::new()
+                    } else {
+                        format!("?{}", kept.join("&"))
+                    }
                 }
                 None => String::new(),
             };
             let encoded: String = form_urlencoded::byte_serialize(database.as_bytes()).collect();
-            format!("{}://{userinfo}{}/{encoded}{query}", parts.scheme, parts.hosts)
+            format!(
+                "{}://{userinfo}{}/{encoded}{query}",
+                parts.scheme, parts.hosts
+            )
         }
         None => {
             let mut pairs: Vec<String> = database_url

@@ -57,7 +57,11 @@ impl ParameterSet {
             .optional()?;
         match inserted {
             Some(set) => Ok(set),
-            None => Self::by_hash(new.strategy_id, new.params_hash).get_result(conn).await,
+            None => {
+                Self::by_hash(new.strategy_id, new.params_hash)
+                    .get_result(conn)
+                    .await
+            }
         }
     }
 }

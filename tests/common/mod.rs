@@ -34,7 +34,7 @@ static ADMIN_URL: LazyLock<String> = LazyLock::new(|| {
             .expect("test runtime");
         runtime.block_on(async {
             let admin = admin_url();
-            ensure_template(&admin).await;
+            ensure_template(&admin, TEMPLATE, &migrations_fingerprint(), None).await;
             admin
         })
     })
@@ -75,7 +75,9 @@ fn test_cluster_home() -> PathBuf {
         .as_os_str()
         .as_encoded_bytes()
         .iter()
-        .fold(2166136261u32, |h, b| (h ^ u32::from(*b)).wrapping_mul(16777619));
+        .fold(2166136261u32, |h, b| {
+            (h ^ u32::from(*b)).wrapping_mul(16777619)
+        });
     std::env::temp_dir().join(format!("btdb-test-{tag:08x}"))
 }
 
@@ -90,13 +92,24 @@ pub fn scratch_dir(name: &str) -> PathBuf {
     dir
 }
 
+/// FNV-1a, enough to tell one migrations directory or fixture script from another.
+fn fnv(bytes: impl IntoIterator<Item = u8>, mut hash: u64) -> u64 {
+    for b in bytes {
+        hash = (hash ^ u64::from(b)).wrapping_mul(1099511628211);
+    }
+    hash
+}
+
 /// Fingerprint of the migrations directory: a template built from other migrations is rebuilt.
 fn migrations_fingerprint() -> String {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("migrations");
     let mut files = Vec::new();
     let mut dirs = vec![root.clone()];
     while let Some(dir) = dirs.pop() {
-        for entry in std::fs::read_dir(&dir).expect("reading migrations").flatten() {
+        for entry in std::fs::read_dir(&dir)
+            .expect("reading migrations")
+            .flatten()
+        {
             let path = entry.path();
             if path.is_dir() {
                 dirs.push(path);
@@ -106,17 +119,15 @@ fn migrations_fingerprint() -> String {
         }
     }
     files.sort();
-    let mut hash: u64 = 1469598103934665603;
-    for file in files {
-        let bytes = [
-            file.strip_prefix(&root).unwrap().as_os_str().as_encoded_bytes().to_vec(),
-            std::fs::read(&file).expect("reading a migration"),
-        ]
-        .concat();
-        for b in bytes {
-            hash = (hash ^ u64::from(b)).wrapping_mul(1099511628211);
-        }
-    }
+    let hash = files.iter().fold(1469598103934665603, |hash, file| {
+        let name = file
+            .strip_prefix(&root)
+            .expect("below root")
+            .as_os_str()
+            .as_encoded_bytes();
+        let hash = fnv(name.iter().copied(), hash);
+        fnv(std::fs::read(file).expect("reading a migration"), hash)
+    });
     format!("btdb migrations {hash:016x}")
 }
 
@@ -126,38 +137,66 @@ struct Comment {
     comment: Option<String>,
 }
 
-async fn ensure_template(admin: &str) {
-    let mut conn = establish(admin, TIMEOUT).await.expect("connecting to the test cluster");
+/// Makes sure `template` exists and matches `fingerprint`, else (re)builds it: migrated from
+/// scratch when `fill` is `None`, otherwise cloned from the migrated template and filled by the
+/// `fill` script. Serialised across processes by an advisory lock.
+async fn ensure_template(admin: &str, template: &str, fingerprint: &str, fill: Option<&str>) {
+    let mut conn = establish(admin, TIMEOUT)
+        .await
+        .expect("connecting to the test cluster");
     diesel::sql_query("SELECT pg_advisory_lock($1)")
         .bind::<BigInt, _>(TEMPLATE_LOCK)
         .execute(&mut conn)
         .await
         .expect("template lock");
-    let fingerprint = migrations_fingerprint();
     let current: Option<Comment> = diesel::sql_query(
         "SELECT shobj_description(oid, 'pg_database') AS comment FROM pg_database WHERE datname = $1",
     )
-    .bind::<Text, _>(TEMPLATE)
+    .bind::<Text, _>(template)
     .get_result(&mut conn)
     .await
     .ok();
-    if current.and_then(|c| c.comment).as_deref() != Some(fingerprint.as_str()) {
+    if current.and_then(|c| c.comment).as_deref() != Some(fingerprint) {
         // Separate statements: a multi-statement string is one transaction, which neither
         // DROP DATABASE nor CREATE DATABASE may run in.
-        conn.batch_execute(&format!("DROP DATABASE IF EXISTS {TEMPLATE} WITH (FORCE)"))
+        conn.batch_execute(&format!("DROP DATABASE IF EXISTS {template} WITH (FORCE)"))
             .await
             .expect("dropping the old template");
-        conn.batch_execute(&format!("CREATE DATABASE {TEMPLATE} TEMPLATE template0"))
+        let source = if fill.is_some() {
+            TEMPLATE
+        } else {
+            "template0"
+        };
+        conn.batch_execute(&format!("CREATE DATABASE {template} TEMPLATE {source}"))
             .await
-            .expect("creating the template database");
-        let template = establish(&url::with_database(admin, TEMPLATE), TIMEOUT)
+            .expect("creating a template database");
+        let built = establish(&url::with_database(admin, template), TIMEOUT)
             .await
-            .expect("connecting to the template");
-        let (template, _) = migrate::run_pending(template).await.expect("migrating the template");
-        drop(template);
-        conn.batch_execute(&format!("COMMENT ON DATABASE {TEMPLATE} IS '{fingerprint}'"))
-            .await
-            .expect("marking the template");
+            .expect("connecting to a template");
+        match fill {
+            None => drop(
+                migrate::run_pending(built)
+                    .await
+                    .expect("migrating the template"),
+            ),
+            Some(script) => {
+                let mut built = built;
+                built
+                    .batch_execute(script)
+                    .await
+                    .expect("filling a fixture");
+                // Statistics and the visibility map, as autovacuum leaves them on a live database.
+                built
+                    .batch_execute("VACUUM ANALYZE")
+                    .await
+                    .expect("vacuuming a fixture");
+            }
+        }
+        conn.batch_execute(&format!(
+            "COMMENT ON DATABASE {template} IS '{fingerprint}'"
+        ))
+        .await
+        .expect("marking the template");
     }
     diesel::sql_query("SELECT pg_advisory_unlock($1)")
         .bind::<BigInt, _>(TEMPLATE_LOCK)
@@ -181,6 +220,20 @@ impl TestDb {
         Self::create(TEMPLATE).await
     }
 
+    /// A fresh database holding the schema filled by `script` (then vacuumed and analysed).
+    /// The filled database is built once and kept as a template named after `name`, so tests
+    /// sharing a fixture pay for it once.
+    pub async fn with_fixture(name: &str, script: &str) -> Self {
+        let template = format!("btdb_fixture_{name}");
+        let fingerprint = format!(
+            "{} {:016x}",
+            migrations_fingerprint(),
+            fnv(script.bytes(), 0)
+        );
+        ensure_template(&ADMIN_URL, &template, &fingerprint, Some(script)).await;
+        Self::create(&template).await
+    }
+
     /// A fresh database with no schema at all.
     pub async fn empty() -> Self {
         Self::create("template0").await
@@ -193,7 +246,9 @@ impl TestDb {
             std::process::id(),
             COUNTER.fetch_add(1, Ordering::Relaxed)
         );
-        let mut conn = establish(&admin, TIMEOUT).await.expect("connecting to the test cluster");
+        let mut conn = establish(&admin, TIMEOUT)
+            .await
+            .expect("connecting to the test cluster");
         conn.batch_execute(&format!("CREATE DATABASE {name} TEMPLATE {template}"))
             .await
             .expect("creating a test database");
@@ -206,7 +261,9 @@ impl TestDb {
     }
 
     pub async fn conn(&self) -> AsyncPgConnection {
-        establish(&self.url, TIMEOUT).await.expect("connecting to the test database")
+        establish(&self.url, TIMEOUT)
+            .await
+            .expect("connecting to the test database")
     }
 
     /// The database through btdb's own connect path (pool, migrations check).
