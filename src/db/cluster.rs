@@ -184,7 +184,7 @@ impl Cluster {
 
     fn lock(&self) -> Result<File> {
         fs::create_dir_all(&self.home)
-            .with_context(|| format!("BTDB_HOME `{}` cannot be created", self.home.display()))?;
+            .with_context(|| format!("BTDB_HOME `{}` is not writable", self.home.display()))?;
         let path = self.home.join("cluster.lock");
         let file = File::options()
             .create(true)

@@ -1,0 +1,198 @@
+//! `btdb db` end to end: the embedded cluster on an empty BTDB_HOME, concurrent starts, and the
+//! one-line errors a user can cause.
+
+mod common;
+
+use std::os::unix::fs::PermissionsExt;
+use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::time::Duration;
+
+use btdb::db::establish;
+use diesel::QueryableByName;
+use diesel::sql_types::{BigInt, Text};
+use diesel_async::RunQueryDsl;
+use nix::unistd::{Uid, User};
+
+fn btdb(home: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_btdb"))
+        .args(args)
+        .env("BTDB_HOME", home)
+        .env_remove("DATABASE_URL")
+        .env_remove("RUST_LOG")
+        .output()
+        .expect("running btdb")
+}
+
+fn stdout(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+fn stderr(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+/// An embedded cluster home of a test's own, stopped and removed at the end.
+struct Home(PathBuf);
+
+impl Home {
+    fn new(name: &str) -> Self {
+        Self(common::scratch_dir(name))
+    }
+}
+
+impl Drop for Home {
+    fn drop(&mut self) {
+        let _ = btdb(&self.0, &["db", "stop"]);
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// The user-caused failure contract: exit code 1, one line on stderr starting `error: `.
+fn assert_one_line_error(out: &Output) -> String {
+    let err = stderr(out);
+    assert_eq!(out.status.code(), Some(1), "stderr: {err}");
+    assert_eq!(err.lines().count(), 1, "not one line: {err}");
+    assert!(err.starts_with("error: "), "{err}");
+    assert!(!err.contains("panicked"), "{err}");
+    err
+}
+
+#[derive(QueryableByName)]
+struct Named {
+    #[diesel(sql_type = Text)]
+    name: String,
+    #[diesel(sql_type = BigInt)]
+    n: i64,
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn db_migrate_on_an_empty_home_builds_the_whole_schema() {
+    let home = Home::new("migrate");
+    let out = btdb(&home.0, &["db", "migrate"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let applied = stdout(&out).lines().filter(|l| l.starts_with("applied ")).count();
+    assert_eq!(applied, 7, "{}", stdout(&out));
+
+    let again = btdb(&home.0, &["db", "migrate"]);
+    assert!(stdout(&again).starts_with("schema up to date"), "{}", stdout(&again));
+
+    let url = stdout(&btdb(&home.0, &["db", "url"])).trim().to_owned();
+    let mut conn = establish(&url, Duration::from_secs(10)).await.expect("connecting via db url");
+
+    let partitioned: Vec<Named> = diesel::sql_query(
+        "SELECT c.relname::text AS name, count(i.inhrelid) AS n \
+         FROM pg_partitioned_table p JOIN pg_class c ON c.oid = p.partrelid \
+         LEFT JOIN pg_inherits i ON i.inhparent = c.oid \
+         WHERE p.partstrat = 'h' GROUP BY 1 ORDER BY 1",
+    )
+    .load(&mut conn)
+    .await
+    .unwrap();
+    let partitioned: Vec<(String, i64)> = partitioned.into_iter().map(|r| (r.name, r.n)).collect();
+    assert_eq!(
+        partitioned,
+        [("equity_points".to_owned(), 16), ("trades".to_owned(), 16)]
+    );
+
+    // One row per index kind the schema must carry: INCLUDE columns, a predicate, an expression.
+    let kinds: Vec<Named> = diesel::sql_query(
+        "SELECT k.kind AS name, count(*) AS n FROM pg_index i \
+         JOIN pg_class c ON c.oid = i.indrelid \
+         JOIN pg_namespace s ON s.oid = c.relnamespace AND s.nspname = 'public', \
+         LATERAL (VALUES ('covering', i.indnkeyatts < i.indnatts), \
+                         ('partial', i.indpred IS NOT NULL), \
+                         ('expression', i.indexprs IS NOT NULL)) k(kind, holds) \
+         WHERE k.holds GROUP BY 1 ORDER BY 1",
+    )
+    .load(&mut conn)
+    .await
+    .unwrap();
+    let kinds: Vec<&str> = kinds.iter().map(|r| r.name.as_str()).collect();
+    assert_eq!(kinds, ["covering", "expression", "partial"]);
+}
+
+#[test]
+fn concurrent_starts_share_one_cluster() {
+    let home = Home::new("concurrent");
+    // Three processes race to create and start the cluster on an empty home.
+    let threads: Vec<_> = (0..3)
+        .map(|_| {
+            let home = home.0.clone();
+            std::thread::spawn(move || btdb(&home, &["db", "start"]))
+        })
+        .collect();
+    let outputs: Vec<Output> = threads.into_iter().map(|t| t.join().unwrap()).collect();
+    for out in &outputs {
+        assert!(out.status.success(), "a concurrent start failed: {}", stderr(out));
+    }
+    let urls: Vec<String> = outputs.iter().map(stdout).collect();
+    assert!(urls.iter().all(|u| u == &urls[0]), "{urls:?}");
+
+    let log = std::fs::read_to_string(home.0.join("pg/server.log")).unwrap();
+    assert_eq!(
+        log.matches("database system is ready to accept connections").count(),
+        1,
+        "the server started more than once:\n{log}"
+    );
+    assert!(!home.0.join("pg/data.init").exists(), "initdb scratch directory left behind");
+    let status = btdb(&home.0, &["db", "status"]);
+    assert!(stdout(&status).contains("embedded cluster: running"), "{}", stdout(&status));
+
+    let stop = btdb(&home.0, &["db", "stop"]);
+    assert!(stdout(&stop).starts_with("stopped"), "{}", stdout(&stop));
+    let status = btdb(&home.0, &["db", "status"]);
+    assert!(stdout(&status).contains("embedded cluster: stopped"), "{}", stdout(&status));
+}
+
+#[test]
+fn an_unreachable_database_url_is_named_without_its_password() {
+    let home = Home::new("unreachable");
+    // Nothing listens on port 1 of the loopback address: the connection is refused at once.
+    let out = btdb(
+        &home.0,
+        &["--database-url", "postgres://alice:hunter2@127.0.0.1:1/results", "db", "migrate"],
+    );
+    let err = assert_one_line_error(&out);
+    assert!(err.contains("`results`") && err.contains("127.0.0.1:1"), "{err}");
+    assert!(err.contains("refused"), "{err}");
+    assert!(!err.contains("hunter2"), "{err}");
+
+    let url = btdb(&home.0, &["--database-url", "postgres://alice:hunter2@h/db", "db", "url"]);
+    assert_eq!(stdout(&url).trim(), "postgres://alice:***@h/db");
+}
+
+#[test]
+fn an_unwritable_btdb_home_is_one_line() {
+    let parent = common::scratch_dir("unwritable");
+    let home = parent.join("home");
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_btdb"));
+    cmd.args(["db", "start"]).env("BTDB_HOME", &home).env_remove("DATABASE_URL");
+    if Uid::effective().is_root() {
+        // Root writes anywhere; an ordinary account meets the directory's permissions.
+        let user = User::from_name("postgres").unwrap().expect("a postgres account");
+        cmd.uid(user.uid.as_raw()).gid(user.gid.as_raw());
+    } else {
+        std::fs::set_permissions(&parent, std::fs::Permissions::from_mode(0o555)).unwrap();
+    }
+    let out = cmd.output().unwrap();
+    let err = assert_one_line_error(&out);
+    assert!(err.contains("is not writable") && err.contains(&*home.to_string_lossy()), "{err}");
+    std::fs::set_permissions(&parent, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let _ = std::fs::remove_dir_all(&parent);
+}
+
+#[test]
+fn missing_server_binaries_name_what_to_install() {
+    let home = Home::new("nobin");
+    let out = Command::new(env!("CARGO_BIN_EXE_btdb"))
+        .args(["db", "start"])
+        .env("BTDB_HOME", &home.0)
+        .env("BTDB_PG_BIN", "/nonexistent/bin")
+        .env_remove("DATABASE_URL")
+        .output()
+        .unwrap();
+    let err = assert_one_line_error(&out);
+    assert!(err.contains("/nonexistent/bin") && err.contains("apt-get install postgresql"), "{err}");
+}
