@@ -6,5 +6,6 @@
 
 pub mod cli;
 pub mod db;
+pub mod metrics;
 pub mod models;
 pub mod schema;

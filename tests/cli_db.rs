@@ -72,14 +72,23 @@ async fn db_migrate_on_an_empty_home_builds_the_whole_schema() {
     let home = Home::new("migrate");
     let out = btdb(&home.0, &["db", "migrate"]);
     assert!(out.status.success(), "{}", stderr(&out));
-    let applied = stdout(&out).lines().filter(|l| l.starts_with("applied ")).count();
+    let applied = stdout(&out)
+        .lines()
+        .filter(|l| l.starts_with("applied "))
+        .count();
     assert_eq!(applied, 7, "{}", stdout(&out));
 
     let again = btdb(&home.0, &["db", "migrate"]);
-    assert!(stdout(&again).starts_with("schema up to date"), "{}", stdout(&again));
+    assert!(
+        stdout(&again).starts_with("schema up to date"),
+        "{}",
+        stdout(&again)
+    );
 
     let url = stdout(&btdb(&home.0, &["db", "url"])).trim().to_owned();
-    let mut conn = establish(&url, Duration::from_secs(10)).await.expect("connecting via db url");
+    let mut conn = establish(&url, Duration::from_secs(10))
+        .await
+        .expect("connecting via db url");
 
     let partitioned: Vec<Named> = diesel::sql_query(
         "SELECT c.relname::text AS name, count(i.inhrelid) AS n \
@@ -125,25 +134,41 @@ fn concurrent_starts_share_one_cluster() {
         .collect();
     let outputs: Vec<Output> = threads.into_iter().map(|t| t.join().unwrap()).collect();
     for out in &outputs {
-        assert!(out.status.success(), "a concurrent start failed: {}", stderr(out));
+        assert!(
+            out.status.success(),
+            "a concurrent start failed: {}",
+            stderr(out)
+        );
     }
     let urls: Vec<String> = outputs.iter().map(stdout).collect();
     assert!(urls.iter().all(|u| u == &urls[0]), "{urls:?}");
 
     let log = std::fs::read_to_string(home.0.join("pg/server.log")).unwrap();
     assert_eq!(
-        log.matches("database system is ready to accept connections").count(),
+        log.matches("database system is ready to accept connections")
+            .count(),
         1,
         "the server started more than once:\n{log}"
     );
-    assert!(!home.0.join("pg/data.init").exists(), "initdb scratch directory left behind");
+    assert!(
+        !home.0.join("pg/data.init").exists(),
+        "initdb scratch directory left behind"
+    );
     let status = btdb(&home.0, &["db", "status"]);
-    assert!(stdout(&status).contains("embedded cluster: running"), "{}", stdout(&status));
+    assert!(
+        stdout(&status).contains("embedded cluster: running"),
+        "{}",
+        stdout(&status)
+    );
 
     let stop = btdb(&home.0, &["db", "stop"]);
     assert!(stdout(&stop).starts_with("stopped"), "{}", stdout(&stop));
     let status = btdb(&home.0, &["db", "status"]);
-    assert!(stdout(&status).contains("embedded cluster: stopped"), "{}", stdout(&status));
+    assert!(
+        stdout(&status).contains("embedded cluster: stopped"),
+        "{}",
+        stdout(&status)
+    );
 }
 
 #[test]
@@ -152,14 +177,30 @@ fn an_unreachable_database_url_is_named_without_its_password() {
     // Nothing listens on port 1 of the loopback address: the connection is refused at once.
     let out = btdb(
         &home.0,
-        &["--database-url", "postgres://alice:hunter2@127.0.0.1:1/results", "db", "migrate"],
+        &[
+            "--database-url",
+            "postgres://alice:hunter2@127.0.0.1:1/results",
+            "db",
+            "migrate",
+        ],
     );
     let err = assert_one_line_error(&out);
-    assert!(err.contains("`results`") && err.contains("127.0.0.1:1"), "{err}");
+    assert!(
+        err.contains("`results`") && err.contains("127.0.0.1:1"),
+        "{err}"
+    );
     assert!(err.contains("refused"), "{err}");
     assert!(!err.contains("hunter2"), "{err}");
 
-    let url = btdb(&home.0, &["--database-url", "postgres://alice:hunter2@h/db", "db", "url"]);
+    let url = btdb(
+        &home.0,
+        &[
+            "--database-url",
+            "postgres://alice:hunter2@h/db",
+            "db",
+            "url",
+        ],
+    );
     assert_eq!(stdout(&url).trim(), "postgres://alice:***@h/db");
 }
 
@@ -168,17 +209,24 @@ fn an_unwritable_btdb_home_is_one_line() {
     let parent = common::scratch_dir("unwritable");
     let home = parent.join("home");
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_btdb"));
-    cmd.args(["db", "start"]).env("BTDB_HOME", &home).env_remove("DATABASE_URL");
+    cmd.args(["db", "start"])
+        .env("BTDB_HOME", &home)
+        .env_remove("DATABASE_URL");
     if Uid::effective().is_root() {
         // Root writes anywhere; an ordinary account meets the directory's permissions.
-        let user = User::from_name("postgres").unwrap().expect("a postgres account");
+        let user = User::from_name("postgres")
+            .unwrap()
+            .expect("a postgres account");
         cmd.uid(user.uid.as_raw()).gid(user.gid.as_raw());
     } else {
         std::fs::set_permissions(&parent, std::fs::Permissions::from_mode(0o555)).unwrap();
     }
     let out = cmd.output().unwrap();
     let err = assert_one_line_error(&out);
-    assert!(err.contains("is not writable") && err.contains(&*home.to_string_lossy()), "{err}");
+    assert!(
+        err.contains("is not writable") && err.contains(&*home.to_string_lossy()),
+        "{err}"
+    );
     std::fs::set_permissions(&parent, std::fs::Permissions::from_mode(0o755)).unwrap();
     let _ = std::fs::remove_dir_all(&parent);
 }
@@ -194,5 +242,8 @@ fn missing_server_binaries_name_what_to_install() {
         .output()
         .unwrap();
     let err = assert_one_line_error(&out);
-    assert!(err.contains("/nonexistent/bin") && err.contains("apt-get install postgresql"), "{err}");
+    assert!(
+        err.contains("/nonexistent/bin") && err.contains("apt-get install postgresql"),
+        "{err}"
+    );
 }

@@ -1,7 +1,9 @@
 //! One file per table: the row type, its `New` type for inserts, and the table's own queries.
 //!
-//! Query functions that other code composes or EXPLAINs return the query itself; the ones that
-//! only make sense run are `async fn`s taking a connection, so they compose inside transactions.
+//! Reading functions return the query itself, so that commands run it on a pooled async
+//! connection and tests EXPLAIN it. Writing functions take a synchronous `PgConnection`: runs are
+//! recorded through PostgreSQL's COPY, which Diesel offers on `PgConnection` and diesel-async
+//! does not, and a run's writes share one transaction on one connection.
 
 pub mod equity_point;
 pub mod metric;

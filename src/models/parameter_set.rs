@@ -3,7 +3,6 @@
 use diesel::dsl::{AsSelect, SqlTypeOf};
 use diesel::pg::Pg;
 use diesel::prelude::*;
-use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use serde::Serialize;
 
 use super::Strategy;
@@ -43,25 +42,17 @@ impl ParameterSet {
     }
 
     /// The parameter set of this strategy with this hash, created if it does not exist yet.
-    pub async fn find_or_create(
-        conn: &mut AsyncPgConnection,
-        new: NewParameterSet<'_>,
-    ) -> QueryResult<Self> {
+    pub fn find_or_create(conn: &mut PgConnection, new: NewParameterSet<'_>) -> QueryResult<Self> {
         let inserted = diesel::insert_into(parameter_sets::table)
             .values(new)
             .on_conflict((parameter_sets::strategy_id, parameter_sets::params_hash))
             .do_nothing()
             .returning(Self::as_returning())
             .get_result(conn)
-            .await
             .optional()?;
         match inserted {
             Some(set) => Ok(set),
-            None => {
-                Self::by_hash(new.strategy_id, new.params_hash)
-                    .get_result(conn)
-                    .await
-            }
+            None => Self::by_hash(new.strategy_id, new.params_hash).get_result(conn),
         }
     }
 }

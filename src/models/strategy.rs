@@ -2,7 +2,7 @@
 
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
-use diesel_async::{AsyncPgConnection, RunQueryDsl};
+
 use serde::Serialize;
 
 use crate::schema::strategies;
@@ -42,26 +42,22 @@ impl Strategy {
     ///
     /// `ON CONFLICT DO NOTHING` waits for a concurrent insert of the same strategy to commit,
     /// after which the select sees it: safe under any number of concurrent recorders.
-    pub async fn find_or_create(
-        conn: &mut AsyncPgConnection,
-        new: NewStrategy<'_>,
-    ) -> QueryResult<Self> {
+    ///
+    /// Recording runs on a synchronous connection (its COPY is Diesel's), hence no `async`.
+    pub fn find_or_create(conn: &mut PgConnection, new: NewStrategy<'_>) -> QueryResult<Self> {
+        // No conflict target: the unique index is on an expression, which Diesel cannot name.
         let inserted = diesel::insert_into(strategies::table)
             .values(new)
             .on_conflict_do_nothing()
             .returning(Self::as_returning())
             .get_result(conn)
-            .await
             .optional()?;
         match inserted {
             Some(strategy) => Ok(strategy),
-            None => {
-                Self::by_name(new.name)
-                    .filter(strategies::version.eq(new.version))
-                    .select(Self::as_select())
-                    .get_result(conn)
-                    .await
-            }
+            None => Self::by_name(new.name)
+                .filter(strategies::version.eq(new.version))
+                .select(Self::as_select())
+                .get_result(conn),
         }
     }
 }

@@ -2,7 +2,6 @@
 
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
-use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use serde::Serialize;
 
 use crate::schema::sweeps;
@@ -27,23 +26,19 @@ impl Sweep {
     }
 
     /// The sweep with this name, created if it does not exist yet (race-free, as for strategies).
-    pub async fn find_or_create(conn: &mut AsyncPgConnection, name: &str) -> QueryResult<Self> {
+    pub fn find_or_create(conn: &mut PgConnection, name: &str) -> QueryResult<Self> {
         let inserted = diesel::insert_into(sweeps::table)
             .values(NewSweep { name })
             .on_conflict(sweeps::name)
             .do_nothing()
             .returning(Self::as_returning())
             .get_result(conn)
-            .await
             .optional()?;
         match inserted {
             Some(sweep) => Ok(sweep),
-            None => {
-                Self::by_name(name)
-                    .select(Self::as_select())
-                    .get_result(conn)
-                    .await
-            }
+            None => Self::by_name(name)
+                .select(Self::as_select())
+                .get_result(conn),
         }
     }
 }
