@@ -6,6 +6,8 @@
 
 pub mod cli;
 pub mod db;
+pub mod ingest;
 pub mod metrics;
 pub mod models;
+pub mod query;
 pub mod schema;

@@ -1,6 +1,8 @@
 //! The command line: global options, the subcommand enum and its one dispatching `match`.
 
 pub mod db;
+pub mod record;
+pub mod show;
 
 use std::time::Duration;
 
@@ -45,9 +47,24 @@ pub struct GlobalArgs {
     #[arg(short, long, global = true, action = clap::ArgAction::Count, conflicts_with = "quiet")]
     pub verbose: u8,
 
-    /// Only errors on stderr.
+    /// Only errors on stderr, and no progress bar.
     #[arg(short, long, global = true)]
     pub quiet: bool,
+
+    /// How results are printed on stdout.
+    #[arg(long, global = true, value_enum, default_value_t = Format::Table)]
+    pub format: Format,
+}
+
+/// Output formats.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Format {
+    /// Aligned text for people.
+    Table,
+    /// JSON for programs (README documents its shape).
+    Json,
+    /// CSV with a header line.
+    Csv,
 }
 
 fn parse_seconds(text: &str) -> Result<f64, String> {
@@ -83,12 +100,18 @@ impl GlobalArgs {
 pub enum Command {
     /// Manage the database: the embedded cluster, migrations, its URL.
     Db(db::Args),
+    /// Record backtest runs from run documents (JSON, JSON arrays, JSON Lines).
+    Record(record::Args),
+    /// Show one run: parameters, metrics, counts; --trades and --equity for the rows.
+    Show(show::Args),
 }
 
 /// Runs the parsed command line.
 pub async fn run(cli: Cli) -> Result<()> {
     match cli.command {
         Command::Db(args) => db::run(args, &cli.global).await,
+        Command::Record(args) => record::run(args, &cli.global).await,
+        Command::Show(args) => show::run(args, &cli.global).await,
     }
 }
 

@@ -37,13 +37,28 @@ impl Default for DbOptions {
     }
 }
 
+/// Synchronous connections for recording, whose COPY is Diesel's (diesel-async has none).
+pub type WriterPool = diesel::r2d2::Pool<diesel::r2d2::ConnectionManager<diesel::PgConnection>>;
+
 /// A migrated database and a pool of connections to it.
 #[derive(Debug, Clone)]
 pub struct Db {
     pool: Pool<AsyncPgConnection>,
+    url: Secret,
+    options: DbOptions,
     /// Host and database, for messages (never the password).
     target: String,
     applied: Vec<String>,
+}
+
+/// A database URL, which may hold a password: its Debug form is redacted.
+#[derive(Clone)]
+struct Secret(String);
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&url::redact(&self.0))
+    }
 }
 
 impl Db {
@@ -76,7 +91,7 @@ impl Db {
                     .map_err(|e| ConnectionError::BadConnection(format!("{e:#}")))
             })
         });
-        let manager = AsyncDieselConnectionManager::new_with_config(url, config);
+        let manager = AsyncDieselConnectionManager::new_with_config(url.clone(), config);
         let pool = Pool::builder()
             .max_size(options.pool_size.max(1))
             .connection_timeout(options.connect_timeout)
@@ -87,6 +102,8 @@ impl Db {
         debug!(%target, pool_size = options.pool_size, "connected");
         Ok(Self {
             pool,
+            url: Secret(url),
+            options: options.clone(),
             target,
             applied,
         })
@@ -98,6 +115,20 @@ impl Db {
             .get()
             .await
             .map_err(|e| anyhow!("no connection to {} available: {e}", self.target))
+    }
+
+    /// A pool of up to `size` synchronous connections for recording; they open as needed.
+    pub fn writers(&self, size: u32) -> Result<WriterPool> {
+        diesel::r2d2::Pool::builder()
+            .max_size(size.max(1))
+            .min_idle(Some(0))
+            .connection_timeout(self.options.connect_timeout)
+            .build(diesel::r2d2::ConnectionManager::new(self.url.0.clone()))
+            .with_context(|| format!("connecting to {}", self.target))
+    }
+
+    pub fn options(&self) -> &DbOptions {
+        &self.options
     }
 
     /// The migrations this connect applied, oldest first.

@@ -23,7 +23,24 @@ pub struct EquityPoint {
     pub equity: BigDecimal,
 }
 
+/// An equity row for COPY.
+#[derive(Debug, Clone, Insertable)]
+#[diesel(table_name = equity_points, treat_none_as_default_value = false)]
+pub struct NewEquityPoint<'a> {
+    pub run_id: i64,
+    pub seq: i32,
+    pub ts: DateTime<Utc>,
+    pub equity: &'a BigDecimal,
+}
+
 impl EquityPoint {
+    /// Writes a run's equity curve with binary COPY.
+    pub fn copy_in(conn: &mut PgConnection, rows: &[NewEquityPoint<'_>]) -> QueryResult<usize> {
+        diesel::copy_from(equity_points::table)
+            .from_insertable(rows)
+            .execute(conn)
+    }
+
     /// The curve of one run in order; the run_id equality prunes to one partition.
     pub fn for_run(
         run_id: i64,

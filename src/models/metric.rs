@@ -45,6 +45,13 @@ pub struct RunValue {
 }
 
 impl Metric {
+    /// Writes a run's metrics in one statement.
+    pub fn insert_all(conn: &mut PgConnection, rows: &[NewMetric<'_>]) -> QueryResult<usize> {
+        diesel::insert_into(metrics::table)
+            .values(rows)
+            .execute(conn)
+    }
+
     /// The metrics of a page of runs in one query (group them with `grouped_by(runs)`).
     pub fn for_runs(
         runs: &[Run],

@@ -64,6 +64,14 @@ pub type RunQuery<'a> =
     runs::BoxedQuery<'a, Pg, diesel::dsl::SqlTypeOf<diesel::dsl::AsSelect<Run, Pg>>>;
 
 impl Run {
+    /// Writes the run row and returns its id.
+    pub fn insert(conn: &mut PgConnection, new: &NewRun<'_>) -> QueryResult<i64> {
+        diesel::insert_into(runs::table)
+            .values(new)
+            .returning(runs::id)
+            .get_result(conn)
+    }
+
     /// All runs, newest first: the start of every run listing.
     fn newest_first<'a>() -> RunQuery<'a> {
         runs::table

@@ -38,7 +38,31 @@ pub struct Trade {
     pub pnl: BigDecimal,
 }
 
+/// A trade row for COPY: every column given, none left to a default.
+#[derive(Debug, Clone, Insertable)]
+#[diesel(table_name = trades, treat_none_as_default_value = false)]
+pub struct NewTrade<'a> {
+    pub run_id: i64,
+    pub seq: i32,
+    pub symbol: &'a str,
+    pub side: TradeSide,
+    pub quantity: &'a BigDecimal,
+    pub entry_time: DateTime<Utc>,
+    pub entry_price: &'a BigDecimal,
+    pub exit_time: DateTime<Utc>,
+    pub exit_price: &'a BigDecimal,
+    pub fees: &'a BigDecimal,
+    pub pnl: &'a BigDecimal,
+}
+
 impl Trade {
+    /// Writes a run's trades with binary COPY.
+    pub fn copy_in(conn: &mut PgConnection, rows: &[NewTrade<'_>]) -> QueryResult<usize> {
+        diesel::copy_from(trades::table)
+            .from_insertable(rows)
+            .execute(conn)
+    }
+
     /// The trades of one run in order; the run_id equality prunes to one partition.
     pub fn for_run(
         run_id: i64,

@@ -1,0 +1,131 @@
+//! `btdb record`: record run documents.
+
+use std::io::IsTerminal;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use anyhow::{Result, bail};
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use tracing::warn;
+
+use super::{Format, GlobalArgs};
+use crate::db::Db;
+use crate::ingest::{self, Outcome, RecordOptions, Summary, source};
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// Run documents: files holding one object, a JSON array or JSON Lines; directories (every
+    /// *.json and *.jsonl below them); `-` for standard input.
+    #[arg(required = true, value_name = "PATH")]
+    pub paths: Vec<PathBuf>,
+
+    /// Sweep of the runs whose document names none.
+    #[arg(long, value_name = "NAME")]
+    pub sweep: Option<String>,
+
+    /// Runs written at once, each in its own transaction on its own connection (capped at
+    /// --pool-size).
+    #[arg(short, long, default_value_t = 2, value_parser = clap::value_parser!(u32).range(1..=256))]
+    pub jobs: u32,
+
+    /// Stop at the first run that fails; runs already recorded stay.
+    #[arg(long)]
+    pub fail_fast: bool,
+
+    /// Largest single document (one line of JSON Lines) accepted, in MiB.
+    #[arg(long, value_name = "MIB", default_value_t = 64, value_parser = clap::value_parser!(u32).range(1..=4096))]
+    pub max_document_size: u32,
+}
+
+pub async fn run(args: Args, global: &GlobalArgs) -> Result<()> {
+    let db = Db::connect(&global.db_options()).await?;
+    let jobs = args.jobs.min(global.pool_size);
+    if jobs < args.jobs {
+        warn!(
+            "--jobs {} exceeds --pool-size {}: recording {jobs} runs at a time",
+            args.jobs, global.pool_size
+        );
+    }
+    let writers = db.writers(jobs)?;
+    let options = RecordOptions {
+        jobs: jobs as usize,
+        fail_fast: args.fail_fast,
+        sweep: args.sweep,
+        max_document: args.max_document_size as usize * (1 << 20),
+    };
+    let progress = progress_bar(&args.paths, global.quiet);
+    let paths = args.paths;
+    let summary = tokio::task::spawn_blocking(move || {
+        let mut counts = Summary::default();
+        let summary = ingest::record(
+            &writers,
+            &paths,
+            &options,
+            &|n| progress.inc(n),
+            &mut |outcome| {
+                match outcome {
+                    Outcome::Recorded { .. } => counts.recorded += 1,
+                    Outcome::AlreadyPresent { .. } => counts.already_present += 1,
+                    Outcome::Failed(failure) => {
+                        counts.failed += 1;
+                        progress
+                            .suspend(|| eprintln!("error: {}: {}", failure.origin, failure.error));
+                    }
+                }
+                progress.set_message(describe(&counts));
+            },
+        );
+        progress.finish_and_clear();
+        summary
+    })
+    .await??;
+
+    match global.format {
+        Format::Json => println!("{}", serde_json::to_string_pretty(&summary)?),
+        Format::Csv => println!(
+            "recorded,already_present,failed\n{},{},{}",
+            summary.recorded, summary.already_present, summary.failed
+        ),
+        Format::Table => println!("{}", describe(&summary)),
+    }
+    if summary.failed > 0 {
+        let total = summary.recorded + summary.already_present + summary.failed;
+        bail!(
+            "{} of {total} runs failed; nothing of those runs was written",
+            summary.failed
+        );
+    }
+    Ok(())
+}
+
+fn describe(summary: &Summary) -> String {
+    format!(
+        "recorded {}, already present {}, failed {}",
+        summary.recorded, summary.already_present, summary.failed
+    )
+}
+
+/// A bar over the bytes of the input files on a terminal; nothing otherwise.
+fn progress_bar(paths: &[PathBuf], quiet: bool) -> ProgressBar {
+    if quiet || !std::io::stderr().is_terminal() {
+        return ProgressBar::hidden();
+    }
+    let total: Option<u64> = source::expand(paths)
+        .ok()
+        .and_then(|inputs| inputs.iter().map(|i| i.size()).sum());
+    let bar = match total {
+        Some(total) => ProgressBar::with_draw_target(Some(total), ProgressDrawTarget::stderr())
+            .with_style(
+                ProgressStyle::with_template(
+                    "{bar:30} {bytes}/{total_bytes} {bytes_per_sec} eta {eta}  {msg}",
+                )
+                .unwrap_or_else(|_| ProgressStyle::default_bar()),
+            ),
+        None => ProgressBar::new_spinner().with_style(
+            ProgressStyle::with_template("{spinner} {bytes} read  {msg}")
+                .unwrap_or_else(|_| ProgressStyle::default_spinner()),
+        ),
+    };
+    bar.enable_steady_tick(Duration::from_millis(200));
+    bar
+}

@@ -1,0 +1,239 @@
+//! Recording run documents: read, validate, write, one transaction per run.
+
+pub mod document;
+pub mod source;
+pub mod validate;
+pub mod write;
+
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Mutex, mpsc};
+
+use anyhow::{Result, anyhow};
+use diesel::result::{DatabaseErrorKind, Error as DieselError};
+use serde::Serialize;
+
+use crate::db::WriterPool;
+use source::{Flow, Item, Origin};
+use write::{WriteError, Written};
+
+/// How `btdb record` goes about its work.
+#[derive(Debug, Clone)]
+pub struct RecordOptions {
+    /// Runs written at once, each on a connection of its own.
+    pub jobs: usize,
+    /// Stop reading at the first failed run.
+    pub fail_fast: bool,
+    /// The sweep of runs whose document names none.
+    pub sweep: Option<String>,
+    /// The largest document accepted, in bytes.
+    pub max_document: usize,
+}
+
+/// What happened to one document.
+#[derive(Debug, Clone)]
+pub enum Outcome {
+    Recorded {
+        origin: Origin,
+        run_key: String,
+        id: i64,
+    },
+    AlreadyPresent {
+        origin: Origin,
+        run_key: String,
+        id: i64,
+    },
+    Failed(Failure),
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Failure {
+    /// File, then `:line` or `[index]`.
+    pub origin: String,
+    pub error: String,
+}
+
+/// The closing count of a batch.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Summary {
+    pub recorded: u64,
+    pub already_present: u64,
+    pub failed: u64,
+    pub failures: Vec<Failure>,
+}
+
+impl Summary {
+    fn add(&mut self, outcome: &Outcome) {
+        match outcome {
+            Outcome::Recorded { .. } => self.recorded += 1,
+            Outcome::AlreadyPresent { .. } => self.already_present += 1,
+            Outcome::Failed(failure) => {
+                self.failed += 1;
+                self.failures.push(failure.clone());
+            }
+        }
+    }
+}
+
+/// Records every document of `paths`: a reader thread streams documents to `jobs` workers,
+/// which parse, validate and write each run in its own transaction. `on_bytes` hears of input
+/// read and `on_outcome` of each document's fate, as they happen.
+///
+/// Errors that concern one document fail that document only; losing the database stops the
+/// batch and is returned as the error.
+pub fn record(
+    writers: &WriterPool,
+    paths: &[PathBuf],
+    options: &RecordOptions,
+    on_bytes: &(dyn Fn(u64) + Sync),
+    on_outcome: &mut dyn FnMut(&Outcome),
+) -> Result<Summary> {
+    let inputs = source::expand(paths)?;
+    let stop = AtomicBool::new(false);
+    let fatal: Mutex<Option<anyhow::Error>> = Mutex::new(None);
+    let (doc_tx, doc_rx) = mpsc::sync_channel::<Item>(options.jobs * 4);
+    let doc_rx = Mutex::new(doc_rx);
+    let (out_tx, out_rx) = mpsc::channel::<Outcome>();
+    let mut summary = Summary::default();
+
+    std::thread::scope(|scope| {
+        let reader_out = out_tx.clone();
+        let stop_ref = &stop;
+        scope.spawn(move || {
+            for input in &inputs {
+                let read = source::read(input, options.max_document, on_bytes, &mut |item| {
+                    if stop_ref.load(Ordering::Relaxed) || doc_tx.send(item).is_err() {
+                        Flow::Stop
+                    } else {
+                        Flow::Continue
+                    }
+                });
+                if let Err(e) = read {
+                    let failure = Failure {
+                        origin: input.name(),
+                        error: format!("{e:#}"),
+                    };
+                    let _ = reader_out.send(Outcome::Failed(failure));
+                }
+                if stop_ref.load(Ordering::Relaxed) {
+                    break;
+                }
+            }
+        });
+        for _ in 0..options.jobs {
+            let out = out_tx.clone();
+            let (doc_rx, stop, fatal) = (&doc_rx, &stop, &fatal);
+            scope.spawn(move || {
+                let mut conn = match writers.get() {
+                    Ok(conn) => conn,
+                    Err(e) => {
+                        stop.store(true, Ordering::Relaxed);
+                        fatal
+                            .lock()
+                            .unwrap_or_else(|p| p.into_inner())
+                            .get_or_insert(anyhow!("{e}"));
+                        return;
+                    }
+                };
+                loop {
+                    let next = doc_rx.lock().unwrap_or_else(|p| p.into_inner()).recv();
+                    let Ok(item) = next else { return };
+                    if stop.load(Ordering::Relaxed) {
+                        return;
+                    }
+                    let outcome = match process(&mut conn, item, options) {
+                        Ok(outcome) => outcome,
+                        Err(e) => {
+                            stop.store(true, Ordering::Relaxed);
+                            fatal
+                                .lock()
+                                .unwrap_or_else(|p| p.into_inner())
+                                .get_or_insert(e);
+                            return;
+                        }
+                    };
+                    if options.fail_fast && matches!(outcome, Outcome::Failed(_)) {
+                        stop.store(true, Ordering::Relaxed);
+                    }
+                    if out.send(outcome).is_err() {
+                        return;
+                    }
+                }
+            });
+        }
+        drop(out_tx);
+        for outcome in out_rx {
+            summary.add(&outcome);
+            on_outcome(&outcome);
+        }
+    });
+    match fatal.into_inner().unwrap_or_else(|p| p.into_inner()) {
+        Some(e) => Err(e),
+        None => Ok(summary),
+    }
+}
+
+/// One document, from text to database. `Err` only when the database is gone.
+fn process(
+    conn: &mut diesel::PgConnection,
+    item: Item,
+    options: &RecordOptions,
+) -> Result<Outcome> {
+    let (origin, text) = match item {
+        Item::Document { origin, text } => (origin, text),
+        Item::Broken { origin, message } => return Ok(failed(&origin, message)),
+    };
+    let doc = match document::parse(&text) {
+        Ok(doc) => doc,
+        Err(e) => {
+            // Report the line in the file where that is known, else the column in the document.
+            let (origin, place) = match origin.line {
+                Some(line) if e.line > 1 => (
+                    Origin {
+                        line: Some(line + e.line as u64 - 1),
+                        ..origin
+                    },
+                    String::new(),
+                ),
+                _ => (origin, format!("column {}: ", e.column)),
+            };
+            let field = e.path.map(|p| format!("{p}: ")).unwrap_or_default();
+            return Ok(failed(&origin, format!("{place}{field}{}", e.message)));
+        }
+    };
+    let run = match validate::validate(doc, options.sweep.as_deref()) {
+        Ok(run) => run,
+        Err(invalid) => return Ok(failed(&origin, invalid.to_string())),
+    };
+    match write::write_run(conn, &run) {
+        Ok(Written::Recorded(id)) => Ok(Outcome::Recorded {
+            origin,
+            run_key: run.run_key,
+            id,
+        }),
+        Ok(Written::AlreadyPresent(id)) => Ok(Outcome::AlreadyPresent {
+            origin,
+            run_key: run.run_key,
+            id,
+        }),
+        Err(WriteError::Database(e)) if connection_lost(&e) => Err(anyhow!(
+            "the database connection was lost while recording {origin}: {e}"
+        )),
+        Err(e) => Ok(failed(&origin, e.to_string())),
+    }
+}
+
+fn failed(origin: &Origin, error: String) -> Outcome {
+    Outcome::Failed(Failure {
+        origin: origin.to_string(),
+        error,
+    })
+}
+
+fn connection_lost(e: &DieselError) -> bool {
+    matches!(
+        e,
+        DieselError::DatabaseError(DatabaseErrorKind::ClosedConnection, _)
+            | DieselError::BrokenTransactionManager
+    )
+}

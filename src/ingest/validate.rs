@@ -1,0 +1,442 @@
+//! The rules of DESIGN §1 that types alone do not express, the defaults, the canonical form of a
+//! run (for its content hash and automatic key), and the metrics computed from it.
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use bigdecimal::{BigDecimal, Signed, Zero};
+use chrono::{DateTime, SecondsFormat, Utc};
+use serde_json::{Map, Number, Value, json};
+use sha2::{Digest, Sha256};
+
+use super::document::{Decimal, RunDocument, clip, kind};
+use crate::metrics;
+use crate::models::{RunStatus, TradeSide};
+
+const MAX_NAME_CHARS: usize = 200;
+const DEFAULT_PERIODS_PER_YEAR: f64 = 252.0;
+
+/// A run that passed every rule, with defaults applied and metrics computed.
+#[derive(Debug, Clone)]
+pub struct ValidRun {
+    pub run_key: String,
+    /// SHA-256 of the canonical document: the same key with another hash is a conflict.
+    pub content_hash: [u8; 32],
+    pub strategy_name: String,
+    pub strategy_version: String,
+    /// The parameters in canonical form, and the SHA-256 of its JSON text.
+    pub params: Value,
+    pub params_hash: [u8; 32],
+    pub dataset: String,
+    pub period_start: Option<DateTime<Utc>>,
+    pub period_end: Option<DateTime<Utc>>,
+    pub initial_capital: Option<BigDecimal>,
+    pub periods_per_year: f64,
+    pub sweep: Option<String>,
+    pub tags: Vec<String>,
+    pub status: RunStatus,
+    /// Computed metrics, overridden by supplied ones of the same name.
+    pub metrics: BTreeMap<String, f64>,
+    pub trades: Vec<ValidTrade>,
+    pub equity: Vec<(DateTime<Utc>, BigDecimal)>,
+}
+
+#[derive(Debug, Clone)]
+pub struct ValidTrade {
+    pub symbol: String,
+    pub side: TradeSide,
+    pub quantity: BigDecimal,
+    pub entry_time: DateTime<Utc>,
+    pub entry_price: BigDecimal,
+    pub exit_time: DateTime<Utc>,
+    pub exit_price: BigDecimal,
+    pub fees: BigDecimal,
+    pub pnl: BigDecimal,
+}
+
+/// A broken rule: the field's path in the document and what is wrong with it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Invalid {
+    pub field: String,
+    pub message: String,
+}
+
+impl fmt::Display for Invalid {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.field, self.message)
+    }
+}
+
+fn invalid(field: impl Into<String>, message: impl Into<String>) -> Invalid {
+    Invalid {
+        field: field.into(),
+        message: message.into(),
+    }
+}
+
+/// A name-like string: 1 to 200 characters, none of them control characters.
+fn check_name(field: &str, text: &str) -> Result<(), Invalid> {
+    let chars = text.chars().count();
+    if chars == 0 || chars > MAX_NAME_CHARS {
+        return Err(invalid(
+            field,
+            format!("must be 1 to {MAX_NAME_CHARS} characters, not {chars}"),
+        ));
+    }
+    if text.chars().any(char::is_control) {
+        return Err(invalid(field, "must not contain control characters"));
+    }
+    Ok(())
+}
+
+fn check_positive(field: &str, value: &Decimal) -> Result<(), Invalid> {
+    if value.value.is_positive() {
+        Ok(())
+    } else {
+        Err(invalid(field, format!("must be > 0, not {}", value.value)))
+    }
+}
+
+/// Metric names as DESIGN §1 allows them: `^[A-Za-z_][A-Za-z0-9_.]{0,63}$`.
+pub fn is_metric_name(name: &str) -> bool {
+    let mut chars = name.chars();
+    chars
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+        && name.len() <= 64
+        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '.')
+}
+
+/// Applies every rule and default to a parsed document. `default_sweep` is `--sweep`.
+pub fn validate(doc: RunDocument, default_sweep: Option<&str>) -> Result<ValidRun, Invalid> {
+    if let Some(key) = &doc.run_key {
+        let chars = key.chars().count();
+        if chars == 0 || chars > MAX_NAME_CHARS {
+            return Err(invalid(
+                "run_key",
+                format!("must be 1 to 200 characters, not {chars}"),
+            ));
+        }
+    }
+    check_name("strategy.name", &doc.strategy.name)?;
+    if doc.strategy.version.chars().count() > MAX_NAME_CHARS
+        || doc.strategy.version.chars().any(char::is_control)
+    {
+        return Err(invalid(
+            "strategy.version",
+            "must be at most 200 characters, none of them control characters",
+        ));
+    }
+    check_name("dataset", &doc.dataset)?;
+    let sweep = doc.sweep.or_else(|| default_sweep.map(str::to_owned));
+    if let Some(sweep) = &sweep {
+        check_name("sweep", sweep)?;
+    }
+    let tags = doc.tags.unwrap_or_default();
+    for (i, tag) in tags.iter().enumerate() {
+        check_name(&format!("tags[{i}]"), tag)?;
+    }
+    let periods_per_year = doc.periods_per_year.unwrap_or(DEFAULT_PERIODS_PER_YEAR);
+    if !(periods_per_year.is_finite() && periods_per_year > 0.0) {
+        return Err(invalid(
+            "periods_per_year",
+            format!("must be a number > 0, not {periods_per_year}"),
+        ));
+    }
+    let params = canonical_params(doc.params.unwrap_or_default())?;
+
+    let mut equity = Vec::with_capacity(doc.equity.as_ref().map_or(0, Vec::len));
+    let mut equity_f64 = Vec::with_capacity(equity.capacity());
+    for (i, point) in doc.equity.unwrap_or_default().into_iter().enumerate() {
+        check_positive(&format!("equity[{i}].equity"), &point.equity)?;
+        if !point.equity.approx.is_finite() {
+            return Err(invalid(
+                format!("equity[{i}].equity"),
+                "is beyond the range of a float64",
+            ));
+        }
+        if let Some((previous, _)) = equity.last()
+            && point.ts.0 <= *previous
+        {
+            return Err(invalid(
+                format!("equity[{i}].ts"),
+                format!(
+                    "{} is not after the previous timestamp {}",
+                    rfc3339(point.ts.0),
+                    rfc3339(*previous)
+                ),
+            ));
+        }
+        equity_f64.push(point.equity.approx);
+        equity.push((point.ts.0, point.equity.value));
+    }
+
+    let mut trades = Vec::with_capacity(doc.trades.as_ref().map_or(0, Vec::len));
+    for (i, t) in doc.trades.unwrap_or_default().into_iter().enumerate() {
+        check_name(&format!("trades[{i}].symbol"), &t.symbol)?;
+        check_positive(&format!("trades[{i}].quantity"), &t.quantity)?;
+        check_positive(&format!("trades[{i}].entry_price"), &t.entry_price)?;
+        check_positive(&format!("trades[{i}].exit_price"), &t.exit_price)?;
+        if t.exit_time < t.entry_time {
+            return Err(invalid(
+                format!("trades[{i}].exit_time"),
+                format!(
+                    "{} is before entry_time {}",
+                    rfc3339(t.exit_time.0),
+                    rfc3339(t.entry_time.0)
+                ),
+            ));
+        }
+        let fees = t.fees.map(|f| f.value).unwrap_or_else(BigDecimal::zero);
+        if fees.is_negative() {
+            return Err(invalid(
+                format!("trades[{i}].fees"),
+                format!("must be >= 0, not {fees}"),
+            ));
+        }
+        let pnl = match t.pnl {
+            Some(pnl) => pnl.value,
+            None => {
+                let gross = (&t.exit_price.value - &t.entry_price.value) * &t.quantity.value;
+                let signed = match t.side {
+                    TradeSide::Long => gross,
+                    TradeSide::Short => -gross,
+                };
+                signed - &fees
+            }
+        };
+        trades.push(ValidTrade {
+            symbol: t.symbol,
+            side: t.side,
+            quantity: t.quantity.value,
+            entry_time: t.entry_time.0,
+            entry_price: t.entry_price.value,
+            exit_time: t.exit_time.0,
+            exit_price: t.exit_price.value,
+            fees,
+            pnl,
+        });
+    }
+
+    // One equity point is no period: the defaults need two.
+    let (first, last) = match (equity.first(), equity.last()) {
+        (Some(first), Some(last)) if equity.len() >= 2 => (Some(first.0), Some(last.0)),
+        _ => (None, None),
+    };
+    let period_start = doc.period_start.map(|t| t.0).or(first);
+    let period_end = doc.period_end.map(|t| t.0).or(last);
+    if let (Some(start), Some(end)) = (period_start, period_end)
+        && start >= end
+    {
+        return Err(invalid(
+            "period_end",
+            format!(
+                "{} is not after period_start {}",
+                rfc3339(end),
+                rfc3339(start)
+            ),
+        ));
+    }
+    let initial_capital = match doc.initial_capital {
+        Some(capital) => {
+            check_positive("initial_capital", &capital)?;
+            Some(capital.value)
+        }
+        None => equity.first().map(|(_, e)| e.clone()),
+    };
+
+    let supplied = doc.metrics.unwrap_or_default();
+    for (name, value) in &supplied {
+        if !is_metric_name(name) {
+            return Err(invalid(
+                format!("metrics.{}", clip(name)),
+                "metric names match ^[A-Za-z_][A-Za-z0-9_.]{0,63}$",
+            ));
+        }
+        if !value.is_finite() {
+            return Err(invalid(
+                format!("metrics.{name}"),
+                "must be a finite number",
+            ));
+        }
+    }
+
+    let status = doc.status.unwrap_or(RunStatus::Completed);
+    let canonical = json!({
+        "version": 1,
+        "run_key": doc.run_key,
+        "strategy": {"name": doc.strategy.name, "version": doc.strategy.version},
+        "params": params,
+        "dataset": doc.dataset,
+        "period_start": period_start.map(rfc3339),
+        "period_end": period_end.map(rfc3339),
+        "initial_capital": initial_capital.as_ref().map(canonical_decimal),
+        "periods_per_year": periods_per_year,
+        "sweep": sweep,
+        "tags": tags,
+        "status": status.as_str(),
+        "metrics": supplied,
+        "trades": trades.iter().map(|t| json!([
+            t.symbol, t.side.as_str(), canonical_decimal(&t.quantity), rfc3339(t.entry_time),
+            canonical_decimal(&t.entry_price), rfc3339(t.exit_time), canonical_decimal(&t.exit_price),
+            canonical_decimal(&t.fees), canonical_decimal(&t.pnl),
+        ])).collect::<Vec<_>>(),
+        "equity": equity.iter().map(|(ts, e)| json!([rfc3339(*ts), canonical_decimal(e)])).collect::<Vec<_>>(),
+    });
+    let content_hash = sha256(&canonical);
+    let run_key = match doc.run_key {
+        Some(key) => key,
+        None => format!("sha256:{}", hex(&content_hash)),
+    };
+
+    let mut metrics: BTreeMap<String, f64> = metrics::from_equity(&equity_f64, periods_per_year)
+        .into_iter()
+        .chain(metrics::from_trades(
+            &trades.iter().map(|t| t.pnl.clone()).collect::<Vec<_>>(),
+        ))
+        .map(|(name, value)| (name.to_owned(), value))
+        .collect();
+    metrics.extend(supplied);
+
+    let params_hash = sha256(&params);
+    Ok(ValidRun {
+        run_key,
+        content_hash,
+        strategy_name: doc.strategy.name,
+        strategy_version: doc.strategy.version,
+        params,
+        params_hash,
+        dataset: doc.dataset,
+        period_start,
+        period_end,
+        initial_capital,
+        periods_per_year,
+        sweep,
+        tags,
+        status,
+        metrics,
+        trades,
+        equity,
+    })
+}
+
+/// Parameters with keys sorted and numbers in canonical form, so that `{"fast": 10}` and
+/// `{"fast": 10.0}` are one parameter set.
+fn canonical_params(params: Map<String, Value>) -> Result<Value, Invalid> {
+    let mut out = Map::new();
+    for (key, value) in params {
+        let field = || format!("params.{}", clip(&key));
+        let value = match value {
+            Value::Number(n) => {
+                let decimal: Decimal = n
+                    .as_str()
+                    .parse()
+                    .map_err(|e: String| invalid(field(), e))?;
+                let text = canonical_decimal(&decimal.value);
+                Value::Number(
+                    text.parse::<Number>()
+                        .map_err(|e| invalid(field(), e.to_string()))?,
+                )
+            }
+            Value::String(_) | Value::Bool(_) => value,
+            other => {
+                return Err(invalid(
+                    field(),
+                    format!(
+                        "parameter values are numbers, strings or booleans, not {}",
+                        kind(&other)
+                    ),
+                ));
+            }
+        };
+        out.insert(key, value);
+    }
+    Ok(Value::Object(out))
+}
+
+/// One text per numeric value: no trailing zeros, no exponent for ordinary magnitudes.
+pub fn canonical_decimal(value: &BigDecimal) -> String {
+    let normalized = value.normalized();
+    let (digits, scale) = normalized.as_bigint_and_exponent();
+    let text = digits.to_string();
+    let (sign, digits) = match text.strip_prefix('-') {
+        Some(rest) => ("-", rest),
+        None => ("", text.as_str()),
+    };
+    if digits == "0" {
+        return "0".to_owned();
+    }
+    let len = digits.len() as i64;
+    if scale <= 0 {
+        if -scale <= 20 {
+            format!("{sign}{digits}{}", "0".repeat((-scale) as usize))
+        } else {
+            format!("{sign}{digits}e{}", -scale)
+        }
+    } else if scale < len {
+        let point = (len - scale) as usize;
+        format!("{sign}{}.{}", &digits[..point], &digits[point..])
+    } else if scale - len <= 20 {
+        format!("{sign}0.{}{digits}", "0".repeat((scale - len) as usize))
+    } else {
+        format!("{sign}{digits}e-{scale}")
+    }
+}
+
+fn rfc3339(t: DateTime<Utc>) -> String {
+    t.to_rfc3339_opts(SecondsFormat::AutoSi, true)
+}
+
+fn sha256(value: &Value) -> [u8; 32] {
+    // serde_json's maps keep keys sorted, so equal values serialise to equal text.
+    Sha256::digest(value.to_string().as_bytes()).into()
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use std::str::FromStr;
+
+    use super::*;
+
+    #[test]
+    fn canonical_decimals_are_one_text_per_value() {
+        for (a, b) in [
+            ("10", "10.0"),
+            ("0.50", ".5e0"),
+            ("1e3", "1000"),
+            ("-0.0", "0"),
+        ] {
+            let a = BigDecimal::from_str(a).unwrap();
+            let b = BigDecimal::from_str(b).unwrap();
+            assert_eq!(canonical_decimal(&a), canonical_decimal(&b));
+        }
+        let cases = [
+            ("185.64", "185.64"),
+            ("100000", "100000"),
+            ("-0.0012", "-0.0012"),
+            ("1e30", "1e30"),
+            ("1.5e-30", "15e-31"),
+        ];
+        for (input, want) in cases {
+            assert_eq!(
+                canonical_decimal(&BigDecimal::from_str(input).unwrap()),
+                want
+            );
+        }
+    }
+
+    #[test]
+    fn metric_names_follow_the_contract() {
+        for ok in ["sharpe", "_x", "custom.exposure", "a1_b.c"] {
+            assert!(is_metric_name(ok), "{ok}");
+        }
+        for bad in ["", "1x", "x-y", "é", "a b", &"a".repeat(65)] {
+            assert!(!is_metric_name(bad), "{bad}");
+        }
+        assert!(is_metric_name(&"a".repeat(64)));
+    }
+}

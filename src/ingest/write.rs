@@ -1,0 +1,154 @@
+//! Writing one validated run: one transaction, all or nothing, idempotent.
+
+use diesel::PgConnection;
+use diesel::prelude::*;
+use diesel::result::{DatabaseErrorKind, Error as DieselError};
+
+use super::validate::ValidRun;
+use crate::models::equity_point::NewEquityPoint;
+use crate::models::metric::NewMetric;
+use crate::models::parameter_set::NewParameterSet;
+use crate::models::run::NewRun;
+use crate::models::strategy::NewStrategy;
+use crate::models::trade::NewTrade;
+use crate::models::{EquityPoint, Metric, ParameterSet, Run, RunStatus, Strategy, Sweep, Trade};
+
+/// What recording a run did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Written {
+    Recorded(i64),
+    /// The same run (same key, same content) was there already; nothing was written.
+    AlreadyPresent(i64),
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum WriteError {
+    #[error("run_key `{0}` is already recorded with different content; nothing written")]
+    Conflict(String),
+    #[error(transparent)]
+    Database(#[from] DieselError),
+}
+
+/// Records `run` unless it is there already. A concurrent recorder of the same run_key loses
+/// the race on the unique index; it then finds the winner's run like any later recorder would.
+pub fn write_run(conn: &mut PgConnection, run: &ValidRun) -> Result<Written, WriteError> {
+    for _ in 0..2 {
+        if let Some(found) = existing(conn, run)? {
+            return found;
+        }
+        match conn.transaction(|conn| insert(conn, run)) {
+            Ok(id) => return Ok(Written::Recorded(id)),
+            Err(DieselError::DatabaseError(DatabaseErrorKind::UniqueViolation, info))
+                if info.constraint_name() == Some("runs_run_key_key") => {}
+            Err(e) => return Err(e.into()),
+        }
+    }
+    existing(conn, run)?.unwrap_or(Err(WriteError::Conflict(run.run_key.clone())))
+}
+
+fn existing(
+    conn: &mut PgConnection,
+    run: &ValidRun,
+) -> QueryResult<Option<Result<Written, WriteError>>> {
+    let found: Option<(i64, Vec<u8>)> = Run::by_key(&run.run_key).first(conn).optional()?;
+    Ok(found.map(|(id, hash)| {
+        if hash == run.content_hash {
+            Ok(Written::AlreadyPresent(id))
+        } else {
+            Err(WriteError::Conflict(run.run_key.clone()))
+        }
+    }))
+}
+
+/// The run's rows, parents first, each found or created in the order every recorder uses (so
+/// concurrent recorders wait on each other instead of deadlocking).
+fn insert(conn: &mut PgConnection, run: &ValidRun) -> QueryResult<i64> {
+    let sweep_id = match &run.sweep {
+        Some(name) => Some(Sweep::find_or_create(conn, name)?.id),
+        None => None,
+    };
+    let strategy = Strategy::find_or_create(
+        conn,
+        NewStrategy {
+            name: &run.strategy_name,
+            version: &run.strategy_version,
+        },
+    )?;
+    let parameter_set = ParameterSet::find_or_create(
+        conn,
+        NewParameterSet {
+            strategy_id: strategy.id,
+            params: &run.params,
+            params_hash: &run.params_hash,
+        },
+    )?;
+    let run_id = Run::insert(
+        conn,
+        &NewRun {
+            run_key: &run.run_key,
+            content_hash: &run.content_hash,
+            strategy_id: strategy.id,
+            parameter_set_id: parameter_set.id,
+            sweep_id,
+            dataset: &run.dataset,
+            status: run.status,
+            period_start: run.period_start,
+            period_end: run.period_end,
+            initial_capital: run.initial_capital.as_ref(),
+            periods_per_year: run.periods_per_year,
+            tags: &run.tags,
+        },
+    )?;
+    let metrics: Vec<NewMetric> = run
+        .metrics
+        .iter()
+        .map(|(name, value)| NewMetric {
+            run_id,
+            name,
+            value: *value,
+            strategy_id: strategy.id,
+            parameter_set_id: parameter_set.id,
+            dataset: &run.dataset,
+            completed: run.status == RunStatus::Completed,
+        })
+        .collect();
+    if !metrics.is_empty() {
+        Metric::insert_all(conn, &metrics)?;
+    }
+    if !run.trades.is_empty() {
+        let trades: Vec<NewTrade> = run
+            .trades
+            .iter()
+            .zip(0..)
+            .map(|(t, seq)| NewTrade {
+                run_id,
+                seq,
+                symbol: &t.symbol,
+                side: t.side,
+                quantity: &t.quantity,
+                entry_time: t.entry_time,
+                entry_price: &t.entry_price,
+                exit_time: t.exit_time,
+                exit_price: &t.exit_price,
+                fees: &t.fees,
+                pnl: &t.pnl,
+            })
+            .collect();
+        Trade::copy_in(conn, &trades)?;
+    }
+    if !run.equity.is_empty() {
+        let points: Vec<NewEquityPoint> = run
+            .equity
+            .iter()
+            .zip(0..)
+            .map(|((ts, equity), seq)| NewEquityPoint {
+                run_id,
+                seq,
+                ts: *ts,
+                equity,
+            })
+            .collect();
+        EquityPoint::copy_in(conn, &points)?;
+    }
+    Ok(run_id)
+}

@@ -1,0 +1,241 @@
+//! One run with its strategy, parameters, sweep, metrics and, on request, trades and equity.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+
+use anyhow::{Result, bail};
+use bigdecimal::BigDecimal;
+use chrono::{DateTime, Utc};
+use diesel::prelude::*;
+use diesel_async::{AsyncPgConnection, RunQueryDsl};
+use serde::Serialize;
+
+use crate::models::{EquityPoint, Metric, ParameterSet, Run, RunStatus, Strategy, Sweep, Trade};
+use crate::schema::{equity_points, parameter_sets, runs, strategies, sweeps, trades};
+
+/// How a user names a run.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RunRef {
+    Id(i64),
+    Key(String),
+}
+
+impl RunRef {
+    /// A number is an id; anything else a run_key.
+    pub fn parse(text: &str) -> Self {
+        match text.parse() {
+            Ok(id) => RunRef::Id(id),
+            Err(_) => RunRef::Key(text.to_owned()),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct RunDetail {
+    pub id: i64,
+    pub run_key: String,
+    pub strategy: StrategyRef,
+    pub params: serde_json::Value,
+    pub dataset: String,
+    pub status: RunStatus,
+    pub sweep: Option<String>,
+    pub tags: Vec<String>,
+    pub period_start: Option<DateTime<Utc>>,
+    pub period_end: Option<DateTime<Utc>>,
+    /// Exact, as a decimal string.
+    pub initial_capital: Option<BigDecimal>,
+    pub periods_per_year: f64,
+    pub recorded_at: DateTime<Utc>,
+    pub metrics: BTreeMap<String, f64>,
+    pub n_trades: i64,
+    pub n_equity_points: i64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub trades: Option<Vec<TradeRow>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub equity: Option<Vec<(DateTime<Utc>, BigDecimal)>>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct StrategyRef {
+    pub id: i64,
+    pub name: String,
+    pub version: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct TradeRow {
+    pub symbol: String,
+    pub side: crate::models::TradeSide,
+    pub quantity: BigDecimal,
+    pub entry_time: DateTime<Utc>,
+    pub entry_price: BigDecimal,
+    pub exit_time: DateTime<Utc>,
+    pub exit_price: BigDecimal,
+    pub fees: BigDecimal,
+    pub pnl: BigDecimal,
+}
+
+impl RunDetail {
+    /// Loads the run in a fixed number of queries: the run with its parents (one join), its
+    /// metrics, its row counts, and its trades and equity when asked for.
+    pub async fn load(
+        conn: &mut AsyncPgConnection,
+        run: &RunRef,
+        with_trades: bool,
+        with_equity: bool,
+    ) -> Result<Self> {
+        let query = runs::table
+            .inner_join(strategies::table)
+            .inner_join(parameter_sets::table)
+            .left_join(sweeps::table)
+            .select((
+                Run::as_select(),
+                Strategy::as_select(),
+                ParameterSet::as_select(),
+                Option::<Sweep>::as_select(),
+            ))
+            .into_boxed();
+        let query = match run {
+            RunRef::Id(id) => query.filter(runs::id.eq(*id)),
+            RunRef::Key(key) => query.filter(runs::run_key.eq(key.clone())),
+        };
+        let found: Option<(Run, Strategy, ParameterSet, Option<Sweep>)> =
+            query.first(conn).await.optional()?;
+        let Some((run_row, strategy, parameter_set, sweep)) = found else {
+            match run {
+                RunRef::Id(id) => bail!("no run with id {id}"),
+                RunRef::Key(key) => bail!("no run with run_key `{key}`"),
+            }
+        };
+        let metrics: Vec<Metric> = Metric::for_runs(std::slice::from_ref(&run_row))
+            .load(conn)
+            .await?;
+        let n_trades: i64 = trades::table
+            .filter(trades::run_id.eq(run_row.id))
+            .count()
+            .get_result(conn)
+            .await?;
+        let n_equity_points: i64 = equity_points::table
+            .filter(equity_points::run_id.eq(run_row.id))
+            .count()
+            .get_result(conn)
+            .await?;
+        let trades = if with_trades {
+            let rows: Vec<Trade> = Trade::for_run(run_row.id).load(conn).await?;
+            Some(
+                rows.into_iter()
+                    .map(|t| TradeRow {
+                        symbol: t.symbol,
+                        side: t.side,
+                        quantity: t.quantity,
+                        entry_time: t.entry_time,
+                        entry_price: t.entry_price,
+                        exit_time: t.exit_time,
+                        exit_price: t.exit_price,
+                        fees: t.fees,
+                        pnl: t.pnl,
+                    })
+                    .collect(),
+            )
+        } else {
+            None
+        };
+        let equity = if with_equity {
+            let rows: Vec<EquityPoint> = EquityPoint::for_run(run_row.id).load(conn).await?;
+            Some(rows.into_iter().map(|p| (p.ts, p.equity)).collect())
+        } else {
+            None
+        };
+        Ok(Self {
+            id: run_row.id,
+            run_key: run_row.run_key,
+            strategy: StrategyRef {
+                id: strategy.id,
+                name: strategy.name,
+                version: strategy.version,
+            },
+            params: parameter_set.params,
+            dataset: run_row.dataset,
+            status: run_row.status,
+            sweep: sweep.map(|s| s.name),
+            tags: run_row.tags,
+            period_start: run_row.period_start,
+            period_end: run_row.period_end,
+            initial_capital: run_row.initial_capital,
+            periods_per_year: run_row.periods_per_year,
+            recorded_at: run_row.recorded_at,
+            metrics: metrics.into_iter().map(|m| (m.name, m.value)).collect(),
+            n_trades,
+            n_equity_points,
+            trades,
+            equity,
+        })
+    }
+
+    /// The run as aligned `key  value` lines.
+    pub fn to_text(&self) -> String {
+        let mut out = String::new();
+        let version = if self.strategy.version.is_empty() {
+            String::new()
+        } else {
+            format!(" {}", self.strategy.version)
+        };
+        let opt = |t: &Option<DateTime<Utc>>| t.map_or("-".to_owned(), |t| t.to_rfc3339());
+        let rows = [
+            ("run", format!("{} ({})", self.id, self.run_key)),
+            ("strategy", format!("{}{version}", self.strategy.name)),
+            ("params", self.params.to_string()),
+            ("dataset", self.dataset.clone()),
+            ("status", self.status.to_string()),
+            ("sweep", self.sweep.clone().unwrap_or_else(|| "-".into())),
+            (
+                "tags",
+                if self.tags.is_empty() {
+                    "-".into()
+                } else {
+                    self.tags.join(", ")
+                },
+            ),
+            (
+                "period",
+                format!("{} .. {}", opt(&self.period_start), opt(&self.period_end)),
+            ),
+            (
+                "initial capital",
+                self.initial_capital
+                    .as_ref()
+                    .map_or("-".into(), ToString::to_string),
+            ),
+            ("periods/year", self.periods_per_year.to_string()),
+            ("recorded", self.recorded_at.to_rfc3339()),
+            ("trades", self.n_trades.to_string()),
+            ("equity points", self.n_equity_points.to_string()),
+        ];
+        for (key, value) in rows {
+            let _ = writeln!(out, "{key:<16} {value}");
+        }
+        if !self.metrics.is_empty() {
+            let _ = writeln!(out, "metrics");
+            for (name, value) in &self.metrics {
+                let _ = writeln!(out, "  {name:<20} {value}");
+            }
+        }
+        if let Some(trades) = &self.trades {
+            let _ = writeln!(out, "trades");
+            for t in trades {
+                let _ = writeln!(
+                    out,
+                    "  {} {} {} @ {} -> {} pnl {}",
+                    t.symbol, t.side, t.quantity, t.entry_price, t.exit_price, t.pnl
+                );
+            }
+        }
+        if let Some(equity) = &self.equity {
+            let _ = writeln!(out, "equity");
+            for (ts, value) in equity {
+                let _ = writeln!(out, "  {} {value}", ts.to_rfc3339());
+            }
+        }
+        out
+    }
+}
