@@ -14,7 +14,7 @@ use serde_json::Value;
 use crate::models::{RunStatus, TradeSide};
 
 #[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(deny_unknown_fields, expecting = "a run document (a JSON object)")]
 pub struct RunDocument {
     pub run_key: Option<String>,
     pub strategy: StrategyRef,
@@ -33,7 +33,7 @@ pub struct RunDocument {
 }
 
 #[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(deny_unknown_fields, expecting = "a trade (a JSON object)")]
 pub struct TradeDocument {
     pub symbol: String,
     pub side: TradeSide,

@@ -152,7 +152,10 @@ pub fn validate(doc: RunDocument, default_sweep: Option<&str>) -> Result<ValidRu
         if !point.equity.approx.is_finite() {
             return Err(invalid(
                 format!("equity[{i}].equity"),
-                "is beyond the range of a float64",
+                format!(
+                    "{} is beyond the range of a float64",
+                    canonical_decimal(&point.equity.value)
+                ),
             ));
         }
         if let Some((previous, _)) = equity.last()

@@ -8,6 +8,8 @@
 
 #![allow(dead_code)]
 
+pub mod record;
+
 use std::path::{Path, PathBuf};
 use std::sync::LazyLock;
 use std::sync::atomic::{AtomicU32, Ordering};

@@ -1,0 +1,241 @@
+//! Recording: idempotent, atomic per run, exact, and streaming.
+
+mod common;
+
+use std::path::Path;
+
+use btdb::query::run_detail::{RunDetail, RunRef};
+use common::TestDb;
+use common::record::{counts, options, record, record_with, write};
+
+fn good() -> std::path::PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/good")
+}
+
+const RUN: &str = r#"{"run_key": "k1", "strategy": "s", "dataset": "D", "equity": [["2024-01-01T00:00:00Z", 100], ["2024-01-02T00:00:00Z", 101], ["2024-01-03T00:00:00Z", 99.5]]}"#;
+
+#[tokio::test(flavor = "multi_thread")]
+async fn recording_the_same_files_again_writes_nothing() {
+    let test_db = TestDb::new().await;
+    let db = test_db.db().await;
+    let first = record(&db, &[&good()]).await;
+    assert_eq!(
+        (first.recorded, first.already_present, first.failed),
+        (4, 0, 0)
+    );
+    let after_first = counts(&db).await;
+    assert_eq!(
+        (after_first.runs, after_first.strategies, after_first.sweeps),
+        (4, 2, 2)
+    );
+    assert_eq!(
+        (after_first.trades, after_first.equity_points),
+        (2, 7 + 4 + 4)
+    );
+
+    let second = record(&db, &[&good()]).await;
+    assert_eq!(
+        (second.recorded, second.already_present, second.failed),
+        (0, 4, 0)
+    );
+    assert_eq!(counts(&db).await, after_first);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_same_run_key_with_other_content_is_refused() {
+    let test_db = TestDb::new().await;
+    let db = test_db.db().await;
+    let dir = common::scratch_dir("conflict");
+    record(&db, &[&write(&dir, "a.jsonl", RUN)]).await;
+    let before = counts(&db).await;
+
+    let changed = RUN.replace(r#""dataset": "D""#, r#""dataset": "E""#);
+    let summary = record(&db, &[&write(&dir, "b.jsonl", &changed)]).await;
+    assert_eq!(summary.failed, 1);
+    assert!(
+        summary.failures[0]
+            .error
+            .contains("run_key `k1` is already recorded with different content"),
+        "{:?}",
+        summary.failures
+    );
+    assert_eq!(counts(&db).await, before);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn documents_without_a_key_are_keyed_by_their_content() {
+    let test_db = TestDb::new().await;
+    let db = test_db.db().await;
+    let dir = common::scratch_dir("autokey");
+    let unkeyed = RUN.replace(r#""run_key": "k1", "#, "");
+    let ten = unkeyed.replace(
+        r#""dataset": "D""#,
+        r#""dataset": "D", "params": {"fast": 10, "slow": 50}"#,
+    );
+    let ten_point_oh = unkeyed.replace(
+        r#""dataset": "D""#,
+        r#""dataset": "D", "params": {"slow": 50.00, "fast": 10.0}"#,
+    );
+    let other_data = ten.replace("99.5", "98");
+    let file = write(
+        &dir,
+        "runs.jsonl",
+        &[ten.as_str(), ten_point_oh.as_str(), other_data.as_str()].join("\n"),
+    );
+    let summary = record(&db, &[&file]).await;
+    // 10 and 10.0 are one parameter set and one canonical document: the second line is the first.
+    assert_eq!(
+        (summary.recorded, summary.already_present, summary.failed),
+        (2, 1, 0),
+        "{summary:?}"
+    );
+    let c = counts(&db).await;
+    assert_eq!((c.runs, c.parameter_sets, c.strategies), (2, 1, 1));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn decimals_timestamps_and_metrics_read_back_as_written() {
+    let test_db = TestDb::new().await;
+    let db = test_db.db().await;
+    record(&db, &[&good()]).await;
+    let mut conn = db.conn().await.unwrap();
+    let key = RunRef::Key("sma_cross:AAPL-1d:fast=10,slow=50:2026-11-20".into());
+    let run = RunDetail::load(&mut conn, &key, true, true).await.unwrap();
+    let json = serde_json::to_value(&run).unwrap();
+
+    assert_eq!(json["strategy"]["name"], "sma_cross");
+    assert_eq!(json["strategy"]["version"], "1.2.0");
+    assert_eq!(
+        json["params"],
+        serde_json::json!({"allow_short": false, "fast": 10, "slow": 50})
+    );
+    assert_eq!(json["initial_capital"], "100000");
+    assert_eq!(json["sweep"], "sma-grid-2026-11");
+    assert_eq!(json["tags"], serde_json::json!(["daily", "long-only"]));
+    assert_eq!(json["period_start"], "2024-01-02T00:00:00Z");
+    let trades = json["trades"].as_array().unwrap();
+    assert_eq!(trades[0]["entry_price"], "185.64");
+    assert_eq!(trades[0]["fees"], "1.00");
+    // pnl absent: (181.18 - 185.64) * 100 - 1.00, exactly.
+    assert_eq!(trades[0]["pnl"], "-447.00");
+    assert_eq!(trades[1]["pnl"], "491.00");
+    let equity = json["equity"].as_array().unwrap();
+    assert_eq!(equity.len(), 7);
+    assert_eq!(
+        equity[5],
+        serde_json::json!(["2024-01-09T00:00:00Z", "99890.5"])
+    );
+    // Supplied metrics are stored as given; computed ones sit beside them.
+    assert_eq!(run.metrics["custom.exposure"], 0.62);
+    assert_eq!(run.metrics["n_trades"], 2.0);
+    assert_eq!(run.metrics["n_periods"], 6.0);
+    assert!(run.metrics.contains_key("sharpe"));
+
+    let by_id = RunDetail::load(&mut conn, &RunRef::Id(run.id), false, false)
+        .await
+        .unwrap();
+    assert_eq!(by_id.run_key, run.run_key);
+    assert!(by_id.trades.is_none() && by_id.n_trades == 2);
+    let missing = RunDetail::load(&mut conn, &RunRef::Key("nope".into()), false, false).await;
+    assert_eq!(
+        missing.unwrap_err().to_string(),
+        "no run with run_key `nope`"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_supplied_metric_wins_over_the_computed_one() {
+    let test_db = TestDb::new().await;
+    let db = test_db.db().await;
+    let dir = common::scratch_dir("supplied");
+    let doc = RUN.replace(
+        r#""dataset": "D""#,
+        r#""dataset": "D", "metrics": {"sharpe": 9.5}"#,
+    );
+    record(&db, &[&write(&dir, "a.jsonl", &doc)]).await;
+    let mut conn = db.conn().await.unwrap();
+    let run = RunDetail::load(&mut conn, &RunRef::Key("k1".into()), false, false)
+        .await
+        .unwrap();
+    assert_eq!(run.metrics["sharpe"], 9.5);
+    assert!(run.metrics.contains_key("volatility"));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_bad_line_fails_alone_and_the_rest_of_the_file_is_recorded() {
+    let test_db = TestDb::new().await;
+    let db = test_db.db().await;
+    let dir = common::scratch_dir("badline");
+    let lines = [
+        RUN.to_owned(),
+        r#"{"run_key": "nan", "strategy": "s", "dataset": "D", "metrics": {"x": NaN}}"#.to_owned(),
+        RUN.replace("k1", "k3"),
+        // The last line is cut short, as a crashed writer leaves it.
+        RUN.replace("k1", "k4")[..60].to_owned(),
+    ];
+    let file = write(&dir, "runs.jsonl", &lines.join("\n"));
+    let summary = record(&db, &[&file]).await;
+    assert_eq!((summary.recorded, summary.failed), (2, 2), "{summary:?}");
+    let mut origins: Vec<&str> = summary.failures.iter().map(|f| f.origin.as_str()).collect();
+    origins.sort();
+    let name = file.display().to_string();
+    assert_eq!(origins, [format!("{name}:2"), format!("{name}:4")]);
+    assert_eq!(counts(&db).await.runs, 2);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn fail_fast_stops_at_the_first_failure() {
+    let test_db = TestDb::new().await;
+    let db = test_db.db().await;
+    let dir = common::scratch_dir("failfast");
+    let mut lines = vec![r#"{"strategy": "s"}"#.to_owned()];
+    lines.extend((0..200).map(|i| RUN.replace("k1", &format!("k{i}"))));
+    let file = write(&dir, "runs.jsonl", &lines.join("\n"));
+    let summary = record_with(
+        &db,
+        &[&file],
+        btdb::ingest::RecordOptions {
+            fail_fast: true,
+            jobs: 1,
+            ..options()
+        },
+    )
+    .await;
+    assert_eq!(summary.failed, 1);
+    // Documents already handed to a worker may finish; the reader stops at once.
+    assert!(
+        summary.recorded < 20,
+        "{} recorded after the failure",
+        summary.recorded
+    );
+
+    let all = record(&db, &[&file]).await;
+    assert_eq!(all.recorded + all.already_present, 200);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn arrays_pretty_objects_and_directories_are_read() {
+    let test_db = TestDb::new().await;
+    let db = test_db.db().await;
+    let dir = common::scratch_dir("forms");
+    let array = format!("[{},\n {}]", RUN, RUN.replace("k1", "k2"));
+    write(&dir, "array.json", &array);
+    let pretty = serde_json::to_string_pretty(
+        &serde_json::from_str::<serde_json::Value>(&RUN.replace("k1", "k3")).unwrap(),
+    )
+    .unwrap();
+    write(&dir, "pretty.json", &pretty);
+    write(&dir, "notes.txt", "not a run document");
+    std::fs::create_dir_all(dir.join("nested")).unwrap();
+    write(
+        &dir.join("nested"),
+        "more.jsonl",
+        &format!(
+            "{}\n\n{}\n",
+            RUN.replace("k1", "k4"),
+            RUN.replace("k1", "k5")
+        ),
+    );
+    let summary = record(&db, &[&dir]).await;
+    assert_eq!((summary.recorded, summary.failed), (5, 0), "{summary:?}");
+}
