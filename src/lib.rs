@@ -11,3 +11,4 @@ pub mod metrics;
 pub mod models;
 pub mod query;
 pub mod schema;
+pub mod synth;

@@ -83,13 +83,10 @@ diesel::table! {
     }
 }
 
-diesel::joinable!(equity_points -> runs (run_id));
-diesel::joinable!(metrics -> runs (run_id));
 diesel::joinable!(parameter_sets -> strategies (strategy_id));
 diesel::joinable!(runs -> parameter_sets (parameter_set_id));
 diesel::joinable!(runs -> strategies (strategy_id));
 diesel::joinable!(runs -> sweeps (sweep_id));
-diesel::joinable!(trades -> runs (run_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     equity_points,

@@ -1,12 +1,14 @@
 -- The equity curve of a run, hash-partitioned on run_id like trades and for the same reason.
+-- No foreign key to runs: points are written only in the transaction that inserts their run
+-- (btdb record), nothing deletes runs, and the per-row key check made COPY three times slower.
 CREATE TABLE equity_points (
-    run_id bigint NOT NULL REFERENCES runs (id),
+    run_id bigint NOT NULL,
     seq    integer NOT NULL CHECK (seq >= 0),
     ts     timestamptz NOT NULL,
-    equity numeric NOT NULL CHECK (equity > 0),
-    -- Serves EquityPoint::for_run (`btdb show RUN --plot`, metric recomputation) in curve order,
-    -- pruned to one partition.
-    PRIMARY KEY (run_id, seq)
+    equity numeric NOT NULL CHECK (equity > 0)
+    -- No primary key either: a curve is written whole by one COPY (so (run_id, seq) is unique
+    -- by construction) and read whole, and a B-tree on every point made COPY 2.5 times slower
+    -- (5M rows: 7.1 s with the BRIN index below, 17.7 s with a (run_id, seq) key).
 ) PARTITION BY HASH (run_id);
 
 DO $$
@@ -18,3 +20,9 @@ BEGIN
     END LOOP;
 END
 $$;
+
+-- BRIN index. Serves EquityPoint::for_run (`btdb show RUN --equity`, `--plot`): a run's points
+-- are written together, so each block range holds a few runs and the index stays a few pages
+-- per partition. autosummarize keeps newly filled ranges from being scanned in full.
+CREATE INDEX equity_points_run_id_brin ON equity_points USING brin (run_id)
+    WITH (pages_per_range = 8, autosummarize = on);

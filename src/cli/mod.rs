@@ -1,6 +1,7 @@
 //! The command line: global options, the subcommand enum and its one dispatching `match`.
 
 pub mod db;
+pub mod generate;
 pub mod record;
 pub mod show;
 
@@ -104,6 +105,9 @@ pub enum Command {
     Record(record::Args),
     /// Show one run: parameters, metrics, counts; --trades and --equity for the rows.
     Show(show::Args),
+    /// Generate deterministic run documents (JSON Lines) for benchmarks and trials.
+    #[command(name = "gen")]
+    Generate(generate::Args),
 }
 
 /// Runs the parsed command line.
@@ -112,6 +116,7 @@ pub async fn run(cli: Cli) -> Result<()> {
         Command::Db(args) => db::run(args, &cli.global).await,
         Command::Record(args) => record::run(args, &cli.global).await,
         Command::Show(args) => show::run(args, &cli.global).await,
+        Command::Generate(args) => generate::run(args),
     }
 }
 

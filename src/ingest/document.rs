@@ -6,6 +6,7 @@ use std::fmt;
 use std::str::FromStr;
 
 use bigdecimal::BigDecimal;
+use bigdecimal::num_bigint::BigInt;
 use chrono::{DateTime, Utc};
 use serde::de::{self, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde::{Deserialize, de::value::MapAccessDeserializer};
@@ -78,23 +79,74 @@ const MAX_FRACTION_DIGITS: i64 = 16_383;
 impl FromStr for Decimal {
     type Err = String;
 
+    /// A decimal string must look like a JSON number (`-12.5e3`, leading zeros allowed);
+    /// BigDecimal's own parser also takes `+1` and `.5`, which are refused here.
     fn from_str(text: &str) -> Result<Self, String> {
-        // BigDecimal also reads forms JSON does not write (`+1`, `.5`); a decimal string must
-        // look like a JSON number.
-        let json_like = text
-            .strip_prefix('-')
-            .unwrap_or(text)
-            .starts_with(|c: char| c.is_ascii_digit());
-        let value = BigDecimal::from_str(text)
-            .ok()
-            .filter(|_| json_like && text.len() <= 1000)
-            .ok_or_else(|| format!("`{}` is not a decimal number", clip(text)))?;
-        let (digits, scale) = value.as_bigint_and_exponent();
-        let integer_digits = digits.to_string().trim_start_matches('-').len() as i64 - scale;
-        if integer_digits > MAX_INTEGER_DIGITS || scale > MAX_FRACTION_DIGITS {
+        let not_a_number = || format!("`{}` is not a decimal number", clip(text));
+        let bytes = text.as_bytes();
+        let mut i = usize::from(bytes.first() == Some(&b'-'));
+        let negative = i == 1;
+        let mut mantissa: u64 = 0;
+        let mut significant = 0usize;
+        let mut fraction_digits = 0i64;
+        let mut int_digits = 0usize;
+        let mut seen_point = false;
+        while i < bytes.len() {
+            match bytes[i] {
+                b'0'..=b'9' => {
+                    let digit = u64::from(bytes[i] - b'0');
+                    if seen_point {
+                        fraction_digits += 1;
+                    } else {
+                        int_digits += 1;
+                    }
+                    if mantissa != 0 || digit != 0 {
+                        significant += 1;
+                    }
+                    mantissa = mantissa.wrapping_mul(10).wrapping_add(digit);
+                }
+                b'.' if !seen_point && int_digits > 0 => seen_point = true,
+                _ => break,
+            }
+            i += 1;
+        }
+        if int_digits == 0 || (seen_point && fraction_digits == 0) {
+            return Err(not_a_number());
+        }
+        let mut exponent = 0i64;
+        if i < bytes.len() {
+            if !matches!(bytes[i], b'e' | b'E') {
+                return Err(not_a_number());
+            }
+            let rest = &text[i + 1..];
+            let digits = rest.strip_prefix(['+', '-']).unwrap_or(rest);
+            if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+                return Err(not_a_number());
+            }
+            exponent = rest
+                .trim_start_matches('+')
+                .parse()
+                .map_err(|_| not_a_number())?;
+        }
+        let scale = fraction_digits
+            .checked_sub(exponent)
+            .ok_or_else(not_a_number)?;
+        // Up to 18 significant digits fit a u64 exactly; longer ones take the general parser.
+        let value = if significant <= 18 {
+            let signed = if negative {
+                -(mantissa as i128)
+            } else {
+                mantissa as i128
+            };
+            BigDecimal::new(BigInt::from(signed), scale)
+        } else {
+            BigDecimal::from_str(text).map_err(|_| not_a_number())?
+        };
+        let integer_digits = significant as i64 - scale;
+        if (significant > 0 && integer_digits > MAX_INTEGER_DIGITS) || scale > MAX_FRACTION_DIGITS {
             return Err(format!("`{}` is too large for NUMERIC", clip(text)));
         }
-        let approx = text.parse().unwrap_or(f64::NAN);
+        let approx = text.parse().map_err(|_| not_a_number())?;
         Ok(Self { value, approx })
     }
 }
@@ -110,29 +162,59 @@ pub fn clip(text: &str) -> String {
 
 impl<'de> Deserialize<'de> for Decimal {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        match Value::deserialize(deserializer)? {
-            Value::Number(n) => n.as_str().parse().map_err(de::Error::custom),
-            Value::String(s) => s.parse().map_err(de::Error::custom),
-            other => Err(de::Error::custom(format!(
-                "expected a decimal number or string, found {}",
-                kind(&other)
-            ))),
+        struct DecimalVisitor;
+        impl<'de> Visitor<'de> for DecimalVisitor {
+            type Value = Decimal;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a decimal number or string")
+            }
+            fn visit_str<E: de::Error>(self, text: &str) -> Result<Decimal, E> {
+                text.parse().map_err(E::custom)
+            }
+            // Integers that fit 64 bits arrive as such; other numbers, with arbitrary_precision,
+            // as a one-entry map holding their text.
+            fn visit_u64<E: de::Error>(self, n: u64) -> Result<Decimal, E> {
+                Ok(Decimal {
+                    value: BigDecimal::from(n),
+                    approx: n as f64,
+                })
+            }
+            fn visit_i64<E: de::Error>(self, n: i64) -> Result<Decimal, E> {
+                Ok(Decimal {
+                    value: BigDecimal::from(n),
+                    approx: n as f64,
+                })
+            }
+            fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Decimal, A::Error> {
+                let number = serde_json::Number::deserialize(MapAccessDeserializer::new(map))?;
+                number.as_str().parse().map_err(de::Error::custom)
+            }
         }
+        deserializer.deserialize_any(DecimalVisitor)
     }
 }
 
 impl<'de> Deserialize<'de> for Timestamp {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let text = String::deserialize(deserializer)?;
-        DateTime::parse_from_rfc3339(&text)
-            .map(|t| Timestamp(t.with_timezone(&Utc)))
-            .map_err(|_| {
-                de::Error::custom(format!(
-                    "`{}` is not an RFC 3339 timestamp with a time zone, such as \
-                     2024-01-02T14:30:00Z",
-                    clip(&text)
-                ))
-            })
+        struct TimestampVisitor;
+        impl<'de> Visitor<'de> for TimestampVisitor {
+            type Value = Timestamp;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("an RFC 3339 timestamp")
+            }
+            fn visit_str<E: de::Error>(self, text: &str) -> Result<Timestamp, E> {
+                DateTime::parse_from_rfc3339(text)
+                    .map(|t| Timestamp(t.with_timezone(&Utc)))
+                    .map_err(|_| {
+                        E::custom(format!(
+                            "`{}` is not an RFC 3339 timestamp with a time zone, such as \
+                             2024-01-02T14:30:00Z",
+                            clip(text)
+                        ))
+                    })
+            }
+        }
+        deserializer.deserialize_str(TimestampVisitor)
     }
 }
 

@@ -1,5 +1,6 @@
 //! Recording run documents: read, validate, write, one transaction per run.
 
+pub mod canonical;
 pub mod document;
 pub mod source;
 pub mod validate;
@@ -15,7 +16,7 @@ use serde::Serialize;
 
 use crate::db::WriterPool;
 use source::{Flow, Item, Origin};
-use write::{WriteError, Written};
+use write::{Parents, WriteError, Written};
 
 /// How `btdb record` goes about its work.
 #[derive(Debug, Clone)]
@@ -135,13 +136,14 @@ pub fn record(
                         return;
                     }
                 };
+                let mut parents = Parents::default();
                 loop {
                     let next = doc_rx.lock().unwrap_or_else(|p| p.into_inner()).recv();
                     let Ok(item) = next else { return };
                     if stop.load(Ordering::Relaxed) {
                         return;
                     }
-                    let outcome = match process(&mut conn, item, options) {
+                    let outcome = match process(&mut conn, &mut parents, item, options) {
                         Ok(outcome) => outcome,
                         Err(e) => {
                             stop.store(true, Ordering::Relaxed);
@@ -176,6 +178,7 @@ pub fn record(
 /// One document, from text to database. `Err` only when the database is gone.
 fn process(
     conn: &mut diesel::PgConnection,
+    parents: &mut Parents,
     item: Item,
     options: &RecordOptions,
 ) -> Result<Outcome> {
@@ -205,7 +208,7 @@ fn process(
         Ok(run) => run,
         Err(invalid) => return Ok(failed(&origin, invalid.to_string())),
     };
-    match write::write_run(conn, &run) {
+    match write::write_run(conn, &run, parents) {
         Ok(Written::Recorded(id)) => Ok(Outcome::Recorded {
             origin,
             run_key: run.run_key,

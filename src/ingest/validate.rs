@@ -6,9 +6,10 @@ use std::fmt;
 
 use bigdecimal::{BigDecimal, Signed, Zero};
 use chrono::{DateTime, SecondsFormat, Utc};
-use serde_json::{Map, Number, Value, json};
+use serde_json::{Map, Number, Value};
 use sha2::{Digest, Sha256};
 
+use super::canonical::Canonical;
 use super::document::{Decimal, RunDocument, clip, kind};
 use crate::metrics;
 use crate::models::{RunStatus, TradeSide};
@@ -265,28 +266,60 @@ pub fn validate(doc: RunDocument, default_sweep: Option<&str>) -> Result<ValidRu
     }
 
     let status = doc.status.unwrap_or(RunStatus::Completed);
-    let canonical = json!({
-        "version": 1,
-        "run_key": doc.run_key,
-        "strategy": {"name": doc.strategy.name, "version": doc.strategy.version},
-        "params": params,
-        "dataset": doc.dataset,
-        "period_start": period_start.map(rfc3339),
-        "period_end": period_end.map(rfc3339),
-        "initial_capital": initial_capital.as_ref().map(canonical_decimal),
-        "periods_per_year": periods_per_year,
-        "sweep": sweep,
-        "tags": tags,
-        "status": status.as_str(),
-        "metrics": supplied,
-        "trades": trades.iter().map(|t| json!([
-            t.symbol, t.side.as_str(), canonical_decimal(&t.quantity), rfc3339(t.entry_time),
-            canonical_decimal(&t.entry_price), rfc3339(t.exit_time), canonical_decimal(&t.exit_price),
-            canonical_decimal(&t.fees), canonical_decimal(&t.pnl),
-        ])).collect::<Vec<_>>(),
-        "equity": equity.iter().map(|(ts, e)| json!([rfc3339(*ts), canonical_decimal(e)])).collect::<Vec<_>>(),
-    });
-    let content_hash = sha256(&canonical);
+    let mut canonical = Canonical::new();
+    canonical
+        .field("version")
+        .str("1")
+        .field("run_key")
+        .opt_str(doc.run_key.as_deref())
+        .field("strategy")
+        .str(&doc.strategy.name)
+        .str(&doc.strategy.version)
+        .field("params")
+        .str(&params.to_string())
+        .field("dataset")
+        .str(&doc.dataset)
+        .field("period_start")
+        .opt_time(period_start)
+        .field("period_end")
+        .opt_time(period_end)
+        .field("initial_capital")
+        .opt_decimal(initial_capital.as_ref())
+        .field("periods_per_year")
+        .f64(periods_per_year)
+        .field("sweep")
+        .opt_str(sweep.as_deref())
+        .field("tags")
+        .len(tags.len());
+    for tag in &tags {
+        canonical.str(tag);
+    }
+    canonical
+        .field("status")
+        .str(status.as_str())
+        .field("metrics")
+        .len(supplied.len());
+    for (name, value) in &supplied {
+        canonical.str(name).f64(*value);
+    }
+    canonical.field("trades").len(trades.len());
+    for t in &trades {
+        canonical
+            .str(&t.symbol)
+            .str(t.side.as_str())
+            .decimal(&t.quantity)
+            .time(t.entry_time)
+            .decimal(&t.entry_price)
+            .time(t.exit_time)
+            .decimal(&t.exit_price)
+            .decimal(&t.fees)
+            .decimal(&t.pnl);
+    }
+    canonical.field("equity").len(equity.len());
+    for (ts, value) in &equity {
+        canonical.time(*ts).decimal(value);
+    }
+    let content_hash = canonical.finish();
     let run_key = match doc.run_key {
         Some(key) => key,
         None => format!("sha256:{}", hex(&content_hash)),
@@ -301,7 +334,7 @@ pub fn validate(doc: RunDocument, default_sweep: Option<&str>) -> Result<ValidRu
         .collect();
     metrics.extend(supplied);
 
-    let params_hash = sha256(&params);
+    let params_hash: [u8; 32] = Sha256::digest(params.to_string().as_bytes()).into();
     Ok(ValidRun {
         run_key,
         content_hash,
@@ -388,11 +421,6 @@ pub fn canonical_decimal(value: &BigDecimal) -> String {
 
 fn rfc3339(t: DateTime<Utc>) -> String {
     t.to_rfc3339_opts(SecondsFormat::AutoSi, true)
-}
-
-fn sha256(value: &Value) -> [u8; 32] {
-    // serde_json's maps keep keys sorted, so equal values serialise to equal text.
-    Sha256::digest(value.to_string().as_bytes()).into()
 }
 
 fn hex(bytes: &[u8]) -> String {

@@ -1,5 +1,7 @@
 //! Writing one validated run: one transaction, all or nothing, idempotent.
 
+use std::collections::HashMap;
+
 use diesel::PgConnection;
 use diesel::prelude::*;
 use diesel::result::{DatabaseErrorKind, Error as DieselError};
@@ -7,6 +9,7 @@ use diesel::result::{DatabaseErrorKind, Error as DieselError};
 use super::validate::ValidRun;
 use crate::models::equity_point::NewEquityPoint;
 use crate::models::metric::NewMetric;
+use crate::models::numeric::Numeric;
 use crate::models::parameter_set::NewParameterSet;
 use crate::models::run::NewRun;
 use crate::models::strategy::NewStrategy;
@@ -29,15 +32,53 @@ pub enum WriteError {
     Database(#[from] DieselError),
 }
 
+/// Ids of strategies, parameter sets and sweeps a worker has seen committed. Nothing deletes
+/// them, so a cached id stays valid, and a batch of runs of a few strategies skips their
+/// lookups. Names are keyed exactly as written: case-insensitive matching stays the database's.
+#[derive(Debug, Default)]
+pub struct Parents {
+    strategies: HashMap<(String, String), i64>,
+    parameter_sets: HashMap<(i64, [u8; 32]), i64>,
+    sweeps: HashMap<String, i64>,
+}
+
+/// The parents one run was written with, remembered once its transaction commits.
+struct Used {
+    strategy_id: i64,
+    parameter_set_id: i64,
+    sweep_id: Option<i64>,
+}
+
+impl Parents {
+    fn remember(&mut self, run: &ValidRun, used: &Used) {
+        self.strategies.insert(
+            (run.strategy_name.clone(), run.strategy_version.clone()),
+            used.strategy_id,
+        );
+        self.parameter_sets
+            .insert((used.strategy_id, run.params_hash), used.parameter_set_id);
+        if let (Some(name), Some(id)) = (&run.sweep, used.sweep_id) {
+            self.sweeps.insert(name.clone(), id);
+        }
+    }
+}
+
 /// Records `run` unless it is there already. A concurrent recorder of the same run_key loses
 /// the race on the unique index; it then finds the winner's run like any later recorder would.
-pub fn write_run(conn: &mut PgConnection, run: &ValidRun) -> Result<Written, WriteError> {
+pub fn write_run(
+    conn: &mut PgConnection,
+    run: &ValidRun,
+    parents: &mut Parents,
+) -> Result<Written, WriteError> {
     for _ in 0..2 {
         if let Some(found) = existing(conn, run)? {
             return found;
         }
-        match conn.transaction(|conn| insert(conn, run)) {
-            Ok(id) => return Ok(Written::Recorded(id)),
+        match conn.transaction(|conn| insert(conn, run, parents)) {
+            Ok((id, used)) => {
+                parents.remember(run, &used);
+                return Ok(Written::Recorded(id));
+            }
             Err(DieselError::DatabaseError(DatabaseErrorKind::UniqueViolation, info))
                 if info.constraint_name() == Some("runs_run_key_key") => {}
             Err(e) => return Err(e.into()),
@@ -62,33 +103,43 @@ fn existing(
 
 /// The run's rows, parents first, each found or created in the order every recorder uses (so
 /// concurrent recorders wait on each other instead of deadlocking).
-fn insert(conn: &mut PgConnection, run: &ValidRun) -> QueryResult<i64> {
+fn insert(conn: &mut PgConnection, run: &ValidRun, parents: &Parents) -> QueryResult<(i64, Used)> {
     let sweep_id = match &run.sweep {
-        Some(name) => Some(Sweep::find_or_create(conn, name)?.id),
+        Some(name) => match parents.sweeps.get(name) {
+            Some(id) => Some(*id),
+            None => Some(Sweep::find_or_create(conn, name)?.id),
+        },
         None => None,
     };
-    let strategy = Strategy::find_or_create(
-        conn,
-        NewStrategy {
-            name: &run.strategy_name,
-            version: &run.strategy_version,
-        },
-    )?;
-    let parameter_set = ParameterSet::find_or_create(
-        conn,
-        NewParameterSet {
-            strategy_id: strategy.id,
-            params: &run.params,
-            params_hash: &run.params_hash,
-        },
-    )?;
+    let strategy_key = (run.strategy_name.clone(), run.strategy_version.clone());
+    let strategy_id = match parents.strategies.get(&strategy_key) {
+        Some(id) => *id,
+        None => {
+            let new = NewStrategy {
+                name: &run.strategy_name,
+                version: &run.strategy_version,
+            };
+            Strategy::find_or_create(conn, new)?.id
+        }
+    };
+    let parameter_set_id = match parents.parameter_sets.get(&(strategy_id, run.params_hash)) {
+        Some(id) => *id,
+        None => {
+            let new = NewParameterSet {
+                strategy_id,
+                params: &run.params,
+                params_hash: &run.params_hash,
+            };
+            ParameterSet::find_or_create(conn, new)?.id
+        }
+    };
     let run_id = Run::insert(
         conn,
         &NewRun {
             run_key: &run.run_key,
             content_hash: &run.content_hash,
-            strategy_id: strategy.id,
-            parameter_set_id: parameter_set.id,
+            strategy_id,
+            parameter_set_id,
             sweep_id,
             dataset: &run.dataset,
             status: run.status,
@@ -106,14 +157,14 @@ fn insert(conn: &mut PgConnection, run: &ValidRun) -> QueryResult<i64> {
             run_id,
             name,
             value: *value,
-            strategy_id: strategy.id,
-            parameter_set_id: parameter_set.id,
+            strategy_id,
+            parameter_set_id,
             dataset: &run.dataset,
             completed: run.status == RunStatus::Completed,
         })
         .collect();
     if !metrics.is_empty() {
-        Metric::insert_all(conn, &metrics)?;
+        Metric::copy_in(conn, &metrics)?;
     }
     if !run.trades.is_empty() {
         let trades: Vec<NewTrade> = run
@@ -125,13 +176,13 @@ fn insert(conn: &mut PgConnection, run: &ValidRun) -> QueryResult<i64> {
                 seq,
                 symbol: &t.symbol,
                 side: t.side,
-                quantity: &t.quantity,
+                quantity: Numeric(&t.quantity),
                 entry_time: t.entry_time,
-                entry_price: &t.entry_price,
+                entry_price: Numeric(&t.entry_price),
                 exit_time: t.exit_time,
-                exit_price: &t.exit_price,
-                fees: &t.fees,
-                pnl: &t.pnl,
+                exit_price: Numeric(&t.exit_price),
+                fees: Numeric(&t.fees),
+                pnl: Numeric(&t.pnl),
             })
             .collect();
         Trade::copy_in(conn, &trades)?;
@@ -145,10 +196,17 @@ fn insert(conn: &mut PgConnection, run: &ValidRun) -> QueryResult<i64> {
                 run_id,
                 seq,
                 ts: *ts,
-                equity,
+                equity: Numeric(equity),
             })
             .collect();
         EquityPoint::copy_in(conn, &points)?;
     }
-    Ok(run_id)
+    Ok((
+        run_id,
+        Used {
+            strategy_id,
+            parameter_set_id,
+            sweep_id,
+        },
+    ))
 }

@@ -7,6 +7,7 @@ use diesel::prelude::*;
 use serde::Serialize;
 
 use super::Run;
+use super::numeric::Numeric;
 use crate::schema::equity_points;
 
 #[derive(Debug, Clone, PartialEq, Queryable, Selectable, Identifiable, Associations, Serialize)]
@@ -30,7 +31,7 @@ pub struct NewEquityPoint<'a> {
     pub run_id: i64,
     pub seq: i32,
     pub ts: DateTime<Utc>,
-    pub equity: &'a BigDecimal,
+    pub equity: Numeric<'a>,
 }
 
 impl EquityPoint {

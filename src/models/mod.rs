@@ -7,6 +7,7 @@
 
 pub mod equity_point;
 pub mod metric;
+pub mod numeric;
 pub mod parameter_set;
 pub mod run;
 pub mod strategy;

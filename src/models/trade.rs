@@ -6,6 +6,7 @@ use diesel::pg::Pg;
 use diesel::prelude::*;
 use serde::Serialize;
 
+use super::numeric::Numeric;
 use super::{Run, text_enum};
 use crate::schema::trades;
 
@@ -46,13 +47,13 @@ pub struct NewTrade<'a> {
     pub seq: i32,
     pub symbol: &'a str,
     pub side: TradeSide,
-    pub quantity: &'a BigDecimal,
+    pub quantity: Numeric<'a>,
     pub entry_time: DateTime<Utc>,
-    pub entry_price: &'a BigDecimal,
+    pub entry_price: Numeric<'a>,
     pub exit_time: DateTime<Utc>,
-    pub exit_price: &'a BigDecimal,
-    pub fees: &'a BigDecimal,
-    pub pnl: &'a BigDecimal,
+    pub exit_price: Numeric<'a>,
+    pub fees: Numeric<'a>,
+    pub pnl: Numeric<'a>,
 }
 
 impl Trade {
