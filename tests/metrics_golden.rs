@@ -81,6 +81,7 @@ fn trade_metrics_match_an_exact_decimal_computation() {
             .iter()
             .map(|p| BigDecimal::from_str(p).unwrap())
             .collect();
-        check(&case.name, from_trades(&pnl), &case.expected);
+        let refs: Vec<&BigDecimal> = pnl.iter().collect();
+        check(&case.name, from_trades(&refs), &case.expected);
     }
 }

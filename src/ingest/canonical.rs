@@ -8,22 +8,36 @@ use bigdecimal::{BigDecimal, Zero};
 use chrono::{DateTime, Utc};
 use sha2::{Digest, Sha256};
 
+/// Hashing goes through a buffer: thousands of tiny `update` calls cost more than the hashing.
 #[derive(Debug, Default, Clone)]
-pub struct Canonical(Sha256);
+pub struct Canonical {
+    hasher: Sha256,
+    buffer: Vec<u8>,
+}
+
+const FLUSH_AT: usize = 16 << 10;
 
 impl Canonical {
     pub fn new() -> Self {
         Self::default()
     }
 
+    fn put(&mut self, bytes: &[u8]) {
+        self.buffer.extend_from_slice(bytes);
+        if self.buffer.len() >= FLUSH_AT {
+            self.hasher.update(&self.buffer);
+            self.buffer.clear();
+        }
+    }
+
     /// A field name: marks where each value belongs.
     pub fn field(&mut self, name: &str) -> &mut Self {
-        self.0.update(b"f");
+        self.put(b"f");
         self.bytes(name.as_bytes())
     }
 
     pub fn str(&mut self, text: &str) -> &mut Self {
-        self.0.update(b"s");
+        self.put(b"s");
         self.bytes(text.as_bytes())
     }
 
@@ -35,34 +49,34 @@ impl Canonical {
     }
 
     pub fn none(&mut self) -> &mut Self {
-        self.0.update(b"n");
+        self.put(b"n");
         self
     }
 
     pub fn bool(&mut self, value: bool) -> &mut Self {
-        self.0.update(if value { b"T" } else { b"F" });
+        self.put(if value { b"T" } else { b"F" });
         self
     }
 
     /// The length of the list that follows.
     pub fn len(&mut self, n: usize) -> &mut Self {
-        self.0.update(b"l");
-        self.0.update((n as u64).to_le_bytes());
+        self.put(b"l");
+        self.put(&(n as u64).to_le_bytes());
         self
     }
 
     pub fn f64(&mut self, value: f64) -> &mut Self {
         // -0.0 and 0.0 are one number.
         let value = if value == 0.0 { 0.0 } else { value };
-        self.0.update(b"d");
-        self.0.update(value.to_bits().to_le_bytes());
+        self.put(b"d");
+        self.put(&value.to_bits().to_le_bytes());
         self
     }
 
     pub fn time(&mut self, t: DateTime<Utc>) -> &mut Self {
-        self.0.update(b"t");
-        self.0.update(t.timestamp().to_le_bytes());
-        self.0.update(t.timestamp_subsec_nanos().to_le_bytes());
+        self.put(b"t");
+        self.put(&t.timestamp().to_le_bytes());
+        self.put(&t.timestamp_subsec_nanos().to_le_bytes());
         self
     }
 
@@ -84,9 +98,9 @@ impl Canonical {
         match digits.to_i64() {
             Some(mantissa) => self.small_decimal(mantissa, scale),
             None => {
-                self.0.update(b"B");
+                self.put(b"B");
                 self.bytes(&BigInt::to_signed_bytes_le(&digits));
-                self.0.update(scale.to_le_bytes());
+                self.put(&scale.to_le_bytes());
                 self
             }
         }
@@ -107,20 +121,22 @@ impl Canonical {
             mantissa /= 10;
             scale -= 1;
         }
-        self.0.update(b"D");
-        self.0.update(mantissa.to_le_bytes());
-        self.0.update(scale.to_le_bytes());
+        self.put(b"D");
+        self.put(&mantissa.to_le_bytes());
+        self.put(&scale.to_le_bytes());
         self
     }
 
     fn bytes(&mut self, bytes: &[u8]) -> &mut Self {
-        self.0.update((bytes.len() as u64).to_le_bytes());
-        self.0.update(bytes);
+        self.put(&(bytes.len() as u64).to_le_bytes());
+        self.put(bytes);
         self
     }
 
     pub fn finish(&mut self) -> [u8; 32] {
-        std::mem::take(&mut self.0).finalize().into()
+        self.hasher.update(&self.buffer);
+        self.buffer.clear();
+        std::mem::take(&mut self.hasher).finalize().into()
     }
 }
 

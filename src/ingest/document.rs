@@ -303,24 +303,38 @@ pub fn kind(value: &Value) -> &'static str {
 
 /// Parses one document's JSON text; the error names the field path and the column.
 pub fn parse(text: &str) -> Result<RunDocument, ParseError> {
+    // Tracking the path costs on every value; documents are nearly always valid, so the path
+    // is worked out only for one that failed, by parsing it again.
     let mut de = serde_json::Deserializer::from_str(text);
-    let doc = serde_path_to_error::deserialize(&mut de).map_err(|e| {
-        let path = e.path().to_string();
-        let inner = e.into_inner();
-        ParseError {
-            path: (path != ".").then_some(path),
-            line: inner.line(),
-            column: inner.column(),
-            message: strip_position(&inner.to_string()),
+    match RunDocument::deserialize(&mut de).and_then(|doc| de.end().map(|()| doc)) {
+        Ok(doc) => Ok(doc),
+        Err(_) => Err(explain(text)),
+    }
+}
+
+fn explain(text: &str) -> ParseError {
+    let mut de = serde_json::Deserializer::from_str(text);
+    match serde_path_to_error::deserialize::<_, RunDocument>(&mut de) {
+        Err(e) => {
+            let path = e.path().to_string();
+            let inner = e.into_inner();
+            ParseError {
+                path: (path != ".").then_some(path),
+                line: inner.line(),
+                column: inner.column(),
+                message: strip_position(&inner.to_string()),
+            }
         }
-    })?;
-    de.end().map_err(|e| ParseError {
-        path: None,
-        line: e.line(),
-        column: e.column(),
-        message: "more than one JSON value where one document was expected".into(),
-    })?;
-    Ok(doc)
+        Ok(_) => {
+            let e = de.end().err();
+            ParseError {
+                path: None,
+                line: e.as_ref().map_or(1, serde_json::Error::line),
+                column: e.as_ref().map_or(0, serde_json::Error::column),
+                message: "more than one JSON value where one document was expected".into(),
+            }
+        }
+    }
 }
 
 /// serde_json appends " at line L column C"; the location is reported separately.

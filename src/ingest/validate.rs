@@ -4,6 +4,8 @@
 use std::collections::BTreeMap;
 use std::fmt;
 
+use bigdecimal::num_bigint::BigInt;
+use bigdecimal::num_traits::ToPrimitive;
 use bigdecimal::{BigDecimal, Signed, Zero};
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde_json::{Map, Number, Value};
@@ -75,26 +77,30 @@ fn invalid(field: impl Into<String>, message: impl Into<String>) -> Invalid {
     }
 }
 
-/// A name-like string: 1 to 200 characters, none of them control characters.
-fn check_name(field: &str, text: &str) -> Result<(), Invalid> {
+/// A name-like string: 1 to 200 characters, none of them control characters. `field` names
+/// the value only when a rule is broken, so valid documents format nothing.
+fn check_name(field: impl Fn() -> String, text: &str) -> Result<(), Invalid> {
     let chars = text.chars().count();
     if chars == 0 || chars > MAX_NAME_CHARS {
         return Err(invalid(
-            field,
+            field(),
             format!("must be 1 to {MAX_NAME_CHARS} characters, not {chars}"),
         ));
     }
     if text.chars().any(char::is_control) {
-        return Err(invalid(field, "must not contain control characters"));
+        return Err(invalid(field(), "must not contain control characters"));
     }
     Ok(())
 }
 
-fn check_positive(field: &str, value: &Decimal) -> Result<(), Invalid> {
+fn check_positive(field: impl Fn() -> String, value: &Decimal) -> Result<(), Invalid> {
     if value.value.is_positive() {
         Ok(())
     } else {
-        Err(invalid(field, format!("must be > 0, not {}", value.value)))
+        Err(invalid(
+            field(),
+            format!("must be > 0, not {}", value.value),
+        ))
     }
 }
 
@@ -119,7 +125,7 @@ pub fn validate(doc: RunDocument, default_sweep: Option<&str>) -> Result<ValidRu
             ));
         }
     }
-    check_name("strategy.name", &doc.strategy.name)?;
+    check_name(|| "strategy.name".into(), &doc.strategy.name)?;
     if doc.strategy.version.chars().count() > MAX_NAME_CHARS
         || doc.strategy.version.chars().any(char::is_control)
     {
@@ -128,14 +134,14 @@ pub fn validate(doc: RunDocument, default_sweep: Option<&str>) -> Result<ValidRu
             "must be at most 200 characters, none of them control characters",
         ));
     }
-    check_name("dataset", &doc.dataset)?;
+    check_name(|| "dataset".into(), &doc.dataset)?;
     let sweep = doc.sweep.or_else(|| default_sweep.map(str::to_owned));
     if let Some(sweep) = &sweep {
-        check_name("sweep", sweep)?;
+        check_name(|| "sweep".into(), sweep)?;
     }
     let tags = doc.tags.unwrap_or_default();
     for (i, tag) in tags.iter().enumerate() {
-        check_name(&format!("tags[{i}]"), tag)?;
+        check_name(|| format!("tags[{i}]"), tag)?;
     }
     let periods_per_year = doc.periods_per_year.unwrap_or(DEFAULT_PERIODS_PER_YEAR);
     if !(periods_per_year.is_finite() && periods_per_year > 0.0) {
@@ -149,7 +155,7 @@ pub fn validate(doc: RunDocument, default_sweep: Option<&str>) -> Result<ValidRu
     let mut equity = Vec::with_capacity(doc.equity.as_ref().map_or(0, Vec::len));
     let mut equity_f64 = Vec::with_capacity(equity.capacity());
     for (i, point) in doc.equity.unwrap_or_default().into_iter().enumerate() {
-        check_positive(&format!("equity[{i}].equity"), &point.equity)?;
+        check_positive(|| format!("equity[{i}].equity"), &point.equity)?;
         if !point.equity.approx.is_finite() {
             return Err(invalid(
                 format!("equity[{i}].equity"),
@@ -177,10 +183,10 @@ pub fn validate(doc: RunDocument, default_sweep: Option<&str>) -> Result<ValidRu
 
     let mut trades = Vec::with_capacity(doc.trades.as_ref().map_or(0, Vec::len));
     for (i, t) in doc.trades.unwrap_or_default().into_iter().enumerate() {
-        check_name(&format!("trades[{i}].symbol"), &t.symbol)?;
-        check_positive(&format!("trades[{i}].quantity"), &t.quantity)?;
-        check_positive(&format!("trades[{i}].entry_price"), &t.entry_price)?;
-        check_positive(&format!("trades[{i}].exit_price"), &t.exit_price)?;
+        check_name(|| format!("trades[{i}].symbol"), &t.symbol)?;
+        check_positive(|| format!("trades[{i}].quantity"), &t.quantity)?;
+        check_positive(|| format!("trades[{i}].entry_price"), &t.entry_price)?;
+        check_positive(|| format!("trades[{i}].exit_price"), &t.exit_price)?;
         if t.exit_time < t.entry_time {
             return Err(invalid(
                 format!("trades[{i}].exit_time"),
@@ -200,14 +206,21 @@ pub fn validate(doc: RunDocument, default_sweep: Option<&str>) -> Result<ValidRu
         }
         let pnl = match t.pnl {
             Some(pnl) => pnl.value,
-            None => {
+            None => small_pnl(
+                t.side,
+                &t.quantity.value,
+                &t.entry_price.value,
+                &t.exit_price.value,
+                &fees,
+            )
+            .unwrap_or_else(|| {
                 let gross = (&t.exit_price.value - &t.entry_price.value) * &t.quantity.value;
                 let signed = match t.side {
                     TradeSide::Long => gross,
                     TradeSide::Short => -gross,
                 };
                 signed - &fees
-            }
+            }),
         };
         trades.push(ValidTrade {
             symbol: t.symbol,
@@ -243,7 +256,7 @@ pub fn validate(doc: RunDocument, default_sweep: Option<&str>) -> Result<ValidRu
     }
     let initial_capital = match doc.initial_capital {
         Some(capital) => {
-            check_positive("initial_capital", &capital)?;
+            check_positive(|| "initial_capital".into(), &capital)?;
             Some(capital.value)
         }
         None => equity.first().map(|(_, e)| e.clone()),
@@ -328,7 +341,7 @@ pub fn validate(doc: RunDocument, default_sweep: Option<&str>) -> Result<ValidRu
     let mut metrics: BTreeMap<String, f64> = metrics::from_equity(&equity_f64, periods_per_year)
         .into_iter()
         .chain(metrics::from_trades(
-            &trades.iter().map(|t| t.pnl.clone()).collect::<Vec<_>>(),
+            &trades.iter().map(|t| &t.pnl).collect::<Vec<_>>(),
         ))
         .map(|(name, value)| (name.to_owned(), value))
         .collect();
@@ -354,6 +367,39 @@ pub fn validate(doc: RunDocument, default_sweep: Option<&str>) -> Result<ValidRu
         trades,
         equity,
     })
+}
+
+/// `sign·(exit − entry)·quantity − fees` in 128-bit integers, exactly as the decimal arithmetic
+/// (same value, same scale), for the usual decimals whose digits fit; `None` for the rest.
+fn small_pnl(
+    side: TradeSide,
+    quantity: &BigDecimal,
+    entry: &BigDecimal,
+    exit: &BigDecimal,
+    fees: &BigDecimal,
+) -> Option<BigDecimal> {
+    fn parts(d: &BigDecimal) -> Option<(i128, u32)> {
+        let (unscaled, scale) = d.as_bigint_and_scale();
+        Some((i128::from(unscaled.to_i64()?), u32::try_from(scale).ok()?))
+    }
+    fn rescale(value: i128, from: u32, to: u32) -> Option<i128> {
+        value.checked_mul(10i128.checked_pow(to - from)?)
+    }
+    let (q, sq) = parts(quantity)?;
+    let (e, se) = parts(entry)?;
+    let (x, sx) = parts(exit)?;
+    let (f, sf) = parts(fees)?;
+    let s = se.max(sx);
+    let diff = rescale(x, sx, s)?.checked_sub(rescale(e, se, s)?)?;
+    let gross = diff.checked_mul(q)?;
+    let sg = s + sq;
+    let signed = match side {
+        TradeSide::Long => gross,
+        TradeSide::Short => gross.checked_neg()?,
+    };
+    let scale = sg.max(sf);
+    let pnl = rescale(signed, sg, scale)?.checked_sub(rescale(f, sf, scale)?)?;
+    Some(BigDecimal::new(BigInt::from(pnl), i64::from(scale)))
 }
 
 /// Parameters with keys sorted and numbers in canonical form, so that `{"fast": 10}` and
@@ -458,6 +504,30 @@ mod tests {
                 want
             );
         }
+    }
+
+    #[test]
+    fn small_pnl_equals_decimal_arithmetic() {
+        let d = |t: &str| BigDecimal::from_str(t).unwrap();
+        let cases = [
+            (TradeSide::Long, "100", "185.64", "181.18", "1.00"),
+            (TradeSide::Short, "2.5", "10", "9.125", "0"),
+            (TradeSide::Long, "0.001", "60000.5", "61000.25", "0.0001"),
+            (TradeSide::Short, "7", "1.1", "1.3", "0.35"),
+        ];
+        for (side, q, e, x, f) in cases {
+            let gross = (d(x) - d(e)) * d(q);
+            let signed = if side == TradeSide::Long {
+                gross
+            } else {
+                -gross
+            };
+            let exact = signed - d(f);
+            let fast = small_pnl(side, &d(q), &d(e), &d(x), &d(f)).unwrap();
+            assert_eq!(fast, exact);
+            assert_eq!(fast.to_string(), exact.to_string(), "scale differs");
+        }
+        assert!(small_pnl(TradeSide::Long, &d("1e3"), &d("1"), &d("2"), &d("0")).is_none());
     }
 
     #[test]

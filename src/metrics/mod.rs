@@ -109,16 +109,16 @@ fn mean(values: &[f64]) -> f64 {
 }
 
 /// Metrics of a run's trades, from their exact pnl; no trades give none.
-pub fn from_trades(pnl: &[BigDecimal]) -> Vec<(&'static str, f64)> {
+pub fn from_trades(pnl: &[&BigDecimal]) -> Vec<(&'static str, f64)> {
     let (Some(best), Some(worst)) = (pnl.iter().max(), pnl.iter().min()) else {
         return Vec::new();
     };
     let zero = BigDecimal::zero();
-    let wins: BigDecimal = pnl.iter().filter(|p| **p > zero).sum();
-    let losses: BigDecimal = pnl.iter().filter(|p| **p < zero).sum();
-    let total: BigDecimal = pnl.iter().sum();
+    let wins: BigDecimal = pnl.iter().copied().filter(|p| **p > zero).sum();
+    let losses: BigDecimal = pnl.iter().copied().filter(|p| **p < zero).sum();
+    let total: BigDecimal = pnl.iter().copied().sum();
     let n = pnl.len();
-    let winners = pnl.iter().filter(|p| **p > zero).count();
+    let winners = pnl.iter().filter(|p| ***p > zero).count();
     let mut out = vec![
         ("n_trades", n as f64),
         ("win_rate", winners as f64 / n as f64),
