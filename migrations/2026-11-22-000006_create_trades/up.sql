@@ -1,8 +1,8 @@
 -- Trades of a run, hash-partitioned on run_id: a run's trades live in one partition, so loading
 -- or writing one run touches one partition and its index, and VACUUM works on 1/16th at a time.
 -- No foreign key to runs: trades are written only in the transaction that inserts their run
--- (btdb record), nothing deletes runs, and the per-row key check made COPY three times slower
--- (5M rows: 17.7 s with the primary key alone, 59.6 s with the check; BENCHMARKS.md).
+-- (btdb record), nothing deletes runs, and a per-row key check makes COPY 3.4 times slower
+-- (benches/copy_costs.sh in BENCHMARKS.md).
 CREATE TABLE trades (
     run_id      bigint NOT NULL,
     seq         integer NOT NULL CHECK (seq >= 0),

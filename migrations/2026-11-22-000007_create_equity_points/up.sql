@@ -1,14 +1,14 @@
 -- The equity curve of a run, hash-partitioned on run_id like trades and for the same reason.
 -- No foreign key to runs: points are written only in the transaction that inserts their run
--- (btdb record), nothing deletes runs, and the per-row key check made COPY three times slower.
+-- (btdb record), nothing deletes runs, and a per-row key check makes COPY 3.4 times slower.
 CREATE TABLE equity_points (
     run_id bigint NOT NULL,
     seq    integer NOT NULL CHECK (seq >= 0),
     ts     timestamptz NOT NULL,
     equity numeric NOT NULL CHECK (equity > 0)
     -- No primary key either: a curve is written whole by one COPY (so (run_id, seq) is unique
-    -- by construction) and read whole, and a B-tree on every point made COPY 2.5 times slower
-    -- (5M rows: 7.1 s with the BRIN index below, 17.7 s with a (run_id, seq) key).
+    -- by construction) and read whole, and a B-tree on every point makes COPY 1.7 times slower
+    -- than the BRIN index below (benches/copy_costs.sh in BENCHMARKS.md).
 ) PARTITION BY HASH (run_id);
 
 DO $$

@@ -1,0 +1,115 @@
+//! `btdb record` and `btdb show` as a user runs them: exit codes, one-line errors, standard
+//! input, JSON output.
+
+mod common;
+
+use std::io::Write;
+use std::process::{Command, Output, Stdio};
+
+use common::TestDb;
+
+const RUN: &str = r#"{"run_key": "k1", "strategy": "s", "dataset": "D", "metrics": {"custom.x": 0.25}, "equity": [["2024-01-01T00:00:00Z", 100], ["2024-01-02T00:00:00Z", 101], ["2024-01-03T00:00:00Z", 99.5]]}"#;
+
+fn btdb(db: &TestDb, args: &[&str], stdin: Option<&str>) -> Output {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_btdb"))
+        .args(args)
+        .env("DATABASE_URL", db.url())
+        .env_remove("RUST_LOG")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("running btdb");
+    let mut input = child.stdin.take().expect("stdin");
+    input
+        .write_all(stdin.unwrap_or("").as_bytes())
+        .expect("writing stdin");
+    drop(input);
+    child.wait_with_output().expect("btdb output")
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_failed_run_is_one_line_and_the_exit_code_is_1() {
+    let db = TestDb::new().await;
+    let dir = common::scratch_dir("cli-failed");
+    let file = common::record::write(
+        &dir,
+        "runs.jsonl",
+        &format!("{RUN}\n{{\"strategy\": \"s\"}}\n"),
+    );
+    let out = btdb(&db, &["record", file.to_str().unwrap()], None);
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = text(&out.stderr);
+    let lines: Vec<&str> = stderr.lines().collect();
+    assert_eq!(lines.len(), 2, "{stderr}");
+    assert_eq!(
+        lines[0],
+        format!(
+            "error: {}:2: column 17: missing field `dataset`",
+            file.display()
+        )
+    );
+    assert_eq!(
+        lines[1],
+        "error: 1 of 2 runs failed; nothing of those runs was written"
+    );
+    assert_eq!(
+        text(&out.stdout).trim(),
+        "recorded 1, already present 0, failed 1"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn standard_input_is_recorded_and_json_output_is_a_summary() {
+    let db = TestDb::new().await;
+    let out = btdb(
+        &db,
+        &["--format", "json", "record", "-", "--sweep", "from-stdin"],
+        Some(RUN),
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let summary: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(summary["recorded"], 1);
+    assert_eq!(summary["failed"], 0);
+    assert_eq!(summary["failures"], serde_json::json!([]));
+
+    let again = btdb(
+        &db,
+        &["--format", "json", "record", "-", "--sweep", "from-stdin"],
+        Some(RUN),
+    );
+    let summary: serde_json::Value = serde_json::from_slice(&again.stdout).unwrap();
+    assert_eq!(summary["already_present"], 1);
+
+    let show = btdb(&db, &["--format", "json", "show", "k1"], None);
+    assert!(show.status.success(), "{}", text(&show.stderr));
+    let run: serde_json::Value = serde_json::from_slice(&show.stdout).unwrap();
+    assert_eq!(run["run_key"], "k1");
+    assert_eq!(run["sweep"], "from-stdin");
+    assert_eq!(run["metrics"]["custom.x"], 0.25);
+    assert_eq!(run["n_equity_points"], 3);
+
+    let missing = btdb(&db, &["show", "nope"], None);
+    assert_eq!(missing.status.code(), Some(1));
+    assert_eq!(
+        text(&missing.stderr).trim(),
+        "error: no run with run_key `nope`"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_missing_path_is_named() {
+    let db = TestDb::new().await;
+    let out = btdb(&db, &["record", "/nonexistent/runs.jsonl"], None);
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = text(&out.stderr);
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(
+        stderr.contains("`/nonexistent/runs.jsonl`") && stderr.contains("No such file"),
+        "{stderr}"
+    );
+}
