@@ -125,16 +125,17 @@ pub fn record(
             let out = out_tx.clone();
             let (doc_rx, stop, fatal) = (&doc_rx, &stop, &fatal);
             scope.spawn(move || {
+                // The first fatal error stops every thread and is what `record` returns.
+                let halt = |e: anyhow::Error| {
+                    stop.store(true, Ordering::Relaxed);
+                    fatal
+                        .lock()
+                        .unwrap_or_else(|p| p.into_inner())
+                        .get_or_insert(e);
+                };
                 let mut conn = match writers.get() {
                     Ok(conn) => conn,
-                    Err(e) => {
-                        stop.store(true, Ordering::Relaxed);
-                        fatal
-                            .lock()
-                            .unwrap_or_else(|p| p.into_inner())
-                            .get_or_insert(anyhow!("{e}"));
-                        return;
-                    }
+                    Err(e) => return halt(anyhow!("{e}")),
                 };
                 let mut parents = Parents::default();
                 loop {
@@ -145,14 +146,7 @@ pub fn record(
                     }
                     let outcome = match process(&mut conn, &mut parents, item, options) {
                         Ok(outcome) => outcome,
-                        Err(e) => {
-                            stop.store(true, Ordering::Relaxed);
-                            fatal
-                                .lock()
-                                .unwrap_or_else(|p| p.into_inner())
-                                .get_or_insert(e);
-                            return;
-                        }
+                        Err(e) => return halt(e),
                     };
                     if options.fail_fast && matches!(outcome, Outcome::Failed(_)) {
                         stop.store(true, Ordering::Relaxed);

@@ -26,6 +26,7 @@ text_enum! {
     check_for_backend(diesel::pg::Pg)
 )]
 pub struct Trade {
+    #[serde(skip)]
     pub run_id: i64,
     pub seq: i32,
     pub symbol: String,

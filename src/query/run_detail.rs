@@ -50,7 +50,7 @@ pub struct RunDetail {
     pub n_trades: i64,
     pub n_equity_points: i64,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub trades: Option<Vec<TradeRow>>,
+    pub trades: Option<Vec<Trade>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub equity: Option<Vec<(DateTime<Utc>, BigDecimal)>>,
 }
@@ -60,19 +60,6 @@ pub struct StrategyRef {
     pub id: i64,
     pub name: String,
     pub version: String,
-}
-
-#[derive(Debug, Clone, Serialize)]
-pub struct TradeRow {
-    pub symbol: String,
-    pub side: crate::models::TradeSide,
-    pub quantity: BigDecimal,
-    pub entry_time: DateTime<Utc>,
-    pub entry_price: BigDecimal,
-    pub exit_time: DateTime<Utc>,
-    pub exit_price: BigDecimal,
-    pub fees: BigDecimal,
-    pub pnl: BigDecimal,
 }
 
 impl RunDetail {
@@ -121,22 +108,7 @@ impl RunDetail {
             .get_result(conn)
             .await?;
         let trades = if with_trades {
-            let rows: Vec<Trade> = Trade::for_run(run_row.id).load(conn).await?;
-            Some(
-                rows.into_iter()
-                    .map(|t| TradeRow {
-                        symbol: t.symbol,
-                        side: t.side,
-                        quantity: t.quantity,
-                        entry_time: t.entry_time,
-                        entry_price: t.entry_price,
-                        exit_time: t.exit_time,
-                        exit_price: t.exit_price,
-                        fees: t.fees,
-                        pnl: t.pnl,
-                    })
-                    .collect(),
-            )
+            Some(Trade::for_run(run_row.id).load(conn).await?)
         } else {
             None
         };
