@@ -239,3 +239,36 @@ async fn arrays_pretty_objects_and_directories_are_read() {
     let summary = record(&db, &[&dir]).await;
     assert_eq!((summary.recorded, summary.failed), (5, 0), "{summary:?}");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn concurrent_recorders_share_strategies_and_parameter_sets_without_duplicates() {
+    let test_db = TestDb::new().await;
+    let db = test_db.db().await;
+    let dir = common::scratch_dir("concurrent");
+    // 200 runs over 4 strategies (two spellings of each name) and 5 parameter sets, in two
+    // files that overlap by half.
+    let doc = |i: usize| {
+        let name = if i % 2 == 0 { "Momentum" } else { "MOMENTUM" };
+        RUN.replace("k1", &format!("k{i}"))
+            .replace(
+                r#""strategy": "s""#,
+                &format!(r#""strategy": "{name}_{}""#, i % 4),
+            )
+            .replace(
+                r#""dataset": "D""#,
+                &format!(r#""dataset": "D", "params": {{"n": {}}}"#, i % 5),
+            )
+    };
+    let first: Vec<String> = (0..150).map(doc).collect();
+    let second: Vec<String> = (50..200).map(doc).collect();
+    let a = write(&dir, "a.jsonl", &first.join("\n"));
+    let b = write(&dir, "b.jsonl", &second.join("\n"));
+    let (a, b) = ([a.as_path()], [b.as_path()]);
+    let (left, right) = tokio::join!(record(&db, &a), record(&db, &b));
+    assert_eq!(left.failed + right.failed, 0, "{left:?} {right:?}");
+    assert_eq!(left.recorded + right.recorded, 200);
+    assert_eq!(left.already_present + right.already_present, 100);
+    let c = counts(&db).await;
+    // Names compare case-insensitively: Momentum_0 and MOMENTUM_0 are one strategy.
+    assert_eq!((c.runs, c.strategies, c.parameter_sets), (200, 4, 20));
+}
