@@ -248,7 +248,11 @@ async fn concurrent_recorders_share_strategies_and_parameter_sets_without_duplic
     // 200 runs over 4 strategies (two spellings of each name) and 5 parameter sets, in two
     // files that overlap by half.
     let doc = |i: usize| {
-        let name = if i % 2 == 0 { "Momentum" } else { "MOMENTUM" };
+        let name = if i.is_multiple_of(2) {
+            "Momentum"
+        } else {
+            "MOMENTUM"
+        };
         RUN.replace("k1", &format!("k{i}"))
             .replace(
                 r#""strategy": "s""#,
@@ -271,4 +275,35 @@ async fn concurrent_recorders_share_strategies_and_parameter_sets_without_duplic
     let c = counts(&db).await;
     // Names compare case-insensitively: Momentum_0 and MOMENTUM_0 are one strategy.
     assert_eq!((c.runs, c.strategies, c.parameter_sets), (200, 4, 20));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn losing_the_database_ends_the_batch_with_an_error_not_a_hang() {
+    let test_db = TestDb::new().await;
+    let db_options = btdb::db::DbOptions {
+        database_url: Some(test_db.url().to_owned()),
+        connect_timeout: std::time::Duration::from_secs(1),
+        ..Default::default()
+    };
+    let db = btdb::db::Db::connect(&db_options).await.unwrap();
+    let dir = common::scratch_dir("lost");
+    let lines: Vec<String> = (0..100)
+        .map(|i| RUN.replace("k1", &format!("k{i}")))
+        .collect();
+    let file = write(&dir, "runs.jsonl", &lines.join("\n"));
+    // The database goes away after btdb connected: no worker gets a connection, and the reader,
+    // with far more documents than the channel holds, must not wait for them forever.
+    drop(test_db);
+    let writers = db.writers(2).unwrap();
+    let outcome = tokio::time::timeout(
+        std::time::Duration::from_secs(60),
+        tokio::task::spawn_blocking(move || {
+            btdb::ingest::record(&writers, &[file], &options(), &|_| {}, &mut |_| {})
+        }),
+    )
+    .await
+    .expect("record hung after losing the database")
+    .unwrap();
+    let error = format!("{:#}", outcome.unwrap_err());
+    assert!(error.contains("does not exist"), "{error}");
 }

@@ -127,10 +127,6 @@ impl Db {
             .with_context(|| format!("connecting to {}", self.target))
     }
 
-    pub fn options(&self) -> &DbOptions {
-        &self.options
-    }
-
     /// The migrations this connect applied, oldest first.
     pub fn applied_migrations(&self) -> &[String] {
         &self.applied

@@ -125,36 +125,41 @@ pub fn record(
             let out = out_tx.clone();
             let (doc_rx, stop, fatal) = (&doc_rx, &stop, &fatal);
             scope.spawn(move || {
-                // The first fatal error stops every thread and is what `record` returns.
-                let halt = |e: anyhow::Error| {
-                    stop.store(true, Ordering::Relaxed);
-                    fatal
-                        .lock()
-                        .unwrap_or_else(|p| p.into_inner())
-                        .get_or_insert(e);
-                };
-                let mut conn = match writers.get() {
-                    Ok(conn) => conn,
-                    Err(e) => return halt(anyhow!("{e}")),
-                };
-                let mut parents = Parents::default();
-                loop {
-                    let next = doc_rx.lock().unwrap_or_else(|p| p.into_inner()).recv();
-                    let Ok(item) = next else { return };
-                    if stop.load(Ordering::Relaxed) {
-                        return;
-                    }
-                    let outcome = match process(&mut conn, &mut parents, item, options) {
-                        Ok(outcome) => outcome,
-                        Err(e) => return halt(e),
-                    };
-                    if options.fail_fast && matches!(outcome, Outcome::Failed(_)) {
+                let receive = || doc_rx.lock().unwrap_or_else(|p| p.into_inner()).recv();
+                let work = || {
+                    // The first fatal error stops every thread and is what `record` returns.
+                    let halt = |e: anyhow::Error| {
                         stop.store(true, Ordering::Relaxed);
+                        fatal
+                            .lock()
+                            .unwrap_or_else(|p| p.into_inner())
+                            .get_or_insert(e);
+                    };
+                    let mut conn = match writers.get() {
+                        Ok(conn) => conn,
+                        Err(e) => return halt(anyhow!("{e}")),
+                    };
+                    let mut parents = Parents::default();
+                    while let Ok(item) = receive() {
+                        if stop.load(Ordering::Relaxed) {
+                            return;
+                        }
+                        let outcome = match process(&mut conn, &mut parents, item, options) {
+                            Ok(outcome) => outcome,
+                            Err(e) => return halt(e),
+                        };
+                        if options.fail_fast && matches!(outcome, Outcome::Failed(_)) {
+                            stop.store(true, Ordering::Relaxed);
+                        }
+                        if out.send(outcome).is_err() {
+                            return;
+                        }
                     }
-                    if out.send(outcome).is_err() {
-                        return;
-                    }
-                }
+                };
+                work();
+                // However this worker ended, the reader must not block on a full channel that
+                // nobody empties: discard what is left until it sees the stop and closes it.
+                while receive().is_ok() {}
             });
         }
         drop(out_tx);
