@@ -12,6 +12,7 @@ use std::os::unix::fs::{PermissionsExt, chown};
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
+use std::sync::OnceLock;
 
 use anyhow::{Context, Result, bail};
 use nix::unistd::{Uid, User};
@@ -45,6 +46,8 @@ pub struct Cluster {
     /// Extra `postgresql.conf` settings, written at every start (the test cluster turns off
     /// durability it does not need).
     settings: Vec<(String, String)>,
+    /// The server binaries' directory, looked up on first need (it spawns pg_config).
+    bin_dir: OnceLock<PathBuf>,
 }
 
 /// `BTDB_HOME`, or the user's data directory. Root's home directory is closed to the account
@@ -89,6 +92,7 @@ impl Cluster {
             home,
             owner,
             settings: Vec::new(),
+            bin_dir: OnceLock::new(),
         };
         let socket = cluster.socket_dir().join(format!(".s.PGSQL.{PORT}"));
         let len = socket.as_os_str().len();
@@ -340,7 +344,15 @@ impl Cluster {
 
     /// A server binary, set up to run as the cluster's owner.
     fn bin(&self, name: &str) -> Result<Command> {
-        let mut cmd = Command::new(pg_bin::find()?.join(name));
+        let dir = match self.bin_dir.get() {
+            Some(dir) => dir.clone(),
+            None => {
+                let found = pg_bin::find()?;
+                let _ = self.bin_dir.set(found.clone());
+                found
+            }
+        };
+        let mut cmd = Command::new(dir.join(name));
         self.as_owner(&mut cmd);
         Ok(cmd)
     }

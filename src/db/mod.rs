@@ -65,16 +65,23 @@ impl Db {
     /// Connects (starting the embedded cluster when no URL is given), applies pending
     /// migrations and builds the pool.
     pub async fn connect(options: &DbOptions) -> Result<Self> {
-        let url = match &options.database_url {
-            Some(url) => url.clone(),
+        let (url, conn) = match &options.database_url {
+            Some(url) => (url.clone(), establish(url, options.connect_timeout).await?),
             None => {
                 let cluster = Cluster::new(cluster::default_home()?)?;
-                cluster.ensure_running()?;
-                cluster.url(cluster::DATABASE)
+                let url = cluster.url(cluster::DATABASE);
+                // Usually the cluster runs already: try it before spawning pg_ctl to find out.
+                let conn = match establish(&url, options.connect_timeout).await {
+                    Ok(conn) => conn,
+                    Err(_) => {
+                        cluster.ensure_running()?;
+                        establish(&url, options.connect_timeout).await?
+                    }
+                };
+                (url, conn)
             }
         };
         let target = url::describe(&url);
-        let conn = establish(&url, options.connect_timeout).await?;
         let (conn, applied) = migrate::run_pending(conn)
             .await
             .with_context(|| format!("migrating {target}"))?;
