@@ -298,7 +298,8 @@ async fn losing_the_database_ends_the_batch_with_an_error_not_a_hang() {
     let outcome = tokio::time::timeout(
         std::time::Duration::from_secs(60),
         tokio::task::spawn_blocking(move || {
-            btdb::ingest::record(&writers, &[file], &options(), &|_| {}, &mut |_| {})
+            let inputs = [btdb::ingest::source::Input::File(file)];
+            btdb::ingest::record(&writers, &inputs, &options(), &|_| {}, &mut |_| {})
         }),
     )
     .await

@@ -10,7 +10,8 @@ use tracing::warn;
 
 use super::{Format, GlobalArgs};
 use crate::db::Db;
-use crate::ingest::{self, Outcome, RecordOptions, Summary, source};
+use crate::ingest::source::{self, Input};
+use crate::ingest::{self, Outcome, RecordOptions, Summary};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -53,24 +54,19 @@ pub async fn run(args: Args, global: &GlobalArgs) -> Result<()> {
         sweep: args.sweep,
         max_document: args.max_document_size as usize * (1 << 20),
     };
-    let progress = progress_bar(&args.paths, global.quiet);
-    let paths = args.paths;
+    let inputs = source::expand(&args.paths)?;
+    let progress = progress_bar(&inputs, global.quiet);
     let summary = tokio::task::spawn_blocking(move || {
         let mut counts = Summary::default();
         let summary = ingest::record(
             &writers,
-            &paths,
+            &inputs,
             &options,
             &|n| progress.inc(n),
             &mut |outcome| {
-                match outcome {
-                    Outcome::Recorded { .. } => counts.recorded += 1,
-                    Outcome::AlreadyPresent { .. } => counts.already_present += 1,
-                    Outcome::Failed(failure) => {
-                        counts.failed += 1;
-                        progress
-                            .suspend(|| eprintln!("error: {}: {}", failure.origin, failure.error));
-                    }
+                counts.add(outcome);
+                if let Outcome::Failed(failure) = outcome {
+                    progress.suspend(|| eprintln!("error: {}: {}", failure.origin, failure.error));
                 }
                 progress.set_message(describe(&counts));
             },
@@ -106,13 +102,11 @@ fn describe(summary: &Summary) -> String {
 }
 
 /// A bar over the bytes of the input files on a terminal; nothing otherwise.
-fn progress_bar(paths: &[PathBuf], quiet: bool) -> ProgressBar {
+fn progress_bar(inputs: &[Input], quiet: bool) -> ProgressBar {
     if quiet || !std::io::stderr().is_terminal() {
         return ProgressBar::hidden();
     }
-    let total: Option<u64> = source::expand(paths)
-        .ok()
-        .and_then(|inputs| inputs.iter().map(|i| i.size()).sum());
+    let total: Option<u64> = inputs.iter().map(Input::size).sum();
     let bar = match total {
         Some(total) => ProgressBar::with_draw_target(Some(total), ProgressDrawTarget::stderr())
             .with_style(

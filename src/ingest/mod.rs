@@ -6,7 +6,6 @@ pub mod source;
 pub mod validate;
 pub mod write;
 
-use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Mutex, mpsc};
 
@@ -15,7 +14,7 @@ use diesel::result::{DatabaseErrorKind, Error as DieselError};
 use serde::Serialize;
 
 use crate::db::WriterPool;
-use source::{Flow, Item, Origin};
+use source::{Flow, Input, Item, Origin};
 use write::{Parents, WriteError, Written};
 
 /// How `btdb record` goes about its work.
@@ -64,7 +63,8 @@ pub struct Summary {
 }
 
 impl Summary {
-    fn add(&mut self, outcome: &Outcome) {
+    /// Counts one outcome.
+    pub fn add(&mut self, outcome: &Outcome) {
         match outcome {
             Outcome::Recorded { .. } => self.recorded += 1,
             Outcome::AlreadyPresent { .. } => self.already_present += 1,
@@ -76,7 +76,7 @@ impl Summary {
     }
 }
 
-/// Records every document of `paths`: a reader thread streams documents to `jobs` workers,
+/// Records every document of `inputs` (from `source::expand`): a reader thread streams documents to `jobs` workers,
 /// which parse, validate and write each run in its own transaction. `on_bytes` hears of input
 /// read and `on_outcome` of each document's fate, as they happen.
 ///
@@ -84,12 +84,11 @@ impl Summary {
 /// batch and is returned as the error.
 pub fn record(
     writers: &WriterPool,
-    paths: &[PathBuf],
+    inputs: &[Input],
     options: &RecordOptions,
     on_bytes: &(dyn Fn(u64) + Sync),
     on_outcome: &mut dyn FnMut(&Outcome),
 ) -> Result<Summary> {
-    let inputs = source::expand(paths)?;
     let stop = AtomicBool::new(false);
     let fatal: Mutex<Option<anyhow::Error>> = Mutex::new(None);
     let (doc_tx, doc_rx) = mpsc::sync_channel::<Item>(options.jobs * 4);
@@ -101,7 +100,7 @@ pub fn record(
         let reader_out = out_tx.clone();
         let stop_ref = &stop;
         scope.spawn(move || {
-            for input in &inputs {
+            for input in inputs {
                 let read = source::read(input, options.max_document, on_bytes, &mut |item| {
                     if stop_ref.load(Ordering::Relaxed) || doc_tx.send(item).is_err() {
                         Flow::Stop

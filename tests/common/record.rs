@@ -22,7 +22,8 @@ pub async fn record_with(db: &Db, paths: &[&Path], options: RecordOptions) -> Su
     let writers = db.writers(options.jobs as u32).expect("writer pool");
     let paths: Vec<PathBuf> = paths.iter().map(|p| p.to_path_buf()).collect();
     tokio::task::spawn_blocking(move || {
-        ingest::record(&writers, &paths, &options, &|_| {}, &mut |_| {})
+        let inputs = ingest::source::expand(&paths)?;
+        ingest::record(&writers, &inputs, &options, &|_| {}, &mut |_| {})
     })
     .await
     .expect("record thread")
