@@ -4,18 +4,21 @@ pub mod cluster;
 pub mod explain;
 pub mod migrate;
 pub mod pg_bin;
+pub mod timing;
 pub mod url;
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{Context, Result, anyhow};
 use diesel::ConnectionError;
-use diesel_async::AsyncPgConnection;
 use diesel_async::pooled_connection::bb8::{Pool, PooledConnection};
 use diesel_async::pooled_connection::{AsyncDieselConnectionManager, ManagerConfig};
+use diesel_async::{AsyncConnection, AsyncPgConnection};
 use tracing::{debug, info};
 
 use cluster::Cluster;
+use timing::{QueryStats, QueryTimer};
 
 /// How to reach the database and how many connections to keep.
 #[derive(Debug, Clone)]
@@ -25,6 +28,10 @@ pub struct DbOptions {
     pub pool_size: u32,
     /// How long to wait for a new connection, and for a free one from the pool.
     pub connect_timeout: Duration,
+    /// Statements slower than this are logged as warnings.
+    pub slow_query: Duration,
+    /// Where every connection adds its statement count and time.
+    pub stats: Arc<QueryStats>,
 }
 
 impl Default for DbOptions {
@@ -33,6 +40,8 @@ impl Default for DbOptions {
             database_url: None,
             pool_size: 4,
             connect_timeout: Duration::from_secs(10),
+            slow_query: Duration::from_secs(1),
+            stats: Arc::default(),
         }
     }
 }
@@ -49,6 +58,7 @@ pub struct Db {
     /// Host and database, for messages (never the password).
     target: String,
     applied: Vec<String>,
+    stats: Arc<QueryStats>,
 }
 
 /// A database URL, which may hold a password: its Debug form is redacted.
@@ -65,7 +75,7 @@ impl Db {
     /// Connects (starting the embedded cluster when no URL is given), applies pending
     /// migrations and builds the pool.
     pub async fn connect(options: &DbOptions) -> Result<Self> {
-        let (url, conn) = match &options.database_url {
+        let (url, mut conn) = match &options.database_url {
             Some(url) => (url.clone(), establish(url, options.connect_timeout).await?),
             None => {
                 let cluster = Cluster::new(cluster::default_home()?)?;
@@ -82,6 +92,9 @@ impl Db {
             }
         };
         let target = url::describe(&url);
+        let stats = options.stats.clone();
+        // Migrations are timed too: `--timings` counts every statement of the command.
+        conn.set_instrumentation(QueryTimer::new(stats.clone(), options.slow_query));
         let (conn, applied) = migrate::run_pending(conn)
             .await
             .with_context(|| format!("migrating {target}"))?;
@@ -90,12 +103,16 @@ impl Db {
         }
         let mut config = ManagerConfig::default();
         let timeout = options.connect_timeout;
+        let (pool_stats, slow) = (stats.clone(), options.slow_query);
         config.custom_setup = Box::new(move |url| {
             let url = url.to_owned();
+            let stats = pool_stats.clone();
             Box::pin(async move {
-                establish(&url, timeout)
+                let mut conn = establish(&url, timeout)
                     .await
-                    .map_err(|e| ConnectionError::BadConnection(format!("{e:#}")))
+                    .map_err(|e| ConnectionError::BadConnection(format!("{e:#}")))?;
+                conn.set_instrumentation(QueryTimer::new(stats, slow));
+                Ok(conn)
             })
         });
         let manager = AsyncDieselConnectionManager::new_with_config(url.clone(), config);
@@ -113,6 +130,7 @@ impl Db {
             options: options.clone(),
             target,
             applied,
+            stats,
         })
     }
 
@@ -130,6 +148,10 @@ impl Db {
             .max_size(size.max(1))
             .min_idle(Some(0))
             .connection_timeout(self.options.connect_timeout)
+            .connection_customizer(Box::new(Instrumented {
+                stats: self.stats.clone(),
+                slow: self.options.slow_query,
+            }))
             .build(diesel::r2d2::ConnectionManager::new(self.url.0.clone()))
             .with_context(|| format!("connecting to {}", self.target))
     }
@@ -141,6 +163,28 @@ impl Db {
 
     pub fn target(&self) -> &str {
         &self.target
+    }
+
+    /// Statements run and time spent in them, over every connection of this `Db`.
+    pub fn stats(&self) -> &QueryStats {
+        &self.stats
+    }
+}
+
+/// Times the statements of the synchronous writer connections too.
+#[derive(Debug)]
+struct Instrumented {
+    stats: Arc<QueryStats>,
+    slow: Duration,
+}
+
+impl diesel::r2d2::CustomizeConnection<diesel::PgConnection, diesel::r2d2::Error> for Instrumented {
+    fn on_acquire(&self, conn: &mut diesel::PgConnection) -> Result<(), diesel::r2d2::Error> {
+        diesel::Connection::set_instrumentation(
+            conn,
+            QueryTimer::new(self.stats.clone(), self.slow),
+        );
+        Ok(())
     }
 }
 
