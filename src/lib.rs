@@ -10,5 +10,6 @@ pub mod ingest;
 pub mod metrics;
 pub mod models;
 pub mod query;
+pub mod report;
 pub mod schema;
 pub mod synth;

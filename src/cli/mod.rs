@@ -1,16 +1,22 @@
 //! The command line: global options, the subcommand enum and its one dispatching `match`.
 
+pub mod compare;
 pub mod db;
+pub mod filter;
 pub mod generate;
+pub mod rank;
 pub mod record;
+pub mod runs;
 pub mod show;
 
-use std::time::Duration;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use anyhow::Result;
 use clap::{Args, Parser, Subcommand};
 
 use crate::db::DbOptions;
+use crate::db::timing::QueryStats;
 
 /// btdb keeps backtest results in PostgreSQL: record runs, rank strategies, compare sweeps.
 ///
@@ -52,9 +58,22 @@ pub struct GlobalArgs {
     #[arg(short, long, global = true)]
     pub quiet: bool,
 
+    /// Log statements slower than this many milliseconds as warnings.
+    #[arg(long, env = "BTDB_SLOW_MS", global = true, default_value_t = 1000,
+          value_parser = clap::value_parser!(u64).range(1..))]
+    pub slow_ms: u64,
+
+    /// Print the number of queries and the time spent in the database on stderr at the end.
+    #[arg(long, global = true)]
+    pub timings: bool,
+
     /// How results are printed on stdout.
     #[arg(long, global = true, value_enum, default_value_t = Format::Table)]
     pub format: Format,
+
+    /// Statement counts and times of this command, for --timings.
+    #[arg(skip)]
+    pub stats: Arc<QueryStats>,
 }
 
 /// Output formats.
@@ -83,6 +102,8 @@ impl GlobalArgs {
             database_url: self.database_url.clone().filter(|u| !u.is_empty()),
             pool_size: self.pool_size,
             connect_timeout: Duration::from_secs_f64(self.connect_timeout),
+            slow_query: Duration::from_millis(self.slow_ms),
+            stats: self.stats.clone(),
         }
     }
 
@@ -103,8 +124,15 @@ pub enum Command {
     Db(db::Args),
     /// Record backtest runs from run documents (JSON, JSON arrays, JSON Lines).
     Record(record::Args),
-    /// Show one run: parameters, metrics, counts; --trades and --equity for the rows.
+    /// List runs with their parameters and metrics, newest first, a page at a time.
+    Runs(runs::Args),
+    /// Show one run: parameters, metrics, trade summary; --trades, --equity, --plot.
     Show(show::Args),
+    /// Rank strategies (or runs with --runs) by a metric; --deflated for the deflated Sharpe.
+    Rank(rank::Args),
+    /// Compare one strategy's parameter sweep: by parameter (--x, --y, --plot), or in sample
+    /// against out of sample (--is, --oos).
+    Compare(compare::Args),
     /// Generate deterministic run documents (JSON Lines) for benchmarks and trials.
     #[command(name = "gen")]
     Generate(generate::Args),
@@ -112,12 +140,26 @@ pub enum Command {
 
 /// Runs the parsed command line.
 pub async fn run(cli: Cli) -> Result<()> {
-    match cli.command {
-        Command::Db(args) => db::run(args, &cli.global).await,
-        Command::Record(args) => record::run(args, &cli.global).await,
-        Command::Show(args) => show::run(args, &cli.global).await,
+    let started = Instant::now();
+    let global = &cli.global;
+    let result = match cli.command {
+        Command::Db(args) => db::run(args, global).await,
+        Command::Record(args) => record::run(args, global).await,
+        Command::Runs(args) => runs::run(args, global).await,
+        Command::Show(args) => show::run(args, global).await,
+        Command::Rank(args) => rank::run(args, global).await,
+        Command::Compare(args) => compare::run(args, global).await,
         Command::Generate(args) => generate::run(args),
+    };
+    if global.timings {
+        eprintln!(
+            "timings: {} queries, {:.1} ms in the database, {:.1} ms in all",
+            global.stats.count(),
+            global.stats.elapsed().as_secs_f64() * 1e3,
+            started.elapsed().as_secs_f64() * 1e3
+        );
     }
+    result
 }
 
 #[cfg(test)]

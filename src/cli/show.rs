@@ -1,10 +1,14 @@
 //! `btdb show`: one run as recorded.
 
+use std::path::PathBuf;
+
 use anyhow::Result;
+use bigdecimal::ToPrimitive;
 
 use super::{Format, GlobalArgs};
 use crate::db::Db;
 use crate::query::run_detail::{RunDetail, RunRef};
+use crate::report::plot;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -18,6 +22,10 @@ pub struct Args {
     /// Include the equity curve.
     #[arg(long)]
     pub equity: bool,
+
+    /// Draw the equity curve and its drawdown to this SVG file.
+    #[arg(long, value_name = "FILE.svg")]
+    pub plot: Option<PathBuf>,
 }
 
 pub async fn run(args: Args, global: &GlobalArgs) -> Result<()> {
@@ -27,9 +35,26 @@ pub async fn run(args: Args, global: &GlobalArgs) -> Result<()> {
         &mut conn,
         &RunRef::parse(&args.run),
         args.trades,
-        args.equity,
+        args.equity || args.plot.is_some(),
     )
     .await?;
+    if let Some(path) = &args.plot {
+        let points: Vec<_> = detail
+            .equity
+            .iter()
+            .flatten()
+            .map(|(ts, e)| (*ts, e.to_f64().unwrap_or(f64::NAN)))
+            .collect();
+        let title = format!(
+            "run {}: {} on {}",
+            detail.id, detail.strategy, detail.dataset
+        );
+        plot::equity(path, &title, &points)?;
+    }
+    let detail = RunDetail {
+        equity: detail.equity.filter(|_| args.equity),
+        ..detail
+    };
     match global.format {
         Format::Json => println!("{}", serde_json::to_string_pretty(&detail)?),
         Format::Table | Format::Csv => print!("{}", detail.to_text()),

@@ -7,6 +7,8 @@
 //! equity. A metric that is undefined (too few points, a zero denominator) is left out, never
 //! stored as NaN or infinity.
 
+pub mod stats;
+
 use bigdecimal::{BigDecimal, Zero};
 
 /// Which way a metric ranks.

@@ -5,7 +5,11 @@ use diesel::prelude::*;
 use serde::Serialize;
 
 use super::Run;
-use crate::schema::metrics;
+use crate::schema::{metrics, parameter_sets, runs};
+
+// No foreign keys (see the migration), so print-schema cannot infer these joins.
+diesel::joinable!(metrics -> runs (run_id));
+diesel::joinable!(metrics -> parameter_sets (parameter_set_id));
 
 #[derive(Debug, Clone, PartialEq, Queryable, Selectable, Identifiable, Associations, Serialize)]
 #[diesel(
@@ -44,7 +48,29 @@ pub struct RunValue {
     pub value: f64,
 }
 
+/// A metric name, as `Metric::names` returns it.
+#[derive(Debug, Clone, QueryableByName)]
+pub struct MetricName {
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    pub name: String,
+}
+
 impl Metric {
+    /// Distinct metric names of completed runs, in order: a loose index scan that probes
+    /// `metrics_rank_idx` once per name rather than reading every row (PostgreSQL has no skip
+    /// scan). Diesel has no recursive CTE, hence SQL text; it binds nothing.
+    pub fn names() -> diesel::query_builder::SqlQuery {
+        diesel::sql_query(
+            "WITH RECURSIVE names(name) AS ( \
+               (SELECT name FROM metrics WHERE completed ORDER BY name LIMIT 1) \
+               UNION ALL \
+               SELECT (SELECT m.name FROM metrics m \
+                        WHERE m.completed AND m.name > names.name ORDER BY m.name LIMIT 1) \
+               FROM names WHERE names.name IS NOT NULL) \
+             SELECT name FROM names WHERE name IS NOT NULL",
+        )
+    }
+
     /// Writes a run's metrics with binary COPY: a multi-row INSERT of a varying row count is a
     /// new statement to plan each time, and cost more than the run's thousands of COPY rows.
     pub fn copy_in(conn: &mut PgConnection, rows: &[NewMetric<'_>]) -> QueryResult<usize> {

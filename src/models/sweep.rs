@@ -25,6 +25,14 @@ impl Sweep {
         sweeps::table.filter(sweeps::name.eq(name)).into_boxed()
     }
 
+    /// Every sweep name, for suggestions when one is misspelt.
+    pub fn names<'a>() -> sweeps::BoxedQuery<'a, diesel::pg::Pg, diesel::sql_types::Text> {
+        sweeps::table
+            .select(sweeps::name)
+            .order(sweeps::name)
+            .into_boxed()
+    }
+
     /// The sweep with this name, created if it does not exist yet (race-free, as for strategies).
     pub fn find_or_create(conn: &mut PgConnection, name: &str) -> QueryResult<Self> {
         let inserted = diesel::insert_into(sweeps::table)

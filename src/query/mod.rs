@@ -1,4 +1,42 @@
 //! Read models: query builders that load a page of rows with everything shown beside them in a
 //! constant number of queries.
 
+pub mod filter;
+pub mod rank;
 pub mod run_detail;
+pub mod runs;
+pub mod suggest;
+pub mod sweep;
+pub mod where_parse;
+
+use serde::Serialize;
+
+use crate::models::Strategy;
+
+/// A strategy as results name it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct StrategyRef {
+    pub id: i64,
+    pub name: String,
+    pub version: String,
+}
+
+impl From<Strategy> for StrategyRef {
+    fn from(s: Strategy) -> Self {
+        Self {
+            id: s.id,
+            name: s.name,
+            version: s.version,
+        }
+    }
+}
+
+impl std::fmt::Display for StrategyRef {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if self.version.is_empty() {
+            f.write_str(&self.name)
+        } else {
+            write!(f, "{} {}", self.name, self.version)
+        }
+    }
+}

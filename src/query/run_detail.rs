@@ -10,6 +10,8 @@ use diesel::prelude::*;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use serde::Serialize;
 
+use super::StrategyRef;
+
 use crate::models::{EquityPoint, Metric, ParameterSet, Run, RunStatus, Strategy, Sweep, Trade};
 use crate::schema::{equity_points, parameter_sets, runs, strategies, sweeps, trades};
 
@@ -48,6 +50,7 @@ pub struct RunDetail {
     pub recorded_at: DateTime<Utc>,
     pub metrics: BTreeMap<String, f64>,
     pub n_trades: i64,
+    pub trade_summary: TradeSummary,
     pub n_equity_points: i64,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub trades: Option<Vec<Trade>>,
@@ -55,11 +58,13 @@ pub struct RunDetail {
     pub equity: Option<Vec<(DateTime<Utc>, BigDecimal)>>,
 }
 
-#[derive(Debug, Clone, Serialize)]
-pub struct StrategyRef {
-    pub id: i64,
-    pub name: String,
-    pub version: String,
+/// The run's trades in aggregate; sums are exact decimals, `null` without trades.
+#[derive(Debug, Clone, Default, Serialize, Queryable)]
+pub struct TradeSummary {
+    pub winners: i64,
+    pub losers: i64,
+    pub total_pnl: Option<BigDecimal>,
+    pub total_fees: Option<BigDecimal>,
 }
 
 impl RunDetail {
@@ -97,9 +102,21 @@ impl RunDetail {
         let metrics: Vec<Metric> = Metric::for_runs(std::slice::from_ref(&run_row))
             .load(conn)
             .await?;
-        let n_trades: i64 = trades::table
+        let (n_trades, trade_summary): (i64, TradeSummary) = trades::table
             .filter(trades::run_id.eq(run_row.id))
-            .count()
+            .select((
+                diesel::dsl::count_star(),
+                (
+                    diesel::dsl::sql::<diesel::sql_types::BigInt>(
+                        "count(*) FILTER (WHERE pnl > 0)",
+                    ),
+                    diesel::dsl::sql::<diesel::sql_types::BigInt>(
+                        "count(*) FILTER (WHERE pnl < 0)",
+                    ),
+                    diesel::dsl::sum(trades::pnl),
+                    diesel::dsl::sum(trades::fees),
+                ),
+            ))
             .get_result(conn)
             .await?;
         let n_equity_points: i64 = equity_points::table
@@ -121,11 +138,7 @@ impl RunDetail {
         Ok(Self {
             id: run_row.id,
             run_key: run_row.run_key,
-            strategy: StrategyRef {
-                id: strategy.id,
-                name: strategy.name,
-                version: strategy.version,
-            },
+            strategy: strategy.into(),
             params: parameter_set.params,
             dataset: run_row.dataset,
             status: run_row.status,
@@ -138,10 +151,22 @@ impl RunDetail {
             recorded_at: run_row.recorded_at,
             metrics: metrics.into_iter().map(|m| (m.name, m.value)).collect(),
             n_trades,
+            trade_summary,
             n_equity_points,
             trades,
             equity,
         })
+    }
+
+    fn trades_line(&self) -> String {
+        let s = &self.trade_summary;
+        match (&s.total_pnl, &s.total_fees) {
+            (Some(pnl), Some(fees)) => format!(
+                "{} ({} won, {} lost; pnl {pnl}, fees {fees})",
+                self.n_trades, s.winners, s.losers
+            ),
+            _ => self.n_trades.to_string(),
+        }
     }
 
     /// The run as aligned `key  value` lines.
@@ -180,7 +205,7 @@ impl RunDetail {
             ),
             ("periods/year", self.periods_per_year.to_string()),
             ("recorded", self.recorded_at.to_rfc3339()),
-            ("trades", self.n_trades.to_string()),
+            ("trades", self.trades_line()),
             ("equity points", self.n_equity_points.to_string()),
         ];
         for (key, value) in rows {

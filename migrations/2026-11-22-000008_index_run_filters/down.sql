@@ -1,0 +1,3 @@
+DROP INDEX parameter_sets_params_idx;
+DROP INDEX runs_tags_idx;
+DROP INDEX runs_sweep_id_idx;

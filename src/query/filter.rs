@@ -1,0 +1,275 @@
+//! Which runs a command looks at: `--strategy --dataset --sweep --tag --where`, turned into
+//! Diesel expressions with bound values for any table whose rows belong to a run.
+
+use anyhow::{Result, bail};
+use diesel::dsl;
+use diesel::expression::BoxableExpression;
+use diesel::pg::Pg;
+use diesel::prelude::*;
+use diesel::sql_types::{BigInt, Bool};
+use diesel_async::{AsyncPgConnection, RunQueryDsl};
+
+use super::suggest;
+use super::where_parse::{Comparison, Expr, Field, Op, Value};
+use crate::models::{Strategy, Sweep};
+use crate::schema::{metrics, parameter_sets, runs, strategies};
+
+diesel::define_sql_function!(
+    /// SQL `jsonb_typeof(jsonb)`: `number`, `string`, `boolean`, ...
+    fn jsonb_typeof<T: diesel::sql_types::SingleValue>(
+        x: T,
+    ) -> diesel::sql_types::Nullable<diesel::sql_types::Text>;
+);
+
+/// A boolean condition on rows of `QS`.
+pub type Predicate<QS> = Box<dyn BoxableExpression<QS, Pg, SqlType = Bool>>;
+
+/// Filters as the user gave them, by name.
+#[derive(Debug, Clone, Default)]
+pub struct RunFilter {
+    /// Strategy name, any case, every version.
+    pub strategy: Option<String>,
+    pub dataset: Option<String>,
+    pub sweep: Option<String>,
+    /// Runs carrying every one of these tags.
+    pub tags: Vec<String>,
+    pub condition: Option<Expr>,
+}
+
+/// A filter whose names were looked up: ids to bind instead of names to join.
+#[derive(Debug, Clone, Default)]
+pub struct Resolved {
+    pub strategy_ids: Option<Vec<i64>>,
+    pub dataset: Option<String>,
+    pub sweep_id: Option<i64>,
+    pub tags: Vec<String>,
+    pub condition: Option<Expr>,
+}
+
+/// The columns by which a table's rows belong to a run.
+#[derive(Debug, Clone, Copy)]
+pub struct RunColumns<R, P, S, D> {
+    pub run_id: R,
+    pub parameter_set_id: P,
+    pub strategy_id: S,
+    pub dataset: D,
+}
+
+pub const RUNS: RunColumns<runs::id, runs::parameter_set_id, runs::strategy_id, runs::dataset> =
+    RunColumns {
+        run_id: runs::id,
+        parameter_set_id: runs::parameter_set_id,
+        strategy_id: runs::strategy_id,
+        dataset: runs::dataset,
+    };
+
+/// `metrics` carries copies of the run's keys, so ranking filters without a join.
+pub const METRICS: RunColumns<
+    metrics::run_id,
+    metrics::parameter_set_id,
+    metrics::strategy_id,
+    metrics::dataset,
+> = RunColumns {
+    run_id: metrics::run_id,
+    parameter_set_id: metrics::parameter_set_id,
+    strategy_id: metrics::strategy_id,
+    dataset: metrics::dataset,
+};
+
+type RunIds = runs::BoxedQuery<'static, Pg, BigInt>;
+type MetricRunIds = metrics::BoxedQuery<'static, Pg, BigInt>;
+type ParamSetIds = parameter_sets::BoxedQuery<'static, Pg, BigInt>;
+
+impl RunFilter {
+    /// Looks up the strategy and sweep names (one query each, when given); an unknown name is an
+    /// error that lists the close matches.
+    pub async fn resolve(&self, conn: &mut AsyncPgConnection) -> Result<Resolved> {
+        let strategy_ids = match &self.strategy {
+            None => None,
+            Some(name) => {
+                let ids: Vec<i64> = Strategy::by_name(name)
+                    .select(strategies::id)
+                    .load(conn)
+                    .await?;
+                if ids.is_empty() {
+                    let known: Vec<String> = strategies::table
+                        .select(strategies::name)
+                        .distinct()
+                        .load(conn)
+                        .await?;
+                    bail!("no strategy named `{name}`{}", suggest::hint(name, &known));
+                }
+                Some(ids)
+            }
+        };
+        let sweep_id = match &self.sweep {
+            None => None,
+            Some(name) => match Sweep::by_name(name).first::<Sweep>(conn).await.optional()? {
+                Some(sweep) => Some(sweep.id),
+                None => {
+                    let known: Vec<String> = Sweep::names().load(conn).await?;
+                    bail!("no sweep named `{name}`{}", suggest::hint(name, &known));
+                }
+            },
+        };
+        if let Some(condition) = &self.condition {
+            let wanted: Vec<&str> = condition
+                .fields()
+                .into_iter()
+                .filter_map(|f| match f {
+                    Field::Metric(name) => Some(name.as_str()),
+                    Field::Param(_) => None,
+                })
+                .collect();
+            if !wanted.is_empty() {
+                let known = super::rank::metric_names(conn).await?;
+                if let Some(name) = wanted.iter().find(|w| !known.iter().any(|k| k == *w)) {
+                    bail!(
+                        "--where: no completed run has metric `{name}`{}",
+                        suggest::hint(name, &known)
+                    );
+                }
+            }
+        }
+        Ok(Resolved {
+            strategy_ids,
+            dataset: self.dataset.clone(),
+            sweep_id,
+            tags: self.tags.clone(),
+            condition: self.condition.clone(),
+        })
+    }
+}
+
+impl Resolved {
+    /// The filter as conditions on a table whose rows belong to runs through `cols`.
+    pub fn predicates<QS, R, P, S, D>(&self, cols: RunColumns<R, P, S, D>) -> Vec<Predicate<QS>>
+    where
+        R: Expression<SqlType = BigInt> + Copy,
+        P: Expression<SqlType = BigInt> + Copy,
+        S: Expression<SqlType = BigInt> + Copy,
+        D: Expression<SqlType = diesel::sql_types::Text> + Copy,
+        dsl::EqAny<R, RunIds>: BoxableExpression<QS, Pg, SqlType = Bool> + 'static,
+        dsl::EqAny<R, MetricRunIds>: BoxableExpression<QS, Pg, SqlType = Bool> + 'static,
+        dsl::EqAny<P, ParamSetIds>: BoxableExpression<QS, Pg, SqlType = Bool> + 'static,
+        dsl::EqAny<S, Vec<i64>>: BoxableExpression<QS, Pg, SqlType = Bool> + 'static,
+        dsl::Eq<D, String>: BoxableExpression<QS, Pg, SqlType = Bool> + 'static,
+        QS: 'static,
+    {
+        let mut out: Vec<Predicate<QS>> = Vec::new();
+        if let Some(ids) = &self.strategy_ids {
+            out.push(Box::new(cols.strategy_id.eq_any(ids.clone())));
+        }
+        if let Some(dataset) = &self.dataset {
+            out.push(Box::new(cols.dataset.eq(dataset.clone())));
+        }
+        // Sweep and tags live on `runs` only: a semi-join through its primary key.
+        if let Some(sweep_id) = self.sweep_id {
+            let ids: RunIds = runs::table
+                .filter(runs::sweep_id.eq(sweep_id))
+                .select(runs::id)
+                .into_boxed();
+            out.push(Box::new(cols.run_id.eq_any(ids)));
+        }
+        if !self.tags.is_empty() {
+            let ids: RunIds = runs::table
+                .filter(runs::tags.contains(self.tags.clone()))
+                .select(runs::id)
+                .into_boxed();
+            out.push(Box::new(cols.run_id.eq_any(ids)));
+        }
+        if let Some(condition) = &self.condition {
+            out.push(condition_expr(condition, cols));
+        }
+        out
+    }
+}
+
+/// A `--where` tree as one Diesel expression.
+fn condition_expr<QS, R, P, S, D>(expr: &Expr, cols: RunColumns<R, P, S, D>) -> Predicate<QS>
+where
+    R: Expression<SqlType = BigInt> + Copy,
+    P: Expression<SqlType = BigInt> + Copy,
+    S: Copy,
+    D: Copy,
+    dsl::EqAny<R, MetricRunIds>: BoxableExpression<QS, Pg, SqlType = Bool> + 'static,
+    dsl::EqAny<P, ParamSetIds>: BoxableExpression<QS, Pg, SqlType = Bool> + 'static,
+    QS: 'static,
+{
+    match expr {
+        Expr::And(a, b) => Box::new(condition_expr(a, cols).and(condition_expr(b, cols))),
+        Expr::Or(a, b) => Box::new(condition_expr(a, cols).or(condition_expr(b, cols))),
+        Expr::Not(a) => Box::new(dsl::not(condition_expr(a, cols))),
+        Expr::Compare(c) => match &c.field {
+            Field::Metric(_) => Box::new(cols.run_id.eq_any(metric_runs(c))),
+            Field::Param(_) => Box::new(cols.parameter_set_id.eq_any(param_sets(c))),
+        },
+    }
+}
+
+/// Completed runs whose metric compares as asked. Served by `metrics_rank_idx`; failed runs'
+/// metrics are partial and are left out, as in ranking.
+fn metric_runs(c: &Comparison) -> MetricRunIds {
+    let (Field::Metric(name), Value::Number(text)) = (&c.field, &c.value) else {
+        unreachable!("the parser gives metrics numbers only")
+    };
+    // The parser accepted the text as a JSON number, which always reads as an f64.
+    let value: f64 = text.parse().unwrap_or(f64::NAN);
+    let query = metrics::table
+        .filter(metrics::name.eq(name.clone()))
+        .filter(metrics::completed.eq(true))
+        .select(metrics::run_id)
+        .into_boxed();
+    match c.op {
+        Op::Eq => query.filter(metrics::value.eq(value)),
+        Op::Ne => query.filter(metrics::value.ne(value)),
+        Op::Lt => query.filter(metrics::value.lt(value)),
+        Op::Le => query.filter(metrics::value.le(value)),
+        Op::Gt => query.filter(metrics::value.gt(value)),
+        Op::Ge => query.filter(metrics::value.ge(value)),
+    }
+}
+
+/// Parameter sets whose parameter compares as asked. Equality is JSON containment, which the
+/// GIN index on `params` serves and which compares numbers by value (`10` = `10.0`); order
+/// comparisons hold only between values of the same JSON type.
+fn param_sets(c: &Comparison) -> ParamSetIds {
+    let Field::Param(key) = &c.field else {
+        unreachable!("called for parameters only")
+    };
+    let value = json_value(&c.value);
+    let query = parameter_sets::table
+        .select(parameter_sets::id)
+        .into_boxed();
+    let param = parameter_sets::params.retrieve_as_object(key.clone());
+    let same_type = jsonb_typeof(param.clone()).eq(json_type(&c.value));
+    let contains =
+        parameter_sets::params.contains(serde_json::json!({ key.clone(): value.clone() }));
+    match c.op {
+        Op::Eq => query.filter(contains),
+        Op::Ne => query
+            .filter(parameter_sets::params.has_key(key.clone()))
+            .filter(dsl::not(contains)),
+        Op::Lt => query.filter(same_type).filter(param.lt(value)),
+        Op::Le => query.filter(same_type).filter(param.le(value)),
+        Op::Gt => query.filter(same_type).filter(param.gt(value)),
+        Op::Ge => query.filter(same_type).filter(param.ge(value)),
+    }
+}
+
+fn json_value(value: &Value) -> serde_json::Value {
+    match value {
+        // Kept as written (arbitrary precision): compared exactly by PostgreSQL's numeric.
+        Value::Number(text) => serde_json::from_str(text).unwrap_or(serde_json::Value::Null),
+        Value::Text(text) => serde_json::Value::String(text.clone()),
+        Value::Bool(b) => serde_json::Value::Bool(*b),
+    }
+}
+
+fn json_type(value: &Value) -> &'static str {
+    match value {
+        Value::Number(_) => "number",
+        Value::Text(_) => "string",
+        Value::Bool(_) => "boolean",
+    }
+}

@@ -1,0 +1,460 @@
+//! Ranking strategies, or single runs, by one metric, in a constant number of queries.
+//!
+//! `--by best` (and `worst`) asks each strategy's completed runs for their extreme value with one
+//! probe of `metrics_rank_idx` per strategy (a LATERAL subquery), so it costs a few index pages
+//! per strategy however many runs each has. The other orders aggregate every matching metric row.
+
+use std::collections::HashMap;
+
+use anyhow::{Result, bail};
+use diesel::dsl;
+use diesel::expression::{AppearsOnTable, Expression, SelectableExpression, ValidGrouping};
+use diesel::pg::Pg;
+use diesel::prelude::*;
+use diesel::query_builder::{
+    AstPass, BoxedSelectStatement, FromClause, Query, QueryFragment, QueryId,
+};
+use diesel::sql_types::{Array, BigInt, Double, Nullable};
+use diesel_async::{AsyncPgConnection, RunQueryDsl};
+use serde::Serialize;
+
+use super::StrategyRef;
+use super::filter::{METRICS, Resolved};
+use super::runs::{RunList, RunSummary};
+use crate::metrics::stats::{self, TrialSet};
+use crate::models::{Metric, MetricName};
+use crate::schema::{metrics, runs};
+
+/// How a strategy's runs become one score.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum By {
+    /// Its best run.
+    Best,
+    /// The mean over its runs.
+    Mean,
+    /// The median over its runs.
+    Median,
+    /// Its worst run.
+    Worst,
+    /// How many runs have the metric.
+    Count,
+}
+
+/// What to rank and how.
+#[derive(Debug, Clone)]
+pub struct Ranking {
+    pub metric: String,
+    pub by: By,
+    /// Higher values rank first.
+    pub descending: bool,
+    pub filter: Resolved,
+    /// Leave out strategies with fewer runs.
+    pub min_runs: Option<i64>,
+    /// How many rows; `None` for all.
+    pub top: Option<i64>,
+}
+
+/// One strategy's place.
+#[derive(Debug, Clone, Serialize)]
+pub struct StrategyRank {
+    pub rank: usize,
+    pub strategy: StrategyRef,
+    pub score: f64,
+    /// Completed runs with the metric.
+    pub runs: i64,
+    /// The strategy's best run by the metric (ties: the earliest recorded).
+    pub best_value: f64,
+    pub best_run: RunSummary,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub deflated: Option<DeflatedSharpe>,
+}
+
+/// The deflated Sharpe ratio of a strategy's best run.
+#[derive(Debug, Clone, Serialize)]
+pub struct DeflatedSharpe {
+    /// Parameter sets tried (N).
+    pub trials: i64,
+    /// Probability that the best run's true Sharpe ratio beats the best of `trials` skill-less
+    /// ones; `null` when undefined (too few returns, or no skew and kurtosis recorded).
+    pub probability: Option<f64>,
+    /// The annualised Sharpe ratio the best of `trials` skill-less trials would reach.
+    pub expected_max_sharpe: Option<f64>,
+}
+
+/// One run's place.
+#[derive(Debug, Clone, Serialize)]
+pub struct RunRank {
+    pub rank: usize,
+    pub value: f64,
+    pub run: RunSummary,
+}
+
+impl Ranking {
+    /// Strategies in rank order, each with its best run; `deflated` adds the deflated Sharpe
+    /// ratio (which reads the `sharpe` metric whatever `metric` is).
+    pub async fn strategies(
+        &self,
+        conn: &mut AsyncPgConnection,
+        deflated: bool,
+    ) -> Result<Vec<StrategyRank>> {
+        let probe_only = matches!(self.by, By::Best | By::Worst) && self.min_runs.is_none();
+        // (strategy, score, runs or None when not yet counted)
+        let scored: Vec<(i64, f64, Option<i64>)> = if probe_only {
+            let probe_descending = (self.by == By::Best) == self.descending;
+            self.probe(probe_descending, None)
+                .load::<(i64, i64, f64)>(conn)
+                .await?
+                .into_iter()
+                .map(|(strategy, _, value)| (strategy, value, None))
+                .collect()
+        } else {
+            self.aggregate(None)
+                .load::<(i64, Option<f64>, i64)>(conn)
+                .await?
+                .into_iter()
+                .filter_map(|(strategy, score, n)| score.map(|s| (strategy, s, Some(n))))
+                .collect()
+        };
+        if scored.is_empty() {
+            return Ok(Vec::new());
+        }
+        let ids: Vec<i64> = scored.iter().map(|(s, ..)| *s).collect();
+        let counts: HashMap<i64, i64> = if probe_only {
+            let ranking = Ranking {
+                by: By::Count,
+                top: None,
+                ..self.clone()
+            };
+            ranking
+                .aggregate(Some(&ids))
+                .load::<(i64, Option<f64>, i64)>(conn)
+                .await?
+                .into_iter()
+                .map(|(strategy, _, n)| (strategy, n))
+                .collect()
+        } else {
+            scored
+                .iter()
+                .filter_map(|(s, _, n)| Some((*s, (*n)?)))
+                .collect()
+        };
+        let best: HashMap<i64, (i64, f64)> = self
+            .probe(self.descending, Some(&ids))
+            .load::<(i64, i64, f64)>(conn)
+            .await?
+            .into_iter()
+            .map(|(strategy, run, value)| (strategy, (run, value)))
+            .collect();
+        let run_ids: Vec<i64> = ids
+            .iter()
+            .filter_map(|s| best.get(s))
+            .map(|b| b.0)
+            .collect();
+        let runs: HashMap<i64, RunSummary> = RunList {
+            ids: Some(run_ids),
+            ..RunList::default()
+        }
+        .fetch(conn)
+        .await?
+        .into_iter()
+        .map(|run| (run.id, run))
+        .collect();
+        let trials = if deflated {
+            self.trials(conn, &ids).await?
+        } else {
+            Vec::new()
+        };
+        let trials: HashMap<i64, (i64, Option<f64>)> =
+            trials.into_iter().map(|(s, n, v)| (s, (n, v))).collect();
+        let mut out = Vec::with_capacity(scored.len());
+        for (strategy, score, _) in scored {
+            let Some((run_id, best_value)) = best.get(&strategy).copied() else {
+                continue;
+            };
+            let Some(run) = runs.get(&run_id).cloned() else {
+                continue;
+            };
+            let deflated = deflated.then(|| {
+                let (n, variance) = trials.get(&strategy).copied().unwrap_or((0, None));
+                deflate(&run, n, variance)
+            });
+            out.push(StrategyRank {
+                rank: out.len() + 1,
+                strategy: run.strategy.clone(),
+                score,
+                runs: counts.get(&strategy).copied().unwrap_or(0),
+                best_value,
+                best_run: run,
+                deflated,
+            });
+        }
+        Ok(out)
+    }
+
+    /// Single runs in rank order.
+    pub async fn runs(&self, conn: &mut AsyncPgConnection) -> Result<Vec<RunRank>> {
+        let mut query = self
+            .completed_rows()
+            .select((metrics::run_id, metrics::value));
+        query = if self.descending {
+            query.order((metrics::value.desc(), metrics::run_id))
+        } else {
+            query.order((metrics::value.asc(), metrics::run_id))
+        };
+        if let Some(top) = self.top {
+            query = query.limit(top);
+        }
+        let ranked: Vec<(i64, f64)> = query.load(conn).await?;
+        let runs = RunList {
+            ids: Some(ranked.iter().map(|(id, _)| *id).collect()),
+            ..RunList::default()
+        }
+        .fetch(conn)
+        .await?;
+        Ok(ranked
+            .into_iter()
+            .zip(runs)
+            .enumerate()
+            .map(|(i, ((_, value), run))| RunRank {
+                rank: i + 1,
+                value,
+                run,
+            })
+            .collect())
+    }
+
+    /// Completed runs' rows of the metric that pass the filter.
+    fn completed_rows<'a>(&self) -> metrics::BoxedQuery<'a, Pg> {
+        self.restrict(metrics::table.into_boxed())
+    }
+
+    /// `query` kept to completed runs' rows of the metric that pass the filter.
+    fn restrict<'a, ST, GB>(
+        &self,
+        query: BoxedSelectStatement<'a, ST, FromClause<metrics::table>, Pg, GB>,
+    ) -> BoxedSelectStatement<'a, ST, FromClause<metrics::table>, Pg, GB> {
+        let mut query = query
+            .filter(metrics::name.eq(self.metric.clone()))
+            .filter(metrics::completed.eq(true));
+        for predicate in self.filter.predicates(METRICS) {
+            query = query.filter(predicate);
+        }
+        query
+    }
+
+    /// Each strategy's extreme run, ordered by its value: `(strategy, run, value)`.
+    fn probe(&self, probe_descending: bool, only: Option<&[i64]>) -> BestPerStrategy {
+        let query = self
+            .completed_rows()
+            .filter(metrics::strategy_id.eq(OuterStrategyId));
+        // Ties go to the earliest recorded run, whichever way the values sort.
+        let query = if probe_descending {
+            query.order((metrics::value.desc(), metrics::run_id))
+        } else {
+            query.order((metrics::value.asc(), metrics::run_id))
+        };
+        BestPerStrategy {
+            probe: query.select((metrics::run_id, metrics::value)).limit(1),
+            only: only.map(<[i64]>::to_vec),
+            descending: self.descending,
+            limit: if only.is_some() { None } else { self.top },
+        }
+    }
+
+    /// `(strategy, score, runs)` per strategy, best score first; `only` restricts strategies.
+    fn aggregate<'a>(
+        &self,
+        only: Option<&[i64]>,
+    ) -> BoxedSelectStatement<
+        'a,
+        (BigInt, Nullable<Double>, BigInt),
+        FromClause<metrics::table>,
+        Pg,
+        metrics::strategy_id,
+    > {
+        // Static SQL per variant: nothing the user typed reaches this text.
+        let score = match (self.by, self.descending) {
+            (By::Best, true) | (By::Worst, false) => "max(metrics.value)",
+            (By::Best, false) | (By::Worst, true) => "min(metrics.value)",
+            (By::Mean, _) => "avg(metrics.value)",
+            (By::Median, _) => "percentile_cont(0.5) WITHIN GROUP (ORDER BY metrics.value)",
+            (By::Count, _) => "count(*)::float8",
+        };
+        let mut query = self.restrict(
+            metrics::table
+                .group_by(metrics::strategy_id)
+                .select((
+                    metrics::strategy_id,
+                    dsl::sql::<Nullable<Double>>(score),
+                    dsl::count_star(),
+                ))
+                .into_boxed(),
+        );
+        if let Some(ids) = only {
+            query = query.filter(metrics::strategy_id.eq_any(ids.to_vec()));
+        }
+        if let Some(min) = self.min_runs {
+            query = query.having(dsl::count_star().ge(min));
+        }
+        // More runs rank first whichever way the metric goes.
+        let descending = self.descending || self.by == By::Count;
+        query = if descending {
+            query.order((
+                dsl::sql::<Nullable<Double>>(score).desc().nulls_last(),
+                metrics::strategy_id,
+            ))
+        } else {
+            query.order((
+                dsl::sql::<Nullable<Double>>(score).asc().nulls_last(),
+                metrics::strategy_id,
+            ))
+        };
+        if let (Some(top), None) = (self.top, only) {
+            query = query.limit(top);
+        }
+        query
+    }
+
+    /// Per strategy: parameter sets tried, and the variance of their per-period Sharpe ratios.
+    async fn trials(
+        &self,
+        conn: &mut AsyncPgConnection,
+        ids: &[i64],
+    ) -> Result<Vec<(i64, i64, Option<f64>)>> {
+        let mut query = metrics::table
+            .inner_join(runs::table)
+            .filter(metrics::name.eq("sharpe"))
+            .filter(metrics::completed.eq(true))
+            .filter(metrics::strategy_id.eq_any(ids.to_vec()))
+            .group_by(metrics::strategy_id)
+            .select((
+                metrics::strategy_id,
+                dsl::count(metrics::parameter_set_id).aggregate_distinct(),
+                // Per period: the stored Sharpe ratio is annualised by √periods_per_year.
+                dsl::sql::<Nullable<Double>>(
+                    "var_samp(metrics.value / sqrt(runs.periods_per_year))",
+                ),
+            ))
+            .into_boxed();
+        for predicate in self.filter.predicates(METRICS) {
+            query = query.filter(predicate);
+        }
+        Ok(query.load(conn).await?)
+    }
+}
+
+/// The deflated Sharpe ratio of `run`, the best of `trials`, from its own metrics.
+fn deflate(run: &RunSummary, trials: i64, variance: Option<f64>) -> DeflatedSharpe {
+    let root = run.periods_per_year.sqrt();
+    let metric = |name: &str| run.metrics.get(name).copied();
+    let result = match (
+        metric("sharpe"),
+        metric("n_periods"),
+        metric("returns_skew"),
+        metric("returns_kurtosis"),
+    ) {
+        (Some(sharpe), Some(periods), Some(skew), Some(kurtosis)) => {
+            stats::deflated_sharpe(&TrialSet {
+                sharpe: sharpe / root,
+                periods,
+                skew,
+                kurtosis,
+                trials: u64::try_from(trials).unwrap_or(0),
+                variance: variance.unwrap_or(0.0),
+            })
+        }
+        _ => None,
+    };
+    DeflatedSharpe {
+        trials,
+        probability: result.map(|d| d.probability),
+        expected_max_sharpe: result.map(|d| d.expected_max * root),
+    }
+}
+
+/// Metric names that completed runs have, in order: a loose index scan of `metrics_rank_idx`
+/// (one probe per distinct name), for "did you mean" messages.
+pub async fn metric_names(conn: &mut AsyncPgConnection) -> Result<Vec<String>> {
+    let names: Vec<MetricName> = Metric::names().load(conn).await?;
+    Ok(names.into_iter().map(|n| n.name).collect())
+}
+
+/// Fails with the close matches when no completed run has metric `name`.
+pub async fn ensure_metric(conn: &mut AsyncPgConnection, name: &str) -> Result<()> {
+    let known = metric_names(conn).await?;
+    if !known.iter().any(|k| k == name) {
+        bail!(
+            "no completed run has metric `{name}`{}",
+            super::suggest::hint(name, &known)
+        );
+    }
+    Ok(())
+}
+
+/// `s.id` of the LATERAL query: the probe's correlation with the strategy it is run for.
+#[derive(Debug, Clone, Copy, QueryId)]
+struct OuterStrategyId;
+
+impl Expression for OuterStrategyId {
+    type SqlType = BigInt;
+}
+
+impl QueryFragment<Pg> for OuterStrategyId {
+    fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, Pg>) -> QueryResult<()> {
+        out.push_sql("s.id");
+        Ok(())
+    }
+}
+
+// Valid only inside `BestPerStrategy`, which puts `strategies s` around the probe.
+impl AppearsOnTable<metrics::table> for OuterStrategyId {}
+impl SelectableExpression<metrics::table> for OuterStrategyId {}
+
+impl ValidGrouping<()> for OuterStrategyId {
+    type IsAggregate = diesel::expression::is_aggregate::Never;
+}
+
+type Probe = metrics::BoxedQuery<'static, Pg, (BigInt, Double)>;
+
+/// `SELECT s.id, b.run_id, b.value FROM strategies s CROSS JOIN LATERAL (probe) b …`: Diesel
+/// has no LATERAL join, so this node writes the frame and Diesel writes the probe with its binds.
+struct BestPerStrategy {
+    probe: Probe,
+    only: Option<Vec<i64>>,
+    descending: bool,
+    limit: Option<i64>,
+}
+
+impl QueryFragment<Pg> for BestPerStrategy {
+    fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, Pg>) -> QueryResult<()> {
+        out.push_sql("SELECT s.id, b.run_id, b.value FROM strategies s CROSS JOIN LATERAL (");
+        QueryFragment::<Pg>::walk_ast(&self.probe, out.reborrow())?;
+        out.push_sql(") b");
+        if let Some(ids) = &self.only {
+            out.push_sql(" WHERE s.id = ANY(");
+            out.push_bind_param::<Array<BigInt>, _>(ids)?;
+            out.push_sql(")");
+        }
+        out.push_sql(if self.descending {
+            " ORDER BY b.value DESC, s.id"
+        } else {
+            " ORDER BY b.value ASC, s.id"
+        });
+        if let Some(limit) = &self.limit {
+            out.push_sql(" LIMIT ");
+            out.push_bind_param::<BigInt, _>(limit)?;
+        }
+        Ok(())
+    }
+}
+
+impl QueryId for BestPerStrategy {
+    type QueryId = ();
+    // Its text varies with the filters: never cached as a prepared statement.
+    const HAS_STATIC_QUERY_ID: bool = false;
+}
+
+impl Query for BestPerStrategy {
+    type SqlType = (BigInt, BigInt, Double);
+}

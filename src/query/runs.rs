@@ -1,0 +1,109 @@
+//! Run listings: a page of runs with strategy, parameters, sweep and metrics, in two queries
+//! whatever the page size.
+
+use std::collections::{BTreeMap, HashMap};
+
+use anyhow::Result;
+use chrono::{DateTime, Utc};
+use diesel::prelude::*;
+use diesel_async::{AsyncPgConnection, RunQueryDsl};
+use serde::Serialize;
+
+use super::StrategyRef;
+use super::filter::{RUNS, Resolved};
+use crate::models::{Metric, ParameterSet, Run, RunStatus, Strategy, Sweep};
+use crate::schema::{parameter_sets, runs, strategies, sweeps};
+
+/// Most runs one page holds.
+pub const MAX_PAGE: i64 = 10_000;
+
+/// A run as listings show it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct RunSummary {
+    pub id: i64,
+    pub run_key: String,
+    pub strategy: StrategyRef,
+    pub params: serde_json::Value,
+    pub dataset: String,
+    pub status: RunStatus,
+    pub sweep: Option<String>,
+    pub tags: Vec<String>,
+    pub periods_per_year: f64,
+    pub recorded_at: DateTime<Utc>,
+    pub metrics: BTreeMap<String, f64>,
+}
+
+/// Which runs to list: newest first, a page after a cursor, or exactly the given ids.
+#[derive(Debug, Clone, Default)]
+pub struct RunList {
+    pub filter: Resolved,
+    pub status: Option<RunStatus>,
+    /// Keyset cursor: list runs older than this id.
+    pub after: Option<i64>,
+    /// Page size (capped at `MAX_PAGE`); ignored when `ids` is given.
+    pub limit: i64,
+    /// Exactly these runs, in this order (ranking loads its winners this way).
+    pub ids: Option<Vec<i64>>,
+}
+
+impl RunList {
+    /// The runs, with their parents joined in one query and their metrics in a second.
+    pub async fn fetch(&self, conn: &mut AsyncPgConnection) -> Result<Vec<RunSummary>> {
+        let mut query = runs::table
+            .inner_join(strategies::table)
+            .inner_join(parameter_sets::table)
+            .left_join(sweeps::table)
+            .select((
+                Run::as_select(),
+                Strategy::as_select(),
+                ParameterSet::as_select(),
+                Option::<Sweep>::as_select(),
+            ))
+            .into_boxed();
+        for predicate in self.filter.predicates(RUNS) {
+            query = query.filter(predicate);
+        }
+        if let Some(status) = self.status {
+            query = query.filter(runs::status.eq(status));
+        }
+        match &self.ids {
+            Some(ids) => query = query.filter(runs::id.eq_any(ids.clone())),
+            None => {
+                // Keyset paging: a page costs the same at any depth, and inserts do not shift it.
+                if let Some(after) = self.after {
+                    query = query.filter(runs::id.lt(after));
+                }
+                query = query
+                    .order(runs::id.desc())
+                    .limit(self.limit.clamp(1, MAX_PAGE));
+            }
+        }
+        let rows: Vec<(Run, Strategy, ParameterSet, Option<Sweep>)> = query.load(conn).await?;
+        let runs: Vec<Run> = rows.iter().map(|(run, ..)| run.clone()).collect();
+        let metrics: Vec<Metric> = Metric::for_runs(&runs).load(conn).await?;
+        let metrics = metrics.grouped_by(&runs);
+        let mut out: Vec<RunSummary> = rows
+            .into_iter()
+            .zip(metrics)
+            .map(|((run, strategy, params, sweep), metrics)| RunSummary {
+                id: run.id,
+                run_key: run.run_key,
+                strategy: strategy.into(),
+                params: params.params,
+                dataset: run.dataset,
+                status: run.status,
+                sweep: sweep.map(|s| s.name),
+                tags: run.tags,
+                periods_per_year: run.periods_per_year,
+                recorded_at: run.recorded_at,
+                metrics: metrics.into_iter().map(|m| (m.name, m.value)).collect(),
+            })
+            .collect();
+        if let Some(ids) = &self.ids {
+            let position: HashMap<i64, usize> =
+                ids.iter().enumerate().map(|(i, id)| (*id, i)).collect();
+            out.sort_by_key(|run| position.get(&run.id).copied());
+        }
+        Ok(out)
+    }
+}

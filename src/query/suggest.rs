@@ -1,0 +1,88 @@
+//! "Did you mean" for names a user typed: metrics, parameters, strategies, sweeps.
+
+/// `; did you mean `a`, `b`?` listing the known names closest to `wanted`, or `; known: …` when
+/// none is close; empty when nothing is known.
+pub fn hint(wanted: &str, known: &[String]) -> String {
+    if known.is_empty() {
+        return String::new();
+    }
+    let wanted_lower = wanted.to_lowercase();
+    let mut scored: Vec<(usize, &String)> = known
+        .iter()
+        .map(|name| {
+            let lower = name.to_lowercase();
+            let score = if lower.contains(&wanted_lower) || wanted_lower.contains(&lower) {
+                0
+            } else {
+                distance(&wanted_lower, &lower)
+            };
+            (score, name)
+        })
+        .collect();
+    scored.sort();
+    // Close: within a third of the name's length, at least one edit.
+    let limit = (wanted.chars().count() / 3).max(1);
+    let close: Vec<String> = scored
+        .iter()
+        .filter(|(score, _)| *score <= limit)
+        .take(3)
+        .map(|(_, name)| format!("`{name}`"))
+        .collect();
+    if close.is_empty() {
+        let all: Vec<String> = scored
+            .iter()
+            .take(10)
+            .map(|(_, n)| format!("`{n}`"))
+            .collect();
+        let more = if known.len() > 10 { ", …" } else { "" };
+        format!("; known: {}{more}", all.join(", "))
+    } else {
+        format!("; did you mean {}?", close.join(", "))
+    }
+}
+
+/// Levenshtein distance in characters.
+fn distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut previous: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut current = vec![i + 1; b.len() + 1];
+        for (j, cb) in b.iter().enumerate() {
+            let substitute = previous[j] + usize::from(ca != *cb);
+            current[j + 1] = substitute.min(previous[j + 1] + 1).min(current[j] + 1);
+        }
+        previous = current;
+    }
+    previous[b.len()]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn names(list: &[&str]) -> Vec<String> {
+        list.iter().map(|s| (*s).to_owned()).collect()
+    }
+
+    #[test]
+    fn close_names_come_first() {
+        let known = names(&["sharpe", "sortino", "max_drawdown", "total_return"]);
+        assert_eq!(hint("sharp", &known), "; did you mean `sharpe`?");
+        assert_eq!(hint("Sharpe_ratio", &known), "; did you mean `sharpe`?");
+        assert_eq!(hint("drawdown", &known), "; did you mean `max_drawdown`?");
+    }
+
+    #[test]
+    fn far_names_list_what_is_known() {
+        let known = names(&["b", "a"]);
+        assert_eq!(hint("zzzzzz", &known), "; known: `a`, `b`");
+        assert_eq!(hint("x", &[]), "");
+    }
+
+    #[test]
+    fn distance_counts_edits() {
+        assert_eq!(distance("kitten", "sitting"), 3);
+        assert_eq!(distance("", "abc"), 3);
+        assert_eq!(distance("same", "same"), 0);
+    }
+}

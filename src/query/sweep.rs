@@ -1,0 +1,386 @@
+//! A parameter sweep of one strategy: one metric per run with the run's parameters, loaded in
+//! one query, then pivoted by parameter values, summarised per parameter, or split in sample and
+//! out of sample.
+
+use std::cmp::Ordering;
+use std::collections::{BTreeMap, BTreeSet};
+use std::str::FromStr;
+
+use anyhow::{Result, bail};
+use bigdecimal::BigDecimal;
+use diesel::prelude::*;
+use diesel_async::{AsyncPgConnection, RunQueryDsl};
+use serde::Serialize;
+
+use super::filter::{METRICS, Resolved};
+use super::suggest;
+use crate::ingest::validate::canonical_decimal;
+use crate::metrics::stats;
+use crate::schema::{metrics, parameter_sets};
+
+/// One completed run's value of the metric, with its parameters.
+#[derive(Debug, Clone, PartialEq, Queryable)]
+pub struct SweepRow {
+    pub parameter_set_id: i64,
+    pub params: serde_json::Value,
+    pub dataset: String,
+    pub value: f64,
+}
+
+/// Loads the metric of every completed run that passes `filter` (which names the strategy),
+/// through `metrics_rank_idx` on (name, strategy_id).
+pub async fn load(
+    conn: &mut AsyncPgConnection,
+    metric: &str,
+    filter: &Resolved,
+    datasets: Option<&[String]>,
+) -> Result<Vec<SweepRow>> {
+    let mut query = metrics::table
+        .inner_join(parameter_sets::table)
+        .filter(metrics::name.eq(metric.to_owned()))
+        .filter(metrics::completed.eq(true))
+        .select((
+            metrics::parameter_set_id,
+            parameter_sets::params,
+            metrics::dataset,
+            metrics::value,
+        ))
+        .order((metrics::parameter_set_id, metrics::dataset, metrics::run_id))
+        .into_boxed();
+    for predicate in filter.predicates(METRICS) {
+        query = query.filter(predicate);
+    }
+    if let Some(datasets) = datasets {
+        query = query.filter(metrics::dataset.eq_any(datasets.to_vec()));
+    }
+    Ok(query.load(conn).await?)
+}
+
+/// A parameter's value, ordered numbers first (by value), then strings, then booleans.
+#[derive(Debug, Clone)]
+pub enum ParamValue {
+    /// The canonical decimal text (so `10` and `10.0` are one value) and its f64 for ordering.
+    Number(String, f64),
+    Text(String),
+    Bool(bool),
+}
+
+impl ParamValue {
+    fn from_json(value: &serde_json::Value) -> Option<Self> {
+        match value {
+            serde_json::Value::Number(n) => {
+                let text = n.to_string();
+                let canonical = BigDecimal::from_str(&text)
+                    .map(|d| canonical_decimal(&d))
+                    .unwrap_or(text);
+                let float = canonical.parse().unwrap_or(f64::NAN);
+                Some(ParamValue::Number(canonical, float))
+            }
+            serde_json::Value::String(s) => Some(ParamValue::Text(s.clone())),
+            serde_json::Value::Bool(b) => Some(ParamValue::Bool(*b)),
+            _ => None,
+        }
+    }
+
+    fn kind(&self) -> u8 {
+        match self {
+            ParamValue::Number(..) => 0,
+            ParamValue::Text(_) => 1,
+            ParamValue::Bool(_) => 2,
+        }
+    }
+}
+
+impl PartialEq for ParamValue {
+    fn eq(&self, other: &Self) -> bool {
+        self.cmp(other) == Ordering::Equal
+    }
+}
+
+impl Eq for ParamValue {}
+
+impl PartialOrd for ParamValue {
+    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for ParamValue {
+    fn cmp(&self, other: &Self) -> Ordering {
+        match (self, other) {
+            (ParamValue::Number(a, x), ParamValue::Number(b, y)) => {
+                x.total_cmp(y).then_with(|| a.cmp(b))
+            }
+            (ParamValue::Text(a), ParamValue::Text(b)) => a.cmp(b),
+            (ParamValue::Bool(a), ParamValue::Bool(b)) => a.cmp(b),
+            _ => self.kind().cmp(&other.kind()),
+        }
+    }
+}
+
+impl std::fmt::Display for ParamValue {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ParamValue::Number(text, _) => f.write_str(text),
+            ParamValue::Text(text) => f.write_str(text),
+            ParamValue::Bool(b) => write!(f, "{b}"),
+        }
+    }
+}
+
+impl Serialize for ParamValue {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self {
+            ParamValue::Number(_, float) => s.serialize_f64(*float),
+            ParamValue::Text(text) => s.serialize_str(text),
+            ParamValue::Bool(b) => s.serialize_bool(*b),
+        }
+    }
+}
+
+/// Summary of the metric over a group of runs.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct Cell {
+    pub mean: f64,
+    pub min: f64,
+    pub max: f64,
+    pub runs: usize,
+}
+
+impl Cell {
+    fn of(values: &[f64]) -> Option<Self> {
+        if values.is_empty() {
+            return None;
+        }
+        Some(Cell {
+            mean: values.iter().sum::<f64>() / values.len() as f64,
+            min: values.iter().copied().fold(f64::INFINITY, f64::min),
+            max: values.iter().copied().fold(f64::NEG_INFINITY, f64::max),
+            runs: values.len(),
+        })
+    }
+}
+
+/// The metric by values of `x` (one row), or of `x` and `y` (a grid: `cells[y][x]`).
+#[derive(Debug, Clone, Serialize)]
+pub struct Pivot {
+    pub x: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub y: Option<String>,
+    pub x_values: Vec<ParamValue>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub y_values: Vec<ParamValue>,
+    pub cells: Vec<Vec<Option<Cell>>>,
+    /// Runs left out because they lack `x` or `y`.
+    pub runs_without_parameter: usize,
+}
+
+/// The metric per value of one parameter, over every other parameter.
+#[derive(Debug, Clone, Serialize)]
+pub struct Sensitivity {
+    pub parameter: String,
+    /// Largest minus smallest per-value mean: how much the parameter moves the metric.
+    pub spread: f64,
+    pub values: Vec<(ParamValue, Cell)>,
+}
+
+/// Every parameter name of the rows, sorted.
+pub fn parameter_names(rows: &[SweepRow]) -> Vec<String> {
+    let names: BTreeSet<&String> = rows
+        .iter()
+        .filter_map(|r| r.params.as_object())
+        .flat_map(|o| o.keys())
+        .collect();
+    names.into_iter().cloned().collect()
+}
+
+fn param(row: &SweepRow, name: &str) -> Option<ParamValue> {
+    row.params.get(name).and_then(ParamValue::from_json)
+}
+
+/// Fails with close matches when no row has parameter `name`.
+pub fn ensure_parameter(rows: &[SweepRow], name: &str) -> Result<()> {
+    let names = parameter_names(rows);
+    if !names.iter().any(|n| n == name) {
+        bail!(
+            "no run of this sweep has parameter `{name}`{}",
+            suggest::hint(name, &names)
+        );
+    }
+    Ok(())
+}
+
+/// Groups the rows by `x` (and `y`).
+pub fn pivot(rows: &[SweepRow], x: &str, y: Option<&str>) -> Pivot {
+    let mut groups: BTreeMap<(Option<ParamValue>, ParamValue), Vec<f64>> = BTreeMap::new();
+    let mut skipped = 0;
+    for row in rows {
+        let Some(xv) = param(row, x) else {
+            skipped += 1;
+            continue;
+        };
+        let yv = match y {
+            Some(y) => match param(row, y) {
+                Some(v) => Some(v),
+                None => {
+                    skipped += 1;
+                    continue;
+                }
+            },
+            None => None,
+        };
+        groups.entry((yv, xv)).or_default().push(row.value);
+    }
+    let x_values: Vec<ParamValue> = groups
+        .keys()
+        .map(|(_, xv)| xv.clone())
+        .collect::<BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    let y_values: Vec<ParamValue> = groups
+        .keys()
+        .filter_map(|(yv, _)| yv.clone())
+        .collect::<BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    let row_keys: Vec<Option<ParamValue>> = if y.is_some() {
+        y_values.iter().cloned().map(Some).collect()
+    } else {
+        vec![None]
+    };
+    let cells = row_keys
+        .iter()
+        .map(|yv| {
+            x_values
+                .iter()
+                .map(|xv| {
+                    groups
+                        .get(&(yv.clone(), xv.clone()))
+                        .and_then(|values| Cell::of(values))
+                })
+                .collect()
+        })
+        .collect();
+    Pivot {
+        x: x.to_owned(),
+        y: y.map(str::to_owned),
+        x_values,
+        y_values,
+        cells,
+        runs_without_parameter: skipped,
+    }
+}
+
+/// Every parameter's effect, the most influential first.
+pub fn sensitivity(rows: &[SweepRow]) -> Vec<Sensitivity> {
+    let mut out: Vec<Sensitivity> = parameter_names(rows)
+        .into_iter()
+        .map(|name| {
+            let pivot = pivot(rows, &name, None);
+            let values: Vec<(ParamValue, Cell)> = pivot
+                .x_values
+                .into_iter()
+                .zip(pivot.cells.into_iter().next().unwrap_or_default())
+                .filter_map(|(v, c)| Some((v, c?)))
+                .collect();
+            let means = values.iter().map(|(_, c)| c.mean);
+            let spread = means.clone().fold(f64::NEG_INFINITY, f64::max)
+                - means.fold(f64::INFINITY, f64::min);
+            Sensitivity {
+                parameter: name,
+                spread: if spread.is_finite() { spread } else { 0.0 },
+                values,
+            }
+        })
+        .collect();
+    out.sort_by(|a, b| {
+        b.spread
+            .total_cmp(&a.spread)
+            .then_with(|| a.parameter.cmp(&b.parameter))
+    });
+    out
+}
+
+/// A parameter set's metric in sample and out of sample, with its ranks (1 = best).
+#[derive(Debug, Clone, Serialize)]
+pub struct SetResult {
+    pub parameter_set_id: i64,
+    pub params: serde_json::Value,
+    pub in_sample: f64,
+    pub out_of_sample: f64,
+    pub in_sample_rank: f64,
+    pub out_of_sample_rank: f64,
+}
+
+/// How well the in-sample ranking of parameter sets holds out of sample.
+#[derive(Debug, Clone, Serialize)]
+pub struct OutOfSample {
+    pub in_sample: String,
+    pub out_of_sample: String,
+    /// Parameter sets with runs on both data sets.
+    pub parameter_sets: usize,
+    /// Spearman's rank correlation of the two; `null` below two sets or for constant values.
+    pub spearman: Option<f64>,
+    /// The in-sample winner (ties: the earliest recorded set); its out-of-sample rank says
+    /// whether it stayed on top.
+    pub winner: Option<SetResult>,
+    /// Every set, in-sample best first.
+    pub sets: Vec<SetResult>,
+}
+
+/// Compares each parameter set's mean metric on `is` and `oos`; `descending` when higher is
+/// better.
+pub fn out_of_sample(rows: &[SweepRow], is: &str, oos: &str, descending: bool) -> OutOfSample {
+    // Per set: (params, values in sample, values out of sample), in id order.
+    let mut sets: BTreeMap<i64, (&serde_json::Value, Vec<f64>, Vec<f64>)> = BTreeMap::new();
+    for row in rows {
+        let entry = sets
+            .entry(row.parameter_set_id)
+            .or_insert_with(|| (&row.params, Vec::new(), Vec::new()));
+        if row.dataset == is {
+            entry.1.push(row.value);
+        }
+        if row.dataset == oos {
+            entry.2.push(row.value);
+        }
+    }
+    let mean = |v: &[f64]| v.iter().sum::<f64>() / v.len() as f64;
+    let paired: Vec<(i64, &serde_json::Value, f64, f64)> = sets
+        .into_iter()
+        .filter(|(_, (_, a, b))| !a.is_empty() && !b.is_empty())
+        .map(|(id, (params, a, b))| (id, params, mean(&a), mean(&b)))
+        .collect();
+    let sign = if descending { -1.0 } else { 1.0 };
+    // Rank 1 is the best: rank the values with the better end first.
+    let is_ranks = stats::average_ranks(&paired.iter().map(|p| sign * p.2).collect::<Vec<_>>());
+    let oos_ranks = stats::average_ranks(&paired.iter().map(|p| sign * p.3).collect::<Vec<_>>());
+    let spearman = stats::spearman(
+        &paired.iter().map(|p| p.2).collect::<Vec<_>>(),
+        &paired.iter().map(|p| p.3).collect::<Vec<_>>(),
+    );
+    let mut results: Vec<SetResult> = paired
+        .iter()
+        .zip(is_ranks.iter().zip(&oos_ranks))
+        .map(|(p, (ir, or))| SetResult {
+            parameter_set_id: p.0,
+            params: p.1.clone(),
+            in_sample: p.2,
+            out_of_sample: p.3,
+            in_sample_rank: *ir,
+            out_of_sample_rank: *or,
+        })
+        .collect();
+    results.sort_by(|a, b| {
+        a.in_sample_rank
+            .total_cmp(&b.in_sample_rank)
+            .then(a.parameter_set_id.cmp(&b.parameter_set_id))
+    });
+    OutOfSample {
+        in_sample: is.to_owned(),
+        out_of_sample: oos.to_owned(),
+        parameter_sets: results.len(),
+        spearman,
+        winner: <[SetResult]>::first(&results).cloned(),
+        sets: results,
+    }
+}

@@ -1,0 +1,492 @@
+//! The `--where` language: comparisons of metrics and parameters joined by `and`, `or`, `not`
+//! and parentheses, e.g. `sharpe > 1 and params.fast = 10 and n_trades >= 30`.
+//!
+//! ```text
+//! expr       := or
+//! or         := and ("or" and)*
+//! and        := unary ("and" unary)*
+//! unary      := "not" unary | "(" expr ")" | comparison
+//! comparison := field op value
+//! field      := metric-name | params.key | params."any key"
+//! op         := = | == | != | <> | < | <= | > | >=
+//! value      := number | 'text' | "text" | true | false
+//! ```
+//!
+//! The parser only builds a tree; `filter` turns it into Diesel expressions with bound values.
+
+use std::fmt;
+
+use thiserror::Error;
+
+/// A parsed `--where` expression.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Expr {
+    And(Box<Expr>, Box<Expr>),
+    Or(Box<Expr>, Box<Expr>),
+    Not(Box<Expr>),
+    Compare(Comparison),
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Comparison {
+    pub field: Field,
+    pub op: Op,
+    pub value: Value,
+}
+
+/// What a comparison reads: a metric of the run, or one of its parameters.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Field {
+    Metric(String),
+    Param(String),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Op {
+    Eq,
+    Ne,
+    Lt,
+    Le,
+    Gt,
+    Ge,
+}
+
+/// A literal; numbers keep their text so that parameters compare exactly.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Value {
+    Number(String),
+    Text(String),
+    Bool(bool),
+}
+
+/// A syntax error, with the 1-based column of the offending token.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+#[error("--where at column {column}: {message}")]
+pub struct ParseError {
+    pub column: usize,
+    pub message: String,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+enum Token {
+    Ident(String),
+    /// `params.` followed by a quoted key.
+    QuotedParam(String),
+    Number(String),
+    Text(String),
+    Op(Op),
+    Open,
+    Close,
+    End,
+}
+
+impl fmt::Display for Token {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Token::Ident(s) | Token::Number(s) => write!(f, "`{s}`"),
+            Token::QuotedParam(s) => write!(f, "`params.{s:?}`"),
+            Token::Text(s) => write!(f, "`'{s}'`"),
+            Token::Op(op) => write!(f, "`{op}`"),
+            Token::Open => f.write_str("`(`"),
+            Token::Close => f.write_str("`)`"),
+            Token::End => f.write_str("the end"),
+        }
+    }
+}
+
+impl fmt::Display for Op {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Op::Eq => "=",
+            Op::Ne => "!=",
+            Op::Lt => "<",
+            Op::Le => "<=",
+            Op::Gt => ">",
+            Op::Ge => ">=",
+        })
+    }
+}
+
+impl fmt::Display for Value {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Value::Number(n) => f.write_str(n),
+            Value::Text(t) => write!(f, "'{}'", t.replace('\'', "''")),
+            Value::Bool(b) => write!(f, "{b}"),
+        }
+    }
+}
+
+/// Parses a `--where` expression.
+pub fn parse(text: &str) -> Result<Expr, ParseError> {
+    let tokens = lex(text)?;
+    let mut parser = Parser { tokens, pos: 0 };
+    let expr = parser.or()?;
+    match parser.peek() {
+        Token::End => Ok(expr),
+        token => Err(parser.error(format!("expected `and`, `or` or the end, found {token}"))),
+    }
+}
+
+impl Expr {
+    /// Every field the expression reads, in order of appearance.
+    pub fn fields(&self) -> Vec<&Field> {
+        let mut out = Vec::new();
+        self.visit(&mut |c| out.push(&c.field));
+        out
+    }
+
+    fn visit<'a>(&'a self, f: &mut impl FnMut(&'a Comparison)) {
+        match self {
+            Expr::And(a, b) | Expr::Or(a, b) => {
+                a.visit(f);
+                b.visit(f);
+            }
+            Expr::Not(a) => a.visit(f),
+            Expr::Compare(c) => f(c),
+        }
+    }
+}
+
+/// Tokens with the 1-based column each starts at.
+fn lex(text: &str) -> Result<Vec<(Token, usize)>, ParseError> {
+    let chars: Vec<char> = text.chars().collect();
+    let mut tokens = Vec::new();
+    let mut i = 0;
+    let error = |column: usize, message: String| ParseError { column, message };
+    while i < chars.len() {
+        let c = chars[i];
+        let column = i + 1;
+        if c.is_whitespace() {
+            i += 1;
+            continue;
+        }
+        let token = match c {
+            '(' => {
+                i += 1;
+                Token::Open
+            }
+            ')' => {
+                i += 1;
+                Token::Close
+            }
+            '=' | '!' | '<' | '>' => {
+                let next = chars.get(i + 1).copied();
+                let (op, len) = match (c, next) {
+                    ('=', Some('=')) => (Op::Eq, 2),
+                    ('=', _) => (Op::Eq, 1),
+                    ('!', Some('=')) => (Op::Ne, 2),
+                    ('<', Some('>')) => (Op::Ne, 2),
+                    ('<', Some('=')) => (Op::Le, 2),
+                    ('<', _) => (Op::Lt, 1),
+                    ('>', Some('=')) => (Op::Ge, 2),
+                    ('>', _) => (Op::Gt, 1),
+                    _ => return Err(error(column, "`!` must be followed by `=`".into())),
+                };
+                i += len;
+                Token::Op(op)
+            }
+            '\'' | '"' => {
+                let (text, next) = quoted(&chars, i).ok_or_else(|| {
+                    error(column, format!("string starting with {c} is not closed"))
+                })?;
+                i = next;
+                Token::Text(text)
+            }
+            c if c.is_ascii_digit() || c == '-' || c == '+' || c == '.' => {
+                let start = i;
+                i += 1;
+                while i < chars.len()
+                    && (chars[i].is_ascii_alphanumeric()
+                        || chars[i] == '.'
+                        || ((chars[i] == '-' || chars[i] == '+')
+                            && matches!(chars[i - 1], 'e' | 'E')))
+                {
+                    i += 1;
+                }
+                let number: String = chars[start..i].iter().collect();
+                if !is_number(&number) {
+                    return Err(error(column, format!("`{number}` is not a number")));
+                }
+                Token::Number(number.trim_start_matches('+').to_owned())
+            }
+            c if c.is_ascii_alphabetic() || c == '_' => {
+                let start = i;
+                while i < chars.len()
+                    && (chars[i].is_ascii_alphanumeric() || chars[i] == '_' || chars[i] == '.')
+                {
+                    i += 1;
+                }
+                let word: String = chars[start..i].iter().collect();
+                if word == "params." && matches!(chars.get(i), Some('\'' | '"')) {
+                    let (key, next) = quoted(&chars, i).ok_or_else(|| {
+                        error(i + 1, "parameter name in quotes is not closed".into())
+                    })?;
+                    i = next;
+                    Token::QuotedParam(key)
+                } else {
+                    Token::Ident(word)
+                }
+            }
+            other => {
+                return Err(error(
+                    column,
+                    format!("unexpected character {:?}", other.to_string()),
+                ));
+            }
+        };
+        tokens.push((token, column));
+    }
+    tokens.push((Token::End, chars.len() + 1));
+    Ok(tokens)
+}
+
+/// A string in `'…'` or `"…"` starting at `start`, a doubled quote standing for one; the text
+/// and the index after the closing quote.
+fn quoted(chars: &[char], start: usize) -> Option<(String, usize)> {
+    let quote = chars[start];
+    let mut text = String::new();
+    let mut i = start + 1;
+    while i < chars.len() {
+        if chars[i] == quote {
+            if chars.get(i + 1) == Some(&quote) {
+                text.push(quote);
+                i += 2;
+                continue;
+            }
+            return Some((text, i + 1));
+        }
+        text.push(chars[i]);
+        i += 1;
+    }
+    None
+}
+
+/// A number as JSON writes it, so that it binds as a JSON value unchanged.
+fn is_number(text: &str) -> bool {
+    serde_json::from_str::<serde_json::Number>(text.strip_prefix('+').unwrap_or(text)).is_ok()
+}
+
+struct Parser {
+    tokens: Vec<(Token, usize)>,
+    pos: usize,
+}
+
+impl Parser {
+    fn peek(&self) -> &Token {
+        &self.tokens[self.pos].0
+    }
+
+    fn next(&mut self) -> Token {
+        let token = self.tokens[self.pos].0.clone();
+        if token != Token::End {
+            self.pos += 1;
+        }
+        token
+    }
+
+    fn error(&self, message: String) -> ParseError {
+        ParseError {
+            column: self.tokens[self.pos].1,
+            message,
+        }
+    }
+
+    fn keyword(&self, word: &str) -> bool {
+        matches!(self.peek(), Token::Ident(w) if w.eq_ignore_ascii_case(word))
+    }
+
+    fn or(&mut self) -> Result<Expr, ParseError> {
+        let mut left = self.and()?;
+        while self.keyword("or") {
+            self.next();
+            left = Expr::Or(Box::new(left), Box::new(self.and()?));
+        }
+        Ok(left)
+    }
+
+    fn and(&mut self) -> Result<Expr, ParseError> {
+        let mut left = self.unary()?;
+        while self.keyword("and") {
+            self.next();
+            left = Expr::And(Box::new(left), Box::new(self.unary()?));
+        }
+        Ok(left)
+    }
+
+    fn unary(&mut self) -> Result<Expr, ParseError> {
+        if self.keyword("not") {
+            self.next();
+            return Ok(Expr::Not(Box::new(self.unary()?)));
+        }
+        if *self.peek() == Token::Open {
+            self.next();
+            let inner = self.or()?;
+            if *self.peek() != Token::Close {
+                return Err(self.error(format!("expected `)`, found {}", self.peek())));
+            }
+            self.next();
+            return Ok(inner);
+        }
+        self.comparison()
+    }
+
+    fn comparison(&mut self) -> Result<Expr, ParseError> {
+        let field = match self.peek().clone() {
+            Token::Ident(word) if is_keyword(&word) => {
+                return Err(self.error(format!("expected a metric or params.NAME, found `{word}`")));
+            }
+            Token::Ident(word) => match word.strip_prefix("params.") {
+                Some("") => return Err(self.error("`params.` needs a parameter name".into())),
+                Some(key) => Field::Param(key.to_owned()),
+                None => Field::Metric(word),
+            },
+            Token::QuotedParam(key) => Field::Param(key),
+            token => {
+                return Err(self.error(format!("expected a metric or params.NAME, found {token}")));
+            }
+        };
+        self.next();
+        let op = match self.peek() {
+            Token::Op(op) => *op,
+            token => {
+                return Err(self.error(format!(
+                    "expected one of = != < <= > >= after the field, found {token}"
+                )));
+            }
+        };
+        self.next();
+        let value = match self.peek().clone() {
+            Token::Number(n) => Value::Number(n),
+            Token::Text(t) => Value::Text(t),
+            Token::Ident(w) if w.eq_ignore_ascii_case("true") => Value::Bool(true),
+            Token::Ident(w) if w.eq_ignore_ascii_case("false") => Value::Bool(false),
+            token => {
+                return Err(self.error(format!(
+                    "expected a number, a 'quoted' string, true or false, found {token}"
+                )));
+            }
+        };
+        if let Field::Metric(name) = &field
+            && !matches!(value, Value::Number(_))
+        {
+            return Err(self.error(format!(
+                "metric `{name}` compares with a number, not {value}"
+            )));
+        }
+        if matches!(value, Value::Bool(_)) && !matches!(op, Op::Eq | Op::Ne) {
+            return Err(self.error(format!("true and false compare with = or !=, not {op}")));
+        }
+        self.next();
+        Ok(Expr::Compare(Comparison { field, op, value }))
+    }
+}
+
+fn is_keyword(word: &str) -> bool {
+    ["and", "or", "not", "true", "false"]
+        .iter()
+        .any(|k| word.eq_ignore_ascii_case(k))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cmp(field: Field, op: Op, value: Value) -> Expr {
+        Expr::Compare(Comparison { field, op, value })
+    }
+
+    fn metric(name: &str, op: Op, n: &str) -> Expr {
+        cmp(Field::Metric(name.into()), op, Value::Number(n.into()))
+    }
+
+    #[test]
+    fn and_binds_tighter_than_or() {
+        let parsed = parse("sharpe > 1 or n_trades >= 30 and params.fast = 10").unwrap();
+        let expected = Expr::Or(
+            Box::new(metric("sharpe", Op::Gt, "1")),
+            Box::new(Expr::And(
+                Box::new(metric("n_trades", Op::Ge, "30")),
+                Box::new(cmp(
+                    Field::Param("fast".into()),
+                    Op::Eq,
+                    Value::Number("10".into()),
+                )),
+            )),
+        );
+        assert_eq!(parsed, expected);
+    }
+
+    #[test]
+    fn parentheses_not_and_literals() {
+        let parsed =
+            parse("NOT (params.kind == 'e''ma' OR params.\"odd key\" <> true) AND x.y <= -1.5e-3")
+                .unwrap();
+        let expected = Expr::And(
+            Box::new(Expr::Not(Box::new(Expr::Or(
+                Box::new(cmp(
+                    Field::Param("kind".into()),
+                    Op::Eq,
+                    Value::Text("e'ma".into()),
+                )),
+                Box::new(cmp(
+                    Field::Param("odd key".into()),
+                    Op::Ne,
+                    Value::Bool(true),
+                )),
+            )))),
+            Box::new(metric("x.y", Op::Le, "-1.5e-3")),
+        );
+        assert_eq!(parsed, expected);
+    }
+
+    #[test]
+    fn errors_point_at_the_offending_token() {
+        let cases = [
+            ("sharpe > and", 10, "expected a number"),
+            ("sharpe 1", 8, "expected one of ="),
+            (
+                "sharpe > 1 n_trades > 2",
+                12,
+                "expected `and`, `or` or the end",
+            ),
+            ("(sharpe > 1", 12, "expected `)`, found the end"),
+            ("sharpe > 'high'", 10, "compares with a number"),
+            ("params.x > true", 12, "compare with = or !="),
+            (
+                "sharpe > 1 and",
+                15,
+                "expected a metric or params.NAME, found the end",
+            ),
+            ("sharpe > 1.2.3", 10, "`1.2.3` is not a number"),
+            ("sharpe > .5", 10, "`.5` is not a number"),
+            ("params.k = 'open", 12, "not closed"),
+            ("sharpe ! 1", 8, "`!` must be followed by `=`"),
+            (
+                "sharpe > 1; drop table runs",
+                11,
+                "unexpected character \";\"",
+            ),
+            ("params. = 1", 1, "needs a parameter name"),
+            ("", 1, "found the end"),
+        ];
+        for (text, column, fragment) in cases {
+            let err = parse(text).expect_err(text);
+            assert_eq!(err.column, column, "{text}: {err}");
+            assert!(err.to_string().contains(fragment), "{text}: {err}");
+        }
+    }
+
+    #[test]
+    fn fields_lists_metrics_and_params() {
+        let parsed = parse("a > 1 and (params.b = 2 or not c < 3)").unwrap();
+        assert_eq!(
+            parsed.fields(),
+            [
+                &Field::Metric("a".into()),
+                &Field::Param("b".into()),
+                &Field::Metric("c".into())
+            ]
+        );
+    }
+}

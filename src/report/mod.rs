@@ -1,0 +1,78 @@
+//! Output: aligned tables, CSV and JSON on stdout, and SVG charts.
+
+pub mod plot;
+pub mod table;
+
+use std::io::Write as _;
+
+use anyhow::{Context, Result};
+use serde::Serialize;
+
+pub use table::Table;
+
+use crate::cli::Format;
+
+/// Prints `value` as JSON, or `tables()` as aligned text (separated by blank lines) or CSV
+/// (the first table only: one CSV document has one header).
+pub fn emit<T: Serialize + ?Sized>(
+    format: Format,
+    value: &T,
+    tables: impl FnOnce() -> Vec<Table>,
+) -> Result<()> {
+    let text = match format {
+        Format::Json => {
+            let mut text = serde_json::to_string_pretty(value)?;
+            text.push('\n');
+            text
+        }
+        Format::Table => tables()
+            .iter()
+            .map(Table::to_text)
+            .collect::<Vec<_>>()
+            .join("\n"),
+        Format::Csv => tables().first().map(Table::to_csv).unwrap_or_default(),
+    };
+    let mut stdout = std::io::stdout().lock();
+    match stdout
+        .write_all(text.as_bytes())
+        .and_then(|()| stdout.flush())
+    {
+        // A closed pipe (`| head`) is the reader's choice, not an error.
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        other => other.context("writing to standard output"),
+    }
+}
+
+/// A metric value for people: 6 significant digits, no exponent for everyday magnitudes.
+pub fn number(value: f64) -> String {
+    if value == 0.0 || !value.is_finite() {
+        return value.to_string();
+    }
+    let magnitude = value.abs().log10().floor() as i32;
+    if (-4..9).contains(&magnitude) {
+        let decimals = (5 - magnitude).clamp(0, 10) as usize;
+        let text = format!("{value:.decimals$}");
+        if text.contains('.') {
+            text.trim_end_matches('0').trim_end_matches('.').to_owned()
+        } else {
+            text
+        }
+    } else {
+        format!("{value:.5e}")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn numbers_keep_six_significant_digits() {
+        assert_eq!(number(1.234_567_89), "1.23457");
+        assert_eq!(number(-0.000_123_456_7), "-0.000123457");
+        assert_eq!(number(1234.5), "1234.5");
+        assert_eq!(number(30.0), "30");
+        assert_eq!(number(1.0e12), "1.00000e12");
+        assert_eq!(number(0.0), "0");
+    }
+}

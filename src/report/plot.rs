@@ -1,0 +1,350 @@
+//! SVG charts drawn with plotters: a sweep's heatmap or line chart, a run's equity and drawdown.
+
+use std::path::Path;
+
+use anyhow::{Result, anyhow};
+use chrono::{DateTime, Utc};
+use plotters::coord::Shift;
+use plotters::coord::ranged1d::SegmentedCoord;
+use plotters::prelude::*;
+
+const FONT: &str = "sans-serif";
+
+/// A P×Q grid of one metric; `cells[row][column]` is at `y_ticks[row]`, `x_ticks[column]`.
+#[derive(Debug, Clone)]
+pub struct Heatmap {
+    pub title: String,
+    pub x_label: String,
+    pub y_label: String,
+    pub value_label: String,
+    pub x_ticks: Vec<String>,
+    pub y_ticks: Vec<String>,
+    pub cells: Vec<Vec<Option<f64>>>,
+}
+
+/// One metric by the values of one parameter: the mean, with the min–max range as error bars.
+#[derive(Debug, Clone)]
+pub struct LineChart {
+    pub title: String,
+    pub x_label: String,
+    pub y_label: String,
+    pub x_ticks: Vec<String>,
+    pub mean: Vec<f64>,
+    pub min: Vec<f64>,
+    pub max: Vec<f64>,
+}
+
+fn failed(path: &Path, e: impl std::fmt::Display) -> anyhow::Error {
+    anyhow!("drawing `{}`: {e}", path.display())
+}
+
+/// Writes the heatmap with a colour scale beside it.
+pub fn heatmap(path: &Path, map: &Heatmap) -> Result<()> {
+    let (nx, ny) = (map.x_ticks.len(), map.y_ticks.len());
+    let values: Vec<f64> = map.cells.iter().flatten().flatten().copied().collect();
+    let (low, high) = bounds(&values);
+    let width = (160 + 70 * nx as u32).clamp(640, 1600);
+    let height = (140 + 40 * ny as u32).clamp(420, 1200);
+    let root = SVGBackend::new(path, (width, height)).into_drawing_area();
+    root.fill(&WHITE).map_err(|e| failed(path, e))?;
+    let (main, legend) = root.split_horizontally(width - 120);
+    let mut chart = ChartBuilder::on(&main)
+        .caption(&map.title, (FONT, 20))
+        .margin(12)
+        .x_label_area_size(50)
+        .y_label_area_size(80)
+        .build_cartesian_2d(categories(nx), categories(ny))
+        .map_err(|e| failed(path, e))?;
+    let tick = |ticks: &[String], v: &SegmentValue<usize>| match v {
+        SegmentValue::CenterOf(i) => ticks.get(*i).cloned().unwrap_or_default(),
+        _ => String::new(),
+    };
+    chart
+        .configure_mesh()
+        .disable_mesh()
+        .x_desc(&map.x_label)
+        .y_desc(&map.y_label)
+        .x_labels(nx.min(40))
+        .y_labels(ny.min(40))
+        .x_label_formatter(&|v| tick(&map.x_ticks, v))
+        .y_label_formatter(&|v| tick(&map.y_ticks, v))
+        .label_style((FONT, 13))
+        .axis_desc_style((FONT, 15))
+        .draw()
+        .map_err(|e| failed(path, e))?;
+    let annotate = nx * ny <= 150;
+    for (row, cells) in map.cells.iter().enumerate() {
+        for (column, cell) in cells.iter().enumerate() {
+            let Some(value) = cell else { continue };
+            let corner = |c: usize, r: usize| (SegmentValue::Exact(c), SegmentValue::Exact(r));
+            let colour = colour(scale(*value, low, high));
+            chart
+                .draw_series(std::iter::once(Rectangle::new(
+                    [corner(column, row), corner(column + 1, row + 1)],
+                    colour.filled(),
+                )))
+                .map_err(|e| failed(path, e))?;
+            if annotate {
+                let ink = if scale(*value, low, high) > 0.6 {
+                    BLACK
+                } else {
+                    WHITE
+                };
+                let style = TextStyle::from((FONT, 12)).color(&ink).pos(
+                    plotters::style::text_anchor::Pos::new(
+                        plotters::style::text_anchor::HPos::Center,
+                        plotters::style::text_anchor::VPos::Center,
+                    ),
+                );
+                chart
+                    .draw_series(std::iter::once(Text::new(
+                        short(*value),
+                        (SegmentValue::CenterOf(column), SegmentValue::CenterOf(row)),
+                        style,
+                    )))
+                    .map_err(|e| failed(path, e))?;
+            }
+        }
+    }
+    colour_scale(&legend, &map.value_label, low, high).map_err(|e| failed(path, e))?;
+    root.present().map_err(|e| failed(path, e))
+}
+
+/// A vertical bar of the colour scale with its values.
+fn colour_scale(
+    area: &DrawingArea<SVGBackend<'_>, Shift>,
+    label: &str,
+    low: f64,
+    high: f64,
+) -> Result<(), DrawingAreaErrorKind<std::io::Error>> {
+    let mut bar = ChartBuilder::on(area)
+        .margin_top(45)
+        .margin_bottom(62)
+        .margin_right(10)
+        .y_label_area_size(60)
+        .build_cartesian_2d(0.0..1.0, low..high)?;
+    bar.configure_mesh()
+        .disable_mesh()
+        .disable_x_axis()
+        .y_desc(label)
+        .y_label_formatter(&|v| super::number(*v))
+        .label_style((FONT, 12))
+        .draw()?;
+    let steps = 100;
+    bar.draw_series((0..steps).map(|i| {
+        let (a, b) = (i as f64 / steps as f64, (i + 1) as f64 / steps as f64);
+        let (y0, y1) = (low + (high - low) * a, low + (high - low) * b);
+        Rectangle::new([(0.0, y0), (1.0, y1)], colour(a).filled())
+    }))?;
+    Ok(())
+}
+
+/// Writes the line chart.
+pub fn line_chart(path: &Path, chart_data: &LineChart) -> Result<()> {
+    let n = chart_data.x_ticks.len();
+    let all: Vec<f64> = chart_data
+        .min
+        .iter()
+        .chain(&chart_data.max)
+        .copied()
+        .collect();
+    let (low, high) = bounds(&all);
+    let pad = (high - low) * 0.08;
+    let root =
+        SVGBackend::new(path, ((140 + 60 * n as u32).clamp(640, 1600), 480)).into_drawing_area();
+    root.fill(&WHITE).map_err(|e| failed(path, e))?;
+    let mut chart = ChartBuilder::on(&root)
+        .caption(&chart_data.title, (FONT, 20))
+        .margin(12)
+        .x_label_area_size(50)
+        .y_label_area_size(80)
+        .build_cartesian_2d(categories(n), (low - pad)..(high + pad))
+        .map_err(|e| failed(path, e))?;
+    chart
+        .configure_mesh()
+        .x_desc(&chart_data.x_label)
+        .y_desc(&chart_data.y_label)
+        .x_labels(n.min(40))
+        .x_label_formatter(&|v| match v {
+            SegmentValue::CenterOf(i) => chart_data.x_ticks.get(*i).cloned().unwrap_or_default(),
+            _ => String::new(),
+        })
+        .y_label_formatter(&|v| super::number(*v))
+        .label_style((FONT, 13))
+        .axis_desc_style((FONT, 15))
+        .draw()
+        .map_err(|e| failed(path, e))?;
+    let blue = RGBColor(31, 119, 180);
+    chart
+        .draw_series((0..n).map(|i| {
+            ErrorBar::new_vertical(
+                SegmentValue::CenterOf(i),
+                chart_data.min[i],
+                chart_data.mean[i],
+                chart_data.max[i],
+                blue.mix(0.5).stroke_width(2),
+                10,
+            )
+        }))
+        .map_err(|e| failed(path, e))?
+        .label("min – max")
+        .legend(move |(x, y)| PathElement::new([(x, y - 6), (x, y + 6)], blue.mix(0.5)));
+    chart
+        .draw_series(LineSeries::new(
+            (0..n).map(|i| (SegmentValue::CenterOf(i), chart_data.mean[i])),
+            blue.stroke_width(3),
+        ))
+        .map_err(|e| failed(path, e))?
+        .label("mean")
+        .legend(move |(x, y)| PathElement::new([(x, y), (x + 20, y)], blue.stroke_width(3)));
+    chart
+        .configure_series_labels()
+        .position(SeriesLabelPosition::UpperRight)
+        .background_style(WHITE.mix(0.8))
+        .border_style(BLACK)
+        .label_font((FONT, 13))
+        .draw()
+        .map_err(|e| failed(path, e))?;
+    root.present().map_err(|e| failed(path, e))
+}
+
+/// Writes a run's equity curve above its drawdown (equity over its running peak, minus one).
+pub fn equity(path: &Path, title: &str, points: &[(DateTime<Utc>, f64)]) -> Result<()> {
+    let (Some(first), Some(last)) = (points.first(), points.last()) else {
+        return Err(anyhow!("the run has no equity curve to draw"));
+    };
+    let span = first.0..last.0.max(first.0 + chrono::Duration::seconds(1));
+    let mut peak = f64::MIN;
+    let drawdown: Vec<(DateTime<Utc>, f64)> = points
+        .iter()
+        .map(|(t, e)| {
+            peak = peak.max(*e);
+            (*t, e / peak - 1.0)
+        })
+        .collect();
+    let (low, high) = bounds(&points.iter().map(|p| p.1).collect::<Vec<_>>());
+    let deepest = drawdown.iter().map(|d| d.1).fold(0.0, f64::min);
+    let root = SVGBackend::new(path, (1000, 640)).into_drawing_area();
+    root.fill(&WHITE).map_err(|e| failed(path, e))?;
+    let root = root
+        .titled(title, (FONT, 20))
+        .map_err(|e| failed(path, e))?;
+    let (top, bottom) = root.split_vertically(400);
+    let blue = RGBColor(31, 119, 180);
+    let red = RGBColor(214, 39, 40);
+    let mut chart = ChartBuilder::on(&top)
+        .margin(12)
+        .x_label_area_size(30)
+        .y_label_area_size(90)
+        .build_cartesian_2d(span.clone(), low..high)
+        .map_err(|e| failed(path, e))?;
+    chart
+        .configure_mesh()
+        .y_desc("equity")
+        .x_labels(8)
+        .x_label_formatter(&date)
+        .y_label_formatter(&|v| super::number(*v))
+        .label_style((FONT, 12))
+        .axis_desc_style((FONT, 14))
+        .draw()
+        .map_err(|e| failed(path, e))?;
+    chart
+        .draw_series(LineSeries::new(
+            points.iter().copied(),
+            blue.stroke_width(2),
+        ))
+        .map_err(|e| failed(path, e))?;
+    let floor = if deepest < 0.0 { deepest * 1.05 } else { -0.01 };
+    let mut chart = ChartBuilder::on(&bottom)
+        .margin(12)
+        .x_label_area_size(40)
+        .y_label_area_size(90)
+        .build_cartesian_2d(span, floor..0.0)
+        .map_err(|e| failed(path, e))?;
+    chart
+        .configure_mesh()
+        .y_desc("drawdown")
+        .x_desc("time")
+        .x_labels(8)
+        .x_label_formatter(&date)
+        .y_label_formatter(&|v| format!("{:.1}%", v * 100.0))
+        .label_style((FONT, 12))
+        .axis_desc_style((FONT, 14))
+        .draw()
+        .map_err(|e| failed(path, e))?;
+    chart
+        .draw_series(AreaSeries::new(drawdown, 0.0, red.mix(0.35)).border_style(red))
+        .map_err(|e| failed(path, e))?;
+    root.present().map_err(|e| failed(path, e))
+}
+
+fn date(t: &DateTime<Utc>) -> String {
+    t.format("%Y-%m-%d").to_string()
+}
+
+/// `n` categories, one segment each (a segmented `0..n` would draw an empty extra one).
+fn categories(n: usize) -> SegmentedCoord<plotters::coord::types::RangedCoordusize> {
+    (0..n.saturating_sub(1)).into_segmented()
+}
+
+/// A cell label: three significant digits.
+fn short(value: f64) -> String {
+    if value == 0.0 || !value.is_finite() {
+        return value.to_string();
+    }
+    let decimals = (2 - value.abs().log10().floor() as i32).clamp(0, 6) as usize;
+    format!("{value:.decimals$}")
+}
+
+/// The range of `values`, widened when they are all equal so that a scale has some height.
+fn bounds(values: &[f64]) -> (f64, f64) {
+    let low = values.iter().copied().fold(f64::INFINITY, f64::min);
+    let high = values.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+    if !low.is_finite() || !high.is_finite() {
+        return (0.0, 1.0);
+    }
+    if low == high {
+        let pad = if low == 0.0 { 1.0 } else { low.abs() * 0.05 };
+        return (low - pad, high + pad);
+    }
+    (low, high)
+}
+
+fn scale(value: f64, low: f64, high: f64) -> f64 {
+    ((value - low) / (high - low)).clamp(0.0, 1.0)
+}
+
+/// Viridis, interpolated between five of its colours: perceptually even and readable in grey.
+fn colour(t: f64) -> RGBColor {
+    const STOPS: [(f64, f64, f64); 5] = [
+        (68.0, 1.0, 84.0),
+        (59.0, 82.0, 139.0),
+        (33.0, 145.0, 140.0),
+        (94.0, 201.0, 98.0),
+        (253.0, 231.0, 37.0),
+    ];
+    let position = t.clamp(0.0, 1.0) * (STOPS.len() - 1) as f64;
+    let i = (position.floor() as usize).min(STOPS.len() - 2);
+    let f = position - i as f64;
+    let (a, b) = (STOPS[i], STOPS[i + 1]);
+    let mix = |x: f64, y: f64| (x + (y - x) * f).round() as u8;
+    RGBColor(mix(a.0, b.0), mix(a.1, b.1), mix(a.2, b.2))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn colour_scale_runs_from_purple_to_yellow() {
+        assert_eq!(colour(0.0), RGBColor(68, 1, 84));
+        assert_eq!(colour(1.0), RGBColor(253, 231, 37));
+        assert_eq!(colour(0.5), RGBColor(33, 145, 140));
+    }
+
+    #[test]
+    fn flat_values_still_get_a_range() {
+        assert_eq!(bounds(&[2.0, 2.0]), (1.9, 2.1));
+        assert_eq!(bounds(&[]), (0.0, 1.0));
+    }
+}
