@@ -3,14 +3,21 @@
 
 mod common;
 
-use btdb::db::explain::{Plan, plan};
-use btdb::models::{EquityPoint, Metric, ParameterSet, Run, Strategy, Sweep, Trade};
+use std::future::Future;
+
+use btdb::db::explain::{Captured, Plan, capture, plan};
+use btdb::models::{EquityPoint, ParameterSet, Run, RunStatus, Strategy, Sweep, Trade};
+use btdb::query::filter::{Resolved, RunFilter};
+use btdb::query::rank::{self, By, Ranking};
+use btdb::query::run_detail::{RunDetail, RunRef};
+use btdb::query::runs::RunList;
+use btdb::query::{sweep, where_parse};
 use common::TestDb;
 use diesel::prelude::*;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 
 /// 2,000 strategies with 10 parameter sets each, 500 sweeps, 20,000 runs on 5 data sets (one in
-/// 50 failed), 4 metrics a run, and 20 trades and 500 equity points for each of 2,000 runs,
+/// 50 failed, ten tagged `rare`), 4 metrics a run, and 20 trades and 500 equity points for each of 2,000 runs,
 /// each run's points written together as `btdb record` writes them.
 async fn fixture() -> (TestDb, AsyncPgConnection) {
     let db = TestDb::with_fixture("indexes", FIXTURE).await;
@@ -21,12 +28,13 @@ async fn fixture() -> (TestDb, AsyncPgConnection) {
 const FIXTURE: &str = "INSERT INTO strategies (name) SELECT 'Strategy_' || g FROM generate_series(1, 2000) g;
          INSERT INTO sweeps (name) SELECT 'sweep_' || g FROM generate_series(1, 500) g;
          INSERT INTO parameter_sets (strategy_id, params, params_hash)
-           SELECT s, jsonb_build_object('fast', p), sha256(convert_to(s || ':' || p, 'UTF8'))
+           SELECT s, jsonb_build_object('fast', p, 'slow', s), sha256(convert_to(s || ':' || p, 'UTF8'))
            FROM generate_series(1, 2000) s, generate_series(1, 10) p;
          INSERT INTO runs (run_key, content_hash, strategy_id, parameter_set_id, sweep_id,
-                           dataset, status)
+                           dataset, status, tags)
            SELECT 'run_' || g, sha256(int8send(g)), 1 + g % 2000, 1 + g % 20000, 1 + g % 500,
-                  'DS' || (g / 7) % 5, CASE WHEN g % 50 = 0 THEN 'failed' ELSE 'completed' END
+                  'DS' || (g / 7) % 5, CASE WHEN g % 50 = 0 THEN 'failed' ELSE 'completed' END,
+                  CASE WHEN g % 2000 = 1 THEN ARRAY['rare'] ELSE '{}' END
            FROM generate_series(1, 20000) g;
          INSERT INTO metrics (run_id, name, value, strategy_id, parameter_set_id, dataset, completed)
            SELECT r.id, m.name, sin(r.id * m.k), r.strategy_id, r.parameter_set_id, r.dataset,
@@ -84,48 +92,245 @@ async fn lookups_by_natural_key_use_their_unique_indexes() {
     );
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn run_listings_use_the_composite_and_partial_indexes() {
-    let (_db, mut conn) = fixture().await;
+/// The plans of every query `work` runs through the read models.
+async fn plans<T>(work: impl Future<Output = anyhow::Result<T>>) -> (T, Vec<Captured>) {
+    let (result, plans) = capture(false, work).await;
+    (result.expect("the command's queries"), plans)
+}
 
-    let first_page = Run::for_strategy_dataset(42, "DS2", None, 50);
-    assert_uses(
-        &plan(&mut conn, first_page).await.unwrap(),
-        "runs_strategy_dataset_id_idx",
-    );
-    let later_page = Run::for_strategy_dataset(42, "DS2", Some(15_000), 50);
-    assert_uses(
-        &plan(&mut conn, later_page).await.unwrap(),
-        "runs_strategy_dataset_id_idx",
-    );
+/// No query reads a whole table that grows with the runs. (strategies and sweeps may be
+/// scanned: ranking visits every strategy by design.)
+fn assert_no_seq_scan(plans: &[Captured]) {
+    for captured in plans {
+        for node in captured.plan.nodes() {
+            if node.node_type != "Seq Scan" {
+                continue;
+            }
+            let relation = node.relation.unwrap_or_default();
+            assert!(
+                relation == "strategies" || relation == "sweeps",
+                "sequential scan of {relation} in\n{}\nplan: {:#}",
+                captured.sql,
+                captured.plan.json()
+            );
+        }
+    }
+}
 
-    let failed = plan(&mut conn, Run::failed(None, 50)).await.unwrap();
-    assert_uses(&failed, "runs_failed_id_idx");
-    let failed_later = plan(&mut conn, Run::failed(Some(10_000), 50))
+/// The ways the plans read `index` ("Index Scan", "Index Only Scan", ...); fails when none does.
+fn uses(plans: &[Captured], index: &str) -> Vec<String> {
+    let kinds: Vec<String> = plans
+        .iter()
+        .flat_map(|c| c.plan.nodes())
+        .filter(|n| n.index.as_deref() == Some(index))
+        .map(|n| n.node_type)
+        .collect();
+    if kinds.is_empty() {
+        let sql: Vec<&str> = plans.iter().map(|c| c.sql.as_str()).collect();
+        panic!("{index} not used by any of {sql:#?}");
+    }
+    kinds
+}
+
+/// Some plan walks `index` backward: newest first, stopping after a page.
+fn walks_backward(plans: &[Captured], index: &str) {
+    uses(plans, index);
+    let backward = plans
+        .iter()
+        .flat_map(|c| c.plan.nodes())
+        .any(|n| n.index.as_deref() == Some(index) && n.direction.as_deref() == Some("Backward"));
+    assert!(backward, "{index} is not read backward");
+}
+
+/// `index` is read as `kind` by some plan.
+fn uses_as(plans: &[Captured], index: &str, kind: &str) {
+    let kinds = uses(plans, index);
+    assert!(
+        kinds.iter().any(|k| k == kind),
+        "{index} read as {kinds:?}, not {kind}"
+    );
+}
+
+fn filter(strategy: Option<&str>, condition: Option<&str>) -> RunFilter {
+    RunFilter {
+        strategy: strategy.map(str::to_owned),
+        condition: condition.map(|c| where_parse::parse(c).expect("a valid --where")),
+        ..RunFilter::default()
+    }
+}
+
+async fn listing(conn: &mut AsyncPgConnection, filter: RunFilter, list: RunList) -> Vec<Captured> {
+    let (runs, captured) = plans(async {
+        let resolved = filter.resolve(conn).await?;
+        RunList {
+            filter: resolved,
+            ..list
+        }
+        .fetch(conn)
         .await
-        .unwrap();
-    assert_uses(&failed_later, "runs_failed_id_idx");
+    })
+    .await;
+    assert!(!runs.is_empty(), "the fixture has runs for every listing");
+    assert_no_seq_scan(&captured);
+    captured
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn metrics_of_a_page_and_best_of_a_strategy_use_their_indexes() {
+async fn every_query_of_btdb_runs_is_served_by_an_index() {
     let (_db, mut conn) = fixture().await;
+    let page = RunList {
+        limit: 50,
+        ..RunList::default()
+    };
 
-    let page: Vec<Run> = Run::for_strategy_dataset(42, "DS1", None, 50)
-        .load(&mut conn)
-        .await
-        .unwrap();
-    assert!(!page.is_empty());
-    assert_uses(
-        &plan(&mut conn, Metric::for_runs(&page)).await.unwrap(),
-        "metrics_pkey",
+    let newest = listing(&mut conn, RunFilter::default(), page.clone()).await;
+    // Keyset paging walks the primary key from the newest run and stops after a page.
+    walks_backward(&newest, "runs_pkey");
+    uses(&newest, "metrics_pkey");
+
+    let deep = RunList {
+        after: Some(5_000),
+        ..page.clone()
+    };
+    let captured = listing(&mut conn, RunFilter::default(), deep).await;
+    walks_backward(&captured, "runs_pkey");
+
+    let by_strategy = RunFilter {
+        dataset: Some("DS2".into()),
+        ..filter(Some("strategy_42"), None)
+    };
+    let captured = listing(&mut conn, by_strategy, page.clone()).await;
+    uses(&captured, "strategies_lower_name_version_key");
+    uses(&captured, "runs_strategy_dataset_id_idx");
+
+    let failed = RunList {
+        status: Some(RunStatus::Failed),
+        ..page.clone()
+    };
+    uses(
+        &listing(&mut conn, RunFilter::default(), failed).await,
+        "runs_failed_id_idx",
     );
 
-    let best = plan(&mut conn, Metric::best_of_strategy("sharpe", 42))
-        .await
-        .unwrap();
-    // Covering: the probe never visits the heap.
-    assert_eq!(assert_uses(&best, "metrics_rank_idx"), "Index Only Scan");
+    let sweep = RunFilter {
+        sweep: Some("sweep_7".into()),
+        ..RunFilter::default()
+    };
+    let captured = listing(&mut conn, sweep, page.clone()).await;
+    uses(&captured, "sweeps_name_key");
+    uses(&captured, "runs_sweep_id_idx");
+
+    let tagged = RunFilter {
+        tags: vec!["rare".into()],
+        ..RunFilter::default()
+    };
+    uses(
+        &listing(&mut conn, tagged, page.clone()).await,
+        "runs_tags_idx",
+    );
+
+    let param = filter(None, Some("params.slow = 42"));
+    uses(
+        &listing(&mut conn, param, page.clone()).await,
+        "parameter_sets_params_idx",
+    );
+
+    let metric = filter(None, Some("sharpe > 0.999"));
+    uses(&listing(&mut conn, metric, page).await, "metrics_rank_idx");
+}
+
+fn ranking(metric: &str, by: By, filter: Resolved) -> Ranking {
+    Ranking {
+        metric: metric.into(),
+        by,
+        descending: true,
+        filter,
+        min_runs: None,
+        top: Some(20),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn every_query_of_btdb_rank_is_served_by_an_index() {
+    let (_db, mut conn) = fixture().await;
+
+    for by in [By::Best, By::Worst, By::Mean, By::Median, By::Count] {
+        let (ranked, captured) = plans(async {
+            ranking("sharpe", by, Resolved::default())
+                .strategies(&mut conn, by == By::Best)
+                .await
+        })
+        .await;
+        assert_eq!(ranked.len(), 20);
+        assert_no_seq_scan(&captured);
+        // Covering: ranking reads the index alone, never the metrics heap.
+        uses_as(&captured, "metrics_rank_idx", "Index Only Scan");
+        uses(&captured, "runs_pkey");
+        uses(&captured, "metrics_pkey");
+    }
+
+    let (ranked, captured) = plans(async {
+        let resolved = RunFilter {
+            dataset: Some("DS1".into()),
+            ..filter(None, Some("params.slow = 42 and cagr > 0"))
+        }
+        .resolve(&mut conn)
+        .await?;
+        ranking("sharpe", By::Best, resolved)
+            .strategies(&mut conn, false)
+            .await
+    })
+    .await;
+    assert!(!ranked.is_empty());
+    assert_no_seq_scan(&captured);
+
+    let (ranked, captured) = plans(async {
+        ranking("sharpe", By::Best, Resolved::default())
+            .runs(&mut conn)
+            .await
+    })
+    .await;
+    assert_eq!(ranked.len(), 20);
+    assert_no_seq_scan(&captured);
+    uses(&captured, "metrics_rank_idx");
+
+    let (names, captured) = plans(rank::metric_names(&mut conn)).await;
+    assert_eq!(names, ["cagr", "max_drawdown", "n_trades", "sharpe"]);
+    assert_no_seq_scan(&captured);
+    uses_as(&captured, "metrics_rank_idx", "Index Only Scan");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn every_query_of_btdb_compare_and_show_is_served_by_an_index() {
+    let (_db, mut conn) = fixture().await;
+
+    let (rows, captured) = plans(async {
+        let resolved = filter(Some("Strategy_42"), None).resolve(&mut conn).await?;
+        sweep::load(&mut conn, "sharpe", &resolved, None).await
+    })
+    .await;
+    assert!(!rows.is_empty());
+    assert_no_seq_scan(&captured);
+    uses(&captured, "metrics_rank_idx");
+
+    for (run, with_rows) in [
+        (RunRef::Id(1234), true),
+        (RunRef::Key("run_77".into()), false),
+    ] {
+        let (detail, captured) =
+            plans(RunDetail::load(&mut conn, &run, with_rows, with_rows)).await;
+        assert!(detail.n_equity_points > 0 || !with_rows);
+        assert_no_seq_scan(&captured);
+        uses(
+            &captured,
+            if with_rows {
+                "runs_pkey"
+            } else {
+                "runs_run_key_key"
+            },
+        );
+        uses(&captured, "metrics_pkey");
+    }
 }
 
 #[tokio::test(flavor = "multi_thread")]

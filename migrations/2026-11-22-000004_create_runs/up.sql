@@ -22,11 +22,11 @@ CREATE TABLE runs (
     CHECK (period_start < period_end)
 );
 
--- Composite index. Serves Run::list_for_strategy_dataset ("runs of a strategy on a data set,
+-- Composite index. Serves RunList (query/runs.rs) filtered by strategy and data set ("runs of a strategy on a data set,
 -- newest first", `btdb runs --strategy S --dataset D`) with keyset pages on id, and the
 -- strategy_id foreign key.
 CREATE INDEX runs_strategy_dataset_id_idx ON runs (strategy_id, dataset, id DESC);
 
--- Partial index. Serves Run::list_failed (`btdb runs --status failed`): failed runs are few,
+-- Partial index. Serves RunList with status failed (`btdb runs --status failed`): failed runs are few,
 -- so listing them must not walk every completed run, and the index stays small.
 CREATE INDEX runs_failed_id_idx ON runs (id DESC) WHERE status = 'failed';

@@ -18,8 +18,8 @@ CREATE TABLE metrics (
     PRIMARY KEY (run_id, name)
 );
 
--- Covering, partial index. Serves Metric::best_of_strategy, the probe that `btdb rank --by best`
--- makes once per strategy: an index-only scan that stops at the first entry. Only completed
+-- Covering, partial index. Serves the probe that `btdb rank --by best` (query/rank.rs) makes
+-- once per strategy: an index-only scan that stops at the first entry. Only completed
 -- runs are ranked, so failed runs stay out of the index.
 CREATE INDEX metrics_rank_idx ON metrics (name, strategy_id, value DESC)
     INCLUDE (run_id, parameter_set_id, dataset)

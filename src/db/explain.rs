@@ -1,6 +1,11 @@
 //! EXPLAIN of any Diesel query, with its bound values, and a reading of the resulting plan.
 //!
-//! Tests use it to prove that each index serves its query; `btdb explain` will print it.
+//! Every query of the read models goes through `load`, which, inside `capture`, also records
+//! the plan of each query it runs: tests prove with it that every query a command runs is served
+//! by an index, and `btdb explain` prints it.
+
+use std::future::Future;
+use std::sync::Mutex;
 
 use anyhow::{Context, Result};
 use diesel::pg::Pg;
@@ -77,6 +82,8 @@ pub struct Node {
     pub node_type: String,
     pub relation: Option<String>,
     pub index: Option<String>,
+    /// "Forward" or "Backward" for index scans.
+    pub direction: Option<String>,
 }
 
 impl Plan {
@@ -99,6 +106,7 @@ impl Plan {
                 node_type: text("Node Type").unwrap_or_default(),
                 relation: text("Relation Name"),
                 index: text("Index Name"),
+                direction: text("Scan Direction"),
             });
             if let Some(children) = node.get("Plans").and_then(Value::as_array) {
                 stack.extend(children.iter().rev());
@@ -130,4 +138,71 @@ impl Plan {
     pub fn json(&self) -> &Value {
         &self.root
     }
+}
+
+/// One query a command ran and its plan.
+#[derive(Debug, Clone)]
+pub struct Captured {
+    /// The statement with its bound values, as `diesel::debug_query` prints it.
+    pub sql: String,
+    pub plan: Plan,
+    /// EXPLAIN's whole answer: planning and execution times, with ANALYZE.
+    pub json: Value,
+}
+
+struct Capture {
+    analyze: bool,
+    plans: Mutex<Vec<Captured>>,
+}
+
+tokio::task_local! {
+    static CAPTURE: Capture;
+}
+
+/// Runs `work`, recording the plan of every query it runs through `load` (with actual rows,
+/// times and buffers when `analyze`).
+pub async fn capture<F: Future>(analyze: bool, work: F) -> (F::Output, Vec<Captured>) {
+    let state = Capture {
+        analyze,
+        plans: Mutex::new(Vec::new()),
+    };
+    CAPTURE
+        .scope(state, async {
+            let output = work.await;
+            let plans = CAPTURE
+                .with(|c| std::mem::take(&mut *c.plans.lock().unwrap_or_else(|p| p.into_inner())));
+            (output, plans)
+        })
+        .await
+}
+
+/// Loads the query that `query()` builds; inside `capture`, explains it first. (A builder rather
+/// than a query: Diesel's boxed queries cannot be shared, so EXPLAIN gets a query of its own.)
+pub async fn load<'q, Q, U>(
+    conn: &mut AsyncPgConnection,
+    query: impl Fn() -> Q,
+) -> diesel::QueryResult<Vec<U>>
+where
+    Q: QueryFragment<Pg> + LoadQuery<'q, AsyncPgConnection, U> + 'q,
+    Explain<Q>: LoadQuery<'q, AsyncPgConnection, Value>,
+    U: Send + 'q,
+{
+    if let Ok(analyze) = CAPTURE.try_with(|c| c.analyze) {
+        let sql = diesel::debug_query::<Pg, _>(&query()).to_string();
+        let explain = if analyze {
+            Explain::new(query()).analyze()
+        } else {
+            Explain::new(query())
+        };
+        let json: Value = explain.get_result(conn).await?;
+        let plan = Plan::from_json(json.clone())
+            .map_err(|e| diesel::result::Error::DeserializationError(e.into()))?;
+        CAPTURE.with(|c| {
+            c.plans
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .push(Captured { sql, plan, json });
+        });
+    }
+    query().load(conn).await
 }

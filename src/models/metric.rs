@@ -40,14 +40,6 @@ pub struct NewMetric<'a> {
     pub completed: bool,
 }
 
-/// A metric value and the run it belongs to.
-#[derive(Debug, Clone, PartialEq, Queryable, Selectable, Serialize)]
-#[diesel(table_name = metrics, check_for_backend(diesel::pg::Pg))]
-pub struct RunValue {
-    pub run_id: i64,
-    pub value: f64,
-}
-
 /// A metric name, as `Metric::names` returns it.
 #[derive(Debug, Clone, QueryableByName)]
 pub struct MetricName {
@@ -87,23 +79,6 @@ impl Metric {
         Self::belonging_to(runs)
             .select(Self::as_select())
             .order((metrics::run_id, metrics::name))
-            .into_boxed()
-    }
-
-    /// The completed run of `strategy_id` with the highest `name`: one index-only probe, which
-    /// `rank --by best` makes per strategy.
-    pub fn best_of_strategy(
-        name: &str,
-        strategy_id: i64,
-    ) -> metrics::BoxedQuery<'_, Pg, diesel::dsl::SqlTypeOf<diesel::dsl::AsSelect<RunValue, Pg>>>
-    {
-        metrics::table
-            .filter(metrics::name.eq(name))
-            .filter(metrics::strategy_id.eq(strategy_id))
-            .filter(metrics::completed.eq(true))
-            .order((metrics::value.desc(), metrics::run_id))
-            .limit(1)
-            .select(RunValue::as_select())
             .into_boxed()
     }
 }

@@ -59,10 +59,6 @@ pub struct NewRun<'a> {
     pub tags: &'a [String],
 }
 
-/// Runs selected as `Run` rows, ready for more filters.
-pub type RunQuery<'a> =
-    runs::BoxedQuery<'a, Pg, diesel::dsl::SqlTypeOf<diesel::dsl::AsSelect<Run, Pg>>>;
-
 impl Run {
     /// Writes the run row and returns its id.
     pub fn insert(conn: &mut PgConnection, new: &NewRun<'_>) -> QueryResult<i64> {
@@ -70,14 +66,6 @@ impl Run {
             .values(new)
             .returning(runs::id)
             .get_result(conn)
-    }
-
-    /// All runs, newest first: the start of every run listing.
-    fn newest_first<'a>() -> RunQuery<'a> {
-        runs::table
-            .select(Self::as_select())
-            .order(runs::id.desc())
-            .into_boxed()
     }
 
     /// The id and content hash of the run recorded under `run_key`, for the idempotency check.
@@ -88,31 +76,5 @@ impl Run {
             .filter(runs::run_key.eq(run_key))
             .select((runs::id, runs::content_hash))
             .into_boxed()
-    }
-
-    /// Runs of one strategy on one data set, newest first, a page of `limit` older than `before`.
-    pub fn for_strategy_dataset(
-        strategy_id: i64,
-        dataset: &str,
-        before: Option<i64>,
-        limit: i64,
-    ) -> RunQuery<'_> {
-        let mut query = Self::newest_first()
-            .filter(runs::strategy_id.eq(strategy_id))
-            .filter(runs::dataset.eq(dataset));
-        // Keyset paging: the cursor is the last id shown, so a page costs the same at any depth.
-        if let Some(before) = before {
-            query = query.filter(runs::id.lt(before));
-        }
-        query.limit(limit)
-    }
-
-    /// Failed runs, newest first, a page of `limit` older than `before`.
-    pub fn failed<'a>(before: Option<i64>, limit: i64) -> RunQuery<'a> {
-        let mut query = Self::newest_first().filter(runs::status.eq(RunStatus::Failed));
-        if let Some(before) = before {
-            query = query.filter(runs::id.lt(before));
-        }
-        query.limit(limit)
     }
 }

@@ -7,12 +7,13 @@ use diesel::expression::BoxableExpression;
 use diesel::pg::Pg;
 use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Bool};
-use diesel_async::{AsyncPgConnection, RunQueryDsl};
+use diesel_async::AsyncPgConnection;
 
 use super::suggest;
 use super::where_parse::{Comparison, Expr, Field, Op, Value};
+use crate::db::explain::load;
 use crate::models::{Strategy, Sweep};
-use crate::schema::{metrics, parameter_sets, runs, strategies};
+use crate::schema::{metrics, parameter_sets, runs, strategies, sweeps};
 
 diesel::define_sql_function!(
     /// SQL `jsonb_typeof(jsonb)`: `number`, `string`, `boolean`, ...
@@ -87,16 +88,11 @@ impl RunFilter {
         let strategy_ids = match &self.strategy {
             None => None,
             Some(name) => {
-                let ids: Vec<i64> = Strategy::by_name(name)
-                    .select(strategies::id)
-                    .load(conn)
-                    .await?;
+                let ids: Vec<i64> =
+                    load(conn, || Strategy::by_name(name).select(strategies::id)).await?;
                 if ids.is_empty() {
-                    let known: Vec<String> = strategies::table
-                        .select(strategies::name)
-                        .distinct()
-                        .load(conn)
-                        .await?;
+                    let names = || strategies::table.select(strategies::name).distinct();
+                    let known: Vec<String> = load(conn, names).await?;
                     bail!("no strategy named `{name}`{}", suggest::hint(name, &known));
                 }
                 Some(ids)
@@ -104,10 +100,13 @@ impl RunFilter {
         };
         let sweep_id = match &self.sweep {
             None => None,
-            Some(name) => match Sweep::by_name(name).first::<Sweep>(conn).await.optional()? {
-                Some(sweep) => Some(sweep.id),
+            Some(name) => match load::<_, i64>(conn, || Sweep::by_name(name).select(sweeps::id))
+                .await?
+                .first()
+            {
+                Some(id) => Some(*id),
                 None => {
-                    let known: Vec<String> = Sweep::names().load(conn).await?;
+                    let known: Vec<String> = load(conn, Sweep::names).await?;
                     bail!("no sweep named `{name}`{}", suggest::hint(name, &known));
                 }
             },

@@ -15,7 +15,9 @@ use diesel::query_builder::{
     AstPass, BoxedSelectStatement, FromClause, Query, QueryFragment, QueryId,
 };
 use diesel::sql_types::{Array, BigInt, Double, Nullable};
-use diesel_async::{AsyncPgConnection, RunQueryDsl};
+use diesel_async::AsyncPgConnection;
+
+use crate::db::explain::load;
 use serde::Serialize;
 
 use super::StrategyRef;
@@ -102,15 +104,13 @@ impl Ranking {
         // (strategy, score, runs or None when not yet counted)
         let scored: Vec<(i64, f64, Option<i64>)> = if probe_only {
             let probe_descending = (self.by == By::Best) == self.descending;
-            self.probe(probe_descending, None)
-                .load::<(i64, i64, f64)>(conn)
+            load::<_, (i64, i64, f64)>(conn, || self.probe(probe_descending, None))
                 .await?
                 .into_iter()
                 .map(|(strategy, _, value)| (strategy, value, None))
                 .collect()
         } else {
-            self.aggregate(None)
-                .load::<(i64, Option<f64>, i64)>(conn)
+            load::<_, (i64, Option<f64>, i64)>(conn, || self.aggregate(None))
                 .await?
                 .into_iter()
                 .filter_map(|(strategy, score, n)| score.map(|s| (strategy, s, Some(n))))
@@ -126,9 +126,7 @@ impl Ranking {
                 top: None,
                 ..self.clone()
             };
-            ranking
-                .aggregate(Some(&ids))
-                .load::<(i64, Option<f64>, i64)>(conn)
+            load::<_, (i64, Option<f64>, i64)>(conn, || ranking.aggregate(Some(&ids)))
                 .await?
                 .into_iter()
                 .map(|(strategy, _, n)| (strategy, n))
@@ -139,13 +137,12 @@ impl Ranking {
                 .filter_map(|(s, _, n)| Some((*s, (*n)?)))
                 .collect()
         };
-        let best: HashMap<i64, (i64, f64)> = self
-            .probe(self.descending, Some(&ids))
-            .load::<(i64, i64, f64)>(conn)
-            .await?
-            .into_iter()
-            .map(|(strategy, run, value)| (strategy, (run, value)))
-            .collect();
+        let best: HashMap<i64, (i64, f64)> =
+            load::<_, (i64, i64, f64)>(conn, || self.probe(self.descending, Some(&ids)))
+                .await?
+                .into_iter()
+                .map(|(strategy, run, value)| (strategy, (run, value)))
+                .collect();
         let run_ids: Vec<i64> = ids
             .iter()
             .filter_map(|s| best.get(s))
@@ -194,18 +191,21 @@ impl Ranking {
 
     /// Single runs in rank order.
     pub async fn runs(&self, conn: &mut AsyncPgConnection) -> Result<Vec<RunRank>> {
-        let mut query = self
-            .completed_rows()
-            .select((metrics::run_id, metrics::value));
-        query = if self.descending {
-            query.order((metrics::value.desc(), metrics::run_id))
-        } else {
-            query.order((metrics::value.asc(), metrics::run_id))
+        let query = || {
+            let query = self
+                .completed_rows()
+                .select((metrics::run_id, metrics::value));
+            let query = if self.descending {
+                query.order((metrics::value.desc(), metrics::run_id))
+            } else {
+                query.order((metrics::value.asc(), metrics::run_id))
+            };
+            match self.top {
+                Some(top) => query.limit(top),
+                None => query,
+            }
         };
-        if let Some(top) = self.top {
-            query = query.limit(top);
-        }
-        let ranked: Vec<(i64, f64)> = query.load(conn).await?;
+        let ranked: Vec<(i64, f64)> = load(conn, query).await?;
         let runs = RunList {
             ids: Some(ranked.iter().map(|(id, _)| *id).collect()),
             ..RunList::default()
@@ -322,25 +322,31 @@ impl Ranking {
         conn: &mut AsyncPgConnection,
         ids: &[i64],
     ) -> Result<Vec<(i64, i64, Option<f64>)>> {
-        let mut query = metrics::table
-            .inner_join(runs::table)
-            .filter(metrics::name.eq("sharpe"))
-            .filter(metrics::completed.eq(true))
-            .filter(metrics::strategy_id.eq_any(ids.to_vec()))
-            .group_by(metrics::strategy_id)
-            .select((
-                metrics::strategy_id,
-                dsl::count(metrics::parameter_set_id).aggregate_distinct(),
-                // Per period: the stored Sharpe ratio is annualised by √periods_per_year.
-                dsl::sql::<Nullable<Double>>(
-                    "var_samp(metrics.value / sqrt(runs.periods_per_year))",
-                ),
-            ))
-            .into_boxed();
-        for predicate in self.filter.predicates(METRICS) {
-            query = query.filter(predicate);
-        }
-        Ok(query.load(conn).await?)
+        let query = || {
+            let mut query = metrics::table
+                .inner_join(runs::table)
+                .filter(metrics::name.eq("sharpe"))
+                .filter(metrics::completed.eq(true))
+                .filter(metrics::strategy_id.eq_any(ids.to_vec()))
+                // Implied by the line above (metrics copies the run's strategy), but it lets
+                // the planner reach runs through its strategy index rather than a full scan.
+                .filter(runs::strategy_id.eq_any(ids.to_vec()))
+                .group_by(metrics::strategy_id)
+                .select((
+                    metrics::strategy_id,
+                    dsl::count(metrics::parameter_set_id).aggregate_distinct(),
+                    // Per period: the stored Sharpe ratio is annualised by √periods_per_year.
+                    dsl::sql::<Nullable<Double>>(
+                        "var_samp(metrics.value / sqrt(runs.periods_per_year))",
+                    ),
+                ))
+                .into_boxed();
+            for predicate in self.filter.predicates(METRICS) {
+                query = query.filter(predicate);
+            }
+            query
+        };
+        Ok(load(conn, query).await?)
     }
 }
 
@@ -376,7 +382,7 @@ fn deflate(run: &RunSummary, trials: i64, variance: Option<f64>) -> DeflatedShar
 /// Metric names that completed runs have, in order: a loose index scan of `metrics_rank_idx`
 /// (one probe per distinct name), for "did you mean" messages.
 pub async fn metric_names(conn: &mut AsyncPgConnection) -> Result<Vec<String>> {
-    let names: Vec<MetricName> = Metric::names().load(conn).await?;
+    let names: Vec<MetricName> = load(conn, Metric::names).await?;
     Ok(names.into_iter().map(|n| n.name).collect())
 }
 

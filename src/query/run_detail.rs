@@ -7,11 +7,12 @@ use anyhow::{Result, bail};
 use bigdecimal::BigDecimal;
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
-use diesel_async::{AsyncPgConnection, RunQueryDsl};
+use diesel_async::AsyncPgConnection;
 use serde::Serialize;
 
 use super::StrategyRef;
 
+use crate::db::explain::load;
 use crate::models::{EquityPoint, Metric, ParameterSet, Run, RunStatus, Strategy, Sweep, Trade};
 use crate::schema::{equity_points, parameter_sets, runs, strategies, sweeps, trades};
 
@@ -76,35 +77,35 @@ impl RunDetail {
         with_trades: bool,
         with_equity: bool,
     ) -> Result<Self> {
-        let query = runs::table
-            .inner_join(strategies::table)
-            .inner_join(parameter_sets::table)
-            .left_join(sweeps::table)
-            .select((
-                Run::as_select(),
-                Strategy::as_select(),
-                ParameterSet::as_select(),
-                Option::<Sweep>::as_select(),
-            ))
-            .into_boxed();
-        let query = match run {
-            RunRef::Id(id) => query.filter(runs::id.eq(*id)),
-            RunRef::Key(key) => query.filter(runs::run_key.eq(key.clone())),
+        let query = || {
+            let query = runs::table
+                .inner_join(strategies::table)
+                .inner_join(parameter_sets::table)
+                .left_join(sweeps::table)
+                .select((
+                    Run::as_select(),
+                    Strategy::as_select(),
+                    ParameterSet::as_select(),
+                    Option::<Sweep>::as_select(),
+                ))
+                .into_boxed();
+            match run {
+                RunRef::Id(id) => query.filter(runs::id.eq(*id)),
+                RunRef::Key(key) => query.filter(runs::run_key.eq(key.clone())),
+            }
         };
         let found: Option<(Run, Strategy, ParameterSet, Option<Sweep>)> =
-            query.first(conn).await.optional()?;
+            load(conn, query).await?.into_iter().next();
         let Some((run_row, strategy, parameter_set, sweep)) = found else {
             match run {
                 RunRef::Id(id) => bail!("no run with id {id}"),
                 RunRef::Key(key) => bail!("no run with run_key `{key}`"),
             }
         };
-        let metrics: Vec<Metric> = Metric::for_runs(std::slice::from_ref(&run_row))
-            .load(conn)
-            .await?;
-        let (n_trades, trade_summary): (i64, TradeSummary) = trades::table
-            .filter(trades::run_id.eq(run_row.id))
-            .select((
+        let metrics: Vec<Metric> =
+            load(conn, || Metric::for_runs(std::slice::from_ref(&run_row))).await?;
+        let summary = || {
+            trades::table.filter(trades::run_id.eq(run_row.id)).select((
                 diesel::dsl::count_star(),
                 (
                     diesel::dsl::sql::<diesel::sql_types::BigInt>(
@@ -117,20 +118,25 @@ impl RunDetail {
                     diesel::dsl::sum(trades::fees),
                 ),
             ))
-            .get_result(conn)
-            .await?;
-        let n_equity_points: i64 = equity_points::table
-            .filter(equity_points::run_id.eq(run_row.id))
-            .count()
-            .get_result(conn)
-            .await?;
+        };
+        let (n_trades, trade_summary): (i64, TradeSummary) = load(conn, summary)
+            .await?
+            .into_iter()
+            .next()
+            .unwrap_or_default();
+        let points = || {
+            equity_points::table
+                .filter(equity_points::run_id.eq(run_row.id))
+                .count()
+        };
+        let n_equity_points: i64 = load::<_, i64>(conn, points).await?.into_iter().sum();
         let trades = if with_trades {
-            Some(Trade::for_run(run_row.id).load(conn).await?)
+            Some(load(conn, || Trade::for_run(run_row.id)).await?)
         } else {
             None
         };
         let equity = if with_equity {
-            let rows: Vec<EquityPoint> = EquityPoint::for_run(run_row.id).load(conn).await?;
+            let rows: Vec<EquityPoint> = load(conn, || EquityPoint::for_run(run_row.id)).await?;
             Some(rows.into_iter().map(|p| (p.ts, p.equity)).collect())
         } else {
             None

@@ -6,11 +6,12 @@ use std::collections::{BTreeMap, HashMap};
 use anyhow::Result;
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
-use diesel_async::{AsyncPgConnection, RunQueryDsl};
+use diesel_async::AsyncPgConnection;
 use serde::Serialize;
 
 use super::StrategyRef;
 use super::filter::{RUNS, Resolved};
+use crate::db::explain::load;
 use crate::models::{Metric, ParameterSet, Run, RunStatus, Strategy, Sweep};
 use crate::schema::{parameter_sets, runs, strategies, sweeps};
 
@@ -49,38 +50,41 @@ pub struct RunList {
 impl RunList {
     /// The runs, with their parents joined in one query and their metrics in a second.
     pub async fn fetch(&self, conn: &mut AsyncPgConnection) -> Result<Vec<RunSummary>> {
-        let mut query = runs::table
-            .inner_join(strategies::table)
-            .inner_join(parameter_sets::table)
-            .left_join(sweeps::table)
-            .select((
-                Run::as_select(),
-                Strategy::as_select(),
-                ParameterSet::as_select(),
-                Option::<Sweep>::as_select(),
-            ))
-            .into_boxed();
-        for predicate in self.filter.predicates(RUNS) {
-            query = query.filter(predicate);
-        }
-        if let Some(status) = self.status {
-            query = query.filter(runs::status.eq(status));
-        }
-        match &self.ids {
-            Some(ids) => query = query.filter(runs::id.eq_any(ids.clone())),
-            None => {
-                // Keyset paging: a page costs the same at any depth, and inserts do not shift it.
-                if let Some(after) = self.after {
-                    query = query.filter(runs::id.lt(after));
-                }
-                query = query
-                    .order(runs::id.desc())
-                    .limit(self.limit.clamp(1, MAX_PAGE));
+        let query = || {
+            let mut query = runs::table
+                .inner_join(strategies::table)
+                .inner_join(parameter_sets::table)
+                .left_join(sweeps::table)
+                .select((
+                    Run::as_select(),
+                    Strategy::as_select(),
+                    ParameterSet::as_select(),
+                    Option::<Sweep>::as_select(),
+                ))
+                .into_boxed();
+            for predicate in self.filter.predicates(RUNS) {
+                query = query.filter(predicate);
             }
-        }
-        let rows: Vec<(Run, Strategy, ParameterSet, Option<Sweep>)> = query.load(conn).await?;
+            if let Some(status) = self.status {
+                query = query.filter(runs::status.eq(status));
+            }
+            match &self.ids {
+                Some(ids) => query = query.filter(runs::id.eq_any(ids.clone())),
+                None => {
+                    // Keyset paging: a page costs the same at any depth, and inserts do not shift it.
+                    if let Some(after) = self.after {
+                        query = query.filter(runs::id.lt(after));
+                    }
+                    query = query
+                        .order(runs::id.desc())
+                        .limit(self.limit.clamp(1, MAX_PAGE));
+                }
+            }
+            query
+        };
+        let rows: Vec<(Run, Strategy, ParameterSet, Option<Sweep>)> = load(conn, query).await?;
         let runs: Vec<Run> = rows.iter().map(|(run, ..)| run.clone()).collect();
-        let metrics: Vec<Metric> = Metric::for_runs(&runs).load(conn).await?;
+        let metrics: Vec<Metric> = load(conn, || Metric::for_runs(&runs)).await?;
         let metrics = metrics.grouped_by(&runs);
         let mut out: Vec<RunSummary> = rows
             .into_iter()

@@ -9,11 +9,12 @@ use std::str::FromStr;
 use anyhow::{Result, bail};
 use bigdecimal::BigDecimal;
 use diesel::prelude::*;
-use diesel_async::{AsyncPgConnection, RunQueryDsl};
+use diesel_async::AsyncPgConnection;
 use serde::Serialize;
 
 use super::filter::{METRICS, Resolved};
 use super::suggest;
+use crate::db::explain;
 use crate::ingest::validate::canonical_decimal;
 use crate::metrics::stats;
 use crate::schema::{metrics, parameter_sets};
@@ -35,25 +36,28 @@ pub async fn load(
     filter: &Resolved,
     datasets: Option<&[String]>,
 ) -> Result<Vec<SweepRow>> {
-    let mut query = metrics::table
-        .inner_join(parameter_sets::table)
-        .filter(metrics::name.eq(metric.to_owned()))
-        .filter(metrics::completed.eq(true))
-        .select((
-            metrics::parameter_set_id,
-            parameter_sets::params,
-            metrics::dataset,
-            metrics::value,
-        ))
-        .order((metrics::parameter_set_id, metrics::dataset, metrics::run_id))
-        .into_boxed();
-    for predicate in filter.predicates(METRICS) {
-        query = query.filter(predicate);
-    }
-    if let Some(datasets) = datasets {
-        query = query.filter(metrics::dataset.eq_any(datasets.to_vec()));
-    }
-    Ok(query.load(conn).await?)
+    let query = || {
+        let mut query = metrics::table
+            .inner_join(parameter_sets::table)
+            .filter(metrics::name.eq(metric.to_owned()))
+            .filter(metrics::completed.eq(true))
+            .select((
+                metrics::parameter_set_id,
+                parameter_sets::params,
+                metrics::dataset,
+                metrics::value,
+            ))
+            .order((metrics::parameter_set_id, metrics::dataset, metrics::run_id))
+            .into_boxed();
+        for predicate in filter.predicates(METRICS) {
+            query = query.filter(predicate);
+        }
+        if let Some(datasets) = datasets {
+            query = query.filter(metrics::dataset.eq_any(datasets.to_vec()));
+        }
+        query
+    };
+    Ok(explain::load(conn, query).await?)
 }
 
 /// A parameter's value, ordered numbers first (by value), then strings, then booleans.
