@@ -3,34 +3,10 @@
 
 mod common;
 
-use std::io::Write;
-use std::process::{Command, Output, Stdio};
-
 use common::TestDb;
+use common::cli::{btdb, text};
 
 const RUN: &str = r#"{"run_key": "k1", "strategy": "s", "dataset": "D", "metrics": {"custom.x": 0.25}, "equity": [["2024-01-01T00:00:00Z", 100], ["2024-01-02T00:00:00Z", 101], ["2024-01-03T00:00:00Z", 99.5]]}"#;
-
-fn btdb(db: &TestDb, args: &[&str], stdin: Option<&str>) -> Output {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_btdb"))
-        .args(args)
-        .env("DATABASE_URL", db.url())
-        .env_remove("RUST_LOG")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("running btdb");
-    let mut input = child.stdin.take().expect("stdin");
-    input
-        .write_all(stdin.unwrap_or("").as_bytes())
-        .expect("writing stdin");
-    drop(input);
-    child.wait_with_output().expect("btdb output")
-}
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
-}
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_failed_run_is_one_line_and_the_exit_code_is_1() {

@@ -135,7 +135,11 @@ impl std::fmt::Display for ParamValue {
 impl Serialize for ParamValue {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         match self {
-            ParamValue::Number(_, float) => s.serialize_f64(*float),
+            // The exact decimal, as written (serde_json keeps a number's text).
+            ParamValue::Number(text, float) => match serde_json::Number::from_str(text) {
+                Ok(number) => number.serialize(s),
+                Err(_) => s.serialize_f64(*float),
+            },
             ParamValue::Text(text) => s.serialize_str(text),
             ParamValue::Bool(b) => s.serialize_bool(*b),
         }

@@ -8,6 +8,7 @@
 
 #![allow(dead_code)]
 
+pub mod cli;
 pub mod record;
 
 use std::path::{Path, PathBuf};

@@ -1,0 +1,248 @@
+//! `btdb runs`, `rank`, `compare` and `show --plot` as a user runs them: output formats, charts,
+//! paging and one-line errors.
+
+mod common;
+
+use common::TestDb;
+use common::cli::{fails, ok};
+use serde_json::Value;
+
+/// A database holding the ranking fixture, recorded by the binary one run at a time.
+async fn recorded() -> TestDb {
+    let db = TestDb::new().await;
+    let fixture = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/rank");
+    ok(&db, &["record", "--jobs", "1", "-q", fixture]);
+    db
+}
+
+/// The text of every `<text>` element of an SVG document.
+fn svg_texts(svg: &str) -> Vec<String> {
+    svg.split("<text")
+        .skip(1)
+        .filter_map(|element| {
+            let body = &element[element.find('>')? + 1..];
+            Some(body[..body.find("</text>")?].trim().to_owned())
+        })
+        .collect()
+}
+
+fn json(text: &str) -> Value {
+    serde_json::from_str(text).unwrap_or_else(|e| panic!("not JSON ({e}): {text}"))
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn rank_prints_json_csv_and_a_table() {
+    let db = recorded().await;
+    let ranked = json(&ok(&db, &["rank", "--format", "json"]));
+    let rows = ranked.as_array().expect("array");
+    assert_eq!(rows[0]["rank"], 1);
+    assert_eq!(rows[0]["strategy"]["name"], "beta");
+    for key in ["score", "runs", "best_value"] {
+        assert!(rows[0][key].is_number(), "{key}: {}", rows[0]);
+    }
+    assert!(rows[0]["best_run"]["params"]["lookback"].is_number());
+    assert!(rows[0]["best_run"]["metrics"]["sharpe"].is_number());
+
+    let csv = ok(&db, &["rank", "--format", "csv", "--by", "mean"]);
+    let mut lines = csv.lines();
+    assert_eq!(
+        lines.next(),
+        Some("rank,mean sharpe,runs,strategy,best run,best,dataset,params")
+    );
+    // params hold commas: quoted.
+    assert!(csv.contains(r#""{""fast"":"#), "{csv}");
+
+    let table = ok(&db, &["rank", "--deflated", "--top", "2"]);
+    let header = table.lines().next().expect("header");
+    assert!(header.contains("deflated"), "{table}");
+    assert_eq!(table.lines().count(), 3, "{table}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn compare_draws_a_heatmap_and_a_line_chart() {
+    let db = recorded().await;
+    let dir = common::scratch_dir("plots");
+    let heatmap = dir.join("alpha.svg");
+    let out = ok(
+        &db,
+        &[
+            "compare",
+            "--strategy",
+            "alpha",
+            "--x",
+            "fast",
+            "--y",
+            "slow",
+            "--plot",
+            heatmap.to_str().expect("path"),
+        ],
+    );
+    assert!(out.starts_with("slow \\ fast"), "{out}");
+    let svg = std::fs::read_to_string(&heatmap).expect("heatmap written");
+    assert!(svg.starts_with("<svg"), "{svg}");
+    let texts = svg_texts(&svg);
+    for label in [
+        "fast",
+        "slow",
+        "mean sharpe",
+        "100",
+        "20",
+        "alpha: mean sharpe by fast and slow",
+    ] {
+        assert!(
+            texts.iter().any(|t| t == label),
+            "{label} missing from {texts:?}"
+        );
+    }
+
+    let line = dir.join("fast.svg");
+    ok(
+        &db,
+        &[
+            "compare",
+            "--strategy",
+            "alpha",
+            "--x",
+            "fast",
+            "--plot",
+            line.to_str().expect("path"),
+        ],
+    );
+    let svg = std::fs::read_to_string(&line).expect("line chart written");
+    let texts = svg_texts(&svg);
+    for label in ["min – max", "mean", "fast", "sharpe"] {
+        assert!(
+            texts.iter().any(|t| t == label),
+            "{label} missing from {texts:?}"
+        );
+    }
+
+    let split = json(&ok(
+        &db,
+        &[
+            "compare",
+            "--strategy",
+            "beta",
+            "--is",
+            "IS-2020",
+            "--oos",
+            "OOS-2021",
+            "--format",
+            "json",
+        ],
+    ));
+    assert_eq!(split["out_of_sample"]["parameter_sets"], 4);
+    assert!(split["out_of_sample"]["spearman"].is_number());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn show_plots_the_equity_curve_with_its_drawdown() {
+    let db = recorded().await;
+    let dir = common::scratch_dir("equity-plot");
+    let file = dir.join("run.svg");
+    ok(
+        &db,
+        &[
+            "record",
+            "-q",
+            concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/good"),
+        ],
+    );
+    let runs = json(&ok(
+        &db,
+        &["runs", "--strategy", "sma_cross", "--format", "json"],
+    ));
+    let id = runs["runs"][0]["id"].to_string();
+    ok(&db, &["show", &id, "--plot", file.to_str().expect("path")]);
+    let svg = std::fs::read_to_string(&file).expect("plot written");
+    let texts = svg_texts(&svg);
+    for label in ["equity", "drawdown", "time"] {
+        assert!(
+            texts.iter().any(|t| t == label),
+            "{label} missing from {texts:?}"
+        );
+    }
+
+    // The ranking fixture's runs carry metrics only.
+    let err = fails(
+        &db,
+        &["show", "rank:0", "--plot", file.to_str().expect("path")],
+    );
+    assert!(err.contains("no equity curve"), "{err}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn runs_pages_with_a_cursor_without_gaps_or_repeats() {
+    let db = recorded().await;
+    let all = json(&ok(&db, &["runs", "--limit", "1000", "--format", "json"]));
+    let all: Vec<i64> = ids(&all);
+    let mut paged = Vec::new();
+    let mut after: Option<i64> = None;
+    loop {
+        let mut args = vec!["runs", "--limit", "7", "--format", "json"];
+        let cursor = after.map(|a| a.to_string());
+        if let Some(cursor) = &cursor {
+            args.extend(["--after", cursor]);
+        }
+        let page = json(&ok(&db, &args));
+        paged.extend(ids(&page));
+        match page["next"].as_i64() {
+            Some(next) => after = Some(next),
+            None => break,
+        }
+    }
+    assert_eq!(paged, all);
+    assert!(all.windows(2).all(|w| w[0] > w[1]), "newest first");
+
+    let table = ok(&db, &["runs", "--limit", "2"]);
+    assert!(
+        table
+            .lines()
+            .last()
+            .expect("note")
+            .starts_with("more: --after ")
+    );
+}
+
+fn ids(page: &Value) -> Vec<i64> {
+    page["runs"]
+        .as_array()
+        .expect("runs")
+        .iter()
+        .map(|r| r["id"].as_i64().expect("id"))
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn mistakes_get_one_line_naming_the_token_or_the_close_name() {
+    let db = recorded().await;
+    let err = fails(&db, &["rank", "--metric", "sharp"]);
+    assert!(err.contains("did you mean `sharpe`"), "{err}");
+    let err = fails(&db, &["runs", "--where", "sharpe > and n_trades > 1"]);
+    assert!(err.contains("--where at column 10"), "{err}");
+    assert!(err.contains("found `and`"), "{err}");
+    let err = fails(&db, &["compare", "--strategy", "alpah", "--x", "fast"]);
+    assert!(err.contains("did you mean `alpha`"), "{err}");
+    let err = fails(&db, &["compare", "--strategy", "alpha", "--x", "fsat"]);
+    assert!(err.contains("did you mean `fast`"), "{err}");
+    let err = fails(&db, &["runs", "--sweep", "grid-2"]);
+    assert!(err.contains("`grid-1`"), "{err}");
+    let err = fails(&db, &["rank", "--deflated", "--metric", "cagr"]);
+    assert!(err.contains("--deflated ranks by sharpe"), "{err}");
+    let err = fails(
+        &db,
+        &[
+            "compare",
+            "--strategy",
+            "alpha",
+            "--is",
+            "IS-2020",
+            "--oos",
+            "nowhere",
+        ],
+    );
+    assert!(
+        err.contains("has runs on both `IS-2020` and `nowhere`"),
+        "{err}"
+    );
+}
