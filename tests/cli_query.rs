@@ -225,6 +225,8 @@ async fn mistakes_get_one_line_naming_the_token_or_the_close_name() {
     assert!(err.contains("did you mean `alpha`"), "{err}");
     let err = fails(&db, &["compare", "--strategy", "alpha", "--x", "fsat"]);
     assert!(err.contains("did you mean `fast`"), "{err}");
+    let err = fails(&db, &["runs", "--where", "params.lookbak >= 10"]);
+    assert!(err.contains("did you mean `lookback`"), "{err}");
     let err = fails(&db, &["runs", "--sweep", "grid-2"]);
     assert!(err.contains("`grid-1`"), "{err}");
     let err = fails(&db, &["rank", "--deflated", "--metric", "cagr"]);

@@ -78,6 +78,7 @@ pub async fn run(args: Args, global: &GlobalArgs) -> Result<()> {
     let rows = sweep::load(&mut conn, &args.metric, &filter, split.as_deref()).await?;
     if rows.is_empty() {
         rank::ensure_metric(&mut conn, &args.metric).await?;
+        filter.check_parameters(&mut conn).await?;
         bail!(
             "no completed run of `{}` with metric `{}` matches",
             args.strategy,

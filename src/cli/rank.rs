@@ -79,6 +79,7 @@ pub async fn run(args: Args, global: &GlobalArgs) -> Result<()> {
         let ranked = ranking.runs(&mut conn).await?;
         if ranked.is_empty() {
             rank::ensure_metric(&mut conn, metric).await?;
+            ranking.filter.check_parameters(&mut conn).await?;
         }
         return report::emit(global.format, &ranked, || {
             let mut table = Table::new(["rank", metric, "run", "strategy", "dataset", "params"]);
@@ -98,6 +99,7 @@ pub async fn run(args: Args, global: &GlobalArgs) -> Result<()> {
     let ranked = ranking.strategies(&mut conn, args.deflated).await?;
     if ranked.is_empty() {
         rank::ensure_metric(&mut conn, metric).await?;
+        ranking.filter.check_parameters(&mut conn).await?;
     }
     report::emit(global.format, &ranked, || {
         let by = format!("{:?}", args.by).to_lowercase();

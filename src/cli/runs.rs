@@ -58,8 +58,9 @@ pub async fn run(args: Args, global: &GlobalArgs) -> Result<()> {
     let filter = args.filter.to_filter(args.strategy.clone())?;
     let db = Db::connect(&global.db_options()).await?;
     let mut conn = db.conn().await?;
+    let resolved = filter.resolve(&mut conn).await?;
     let list = RunList {
-        filter: filter.resolve(&mut conn).await?,
+        filter: resolved.clone(),
         status: args.status.map(|s| match s {
             StatusArg::Completed => RunStatus::Completed,
             StatusArg::Failed => RunStatus::Failed,
@@ -69,6 +70,9 @@ pub async fn run(args: Args, global: &GlobalArgs) -> Result<()> {
         ids: None,
     };
     let runs = list.fetch(&mut conn).await?;
+    if runs.is_empty() {
+        resolved.check_parameters(&mut conn).await?;
+    }
     let next = if runs.len() as i64 == args.limit {
         runs.last().map(|r| r.id)
     } else {

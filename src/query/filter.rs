@@ -141,6 +141,46 @@ impl RunFilter {
 }
 
 impl Resolved {
+    /// When a filter selected nothing, fails if `--where` names a parameter that no parameter
+    /// set has (listing the close ones); a filter that is merely strict passes. Reads every
+    /// parameter set in scope, so it runs only after an empty result.
+    pub async fn check_parameters(&self, conn: &mut AsyncPgConnection) -> Result<()> {
+        let Some(condition) = &self.condition else {
+            return Ok(());
+        };
+        let wanted: Vec<&str> = condition
+            .fields()
+            .into_iter()
+            .filter_map(|f| match f {
+                Field::Param(key) => Some(key.as_str()),
+                Field::Metric(_) => None,
+            })
+            .collect();
+        if wanted.is_empty() {
+            return Ok(());
+        }
+        let keys = || {
+            let query = parameter_sets::table
+                .select(dsl::sql::<diesel::sql_types::Text>(
+                    "jsonb_object_keys(params)",
+                ))
+                .distinct()
+                .into_boxed();
+            match &self.strategy_ids {
+                Some(ids) => query.filter(parameter_sets::strategy_id.eq_any(ids.clone())),
+                None => query,
+            }
+        };
+        let known: Vec<String> = load(conn, keys).await?;
+        if let Some(key) = wanted.iter().find(|w| !known.iter().any(|k| k == *w)) {
+            bail!(
+                "--where: no parameter set has parameter `{key}`{}",
+                suggest::hint(key, &known)
+            );
+        }
+        Ok(())
+    }
+
     /// The filter as conditions on a table whose rows belong to runs through `cols`.
     pub fn predicates<QS, R, P, S, D>(&self, cols: RunColumns<R, P, S, D>) -> Vec<Predicate<QS>>
     where

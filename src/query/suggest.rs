@@ -11,7 +11,9 @@ pub fn hint(wanted: &str, known: &[String]) -> String {
         .iter()
         .map(|name| {
             let lower = name.to_lowercase();
-            let score = if lower.contains(&wanted_lower) || wanted_lower.contains(&lower) {
+            // One name inside the other is close, unless the inner one is too short to mean it.
+            let inside = |a: &str, b: &str| b.chars().count() >= 3 && a.contains(b);
+            let score = if inside(&lower, &wanted_lower) || inside(&wanted_lower, &lower) {
                 0
             } else {
                 distance(&wanted_lower, &lower)
@@ -81,6 +83,8 @@ mod tests {
         assert_eq!(hint("sharp", &known), "; did you mean `sharpe`?");
         assert_eq!(hint("Sharpe_ratio", &known), "; did you mean `sharpe`?");
         assert_eq!(hint("drawdown", &known), "; did you mean `max_drawdown`?");
+        let params = names(&["k", "lookback"]);
+        assert_eq!(hint("lookbak", &params), "; did you mean `lookback`?");
     }
 
     #[test]
