@@ -143,7 +143,8 @@ async fn run() -> Result<()> {
         let start = Instant::now();
         let resolved = filter.resolve(&mut conn).await?;
         let rows = sweep::load(&mut conn, "sharpe", &resolved, None).await?;
-        assert_eq!(rows.len(), 10_000);
+        // One run in 97 is failed and left out.
+        assert!(rows.len() > 9_800, "{} rows", rows.len());
         let pivot = sweep::pivot(&rows, "fast", Some("slow"));
         let sensitivity = sweep::sensitivity(&rows);
         assert_eq!((pivot.x_values.len(), sensitivity.len()), (100, 2));

@@ -40,6 +40,16 @@ pub struct NewMetric<'a> {
     pub completed: bool,
 }
 
+/// A run's metric as listings show it: the row without the copied ranking keys, which would
+/// cost an allocation per row for nothing.
+#[derive(Debug, Clone, PartialEq, Queryable, Selectable, Associations)]
+#[diesel(table_name = metrics, belongs_to(Run), check_for_backend(diesel::pg::Pg))]
+pub struct MetricValue {
+    pub run_id: i64,
+    pub name: String,
+    pub value: f64,
+}
+
 /// A metric name, as `Metric::names` returns it.
 #[derive(Debug, Clone, QueryableByName)]
 pub struct MetricName {
@@ -74,10 +84,10 @@ impl Metric {
     /// The metrics of a page of runs in one query (group them with `grouped_by(runs)`).
     pub fn for_runs(
         runs: &[Run],
-    ) -> metrics::BoxedQuery<'_, Pg, diesel::dsl::SqlTypeOf<diesel::dsl::AsSelect<Metric, Pg>>>
+    ) -> metrics::BoxedQuery<'_, Pg, diesel::dsl::SqlTypeOf<diesel::dsl::AsSelect<MetricValue, Pg>>>
     {
         Self::belonging_to(runs)
-            .select(Self::as_select())
+            .select(MetricValue::as_select())
             .order((metrics::run_id, metrics::name))
             .into_boxed()
     }

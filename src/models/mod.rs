@@ -15,7 +15,7 @@ pub mod sweep;
 pub mod trade;
 
 pub use equity_point::EquityPoint;
-pub use metric::{Metric, MetricName};
+pub use metric::{Metric, MetricName, MetricValue};
 pub use parameter_set::ParameterSet;
 pub use run::{Run, RunStatus};
 pub use strategy::Strategy;

@@ -63,8 +63,9 @@ pub struct StrategyRank {
     pub rank: usize,
     pub strategy: StrategyRef,
     pub score: f64,
-    /// Completed runs with the metric.
-    pub runs: i64,
+    /// Completed runs with the metric; counted for `--by mean|median|count` and with
+    /// `--min-runs` (`None` otherwise: best and worst read one index entry per strategy).
+    pub runs: Option<i64>,
     /// The strategy's best run by the metric (ties: the earliest recorded).
     pub best_value: f64,
     pub best_run: RunSummary,
@@ -101,48 +102,38 @@ impl Ranking {
         deflated: bool,
     ) -> Result<Vec<StrategyRank>> {
         let probe_only = matches!(self.by, By::Best | By::Worst) && self.min_runs.is_none();
-        // (strategy, score, runs or None when not yet counted)
-        let scored: Vec<(i64, f64, Option<i64>)> = if probe_only {
+        // (strategy, score, its extreme run, completed runs with the metric): `--by best` and
+        // `worst` read one index entry per strategy and do not count.
+        let scored: Vec<(i64, f64, Option<i64>, Option<i64>)> = if probe_only {
             let probe_descending = (self.by == By::Best) == self.descending;
             load::<_, (i64, i64, f64)>(conn, || self.probe(probe_descending, None))
                 .await?
                 .into_iter()
-                .map(|(strategy, _, value)| (strategy, value, None))
+                .map(|(strategy, run, value)| (strategy, value, Some(run), None))
                 .collect()
         } else {
             load::<_, (i64, Option<f64>, i64)>(conn, || self.aggregate(None))
                 .await?
                 .into_iter()
-                .filter_map(|(strategy, score, n)| score.map(|s| (strategy, s, Some(n))))
+                .filter_map(|(strategy, score, n)| Some((strategy, score?, None, Some(n))))
                 .collect()
         };
         if scored.is_empty() {
             return Ok(Vec::new());
         }
         let ids: Vec<i64> = scored.iter().map(|(s, ..)| *s).collect();
-        let counts: HashMap<i64, i64> = if probe_only {
-            let ranking = Ranking {
-                by: By::Count,
-                top: None,
-                ..self.clone()
-            };
-            load::<_, (i64, Option<f64>, i64)>(conn, || ranking.aggregate(Some(&ids)))
-                .await?
-                .into_iter()
-                .map(|(strategy, _, n)| (strategy, n))
-                .collect()
-        } else {
+        let best: HashMap<i64, (i64, f64)> = if self.by == By::Best && probe_only {
             scored
                 .iter()
-                .filter_map(|(s, _, n)| Some((*s, (*n)?)))
+                .filter_map(|(s, value, run, _)| Some((*s, ((*run)?, *value))))
                 .collect()
-        };
-        let best: HashMap<i64, (i64, f64)> =
+        } else {
             load::<_, (i64, i64, f64)>(conn, || self.probe(self.descending, Some(&ids)))
                 .await?
                 .into_iter()
                 .map(|(strategy, run, value)| (strategy, (run, value)))
-                .collect();
+                .collect()
+        };
         let run_ids: Vec<i64> = ids
             .iter()
             .filter_map(|s| best.get(s))
@@ -165,7 +156,7 @@ impl Ranking {
         let trials: HashMap<i64, (i64, Option<f64>)> =
             trials.into_iter().map(|(s, n, v)| (s, (n, v))).collect();
         let mut out = Vec::with_capacity(scored.len());
-        for (strategy, score, _) in scored {
+        for (strategy, score, _, runs_counted) in scored {
             let Some((run_id, best_value)) = best.get(&strategy).copied() else {
                 continue;
             };
@@ -180,7 +171,7 @@ impl Ranking {
                 rank: out.len() + 1,
                 strategy: run.strategy.clone(),
                 score,
-                runs: counts.get(&strategy).copied().unwrap_or(0),
+                runs: runs_counted,
                 best_value,
                 best_run: run,
                 deflated,
@@ -254,7 +245,27 @@ impl Ranking {
         } else {
             query.order((metrics::value.asc(), metrics::run_id))
         };
+        // The top strategies by their best value are the first distinct strategies met when
+        // walking every run in value order: try that on the best few thousand rows first.
+        let walk = match (only, self.top, &self.filter.strategy_ids) {
+            (None, Some(top), None) if probe_descending == self.descending => {
+                let rows = (top * WALK_ROWS_PER_STRATEGY).clamp(256, 100_000);
+                let walk = self.completed_rows();
+                let walk = if self.descending {
+                    walk.order((metrics::value.desc(), metrics::strategy_id, metrics::run_id))
+                } else {
+                    walk.order((metrics::value.asc(), metrics::strategy_id, metrics::run_id))
+                };
+                Some((
+                    walk.select((metrics::strategy_id, metrics::run_id, metrics::value))
+                        .limit(rows),
+                    rows,
+                ))
+            }
+            _ => None,
+        };
         BestPerStrategy {
+            walk,
             probe: query.select((metrics::run_id, metrics::value)).limit(1),
             only: only.map(<[i64]>::to_vec),
             descending: self.descending,
@@ -422,10 +433,23 @@ impl ValidGrouping<()> for OuterStrategyId {
 }
 
 type Probe = metrics::BoxedQuery<'static, Pg, (BigInt, Double)>;
+type Walk = metrics::BoxedQuery<'static, Pg, (BigInt, BigInt, Double)>;
 
-/// `SELECT s.id, b.run_id, b.value FROM strategies s CROSS JOIN LATERAL (probe) b …`: Diesel
-/// has no LATERAL join, so this node writes the frame and Diesel writes the probe with its binds.
+/// Rows of the value-ordered walk per strategy wanted: enough when a few strategies dominate
+/// the top; when it is not enough, the query falls back to a probe per strategy by itself.
+const WALK_ROWS_PER_STRATEGY: i64 = 64;
+
+/// Each strategy's extreme run, in rank order: `(strategy, run, value)`.
+///
+/// `SELECT s.id, b.run_id, b.value FROM strategies s CROSS JOIN LATERAL (probe) b …` probes
+/// each strategy once. With a `walk`, the query first reads the metric's rows in value order
+/// (`metrics_value_idx`): the first K distinct strategies met are the top K, exactly (a
+/// strategy's first row in that order is its best, and the order is total). Only when the
+/// walk's rows hold fewer than K strategies does the probe branch run. Diesel has neither
+/// LATERAL nor WITH, so this node writes the frame and Diesel writes both subqueries, binds
+/// included.
 struct BestPerStrategy {
+    walk: Option<(Walk, i64)>,
     probe: Probe,
     only: Option<Vec<i64>>,
     descending: bool,
@@ -434,6 +458,23 @@ struct BestPerStrategy {
 
 impl QueryFragment<Pg> for BestPerStrategy {
     fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, Pg>) -> QueryResult<()> {
+        let order = if self.descending { "DESC" } else { "ASC" };
+        if let (Some((walk, rows)), Some(limit)) = (&self.walk, &self.limit) {
+            out.push_sql("WITH c AS (");
+            QueryFragment::<Pg>::walk_ast(walk, out.reborrow())?;
+            out.push_sql(&format!(
+                "), f AS (SELECT DISTINCT ON (strategy_id) strategy_id, run_id, value FROM c \
+                 ORDER BY strategy_id, value {order}, run_id), \
+                 enough AS (SELECT (SELECT count(*) FROM f) >= "
+            ));
+            out.push_bind_param::<BigInt, _>(limit)?;
+            out.push_sql(" OR (SELECT count(*) FROM c) < ");
+            out.push_bind_param::<BigInt, _>(rows)?;
+            out.push_sql(
+                " AS walked) SELECT * FROM (SELECT strategy_id, run_id, value FROM f \
+                 WHERE (SELECT walked FROM enough) UNION ALL ",
+            );
+        }
         out.push_sql("SELECT s.id, b.run_id, b.value FROM strategies s CROSS JOIN LATERAL (");
         QueryFragment::<Pg>::walk_ast(&self.probe, out.reborrow())?;
         out.push_sql(") b");
@@ -442,11 +483,12 @@ impl QueryFragment<Pg> for BestPerStrategy {
             out.push_bind_param::<Array<BigInt>, _>(ids)?;
             out.push_sql(")");
         }
-        out.push_sql(if self.descending {
-            " ORDER BY b.value DESC, s.id"
+        if self.walk.is_some() && self.limit.is_some() {
+            out.push_sql(" WHERE NOT (SELECT walked FROM enough)) u");
+            out.push_sql(&format!(" ORDER BY value {order}, strategy_id"));
         } else {
-            " ORDER BY b.value ASC, s.id"
-        });
+            out.push_sql(&format!(" ORDER BY b.value {order}, s.id"));
+        }
         if let Some(limit) = &self.limit {
             out.push_sql(" LIMIT ");
             out.push_bind_param::<BigInt, _>(limit)?;

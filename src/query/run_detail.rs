@@ -13,7 +13,9 @@ use serde::Serialize;
 use super::StrategyRef;
 
 use crate::db::explain::load;
-use crate::models::{EquityPoint, Metric, ParameterSet, Run, RunStatus, Strategy, Sweep, Trade};
+use crate::models::{
+    EquityPoint, Metric, MetricValue, ParameterSet, Run, RunStatus, Strategy, Sweep, Trade,
+};
 use crate::schema::{equity_points, parameter_sets, runs, strategies, sweeps, trades};
 
 /// How a user names a run.
@@ -102,7 +104,7 @@ impl RunDetail {
                 RunRef::Key(key) => bail!("no run with run_key `{key}`"),
             }
         };
-        let metrics: Vec<Metric> =
+        let metrics: Vec<MetricValue> =
             load(conn, || Metric::for_runs(std::slice::from_ref(&run_row))).await?;
         let summary = || {
             trades::table.filter(trades::run_id.eq(run_row.id)).select((

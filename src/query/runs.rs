@@ -12,7 +12,7 @@ use serde::Serialize;
 use super::StrategyRef;
 use super::filter::{RUNS, Resolved};
 use crate::db::explain::load;
-use crate::models::{Metric, ParameterSet, Run, RunStatus, Strategy, Sweep};
+use crate::models::{Metric, MetricValue, ParameterSet, Run, RunStatus, Strategy, Sweep};
 use crate::schema::{parameter_sets, runs, strategies, sweeps};
 
 /// Most runs one page holds.
@@ -84,7 +84,7 @@ impl RunList {
         };
         let rows: Vec<(Run, Strategy, ParameterSet, Option<Sweep>)> = load(conn, query).await?;
         let runs: Vec<Run> = rows.iter().map(|(run, ..)| run.clone()).collect();
-        let metrics: Vec<Metric> = load(conn, || Metric::for_runs(&runs)).await?;
+        let metrics: Vec<MetricValue> = load(conn, || Metric::for_runs(&runs)).await?;
         let metrics = metrics.grouped_by(&runs);
         let mut out: Vec<RunSummary> = rows
             .into_iter()

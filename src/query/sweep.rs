@@ -52,6 +52,11 @@ pub async fn load(
         for predicate in filter.predicates(METRICS) {
             query = query.filter(predicate);
         }
+        if let Some(ids) = &filter.strategy_ids {
+            // Implied by the metrics' own strategy, but without it the planner may hash the
+            // whole parameter_sets table rather than read the strategy's sets by index.
+            query = query.filter(parameter_sets::strategy_id.eq_any(ids.clone()));
+        }
         if let Some(datasets) = datasets {
             query = query.filter(metrics::dataset.eq_any(datasets.to_vec()));
         }
@@ -74,9 +79,13 @@ impl ParamValue {
         match value {
             serde_json::Value::Number(n) => {
                 let text = n.to_string();
-                let canonical = BigDecimal::from_str(&text)
-                    .map(|d| canonical_decimal(&d))
-                    .unwrap_or(text);
+                let canonical = if is_canonical(&text) {
+                    text
+                } else {
+                    BigDecimal::from_str(&text)
+                        .map(|d| canonical_decimal(&d))
+                        .unwrap_or(text)
+                };
                 let float = canonical.parse().unwrap_or(f64::NAN);
                 Some(ParamValue::Number(canonical, float))
             }
@@ -93,6 +102,22 @@ impl ParamValue {
             ParamValue::Bool(_) => 2,
         }
     }
+}
+
+/// Whether `text` is already what `canonical_decimal` writes (`10`, `-0.25`): most parameter
+/// values are, and skipping the decimal parse makes pivoting a large sweep several times faster.
+fn is_canonical(text: &str) -> bool {
+    let body = text.strip_prefix('-').unwrap_or(text);
+    let (int, frac) = match body.split_once('.') {
+        Some((int, frac)) => (int, Some(frac)),
+        None => (body, None),
+    };
+    let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
+    text.len() <= 15
+        && text != "-0"
+        && digits(int)
+        && (int == "0" || !int.starts_with('0'))
+        && frac.is_none_or(|f| digits(f) && !f.ends_with('0'))
 }
 
 impl PartialEq for ParamValue {
@@ -390,5 +415,31 @@ pub fn out_of_sample(rows: &[SweepRow], is: &str, oos: &str, descending: bool) -
         spearman,
         winner: <[SetResult]>::first(&results).cloned(),
         sets: results,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn canonical_text_is_recognised_and_the_rest_is_normalised() {
+        for text in ["10", "-0.25", "0", "0.5", "123456789"] {
+            assert!(is_canonical(text), "{text}");
+            let value: serde_json::Value = serde_json::from_str(text).unwrap_or_default();
+            let Some(ParamValue::Number(canonical, _)) = ParamValue::from_json(&value) else {
+                panic!("{text} is a number");
+            };
+            let slow = canonical_decimal(&BigDecimal::from_str(text).unwrap_or_default());
+            assert_eq!(canonical, slow);
+        }
+        for text in ["10.0", "1e3", "-0", "007", "0.50", "1.0E+2"] {
+            assert!(!is_canonical(text), "{text}");
+        }
+        let ten: serde_json::Value = serde_json::from_str("10.0").unwrap_or_default();
+        let Some(ParamValue::Number(canonical, _)) = ParamValue::from_json(&ten) else {
+            panic!("a number");
+        };
+        assert_eq!(canonical, "10");
     }
 }

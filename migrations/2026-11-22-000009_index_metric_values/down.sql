@@ -1,0 +1,1 @@
+DROP INDEX metrics_value_idx;
