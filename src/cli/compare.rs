@@ -12,7 +12,7 @@ use crate::db::Db;
 use crate::metrics::{Direction, direction};
 use crate::query::rank;
 use crate::query::sweep::{self, OutOfSample, Pivot, Sensitivity};
-use crate::report::plot::{self, Heatmap, LineChart};
+use crate::report::plot;
 use crate::report::{self, Table};
 
 #[derive(Debug, clap::Args)]
@@ -110,7 +110,7 @@ pub async fn run(args: Args, global: &GlobalArgs) -> Result<()> {
         }
         let pivot = sweep::pivot(&rows, x, args.y.as_deref());
         if let Some(path) = &args.plot {
-            draw(path, &args, &pivot)?;
+            plot::sweep(path, &args.strategy, &args.metric, &pivot)?;
         }
         output.pivot = Some(pivot);
         output.sensitivity = Some(sweep::sensitivity(&rows));
@@ -123,33 +123,7 @@ pub async fn run(args: Args, global: &GlobalArgs) -> Result<()> {
 fn tables(output: &Output<'_>) -> Vec<Table> {
     let mut out = Vec::new();
     if let Some(check) = &output.out_of_sample {
-        let mut table = Table::new(["params", "in sample", "rank", "out of sample", "rank"]);
-        for set in &check.sets {
-            table.push(vec![
-                set.params.to_string(),
-                report::number(set.in_sample),
-                report::number(set.in_sample_rank),
-                report::number(set.out_of_sample),
-                report::number(set.out_of_sample_rank),
-            ]);
-        }
-        table.note(format!(
-            "{} parameter sets; Spearman rank correlation {} = {}",
-            check.parameter_sets,
-            output.metric,
-            check
-                .spearman
-                .map_or_else(|| "undefined".to_owned(), report::number)
-        ));
-        if let Some(w) = &check.winner {
-            table.note(format!(
-                "in-sample winner {} ranks {} of {} out of sample",
-                w.params,
-                report::number(w.out_of_sample_rank),
-                check.parameter_sets
-            ));
-        }
-        out.push(table);
+        out.push(out_of_sample_table(check, output.metric));
     }
     if let Some(pivot) = &output.pivot {
         out.push(pivot_table(pivot, output.metric));
@@ -171,6 +145,36 @@ fn tables(output: &Output<'_>) -> Vec<Table> {
         out.push(table);
     }
     out
+}
+
+/// Parameter sets in sample against out of sample, with Spearman and the winner's fate below.
+pub fn out_of_sample_table(check: &OutOfSample, metric: &str) -> Table {
+    let mut table = Table::new(["params", "in sample", "rank", "out of sample", "rank"]);
+    for set in &check.sets {
+        table.push(vec![
+            set.params.to_string(),
+            report::number(set.in_sample),
+            report::number(set.in_sample_rank),
+            report::number(set.out_of_sample),
+            report::number(set.out_of_sample_rank),
+        ]);
+    }
+    table.note(format!(
+        "{} parameter sets; Spearman rank correlation of {metric} = {}",
+        check.parameter_sets,
+        check
+            .spearman
+            .map_or_else(|| "undefined".to_owned(), report::number)
+    ));
+    if let Some(w) = &check.winner {
+        table.note(format!(
+            "in-sample winner {} ranks {} of {} out of sample",
+            w.params,
+            report::number(w.out_of_sample_rank),
+            check.parameter_sets
+        ));
+    }
+    table
 }
 
 fn pivot_table(pivot: &Pivot, metric: &str) -> Table {
@@ -209,51 +213,6 @@ fn pivot_table(pivot: &Pivot, metric: &str) -> Table {
             }
             table.note(format!("mean {metric} per cell"));
             table
-        }
-    }
-}
-
-fn draw(path: &std::path::Path, args: &Args, pivot: &Pivot) -> Result<()> {
-    let ticks = |values: &[sweep::ParamValue]| values.iter().map(ToString::to_string).collect();
-    match &pivot.y {
-        Some(y) => plot::heatmap(
-            path,
-            &Heatmap {
-                title: format!(
-                    "{}: mean {} by {} and {y}",
-                    args.strategy, args.metric, pivot.x
-                ),
-                x_label: pivot.x.clone(),
-                y_label: y.clone(),
-                value_label: format!("mean {}", args.metric),
-                x_ticks: ticks(&pivot.x_values),
-                y_ticks: ticks(&pivot.y_values),
-                cells: pivot
-                    .cells
-                    .iter()
-                    .map(|row| row.iter().map(|c| c.map(|c| c.mean)).collect())
-                    .collect(),
-            },
-        ),
-        None => {
-            let cells: Vec<(String, sweep::Cell)> = pivot
-                .x_values
-                .iter()
-                .zip(&pivot.cells[0])
-                .filter_map(|(v, c)| Some((v.to_string(), (*c)?)))
-                .collect();
-            plot::line_chart(
-                path,
-                &LineChart {
-                    title: format!("{}: {} by {}", args.strategy, args.metric, pivot.x),
-                    x_label: pivot.x.clone(),
-                    y_label: args.metric.clone(),
-                    x_ticks: cells.iter().map(|c| c.0.clone()).collect(),
-                    mean: cells.iter().map(|c| c.1.mean).collect(),
-                    min: cells.iter().map(|c| c.1.min).collect(),
-                    max: cells.iter().map(|c| c.1.max).collect(),
-                },
-            )
         }
     }
 }

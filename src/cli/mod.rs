@@ -2,6 +2,7 @@
 
 pub mod compare;
 pub mod db;
+pub mod demo;
 pub mod filter;
 pub mod generate;
 pub mod rank;
@@ -120,6 +121,9 @@ impl GlobalArgs {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Backtest a parameter sweep of three strategies on synthetic markets, record it, rank it,
+    /// check it out of sample and draw its heatmap: btdb end to end, with no setup.
+    Demo(demo::Args),
     /// Manage the database: the embedded cluster, migrations, its URL.
     Db(db::Args),
     /// Record backtest runs from run documents (JSON, JSON arrays, JSON Lines).
@@ -143,6 +147,7 @@ pub async fn run(cli: Cli) -> Result<()> {
     let started = Instant::now();
     let global = &cli.global;
     let result = match cli.command {
+        Command::Demo(args) => demo::run(args, global).await,
         Command::Db(args) => db::run(args, global).await,
         Command::Record(args) => record::run(args, global).await,
         Command::Runs(args) => runs::run(args, global).await,

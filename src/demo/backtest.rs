@@ -67,7 +67,11 @@ impl Strategy {
                     .map(|c| (c - m) * (c - m))
                     .sum::<f64>()
                     / window as f64;
-                let z = if var > 0.0 { (closes[i] - m) / var.sqrt() } else { 0.0 };
+                let z = if var > 0.0 {
+                    (closes[i] - m) / var.sqrt()
+                } else {
+                    0.0
+                };
                 match held {
                     1 if z >= 0.0 => 0,
                     -1 if z <= 0.0 => 0,
@@ -116,7 +120,11 @@ pub fn run(strategy: &Strategy, bars: &[Bar], capital_cents: i64) -> Backtest {
     let mut equity_cents = Vec::with_capacity(bars.len());
     for (i, bar) in bars.iter().enumerate() {
         let last = i + 1 == bars.len();
-        let wanted = if last { 0 } else { strategy.position(&closes, i, held) };
+        let wanted = if last {
+            0
+        } else {
+            strategy.position(&closes, i, held)
+        };
         if wanted != held {
             if let Some(mut trade) = open.take() {
                 let exit_fee = fee(trade.quantity, bar.cents);
@@ -166,7 +174,10 @@ mod tests {
     use super::*;
 
     fn bars(cents: &[i64]) -> Vec<Bar> {
-        let start = Utc.with_ymd_and_hms(2020, 1, 1, 0, 0, 0).single().unwrap_or_default();
+        let start = Utc
+            .with_ymd_and_hms(2020, 1, 1, 0, 0, 0)
+            .single()
+            .unwrap_or_default();
         cents
             .iter()
             .enumerate()
@@ -195,7 +206,10 @@ mod tests {
         assert!(!result.trades.is_empty());
         // Bought at the close of day 2 (1100 > 1000), 908 shares after fees.
         let first = &result.trades[0];
-        assert_eq!((first.entry, first.entry_cents, first.quantity), (2, 1100, 908));
+        assert_eq!(
+            (first.entry, first.entry_cents, first.quantity),
+            (2, 1100, 908)
+        );
         assert_eq!(first.fee_cents, fee(908, 1100) + fee(908, first.exit_cents));
     }
 

@@ -8,6 +8,8 @@ use plotters::coord::Shift;
 use plotters::coord::ranged1d::SegmentedCoord;
 use plotters::prelude::*;
 
+use crate::query::sweep::{Cell, ParamValue, Pivot};
+
 const FONT: &str = "sans-serif";
 
 /// A P×Q grid of one metric; `cells[row][column]` is at `y_ticks[row]`, `x_ticks[column]`.
@@ -36,6 +38,50 @@ pub struct LineChart {
 
 fn failed(path: &Path, e: impl std::fmt::Display) -> anyhow::Error {
     anyhow!("drawing `{}`: {e}", path.display())
+}
+
+/// Draws a sweep's pivot: a heatmap of means for a grid, a line chart with min–max bars for
+/// one parameter.
+pub fn sweep(path: &Path, strategy: &str, metric: &str, pivot: &Pivot) -> Result<()> {
+    let ticks = |values: &[ParamValue]| values.iter().map(ToString::to_string).collect();
+    match &pivot.y {
+        Some(y) => heatmap(
+            path,
+            &Heatmap {
+                title: format!("{strategy}: mean {metric} by {} and {y}", pivot.x),
+                x_label: pivot.x.clone(),
+                y_label: y.clone(),
+                value_label: format!("mean {metric}"),
+                x_ticks: ticks(&pivot.x_values),
+                y_ticks: ticks(&pivot.y_values),
+                cells: pivot
+                    .cells
+                    .iter()
+                    .map(|row| row.iter().map(|c| c.map(|c| c.mean)).collect())
+                    .collect(),
+            },
+        ),
+        None => {
+            let cells: Vec<(String, Cell)> = pivot
+                .x_values
+                .iter()
+                .zip(pivot.cells.first().into_iter().flatten())
+                .filter_map(|(v, c)| Some((v.to_string(), (*c)?)))
+                .collect();
+            line_chart(
+                path,
+                &LineChart {
+                    title: format!("{strategy}: {metric} by {}", pivot.x),
+                    x_label: pivot.x.clone(),
+                    y_label: metric.to_owned(),
+                    x_ticks: cells.iter().map(|c| c.0.clone()).collect(),
+                    mean: cells.iter().map(|c| c.1.mean).collect(),
+                    min: cells.iter().map(|c| c.1.min).collect(),
+                    max: cells.iter().map(|c| c.1.max).collect(),
+                },
+            )
+        }
+    }
 }
 
 /// Writes the heatmap with a colour scale beside it.
@@ -127,7 +173,14 @@ fn colour_scale(
         .disable_mesh()
         .disable_x_axis()
         .y_desc(label)
-        .y_label_formatter(&|v| super::number(*v))
+        // Ticks computed as low + k·step can miss zero by a rounding error: show it as 0.
+        .y_label_formatter(&|v| {
+            super::number(if v.abs() < (high - low) * 1e-9 {
+                0.0
+            } else {
+                *v
+            })
+        })
         .label_style((FONT, 12))
         .draw()?;
     let steps = 100;

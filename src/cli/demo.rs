@@ -1,0 +1,224 @@
+//! `btdb demo`: backtest a realistic sweep, record it, rank it, check it out of sample and draw
+//! its heatmap, on the embedded database with no setup.
+
+use std::path::PathBuf;
+use std::time::Instant;
+
+use anyhow::Result;
+use serde::Serialize;
+
+use super::compare::out_of_sample_table;
+use super::rank::strategy_table;
+use super::{Format, GlobalArgs};
+use crate::db::Db;
+use crate::demo::{self, MAIN_MARKET};
+use crate::ingest::{self, RecordOptions, Summary};
+use crate::query::filter::RunFilter;
+use crate::query::rank::{By, Ranking, StrategyRank};
+use crate::query::sweep::{self, OutOfSample};
+use crate::report::{self, Table, plot};
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// Folder for the run documents (runs/*.jsonl) and the heatmap.
+    #[arg(long, value_name = "DIR", default_value = "btdb-demo")]
+    pub out: PathBuf,
+
+    /// Runs recorded at once (capped at --pool-size).
+    #[arg(short, long, default_value_t = 2, value_parser = clap::value_parser!(u32).range(1..=64))]
+    pub jobs: u32,
+}
+
+/// `--format json`.
+#[derive(Debug, Serialize)]
+struct Report {
+    documents: usize,
+    runs_folder: PathBuf,
+    recorded: u64,
+    already_present: u64,
+    failed: u64,
+    ranking_dataset: String,
+    ranking: Vec<StrategyRank>,
+    out_of_sample: Vec<(String, OutOfSample)>,
+    heatmap: PathBuf,
+}
+
+pub async fn run(args: Args, global: &GlobalArgs) -> Result<()> {
+    let started = Instant::now();
+    let out = args.out.clone();
+    let (runs_folder, documents) =
+        tokio::task::spawn_blocking(move || demo::write_documents(&out)).await??;
+    say(
+        global,
+        &format!(
+            "backtested {documents} runs (3 strategies, 54 parameter sets, 2 markets × in/out of sample) \
+         in {:.1}s; run documents in {}",
+            started.elapsed().as_secs_f64(),
+            runs_folder.display()
+        ),
+    );
+
+    let db = Db::connect(&global.db_options()).await?;
+    let jobs = args.jobs.min(global.pool_size);
+    let writers = db.writers(jobs)?;
+    let options = RecordOptions {
+        jobs: jobs as usize,
+        fail_fast: false,
+        sweep: None,
+        max_document: 64 << 20,
+    };
+    let folder = runs_folder.clone();
+    let summary: Summary = tokio::task::spawn_blocking(move || {
+        let inputs = ingest::source::expand(&[folder])?;
+        ingest::record(&writers, &inputs, &options, &|_| {}, &mut |_| {})
+    })
+    .await??;
+    say(
+        global,
+        &format!(
+            "recorded {}, already present {}, failed {} ({} in {})",
+            summary.recorded,
+            summary.already_present,
+            summary.failed,
+            db.target(),
+            format_args!("{:.1}s", started.elapsed().as_secs_f64())
+        ),
+    );
+
+    let mut conn = db.conn().await?;
+    let (in_sample, out_of_sample) = demo::datasets(MAIN_MARKET);
+    let ranking = Ranking {
+        metric: "sharpe".into(),
+        by: By::Best,
+        descending: true,
+        filter: RunFilter {
+            dataset: Some(in_sample.clone()),
+            ..RunFilter::default()
+        }
+        .resolve(&mut conn)
+        .await?,
+        min_runs: None,
+        top: None,
+    };
+    let ranked = ranking.strategies(&mut conn, true).await?;
+
+    let mut checks = Vec::new();
+    for strategy in ["sma_cross", "momentum", "mean_reversion"] {
+        let filter = RunFilter {
+            strategy: Some(strategy.into()),
+            ..RunFilter::default()
+        }
+        .resolve(&mut conn)
+        .await?;
+        let split = [in_sample.clone(), out_of_sample.clone()];
+        let rows = sweep::load(&mut conn, "sharpe", &filter, Some(&split)).await?;
+        checks.push((
+            strategy.to_owned(),
+            sweep::out_of_sample(&rows, &in_sample, &out_of_sample, true),
+        ));
+    }
+
+    let heatmap = args.out.join("sma_cross_heatmap.svg");
+    let filter = RunFilter {
+        strategy: Some("sma_cross".into()),
+        dataset: Some(in_sample.clone()),
+        ..RunFilter::default()
+    }
+    .resolve(&mut conn)
+    .await?;
+    let rows = sweep::load(&mut conn, "sharpe", &filter, None).await?;
+    let pivot = sweep::pivot(&rows, "fast", Some("slow"));
+    plot::sweep(
+        &heatmap,
+        &format!("sma_cross on {in_sample}"),
+        "sharpe",
+        &pivot,
+    )?;
+
+    let report = Report {
+        documents,
+        runs_folder,
+        recorded: summary.recorded,
+        already_present: summary.already_present,
+        failed: summary.failed,
+        ranking_dataset: in_sample.clone(),
+        ranking: ranked,
+        out_of_sample: checks,
+        heatmap,
+    };
+    report::emit(global.format, &report, || tables(&report))?;
+    say(
+        global,
+        &format!(
+            "heatmap of sma_cross's sweep: {}\n\nnext:\n  btdb rank --by median --dataset {in_sample}\n  \
+         btdb compare --strategy sma_cross --x fast --y slow --dataset {in_sample}\n  \
+         btdb compare --strategy momentum --is {in_sample} --oos {out_of_sample}\n  \
+         btdb show {} --plot equity.svg",
+            report.heatmap.display(),
+            report
+                .ranking
+                .first()
+                .map_or_else(|| "1".to_owned(), |r| r.best_run.id.to_string())
+        ),
+    );
+    Ok(())
+}
+
+/// Progress for people, on stderr so that stdout stays the report.
+fn say(global: &GlobalArgs, line: &str) {
+    if !global.quiet && global.format != Format::Json {
+        eprintln!("{line}");
+    }
+}
+
+fn tables(report: &Report) -> Vec<Table> {
+    let mut ranking = strategy_table(&report.ranking, By::Best, "sharpe");
+    ranking.note(format!(
+        "strategies on {} by their best Sharpe ratio; `deflated` is the probability that the \
+         best beats what its number of trials would reach by luck",
+        report.ranking_dataset
+    ));
+    let mut summary = Table::new([
+        "strategy",
+        "parameter sets",
+        "spearman in/out",
+        "in-sample winner",
+        "its rank out of sample",
+    ]);
+    for (strategy, check) in &report.out_of_sample {
+        summary.push(vec![
+            strategy.clone(),
+            check.parameter_sets.to_string(),
+            check
+                .spearman
+                .map_or_else(|| "-".to_owned(), report::number),
+            check
+                .winner
+                .as_ref()
+                .map_or_else(|| "-".to_owned(), |w| w.params.to_string()),
+            check.winner.as_ref().map_or_else(
+                || "-".to_owned(),
+                |w| {
+                    format!(
+                        "{} of {}",
+                        report::number(w.out_of_sample_rank),
+                        check.parameter_sets
+                    )
+                },
+            ),
+        ]);
+    }
+    summary.note(
+        "in-sample ranks that hold out of sample have a Spearman correlation near 1; near 0 or \
+         below, the in-sample winner was luck",
+    );
+    let mut out = vec![ranking, summary];
+    if let Some((strategy, check)) = report.out_of_sample.iter().find(|(s, _)| s == "momentum") {
+        let mut detail = out_of_sample_table(check, "sharpe");
+        detail.note(format!(
+            "({strategy}, parameter sets by in-sample Sharpe ratio)"
+        ));
+        out.push(detail);
+    }
+    out
+}
