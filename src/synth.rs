@@ -5,7 +5,7 @@ use std::io::{self, Write};
 use chrono::{DateTime, Duration, SecondsFormat, TimeZone, Utc};
 
 /// The shape of a generated batch.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct GenSpec {
     pub runs: u64,
     pub strategies: u64,

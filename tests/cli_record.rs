@@ -89,3 +89,40 @@ async fn a_missing_path_is_named() {
         "{stderr}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn gen_records_straight_into_the_database_what_it_would_write_to_a_file() {
+    let db = TestDb::new().await;
+    let shape = [
+        "--runs",
+        "120",
+        "--strategies",
+        "3",
+        "--trades",
+        "4",
+        "--equity",
+        "30",
+    ];
+    let mut args = vec!["gen", "--record", "--format", "json"];
+    args.extend(shape);
+    let out = btdb(&db, &args, None);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let summary: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    assert_eq!(summary["recorded"], 120);
+
+    let mut args = vec!["gen"];
+    args.extend(shape);
+    let documents = btdb(&db, &args, None);
+    assert!(documents.status.success());
+    let again = btdb(
+        &db,
+        &["record", "-", "--format", "json"],
+        Some(&text(&documents.stdout)),
+    );
+    let summary: serde_json::Value = serde_json::from_slice(&again.stdout).expect("json");
+    assert_eq!(
+        summary["already_present"], 120,
+        "the same documents either way"
+    );
+    assert_eq!(summary["recorded"], 0);
+}

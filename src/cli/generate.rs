@@ -6,6 +6,10 @@ use std::path::PathBuf;
 
 use anyhow::{Context, Result};
 
+use super::GlobalArgs;
+use super::record::record_and_report;
+use crate::ingest::RecordOptions;
+use crate::ingest::source::Input;
 use crate::synth::{GenSpec, write_jsonl};
 
 #[derive(Debug, clap::Args)]
@@ -35,11 +39,19 @@ pub struct Args {
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
     /// Where to write the JSON Lines (default: standard output).
-    #[arg(short, long, value_name = "FILE")]
+    #[arg(short, long, value_name = "FILE", conflicts_with = "record")]
     pub output: Option<PathBuf>,
+    /// Record the runs straight into the database instead, through the same path as
+    /// `btdb record` (no file in between).
+    #[arg(long)]
+    pub record: bool,
+    /// With --record: runs written at once (capped at --pool-size).
+    #[arg(short, long, default_value_t = 2, requires = "record",
+          value_parser = clap::value_parser!(u32).range(1..=256))]
+    pub jobs: u32,
 }
 
-pub fn run(args: Args) -> Result<()> {
+pub async fn run(args: Args, global: &GlobalArgs) -> Result<()> {
     let spec = GenSpec {
         runs: args.runs,
         strategies: args.strategies,
@@ -50,6 +62,15 @@ pub fn run(args: Args) -> Result<()> {
         datasets: args.datasets,
         seed: args.seed,
     };
+    if args.record {
+        let options = RecordOptions {
+            jobs: args.jobs as usize,
+            fail_fast: false,
+            sweep: None,
+            max_document: 64 << 20,
+        };
+        return record_and_report(vec![Input::Generated(spec)], options, global).await;
+    }
     let sink: Box<dyn Write> = match &args.output {
         Some(path) => {
             Box::new(File::create(path).with_context(|| format!("creating `{}`", path.display()))?)

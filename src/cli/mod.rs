@@ -137,7 +137,8 @@ pub enum Command {
     /// Compare one strategy's parameter sweep: by parameter (--x, --y, --plot), or in sample
     /// against out of sample (--is, --oos).
     Compare(compare::Args),
-    /// Generate deterministic run documents (JSON Lines) for benchmarks and trials.
+    /// Generate deterministic run documents for benchmarks and trials: JSON Lines, or straight
+    /// into the database with --record.
     #[command(name = "gen")]
     Generate(generate::Args),
 }
@@ -154,7 +155,7 @@ pub async fn run(cli: Cli) -> Result<()> {
         Command::Show(args) => show::run(args, global).await,
         Command::Rank(args) => rank::run(args, global).await,
         Command::Compare(args) => compare::run(args, global).await,
-        Command::Generate(args) => generate::run(args),
+        Command::Generate(args) => generate::run(args, global).await,
     };
     if global.timings {
         eprintln!(

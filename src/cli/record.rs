@@ -39,22 +39,34 @@ pub struct Args {
 }
 
 pub async fn run(args: Args, global: &GlobalArgs) -> Result<()> {
-    let db = Db::connect(&global.db_options()).await?;
-    let jobs = args.jobs.min(global.pool_size);
-    if jobs < args.jobs {
-        warn!(
-            "--jobs {} exceeds --pool-size {}: recording {jobs} runs at a time",
-            args.jobs, global.pool_size
-        );
-    }
-    let writers = db.writers(jobs)?;
+    let inputs = source::expand(&args.paths)?;
     let options = RecordOptions {
-        jobs: jobs as usize,
+        jobs: args.jobs as usize,
         fail_fast: args.fail_fast,
         sweep: args.sweep,
         max_document: args.max_document_size as usize * (1 << 20),
     };
-    let inputs = source::expand(&args.paths)?;
+    record_and_report(inputs, options, global).await
+}
+
+/// Records `inputs` as `btdb record` does: at most --pool-size runs at a time, a progress bar
+/// on a terminal, each failure on stderr, the summary on stdout, and an error when any run
+/// failed.
+pub async fn record_and_report(
+    inputs: Vec<Input>,
+    mut options: RecordOptions,
+    global: &GlobalArgs,
+) -> Result<()> {
+    let db = Db::connect(&global.db_options()).await?;
+    let jobs = (options.jobs as u32).min(global.pool_size);
+    if jobs < options.jobs as u32 {
+        warn!(
+            "--jobs {} exceeds --pool-size {}: recording {jobs} runs at a time",
+            options.jobs, global.pool_size
+        );
+    }
+    options.jobs = jobs as usize;
+    let writers = db.writers(jobs)?;
     let progress = progress_bar(&inputs, global.quiet);
     let summary = tokio::task::spawn_blocking(move || {
         let mut counts = Summary::default();

@@ -4,7 +4,7 @@
 
 use std::fmt;
 use std::fs::File;
-use std::io::{self, BufRead, BufReader, Read};
+use std::io::{self, BufRead, BufReader, Read, Write as _};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -12,11 +12,15 @@ use anyhow::{Context, Result, bail};
 use serde::de::{DeserializeSeed, SeqAccess, Visitor};
 use serde_json::value::RawValue;
 
-/// One input: a file, or standard input (`-`).
+use crate::synth::GenSpec;
+
+/// One input: a file, standard input (`-`), or documents generated on the fly (`btdb gen
+/// --record`), which go through the same reader as a file would.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Input {
     File(PathBuf),
     Stdin,
+    Generated(GenSpec),
 }
 
 impl Input {
@@ -24,6 +28,7 @@ impl Input {
         match self {
             Input::File(path) => path.display().to_string(),
             Input::Stdin => "<stdin>".to_owned(),
+            Input::Generated(_) => "<gen>".to_owned(),
         }
     }
 
@@ -31,7 +36,7 @@ impl Input {
     pub fn size(&self) -> Option<u64> {
         match self {
             Input::File(path) => std::fs::metadata(path).ok().map(|m| m.len()),
-            Input::Stdin => None,
+            Input::Stdin | Input::Generated(_) => None,
         }
     }
 }
@@ -132,6 +137,17 @@ pub fn read(
             Box::new(File::open(path).with_context(|| format!("opening `{name}`"))?)
         }
         Input::Stdin => Box::new(io::stdin().lock()),
+        Input::Generated(spec) => {
+            // The generator writes JSON Lines into a pipe on a thread of its own; a reader that
+            // stops early closes the pipe and the generator ends on the broken pipe.
+            let (reader, writer) = io::pipe().context("creating a pipe for generated runs")?;
+            let spec = spec.clone();
+            std::thread::spawn(move || {
+                let mut out = io::BufWriter::with_capacity(1 << 20, writer);
+                let _ = crate::synth::write_jsonl(&spec, &mut out).and_then(|()| out.flush());
+            });
+            Box::new(reader)
+        }
     };
     let mut reader = BufReader::with_capacity(
         1 << 20,
