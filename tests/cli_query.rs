@@ -252,3 +252,44 @@ async fn mistakes_get_one_line_naming_the_token_or_the_close_name() {
         "{err}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn explain_prints_the_plan_of_every_query_instead_of_the_results() {
+    let db = recorded().await;
+    let text = ok(
+        &db,
+        &["explain", "rank", "--metric", "sharpe", "--top", "2"],
+    );
+    assert!(text.starts_with("query 1 of 3: WITH c AS"), "{text}");
+    assert!(text.contains("query 3 of 3: SELECT \"metrics\""), "{text}");
+    assert!(text.contains("execution"), "ANALYZE ran: {text}");
+    assert!(
+        !text.contains("best sharpe"),
+        "the ranking itself is not printed"
+    );
+
+    let plans = json(&ok(
+        &db,
+        &[
+            "explain",
+            "--no-analyze",
+            "compare",
+            "--strategy",
+            "alpha",
+            "--x",
+            "fast",
+            "--format",
+            "json",
+        ],
+    ));
+    let plans = plans.as_array().expect("queries");
+    assert!(plans.len() >= 2, "{plans:?}");
+    for query in plans {
+        assert!(query["sql"].as_str().is_some_and(|s| s.contains("SELECT")));
+        assert!(query["plan"][0]["Plan"]["Node Type"].is_string(), "{query}");
+        assert!(
+            query["plan"][0].get("Execution Time").is_none(),
+            "no ANALYZE"
+        );
+    }
+}

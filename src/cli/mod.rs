@@ -3,6 +3,7 @@
 pub mod compare;
 pub mod db;
 pub mod demo;
+pub mod explain;
 pub mod filter;
 pub mod generate;
 pub mod rank;
@@ -137,6 +138,9 @@ pub enum Command {
     /// Compare one strategy's parameter sweep: by parameter (--x, --y, --plot), or in sample
     /// against out of sample (--is, --oos).
     Compare(compare::Args),
+    /// Show the plan of every query a read command runs (EXPLAIN ANALYZE, BUFFERS), e.g.
+    /// `btdb explain rank --metric sharpe`.
+    Explain(explain::Args),
     /// Generate deterministic run documents for benchmarks and trials: JSON Lines, or straight
     /// into the database with --record.
     #[command(name = "gen")]
@@ -155,6 +159,7 @@ pub async fn run(cli: Cli) -> Result<()> {
         Command::Show(args) => show::run(args, global).await,
         Command::Rank(args) => rank::run(args, global).await,
         Command::Compare(args) => compare::run(args, global).await,
+        Command::Explain(args) => explain::run(args, global).await,
         Command::Generate(args) => generate::run(args, global).await,
     };
     if global.timings {

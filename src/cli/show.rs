@@ -5,10 +5,10 @@ use std::path::PathBuf;
 use anyhow::Result;
 use bigdecimal::ToPrimitive;
 
-use super::{Format, GlobalArgs};
+use super::GlobalArgs;
 use crate::db::Db;
 use crate::query::run_detail::{RunDetail, RunRef};
-use crate::report::plot;
+use crate::report::{self, plot};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -55,9 +55,5 @@ pub async fn run(args: Args, global: &GlobalArgs) -> Result<()> {
         equity: detail.equity.filter(|_| args.equity),
         ..detail
     };
-    match global.format {
-        Format::Json => println!("{}", serde_json::to_string_pretty(&detail)?),
-        Format::Table | Format::Csv => print!("{}", detail.to_text()),
-    }
-    Ok(())
+    report::emit_text(global.format, &detail, || detail.to_text())
 }

@@ -206,3 +206,72 @@ where
     }
     query().load(conn).await
 }
+
+impl Captured {
+    /// The plan as an indented tree: each node with what it reads and, after ANALYZE, its
+    /// actual rows, time and buffers; then planning and execution time.
+    pub fn to_text(&self) -> String {
+        let mut out = String::new();
+        render(self.plan.json(), 0, &mut out);
+        let time = |key: &str| self.json.get(0)?.get(key)?.as_f64();
+        if let Some(planning) = time("Planning Time") {
+            out.push_str(&format!("planning {planning:.3} ms"));
+            if let Some(execution) = time("Execution Time") {
+                out.push_str(&format!(", execution {execution:.3} ms"));
+            }
+            out.push('\n');
+        }
+        out
+    }
+}
+
+fn render(node: &Value, depth: usize, out: &mut String) {
+    use std::fmt::Write as _;
+    let text = |key: &str| node.get(key).and_then(Value::as_str);
+    let number = |key: &str| node.get(key).and_then(Value::as_f64);
+    let _ = write!(
+        out,
+        "{}{}",
+        "  ".repeat(depth),
+        text("Node Type").unwrap_or("?")
+    );
+    if text("Scan Direction") == Some("Backward") {
+        out.push_str(" Backward");
+    }
+    if let Some(index) = text("Index Name") {
+        let _ = write!(out, " using {index}");
+    }
+    if let Some(relation) = text("Relation Name") {
+        let _ = write!(out, " on {relation}");
+    }
+    if let Some(rows) = number("Actual Rows") {
+        let _ = write!(
+            out,
+            "  (rows {rows} × {} loops, {:.3} ms",
+            number("Actual Loops").unwrap_or(1.0),
+            number("Actual Total Time").unwrap_or(0.0)
+        );
+        let hit = number("Shared Hit Blocks").unwrap_or(0.0);
+        let read = number("Shared Read Blocks").unwrap_or(0.0);
+        if hit + read > 0.0 {
+            let _ = write!(out, ", buffers hit {hit} read {read}");
+        }
+        out.push(')');
+    } else if let Some(rows) = number("Plan Rows") {
+        let _ = write!(out, "  (estimated rows {rows})");
+    }
+    for key in ["Index Cond", "Filter", "Hash Cond", "One-Time Filter"] {
+        if let Some(condition) = text(key) {
+            let _ = write!(out, "\n{}  {key}: {condition}", "  ".repeat(depth));
+        }
+    }
+    out.push('\n');
+    for child in node
+        .get("Plans")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+    {
+        render(child, depth + 1, out);
+    }
+}

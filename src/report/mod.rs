@@ -12,6 +12,15 @@ pub use table::Table;
 
 use crate::cli::Format;
 
+tokio::task_local! {
+    static SILENCED: ();
+}
+
+/// Runs `work` with `emit` printing nothing: `btdb explain` shows plans, not results.
+pub async fn silenced<F: std::future::Future>(work: F) -> F::Output {
+    SILENCED.scope((), work).await
+}
+
 /// Prints `value` as JSON, or `tables()` as aligned text (separated by blank lines) or CSV
 /// (the first table only: one CSV document has one header).
 pub fn emit<T: Serialize + ?Sized>(
@@ -19,18 +28,32 @@ pub fn emit<T: Serialize + ?Sized>(
     value: &T,
     tables: impl FnOnce() -> Vec<Table>,
 ) -> Result<()> {
+    emit_text(format, value, || match format {
+        Format::Csv => tables().first().map(Table::to_csv).unwrap_or_default(),
+        _ => tables()
+            .iter()
+            .map(Table::to_text)
+            .collect::<Vec<_>>()
+            .join("\n"),
+    })
+}
+
+/// Prints `value` as JSON, or the text `text()` writes for the other formats.
+pub fn emit_text<T: Serialize + ?Sized>(
+    format: Format,
+    value: &T,
+    text: impl FnOnce() -> String,
+) -> Result<()> {
+    if SILENCED.try_with(|()| ()).is_ok() {
+        return Ok(());
+    }
     let text = match format {
         Format::Json => {
             let mut text = serde_json::to_string_pretty(value)?;
             text.push('\n');
             text
         }
-        Format::Table => tables()
-            .iter()
-            .map(Table::to_text)
-            .collect::<Vec<_>>()
-            .join("\n"),
-        Format::Csv => tables().first().map(Table::to_csv).unwrap_or_default(),
+        Format::Table | Format::Csv => text(),
     };
     let mut stdout = std::io::stdout().lock();
     match stdout
