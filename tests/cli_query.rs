@@ -293,3 +293,50 @@ async fn explain_prints_the_plan_of_every_query_instead_of_the_results() {
         );
     }
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn doctor_reports_indexes_sizes_cache_and_statements() {
+    let db = recorded().await;
+    ok(&db, &["rank"]);
+    // A backend hands in its statistics as it exits, a moment after the client is gone.
+    let used = |report: &Value| {
+        report["indexes"].as_array().into_iter().flatten().any(|i| {
+            i["index"] == "metrics_value_idx" && i["scans"].as_i64().is_some_and(|n| n > 0)
+        })
+    };
+    let mut report = json(&ok(&db, &["doctor", "--format", "json"]));
+    for _ in 0..40 {
+        if used(&report) {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(250)).await;
+        report = json(&ok(&db, &["doctor", "--format", "json"]));
+    }
+    let indexes = report["indexes"].as_array().expect("indexes");
+    let find = |name: &str| {
+        indexes
+            .iter()
+            .find(|i| i["index"] == name)
+            .unwrap_or_else(|| panic!("{name} missing: {indexes:?}"))
+    };
+    // The ranking read this index; trades' partition indexes are folded into their parent's.
+    assert!(find("metrics_value_idx")["scans"].as_i64() > Some(0));
+    assert_eq!(find("trades_pkey")["table"], "trades");
+    assert!(!indexes.iter().any(|i| i["index"] == "trades_p00_pkey"));
+    let tables = report["tables"].as_array().expect("tables");
+    let trades = tables
+        .iter()
+        .find(|t| t["table"] == "trades")
+        .expect("trades");
+    assert_eq!(trades["partitions"], 16);
+    let runs = tables.iter().find(|t| t["table"] == "runs").expect("runs");
+    assert_eq!(runs["partitions"], 0);
+    assert!(report["cache"]["hits"].as_i64() > Some(0));
+    // pg_stat_statements is there when the server preloads it, and said to be missing if not.
+    assert!(
+        report["slowest_statements"].is_array() || report["statements_unavailable"].is_string(),
+        "{report}"
+    );
+    let text = ok(&db, &["doctor"]);
+    assert!(text.contains("cache hit ratio"), "{text}");
+}

@@ -3,6 +3,7 @@
 pub mod compare;
 pub mod db;
 pub mod demo;
+pub mod doctor;
 pub mod explain;
 pub mod filter;
 pub mod generate;
@@ -138,6 +139,9 @@ pub enum Command {
     /// Compare one strategy's parameter sweep: by parameter (--x, --y, --plot), or in sample
     /// against out of sample (--is, --oos).
     Compare(compare::Args),
+    /// How the database is doing: index use (unused ones flagged), table and partition sizes,
+    /// dead tuples, cache hit ratio, and the slowest statements (pg_stat_statements).
+    Doctor(doctor::Args),
     /// Show the plan of every query a read command runs (EXPLAIN ANALYZE, BUFFERS), e.g.
     /// `btdb explain rank --metric sharpe`.
     Explain(explain::Args),
@@ -159,6 +163,7 @@ pub async fn run(cli: Cli) -> Result<()> {
         Command::Show(args) => show::run(args, global).await,
         Command::Rank(args) => rank::run(args, global).await,
         Command::Compare(args) => compare::run(args, global).await,
+        Command::Doctor(args) => doctor::run(args, global).await,
         Command::Explain(args) => explain::run(args, global).await,
         Command::Generate(args) => generate::run(args, global).await,
     };

@@ -293,6 +293,12 @@ impl Cluster {
         for (name, value) in defaults {
             let _ = writeln!(conf, "{name} = {value}");
         }
+        // Query statistics for `btdb doctor`, when the server ships the module (Debian's
+        // postgresql package does; it sits beside the binaries in ../lib).
+        let statements = self.bin_dir()?.join("../lib/pg_stat_statements.so");
+        if statements.is_file() {
+            let _ = writeln!(conf, "shared_preload_libraries = 'pg_stat_statements'");
+        }
         for (name, value) in &self.settings {
             let _ = writeln!(conf, "{name} = {}", quote(value));
         }
@@ -344,17 +350,20 @@ impl Cluster {
 
     /// A server binary, set up to run as the cluster's owner.
     fn bin(&self, name: &str) -> Result<Command> {
-        let dir = match self.bin_dir.get() {
+        let mut cmd = Command::new(self.bin_dir()?.join(name));
+        self.as_owner(&mut cmd);
+        Ok(cmd)
+    }
+
+    fn bin_dir(&self) -> Result<PathBuf> {
+        Ok(match self.bin_dir.get() {
             Some(dir) => dir.clone(),
             None => {
                 let found = pg_bin::find()?;
                 let _ = self.bin_dir.set(found.clone());
                 found
             }
-        };
-        let mut cmd = Command::new(dir.join(name));
-        self.as_owner(&mut cmd);
-        Ok(cmd)
+        })
     }
 
     fn as_owner<'c>(&self, cmd: &'c mut Command) -> &'c mut Command {

@@ -2,6 +2,7 @@
 //! constant number of queries.
 
 pub mod filter;
+pub mod health;
 pub mod rank;
 pub mod run_detail;
 pub mod runs;
