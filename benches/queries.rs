@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
 use btdb::db::{Db, DbOptions};
-use btdb::models::{Metric, ParameterSet, Run, Strategy, Sweep};
+use btdb::models::{MetricValue, ParameterSet, Run, Strategy, Sweep};
 use btdb::query::filter::{Resolved, RunFilter};
 use btdb::query::rank::{By, Ranking};
 use btdb::query::runs::{RunList, RunSummary};
@@ -201,25 +201,13 @@ async fn n_plus_one(conn: &mut AsyncPgConnection, limit: i64) -> Result<Vec<RunS
             ),
             None => None,
         };
-        let metrics: Vec<Metric> = metrics::table
+        let metrics: Vec<MetricValue> = metrics::table
             .filter(metrics::run_id.eq(run.id))
             .order(metrics::name)
-            .select(Metric::as_select())
+            .select(MetricValue::as_select())
             .load(conn)
             .await?;
-        out.push(RunSummary {
-            id: run.id,
-            run_key: run.run_key,
-            strategy: strategy.into(),
-            params: params.params,
-            dataset: run.dataset,
-            status: run.status,
-            sweep: sweep.map(|s| s.name),
-            tags: run.tags,
-            periods_per_year: run.periods_per_year,
-            recorded_at: run.recorded_at,
-            metrics: metrics.into_iter().map(|m| (m.name, m.value)).collect(),
-        });
+        out.push(RunSummary::new((run, strategy, params, sweep), metrics));
     }
     Ok(out)
 }

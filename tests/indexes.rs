@@ -17,7 +17,7 @@ use diesel::prelude::*;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 
 /// 2,000 strategies with 10 parameter sets each, 500 sweeps, 20,000 runs on 5 data sets (one in
-/// 50 failed, ten tagged `rare`), 4 metrics a run, and 20 trades and 500 equity points for each of 2,000 runs,
+/// 50 failed, ten tagged `rare`), 12 metrics a run, and 20 trades and 500 equity points for each of 2,000 runs,
 /// each run's points written together as `btdb record` writes them.
 async fn fixture() -> (TestDb, AsyncPgConnection) {
     let db = TestDb::with_fixture("indexes", FIXTURE).await;
@@ -40,7 +40,10 @@ const FIXTURE: &str = "INSERT INTO strategies (name) SELECT 'Strategy_' || g FRO
            SELECT r.id, m.name, sin(r.id * m.k), r.strategy_id, r.parameter_set_id, r.dataset,
                   r.status = 'completed'
            FROM runs r, (VALUES ('sharpe', 1.0), ('cagr', 2.0), ('max_drawdown', 3.0),
-                                ('n_trades', 4.0)) m(name, k);
+                                ('n_trades', 4.0), ('sortino', 5.0), ('calmar', 6.0),
+                                ('volatility', 7.0), ('total_return', 8.0), ('win_rate', 9.0),
+                                ('profit_factor', 10.0), ('n_periods', 11.0),
+                                ('avg_trade_pnl', 12.0)) m(name, k);
          INSERT INTO trades (run_id, seq, symbol, side, quantity, entry_time, entry_price,
                              exit_time, exit_price, fees, pnl)
            SELECT r, t, 'SYM', 'long', 1, now(), 10, now(), 11, 0, 1
@@ -235,8 +238,9 @@ async fn every_query_of_btdb_runs_is_served_by_an_index() {
         "parameter_sets_params_idx",
     );
 
+    // A range of one metric's values: the value-ordered index.
     let metric = filter(None, Some("sharpe > 0.999"));
-    uses(&listing(&mut conn, metric, page).await, "metrics_rank_idx");
+    uses(&listing(&mut conn, metric, page).await, "metrics_value_idx");
 }
 
 fn ranking(metric: &str, by: By, filter: Resolved) -> Ranking {
@@ -299,9 +303,38 @@ async fn every_query_of_btdb_rank_is_served_by_an_index() {
     uses_as(&captured, "metrics_value_idx", "Index Only Scan");
 
     let (names, captured) = plans(rank::metric_names(&mut conn)).await;
-    assert_eq!(names, ["cagr", "max_drawdown", "n_trades", "sharpe"]);
+    assert_eq!(
+        names,
+        [
+            "avg_trade_pnl",
+            "cagr",
+            "calmar",
+            "max_drawdown",
+            "n_periods",
+            "n_trades",
+            "profit_factor",
+            "sharpe",
+            "sortino",
+            "total_return",
+            "volatility",
+            "win_rate"
+        ]
+    );
     assert_no_seq_scan(&captured);
-    uses_as(&captured, "metrics_rank_idx", "Index Only Scan");
+    // One probe per name, of either index that leads with the name.
+    let probes: Vec<_> = captured
+        .iter()
+        .flat_map(|c| c.plan.nodes())
+        .filter(|n| n.node_type == "Index Only Scan")
+        .filter_map(|n| n.index)
+        .collect();
+    assert!(
+        probes
+            .iter()
+            .all(|i| i == "metrics_rank_idx" || i == "metrics_value_idx")
+            && !probes.is_empty(),
+        "{probes:?}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -47,7 +47,7 @@ pub async fn run(args: Args, global: &GlobalArgs) -> Result<()> {
             .collect();
         let title = format!(
             "run {}: {} on {}",
-            detail.id, detail.strategy, detail.dataset
+            detail.run.id, detail.run.strategy, detail.run.dataset
         );
         plot::equity(path, &title, &points)?;
     }

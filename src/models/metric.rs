@@ -58,8 +58,8 @@ pub struct MetricName {
 }
 
 impl Metric {
-    /// Distinct metric names of completed runs, in order: a loose index scan that probes
-    /// `metrics_rank_idx` once per name rather than reading every row (PostgreSQL has no skip
+    /// Distinct metric names of completed runs, in order: a loose index scan that probes an
+    /// index led by the name once per name rather than reading every row (PostgreSQL has no skip
     /// scan). Diesel has no recursive CTE, hence SQL text; it binds nothing.
     pub fn names() -> diesel::query_builder::SqlQuery {
         diesel::sql_query(

@@ -246,7 +246,7 @@ where
     }
 }
 
-/// Completed runs whose metric compares as asked. Served by `metrics_rank_idx`; failed runs'
+/// Completed runs whose metric compares as asked: a range of `metrics_value_idx`. Failed runs'
 /// metrics are partial and are left out, as in ranking.
 fn metric_runs(c: &Comparison) -> MetricRunIds {
     let (Field::Metric(name), Value::Number(text)) = (&c.field, &c.value) else {

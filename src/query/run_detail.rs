@@ -1,6 +1,5 @@
 //! One run with its strategy, parameters, sweep, metrics and, on request, trades and equity.
 
-use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
 use anyhow::{Result, bail};
@@ -10,13 +9,11 @@ use diesel::prelude::*;
 use diesel_async::AsyncPgConnection;
 use serde::Serialize;
 
-use super::StrategyRef;
+use super::runs::{RunSummary, RunWithParents, with_parents};
 
 use crate::db::explain::load;
-use crate::models::{
-    EquityPoint, Metric, MetricValue, ParameterSet, Run, RunStatus, Strategy, Sweep, Trade,
-};
-use crate::schema::{equity_points, parameter_sets, runs, strategies, sweeps, trades};
+use crate::models::{EquityPoint, Metric, MetricValue, Trade};
+use crate::schema::{equity_points, runs, trades};
 
 /// How a user names a run.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -35,23 +32,15 @@ impl RunRef {
     }
 }
 
+/// One run as `show` prints it: its summary as listings show it, and more.
 #[derive(Debug, Clone, Serialize)]
 pub struct RunDetail {
-    pub id: i64,
-    pub run_key: String,
-    pub strategy: StrategyRef,
-    pub params: serde_json::Value,
-    pub dataset: String,
-    pub status: RunStatus,
-    pub sweep: Option<String>,
-    pub tags: Vec<String>,
+    #[serde(flatten)]
+    pub run: RunSummary,
     pub period_start: Option<DateTime<Utc>>,
     pub period_end: Option<DateTime<Utc>>,
     /// Exact, as a decimal string.
     pub initial_capital: Option<BigDecimal>,
-    pub periods_per_year: f64,
-    pub recorded_at: DateTime<Utc>,
-    pub metrics: BTreeMap<String, f64>,
     pub n_trades: i64,
     pub trade_summary: TradeSummary,
     pub n_equity_points: i64,
@@ -80,34 +69,30 @@ impl RunDetail {
         with_equity: bool,
     ) -> Result<Self> {
         let query = || {
-            let query = runs::table
-                .inner_join(strategies::table)
-                .inner_join(parameter_sets::table)
-                .left_join(sweeps::table)
-                .select((
-                    Run::as_select(),
-                    Strategy::as_select(),
-                    ParameterSet::as_select(),
-                    Option::<Sweep>::as_select(),
-                ))
-                .into_boxed();
+            let query = with_parents().into_boxed();
             match run {
                 RunRef::Id(id) => query.filter(runs::id.eq(*id)),
                 RunRef::Key(key) => query.filter(runs::run_key.eq(key.clone())),
             }
         };
-        let found: Option<(Run, Strategy, ParameterSet, Option<Sweep>)> =
-            load(conn, query).await?.into_iter().next();
-        let Some((run_row, strategy, parameter_set, sweep)) = found else {
+        let found: Option<RunWithParents> = load(conn, query).await?.into_iter().next();
+        let Some(found) = found else {
             match run {
                 RunRef::Id(id) => bail!("no run with id {id}"),
                 RunRef::Key(key) => bail!("no run with run_key `{key}`"),
             }
         };
         let metrics: Vec<MetricValue> =
-            load(conn, || Metric::for_runs(std::slice::from_ref(&run_row))).await?;
+            load(conn, || Metric::for_runs(std::slice::from_ref(&found.0))).await?;
+        let run_row = &found.0;
+        let (id, period_start, period_end, initial_capital) = (
+            run_row.id,
+            run_row.period_start,
+            run_row.period_end,
+            run_row.initial_capital.clone(),
+        );
         let summary = || {
-            trades::table.filter(trades::run_id.eq(run_row.id)).select((
+            trades::table.filter(trades::run_id.eq(id)).select((
                 diesel::dsl::count_star(),
                 (
                     diesel::dsl::sql::<diesel::sql_types::BigInt>(
@@ -128,36 +113,26 @@ impl RunDetail {
             .unwrap_or_default();
         let points = || {
             equity_points::table
-                .filter(equity_points::run_id.eq(run_row.id))
+                .filter(equity_points::run_id.eq(id))
                 .count()
         };
         let n_equity_points: i64 = load::<_, i64>(conn, points).await?.into_iter().sum();
         let trades = if with_trades {
-            Some(load(conn, || Trade::for_run(run_row.id)).await?)
+            Some(load(conn, || Trade::for_run(id)).await?)
         } else {
             None
         };
         let equity = if with_equity {
-            let rows: Vec<EquityPoint> = load(conn, || EquityPoint::for_run(run_row.id)).await?;
+            let rows: Vec<EquityPoint> = load(conn, || EquityPoint::for_run(id)).await?;
             Some(rows.into_iter().map(|p| (p.ts, p.equity)).collect())
         } else {
             None
         };
         Ok(Self {
-            id: run_row.id,
-            run_key: run_row.run_key,
-            strategy: strategy.into(),
-            params: parameter_set.params,
-            dataset: run_row.dataset,
-            status: run_row.status,
-            sweep: sweep.map(|s| s.name),
-            tags: run_row.tags,
-            period_start: run_row.period_start,
-            period_end: run_row.period_end,
-            initial_capital: run_row.initial_capital,
-            periods_per_year: run_row.periods_per_year,
-            recorded_at: run_row.recorded_at,
-            metrics: metrics.into_iter().map(|m| (m.name, m.value)).collect(),
+            run: RunSummary::new(found, metrics),
+            period_start,
+            period_end,
+            initial_capital,
             n_trades,
             trade_summary,
             n_equity_points,
@@ -180,25 +155,28 @@ impl RunDetail {
     /// The run as aligned `key  value` lines.
     pub fn to_text(&self) -> String {
         let mut out = String::new();
-        let version = if self.strategy.version.is_empty() {
+        let version = if self.run.strategy.version.is_empty() {
             String::new()
         } else {
-            format!(" {}", self.strategy.version)
+            format!(" {}", self.run.strategy.version)
         };
         let opt = |t: &Option<DateTime<Utc>>| t.map_or("-".to_owned(), |t| t.to_rfc3339());
         let rows = [
-            ("run", format!("{} ({})", self.id, self.run_key)),
-            ("strategy", format!("{}{version}", self.strategy.name)),
-            ("params", self.params.to_string()),
-            ("dataset", self.dataset.clone()),
-            ("status", self.status.to_string()),
-            ("sweep", self.sweep.clone().unwrap_or_else(|| "-".into())),
+            ("run", format!("{} ({})", self.run.id, self.run.run_key)),
+            ("strategy", format!("{}{version}", self.run.strategy.name)),
+            ("params", self.run.params.to_string()),
+            ("dataset", self.run.dataset.clone()),
+            ("status", self.run.status.to_string()),
+            (
+                "sweep",
+                self.run.sweep.clone().unwrap_or_else(|| "-".into()),
+            ),
             (
                 "tags",
-                if self.tags.is_empty() {
+                if self.run.tags.is_empty() {
                     "-".into()
                 } else {
-                    self.tags.join(", ")
+                    self.run.tags.join(", ")
                 },
             ),
             (
@@ -211,17 +189,17 @@ impl RunDetail {
                     .as_ref()
                     .map_or("-".into(), ToString::to_string),
             ),
-            ("periods/year", self.periods_per_year.to_string()),
-            ("recorded", self.recorded_at.to_rfc3339()),
+            ("periods/year", self.run.periods_per_year.to_string()),
+            ("recorded", self.run.recorded_at.to_rfc3339()),
             ("trades", self.trades_line()),
             ("equity points", self.n_equity_points.to_string()),
         ];
         for (key, value) in rows {
             let _ = writeln!(out, "{key:<16} {value}");
         }
-        if !self.metrics.is_empty() {
+        if !self.run.metrics.is_empty() {
             let _ = writeln!(out, "metrics");
-            for (name, value) in &self.metrics {
+            for (name, value) in &self.run.metrics {
                 let _ = writeln!(out, "  {name:<20} {value}");
             }
         }

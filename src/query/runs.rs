@@ -5,6 +5,8 @@ use std::collections::{BTreeMap, HashMap};
 
 use anyhow::Result;
 use chrono::{DateTime, Utc};
+use diesel::dsl::AsSelect;
+use diesel::pg::Pg;
 use diesel::prelude::*;
 use diesel_async::AsyncPgConnection;
 use serde::Serialize;
@@ -34,6 +36,59 @@ pub struct RunSummary {
     pub metrics: BTreeMap<String, f64>,
 }
 
+/// A run with the rows it belongs to.
+pub type RunWithParents = (Run, Strategy, ParameterSet, Option<Sweep>);
+
+type WithParents = diesel::dsl::Select<
+    diesel::dsl::LeftJoin<
+        diesel::dsl::InnerJoin<
+            diesel::dsl::InnerJoin<runs::table, strategies::table>,
+            parameter_sets::table,
+        >,
+        sweeps::table,
+    >,
+    (
+        AsSelect<Run, Pg>,
+        AsSelect<Strategy, Pg>,
+        AsSelect<ParameterSet, Pg>,
+        AsSelect<Option<Sweep>, Pg>,
+    ),
+>;
+
+/// Runs joined with their strategy, parameter set and sweep: one query for a page of runs and
+/// everything single-valued shown beside them.
+pub fn with_parents() -> WithParents {
+    runs::table
+        .inner_join(strategies::table)
+        .inner_join(parameter_sets::table)
+        .left_join(sweeps::table)
+        .select((
+            Run::as_select(),
+            Strategy::as_select(),
+            ParameterSet::as_select(),
+            Option::<Sweep>::as_select(),
+        ))
+}
+
+impl RunSummary {
+    /// The summary of a run loaded with its parents and its metrics.
+    pub fn new((run, strategy, params, sweep): RunWithParents, metrics: Vec<MetricValue>) -> Self {
+        Self {
+            id: run.id,
+            run_key: run.run_key,
+            strategy: strategy.into(),
+            params: params.params,
+            dataset: run.dataset,
+            status: run.status,
+            sweep: sweep.map(|s| s.name),
+            tags: run.tags,
+            periods_per_year: run.periods_per_year,
+            recorded_at: run.recorded_at,
+            metrics: metrics.into_iter().map(|m| (m.name, m.value)).collect(),
+        }
+    }
+}
+
 /// Which runs to list: newest first, a page after a cursor, or exactly the given ids.
 #[derive(Debug, Clone, Default)]
 pub struct RunList {
@@ -51,17 +106,7 @@ impl RunList {
     /// The runs, with their parents joined in one query and their metrics in a second.
     pub async fn fetch(&self, conn: &mut AsyncPgConnection) -> Result<Vec<RunSummary>> {
         let query = || {
-            let mut query = runs::table
-                .inner_join(strategies::table)
-                .inner_join(parameter_sets::table)
-                .left_join(sweeps::table)
-                .select((
-                    Run::as_select(),
-                    Strategy::as_select(),
-                    ParameterSet::as_select(),
-                    Option::<Sweep>::as_select(),
-                ))
-                .into_boxed();
+            let mut query = with_parents().into_boxed();
             for predicate in self.filter.predicates(RUNS) {
                 query = query.filter(predicate);
             }
@@ -82,26 +127,14 @@ impl RunList {
             }
             query
         };
-        let rows: Vec<(Run, Strategy, ParameterSet, Option<Sweep>)> = load(conn, query).await?;
+        let rows: Vec<RunWithParents> = load(conn, query).await?;
         let runs: Vec<Run> = rows.iter().map(|(run, ..)| run.clone()).collect();
         let metrics: Vec<MetricValue> = load(conn, || Metric::for_runs(&runs)).await?;
         let metrics = metrics.grouped_by(&runs);
         let mut out: Vec<RunSummary> = rows
             .into_iter()
             .zip(metrics)
-            .map(|((run, strategy, params, sweep), metrics)| RunSummary {
-                id: run.id,
-                run_key: run.run_key,
-                strategy: strategy.into(),
-                params: params.params,
-                dataset: run.dataset,
-                status: run.status,
-                sweep: sweep.map(|s| s.name),
-                tags: run.tags,
-                periods_per_year: run.periods_per_year,
-                recorded_at: run.recorded_at,
-                metrics: metrics.into_iter().map(|m| (m.name, m.value)).collect(),
-            })
+            .map(|(row, metrics)| RunSummary::new(row, metrics))
             .collect();
         if let Some(ids) = &self.ids {
             let position: HashMap<i64, usize> =
