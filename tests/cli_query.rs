@@ -340,3 +340,28 @@ async fn doctor_reports_indexes_sizes_cache_and_statements() {
     let text = ok(&db, &["doctor"]);
     assert!(text.contains("cache hit ratio"), "{text}");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn timings_count_the_queries_and_slow_ones_are_logged() {
+    let db = recorded().await;
+    let out = common::cli::btdb(&db, &["rank", "--timings"], None);
+    let err = common::cli::text(&out.stderr);
+    let line = err
+        .lines()
+        .find(|l| l.starts_with("timings: "))
+        .unwrap_or_else(|| panic!("no timings line: {err}"));
+    // "timings: N queries, X ms in the database, Y ms in all"
+    let queries: u64 = line["timings: ".len()..]
+        .split(' ')
+        .next()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("{line}"));
+    assert!(queries >= 3, "{line}");
+    assert!(line.contains("ms in the database"), "{line}");
+
+    let out = common::cli::btdb(&db, &["rank", "--slow-ms", "0"], None);
+    let err = common::cli::text(&out.stderr);
+    assert!(out.status.success());
+    assert!(err.contains("slow query"), "{err}");
+    assert!(err.contains("SELECT"), "the statement is named: {err}");
+}

@@ -61,9 +61,8 @@ pub struct GlobalArgs {
     #[arg(short, long, global = true)]
     pub quiet: bool,
 
-    /// Log statements slower than this many milliseconds as warnings.
-    #[arg(long, env = "BTDB_SLOW_MS", global = true, default_value_t = 1000,
-          value_parser = clap::value_parser!(u64).range(1..))]
+    /// Log statements slower than this many milliseconds as warnings (0: every statement).
+    #[arg(long, env = "BTDB_SLOW_MS", global = true, default_value_t = 1000)]
     pub slow_ms: u64,
 
     /// Print the number of queries and the time spent in the database on stderr at the end.
