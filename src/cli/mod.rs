@@ -65,6 +65,10 @@ pub struct GlobalArgs {
     #[arg(long, env = "BTDB_SLOW_MS", global = true, default_value_t = 1000)]
     pub slow_ms: u64,
 
+    /// Seconds after which the server cancels a statement (default: no limit).
+    #[arg(long, env = "BTDB_STATEMENT_TIMEOUT", global = true, value_parser = parse_seconds)]
+    pub statement_timeout: Option<f64>,
+
     /// Print the number of queries and the time spent in the database on stderr at the end.
     #[arg(long, global = true)]
     pub timings: bool,
@@ -106,6 +110,7 @@ impl GlobalArgs {
             connect_timeout: Duration::from_secs_f64(self.connect_timeout),
             slow_query: Duration::from_millis(self.slow_ms),
             stats: self.stats.clone(),
+            statement_timeout: self.statement_timeout.map(Duration::from_secs_f64),
         }
     }
 
@@ -174,7 +179,14 @@ pub async fn run(cli: Cli) -> Result<()> {
             started.elapsed().as_secs_f64() * 1e3
         );
     }
-    result
+    result.map_err(|e| match global.statement_timeout {
+        // The server says only "canceling statement due to statement timeout".
+        Some(limit) if format!("{e:#}").contains("statement timeout") => e.context(format!(
+            "a query ran longer than --statement-timeout {limit}s and was cancelled; raise it or \
+             narrow the command"
+        )),
+        _ => e,
+    })
 }
 
 #[cfg(test)]

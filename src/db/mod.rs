@@ -14,7 +14,7 @@ use anyhow::{Context, Result, anyhow};
 use diesel::ConnectionError;
 use diesel_async::pooled_connection::bb8::{Pool, PooledConnection};
 use diesel_async::pooled_connection::{AsyncDieselConnectionManager, ManagerConfig};
-use diesel_async::{AsyncConnection, AsyncPgConnection};
+use diesel_async::{AsyncConnection, AsyncPgConnection, SimpleAsyncConnection};
 use tracing::{debug, info};
 
 use cluster::Cluster;
@@ -32,6 +32,8 @@ pub struct DbOptions {
     pub slow_query: Duration,
     /// Where every connection adds its statement count and time.
     pub stats: Arc<QueryStats>,
+    /// The server cancels any statement running longer (PostgreSQL's statement_timeout).
+    pub statement_timeout: Option<Duration>,
 }
 
 impl Default for DbOptions {
@@ -42,6 +44,7 @@ impl Default for DbOptions {
             connect_timeout: Duration::from_secs(10),
             slow_query: Duration::from_secs(1),
             stats: Arc::default(),
+            statement_timeout: None,
         }
     }
 }
@@ -95,22 +98,28 @@ impl Db {
         let stats = options.stats.clone();
         // Migrations are timed too: `--timings` counts every statement of the command.
         conn.set_instrumentation(QueryTimer::new(stats.clone(), options.slow_query));
-        let (conn, applied) = migrate::run_pending(conn)
+        let (mut conn, applied) = migrate::run_pending(conn)
             .await
             .with_context(|| format!("migrating {target}"))?;
+        let limit = limit_statements(options.statement_timeout);
+        conn.batch_execute(&limit).await?;
         if !applied.is_empty() {
             info!(count = applied.len(), "applied pending migrations");
         }
         let mut config = ManagerConfig::default();
         let timeout = options.connect_timeout;
-        let (pool_stats, slow) = (stats.clone(), options.slow_query);
+        let (pool_stats, slow, pool_limit) = (stats.clone(), options.slow_query, limit.clone());
         config.custom_setup = Box::new(move |url| {
             let url = url.to_owned();
             let stats = pool_stats.clone();
+            let limit = pool_limit.clone();
             Box::pin(async move {
                 let mut conn = establish(&url, timeout)
                     .await
                     .map_err(|e| ConnectionError::BadConnection(format!("{e:#}")))?;
+                conn.batch_execute(&limit)
+                    .await
+                    .map_err(|e| ConnectionError::BadConnection(e.to_string()))?;
                 conn.set_instrumentation(QueryTimer::new(stats, slow));
                 Ok(conn)
             })
@@ -151,6 +160,7 @@ impl Db {
             .connection_customizer(Box::new(Instrumented {
                 stats: self.stats.clone(),
                 slow: self.options.slow_query,
+                limit: limit_statements(self.options.statement_timeout),
             }))
             .build(diesel::r2d2::ConnectionManager::new(self.url.0.clone()))
             .with_context(|| format!("connecting to {}", self.target))
@@ -176,6 +186,7 @@ impl Db {
 struct Instrumented {
     stats: Arc<QueryStats>,
     slow: Duration,
+    limit: String,
 }
 
 impl diesel::r2d2::CustomizeConnection<diesel::PgConnection, diesel::r2d2::Error> for Instrumented {
@@ -184,8 +195,15 @@ impl diesel::r2d2::CustomizeConnection<diesel::PgConnection, diesel::r2d2::Error
             conn,
             QueryTimer::new(self.stats.clone(), self.slow),
         );
-        Ok(())
+        diesel::connection::SimpleConnection::batch_execute(conn, &self.limit)
+            .map_err(diesel::r2d2::Error::QueryError)
     }
+}
+
+/// The statement that sets a connection's statement timeout (0: none).
+fn limit_statements(timeout: Option<Duration>) -> String {
+    let ms = timeout.map_or(0, |t| t.as_millis().max(1));
+    format!("SET statement_timeout = {ms}")
 }
 
 /// One connection, with an error that says where it tried to go and why it failed.
