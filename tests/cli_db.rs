@@ -250,3 +250,97 @@ fn missing_server_binaries_name_what_to_install() {
         "{err}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_server_restart_mid_batch_ends_it_with_an_error_and_a_rerun_completes_it_once() {
+    let home = Home::new("restart");
+    let file = home.0.join("batch.jsonl");
+    let out = btdb(
+        &home.0,
+        &[
+            "gen",
+            "--runs",
+            "3000",
+            "--trades",
+            "20",
+            "--equity",
+            "200",
+            "-o",
+            file.to_str().unwrap(),
+        ],
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(btdb(&home.0, &["db", "migrate"]).status.success());
+    let url = stdout(&btdb(&home.0, &["db", "url"])).trim().to_owned();
+    let runs = |url: String| async move {
+        let mut conn = establish(&url, Duration::from_secs(10))
+            .await
+            .expect("connect");
+        let row: Named = diesel::sql_query("SELECT 'runs' AS name, count(*) AS n FROM runs")
+            .get_result(&mut conn)
+            .await
+            .expect("count");
+        row.n
+    };
+
+    let recorder = Command::new(env!("CARGO_BIN_EXE_btdb"))
+        .args(["record", "-q", "--jobs", "2", file.to_str().unwrap()])
+        .env("BTDB_HOME", &home.0)
+        .env_remove("DATABASE_URL")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("recorder");
+    let started = std::time::Instant::now();
+    while runs(url.clone()).await < 100 {
+        assert!(
+            started.elapsed() < Duration::from_secs(120),
+            "recording never started"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    // pg_ctl stop -m fast: sessions are ended and their open transactions rolled back.
+    assert!(btdb(&home.0, &["db", "stop"]).status.success());
+    let out = recorder.wait_with_output().expect("recorder ends");
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(!err.contains("panicked"), "{err}");
+    assert!(
+        err.lines().last().is_some_and(|l| l.starts_with("error: ")),
+        "{err}"
+    );
+
+    assert!(btdb(&home.0, &["db", "start"]).status.success());
+    let complete = {
+        let mut conn = establish(&url, Duration::from_secs(10))
+            .await
+            .expect("connect");
+        let rows: Vec<Named> = diesel::sql_query(
+            "SELECT 'partial' AS name, count(*) AS n FROM runs r
+             WHERE (SELECT count(*) FROM trades t WHERE t.run_id = r.id) <> 20
+                OR (SELECT count(*) FROM equity_points e WHERE e.run_id = r.id) <> 200
+             UNION ALL SELECT 'runs', count(*) FROM runs",
+        )
+        .load(&mut conn)
+        .await
+        .expect("count");
+        let get = |name: &str| rows.iter().find(|r| r.name == name).expect("row").n;
+        assert_eq!(
+            get("partial"),
+            0,
+            "a partial run is visible after the restart"
+        );
+        get("runs")
+    };
+    assert!(complete > 0 && complete < 3000, "{complete}");
+
+    let out = btdb(
+        &home.0,
+        &["record", "--format", "json", file.to_str().unwrap()],
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let summary: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    assert_eq!(summary["already_present"], complete);
+    assert_eq!(summary["recorded"], 3000 - complete);
+    assert_eq!(runs(url).await, 3000);
+}

@@ -258,3 +258,127 @@ async fn a_statement_timeout_ends_a_long_query_with_a_clear_message() {
     let out = btdb(&db, &["runs", "--limit", "2000", "--format", "json"], None);
     assert!(out.status.success(), "{}", text(&out.stderr));
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn hostile_names_and_values_are_stored_faithfully_or_refused_never_executed() {
+    let db = TestDb::new().await;
+    let strategy = "Robert'); DROP TABLE runs;-- \"q\" 策略 🚀 \u{202e}";
+    let key = "a'b\"; DELETE FROM metrics; --";
+    let doc = serde_json::json!({
+        "run_key": "hostile:1",
+        "strategy": strategy,
+        "params": {key: "x'); TRUNCATE runs; --", "ünï": 1},
+        "dataset": "DS'; DROP TABLE trades; --",
+        "tags": ["tag'\"", "$$; SELECT pg_sleep(10); $$"],
+        "metrics": {"sharpe": 1.5},
+    });
+    let out = btdb(&db, &["record", "-"], Some(&doc.to_string()));
+    assert!(out.status.success(), "{}", text(&out.stderr));
+
+    let shown = btdb(&db, &["show", "hostile:1", "--format", "json"], None);
+    let shown: serde_json::Value = serde_json::from_slice(&shown.stdout).expect("json");
+    assert_eq!(shown["strategy"]["name"], strategy);
+    assert_eq!(shown["params"], doc["params"]);
+    assert_eq!(shown["dataset"], doc["dataset"]);
+    assert_eq!(shown["tags"], doc["tags"]);
+
+    // Found through bound values, quotes and all.
+    let condition = format!(
+        "params.\"{}\" = 'x''); TRUNCATE runs; --' and sharpe > 1",
+        key.replace('"', "\"\"")
+    );
+    let listed = btdb(
+        &db,
+        &["runs", "--where", &condition, "--format", "json"],
+        None,
+    );
+    let listed: serde_json::Value = serde_json::from_slice(&listed.stdout).expect("json");
+    assert_eq!(listed["runs"][0]["run_key"], "hostile:1", "{listed}");
+    let tagged = btdb(
+        &db,
+        &[
+            "runs",
+            "--tag",
+            "$$; SELECT pg_sleep(10); $$",
+            "--format",
+            "json",
+        ],
+        None,
+    );
+    let tagged: serde_json::Value = serde_json::from_slice(&tagged.stdout).expect("json");
+    assert_eq!(tagged["runs"].as_array().map(Vec::len), Some(1));
+
+    // The terminal table shows control characters escaped, never raw.
+    let table = text(&btdb(&db, &["runs", "--metrics", "sharpe"], None).stdout);
+    assert!(
+        !table.contains('\u{1b}') && !table.contains('\u{202e}'),
+        "{table}"
+    );
+    assert!(table.contains("\\u{202e}"), "{table}");
+
+    // A --where carrying SQL is a syntax error or a literal, never a statement.
+    for hostile in [
+        "sharpe > 1; DROP TABLE runs",
+        "sharpe > 1 or 1=1 --",
+        "params.x = ''; DELETE FROM runs; --'",
+    ] {
+        let _ = btdb(&db, &["runs", "--where", hostile], None);
+    }
+    // Names the rules refuse are refused with the field named.
+    let bad_metric = r#"{"strategy": "s", "dataset": "d", "metrics": {"x; DROP TABLE runs": 1}}"#;
+    let out = btdb(&db, &["record", "-"], Some(bad_metric));
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        text(&out.stderr).contains("metrics"),
+        "{}",
+        text(&out.stderr)
+    );
+    let control = r#"{"strategy": "s\u0007", "dataset": "d"}"#;
+    let out = btdb(&db, &["record", "-"], Some(control));
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        text(&out.stderr).contains("strategy"),
+        "{}",
+        text(&out.stderr)
+    );
+
+    for table in ["runs", "metrics", "trades", "strategies"] {
+        count(&db, &format!("SELECT count(*) AS n FROM {table}")).await;
+    }
+    assert_eq!(count(&db, "SELECT count(*) AS n FROM runs").await, 1);
+    assert_eq!(count(&db, "SELECT count(*) AS n FROM metrics").await, 1);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn more_jobs_than_connections_wait_for_a_connection_instead_of_failing() {
+    let db = TestDb::new().await;
+    let dir = common::scratch_dir("jobs");
+    let file = dir.join("runs.jsonl");
+    generate(
+        &db,
+        &file,
+        &["--runs", "300", "--trades", "2", "--equity", "10"],
+    );
+    let out = btdb(
+        &db,
+        &[
+            "--pool-size",
+            "1",
+            "record",
+            "--jobs",
+            "16",
+            "--format",
+            "json",
+            file.to_str().expect("path"),
+        ],
+        None,
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("recording 1 runs at a time"),
+        "{}",
+        text(&out.stderr)
+    );
+    let summary: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    assert_eq!(summary["recorded"], 300);
+}
