@@ -111,23 +111,17 @@ impl RunFilter {
                 }
             },
         };
-        if let Some(condition) = &self.condition {
-            let wanted: Vec<&str> = condition
-                .fields()
-                .into_iter()
-                .filter_map(|f| match f {
-                    Field::Metric(name) => Some(name.as_str()),
-                    Field::Param(_) => None,
-                })
-                .collect();
-            if !wanted.is_empty() {
-                let known = super::rank::metric_names(conn).await?;
-                if let Some(name) = wanted.iter().find(|w| !known.iter().any(|k| k == *w)) {
-                    bail!(
-                        "--where: no completed run has metric `{name}`{}",
-                        suggest::hint(name, &known)
-                    );
-                }
+        let metrics = self
+            .condition
+            .as_ref()
+            .map(Expr::metrics)
+            .unwrap_or_default();
+        if !metrics.is_empty() {
+            let known = super::rank::metric_names(conn).await?;
+            for name in metrics {
+                suggest::require(name, &known, || {
+                    format!("--where: no completed run has metric `{name}`")
+                })?;
             }
         }
         Ok(Resolved {
@@ -145,18 +139,12 @@ impl Resolved {
     /// set has (listing the close ones); a filter that is merely strict passes. Reads every
     /// parameter set in scope, so it runs only after an empty result.
     pub async fn check_parameters(&self, conn: &mut AsyncPgConnection) -> Result<()> {
-        let Some(condition) = &self.condition else {
-            return Ok(());
-        };
-        let wanted: Vec<&str> = condition
-            .fields()
-            .into_iter()
-            .filter_map(|f| match f {
-                Field::Param(key) => Some(key.as_str()),
-                Field::Metric(_) => None,
-            })
-            .collect();
-        if wanted.is_empty() {
+        let params = self
+            .condition
+            .as_ref()
+            .map(Expr::params)
+            .unwrap_or_default();
+        if params.is_empty() {
             return Ok(());
         }
         let keys = || {
@@ -172,11 +160,10 @@ impl Resolved {
             }
         };
         let known: Vec<String> = load(conn, keys).await?;
-        if let Some(key) = wanted.iter().find(|w| !known.iter().any(|k| k == *w)) {
-            bail!(
-                "--where: no parameter set has parameter `{key}`{}",
-                suggest::hint(key, &known)
-            );
+        for key in params {
+            suggest::require(key, &known, || {
+                format!("--where: no parameter set has parameter `{key}`")
+            })?;
         }
         Ok(())
     }

@@ -6,7 +6,7 @@
 
 use std::collections::HashMap;
 
-use anyhow::{Result, bail};
+use anyhow::Result;
 use diesel::dsl;
 use diesel::expression::{AppearsOnTable, Expression, SelectableExpression, ValidGrouping};
 use diesel::pg::Pg;
@@ -400,13 +400,9 @@ pub async fn metric_names(conn: &mut AsyncPgConnection) -> Result<Vec<String>> {
 /// Fails with the close matches when no completed run has metric `name`.
 pub async fn ensure_metric(conn: &mut AsyncPgConnection, name: &str) -> Result<()> {
     let known = metric_names(conn).await?;
-    if !known.iter().any(|k| k == name) {
-        bail!(
-            "no completed run has metric `{name}`{}",
-            super::suggest::hint(name, &known)
-        );
-    }
-    Ok(())
+    super::suggest::require(name, &known, || {
+        format!("no completed run has metric `{name}`")
+    })
 }
 
 /// `s.id` of the LATERAL query: the probe's correlation with the strategy it is run for.

@@ -1,5 +1,17 @@
 //! "Did you mean" for names a user typed: metrics, parameters, strategies, sweeps.
 
+/// Fails with `missing()` and the close matches when `wanted` is not among `known`.
+pub fn require(
+    wanted: &str,
+    known: &[String],
+    missing: impl FnOnce() -> String,
+) -> anyhow::Result<()> {
+    if known.iter().any(|k| k == wanted) {
+        return Ok(());
+    }
+    anyhow::bail!("{}{}", missing(), hint(wanted, known))
+}
+
 /// `; did you mean `a`, `b`?` listing the known names closest to `wanted`, or `; known: …` when
 /// none is close; empty when nothing is known.
 pub fn hint(wanted: &str, known: &[String]) -> String {

@@ -6,7 +6,7 @@ use std::cmp::Ordering;
 use std::collections::{BTreeMap, BTreeSet};
 use std::str::FromStr;
 
-use anyhow::{Result, bail};
+use anyhow::Result;
 use bigdecimal::BigDecimal;
 use diesel::prelude::*;
 use diesel_async::AsyncPgConnection;
@@ -233,14 +233,9 @@ fn param(row: &SweepRow, name: &str) -> Option<ParamValue> {
 
 /// Fails with close matches when no row has parameter `name`.
 pub fn ensure_parameter(rows: &[SweepRow], name: &str) -> Result<()> {
-    let names = parameter_names(rows);
-    if !names.iter().any(|n| n == name) {
-        bail!(
-            "no run of this sweep has parameter `{name}`{}",
-            suggest::hint(name, &names)
-        );
-    }
-    Ok(())
+    suggest::require(name, &parameter_names(rows), || {
+        format!("no run of this sweep has parameter `{name}`")
+    })
 }
 
 /// Groups the rows by `x` (and `y`).

@@ -136,6 +136,28 @@ impl Expr {
         out
     }
 
+    /// The metric names the expression reads, in order of appearance.
+    pub fn metrics(&self) -> Vec<&str> {
+        self.fields()
+            .into_iter()
+            .filter_map(|f| match f {
+                Field::Metric(name) => Some(name.as_str()),
+                Field::Param(_) => None,
+            })
+            .collect()
+    }
+
+    /// The parameter names the expression reads, in order of appearance.
+    pub fn params(&self) -> Vec<&str> {
+        self.fields()
+            .into_iter()
+            .filter_map(|f| match f {
+                Field::Param(key) => Some(key.as_str()),
+                Field::Metric(_) => None,
+            })
+            .collect()
+    }
+
     fn visit<'a>(&'a self, f: &mut impl FnMut(&'a Comparison)) {
         match self {
             Expr::And(a, b) | Expr::Or(a, b) => {
@@ -488,5 +510,7 @@ mod tests {
                 &Field::Metric("c".into())
             ]
         );
+        assert_eq!(parsed.metrics(), ["a", "c"]);
+        assert_eq!(parsed.params(), ["b"]);
     }
 }

@@ -27,10 +27,6 @@ impl Table {
         self.footer.push(line.into());
     }
 
-    pub fn is_empty(&self) -> bool {
-        self.rows.is_empty()
-    }
-
     /// Columns padded to their widest cell; control characters shown escaped so that a stored
     /// name cannot move the cursor or change the terminal.
     pub fn to_text(&self) -> String {
