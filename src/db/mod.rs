@@ -102,7 +102,9 @@ impl Db {
             .await
             .with_context(|| format!("migrating {target}"))?;
         let limit = limit_statements(options.statement_timeout);
-        conn.batch_execute(&limit).await?;
+        if let Some(limit) = &limit {
+            conn.batch_execute(limit).await?;
+        }
         if !applied.is_empty() {
             info!(count = applied.len(), "applied pending migrations");
         }
@@ -117,9 +119,11 @@ impl Db {
                 let mut conn = establish(&url, timeout)
                     .await
                     .map_err(|e| ConnectionError::BadConnection(format!("{e:#}")))?;
-                conn.batch_execute(&limit)
-                    .await
-                    .map_err(|e| ConnectionError::BadConnection(e.to_string()))?;
+                if let Some(limit) = &limit {
+                    conn.batch_execute(limit)
+                        .await
+                        .map_err(|e| ConnectionError::BadConnection(e.to_string()))?;
+                }
                 conn.set_instrumentation(QueryTimer::new(stats, slow));
                 Ok(conn)
             })
@@ -186,7 +190,7 @@ impl Db {
 struct Instrumented {
     stats: Arc<QueryStats>,
     slow: Duration,
-    limit: String,
+    limit: Option<String>,
 }
 
 impl diesel::r2d2::CustomizeConnection<diesel::PgConnection, diesel::r2d2::Error> for Instrumented {
@@ -195,15 +199,18 @@ impl diesel::r2d2::CustomizeConnection<diesel::PgConnection, diesel::r2d2::Error
             conn,
             QueryTimer::new(self.stats.clone(), self.slow),
         );
-        diesel::connection::SimpleConnection::batch_execute(conn, &self.limit)
-            .map_err(diesel::r2d2::Error::QueryError)
+        match &self.limit {
+            Some(limit) => diesel::connection::SimpleConnection::batch_execute(conn, limit)
+                .map_err(diesel::r2d2::Error::QueryError),
+            None => Ok(()),
+        }
     }
 }
 
-/// The statement that sets a connection's statement timeout (0: none).
-fn limit_statements(timeout: Option<Duration>) -> String {
-    let ms = timeout.map_or(0, |t| t.as_millis().max(1));
-    format!("SET statement_timeout = {ms}")
+/// The statement that sets a connection's statement timeout; none without a limit, so that a
+/// timeout the server or role sets stays in force and no connection pays a round trip for it.
+fn limit_statements(timeout: Option<Duration>) -> Option<String> {
+    timeout.map(|t| format!("SET statement_timeout = {}", t.as_millis().max(1)))
 }
 
 /// One connection, with an error that says where it tried to go and why it failed.
