@@ -13,10 +13,20 @@
 //! ```
 //!
 //! The parser only builds a tree; `filter` turns it into Diesel expressions with bound values.
+//! The tree's depth is bounded, since everything that walks it (this parser, `filter`, Diesel's
+//! query builder) recurses: parentheses and `not` nest at most [`MAX_DEPTH`] deep, an
+//! expression holds at most [`MAX_TERMS`] comparisons, and chains of `and`/`or` become balanced
+//! trees, so a thousand terms add ten levels, not a thousand.
 
 use std::fmt;
 
 use thiserror::Error;
+
+/// How deep parentheses and `not` may nest.
+pub const MAX_DEPTH: usize = 32;
+
+/// How many comparisons one expression may hold (each becomes a subquery).
+pub const MAX_TERMS: usize = 1000;
 
 /// A parsed `--where` expression.
 #[derive(Debug, Clone, PartialEq)]
@@ -120,7 +130,12 @@ impl fmt::Display for Value {
 /// Parses a `--where` expression.
 pub fn parse(text: &str) -> Result<Expr, ParseError> {
     let tokens = lex(text)?;
-    let mut parser = Parser { tokens, pos: 0 };
+    let mut parser = Parser {
+        tokens,
+        pos: 0,
+        depth: 0,
+        terms: 0,
+    };
     let expr = parser.or()?;
     match parser.peek() {
         Token::End => Ok(expr),
@@ -292,6 +307,10 @@ fn is_number(text: &str) -> bool {
 struct Parser {
     tokens: Vec<(Token, usize)>,
     pos: usize,
+    /// Parentheses and `not` open around the current token.
+    depth: usize,
+    /// Comparisons read so far.
+    terms: usize,
 }
 
 impl Parser {
@@ -319,41 +338,56 @@ impl Parser {
     }
 
     fn or(&mut self) -> Result<Expr, ParseError> {
-        let mut left = self.and()?;
+        let mut operands = vec![self.and()?];
         while self.keyword("or") {
             self.next();
-            left = Expr::Or(Box::new(left), Box::new(self.and()?));
+            operands.push(self.and()?);
         }
-        Ok(left)
+        Ok(balanced(operands, Expr::Or))
     }
 
     fn and(&mut self) -> Result<Expr, ParseError> {
-        let mut left = self.unary()?;
+        let mut operands = vec![self.unary()?];
         while self.keyword("and") {
             self.next();
-            left = Expr::And(Box::new(left), Box::new(self.unary()?));
+            operands.push(self.unary()?);
         }
-        Ok(left)
+        Ok(balanced(operands, Expr::And))
     }
 
     fn unary(&mut self) -> Result<Expr, ParseError> {
-        if self.keyword("not") {
-            self.next();
-            return Ok(Expr::Not(Box::new(self.unary()?)));
+        let not = self.keyword("not");
+        if !not && *self.peek() != Token::Open {
+            return self.comparison();
         }
-        if *self.peek() == Token::Open {
-            self.next();
+        if self.depth == MAX_DEPTH {
+            return Err(self.error(format!(
+                "parentheses and `not` nest more than {MAX_DEPTH} deep; simplify the condition"
+            )));
+        }
+        self.depth += 1;
+        self.next();
+        let inner = if not {
+            Expr::Not(Box::new(self.unary()?))
+        } else {
             let inner = self.or()?;
             if *self.peek() != Token::Close {
                 return Err(self.error(format!("expected `)`, found {}", self.peek())));
             }
             self.next();
-            return Ok(inner);
-        }
-        self.comparison()
+            inner
+        };
+        self.depth -= 1;
+        Ok(inner)
     }
 
     fn comparison(&mut self) -> Result<Expr, ParseError> {
+        if self.terms == MAX_TERMS {
+            return Err(self.error(format!(
+                "more than {MAX_TERMS} comparisons; narrow the condition or split the command"
+            )));
+        }
+        self.terms += 1;
         let field = match self.peek().clone() {
             Token::Ident(word) if is_keyword(&word) => {
                 return Err(self.error(format!("expected a metric or params.NAME, found `{word}`")));
@@ -402,6 +436,19 @@ impl Parser {
         self.next();
         Ok(Expr::Compare(Comparison { field, op, value }))
     }
+}
+
+/// `a op b op c op d` as `(a op b) op (c op d)`: the same meaning (and, or are associative),
+/// and a depth that grows with the logarithm of the chain's length.
+fn balanced(mut operands: Vec<Expr>, op: fn(Box<Expr>, Box<Expr>) -> Expr) -> Expr {
+    if operands.len() == 1 {
+        return operands.pop().expect("one operand");
+    }
+    let right = operands.split_off(operands.len() / 2);
+    op(
+        Box::new(balanced(operands, op)),
+        Box::new(balanced(right, op)),
+    )
 }
 
 fn is_keyword(word: &str) -> bool {
@@ -497,6 +544,59 @@ mod tests {
             assert_eq!(err.column, column, "{text}: {err}");
             assert!(err.to_string().contains(fragment), "{text}: {err}");
         }
+    }
+
+    fn depth(expr: &Expr) -> usize {
+        match expr {
+            Expr::And(a, b) | Expr::Or(a, b) => 1 + depth(a).max(depth(b)),
+            Expr::Not(a) => 1 + depth(a),
+            Expr::Compare(_) => 1,
+        }
+    }
+
+    #[test]
+    fn nesting_is_bounded_and_reported_where_it_passes_the_bound() {
+        let at_bound = format!(
+            "{}sharpe > 1{}",
+            "(".repeat(MAX_DEPTH),
+            ")".repeat(MAX_DEPTH)
+        );
+        assert!(parse(&at_bound).is_ok());
+        // 30,000 parentheses once overflowed the stack; now the 33rd is refused.
+        let deep = format!("{}sharpe > 1{}", "(".repeat(30_000), ")".repeat(30_000));
+        let err = parse(&deep).expect_err("too deep");
+        assert_eq!(err.column, MAX_DEPTH + 1, "{err}");
+        assert!(err.to_string().contains("nest more than 32 deep"), "{err}");
+        let nots = format!("{}sharpe > 1", "not ".repeat(100_000));
+        let err = parse(&nots).expect_err("too deep");
+        assert_eq!(err.column, 4 * MAX_DEPTH + 1, "{err}");
+        let mixed = format!("{}sharpe > 1", "not (".repeat(20));
+        assert_eq!(parse(&mixed).expect_err("too deep").column, 5 * 16 + 1);
+    }
+
+    #[test]
+    fn terms_are_bounded_and_long_chains_are_balanced() {
+        let chain = |n: usize, op: &str| {
+            (0..n)
+                .map(|i| format!("m{i} > {i}"))
+                .collect::<Vec<_>>()
+                .join(op)
+        };
+        let parsed = parse(&chain(MAX_TERMS, " and ")).expect("at the bound");
+        assert_eq!(parsed.fields().len(), MAX_TERMS);
+        // ⌈log2 1000⌉ = 10 levels of `and` above the comparisons.
+        assert_eq!(depth(&parsed), 11);
+        let names: Vec<String> = (0..MAX_TERMS).map(|i| format!("m{i}")).collect();
+        assert_eq!(parsed.metrics(), names, "order of the terms kept");
+        assert_eq!(depth(&parse(&chain(MAX_TERMS, " or ")).expect("or")), 11);
+        let text = chain(MAX_TERMS + 1, " or ");
+        let err = parse(&text).expect_err("one term too many");
+        let last = text.rfind('m').expect("a last term") + 1;
+        assert_eq!(err.column, last, "{err}");
+        assert!(
+            err.to_string().contains("more than 1000 comparisons"),
+            "{err}"
+        );
     }
 
     #[test]
