@@ -1,5 +1,6 @@
 //! The `btdb` binary: parse arguments, set up tracing, run, map the outcome to an exit code.
 
+use std::io::Write as _;
 use std::process::ExitCode;
 
 use btdb::cli::{self, Cli};
@@ -31,7 +32,9 @@ fn main() -> ExitCode {
         Err(e) => {
             // Server errors carry DETAIL and HINT lines; an error message stays on one line.
             let message = format!("{e:#}");
-            eprintln!(
+            // stderr may be a closed pipe too (`2>&1 | head`): nothing left to tell then.
+            let _ = writeln!(
+                std::io::stderr(),
                 "error: {}",
                 message.split_whitespace().collect::<Vec<_>>().join(" ")
             );

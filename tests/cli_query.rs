@@ -170,7 +170,13 @@ async fn show_plots_the_equity_curve_with_its_drawdown() {
     // The ranking fixture's runs carry metrics only.
     let err = fails(
         &db,
-        &["show", "rank:0", "--plot", file.to_str().expect("path")],
+        &[
+            "show",
+            "--key",
+            "rank:0",
+            "--plot",
+            file.to_str().expect("path"),
+        ],
     );
     assert!(err.contains("no equity curve"), "{err}");
 }

@@ -61,7 +61,7 @@ async fn standard_input_is_recorded_and_json_output_is_a_summary() {
     let summary: serde_json::Value = serde_json::from_slice(&again.stdout).unwrap();
     assert_eq!(summary["already_present"], 1);
 
-    let show = btdb(&db, &["--format", "json", "show", "k1"], None);
+    let show = btdb(&db, &["--format", "json", "show", "--key", "k1"], None);
     assert!(show.status.success(), "{}", text(&show.stderr));
     let run: serde_json::Value = serde_json::from_slice(&show.stdout).unwrap();
     assert_eq!(run["run_key"], "k1");
@@ -69,11 +69,18 @@ async fn standard_input_is_recorded_and_json_output_is_a_summary() {
     assert_eq!(run["metrics"]["custom.x"], 0.25);
     assert_eq!(run["n_equity_points"], 3);
 
-    let missing = btdb(&db, &["show", "nope"], None);
+    let missing = btdb(&db, &["show", "--key", "nope"], None);
     assert_eq!(missing.status.code(), Some(1));
     assert_eq!(
         text(&missing.stderr).trim(),
         "error: no run with run_key `nope`"
+    );
+    // A run_key is never taken for an id, nor an id for a run_key.
+    let not_an_id = btdb(&db, &["show", "k1"], None);
+    assert_eq!(not_an_id.status.code(), Some(1));
+    assert_eq!(
+        text(&not_an_id.stderr).trim(),
+        "error: `k1` is not a run id (a number); to show a run by its run_key: btdb show --key 'k1'"
     );
 }
 

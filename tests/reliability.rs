@@ -275,7 +275,11 @@ async fn hostile_names_and_values_are_stored_faithfully_or_refused_never_execute
     let out = btdb(&db, &["record", "-"], Some(&doc.to_string()));
     assert!(out.status.success(), "{}", text(&out.stderr));
 
-    let shown = btdb(&db, &["show", "hostile:1", "--format", "json"], None);
+    let shown = btdb(
+        &db,
+        &["show", "--key", "hostile:1", "--format", "json"],
+        None,
+    );
     let shown: serde_json::Value = serde_json::from_slice(&shown.stdout).expect("json");
     assert_eq!(shown["strategy"]["name"], strategy);
     assert_eq!(shown["params"], doc["params"]);

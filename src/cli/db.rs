@@ -6,6 +6,7 @@ use clap::Subcommand;
 use super::GlobalArgs;
 use crate::db::cluster::{self, Cluster, Status};
 use crate::db::{Db, url};
+use crate::report;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -27,6 +28,13 @@ pub enum Action {
     Url,
 }
 
+/// A line on standard output, through the one output path.
+macro_rules! say {
+    ($($arg:tt)*) => {
+        report::print(&format!("{}\n", format_args!($($arg)*)))?
+    };
+}
+
 pub async fn run(args: Args, global: &GlobalArgs) -> Result<()> {
     let options = global.db_options();
     let embedded = || -> Result<Cluster> {
@@ -41,20 +49,20 @@ pub async fn run(args: Args, global: &GlobalArgs) -> Result<()> {
         Action::Start => {
             let cluster = embedded()?;
             cluster.ensure_running()?;
-            println!("running: {}", cluster.url(cluster::DATABASE));
+            say!("running: {}", cluster.url(cluster::DATABASE));
         }
         Action::Stop => {
             let cluster = embedded()?;
             if cluster.stop()? {
-                println!("stopped: {}", cluster.data_dir().display());
+                say!("stopped: {}", cluster.data_dir().display());
             } else {
-                println!("not running: {}", cluster.data_dir().display());
+                say!("not running: {}", cluster.data_dir().display());
             }
         }
         Action::Status => match &options.database_url {
             Some(database_url) => {
                 let db = Db::connect(&options).await?;
-                println!("reachable: {} ({})", db.target(), url::redact(database_url));
+                say!("reachable: {} ({})", db.target(), url::redact(database_url));
             }
             None => {
                 let cluster = embedded()?;
@@ -63,25 +71,25 @@ pub async fn run(args: Args, global: &GlobalArgs) -> Result<()> {
                     Status::Stopped => "stopped",
                     Status::NotCreated => "not created (the first command creates it)",
                 };
-                println!("embedded cluster: {state}");
-                println!("home: {}", cluster.home().display());
-                println!("url: {}", cluster.url(cluster::DATABASE));
+                say!("embedded cluster: {state}");
+                say!("home: {}", cluster.home().display());
+                say!("url: {}", cluster.url(cluster::DATABASE));
             }
         },
         Action::Migrate => {
             let db = Db::connect(&options).await?;
             match db.applied_migrations() {
-                [] => println!("schema up to date: {}", db.target()),
+                [] => say!("schema up to date: {}", db.target()),
                 applied => {
                     for version in applied {
-                        println!("applied {version}");
+                        say!("applied {version}");
                     }
                 }
             }
         }
         Action::Url => match &options.database_url {
-            Some(database_url) => println!("{}", url::redact(database_url)),
-            None => println!("{}", embedded()?.url(cluster::DATABASE)),
+            Some(database_url) => say!("{}", url::redact(database_url)),
+            None => say!("{}", embedded()?.url(cluster::DATABASE)),
         },
     }
     Ok(())

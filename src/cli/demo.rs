@@ -5,18 +5,15 @@ use std::path::PathBuf;
 use std::time::Instant;
 
 use anyhow::Result;
-use serde::Serialize;
 
-use super::compare::out_of_sample_table;
-use super::rank::strategy_table;
 use super::{Format, GlobalArgs};
 use crate::db::Db;
 use crate::demo::{self, MAIN_MARKET};
 use crate::ingest::{self, RecordOptions, Summary};
 use crate::query::filter::RunFilter;
-use crate::query::rank::{By, Ranking, StrategyRank};
-use crate::query::sweep::{self, OutOfSample};
-use crate::report::{self, Table, plot};
+use crate::query::rank::{By, Ranking};
+use crate::query::sweep;
+use crate::report::{self, demo::DemoReport, plot};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -27,20 +24,6 @@ pub struct Args {
     /// Runs recorded at once (capped at --pool-size).
     #[arg(short, long, default_value_t = 2, value_parser = clap::value_parser!(u32).range(1..=64))]
     pub jobs: u32,
-}
-
-/// `--format json`.
-#[derive(Debug, Serialize)]
-struct Report {
-    documents: usize,
-    runs_folder: PathBuf,
-    recorded: u64,
-    already_present: u64,
-    failed: u64,
-    ranking_dataset: String,
-    ranking: Vec<StrategyRank>,
-    out_of_sample: Vec<(String, OutOfSample)>,
-    heatmap: PathBuf,
 }
 
 pub async fn run(args: Args, global: &GlobalArgs) -> Result<()> {
@@ -135,7 +118,7 @@ pub async fn run(args: Args, global: &GlobalArgs) -> Result<()> {
         &pivot,
     )?;
 
-    let report = Report {
+    let report = DemoReport {
         documents,
         runs_folder,
         recorded: summary.recorded,
@@ -146,7 +129,7 @@ pub async fn run(args: Args, global: &GlobalArgs) -> Result<()> {
         out_of_sample: checks,
         heatmap,
     };
-    report::emit(global.format, &report, || tables(&report))?;
+    report::emit(global.format, &report, || report.tables())?;
     say(
         global,
         &format!(
@@ -169,56 +152,4 @@ fn say(global: &GlobalArgs, line: &str) {
     if !global.quiet && global.format != Format::Json {
         eprintln!("{line}");
     }
-}
-
-fn tables(report: &Report) -> Vec<Table> {
-    let mut ranking = strategy_table(&report.ranking, By::Best, "sharpe");
-    ranking.note(format!(
-        "strategies on {} by their best Sharpe ratio; `deflated` is the probability that the \
-         best beats what its number of trials would reach by luck",
-        report.ranking_dataset
-    ));
-    let mut summary = Table::new([
-        "strategy",
-        "parameter sets",
-        "spearman in/out",
-        "in-sample winner",
-        "its rank out of sample",
-    ]);
-    for (strategy, check) in &report.out_of_sample {
-        summary.push(vec![
-            strategy.clone(),
-            check.parameter_sets.to_string(),
-            check
-                .spearman
-                .map_or_else(|| "-".to_owned(), report::number),
-            check
-                .winner
-                .as_ref()
-                .map_or_else(|| "-".to_owned(), |w| w.params.to_string()),
-            check.winner.as_ref().map_or_else(
-                || "-".to_owned(),
-                |w| {
-                    format!(
-                        "{} of {}",
-                        report::number(w.out_of_sample_rank),
-                        check.parameter_sets
-                    )
-                },
-            ),
-        ]);
-    }
-    summary.note(
-        "in-sample ranks that hold out of sample have a Spearman correlation near 1; near 0 or \
-         below, the in-sample winner was luck",
-    );
-    let mut out = vec![ranking, summary];
-    if let Some((strategy, check)) = report.out_of_sample.iter().find(|(s, _)| s == "momentum") {
-        let mut detail = out_of_sample_table(check, "sharpe");
-        detail.note(format!(
-            "({strategy}, parameter sets by in-sample Sharpe ratio)"
-        ));
-        out.push(detail);
-    }
-    out
 }

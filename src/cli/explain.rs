@@ -2,9 +2,8 @@
 //! (ANALYZE, BUFFERS), instead of the command's own output.
 
 use anyhow::Result;
-use serde::Serialize;
 
-use super::{Format, GlobalArgs, compare, rank, runs, show};
+use super::{GlobalArgs, compare, rank, runs, show};
 use crate::db::explain::capture;
 use crate::report;
 
@@ -27,12 +26,6 @@ pub enum Explained {
     Compare(compare::Args),
 }
 
-#[derive(Debug, Serialize)]
-struct Query {
-    sql: String,
-    plan: serde_json::Value,
-}
-
 pub async fn run(args: Args, global: &GlobalArgs) -> Result<()> {
     let command = async {
         match args.command {
@@ -45,23 +38,5 @@ pub async fn run(args: Args, global: &GlobalArgs) -> Result<()> {
     // With ANALYZE each query runs twice: once explained, once for the command.
     let (result, plans) = capture(!args.no_analyze, report::silenced(command)).await;
     result?;
-    match global.format {
-        Format::Json => {
-            let queries: Vec<Query> = plans
-                .iter()
-                .map(|c| Query {
-                    sql: c.sql.clone(),
-                    plan: c.json.clone(),
-                })
-                .collect();
-            println!("{}", serde_json::to_string_pretty(&queries)?);
-        }
-        Format::Table | Format::Csv => {
-            for (i, captured) in plans.iter().enumerate() {
-                println!("query {} of {}: {}", i + 1, plans.len(), captured.sql);
-                println!("{}", captured.to_text());
-            }
-        }
-    }
-    Ok(())
+    report::explain::plans(global.format, &plans)
 }

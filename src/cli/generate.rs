@@ -10,6 +10,7 @@ use super::GlobalArgs;
 use super::record::record_and_report;
 use crate::ingest::RecordOptions;
 use crate::ingest::source::Input;
+use crate::report;
 use crate::synth::{GenSpec, write_jsonl};
 
 #[derive(Debug, clap::Args)]
@@ -71,12 +72,18 @@ pub async fn run(args: Args, global: &GlobalArgs) -> Result<()> {
         };
         return record_and_report(vec![Input::Generated(spec)], options, global).await;
     }
-    let sink: Box<dyn Write> = match &args.output {
+    match &args.output {
         Some(path) => {
-            Box::new(File::create(path).with_context(|| format!("creating `{}`", path.display()))?)
+            let file =
+                File::create(path).with_context(|| format!("creating `{}`", path.display()))?;
+            let mut out = BufWriter::with_capacity(1 << 20, file);
+            write_jsonl(&spec, &mut out)
+                .and_then(|()| out.flush())
+                .with_context(|| format!("writing `{}`", path.display()))
         }
-        None => Box::new(std::io::stdout().lock()),
-    };
-    let mut out = BufWriter::with_capacity(1 << 20, sink);
-    write_jsonl(&spec, &mut out).context("writing generated runs")
+        None => {
+            let mut out = BufWriter::with_capacity(1 << 20, std::io::stdout().lock());
+            report::stdout_written(write_jsonl(&spec, &mut out).and_then(|()| out.flush()))
+        }
+    }
 }

@@ -1,15 +1,18 @@
 //! The command line: global options, the subcommand enum and its one dispatching `match`.
 
 pub mod compare;
+pub mod completions;
 pub mod db;
 pub mod demo;
 pub mod doctor;
 pub mod explain;
 pub mod filter;
 pub mod generate;
+pub mod man;
 pub mod rank;
 pub mod record;
 pub mod runs;
+pub mod schema;
 pub mod show;
 
 use std::sync::Arc;
@@ -19,7 +22,11 @@ use anyhow::Result;
 use clap::{Args, Parser, Subcommand};
 
 use crate::db::DbOptions;
+use crate::db::error::{self, ServerError};
 use crate::db::timing::QueryStats;
+use crate::models::RunStatus;
+use crate::query::rank::By;
+pub use crate::report::Format;
 
 /// btdb keeps backtest results in PostgreSQL: record runs, rank strategies, compare sweeps.
 ///
@@ -82,16 +89,41 @@ pub struct GlobalArgs {
     pub stats: Arc<QueryStats>,
 }
 
-/// Output formats.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum Format {
-    /// Aligned text for people.
-    Table,
-    /// JSON for programs (README documents its shape).
-    Json,
-    /// CSV with a header line.
-    Csv,
+/// clap's names for an enum of a lower layer, which knows nothing of the command line.
+macro_rules! value_enum {
+    ($ty:ty { $($variant:ident => $name:literal: $help:literal),+ $(,)? }) => {
+        impl clap::ValueEnum for $ty {
+            fn value_variants<'a>() -> &'a [Self] {
+                &[$(<$ty>::$variant),+]
+            }
+
+            fn to_possible_value(&self) -> Option<clap::builder::PossibleValue> {
+                Some(match self {
+                    $(<$ty>::$variant => clap::builder::PossibleValue::new($name).help($help)),+
+                })
+            }
+        }
+    };
 }
+
+value_enum!(Format {
+    Table => "table": "Aligned text for people",
+    Json => "json": "JSON for programs (README documents its shape)",
+    Csv => "csv": "CSV with a header line",
+});
+
+value_enum!(By {
+    Best => "best": "Its best run",
+    Mean => "mean": "The mean over its runs",
+    Median => "median": "The median over its runs",
+    Worst => "worst": "Its worst run",
+    Count => "count": "How many runs have the metric",
+});
+
+value_enum!(RunStatus {
+    Completed => "completed": "Runs that completed",
+    Failed => "failed": "Runs that failed",
+});
 
 fn parse_seconds(text: &str) -> Result<f64, String> {
     match text.parse::<f64>() {
@@ -153,6 +185,12 @@ pub enum Command {
     /// into the database with --record.
     #[command(name = "gen")]
     Generate(generate::Args),
+    /// Print the JSON Schema of the run document (docs/run-document.md describes it).
+    Schema(schema::Args),
+    /// Print a shell's completion script: bash, zsh, fish, elvish or powershell.
+    Completions(completions::Args),
+    /// Print btdb's manual page.
+    Man(man::Args),
 }
 
 /// Runs the parsed command line.
@@ -170,6 +208,9 @@ pub async fn run(cli: Cli) -> Result<()> {
         Command::Doctor(args) => doctor::run(args, global).await,
         Command::Explain(args) => explain::run(args, global).await,
         Command::Generate(args) => generate::run(args, global).await,
+        Command::Schema(args) => schema::run(args).await,
+        Command::Completions(args) => completions::run(args).await,
+        Command::Man(args) => man::run(args).await,
     };
     if global.timings {
         eprintln!(
@@ -179,12 +220,18 @@ pub async fn run(cli: Cli) -> Result<()> {
             started.elapsed().as_secs_f64() * 1e3
         );
     }
-    result.map_err(|e| match global.statement_timeout {
-        // The server says only "canceling statement due to statement timeout".
-        Some(limit) if format!("{e:#}").contains("statement timeout") => e.context(format!(
+    result.map_err(|e| match (error::kind_in(&e), global.statement_timeout) {
+        (Some(ServerError::StatementTimeout), Some(limit)) => e.context(format!(
             "a query ran longer than --statement-timeout {limit}s and was cancelled; raise it or \
              narrow the command"
         )),
+        (Some(ServerError::StatementTimeout), None) => e.context(
+            "a query ran longer than the server's statement_timeout and was cancelled; narrow \
+             the command or raise it with --statement-timeout",
+        ),
+        (Some(ServerError::InsufficientPrivilege), _) => {
+            e.context("the database role lacks a privilege this command needs")
+        }
         _ => e,
     })
 }

@@ -6,8 +6,8 @@ use super::GlobalArgs;
 use super::filter::FilterArgs;
 use crate::db::Db;
 use crate::metrics::{Direction, direction};
-use crate::query::rank::{self, By, Ranking, StrategyRank};
-use crate::report::{self, Table};
+use crate::query::rank::{self, By, Ranking};
+use crate::report;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -82,18 +82,7 @@ pub async fn run(args: Args, global: &GlobalArgs) -> Result<()> {
             ranking.filter.check_parameters(&mut conn).await?;
         }
         return report::emit(global.format, &ranked, || {
-            let mut table = Table::new(["rank", metric, "run", "strategy", "dataset", "params"]);
-            for r in &ranked {
-                table.push(vec![
-                    r.rank.to_string(),
-                    report::number(r.value),
-                    r.run.id.to_string(),
-                    r.run.strategy.to_string(),
-                    r.run.dataset.clone(),
-                    r.run.params.to_string(),
-                ]);
-            }
-            vec![table]
+            vec![report::rank::run_table(&ranked, metric)]
         });
     }
     let ranked = ranking.strategies(&mut conn, args.deflated).await?;
@@ -102,47 +91,6 @@ pub async fn run(args: Args, global: &GlobalArgs) -> Result<()> {
         ranking.filter.check_parameters(&mut conn).await?;
     }
     report::emit(global.format, &ranked, || {
-        vec![strategy_table(&ranked, args.by, metric)]
+        vec![report::rank::strategy_table(&ranked, args.by, metric)]
     })
-}
-
-/// Ranked strategies as a table; `runs` and the deflated Sharpe columns appear when computed.
-pub fn strategy_table(ranked: &[StrategyRank], by: By, metric: &str) -> Table {
-    let counted = ranked.iter().any(|r| r.runs.is_some());
-    let deflated = ranked.iter().any(|r| r.deflated.is_some());
-    let score = format!("{} {metric}", format!("{by:?}").to_lowercase());
-    let mut header = vec!["rank", score.as_str()];
-    if counted {
-        header.push("runs");
-    }
-    header.extend(["strategy", "best run"]);
-    if by != By::Best {
-        header.push("best");
-    }
-    header.extend(["dataset", "params"]);
-    if deflated {
-        header.extend(["trials", "expected max", "deflated"]);
-    }
-    let or_dash = |v: Option<f64>| v.map_or_else(|| "-".to_owned(), report::number);
-    let mut table = Table::new(header);
-    for r in ranked {
-        let mut row = vec![r.rank.to_string(), report::number(r.score)];
-        if counted {
-            row.push(r.runs.map_or_else(|| "-".to_owned(), |n| n.to_string()));
-        }
-        row.extend([r.strategy.to_string(), r.best_run.id.to_string()]);
-        if by != By::Best {
-            row.push(report::number(r.best_value));
-        }
-        row.extend([r.best_run.dataset.clone(), r.best_run.params.to_string()]);
-        if let Some(d) = &r.deflated {
-            row.extend([
-                d.trials.to_string(),
-                or_dash(d.expected_max_sharpe),
-                or_dash(d.probability),
-            ]);
-        }
-        table.push(row);
-    }
-    table
 }

@@ -8,10 +8,11 @@ use anyhow::{Result, bail};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use tracing::warn;
 
-use super::{Format, GlobalArgs};
+use super::GlobalArgs;
 use crate::db::Db;
 use crate::ingest::source::{self, Input};
 use crate::ingest::{self, Outcome, RecordOptions, Summary};
+use crate::report;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -80,7 +81,7 @@ pub async fn record_and_report(
                 if let Outcome::Failed(failure) = outcome {
                     progress.suspend(|| eprintln!("error: {}: {}", failure.origin, failure.error));
                 }
-                progress.set_message(describe(&counts));
+                progress.set_message(report::record::describe(&counts));
             },
         );
         progress.finish_and_clear();
@@ -88,14 +89,7 @@ pub async fn record_and_report(
     })
     .await??;
 
-    match global.format {
-        Format::Json => println!("{}", serde_json::to_string_pretty(&summary)?),
-        Format::Csv => println!(
-            "recorded,already_present,failed\n{},{},{}",
-            summary.recorded, summary.already_present, summary.failed
-        ),
-        Format::Table => println!("{}", describe(&summary)),
-    }
+    report::record::summary(global.format, &summary)?;
     if summary.failed > 0 {
         let total = summary.recorded + summary.already_present + summary.failed;
         bail!(
@@ -104,13 +98,6 @@ pub async fn record_and_report(
         );
     }
     Ok(())
-}
-
-fn describe(summary: &Summary) -> String {
-    format!(
-        "recorded {}, already present {}, failed {}",
-        summary.recorded, summary.already_present, summary.failed
-    )
 }
 
 /// A bar over the bytes of the input files on a terminal; nothing otherwise.

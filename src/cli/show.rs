@@ -2,8 +2,9 @@
 
 use std::path::PathBuf;
 
-use anyhow::Result;
+use anyhow::{Result, bail};
 use bigdecimal::ToPrimitive;
+use clap::ArgGroup;
 
 use super::GlobalArgs;
 use crate::db::Db;
@@ -11,9 +12,15 @@ use crate::query::run_detail::{RunDetail, RunRef};
 use crate::report::{self, plot};
 
 #[derive(Debug, clap::Args)]
+#[command(group(ArgGroup::new("which").required(true).args(["id", "key"])))]
 pub struct Args {
-    /// The run: its id, or its run_key.
-    pub run: String,
+    /// The run's id (the number `runs` and `rank` print).
+    #[arg(value_name = "ID")]
+    pub id: Option<String>,
+
+    /// The run by its run_key instead (a run_key may itself be a number).
+    #[arg(long, value_name = "RUN_KEY")]
+    pub key: Option<String>,
 
     /// Include every trade.
     #[arg(long)]
@@ -28,16 +35,39 @@ pub struct Args {
     pub plot: Option<PathBuf>,
 }
 
+impl Args {
+    /// The run asked for; an id that is no number is an error that points to `--key`.
+    fn run_ref(&self) -> Result<RunRef> {
+        match (&self.id, &self.key) {
+            (_, Some(key)) => Ok(RunRef::Key(key.clone())),
+            (Some(id), None) => match id.parse() {
+                Ok(id) => Ok(RunRef::Id(id)),
+                Err(_) => bail!(
+                    "`{id}` is not a run id (a number); to show a run by its run_key: btdb show --key '{}'",
+                    id.replace('\'', r"'\''")
+                ),
+            },
+            (None, None) => bail!("name a run: btdb show ID, or btdb show --key RUN_KEY"),
+        }
+    }
+}
+
 pub async fn run(args: Args, global: &GlobalArgs) -> Result<()> {
+    let run = args.run_ref()?;
     let db = Db::connect(&global.db_options()).await?;
     let mut conn = db.conn().await?;
-    let detail = RunDetail::load(
-        &mut conn,
-        &RunRef::parse(&args.run),
-        args.trades,
-        args.equity || args.plot.is_some(),
-    )
-    .await?;
+    let with_equity = args.equity || args.plot.is_some();
+    let detail = RunDetail::load(&mut conn, &run, args.trades, with_equity).await?;
+    if let RunRef::Id(id) = run
+        && let Some(other) = RunDetail::id_of_key(&mut conn, &id.to_string()).await?
+        && other != id
+    {
+        // Both readings of the number name a run: say which one this is and how to get the other.
+        tracing::warn!(
+            "`{id}` is also the run_key of run {other}; this is run {id}: btdb show --key {id} \
+             shows the other"
+        );
+    }
     if let Some(path) = &args.plot {
         let points: Vec<_> = detail
             .equity
@@ -55,5 +85,5 @@ pub async fn run(args: Args, global: &GlobalArgs) -> Result<()> {
         equity: detail.equity.filter(|_| args.equity),
         ..detail
     };
-    report::emit_text(global.format, &detail, || detail.to_text())
+    report::emit_text(global.format, &detail, || report::show::text(&detail))
 }

@@ -1,6 +1,7 @@
 //! Where the database comes from (DESIGN §5), the connection pool and schema migrations.
 
 pub mod cluster;
+pub mod error;
 pub mod explain;
 pub mod migrate;
 pub mod pg_bin;

@@ -66,12 +66,32 @@ impl Instrumentation for QueryTimer {
                 let ms = elapsed.as_secs_f64() * 1e3;
                 // The statement text carries bound values but never the connection URL.
                 if elapsed >= self.slow {
-                    warn!(ms = format_args!("{ms:.1}"), sql = %query, "slow query");
+                    warn!(ms = format_args!("{ms:.1}"), sql = %Clipped(query), "slow query");
                 } else {
-                    debug!(ms = format_args!("{ms:.3}"), failed = error.is_some(), sql = %query, "query");
+                    debug!(ms = format_args!("{ms:.3}"), failed = error.is_some(), sql = %Clipped(query), "query");
                 }
             }
             _ => {}
+        }
+    }
+}
+
+/// A statement's text for a log line: its first 2,000 characters, since a long `--where`
+/// makes statements of hundreds of kilobytes. Formatted only when the line is logged.
+struct Clipped<T>(T);
+
+impl<T: std::fmt::Display> std::fmt::Display for Clipped<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        const MAX: usize = 2000;
+        let text = self.0.to_string();
+        match text.char_indices().nth(MAX) {
+            Some((cut, _)) => write!(
+                f,
+                "{}… ({} more characters)",
+                &text[..cut],
+                text[cut..].chars().count()
+            ),
+            None => f.write_str(&text),
         }
     }
 }

@@ -1,5 +1,5 @@
-//! The run document, version 1 (DESIGN §1), as written: serde types that accept exactly the
-//! documented forms, refuse unknown fields, and keep decimals as written.
+//! The run document, version 1 (docs/run-document.md), as written: serde types that accept
+//! exactly the documented forms, refuse unknown fields, and keep decimals as written.
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -13,6 +13,9 @@ use serde::{Deserialize, de::value::MapAccessDeserializer};
 use serde_json::Value;
 
 use crate::models::{RunStatus, TradeSide};
+
+/// The document's JSON Schema (`btdb schema`): its shape, for validators and editors.
+pub const JSON_SCHEMA: &str = include_str!("../../docs/run-document.schema.json");
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields, expecting = "a run document (a JSON object)")]

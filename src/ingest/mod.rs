@@ -10,10 +10,11 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Mutex, mpsc};
 
 use anyhow::{Result, anyhow};
-use diesel::result::{DatabaseErrorKind, Error as DieselError};
+use diesel::result::Error as DieselError;
 use serde::Serialize;
 
 use crate::db::WriterPool;
+use crate::db::error::{self, ServerError};
 use source::{Flow, Input, Item, Origin};
 use write::{Parents, WriteError, Written};
 
@@ -232,9 +233,5 @@ fn failed(origin: &Origin, error: String) -> Outcome {
 }
 
 fn connection_lost(e: &DieselError) -> bool {
-    matches!(
-        e,
-        DieselError::DatabaseError(DatabaseErrorKind::ClosedConnection, _)
-            | DieselError::BrokenTransactionManager
-    )
+    error::kind(e) == Some(ServerError::ConnectionLost)
 }

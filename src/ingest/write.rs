@@ -4,9 +4,10 @@ use std::collections::HashMap;
 
 use diesel::PgConnection;
 use diesel::prelude::*;
-use diesel::result::{DatabaseErrorKind, Error as DieselError};
+use diesel::result::Error as DieselError;
 
 use super::validate::ValidRun;
+use crate::db::error::{self, ServerError};
 use crate::models::equity_point::NewEquityPoint;
 use crate::models::metric::NewMetric;
 use crate::models::numeric::Numeric;
@@ -70,7 +71,8 @@ pub fn write_run(
     run: &ValidRun,
     parents: &mut Parents,
 ) -> Result<Written, WriteError> {
-    for _ in 0..2 {
+    let mut attempts = 0;
+    loop {
         if let Some(found) = existing(conn, run)? {
             return found;
         }
@@ -79,12 +81,15 @@ pub fn write_run(
                 parents.remember(run, &used);
                 return Ok(Written::Recorded(id));
             }
-            Err(DieselError::DatabaseError(DatabaseErrorKind::UniqueViolation, info))
-                if info.constraint_name() == Some("runs_run_key_key") => {}
+            // Parents are found or created with ON CONFLICT, so the one unique index an insert
+            // can hit is the run_key's: another recorder committed this key first. Its run is
+            // there to compare with now; a second violation with no run found is no race.
+            Err(e) if error::kind(&e) == Some(ServerError::UniqueViolation) && attempts == 0 => {
+                attempts += 1;
+            }
             Err(e) => return Err(e.into()),
         }
     }
-    existing(conn, run)?.unwrap_or(Err(WriteError::Conflict(run.run_key.clone())))
 }
 
 fn existing(

@@ -28,7 +28,7 @@ use crate::models::{Metric, MetricName};
 use crate::schema::{metrics, runs};
 
 /// How a strategy's runs become one score.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum By {
     /// Its best run.
@@ -41,6 +41,21 @@ pub enum By {
     Worst,
     /// How many runs have the metric.
     Count,
+}
+
+impl By {
+    pub const ALL: [By; 5] = [By::Best, By::Mean, By::Median, By::Worst, By::Count];
+
+    /// The name the command line and JSON use.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            By::Best => "best",
+            By::Mean => "mean",
+            By::Median => "median",
+            By::Worst => "worst",
+            By::Count => "count",
+        }
+    }
 }
 
 /// What to rank and how.

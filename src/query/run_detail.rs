@@ -1,7 +1,5 @@
 //! One run with its strategy, parameters, sweep, metrics and, on request, trades and equity.
 
-use std::fmt::Write as _;
-
 use anyhow::{Result, bail};
 use bigdecimal::BigDecimal;
 use chrono::{DateTime, Utc};
@@ -12,24 +10,15 @@ use serde::Serialize;
 use super::runs::{RunSummary, RunWithParents, with_parents};
 
 use crate::db::explain::load;
-use crate::models::{EquityPoint, Metric, MetricValue, Trade};
+use crate::models::{EquityPoint, Metric, MetricValue, Run, Trade};
 use crate::schema::{equity_points, runs, trades};
 
-/// How a user names a run.
+/// How a user names a run: by id or by run_key, never guessed from the text, since a run_key
+/// may be a number.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum RunRef {
     Id(i64),
     Key(String),
-}
-
-impl RunRef {
-    /// A number is an id; anything else a run_key.
-    pub fn parse(text: &str) -> Self {
-        match text.parse() {
-            Ok(id) => RunRef::Id(id),
-            Err(_) => RunRef::Key(text.to_owned()),
-        }
-    }
 }
 
 /// One run as `show` prints it: its summary as listings show it, and more.
@@ -60,6 +49,12 @@ pub struct TradeSummary {
 }
 
 impl RunDetail {
+    /// The id of the run recorded under `key`, if any.
+    pub async fn id_of_key(conn: &mut AsyncPgConnection, key: &str) -> Result<Option<i64>> {
+        let found: Vec<(i64, Vec<u8>)> = load(conn, || Run::by_key(key)).await?;
+        Ok(found.first().map(|(id, _)| *id))
+    }
+
     /// Loads the run in a fixed number of queries: the run with its parents (one join), its
     /// metrics, its row counts, and its trades and equity when asked for.
     pub async fn load(
@@ -78,7 +73,12 @@ impl RunDetail {
         let found: Option<RunWithParents> = load(conn, query).await?.into_iter().next();
         let Some(found) = found else {
             match run {
-                RunRef::Id(id) => bail!("no run with id {id}"),
+                RunRef::Id(id) => match Self::id_of_key(conn, &id.to_string()).await? {
+                    Some(other) => bail!(
+                        "no run with id {id}; run {other} has the run_key `{id}`: btdb show --key {id}"
+                    ),
+                    None => bail!("no run with id {id}"),
+                },
                 RunRef::Key(key) => bail!("no run with run_key `{key}`"),
             }
         };
@@ -139,86 +139,5 @@ impl RunDetail {
             trades,
             equity,
         })
-    }
-
-    fn trades_line(&self) -> String {
-        let s = &self.trade_summary;
-        match (&s.total_pnl, &s.total_fees) {
-            (Some(pnl), Some(fees)) => format!(
-                "{} ({} won, {} lost; pnl {pnl}, fees {fees})",
-                self.n_trades, s.winners, s.losers
-            ),
-            _ => self.n_trades.to_string(),
-        }
-    }
-
-    /// The run as aligned `key  value` lines.
-    pub fn to_text(&self) -> String {
-        let mut out = String::new();
-        let version = if self.run.strategy.version.is_empty() {
-            String::new()
-        } else {
-            format!(" {}", self.run.strategy.version)
-        };
-        let opt = |t: &Option<DateTime<Utc>>| t.map_or("-".to_owned(), |t| t.to_rfc3339());
-        let rows = [
-            ("run", format!("{} ({})", self.run.id, self.run.run_key)),
-            ("strategy", format!("{}{version}", self.run.strategy.name)),
-            ("params", self.run.params.to_string()),
-            ("dataset", self.run.dataset.clone()),
-            ("status", self.run.status.to_string()),
-            (
-                "sweep",
-                self.run.sweep.clone().unwrap_or_else(|| "-".into()),
-            ),
-            (
-                "tags",
-                if self.run.tags.is_empty() {
-                    "-".into()
-                } else {
-                    self.run.tags.join(", ")
-                },
-            ),
-            (
-                "period",
-                format!("{} .. {}", opt(&self.period_start), opt(&self.period_end)),
-            ),
-            (
-                "initial capital",
-                self.initial_capital
-                    .as_ref()
-                    .map_or("-".into(), ToString::to_string),
-            ),
-            ("periods/year", self.run.periods_per_year.to_string()),
-            ("recorded", self.run.recorded_at.to_rfc3339()),
-            ("trades", self.trades_line()),
-            ("equity points", self.n_equity_points.to_string()),
-        ];
-        for (key, value) in rows {
-            let _ = writeln!(out, "{key:<16} {value}");
-        }
-        if !self.run.metrics.is_empty() {
-            let _ = writeln!(out, "metrics");
-            for (name, value) in &self.run.metrics {
-                let _ = writeln!(out, "  {name:<20} {value}");
-            }
-        }
-        if let Some(trades) = &self.trades {
-            let _ = writeln!(out, "trades");
-            for t in trades {
-                let _ = writeln!(
-                    out,
-                    "  {} {} {} @ {} -> {} pnl {}",
-                    t.symbol, t.side, t.quantity, t.entry_price, t.exit_price, t.pnl
-                );
-            }
-        }
-        if let Some(equity) = &self.equity {
-            let _ = writeln!(out, "equity");
-            for (ts, value) in equity {
-                let _ = writeln!(out, "  {} {value}", ts.to_rfc3339());
-            }
-        }
-        out
     }
 }

@@ -1,16 +1,35 @@
-//! Output: aligned tables, CSV and JSON on stdout, and SVG charts.
+//! Output: aligned tables, CSV and JSON on stdout, and SVG charts. Every command prints
+//! through [`print`], and the shapes it prints (JSON and tables) are this module's, so that any
+//! front end prints the same.
 
+pub mod compare;
+pub mod demo;
+pub mod doctor;
+pub mod explain;
 pub mod plot;
+pub mod rank;
+pub mod record;
+pub mod runs;
+pub mod show;
 pub mod table;
 
-use std::io::Write as _;
+use std::io::{self, Write as _};
 
 use anyhow::{Context, Result};
 use serde::Serialize;
 
 pub use table::Table;
 
-use crate::cli::Format;
+/// How results are printed on stdout.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    /// Aligned text for people.
+    Table,
+    /// JSON for programs (README documents its shape).
+    Json,
+    /// CSV with a header line.
+    Csv,
+}
 
 tokio::task_local! {
     static SILENCED: ();
@@ -44,9 +63,6 @@ pub fn emit_text<T: Serialize + ?Sized>(
     value: &T,
     text: impl FnOnce() -> String,
 ) -> Result<()> {
-    if SILENCED.try_with(|()| ()).is_ok() {
-        return Ok(());
-    }
     let text = match format {
         Format::Json => {
             let mut text = serde_json::to_string_pretty(value)?;
@@ -55,13 +71,27 @@ pub fn emit_text<T: Serialize + ?Sized>(
         }
         Format::Table | Format::Csv => text(),
     };
-    let mut stdout = std::io::stdout().lock();
-    match stdout
-        .write_all(text.as_bytes())
-        .and_then(|()| stdout.flush())
-    {
-        // A closed pipe (`| head`) is the reader's choice, not an error.
-        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+    print(&text)
+}
+
+/// Writes `text` to standard output: the one way every command prints.
+pub fn print(text: &str) -> Result<()> {
+    if SILENCED.try_with(|()| ()).is_ok() {
+        return Ok(());
+    }
+    let mut stdout = io::stdout().lock();
+    stdout_written(
+        stdout
+            .write_all(text.as_bytes())
+            .and_then(|()| stdout.flush()),
+    )
+}
+
+/// The outcome of writing to standard output. A closed pipe (`| head`) is the reader's choice,
+/// not an error: the command ends quietly with success.
+pub fn stdout_written(result: io::Result<()>) -> Result<()> {
+    match result {
+        Err(e) if e.kind() == io::ErrorKind::BrokenPipe => Ok(()),
         other => other.context("writing to standard output"),
     }
 }

@@ -1,0 +1,44 @@
+//! `explain`'s output: every query a command ran, with its plan.
+
+use serde::Serialize;
+
+use super::{Format, print};
+use crate::db::explain::Captured;
+
+/// One explained query (`--format json`): its SQL with bound values and EXPLAIN's JSON plan.
+#[derive(Debug, Clone, Serialize)]
+pub struct ExplainedQuery<'a> {
+    pub sql: &'a str,
+    pub plan: &'a serde_json::Value,
+}
+
+/// Prints the plans: EXPLAIN's JSON, or each query followed by its plan as a tree.
+pub fn plans(format: Format, plans: &[Captured]) -> anyhow::Result<()> {
+    match format {
+        Format::Json => {
+            let queries: Vec<ExplainedQuery> = plans
+                .iter()
+                .map(|c| ExplainedQuery {
+                    sql: &c.sql,
+                    plan: &c.json,
+                })
+                .collect();
+            let mut text = serde_json::to_string_pretty(&queries)?;
+            text.push('\n');
+            print(&text)
+        }
+        Format::Table | Format::Csv => {
+            let mut text = String::new();
+            for (i, captured) in plans.iter().enumerate() {
+                text.push_str(&format!(
+                    "query {} of {}: {}\n{}\n",
+                    i + 1,
+                    plans.len(),
+                    captured.sql,
+                    captured.to_text()
+                ));
+            }
+            print(&text)
+        }
+    }
+}

@@ -1,0 +1,62 @@
+//! `rank`'s tables: strategies with their best runs, or single runs.
+
+use super::{Table, number};
+use crate::query::rank::{By, RunRank, StrategyRank};
+
+/// Strategies ranked by `by` of `metric`; the runs and deflated columns appear when the ranking
+/// has them.
+pub fn strategy_table(ranked: &[StrategyRank], by: By, metric: &str) -> Table {
+    let counted = ranked.iter().any(|r| r.runs.is_some());
+    let deflated = ranked.iter().any(|r| r.deflated.is_some());
+    let score = format!("{} {metric}", by.as_str());
+    let mut header = vec!["rank", score.as_str()];
+    if counted {
+        header.push("runs");
+    }
+    header.extend(["strategy", "best run"]);
+    if by != By::Best {
+        header.push("best");
+    }
+    header.extend(["dataset", "params"]);
+    if deflated {
+        header.extend(["trials", "expected max", "deflated"]);
+    }
+    let or_dash = |v: Option<f64>| v.map_or_else(|| "-".to_owned(), number);
+    let mut table = Table::new(header);
+    for r in ranked {
+        let mut row = vec![r.rank.to_string(), number(r.score)];
+        if counted {
+            row.push(r.runs.map_or_else(|| "-".to_owned(), |n| n.to_string()));
+        }
+        row.extend([r.strategy.to_string(), r.best_run.id.to_string()]);
+        if by != By::Best {
+            row.push(number(r.best_value));
+        }
+        row.extend([r.best_run.dataset.clone(), r.best_run.params.to_string()]);
+        if let Some(d) = &r.deflated {
+            row.extend([
+                d.trials.to_string(),
+                or_dash(d.expected_max_sharpe),
+                or_dash(d.probability),
+            ]);
+        }
+        table.push(row);
+    }
+    table
+}
+
+/// Single runs ranked by `metric` (`rank --runs`).
+pub fn run_table(ranked: &[RunRank], metric: &str) -> Table {
+    let mut table = Table::new(["rank", metric, "run", "strategy", "dataset", "params"]);
+    for r in ranked {
+        table.push(vec![
+            r.rank.to_string(),
+            number(r.value),
+            r.run.id.to_string(),
+            r.run.strategy.to_string(),
+            r.run.dataset.clone(),
+            r.run.params.to_string(),
+        ]);
+    }
+    table
+}

@@ -1,0 +1,28 @@
+//! `record`'s closing summary.
+
+use super::{Format, Table, emit_text};
+use crate::ingest::Summary;
+
+/// Prints the counts of a batch: one line for people, a CSV row, or JSON with the failures.
+pub fn summary(format: Format, summary: &Summary) -> anyhow::Result<()> {
+    emit_text(format, summary, || match format {
+        Format::Csv => {
+            let mut table = Table::new(["recorded", "already_present", "failed"]);
+            table.push(vec![
+                summary.recorded.to_string(),
+                summary.already_present.to_string(),
+                summary.failed.to_string(),
+            ]);
+            table.to_csv()
+        }
+        Format::Table | Format::Json => format!("{}\n", describe(summary)),
+    })
+}
+
+/// The counts in one line, for people (the summary and the progress bar).
+pub fn describe(summary: &Summary) -> String {
+    format!(
+        "recorded {}, already present {}, failed {}",
+        summary.recorded, summary.already_present, summary.failed
+    )
+}

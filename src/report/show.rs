@@ -1,0 +1,93 @@
+//! `show`'s text: one run as `key  value` lines, then its metrics, trades and equity.
+
+use std::fmt::Write as _;
+
+use chrono::{DateTime, Utc};
+
+use crate::query::run_detail::RunDetail;
+
+fn trades_line(detail: &RunDetail) -> String {
+    let s = &detail.trade_summary;
+    match (&s.total_pnl, &s.total_fees) {
+        (Some(pnl), Some(fees)) => format!(
+            "{} ({} won, {} lost; pnl {pnl}, fees {fees})",
+            detail.n_trades, s.winners, s.losers
+        ),
+        _ => detail.n_trades.to_string(),
+    }
+}
+
+/// The run as aligned `key  value` lines.
+pub fn text(detail: &RunDetail) -> String {
+    let mut out = String::new();
+    let version = if detail.run.strategy.version.is_empty() {
+        String::new()
+    } else {
+        format!(" {}", detail.run.strategy.version)
+    };
+    let opt = |t: &Option<DateTime<Utc>>| t.map_or("-".to_owned(), |t| t.to_rfc3339());
+    let rows = [
+        ("run", format!("{} ({})", detail.run.id, detail.run.run_key)),
+        ("strategy", format!("{}{version}", detail.run.strategy.name)),
+        ("params", detail.run.params.to_string()),
+        ("dataset", detail.run.dataset.clone()),
+        ("status", detail.run.status.to_string()),
+        (
+            "sweep",
+            detail.run.sweep.clone().unwrap_or_else(|| "-".into()),
+        ),
+        (
+            "tags",
+            if detail.run.tags.is_empty() {
+                "-".into()
+            } else {
+                detail.run.tags.join(", ")
+            },
+        ),
+        (
+            "period",
+            format!(
+                "{} .. {}",
+                opt(&detail.period_start),
+                opt(&detail.period_end)
+            ),
+        ),
+        (
+            "initial capital",
+            detail
+                .initial_capital
+                .as_ref()
+                .map_or("-".into(), ToString::to_string),
+        ),
+        ("periods/year", detail.run.periods_per_year.to_string()),
+        ("recorded", detail.run.recorded_at.to_rfc3339()),
+        ("trades", trades_line(detail)),
+        ("equity points", detail.n_equity_points.to_string()),
+    ];
+    for (key, value) in rows {
+        let _ = writeln!(out, "{key:<16} {value}");
+    }
+    if !detail.run.metrics.is_empty() {
+        let _ = writeln!(out, "metrics");
+        for (name, value) in &detail.run.metrics {
+            let _ = writeln!(out, "  {name:<20} {value}");
+        }
+    }
+    if let Some(trades) = &detail.trades {
+        let _ = writeln!(out, "trades");
+        for t in trades {
+            let _ = writeln!(
+                out,
+                "  {} {} {} @ {} -> {} pnl {}",
+                t.symbol, t.side, t.quantity, t.entry_price, t.exit_price, t.pnl
+            );
+        }
+    }
+    if let Some(equity) = &detail.equity {
+        let _ = writeln!(out, "equity");
+        for (ts, value) in equity {
+            let _ = writeln!(out, "  {} {value}", ts.to_rfc3339());
+        }
+    }
+    out
+}
