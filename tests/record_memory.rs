@@ -1,6 +1,7 @@
-//! A 100 MB line is refused with a clear error while the rest of its file is recorded, and
-//! memory stays bounded by --max-document-size (64 MiB by default), never by the line.
-//! Alone in its test binary, so that the children's peak RSS is btdb's own.
+//! A 100 MB line and a 200 MB array element are refused with a clear error while the rest of
+//! their file is recorded, and memory stays bounded by --max-document-size (64 MiB by
+//! default), never by the document. Alone in its test binary, and the two cases one after the
+//! other, so that the children's peak RSS is btdb's own at each step.
 
 mod common;
 
@@ -13,7 +14,7 @@ use nix::sys::resource::{UsageWho, getrusage};
 const RUN: &str = r#"{"run_key": "KEY", "strategy": "s", "dataset": "D", "equity": [["2024-01-01T00:00:00Z", 100], ["2024-01-02T00:00:00Z", 101]]}"#;
 
 #[tokio::test(flavor = "multi_thread")]
-async fn a_100_mb_line_fails_alone_in_bounded_memory() {
+async fn a_huge_line_or_array_element_fails_alone_in_bounded_memory() {
     let db = TestDb::new().await;
     let dir = common::scratch_dir("hugeline");
     let path = dir.join("runs.jsonl");
@@ -50,6 +51,40 @@ async fn a_100_mb_line_fails_alone_in_bounded_memory() {
     assert!(
         peak_kib < 100 * 1024,
         "peak RSS {peak_kib} KiB for a 100 MB line"
+    );
+
+    // The same as one element of a JSON array, twice the size: once held twice (424 MB).
+    let path = dir.join("runs.json");
+    let mut file = std::io::BufWriter::new(std::fs::File::create(&path).unwrap());
+    write!(file, "[\n{},\n", RUN.replace("KEY", "c")).unwrap();
+    write!(file, r#"{{"strategy": "s", "dataset": "D", "tags": [""#).unwrap();
+    for _ in 0..200 {
+        file.write_all(chunk.as_bytes()).unwrap();
+    }
+    write!(file, "\"]}},\n{}\n]\n", RUN.replace("KEY", "d")).unwrap();
+    drop(file);
+    let out = Command::new(env!("CARGO_BIN_EXE_btdb"))
+        .args(["record", path.to_str().unwrap()])
+        .env("DATABASE_URL", db.url())
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains(&format!(
+            "{}[1]: element is larger than 64 MiB (--max-document-size); skipped",
+            path.display()
+        )),
+        "{stderr}"
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout).trim(),
+        "recorded 2, already present 0, failed 1"
+    );
+    let peak_kib = getrusage(UsageWho::RUSAGE_CHILDREN).unwrap().max_rss();
+    assert!(
+        peak_kib < 100 * 1024,
+        "peak RSS {peak_kib} KiB for a 200 MB array element"
     );
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -9,7 +9,6 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use anyhow::{Context, Result, bail};
-use serde::de::{DeserializeSeed, SeqAccess, Visitor};
 use serde_json::value::RawValue;
 
 use crate::synth::GenSpec;
@@ -164,7 +163,7 @@ pub fn read(
     };
     match first {
         None => Ok(()),
-        Some(b'[') => read_array(reader, &name, sink),
+        Some(b'[') => read_array(reader, &name, max_document, sink),
         Some(b'{') => {
             let lines = match input {
                 Input::File(path) if is_json_lines(path) => true,
@@ -244,14 +243,12 @@ fn read_lines(
     max_document: usize,
     sink: &mut dyn FnMut(Item) -> Flow,
 ) -> Result<()> {
-    let mut line = Vec::new();
     let mut number = 0u64;
     loop {
-        line.clear();
         number += 1;
-        let (complete, too_long) = read_bounded_line(&mut reader, &mut line, max_document)
+        let (line, complete) = read_bounded_line(&mut reader, max_document)
             .with_context(|| format!("reading `{name}` line {number}"))?;
-        if !complete && line.is_empty() && !too_long {
+        if !complete && line.as_ref().is_some_and(Vec::is_empty) {
             return Ok(());
         }
         let origin = Origin {
@@ -259,140 +256,313 @@ fn read_lines(
             line: Some(number),
             index: None,
         };
-        let item = if too_long {
-            Item::Broken {
+        let item = match line {
+            None => Item::Broken {
                 origin,
                 message: format!(
                     "line is longer than {} (--max-document-size); skipped",
                     human_bytes(max_document)
                 ),
-            }
-        } else {
-            let text = line.trim_ascii();
-            if text.is_empty() {
-                continue;
-            }
-            match std::str::from_utf8(text) {
-                Ok(text) => Item::Document {
-                    origin,
-                    text: text.into(),
-                },
-                Err(e) => Item::Broken {
-                    origin,
-                    message: format!("not UTF-8 text: {e}"),
-                },
+            },
+            Some(line) => {
+                let text = line.trim_ascii();
+                if text.is_empty() {
+                    continue;
+                }
+                match std::str::from_utf8(text) {
+                    Ok(text) => Item::Document {
+                        origin,
+                        text: text.into(),
+                    },
+                    Err(e) => Item::Broken {
+                        origin,
+                        message: format!("not UTF-8 text: {e}"),
+                    },
+                }
             }
         };
-        if sink(item) == Flow::Stop {
-            return Ok(());
-        }
-        if !complete {
+        if sink(item) == Flow::Stop || !complete {
             return Ok(());
         }
     }
 }
 
-/// Reads up to and including the next newline into `line`, keeping at most `max` bytes.
-/// Returns (a newline ended it, it was longer than `max`).
-fn read_bounded_line(
-    reader: &mut impl BufRead,
-    line: &mut Vec<u8>,
-    max: usize,
-) -> io::Result<(bool, bool)> {
-    let mut too_long = false;
+/// Reads up to and including the next newline, keeping at most `max` bytes. Returns the line
+/// (`None` when it was longer than `max`) and whether a newline ended it.
+fn read_bounded_line(reader: &mut impl BufRead, max: usize) -> io::Result<(Option<Vec<u8>>, bool)> {
+    let mut line = Bounded::new(max);
     loop {
         let buf = reader.fill_buf()?;
         if buf.is_empty() {
-            return Ok((false, too_long));
+            return Ok((line.into_inner(), false));
         }
         let (chunk, found) = match buf.iter().position(|b| *b == b'\n') {
             Some(end) => (&buf[..end], true),
             None => (buf, false),
         };
-        if !too_long && line.len() + chunk.len() <= max {
-            // Grow by doubling, but never past the bound: memory stays within `max`.
-            let needed = line.len() + chunk.len();
-            if line.capacity() < needed {
-                let want = (line.capacity() * 2).max(needed).min(max);
-                line.reserve_exact(want - line.len());
-            }
-            line.extend_from_slice(chunk);
-        } else if !too_long {
-            too_long = true;
-            *line = Vec::new();
-        }
+        line.extend(chunk);
         let used = chunk.len() + usize::from(found);
         reader.consume(used);
         if found {
-            return Ok((true, too_long));
+            return Ok((line.into_inner(), true));
         }
     }
 }
 
-/// A JSON array, streamed: each element is handed on as its own text before the next is read.
+/// A JSON array, streamed: each element's text is cut out of the input by a scanner that only
+/// follows strings and brackets, and handed on before the next is read. An element over the
+/// bound is skipped as it is read, never held, and reported by its index; one whose text is no
+/// JSON value fails alone when it is parsed. Only an array that breaks off (the input ends, or
+/// something other than `,` or `]` follows an element) stops the file.
 fn read_array(
-    reader: impl Read,
+    mut reader: impl BufRead,
     name: &Arc<str>,
+    max_document: usize,
     sink: &mut dyn FnMut(Item) -> Flow,
 ) -> Result<()> {
-    struct Elements<'s> {
-        name: Arc<str>,
-        sink: &'s mut dyn FnMut(Item) -> Flow,
-        stopped: &'s mut bool,
-    }
-    impl<'de> DeserializeSeed<'de> for Elements<'_> {
-        type Value = ();
-        fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
-            d.deserialize_seq(self)
-        }
-    }
-    impl<'de> Visitor<'de> for Elements<'_> {
-        type Value = ();
-        fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-            f.write_str("an array of run documents")
-        }
-        fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
-            let mut index = 0;
-            while let Some(element) = seq.next_element::<Box<RawValue>>()? {
+    let mut scanner = ArrayScanner::default();
+    let broken = |line: u64, message: String| Item::Broken {
+        origin: Origin {
+            file: name.clone(),
+            line: Some(line),
+            index: None,
+        },
+        message: format!("the array breaks off: {message}"),
+    };
+    // The opening bracket, which `first_byte` left unread.
+    reader.consume(1);
+    let mut index = 0u64;
+    loop {
+        let context = || format!("reading `{name}` element {index}");
+        match scanner
+            .next_element(&mut reader, max_document)
+            .with_context(context)?
+        {
+            Scanned::End => return Ok(()),
+            Scanned::Broken(message) => {
+                sink(broken(scanner.line, message));
+                return Ok(());
+            }
+            Scanned::Element(element) => {
                 let origin = Origin {
-                    file: self.name.clone(),
+                    file: name.clone(),
                     line: None,
                     index: Some(index),
                 };
-                let text: Box<str> = element.get().into();
-                if (self.sink)(Item::Document { origin, text }) == Flow::Stop {
-                    *self.stopped = true;
+                let item = match element {
+                    None => Item::Broken {
+                        origin,
+                        message: format!(
+                            "element is larger than {} (--max-document-size); skipped",
+                            human_bytes(max_document)
+                        ),
+                    },
+                    Some(bytes) => match String::from_utf8(bytes) {
+                        Ok(text) => Item::Document {
+                            origin,
+                            text: text.into_boxed_str(),
+                        },
+                        Err(e) => Item::Broken {
+                            origin,
+                            message: format!("not UTF-8 text: {}", e.utf8_error()),
+                        },
+                    },
+                };
+                if sink(item) == Flow::Stop {
                     return Ok(());
                 }
                 index += 1;
             }
-            Ok(())
         }
     }
-    let mut de = serde_json::Deserializer::from_reader(reader);
-    let mut stopped = false;
-    let elements = Elements {
-        name: name.clone(),
-        sink: &mut *sink,
-        stopped: &mut stopped,
-    };
-    let result = elements.deserialize(&mut de).and_then(|()| de.end());
-    match result {
-        // Stopping early leaves the rest of the array unread, which the parser calls an error.
-        Err(_) if stopped => {}
-        Err(e) => {
-            sink(Item::Broken {
-                origin: Origin {
-                    file: name.clone(),
-                    line: Some(e.line() as u64),
-                    index: None,
-                },
-                message: format!("the array breaks off: {}", position_free(&e)),
-            });
+}
+
+/// What the array scanner found next.
+enum Scanned {
+    /// An element's bytes; `None` when it was longer than the bound and skipped.
+    Element(Option<Vec<u8>>),
+    /// The closing bracket, followed by nothing but white space.
+    End,
+    Broken(String),
+}
+
+/// Where the scanner is in the array between elements.
+#[derive(Debug)]
+struct ArrayScanner {
+    /// The line of the input being read, for messages about the array's structure.
+    line: u64,
+    /// Elements read so far.
+    elements: u64,
+}
+
+impl Default for ArrayScanner {
+    fn default() -> Self {
+        Self {
+            line: 1,
+            elements: 0,
         }
-        Ok(()) => {}
     }
-    Ok(())
+}
+
+impl ArrayScanner {
+    /// The separator before the next element, then the element: each is handed on as soon as
+    /// it is complete, which keeps standard input streaming.
+    fn next_element(&mut self, reader: &mut impl BufRead, max: usize) -> io::Result<Scanned> {
+        let ends = "the input ends before the closing `]`";
+        match self.skip_space(reader)? {
+            None => return Ok(Scanned::Broken(ends.into())),
+            Some(b']') => {
+                reader.consume(1);
+                return self.after_end(reader);
+            }
+            Some(b',') if self.elements > 0 => reader.consume(1),
+            Some(_) if self.elements == 0 => {}
+            Some(other) => {
+                return Ok(Scanned::Broken(format!(
+                    "expected `,` or `]` after element {}, found `{}` on line {}",
+                    self.elements - 1,
+                    char::from(other).escape_default(),
+                    self.line
+                )));
+            }
+        }
+        match self.skip_space(reader)? {
+            None => return Ok(Scanned::Broken(ends.into())),
+            Some(b @ (b',' | b']')) => {
+                return Ok(Scanned::Broken(format!(
+                    "expected element {}, found `{}` on line {}",
+                    self.elements,
+                    char::from(b),
+                    self.line
+                )));
+            }
+            Some(_) => {}
+        }
+        let mut element = Bounded::new(max);
+        let (mut depth, mut in_string, mut escaped) = (0usize, false, false);
+        loop {
+            let buf = reader.fill_buf()?;
+            if buf.is_empty() {
+                return Ok(Scanned::Broken(format!(
+                    "the input ends inside element {}",
+                    self.elements
+                )));
+            }
+            let mut end = None;
+            for (i, &b) in buf.iter().enumerate() {
+                if in_string {
+                    if escaped {
+                        escaped = false;
+                    } else if b == b'\\' {
+                        escaped = true;
+                    } else if b == b'"' {
+                        in_string = false;
+                    }
+                } else {
+                    match b {
+                        b'"' => in_string = true,
+                        b'{' | b'[' => depth += 1,
+                        // The bracket that closes the element belongs to it.
+                        b'}' | b']' if depth == 1 => {
+                            end = Some(i + 1);
+                            break;
+                        }
+                        b'}' | b']' if depth > 1 => depth -= 1,
+                        // A scalar ends where a separator, a bracket or white space begins.
+                        b',' | b']' | b'}' if depth == 0 => {
+                            end = Some(i);
+                            break;
+                        }
+                        b if depth == 0 && b.is_ascii_whitespace() => {
+                            end = Some(i);
+                            break;
+                        }
+                        _ => {}
+                    }
+                }
+                if b == b'\n' {
+                    self.line += 1;
+                }
+            }
+            let used = end.unwrap_or(buf.len());
+            element.extend(&buf[..used]);
+            reader.consume(used);
+            if end.is_some() {
+                self.elements += 1;
+                return Ok(Scanned::Element(element.into_inner()));
+            }
+        }
+    }
+
+    /// After the closing bracket: white space only.
+    fn after_end(&mut self, reader: &mut impl BufRead) -> io::Result<Scanned> {
+        Ok(match self.skip_space(reader)? {
+            None => Scanned::End,
+            Some(b) => Scanned::Broken(format!(
+                "`{}` after the closing `]` on line {}",
+                char::from(b).escape_default(),
+                self.line
+            )),
+        })
+    }
+
+    /// Skips white space; the next byte, left unread, or `None` at the end of the input.
+    fn skip_space(&mut self, reader: &mut impl BufRead) -> io::Result<Option<u8>> {
+        loop {
+            let buf = reader.fill_buf()?;
+            let Some(&first) = buf.first() else {
+                return Ok(None);
+            };
+            let space = buf.iter().take_while(|b| b.is_ascii_whitespace()).count();
+            self.line += buf[..space].iter().filter(|b| **b == b'\n').count() as u64;
+            reader.consume(space);
+            if space == 0 {
+                return Ok(Some(first));
+            }
+        }
+    }
+}
+
+/// Bytes kept up to a bound: past it they are dropped, and so is what was kept, so that
+/// memory never exceeds the bound whatever the input.
+#[derive(Debug)]
+struct Bounded {
+    bytes: Vec<u8>,
+    max: usize,
+    over: bool,
+}
+
+impl Bounded {
+    fn new(max: usize) -> Self {
+        Self {
+            bytes: Vec::new(),
+            max,
+            over: false,
+        }
+    }
+
+    fn extend(&mut self, chunk: &[u8]) {
+        if self.over {
+            return;
+        }
+        let needed = self.bytes.len() + chunk.len();
+        if needed > self.max {
+            self.over = true;
+            self.bytes = Vec::new();
+            return;
+        }
+        // Grow by doubling, but never past the bound.
+        if self.bytes.capacity() < needed {
+            let want = (self.bytes.capacity() * 2).max(needed).min(self.max);
+            self.bytes.reserve_exact(want - self.bytes.len());
+        }
+        self.bytes.extend_from_slice(chunk);
+    }
+
+    /// What was kept; `None` when the input went past the bound.
+    fn into_inner(self) -> Option<Vec<u8>> {
+        (!self.over).then_some(self.bytes)
+    }
 }
 
 /// One or more whole JSON values in a file that is not JSON Lines (a pretty-printed object).
@@ -477,5 +647,115 @@ pub fn human_bytes(n: usize) -> String {
         format!("{} MiB", n >> 20)
     } else {
         format!("{n} bytes")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The items `read` makes of `text` as an array file, as (origin, document or message).
+    fn items(text: &str, max: usize) -> Vec<(String, String)> {
+        let mut reader = BufReader::with_capacity(7, text.as_bytes());
+        let mut out = Vec::new();
+        assert_eq!(first_byte(&mut reader).expect("read"), Some(b'['));
+        read_array(reader, &Arc::from("f.json"), max, &mut |item| {
+            out.push(match item {
+                Item::Document { origin, text } => (origin.to_string(), text.into()),
+                Item::Broken { origin, message } => (origin.to_string(), format!("! {message}")),
+            });
+            Flow::Continue
+        })
+        .expect("read");
+        out
+    }
+
+    fn pairs(expected: &[(&str, &str)]) -> Vec<(String, String)> {
+        expected
+            .iter()
+            .map(|(a, b)| ((*a).to_owned(), (*b).to_owned()))
+            .collect()
+    }
+
+    #[test]
+    fn array_elements_are_cut_out_whole_through_strings_and_nesting() {
+        // A buffer of 7 bytes makes every element span several reads.
+        let text =
+            "[ {\"a\": \"x],}\\\"{\", \"b\": [1, {\"c\": 2}]} ,\n 7,\"s, t\" ,[[]], {}\n]\n ";
+        assert_eq!(
+            items(text, 1 << 20),
+            pairs(&[
+                ("f.json[0]", r#"{"a": "x],}\"{", "b": [1, {"c": 2}]}"#),
+                ("f.json[1]", "7"),
+                ("f.json[2]", r#""s, t""#),
+                ("f.json[3]", "[[]]"),
+                ("f.json[4]", "{}"),
+            ])
+        );
+        assert!(items("[]", 10).is_empty());
+        assert!(items("[ \n ]", 10).is_empty());
+    }
+
+    #[test]
+    fn an_element_over_the_bound_is_skipped_and_the_rest_read() {
+        let big = format!("{{\"tags\": [\"{}\"]}}", "x".repeat(100));
+        let text = format!("[{{\"a\": 1}}, {big}, {{\"b\": 2}}]");
+        assert_eq!(
+            items(&text, 50),
+            pairs(&[
+                ("f.json[0]", r#"{"a": 1}"#),
+                (
+                    "f.json[1]",
+                    "! element is larger than 50 bytes (--max-document-size); skipped"
+                ),
+                ("f.json[2]", r#"{"b": 2}"#),
+            ])
+        );
+    }
+
+    #[test]
+    fn a_broken_array_stops_with_the_line_where_it_broke() {
+        let cases = [
+            (
+                "[{\"a\": 1}\n{\"b\": 2}]",
+                "f.json:2",
+                "expected `,` or `]` after element 0, found `{` on line 2",
+            ),
+            (
+                "[{\"a\": 1},\n]",
+                "f.json:2",
+                "expected element 1, found `]` on line 2",
+            ),
+            (
+                "[,{\"a\": 1}]",
+                "f.json:1",
+                "expected element 0, found `,` on line 1",
+            ),
+            (
+                "[{\"a\": \n1",
+                "f.json:2",
+                "the input ends inside element 0",
+            ),
+            (
+                "[{\"a\": 1},",
+                "f.json:1",
+                "the input ends before the closing `]`",
+            ),
+            (
+                "[{}]\n\nx",
+                "f.json:3",
+                "`x` after the closing `]` on line 3",
+            ),
+        ];
+        for (text, origin, message) in cases {
+            let got = items(text, 1 << 20);
+            let last = got.last().expect("an item");
+            assert_eq!(last.0, origin, "{text:?}: {got:?}");
+            assert_eq!(
+                last.1,
+                format!("! the array breaks off: {message}"),
+                "{text:?}"
+            );
+        }
     }
 }
