@@ -13,7 +13,6 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use btdb::db::{Db, DbOptions};
-use btdb::ingest::source::Input;
 use btdb::ingest::{self, RecordOptions};
 use btdb::query::filter::{Resolved, RunFilter};
 use btdb::query::rank::{By, Ranking};
@@ -74,7 +73,7 @@ fn record(c: &mut Criterion) {
         b.iter_custom(|iters| {
             let mut total = Duration::ZERO;
             for _ in 0..iters {
-                let inputs = vec![Input::Generated(spec(seed.fetch_add(1, Ordering::Relaxed)))];
+                let inputs = vec![spec(seed.fetch_add(1, Ordering::Relaxed)).into_input()];
                 let options = RecordOptions {
                     jobs: 2,
                     fail_fast: true,

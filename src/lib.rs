@@ -6,6 +6,7 @@
 
 pub mod cli;
 pub mod db;
+pub mod decimal;
 pub mod demo;
 pub mod ingest;
 pub mod metrics;

@@ -1,8 +1,18 @@
 //! Deterministic synthetic run documents at any scale, for benchmarks and trials.
 
 use std::io::{self, Write};
+use std::sync::Arc;
 
 use chrono::{DateTime, Duration, SecondsFormat, TimeZone, Utc};
+
+use crate::ingest::source::{Generator, Input};
+
+impl GenSpec {
+    /// The batch as an input of `record`, written on the fly.
+    pub fn into_input(self) -> Input {
+        Input::Generated(Generator(Arc::new(move |out| write_jsonl(&self, out))))
+    }
+}
 
 /// The shape of a generated batch.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -54,7 +64,7 @@ fn ts(t: DateTime<Utc>) -> String {
 }
 
 /// Writes `spec.runs` documents as JSON Lines.
-pub fn write_jsonl(spec: &GenSpec, out: &mut impl Write) -> io::Result<()> {
+pub fn write_jsonl(spec: &GenSpec, out: &mut (impl Write + ?Sized)) -> io::Result<()> {
     let start = Utc
         .with_ymd_and_hms(2020, 1, 1, 0, 0, 0)
         .single()

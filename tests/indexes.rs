@@ -6,11 +6,14 @@ mod common;
 use std::future::Future;
 
 use btdb::db::explain::{Captured, Plan, capture, plan};
-use btdb::models::{EquityPoint, ParameterSet, Run, RunStatus, Strategy, Sweep, Trade};
+use btdb::models::{
+    EquityPoint, ParameterSet, Run, RunId, RunStatus, Strategy, StrategyId, Sweep, Trade,
+};
 use btdb::query::filter::{Resolved, RunFilter};
-use btdb::query::rank::{self, By, Ranking};
+use btdb::query::rank::{By, Ranking};
 use btdb::query::run_detail::{RunDetail, RunRef};
 use btdb::query::runs::RunList;
+use btdb::query::suggest;
 use btdb::query::{sweep, where_parse};
 use common::TestDb;
 use diesel::prelude::*;
@@ -80,7 +83,7 @@ async fn lookups_by_natural_key_use_their_unique_indexes() {
             .unwrap();
         row.h
     };
-    let by_hash = ParameterSet::by_hash(42, &hash);
+    let by_hash = ParameterSet::by_hash(StrategyId(42), &hash);
     assert_uses(
         &plan(&mut conn, by_hash).await.unwrap(),
         "parameter_sets_strategy_hash_key",
@@ -192,7 +195,7 @@ async fn every_query_of_btdb_runs_is_served_by_an_index() {
     uses(&newest, "metrics_pkey");
 
     let deep = RunList {
-        after: Some(5_000),
+        after: Some(RunId(5_000)),
         ..page.clone()
     };
     let captured = listing(&mut conn, RunFilter::default(), deep).await;
@@ -302,7 +305,7 @@ async fn every_query_of_btdb_rank_is_served_by_an_index() {
     assert_no_seq_scan(&captured);
     uses_as(&captured, "metrics_value_idx", "Index Only Scan");
 
-    let (names, captured) = plans(rank::metric_names(&mut conn)).await;
+    let (names, captured) = plans(suggest::metric_names(&mut conn)).await;
     assert_eq!(
         names,
         [
@@ -351,7 +354,7 @@ async fn every_query_of_btdb_compare_and_show_is_served_by_an_index() {
     uses(&captured, "metrics_rank_idx");
 
     for (run, with_rows) in [
-        (RunRef::Id(1234), true),
+        (RunRef::Id(RunId(1234)), true),
         (RunRef::Key("run_77".into()), false),
     ] {
         let (detail, captured) =
@@ -374,7 +377,7 @@ async fn every_query_of_btdb_compare_and_show_is_served_by_an_index() {
 async fn one_runs_trades_and_equity_read_one_partition() {
     let (_db, mut conn) = fixture().await;
 
-    for run_id in [1, 1234, 1999] {
+    for run_id in [1, 1234, 1999].map(RunId) {
         let trades = plan(&mut conn, Trade::for_run(run_id)).await.unwrap();
         let relations = trades.relations();
         assert_eq!(

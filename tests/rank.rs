@@ -7,8 +7,9 @@ use std::path::Path;
 
 use btdb::db::Db;
 use btdb::query::filter::{Resolved, RunFilter};
-use btdb::query::rank::{self, By, Ranking};
+use btdb::query::rank::{By, Ranking};
 use btdb::query::runs::RunList;
+use btdb::query::suggest;
 use btdb::query::sweep::{self, Cell, ParamValue, SweepRow};
 use btdb::query::where_parse;
 use common::TestDb;
@@ -338,7 +339,7 @@ async fn where_filters_select_the_runs_python_selects() {
     .await
     .expect_err("unknown metric");
     assert!(err.to_string().contains("did you mean `sharpe`"), "{err}");
-    let err = rank::ensure_metric(&mut conn, "sortino_ratio")
+    let err = suggest::ensure_metric(&mut conn, "sortino_ratio")
         .await
         .expect_err("unknown metric");
     assert!(

@@ -9,7 +9,7 @@ use super::GlobalArgs;
 use super::filter::FilterArgs;
 use crate::db::Db;
 use crate::metrics::{Direction, direction};
-use crate::query::rank;
+use crate::query::suggest;
 use crate::query::sweep;
 use crate::report::compare::Comparison;
 use crate::report::{self, plot};
@@ -63,7 +63,7 @@ pub async fn run(args: Args, global: &GlobalArgs) -> Result<()> {
         .map(|(a, b)| vec![a, b]);
     let rows = sweep::load(&mut conn, &args.metric, &filter, split.as_deref()).await?;
     if rows.is_empty() {
-        rank::ensure_metric(&mut conn, &args.metric).await?;
+        suggest::ensure_metric(&mut conn, &args.metric).await?;
         filter.check_parameters(&mut conn).await?;
         bail!(
             "no completed run of `{}` with metric `{}` matches",

@@ -9,7 +9,6 @@ use anyhow::{Context, Result};
 use super::GlobalArgs;
 use super::record::record_and_report;
 use crate::ingest::RecordOptions;
-use crate::ingest::source::Input;
 use crate::report;
 use crate::synth::{GenSpec, write_jsonl};
 
@@ -70,7 +69,7 @@ pub async fn run(args: Args, global: &GlobalArgs) -> Result<()> {
             sweep: None,
             max_document: 64 << 20,
         };
-        return record_and_report(vec![Input::Generated(spec)], options, global).await;
+        return record_and_report(vec![spec.into_input()], options, global).await;
     }
     match &args.output {
         Some(path) => {

@@ -6,7 +6,8 @@ use super::GlobalArgs;
 use super::filter::FilterArgs;
 use crate::db::Db;
 use crate::metrics::{Direction, direction};
-use crate::query::rank::{self, By, Ranking};
+use crate::query::rank::{By, Ranking};
+use crate::query::suggest;
 use crate::report;
 
 #[derive(Debug, clap::Args)]
@@ -78,7 +79,7 @@ pub async fn run(args: Args, global: &GlobalArgs) -> Result<()> {
     if args.runs {
         let ranked = ranking.runs(&mut conn).await?;
         if ranked.is_empty() {
-            rank::ensure_metric(&mut conn, metric).await?;
+            suggest::ensure_metric(&mut conn, metric).await?;
             ranking.filter.check_parameters(&mut conn).await?;
         }
         return report::emit(global.format, &ranked, || {
@@ -87,7 +88,7 @@ pub async fn run(args: Args, global: &GlobalArgs) -> Result<()> {
     }
     let ranked = ranking.strategies(&mut conn, args.deflated).await?;
     if ranked.is_empty() {
-        rank::ensure_metric(&mut conn, metric).await?;
+        suggest::ensure_metric(&mut conn, metric).await?;
         ranking.filter.check_parameters(&mut conn).await?;
     }
     report::emit(global.format, &ranked, || {

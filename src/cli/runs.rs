@@ -5,7 +5,7 @@ use anyhow::Result;
 use super::GlobalArgs;
 use super::filter::FilterArgs;
 use crate::db::Db;
-use crate::models::RunStatus;
+use crate::models::{RunId, RunStatus};
 use crate::query::runs::{MAX_PAGE, RunList};
 use crate::report::{self, runs::RunPage};
 
@@ -47,7 +47,7 @@ pub async fn run(args: Args, global: &GlobalArgs) -> Result<()> {
     let list = RunList {
         filter: resolved.clone(),
         status: args.status,
-        after: args.after,
+        after: args.after.map(RunId),
         limit: args.limit,
         ids: None,
     };

@@ -15,6 +15,7 @@ use serde::Serialize;
 
 use crate::db::WriterPool;
 use crate::db::error::{self, ServerError};
+use crate::models::RunId;
 use source::{Flow, Input, Item, Origin};
 use write::{Parents, WriteError, Written};
 
@@ -37,12 +38,12 @@ pub enum Outcome {
     Recorded {
         origin: Origin,
         run_key: String,
-        id: i64,
+        id: RunId,
     },
     AlreadyPresent {
         origin: Origin,
         run_key: String,
-        id: i64,
+        id: RunId,
     },
     Failed(Failure),
 }

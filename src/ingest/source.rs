@@ -4,22 +4,34 @@
 
 use std::fmt;
 use std::fs::File;
-use std::io::{self, BufRead, BufReader, Read, Write as _};
+use std::io::{self, BufRead, BufReader, Read, Write};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use anyhow::{Context, Result, bail};
 use serde_json::value::RawValue;
 
-use crate::synth::GenSpec;
-
 /// One input: a file, standard input (`-`), or documents generated on the fly (`btdb gen
 /// --record`), which go through the same reader as a file would.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub enum Input {
     File(PathBuf),
     Stdin,
-    Generated(GenSpec),
+    Generated(Generator),
+}
+
+/// Writes JSON Lines into the pipe it is given, on a thread of its own; it should end when a
+/// write fails (the reader stopped early and closed the pipe).
+#[derive(Clone)]
+pub struct Generator(pub Arc<GenerateFn>);
+
+/// What a [`Generator`] runs.
+pub type GenerateFn = dyn Fn(&mut dyn Write) -> io::Result<()> + Send + Sync;
+
+impl fmt::Debug for Generator {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Generator")
+    }
 }
 
 impl Input {
@@ -136,14 +148,14 @@ pub fn read(
             Box::new(File::open(path).with_context(|| format!("opening `{name}`"))?)
         }
         Input::Stdin => Box::new(io::stdin().lock()),
-        Input::Generated(spec) => {
-            // The generator writes JSON Lines into a pipe on a thread of its own; a reader that
-            // stops early closes the pipe and the generator ends on the broken pipe.
+        Input::Generated(generator) => {
+            // A reader that stops early closes the pipe and the generator ends on the broken
+            // pipe.
             let (reader, writer) = io::pipe().context("creating a pipe for generated runs")?;
-            let spec = spec.clone();
+            let generate = generator.0.clone();
             std::thread::spawn(move || {
                 let mut out = io::BufWriter::with_capacity(1 << 20, writer);
-                let _ = crate::synth::write_jsonl(&spec, &mut out).and_then(|()| out.flush());
+                let _ = generate(&mut out).and_then(|()| out.flush());
             });
             Box::new(reader)
         }

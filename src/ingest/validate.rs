@@ -13,8 +13,8 @@ use sha2::{Digest, Sha256};
 
 use super::canonical::Canonical;
 use super::document::{Decimal, RunDocument, clip, kind};
-use crate::metrics;
 use crate::models::{RunStatus, TradeSide};
+use crate::{decimal, metrics};
 
 const MAX_NAME_CHARS: usize = 200;
 const DEFAULT_PERIODS_PER_YEAR: f64 = 252.0;
@@ -161,7 +161,7 @@ pub fn validate(doc: RunDocument, default_sweep: Option<&str>) -> Result<ValidRu
                 format!("equity[{i}].equity"),
                 format!(
                     "{} is beyond the range of a float64",
-                    canonical_decimal(&point.equity.value)
+                    decimal::canonical(&point.equity.value)
                 ),
             ));
         }
@@ -414,7 +414,7 @@ fn canonical_params(params: Map<String, Value>) -> Result<Value, Invalid> {
                     .as_str()
                     .parse()
                     .map_err(|e: String| invalid(field(), e))?;
-                let text = canonical_decimal(&decimal.value);
+                let text = decimal::canonical(&decimal.value);
                 Value::Number(
                     text.parse::<Number>()
                         .map_err(|e| invalid(field(), e.to_string()))?,
@@ -436,35 +436,6 @@ fn canonical_params(params: Map<String, Value>) -> Result<Value, Invalid> {
     Ok(Value::Object(out))
 }
 
-/// One text per numeric value: no trailing zeros, no exponent for ordinary magnitudes.
-pub fn canonical_decimal(value: &BigDecimal) -> String {
-    let normalized = value.normalized();
-    let (digits, scale) = normalized.as_bigint_and_exponent();
-    let text = digits.to_string();
-    let (sign, digits) = match text.strip_prefix('-') {
-        Some(rest) => ("-", rest),
-        None => ("", text.as_str()),
-    };
-    if digits == "0" {
-        return "0".to_owned();
-    }
-    let len = digits.len() as i64;
-    if scale <= 0 {
-        if -scale <= 20 {
-            format!("{sign}{digits}{}", "0".repeat((-scale) as usize))
-        } else {
-            format!("{sign}{digits}e{}", -scale)
-        }
-    } else if scale < len {
-        let point = (len - scale) as usize;
-        format!("{sign}{}.{}", &digits[..point], &digits[point..])
-    } else if scale - len <= 20 {
-        format!("{sign}0.{}{digits}", "0".repeat((scale - len) as usize))
-    } else {
-        format!("{sign}{digits}e-{scale}")
-    }
-}
-
 fn rfc3339(t: DateTime<Utc>) -> String {
     t.to_rfc3339_opts(SecondsFormat::AutoSi, true)
 }
@@ -478,33 +449,6 @@ mod tests {
     use std::str::FromStr;
 
     use super::*;
-
-    #[test]
-    fn canonical_decimals_are_one_text_per_value() {
-        for (a, b) in [
-            ("10", "10.0"),
-            ("0.50", ".5e0"),
-            ("1e3", "1000"),
-            ("-0.0", "0"),
-        ] {
-            let a = BigDecimal::from_str(a).unwrap();
-            let b = BigDecimal::from_str(b).unwrap();
-            assert_eq!(canonical_decimal(&a), canonical_decimal(&b));
-        }
-        let cases = [
-            ("185.64", "185.64"),
-            ("100000", "100000"),
-            ("-0.0012", "-0.0012"),
-            ("1e30", "1e30"),
-            ("1.5e-30", "15e-31"),
-        ];
-        for (input, want) in cases {
-            assert_eq!(
-                canonical_decimal(&BigDecimal::from_str(input).unwrap()),
-                want
-            );
-        }
-    }
 
     #[test]
     fn small_pnl_equals_decimal_arithmetic() {

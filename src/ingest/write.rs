@@ -15,14 +15,17 @@ use crate::models::parameter_set::NewParameterSet;
 use crate::models::run::NewRun;
 use crate::models::strategy::NewStrategy;
 use crate::models::trade::NewTrade;
-use crate::models::{EquityPoint, Metric, ParameterSet, Run, RunStatus, Strategy, Sweep, Trade};
+use crate::models::{
+    EquityPoint, Metric, ParameterSet, ParameterSetId, Run, RunId, RunStatus, Strategy, StrategyId,
+    Sweep, SweepId, Trade,
+};
 
 /// What recording a run did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Written {
-    Recorded(i64),
+    Recorded(RunId),
     /// The same run (same key, same content) was there already; nothing was written.
-    AlreadyPresent(i64),
+    AlreadyPresent(RunId),
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -38,16 +41,16 @@ pub enum WriteError {
 /// lookups. Names are keyed exactly as written: case-insensitive matching stays the database's.
 #[derive(Debug, Default)]
 pub struct Parents {
-    strategies: HashMap<(String, String), i64>,
-    parameter_sets: HashMap<(i64, [u8; 32]), i64>,
-    sweeps: HashMap<String, i64>,
+    strategies: HashMap<(String, String), StrategyId>,
+    parameter_sets: HashMap<(StrategyId, [u8; 32]), ParameterSetId>,
+    sweeps: HashMap<String, SweepId>,
 }
 
 /// The parents one run was written with, remembered once its transaction commits.
 struct Used {
-    strategy_id: i64,
-    parameter_set_id: i64,
-    sweep_id: Option<i64>,
+    strategy_id: StrategyId,
+    parameter_set_id: ParameterSetId,
+    sweep_id: Option<SweepId>,
 }
 
 impl Parents {
@@ -96,7 +99,7 @@ fn existing(
     conn: &mut PgConnection,
     run: &ValidRun,
 ) -> QueryResult<Option<Result<Written, WriteError>>> {
-    let found: Option<(i64, Vec<u8>)> = Run::by_key(&run.run_key).first(conn).optional()?;
+    let found: Option<(RunId, Vec<u8>)> = Run::by_key(&run.run_key).first(conn).optional()?;
     Ok(found.map(|(id, hash)| {
         if hash == run.content_hash {
             Ok(Written::AlreadyPresent(id))
@@ -108,7 +111,11 @@ fn existing(
 
 /// The run's rows, parents first, each found or created in the order every recorder uses (so
 /// concurrent recorders wait on each other instead of deadlocking).
-fn insert(conn: &mut PgConnection, run: &ValidRun, parents: &Parents) -> QueryResult<(i64, Used)> {
+fn insert(
+    conn: &mut PgConnection,
+    run: &ValidRun,
+    parents: &Parents,
+) -> QueryResult<(RunId, Used)> {
     let sweep_id = match &run.sweep {
         Some(name) => match parents.sweeps.get(name) {
             Some(id) => Some(*id),

@@ -6,8 +6,8 @@ use diesel::pg::Pg;
 use diesel::prelude::*;
 use serde::Serialize;
 
-use super::Run;
 use super::numeric::Numeric;
+use super::{Run, RunId};
 use crate::schema::equity_points;
 
 #[derive(Debug, Clone, PartialEq, Queryable, Selectable, Identifiable, Associations, Serialize)]
@@ -18,7 +18,7 @@ use crate::schema::equity_points;
     check_for_backend(diesel::pg::Pg)
 )]
 pub struct EquityPoint {
-    pub run_id: i64,
+    pub run_id: RunId,
     pub seq: i32,
     pub ts: DateTime<Utc>,
     pub equity: BigDecimal,
@@ -28,7 +28,7 @@ pub struct EquityPoint {
 #[derive(Debug, Clone, Insertable)]
 #[diesel(table_name = equity_points, treat_none_as_default_value = false)]
 pub struct NewEquityPoint<'a> {
-    pub run_id: i64,
+    pub run_id: RunId,
     pub seq: i32,
     pub ts: DateTime<Utc>,
     pub equity: Numeric<'a>,
@@ -44,7 +44,7 @@ impl EquityPoint {
 
     /// The curve of one run in order; the run_id equality prunes to one partition.
     pub fn for_run(
-        run_id: i64,
+        run_id: RunId,
     ) -> equity_points::BoxedQuery<
         'static,
         Pg,

@@ -4,7 +4,7 @@ use diesel::pg::Pg;
 use diesel::prelude::*;
 use serde::Serialize;
 
-use super::Run;
+use super::{ParameterSetId, Run, RunId, StrategyId};
 use crate::schema::{metrics, parameter_sets, runs};
 
 // No foreign keys (see the migration), so print-schema cannot infer these joins.
@@ -19,11 +19,11 @@ diesel::joinable!(metrics -> parameter_sets (parameter_set_id));
     check_for_backend(diesel::pg::Pg)
 )]
 pub struct Metric {
-    pub run_id: i64,
+    pub run_id: RunId,
     pub name: String,
     pub value: f64,
-    pub strategy_id: i64,
-    pub parameter_set_id: i64,
+    pub strategy_id: StrategyId,
+    pub parameter_set_id: ParameterSetId,
     pub dataset: String,
     pub completed: bool,
 }
@@ -31,11 +31,11 @@ pub struct Metric {
 #[derive(Debug, Clone, Insertable)]
 #[diesel(table_name = metrics, treat_none_as_default_value = false)]
 pub struct NewMetric<'a> {
-    pub run_id: i64,
+    pub run_id: RunId,
     pub name: &'a str,
     pub value: f64,
-    pub strategy_id: i64,
-    pub parameter_set_id: i64,
+    pub strategy_id: StrategyId,
+    pub parameter_set_id: ParameterSetId,
     pub dataset: &'a str,
     pub completed: bool,
 }
@@ -45,7 +45,7 @@ pub struct NewMetric<'a> {
 #[derive(Debug, Clone, PartialEq, Queryable, Selectable, Associations)]
 #[diesel(table_name = metrics, belongs_to(Run), check_for_backend(diesel::pg::Pg))]
 pub struct MetricValue {
-    pub run_id: i64,
+    pub run_id: RunId,
     pub name: String,
     pub value: f64,
 }

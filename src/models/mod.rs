@@ -6,6 +6,7 @@
 //! does not, and a run's writes share one transaction on one connection.
 
 pub mod equity_point;
+pub mod id;
 pub mod metric;
 pub mod numeric;
 pub mod parameter_set;
@@ -15,12 +16,31 @@ pub mod sweep;
 pub mod trade;
 
 pub use equity_point::EquityPoint;
+pub use id::{ParameterSetId, RunId, StrategyId, SweepId};
 pub use metric::{Metric, MetricName, MetricValue};
 pub use parameter_set::ParameterSet;
 pub use run::{Run, RunStatus};
 pub use strategy::Strategy;
 pub use sweep::Sweep;
 pub use trade::{Trade, TradeSide};
+
+/// A row found by its natural key, inserted first if it is not there. `insert` runs
+/// `INSERT … ON CONFLICT DO NOTHING RETURNING …`, which waits for a concurrent insert of the
+/// same key to commit and then returns no row; `find` then reads the row it found. Safe under any
+/// number of concurrent recorders, with no lock beyond the unique index's.
+///
+/// Recording runs on a synchronous connection (its COPY is Diesel's), hence no `async`.
+pub(crate) fn find_or_create<T>(
+    conn: &mut diesel::PgConnection,
+    insert: impl FnOnce(&mut diesel::PgConnection) -> diesel::QueryResult<T>,
+    find: impl FnOnce(&mut diesel::PgConnection) -> diesel::QueryResult<T>,
+) -> diesel::QueryResult<T> {
+    use diesel::OptionalExtension as _;
+    match insert(conn).optional()? {
+        Some(row) => Ok(row),
+        None => find(conn),
+    }
+}
 
 /// A Rust enum stored as one of a fixed set of strings in a `text` column with a CHECK.
 macro_rules! text_enum {

@@ -6,7 +6,7 @@ use diesel::pg::Pg;
 use diesel::prelude::*;
 use serde::Serialize;
 
-use super::{ParameterSet, Strategy, text_enum};
+use super::{ParameterSet, ParameterSetId, RunId, Strategy, StrategyId, SweepId, text_enum};
 use crate::schema::runs;
 
 text_enum! {
@@ -25,13 +25,13 @@ text_enum! {
     check_for_backend(diesel::pg::Pg)
 )]
 pub struct Run {
-    pub id: i64,
+    pub id: RunId,
     pub run_key: String,
     #[serde(skip)]
     pub content_hash: Vec<u8>,
-    pub strategy_id: i64,
-    pub parameter_set_id: i64,
-    pub sweep_id: Option<i64>,
+    pub strategy_id: StrategyId,
+    pub parameter_set_id: ParameterSetId,
+    pub sweep_id: Option<SweepId>,
     pub dataset: String,
     pub status: RunStatus,
     pub period_start: Option<DateTime<Utc>>,
@@ -47,9 +47,9 @@ pub struct Run {
 pub struct NewRun<'a> {
     pub run_key: &'a str,
     pub content_hash: &'a [u8],
-    pub strategy_id: i64,
-    pub parameter_set_id: i64,
-    pub sweep_id: Option<i64>,
+    pub strategy_id: StrategyId,
+    pub parameter_set_id: ParameterSetId,
+    pub sweep_id: Option<SweepId>,
     pub dataset: &'a str,
     pub status: RunStatus,
     pub period_start: Option<DateTime<Utc>>,
@@ -61,7 +61,7 @@ pub struct NewRun<'a> {
 
 impl Run {
     /// Writes the run row and returns its id.
-    pub fn insert(conn: &mut PgConnection, new: &NewRun<'_>) -> QueryResult<i64> {
+    pub fn insert(conn: &mut PgConnection, new: &NewRun<'_>) -> QueryResult<RunId> {
         diesel::insert_into(runs::table)
             .values(new)
             .returning(runs::id)

@@ -5,6 +5,7 @@ use diesel::prelude::*;
 
 use serde::Serialize;
 
+use super::StrategyId;
 use crate::schema::strategies;
 
 diesel::define_sql_function!(
@@ -15,7 +16,7 @@ diesel::define_sql_function!(
 #[derive(Debug, Clone, PartialEq, Queryable, Selectable, Identifiable, Serialize)]
 #[diesel(table_name = strategies, check_for_backend(diesel::pg::Pg))]
 pub struct Strategy {
-    pub id: i64,
+    pub id: StrategyId,
     pub name: String,
     pub version: String,
     pub description: Option<String>,
@@ -39,25 +40,24 @@ impl Strategy {
     }
 
     /// The strategy with this name (any case) and version, created if it does not exist yet.
-    ///
-    /// `ON CONFLICT DO NOTHING` waits for a concurrent insert of the same strategy to commit,
-    /// after which the select sees it: safe under any number of concurrent recorders.
-    ///
-    /// Recording runs on a synchronous connection (its COPY is Diesel's), hence no `async`.
     pub fn find_or_create(conn: &mut PgConnection, new: NewStrategy<'_>) -> QueryResult<Self> {
-        // No conflict target: the unique index is on an expression, which Diesel cannot name.
-        let inserted = diesel::insert_into(strategies::table)
-            .values(new)
-            .on_conflict_do_nothing()
-            .returning(Self::as_returning())
-            .get_result(conn)
-            .optional()?;
-        match inserted {
-            Some(strategy) => Ok(strategy),
-            None => Self::by_name(new.name)
-                .filter(strategies::version.eq(new.version))
-                .select(Self::as_select())
-                .get_result(conn),
-        }
+        super::find_or_create(
+            conn,
+            // No conflict target: the unique index is on an expression, which Diesel cannot
+            // name.
+            |conn| {
+                diesel::insert_into(strategies::table)
+                    .values(new)
+                    .on_conflict_do_nothing()
+                    .returning(Self::as_returning())
+                    .get_result(conn)
+            },
+            |conn| {
+                Self::by_name(new.name)
+                    .filter(strategies::version.eq(new.version))
+                    .select(Self::as_select())
+                    .get_result(conn)
+            },
+        )
     }
 }

@@ -4,12 +4,13 @@ use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use serde::Serialize;
 
+use super::SweepId;
 use crate::schema::sweeps;
 
 #[derive(Debug, Clone, PartialEq, Queryable, Selectable, Identifiable, Serialize)]
 #[diesel(table_name = sweeps, check_for_backend(diesel::pg::Pg))]
 pub struct Sweep {
-    pub id: i64,
+    pub id: SweepId,
     pub name: String,
     pub created_at: DateTime<Utc>,
 }
@@ -33,20 +34,23 @@ impl Sweep {
             .into_boxed()
     }
 
-    /// The sweep with this name, created if it does not exist yet (race-free, as for strategies).
+    /// The sweep with this name, created if it does not exist yet.
     pub fn find_or_create(conn: &mut PgConnection, name: &str) -> QueryResult<Self> {
-        let inserted = diesel::insert_into(sweeps::table)
-            .values(NewSweep { name })
-            .on_conflict(sweeps::name)
-            .do_nothing()
-            .returning(Self::as_returning())
-            .get_result(conn)
-            .optional()?;
-        match inserted {
-            Some(sweep) => Ok(sweep),
-            None => Self::by_name(name)
-                .select(Self::as_select())
-                .get_result(conn),
-        }
+        super::find_or_create(
+            conn,
+            |conn| {
+                diesel::insert_into(sweeps::table)
+                    .values(NewSweep { name })
+                    .on_conflict(sweeps::name)
+                    .do_nothing()
+                    .returning(Self::as_returning())
+                    .get_result(conn)
+            },
+            |conn| {
+                Self::by_name(name)
+                    .select(Self::as_select())
+                    .get_result(conn)
+            },
+        )
     }
 }

@@ -7,7 +7,7 @@ use diesel::prelude::*;
 use serde::Serialize;
 
 use super::numeric::Numeric;
-use super::{Run, text_enum};
+use super::{Run, RunId, text_enum};
 use crate::schema::trades;
 
 text_enum! {
@@ -27,7 +27,7 @@ text_enum! {
 )]
 pub struct Trade {
     #[serde(skip)]
-    pub run_id: i64,
+    pub run_id: RunId,
     pub seq: i32,
     pub symbol: String,
     pub side: TradeSide,
@@ -44,7 +44,7 @@ pub struct Trade {
 #[derive(Debug, Clone, Insertable)]
 #[diesel(table_name = trades, treat_none_as_default_value = false)]
 pub struct NewTrade<'a> {
-    pub run_id: i64,
+    pub run_id: RunId,
     pub seq: i32,
     pub symbol: &'a str,
     pub side: TradeSide,
@@ -67,7 +67,7 @@ impl Trade {
 
     /// The trades of one run in order; the run_id equality prunes to one partition.
     pub fn for_run(
-        run_id: i64,
+        run_id: RunId,
     ) -> trades::BoxedQuery<'static, Pg, diesel::dsl::SqlTypeOf<diesel::dsl::AsSelect<Trade, Pg>>>
     {
         trades::table

@@ -12,7 +12,7 @@ use diesel_async::AsyncPgConnection;
 use super::suggest;
 use super::where_parse::{Comparison, Expr, Field, Op, Value};
 use crate::db::explain::load;
-use crate::models::{Strategy, Sweep};
+use crate::models::{Strategy, StrategyId, Sweep, SweepId};
 use crate::schema::{metrics, parameter_sets, runs, strategies, sweeps};
 
 diesel::define_sql_function!(
@@ -40,9 +40,9 @@ pub struct RunFilter {
 /// A filter whose names were looked up: ids to bind instead of names to join.
 #[derive(Debug, Clone, Default)]
 pub struct Resolved {
-    pub strategy_ids: Option<Vec<i64>>,
+    pub strategy_ids: Option<Vec<StrategyId>>,
     pub dataset: Option<String>,
-    pub sweep_id: Option<i64>,
+    pub sweep_id: Option<SweepId>,
     pub tags: Vec<String>,
     pub condition: Option<Expr>,
 }
@@ -88,7 +88,7 @@ impl RunFilter {
         let strategy_ids = match &self.strategy {
             None => None,
             Some(name) => {
-                let ids: Vec<i64> =
+                let ids: Vec<StrategyId> =
                     load(conn, || Strategy::by_name(name).select(strategies::id)).await?;
                 if ids.is_empty() {
                     let names = || strategies::table.select(strategies::name).distinct();
@@ -100,16 +100,18 @@ impl RunFilter {
         };
         let sweep_id = match &self.sweep {
             None => None,
-            Some(name) => match load::<_, i64>(conn, || Sweep::by_name(name).select(sweeps::id))
-                .await?
-                .first()
-            {
-                Some(id) => Some(*id),
-                None => {
-                    let known: Vec<String> = load(conn, Sweep::names).await?;
-                    bail!("no sweep named `{name}`{}", suggest::hint(name, &known));
+            Some(name) => {
+                match load::<_, SweepId>(conn, || Sweep::by_name(name).select(sweeps::id))
+                    .await?
+                    .first()
+                {
+                    Some(id) => Some(*id),
+                    None => {
+                        let known: Vec<String> = load(conn, Sweep::names).await?;
+                        bail!("no sweep named `{name}`{}", suggest::hint(name, &known));
+                    }
                 }
-            },
+            }
         };
         let metrics = self
             .condition
@@ -117,7 +119,7 @@ impl RunFilter {
             .map(Expr::metrics)
             .unwrap_or_default();
         if !metrics.is_empty() {
-            let known = super::rank::metric_names(conn).await?;
+            let known = suggest::metric_names(conn).await?;
             for name in metrics {
                 suggest::require(name, &known, || {
                     format!("--where: no completed run has metric `{name}`")
@@ -178,7 +180,7 @@ impl Resolved {
         dsl::EqAny<R, RunIds>: BoxableExpression<QS, Pg, SqlType = Bool> + 'static,
         dsl::EqAny<R, MetricRunIds>: BoxableExpression<QS, Pg, SqlType = Bool> + 'static,
         dsl::EqAny<P, ParamSetIds>: BoxableExpression<QS, Pg, SqlType = Bool> + 'static,
-        dsl::EqAny<S, Vec<i64>>: BoxableExpression<QS, Pg, SqlType = Bool> + 'static,
+        dsl::EqAny<S, Vec<StrategyId>>: BoxableExpression<QS, Pg, SqlType = Bool> + 'static,
         dsl::Eq<D, String>: BoxableExpression<QS, Pg, SqlType = Bool> + 'static,
         QS: 'static,
     {

@@ -12,12 +12,12 @@ pub mod where_parse;
 
 use serde::Serialize;
 
-use crate::models::Strategy;
+use crate::models::{Strategy, StrategyId};
 
 /// A strategy as results name it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct StrategyRef {
-    pub id: i64,
+    pub id: StrategyId,
     pub name: String,
     pub version: String,
 }

@@ -24,7 +24,7 @@ use super::StrategyRef;
 use super::filter::{METRICS, Resolved};
 use super::runs::{RunList, RunSummary};
 use crate::metrics::stats::{self, TrialSet};
-use crate::models::{Metric, MetricName};
+use crate::models::{RunId, StrategyId};
 use crate::schema::{metrics, runs};
 
 /// How a strategy's runs become one score.
@@ -119,15 +119,15 @@ impl Ranking {
         let probe_only = matches!(self.by, By::Best | By::Worst) && self.min_runs.is_none();
         // (strategy, score, its extreme run, completed runs with the metric): `--by best` and
         // `worst` read one index entry per strategy and do not count.
-        let scored: Vec<(i64, f64, Option<i64>, Option<i64>)> = if probe_only {
+        let scored: Vec<(StrategyId, f64, Option<RunId>, Option<i64>)> = if probe_only {
             let probe_descending = (self.by == By::Best) == self.descending;
-            load::<_, (i64, i64, f64)>(conn, || self.probe(probe_descending, None))
+            load::<_, (StrategyId, RunId, f64)>(conn, || self.probe(probe_descending, None))
                 .await?
                 .into_iter()
                 .map(|(strategy, run, value)| (strategy, value, Some(run), None))
                 .collect()
         } else {
-            load::<_, (i64, Option<f64>, i64)>(conn, || self.aggregate(None))
+            load::<_, (StrategyId, Option<f64>, i64)>(conn, || self.aggregate(None))
                 .await?
                 .into_iter()
                 .filter_map(|(strategy, score, n)| Some((strategy, score?, None, Some(n))))
@@ -136,25 +136,25 @@ impl Ranking {
         if scored.is_empty() {
             return Ok(Vec::new());
         }
-        let ids: Vec<i64> = scored.iter().map(|(s, ..)| *s).collect();
-        let best: HashMap<i64, (i64, f64)> = if self.by == By::Best && probe_only {
+        let ids: Vec<StrategyId> = scored.iter().map(|(s, ..)| *s).collect();
+        let best: HashMap<StrategyId, (RunId, f64)> = if self.by == By::Best && probe_only {
             scored
                 .iter()
                 .filter_map(|(s, value, run, _)| Some((*s, ((*run)?, *value))))
                 .collect()
         } else {
-            load::<_, (i64, i64, f64)>(conn, || self.probe(self.descending, Some(&ids)))
+            load::<_, (StrategyId, RunId, f64)>(conn, || self.probe(self.descending, Some(&ids)))
                 .await?
                 .into_iter()
                 .map(|(strategy, run, value)| (strategy, (run, value)))
                 .collect()
         };
-        let run_ids: Vec<i64> = ids
+        let run_ids: Vec<RunId> = ids
             .iter()
             .filter_map(|s| best.get(s))
             .map(|b| b.0)
             .collect();
-        let runs: HashMap<i64, RunSummary> = RunList {
+        let runs: HashMap<RunId, RunSummary> = RunList {
             ids: Some(run_ids),
             ..RunList::default()
         }
@@ -168,7 +168,7 @@ impl Ranking {
         } else {
             Vec::new()
         };
-        let trials: HashMap<i64, (i64, Option<f64>)> =
+        let trials: HashMap<StrategyId, (i64, Option<f64>)> =
             trials.into_iter().map(|(s, n, v)| (s, (n, v))).collect();
         let mut out = Vec::with_capacity(scored.len());
         for (strategy, score, _, runs_counted) in scored {
@@ -211,7 +211,7 @@ impl Ranking {
                 None => query,
             }
         };
-        let ranked: Vec<(i64, f64)> = load(conn, query).await?;
+        let ranked: Vec<(RunId, f64)> = load(conn, query).await?;
         let runs = RunList {
             ids: Some(ranked.iter().map(|(id, _)| *id).collect()),
             ..RunList::default()
@@ -250,7 +250,7 @@ impl Ranking {
     }
 
     /// Each strategy's extreme run, ordered by its value: `(strategy, run, value)`.
-    fn probe(&self, probe_descending: bool, only: Option<&[i64]>) -> BestPerStrategy {
+    fn probe(&self, probe_descending: bool, only: Option<&[StrategyId]>) -> BestPerStrategy {
         let query = self
             .completed_rows()
             .filter(metrics::strategy_id.eq(OuterStrategyId));
@@ -282,7 +282,7 @@ impl Ranking {
         BestPerStrategy {
             walk,
             probe: query.select((metrics::run_id, metrics::value)).limit(1),
-            only: only.map(<[i64]>::to_vec),
+            only: only.map(<[StrategyId]>::to_vec),
             descending: self.descending,
             limit: if only.is_some() { None } else { self.top },
         }
@@ -291,7 +291,7 @@ impl Ranking {
     /// `(strategy, score, runs)` per strategy, best score first; `only` restricts strategies.
     fn aggregate<'a>(
         &self,
-        only: Option<&[i64]>,
+        only: Option<&[StrategyId]>,
     ) -> BoxedSelectStatement<
         'a,
         (BigInt, Nullable<Double>, BigInt),
@@ -346,8 +346,8 @@ impl Ranking {
     async fn trials(
         &self,
         conn: &mut AsyncPgConnection,
-        ids: &[i64],
-    ) -> Result<Vec<(i64, i64, Option<f64>)>> {
+        ids: &[StrategyId],
+    ) -> Result<Vec<(StrategyId, i64, Option<f64>)>> {
         let query = || {
             let mut query = metrics::table
                 .inner_join(runs::table)
@@ -405,21 +405,6 @@ fn deflate(run: &RunSummary, trials: i64, variance: Option<f64>) -> DeflatedShar
     }
 }
 
-/// Metric names that completed runs have, in order: a loose index scan of `metrics_rank_idx`
-/// (one probe per distinct name), for "did you mean" messages.
-pub async fn metric_names(conn: &mut AsyncPgConnection) -> Result<Vec<String>> {
-    let names: Vec<MetricName> = load(conn, Metric::names).await?;
-    Ok(names.into_iter().map(|n| n.name).collect())
-}
-
-/// Fails with the close matches when no completed run has metric `name`.
-pub async fn ensure_metric(conn: &mut AsyncPgConnection, name: &str) -> Result<()> {
-    let known = metric_names(conn).await?;
-    super::suggest::require(name, &known, || {
-        format!("no completed run has metric `{name}`")
-    })
-}
-
 /// `s.id` of the LATERAL query: the probe's correlation with the strategy it is run for.
 #[derive(Debug, Clone, Copy, QueryId)]
 struct OuterStrategyId;
@@ -462,7 +447,7 @@ const WALK_ROWS_PER_STRATEGY: i64 = 64;
 struct BestPerStrategy {
     walk: Option<(Walk, i64)>,
     probe: Probe,
-    only: Option<Vec<i64>>,
+    only: Option<Vec<StrategyId>>,
     descending: bool,
     limit: Option<i64>,
 }

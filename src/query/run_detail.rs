@@ -10,14 +10,14 @@ use serde::Serialize;
 use super::runs::{RunSummary, RunWithParents, with_parents};
 
 use crate::db::explain::load;
-use crate::models::{EquityPoint, Metric, MetricValue, Run, Trade};
+use crate::models::{EquityPoint, Metric, MetricValue, Run, RunId, Trade};
 use crate::schema::{equity_points, runs, trades};
 
 /// How a user names a run: by id or by run_key, never guessed from the text, since a run_key
 /// may be a number.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum RunRef {
-    Id(i64),
+    Id(RunId),
     Key(String),
 }
 
@@ -50,8 +50,8 @@ pub struct TradeSummary {
 
 impl RunDetail {
     /// The id of the run recorded under `key`, if any.
-    pub async fn id_of_key(conn: &mut AsyncPgConnection, key: &str) -> Result<Option<i64>> {
-        let found: Vec<(i64, Vec<u8>)> = load(conn, || Run::by_key(key)).await?;
+    pub async fn id_of_key(conn: &mut AsyncPgConnection, key: &str) -> Result<Option<RunId>> {
+        let found: Vec<(RunId, Vec<u8>)> = load(conn, || Run::by_key(key)).await?;
         Ok(found.first().map(|(id, _)| *id))
     }
 

@@ -14,7 +14,7 @@ use serde::Serialize;
 use super::StrategyRef;
 use super::filter::{RUNS, Resolved};
 use crate::db::explain::load;
-use crate::models::{Metric, MetricValue, ParameterSet, Run, RunStatus, Strategy, Sweep};
+use crate::models::{Metric, MetricValue, ParameterSet, Run, RunId, RunStatus, Strategy, Sweep};
 use crate::schema::{parameter_sets, runs, strategies, sweeps};
 
 /// Most runs one page holds.
@@ -23,7 +23,7 @@ pub const MAX_PAGE: i64 = 10_000;
 /// A run as listings show it.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct RunSummary {
-    pub id: i64,
+    pub id: RunId,
     pub run_key: String,
     pub strategy: StrategyRef,
     pub params: serde_json::Value,
@@ -95,11 +95,11 @@ pub struct RunList {
     pub filter: Resolved,
     pub status: Option<RunStatus>,
     /// Keyset cursor: list runs older than this id.
-    pub after: Option<i64>,
+    pub after: Option<RunId>,
     /// Page size (capped at `MAX_PAGE`); ignored when `ids` is given.
     pub limit: i64,
     /// Exactly these runs, in this order (ranking loads its winners this way).
-    pub ids: Option<Vec<i64>>,
+    pub ids: Option<Vec<RunId>>,
 }
 
 impl RunList {
@@ -137,7 +137,7 @@ impl RunList {
             .map(|(row, metrics)| RunSummary::new(row, metrics))
             .collect();
         if let Some(ids) = &self.ids {
-            let position: HashMap<i64, usize> =
+            let position: HashMap<RunId, usize> =
                 ids.iter().enumerate().map(|(i, id)| (*id, i)).collect();
             out.sort_by_key(|run| position.get(&run.id).copied());
         }

@@ -1,5 +1,26 @@
 //! "Did you mean" for names a user typed: metrics, parameters, strategies, sweeps.
 
+use anyhow::Result;
+use diesel_async::AsyncPgConnection;
+
+use crate::db::explain::load;
+use crate::models::{Metric, MetricName};
+
+/// Metric names that completed runs have, in order: a loose index scan of `metrics_rank_idx`
+/// (one probe per distinct name), for "did you mean" messages.
+pub async fn metric_names(conn: &mut AsyncPgConnection) -> Result<Vec<String>> {
+    let names: Vec<MetricName> = load(conn, Metric::names).await?;
+    Ok(names.into_iter().map(|n| n.name).collect())
+}
+
+/// Fails with the close matches when no completed run has metric `name`.
+pub async fn ensure_metric(conn: &mut AsyncPgConnection, name: &str) -> Result<()> {
+    let known = metric_names(conn).await?;
+    require(name, &known, || {
+        format!("no completed run has metric `{name}`")
+    })
+}
+
 /// Fails with `missing()` and the close matches when `wanted` is not among `known`.
 pub fn require(
     wanted: &str,

@@ -15,14 +15,15 @@ use serde::Serialize;
 use super::filter::{METRICS, Resolved};
 use super::suggest;
 use crate::db::explain;
-use crate::ingest::validate::canonical_decimal;
+use crate::decimal;
 use crate::metrics::stats;
+use crate::models::ParameterSetId;
 use crate::schema::{metrics, parameter_sets};
 
 /// One completed run's value of the metric, with its parameters.
 #[derive(Debug, Clone, PartialEq, Queryable)]
 pub struct SweepRow {
-    pub parameter_set_id: i64,
+    pub parameter_set_id: ParameterSetId,
     pub params: serde_json::Value,
     pub dataset: String,
     pub value: f64,
@@ -83,7 +84,7 @@ impl ParamValue {
                     text
                 } else {
                     BigDecimal::from_str(&text)
-                        .map(|d| canonical_decimal(&d))
+                        .map(|d| decimal::canonical(&d))
                         .unwrap_or(text)
                 };
                 let float = canonical.parse().unwrap_or(f64::NAN);
@@ -104,7 +105,7 @@ impl ParamValue {
     }
 }
 
-/// Whether `text` is already what `canonical_decimal` writes (`10`, `-0.25`): most parameter
+/// Whether `text` is already what `decimal::canonical` writes (`10`, `-0.25`): most parameter
 /// values are, and skipping the decimal parse makes pivoting a large sweep several times faster.
 fn is_canonical(text: &str) -> bool {
     let body = text.strip_prefix('-').unwrap_or(text);
@@ -332,7 +333,7 @@ pub fn sensitivity(rows: &[SweepRow]) -> Vec<Sensitivity> {
 /// A parameter set's metric in sample and out of sample, with its ranks (1 = best).
 #[derive(Debug, Clone, Serialize)]
 pub struct SetResult {
-    pub parameter_set_id: i64,
+    pub parameter_set_id: ParameterSetId,
     pub params: serde_json::Value,
     pub in_sample: f64,
     pub out_of_sample: f64,
@@ -360,7 +361,8 @@ pub struct OutOfSample {
 /// better.
 pub fn out_of_sample(rows: &[SweepRow], is: &str, oos: &str, descending: bool) -> OutOfSample {
     // Per set: (params, values in sample, values out of sample), in id order.
-    let mut sets: BTreeMap<i64, (&serde_json::Value, Vec<f64>, Vec<f64>)> = BTreeMap::new();
+    let mut sets: BTreeMap<ParameterSetId, (&serde_json::Value, Vec<f64>, Vec<f64>)> =
+        BTreeMap::new();
     for row in rows {
         let entry = sets
             .entry(row.parameter_set_id)
@@ -373,7 +375,7 @@ pub fn out_of_sample(rows: &[SweepRow], is: &str, oos: &str, descending: bool) -
         }
     }
     let mean = |v: &[f64]| v.iter().sum::<f64>() / v.len() as f64;
-    let paired: Vec<(i64, &serde_json::Value, f64, f64)> = sets
+    let paired: Vec<(ParameterSetId, &serde_json::Value, f64, f64)> = sets
         .into_iter()
         .filter(|(_, (_, a, b))| !a.is_empty() && !b.is_empty())
         .map(|(id, (params, a, b))| (id, params, mean(&a), mean(&b)))
@@ -425,7 +427,7 @@ mod tests {
             let Some(ParamValue::Number(canonical, _)) = ParamValue::from_json(&value) else {
                 panic!("{text} is a number");
             };
-            let slow = canonical_decimal(&BigDecimal::from_str(text).unwrap_or_default());
+            let slow = decimal::canonical(&BigDecimal::from_str(text).unwrap_or_default());
             assert_eq!(canonical, slow);
         }
         for text in ["10.0", "1e3", "-0", "007", "0.50", "1.0E+2"] {

@@ -3,6 +3,7 @@
 use serde::Serialize;
 
 use super::{Table, number};
+use crate::models::RunId;
 use crate::query::runs::RunSummary;
 
 /// A page of runs, newest first (`--format json`).
@@ -10,7 +11,7 @@ use crate::query::runs::RunSummary;
 pub struct RunPage {
     pub runs: Vec<RunSummary>,
     /// `--after` for the next page; `null` on the last.
-    pub next: Option<i64>,
+    pub next: Option<RunId>,
 }
 
 impl RunPage {

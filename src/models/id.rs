@@ -1,0 +1,67 @@
+//! Ids of rows, one type per table, so that a strategy's id cannot be passed where a run's is
+//! meant. Each is a `bigint` in the database and a plain number in JSON.
+
+/// A row id of one table: `BIGINT` to Diesel, a number to serde and in text.
+macro_rules! id_type {
+    ($(#[$meta:meta])* $name:ident) => {
+        $(#[$meta])*
+        #[derive(
+            Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord,
+            diesel::AsExpression, diesel::FromSqlRow, serde::Serialize, serde::Deserialize,
+        )]
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        #[serde(transparent)]
+        pub struct $name(pub i64);
+
+        impl diesel::serialize::ToSql<diesel::sql_types::BigInt, diesel::pg::Pg> for $name {
+            fn to_sql<'b>(
+                &'b self,
+                out: &mut diesel::serialize::Output<'b, '_, diesel::pg::Pg>,
+            ) -> diesel::serialize::Result {
+                <i64 as diesel::serialize::ToSql<diesel::sql_types::BigInt, diesel::pg::Pg>>::to_sql(
+                    &self.0, out,
+                )
+            }
+        }
+
+        impl diesel::deserialize::FromSql<diesel::sql_types::BigInt, diesel::pg::Pg> for $name {
+            fn from_sql(value: diesel::pg::PgValue<'_>) -> diesel::deserialize::Result<Self> {
+                <i64 as diesel::deserialize::FromSql<diesel::sql_types::BigInt, diesel::pg::Pg>>::from_sql(
+                    value,
+                )
+                .map(Self)
+            }
+        }
+
+        impl std::str::FromStr for $name {
+            type Err = std::num::ParseIntError;
+
+            fn from_str(text: &str) -> Result<Self, Self::Err> {
+                text.parse().map(Self)
+            }
+        }
+
+        impl std::fmt::Display for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                self.0.fmt(f)
+            }
+        }
+    };
+}
+
+id_type!(
+    /// `runs.id`, and the `run_id` of the rows a run owns.
+    RunId
+);
+id_type!(
+    /// `strategies.id`.
+    StrategyId
+);
+id_type!(
+    /// `parameter_sets.id`.
+    ParameterSetId
+);
+id_type!(
+    /// `sweeps.id`.
+    SweepId
+);
