@@ -61,4 +61,34 @@ async fn the_demo_records_ranks_and_draws_and_running_it_twice_duplicates_nothin
         assert!((p - q).abs() < 1e-12, "{p} vs {q}");
     }
     assert_eq!(common::record::counts(&db.db().await).await.runs, 216);
+
+    // Every command the demo suggests next runs as printed, from where the demo ran, though
+    // nothing put `btdb` on the PATH.
+    let shown = common::cli::btdb(&db, &["demo", "--out", out], None);
+    let stderr = common::cli::text(&shown.stderr);
+    let next: Vec<&str> = stderr
+        .lines()
+        .skip_while(|l| *l != "next:")
+        .skip(1)
+        .map(str::trim)
+        .collect();
+    assert_eq!(next.len(), 4, "{stderr}");
+    for line in next {
+        let mut words = line.split_whitespace();
+        let program = match words.next() {
+            Some("btdb") => env!("CARGO_BIN_EXE_btdb").to_owned(),
+            Some(path) => path.to_owned(),
+            None => panic!("empty suggestion"),
+        };
+        let run = std::process::Command::new(&program)
+            .args(words.map(|w| w.replace("equity.svg", &format!("{out}/equity.svg"))))
+            .env("DATABASE_URL", db.url())
+            .output()
+            .unwrap_or_else(|e| panic!("{line}: {e}"));
+        assert!(
+            run.status.success(),
+            "{line}: {}",
+            common::cli::text(&run.stderr)
+        );
+    }
 }

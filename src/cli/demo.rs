@@ -130,21 +130,41 @@ pub async fn run(args: Args, global: &GlobalArgs) -> Result<()> {
         heatmap,
     };
     report::emit(global.format, &report, || report.tables())?;
+    let btdb = invocation();
+    let best = report
+        .ranking
+        .first()
+        .map_or_else(|| "1".to_owned(), |r| r.best_run.id.to_string());
     say(
         global,
         &format!(
-            "heatmap of sma_cross's sweep: {}\n\nnext:\n  btdb rank --by median --dataset {in_sample}\n  \
-         btdb compare --strategy sma_cross --x fast --y slow --dataset {in_sample}\n  \
-         btdb compare --strategy momentum --is {in_sample} --oos {out_of_sample}\n  \
-         btdb show {} --plot equity.svg",
+            "heatmap of sma_cross's sweep: {}\n\nnext:\n  \
+             {btdb} rank --by median --dataset {in_sample}\n  \
+             {btdb} compare --strategy sma_cross --x fast --y slow --dataset {in_sample}\n  \
+             {btdb} compare --strategy momentum --is {in_sample} --oos {out_of_sample}\n  \
+             {btdb} show {best} --plot equity.svg",
             report.heatmap.display(),
-            report
-                .ranking
-                .first()
-                .map_or_else(|| "1".to_owned(), |r| r.best_run.id.to_string())
         ),
     );
     Ok(())
+}
+
+/// How to run this btdb again: `btdb` when that is on the PATH, else this executable's path
+/// (after `cargo run`, nothing has put `btdb` on the PATH).
+fn invocation() -> String {
+    let on_path = std::env::var_os("PATH")
+        .is_some_and(|path| std::env::split_paths(&path).any(|dir| dir.join("btdb").is_file()));
+    if on_path {
+        return "btdb".to_owned();
+    }
+    let Ok(exe) = std::env::current_exe() else {
+        return "btdb".to_owned();
+    };
+    let shown = std::env::current_dir()
+        .ok()
+        .and_then(|cwd| exe.strip_prefix(cwd).ok().map(|p| p.to_path_buf()))
+        .unwrap_or(exe);
+    shown.display().to_string()
 }
 
 /// Progress for people, on stderr so that stdout stays the report.
