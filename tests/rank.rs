@@ -136,7 +136,7 @@ async fn min_runs_top_and_single_runs() {
         .collect();
     assert_eq!(serde_json::json!(keys), golden["top_runs"]);
 
-    // Volatility ranks lowest first (DESIGN §2).
+    // Volatility ranks lowest first (docs/metrics.md).
     let calm = Ranking {
         metric: "volatility".into(),
         top: Some(3),

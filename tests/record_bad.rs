@@ -1,4 +1,4 @@
-//! Every rule of DESIGN §1, broken: a clear error naming file, line and field, and the database
+//! Every rule of docs/run-document.md, broken: a clear error naming file, line and field, and the database
 //! unchanged. The cases are tests/fixtures/bad/, each with the error fragment it must produce
 //! (cases.tsv).
 

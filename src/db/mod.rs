@@ -1,4 +1,5 @@
-//! Where the database comes from (DESIGN §5), the connection pool and schema migrations.
+//! Where the database comes from (the README's section of that name), the connection pool and
+//! schema migrations.
 
 pub mod cluster;
 pub mod error;

@@ -9,7 +9,7 @@ use anyhow::{Result, bail};
 /// The binaries the embedded cluster runs.
 const REQUIRED: [&str; 3] = ["initdb", "pg_ctl", "createdb"];
 
-/// The directory holding the server binaries, searched in the order DESIGN §5 gives:
+/// The directory holding the server binaries, searched in the order the README gives:
 /// `BTDB_PG_BIN`, `pg_config --bindir`, `PATH`, then the newest `/usr/lib/postgresql/*/bin`.
 pub fn find() -> Result<PathBuf> {
     if let Some(dir) = env::var_os("BTDB_PG_BIN") {

@@ -59,7 +59,7 @@ fn time(bar: &Bar) -> String {
     bar.time.to_rfc3339_opts(SecondsFormat::Secs, true)
 }
 
-/// The run document (DESIGN §1) of `strategy` backtested on `bars`.
+/// The run document (docs/run-document.md) of `strategy` backtested on `bars`.
 pub fn document(strategy: &Strategy, market: &str, dataset: &str, bars: &[Bar]) -> Value {
     let result = backtest::run(strategy, bars, CAPITAL_CENTS);
     let params = strategy.params();

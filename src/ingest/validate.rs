@@ -1,5 +1,6 @@
-//! The rules of DESIGN §1 that types alone do not express, the defaults, the canonical form of a
-//! run (for its content hash and automatic key), and the metrics computed from it.
+//! The rules of docs/run-document.md that types alone do not express, the defaults, the
+//! canonical form of a run (for its content hash and automatic key), and the metrics computed
+//! from it.
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -104,7 +105,7 @@ fn check_positive(field: impl Fn() -> String, value: &Decimal) -> Result<(), Inv
     }
 }
 
-/// Metric names as DESIGN §1 allows them: `^[A-Za-z_][A-Za-z0-9_.]{0,63}$`.
+/// Metric names as the run document allows them: `^[A-Za-z_][A-Za-z0-9_.]{0,63}$`.
 pub fn is_metric_name(name: &str) -> bool {
     let mut chars = name.chars();
     chars

@@ -1,4 +1,4 @@
-//! The metrics of DESIGN §2, computed from a run's equity curve and trades.
+//! The metrics of docs/metrics.md, computed from a run's equity curve and trades.
 //!
 //! The definitions are empyrical's (risk-free rate and required return 0) and scipy's, and so is
 //! the order of the floating-point operations: products of (1 + r) where empyrical multiplies,

@@ -1,4 +1,4 @@
-"""Golden values for btdb's metrics (DESIGN §2), computed independently with empyrical and scipy.
+"""Golden values for btdb's metrics (docs/metrics.md), computed independently with empyrical and scipy.
 
 Run: pip install empyrical-reloaded scipy && python3 tests/golden/generate_metrics.py
 It rewrites tests/golden/metrics.json, which tests/metrics_golden.rs reads. A metric that
