@@ -7,7 +7,7 @@ use anyhow::{Result, bail};
 
 use super::GlobalArgs;
 use super::filter::FilterArgs;
-use crate::db::Db;
+use crate::db::{Db, SchemaUse};
 use crate::metrics::{Direction, direction};
 use crate::query::suggest;
 use crate::query::sweep;
@@ -53,7 +53,7 @@ pub async fn run(args: Args, global: &GlobalArgs) -> Result<()> {
         bail!("--dataset and --is/--oos both choose data sets; give one or the other");
     }
     let filter = args.filter.to_filter(Some(args.strategy.clone()))?;
-    let db = Db::connect(&global.db_options()).await?;
+    let db = Db::connect(&global.db_options(SchemaUse::Read)).await?;
     let mut conn = db.conn().await?;
     let filter = filter.resolve(&mut conn).await?;
     let split: Option<Vec<String>> = args

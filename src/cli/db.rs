@@ -1,11 +1,12 @@
 //! `btdb db`: the embedded cluster's life cycle, migrations and connection URL.
 
 use anyhow::{Result, bail};
-use clap::Subcommand;
+use clap::{Subcommand, ValueEnum};
 
 use super::GlobalArgs;
 use crate::db::cluster::{self, Cluster, Status};
-use crate::db::{Db, url};
+use crate::db::roles::{self, Access};
+use crate::db::{Db, SchemaUse, url};
 use crate::report;
 
 #[derive(Debug, clap::Args)]
@@ -20,10 +21,23 @@ pub enum Action {
     Start,
     /// Stop the embedded cluster (a fast shutdown: open sessions are ended).
     Stop,
-    /// Say whether the database is reachable and its schema up to date.
+    /// Say whether the database is reachable and where its schema stands; changes nothing.
     Status,
-    /// Apply pending schema migrations (every command also does this on connect).
+    /// Apply pending schema migrations, as the role that owns (or will own) the schema. Other
+    /// commands only check that the schema is this btdb's; the embedded cluster is migrated on
+    /// first use.
     Migrate,
+    /// Let an existing role read (rank, compare, runs, show, explain, doctor) or also record:
+    /// `btdb db grant reader alice`, `btdb db grant writer ci_bot`. Run as the schema's owner;
+    /// covers the tables later migrations add. Neither role may delete, truncate or change the
+    /// schema.
+    Grant {
+        /// reader or writer.
+        #[arg(value_enum)]
+        access: Access,
+        /// The role (it must exist: CREATE ROLE name LOGIN PASSWORD '…').
+        role: String,
+    },
     /// Print the database URL (for psql and other tools), the password hidden.
     Url,
 }
@@ -36,7 +50,7 @@ macro_rules! say {
 }
 
 pub async fn run(args: Args, global: &GlobalArgs) -> Result<()> {
-    let options = global.db_options();
+    let options = global.db_options(SchemaUse::Inspect);
     let embedded = || -> Result<Cluster> {
         if options.database_url.is_some() {
             bail!(
@@ -63,6 +77,7 @@ pub async fn run(args: Args, global: &GlobalArgs) -> Result<()> {
             Some(database_url) => {
                 let db = Db::connect(&options).await?;
                 say!("reachable: {} ({})", db.target(), url::redact(database_url));
+                say!("schema: {}", db.schema());
             }
             None => {
                 let cluster = embedded()?;
@@ -77,7 +92,7 @@ pub async fn run(args: Args, global: &GlobalArgs) -> Result<()> {
             }
         },
         Action::Migrate => {
-            let db = Db::connect(&options).await?;
+            let db = Db::connect(&global.db_options(SchemaUse::Migrate)).await?;
             match db.applied_migrations() {
                 [] => say!("schema up to date: {}", db.target()),
                 applied => {
@@ -86,6 +101,16 @@ pub async fn run(args: Args, global: &GlobalArgs) -> Result<()> {
                     }
                 }
             }
+        }
+        Action::Grant { access, role } => {
+            let db = Db::connect(&global.db_options(SchemaUse::Read)).await?;
+            roles::grant(&mut *db.conn().await?, access, &role).await?;
+            let name = access.to_possible_value().map(|v| v.get_name().to_owned());
+            say!(
+                "granted {} to `{role}` on {}",
+                name.unwrap_or_default(),
+                db.target()
+            );
         }
         Action::Url => match &options.database_url {
             Some(database_url) => say!("{}", url::redact(database_url)),

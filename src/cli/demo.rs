@@ -7,7 +7,7 @@ use std::time::Instant;
 use anyhow::Result;
 
 use super::{Format, GlobalArgs};
-use crate::db::Db;
+use crate::db::{Db, SchemaUse, roles};
 use crate::demo::{self, MAIN_MARKET};
 use crate::ingest::{self, RecordOptions, Summary};
 use crate::query::filter::RunFilter;
@@ -41,7 +41,8 @@ pub async fn run(args: Args, global: &GlobalArgs) -> Result<()> {
         ),
     );
 
-    let db = Db::connect(&global.db_options()).await?;
+    let db = Db::connect(&global.db_options(SchemaUse::Write)).await?;
+    roles::ensure_can_record(&mut *db.conn().await?).await?;
     let jobs = args.jobs.min(global.pool_size);
     let writers = db.writers(jobs)?;
     let options = RecordOptions {

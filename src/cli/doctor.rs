@@ -4,7 +4,7 @@
 use anyhow::Result;
 
 use super::GlobalArgs;
-use crate::db::Db;
+use crate::db::{Db, SchemaUse};
 use crate::query::health;
 use crate::report::{self, doctor::Health};
 
@@ -16,7 +16,7 @@ pub struct Args {
 }
 
 pub async fn run(args: Args, global: &GlobalArgs) -> Result<()> {
-    let db = Db::connect(&global.db_options()).await?;
+    let db = Db::connect(&global.db_options(SchemaUse::Read)).await?;
     let mut conn = db.conn().await?;
     let (slowest, unavailable) = match health::slow_statements(&mut conn, args.slowest).await? {
         Ok(rows) => (Some(rows), None),

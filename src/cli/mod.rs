@@ -21,9 +21,10 @@ use std::time::{Duration, Instant};
 use anyhow::Result;
 use clap::{Args, Parser, Subcommand};
 
-use crate::db::DbOptions;
 use crate::db::error::{self, ServerError};
+use crate::db::roles::Access;
 use crate::db::timing::QueryStats;
+use crate::db::{DbOptions, SchemaUse};
 use crate::models::RunStatus;
 use crate::query::rank::By;
 pub use crate::report::Format;
@@ -120,6 +121,11 @@ value_enum!(By {
     Count => "count": "How many runs have the metric",
 });
 
+value_enum!(Access {
+    Reader => "reader": "SELECT on btdb's tables: every read command",
+    Writer => "writer": "A reader that may also record (INSERT, the id sequences)",
+});
+
 value_enum!(RunStatus {
     Completed => "completed": "Runs that completed",
     Failed => "failed": "Runs that failed",
@@ -135,7 +141,8 @@ fn parse_seconds(text: &str) -> Result<f64, String> {
 }
 
 impl GlobalArgs {
-    pub fn db_options(&self) -> DbOptions {
+    /// How to reach the database for a command that uses the schema as `schema` says.
+    pub fn db_options(&self, schema: SchemaUse) -> DbOptions {
         DbOptions {
             database_url: self.database_url.clone().filter(|u| !u.is_empty()),
             pool_size: self.pool_size,
@@ -143,6 +150,7 @@ impl GlobalArgs {
             slow_query: Duration::from_millis(self.slow_ms),
             stats: self.stats.clone(),
             statement_timeout: self.statement_timeout.map(Duration::from_secs_f64),
+            schema,
         }
     }
 

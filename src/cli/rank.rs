@@ -4,7 +4,7 @@ use anyhow::{Result, bail};
 
 use super::GlobalArgs;
 use super::filter::FilterArgs;
-use crate::db::Db;
+use crate::db::{Db, SchemaUse};
 use crate::metrics::{Direction, direction};
 use crate::query::rank::{By, Ranking};
 use crate::query::suggest;
@@ -60,7 +60,7 @@ pub async fn run(args: Args, global: &GlobalArgs) -> Result<()> {
         bail!("--deflated ranks by sharpe; drop --metric {}", args.metric);
     }
     let filter = args.filter.to_filter(args.strategy.clone())?;
-    let db = Db::connect(&global.db_options()).await?;
+    let db = Db::connect(&global.db_options(SchemaUse::Read)).await?;
     let mut conn = db.conn().await?;
     let descending = if args.asc {
         false

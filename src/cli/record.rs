@@ -9,7 +9,7 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use tracing::warn;
 
 use super::GlobalArgs;
-use crate::db::Db;
+use crate::db::{Db, SchemaUse, roles};
 use crate::ingest::source::{self, Input};
 use crate::ingest::{self, Outcome, RecordOptions, Summary};
 use crate::report;
@@ -58,7 +58,8 @@ pub async fn record_and_report(
     mut options: RecordOptions,
     global: &GlobalArgs,
 ) -> Result<()> {
-    let db = Db::connect(&global.db_options()).await?;
+    let db = Db::connect(&global.db_options(SchemaUse::Write)).await?;
+    roles::ensure_can_record(&mut *db.conn().await?).await?;
     let jobs = (options.jobs as u32).min(global.pool_size);
     if jobs < options.jobs as u32 {
         warn!(

@@ -4,7 +4,7 @@ use anyhow::Result;
 
 use super::GlobalArgs;
 use super::filter::FilterArgs;
-use crate::db::Db;
+use crate::db::{Db, SchemaUse};
 use crate::models::{RunId, RunStatus};
 use crate::query::runs::{MAX_PAGE, RunList};
 use crate::report::{self, runs::RunPage};
@@ -41,7 +41,7 @@ pub struct Args {
 
 pub async fn run(args: Args, global: &GlobalArgs) -> Result<()> {
     let filter = args.filter.to_filter(args.strategy.clone())?;
-    let db = Db::connect(&global.db_options()).await?;
+    let db = Db::connect(&global.db_options(SchemaUse::Read)).await?;
     let mut conn = db.conn().await?;
     let resolved = filter.resolve(&mut conn).await?;
     let list = RunList {

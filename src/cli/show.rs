@@ -7,7 +7,7 @@ use bigdecimal::ToPrimitive;
 use clap::ArgGroup;
 
 use super::GlobalArgs;
-use crate::db::Db;
+use crate::db::{Db, SchemaUse};
 use crate::query::run_detail::{RunDetail, RunRef};
 use crate::report::{self, plot};
 
@@ -54,7 +54,7 @@ impl Args {
 
 pub async fn run(args: Args, global: &GlobalArgs) -> Result<()> {
     let run = args.run_ref()?;
-    let db = Db::connect(&global.db_options()).await?;
+    let db = Db::connect(&global.db_options(SchemaUse::Read)).await?;
     let mut conn = db.conn().await?;
     let with_equity = args.equity || args.plot.is_some();
     let detail = RunDetail::load(&mut conn, &run, args.trades, with_equity).await?;

@@ -31,3 +31,147 @@ pub async fn run_pending(mut conn: AsyncPgConnection) -> Result<(AsyncPgConnecti
         .context("releasing the migration lock")?;
     Ok((conn, applied?))
 }
+
+/// What a command needs of the schema, which decides what connecting does with migrations.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum SchemaUse {
+    /// Reads: a schema behind this btdb is an error, one ahead of it a warning.
+    #[default]
+    Read,
+    /// Records: the schema must be exactly this btdb's.
+    Write,
+    /// `btdb db migrate`: applies what is pending.
+    Migrate,
+    /// `btdb db status`: looks, and neither applies nor fails.
+    Inspect,
+}
+
+/// Where a database's schema stands against the migrations embedded in this btdb.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SchemaState {
+    Current,
+    /// Migrations of this btdb not applied yet; `at` is the newest applied (none: no schema).
+    Behind {
+        at: Option<String>,
+        needs: String,
+        pending: usize,
+    },
+    /// Migrations applied by a newer btdb that this one does not know.
+    Ahead {
+        at: String,
+        knows: String,
+    },
+}
+
+impl SchemaState {
+    /// What is wrong for `usage`, as the one line to print; `None` when the command may go on.
+    pub fn problem(&self, usage: SchemaUse) -> Option<String> {
+        match (self, usage) {
+            (SchemaState::Current, _) | (_, SchemaUse::Migrate | SchemaUse::Inspect) => None,
+            (SchemaState::Behind { at: None, .. }, _) => Some(
+                "the database has no btdb schema yet: run `btdb db migrate` as the role that \
+                 should own it"
+                    .to_owned(),
+            ),
+            (
+                SchemaState::Behind {
+                    at: Some(at),
+                    needs,
+                    ..
+                },
+                _,
+            ) => Some(format!(
+                "the database is at migration {at}; this btdb needs {needs}: run `btdb db \
+                 migrate` as the schema's owner"
+            )),
+            (SchemaState::Ahead { .. }, SchemaUse::Read) => None,
+            (SchemaState::Ahead { at, knows }, SchemaUse::Write) => Some(format!(
+                "the database is at migration {at}, newer than this btdb knows ({knows}): \
+                 upgrade btdb before recording"
+            )),
+        }
+    }
+}
+
+impl std::fmt::Display for SchemaState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            SchemaState::Current => f.write_str("up to date"),
+            SchemaState::Behind { at: None, .. } => f.write_str("no btdb schema (btdb db migrate)"),
+            SchemaState::Behind {
+                at: Some(at),
+                pending,
+                ..
+            } => write!(
+                f,
+                "at migration {at}, {pending} behind this btdb (btdb db migrate)"
+            ),
+            SchemaState::Ahead { at, knows } => {
+                write!(f, "at migration {at}, ahead of this btdb ({knows})")
+            }
+        }
+    }
+}
+
+#[derive(diesel::QueryableByName)]
+struct Applied {
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    version: String,
+}
+
+/// The versions of this btdb's migrations, oldest first, as the migrations table stores them.
+fn embedded_versions() -> Result<Vec<String>> {
+    let migrations = diesel::migration::MigrationSource::<diesel::pg::Pg>::migrations(&MIGRATIONS)
+        .map_err(|e| anyhow!("reading the embedded migrations: {e}"))?;
+    let mut versions: Vec<String> = migrations
+        .iter()
+        .map(|m| m.name().version().to_string())
+        .collect();
+    versions.sort();
+    Ok(versions)
+}
+
+/// Where the schema stands, from one read of the migrations table (and, only when that read
+/// fails, a second asking whether the table exists). Writes nothing: readers may not.
+pub async fn state(conn: &mut AsyncPgConnection) -> Result<SchemaState> {
+    let ours = embedded_versions()?;
+    let read = diesel::sql_query("SELECT version::text AS version FROM __diesel_schema_migrations")
+        .load::<Applied>(conn)
+        .await;
+    let applied: std::collections::BTreeSet<String> = match read {
+        Ok(rows) => rows.into_iter().map(|r| r.version).collect(),
+        Err(e) => {
+            #[derive(diesel::QueryableByName)]
+            struct Exists {
+                #[diesel(sql_type = diesel::sql_types::Bool)]
+                exists: bool,
+            }
+            let exists = diesel::sql_query(
+                "SELECT to_regclass('__diesel_schema_migrations') IS NOT NULL AS exists",
+            )
+            .get_result::<Exists>(conn)
+            .await
+            .map(|e| e.exists)
+            .unwrap_or(true);
+            if exists {
+                return Err(anyhow::Error::from(e).context("reading the schema's migrations"));
+            }
+            Default::default()
+        }
+    };
+    let newest = |versions: &mut dyn Iterator<Item = &String>| versions.max().cloned();
+    let knows = newest(&mut ours.iter()).unwrap_or_default();
+    let unknown: Vec<&String> = applied.iter().filter(|v| !ours.contains(v)).collect();
+    if let Some(at) = newest(&mut unknown.into_iter()) {
+        return Ok(SchemaState::Ahead { at, knows });
+    }
+    let pending = ours.iter().filter(|v| !applied.contains(*v)).count();
+    if pending > 0 {
+        return Ok(SchemaState::Behind {
+            at: newest(&mut applied.iter()),
+            needs: knows,
+            pending,
+        });
+    }
+    Ok(SchemaState::Current)
+}

@@ -6,20 +6,22 @@ pub mod error;
 pub mod explain;
 pub mod migrate;
 pub mod pg_bin;
+pub mod roles;
 pub mod timing;
 pub mod url;
 
 use std::sync::Arc;
 use std::time::Duration;
 
-use anyhow::{Context, Result, anyhow};
+use anyhow::{Context, Result, anyhow, bail};
 use diesel::ConnectionError;
 use diesel_async::pooled_connection::bb8::{Pool, PooledConnection};
 use diesel_async::pooled_connection::{AsyncDieselConnectionManager, ManagerConfig};
 use diesel_async::{AsyncConnection, AsyncPgConnection, SimpleAsyncConnection};
-use tracing::{debug, info};
+use tracing::{debug, info, warn};
 
 use cluster::Cluster;
+pub use migrate::{SchemaState, SchemaUse};
 use timing::{QueryStats, QueryTimer};
 
 /// How to reach the database and how many connections to keep.
@@ -36,6 +38,9 @@ pub struct DbOptions {
     pub stats: Arc<QueryStats>,
     /// The server cancels any statement running longer (PostgreSQL's statement_timeout).
     pub statement_timeout: Option<Duration>,
+    /// What the command needs of the schema: only `Migrate` applies migrations to a server
+    /// given by URL; the embedded cluster, which btdb owns, is migrated on first use.
+    pub schema: SchemaUse,
 }
 
 impl Default for DbOptions {
@@ -47,6 +52,7 @@ impl Default for DbOptions {
             slow_query: Duration::from_secs(1),
             stats: Arc::default(),
             statement_timeout: None,
+            schema: SchemaUse::default(),
         }
     }
 }
@@ -63,6 +69,7 @@ pub struct Db {
     /// Host and database, for messages (never the password).
     target: String,
     applied: Vec<String>,
+    schema: SchemaState,
     stats: Arc<QueryStats>,
 }
 
@@ -77,9 +84,11 @@ impl std::fmt::Debug for Secret {
 }
 
 impl Db {
-    /// Connects (starting the embedded cluster when no URL is given), applies pending
-    /// migrations and builds the pool.
+    /// Connects (starting the embedded cluster when no URL is given), checks the schema
+    /// against this btdb's migrations (applying them where `options.schema` or the embedded
+    /// cluster says so) and builds the pool.
     pub async fn connect(options: &DbOptions) -> Result<Self> {
+        let embedded = options.database_url.is_none();
         let (url, mut conn) = match &options.database_url {
             Some(url) => (url.clone(), establish(url, options.connect_timeout).await?),
             None => {
@@ -100,9 +109,26 @@ impl Db {
         let stats = options.stats.clone();
         // Migrations are timed too: `--timings` counts every statement of the command.
         conn.set_instrumentation(QueryTimer::new(stats.clone(), options.slow_query));
-        let (mut conn, applied) = migrate::run_pending(conn)
+        let migrating = options.schema == SchemaUse::Migrate
+            || (embedded && options.schema != SchemaUse::Inspect);
+        let (mut conn, applied) = if migrating {
+            migrate::run_pending(conn)
+                .await
+                .with_context(|| format!("migrating {target}"))?
+        } else {
+            (conn, Vec::new())
+        };
+        let schema = migrate::state(&mut conn)
             .await
-            .with_context(|| format!("migrating {target}"))?;
+            .with_context(|| format!("checking the schema of {target}"))?;
+        if let Some(problem) = schema.problem(options.schema) {
+            bail!("{problem} ({target})");
+        }
+        if let SchemaState::Ahead { at, knows } = &schema {
+            warn!(
+                "the database is at migration {at}, newer than this btdb knows ({knows}); reading on"
+            );
+        }
         let limit = limit_statements(options.statement_timeout);
         if let Some(limit) = &limit {
             conn.batch_execute(limit).await?;
@@ -145,8 +171,14 @@ impl Db {
             options: options.clone(),
             target,
             applied,
+            schema,
             stats,
         })
+    }
+
+    /// Where the schema stood against this btdb's migrations when connecting.
+    pub fn schema(&self) -> &SchemaState {
+        &self.schema
     }
 
     /// A connection from the pool; waits up to the connect timeout for a free one.

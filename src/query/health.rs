@@ -66,6 +66,12 @@ pub struct SlowStatement {
 }
 
 #[derive(Debug, Clone, QueryableByName)]
+struct OptionalFlag {
+    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Bool>)]
+    value: Option<bool>,
+}
+
+#[derive(Debug, Clone, QueryableByName)]
 struct Flag {
     #[diesel(sql_type = diesel::sql_types::Bool)]
     value: bool,
@@ -127,24 +133,44 @@ pub async fn slow_statements(
     conn: &mut AsyncPgConnection,
     limit: i64,
 ) -> Result<Result<Vec<SlowStatement>, String>> {
-    let loaded: Flag = diesel::sql_query(
-        "SELECT coalesce('pg_stat_statements' = ANY(string_to_array(
-                    replace(current_setting('shared_preload_libraries'), ' ', ''), ',')), false)
-                AS value",
+    // pg_settings shows a role only the settings it may read: no row means it may not.
+    let loaded: OptionalFlag = diesel::sql_query(
+        "SELECT bool_or('pg_stat_statements' = ANY(string_to_array(
+                    replace(setting, ' ', ''), ','))) AS value
+         FROM pg_settings WHERE name = 'shared_preload_libraries'",
     )
     .get_result(conn)
     .await?;
-    if !loaded.value {
-        return Ok(Err(
-            "pg_stat_statements is not in shared_preload_libraries on this server".into(),
-        ));
+    match loaded.value {
+        None => {
+            return Ok(Err(
+                "this role may not read shared_preload_libraries (it needs \
+                           pg_read_all_settings)"
+                    .into(),
+            ));
+        }
+        Some(false) => {
+            return Ok(Err(
+                "pg_stat_statements is not in shared_preload_libraries on this server".into(),
+            ));
+        }
+        Some(true) => {}
     }
-    if let Err(e) = diesel::sql_query("CREATE EXTENSION IF NOT EXISTS pg_stat_statements")
-        .execute(conn)
-        .await
+    let installed: Flag = diesel::sql_query(
+        "SELECT EXISTS (SELECT 1 FROM pg_extension WHERE extname = 'pg_stat_statements') AS value",
+    )
+    .get_result(conn)
+    .await?;
+    // Created on first use where the role may (the embedded cluster's owner); a reader only
+    // says it is missing.
+    if !installed.value
+        && let Err(e) = diesel::sql_query("CREATE EXTENSION IF NOT EXISTS pg_stat_statements")
+            .execute(conn)
+            .await
     {
         return Ok(Err(format!(
-            "cannot create extension pg_stat_statements: {e}"
+            "pg_stat_statements is not installed in this database and this role cannot \
+             install it: {e}"
         )));
     }
     let rows = diesel::sql_query(

@@ -1,0 +1,111 @@
+//! The two roles a team's server gives its users: readers (rank, compare, runs, show) and
+//! writers (record as well). Granted by the schema's owner; nothing else may delete, truncate or
+//! change the schema.
+
+use anyhow::{Result, bail};
+use diesel::sql_types::{Bool, Text};
+use diesel_async::{AsyncPgConnection, RunQueryDsl, SimpleAsyncConnection};
+
+/// The tables `record` writes, each needing INSERT (and SELECT, to find what is there).
+pub const RECORDED_TABLES: [&str; 7] = [
+    "strategies",
+    "parameter_sets",
+    "sweeps",
+    "runs",
+    "metrics",
+    "trades",
+    "equity_points",
+];
+
+/// What a role may do with btdb's data.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Access {
+    /// SELECT on every table, the migrations table included.
+    Reader,
+    /// A reader that may also INSERT what recording writes, and use the id sequences.
+    Writer,
+}
+
+/// `"name"` as SQL spells an identifier, whatever characters it holds.
+fn ident(name: &str) -> String {
+    format!("\"{}\"", name.replace('"', "\"\""))
+}
+
+#[derive(diesel::QueryableByName)]
+struct Found {
+    #[diesel(sql_type = Bool)]
+    found: bool,
+}
+
+/// Grants `access` to the existing role `name`, on the tables there are now and, through
+/// default privileges, on those later migrations (run by the same owner) add. Idempotent.
+pub async fn grant(conn: &mut AsyncPgConnection, access: Access, name: &str) -> Result<()> {
+    let exists =
+        diesel::sql_query("SELECT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = $1) AS found")
+            .bind::<Text, _>(name)
+            .get_result::<Found>(conn)
+            .await?;
+    if !exists.found {
+        bail!(
+            "there is no role `{name}`; create it first, e.g. CREATE ROLE {} LOGIN PASSWORD '…'",
+            ident(name)
+        );
+    }
+    let role = ident(name);
+    let mut sql = format!(
+        "GRANT USAGE ON SCHEMA public TO {role};
+         GRANT SELECT ON ALL TABLES IN SCHEMA public TO {role};
+         ALTER DEFAULT PRIVILEGES IN SCHEMA public GRANT SELECT ON TABLES TO {role};"
+    );
+    if access == Access::Writer {
+        let tables = RECORDED_TABLES.join(", ");
+        sql.push_str(&format!(
+            "GRANT INSERT ON {tables} TO {role};
+             GRANT USAGE ON ALL SEQUENCES IN SCHEMA public TO {role};
+             ALTER DEFAULT PRIVILEGES IN SCHEMA public GRANT INSERT ON TABLES TO {role};
+             ALTER DEFAULT PRIVILEGES IN SCHEMA public GRANT USAGE ON SEQUENCES TO {role};"
+        ));
+    }
+    // All of it or none: a grant that stops half way would leave a role that half works.
+    if let Err(e) = conn.batch_execute(&format!("BEGIN; {sql} COMMIT;")).await {
+        let _ = conn.batch_execute("ROLLBACK").await;
+        return Err(anyhow::Error::from(e).context(format!("granting to `{name}`")));
+    }
+    Ok(())
+}
+
+/// Fails, naming the role and the first privilege it lacks, when the connected role may not
+/// record: before any document is read, so that nothing is half done.
+pub async fn ensure_can_record(conn: &mut AsyncPgConnection) -> Result<()> {
+    #[derive(diesel::QueryableByName)]
+    struct Missing {
+        #[diesel(sql_type = Text)]
+        role: String,
+        #[diesel(sql_type = diesel::sql_types::Nullable<Text>)]
+        missing: Option<String>,
+    }
+    let checks = RECORDED_TABLES
+        .iter()
+        .map(|t| {
+            format!(
+                "WHEN NOT has_table_privilege('{t}', 'INSERT') THEN 'INSERT on table {t}' \
+                 WHEN NOT has_table_privilege('{t}', 'SELECT') THEN 'SELECT on table {t}'"
+            )
+        })
+        .collect::<Vec<_>>()
+        .join(" ");
+    let found = diesel::sql_query(format!(
+        "SELECT current_user::text AS role, CASE {checks} END AS missing"
+    ))
+    .get_result::<Missing>(conn)
+    .await?;
+    if let Some(missing) = found.missing {
+        bail!(
+            "the role `{}` may not record: it lacks {missing}; the schema's owner can grant \
+             what recording needs with `btdb db grant writer {}`",
+            found.role,
+            found.role
+        );
+    }
+    Ok(())
+}

@@ -1,0 +1,260 @@
+//! btdb on a team's server: migrations only when asked for, and the reader and writer roles
+//! that `btdb db grant` makes, each able to do its work and nothing more.
+
+mod common;
+
+use std::process::{Command, Output};
+
+use common::TestDb;
+use common::cli::{btdb, fails, ok, text};
+use diesel::sql_types::BigInt;
+use diesel_async::{AsyncPgConnection, RunQueryDsl, SimpleAsyncConnection};
+
+/// `btdb ARGS` against `url` (another role's, say).
+fn btdb_at(url: &str, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_btdb"))
+        .args(args)
+        .env("DATABASE_URL", url)
+        .env_remove("RUST_LOG")
+        .output()
+        .expect("running btdb")
+}
+
+#[derive(diesel::QueryableByName)]
+struct Count {
+    #[diesel(sql_type = BigInt)]
+    n: i64,
+}
+
+async fn count(conn: &mut AsyncPgConnection, sql: &str) -> i64 {
+    diesel::sql_query(sql)
+        .get_result::<Count>(conn)
+        .await
+        .unwrap_or_else(|e| panic!("{sql}: {e}"))
+        .n
+}
+
+const TABLES: &str = "SELECT count(*) AS n FROM pg_tables WHERE schemaname = 'public'";
+const RUNS: &str = "SELECT count(*) AS n FROM runs";
+
+#[tokio::test(flavor = "multi_thread")]
+async fn only_db_migrate_changes_the_schema_and_other_commands_check_it() {
+    let db = TestDb::empty().await;
+    let mut conn = db.conn().await;
+    let fixture = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/rank");
+
+    // No schema: reads and records refuse, and create nothing, not even the migrations table.
+    for args in [&["rank"][..], &["runs"], &["record", fixture]] {
+        let err = fails(&db, args);
+        assert!(
+            err.contains("the database has no btdb schema yet: run `btdb db migrate`"),
+            "{err}"
+        );
+    }
+    let status = ok(&db, &["db", "status"]);
+    assert!(
+        status.contains("schema: no btdb schema (btdb db migrate)"),
+        "{status}"
+    );
+    assert_eq!(count(&mut conn, TABLES).await, 0);
+
+    let migrated = ok(&db, &["db", "migrate"]);
+    assert_eq!(migrated.lines().count(), 9, "{migrated}");
+    assert!(ok(&db, &["db", "status"]).contains("schema: up to date"));
+    ok(&db, &["record", "-q", fixture]);
+
+    // Behind: a migration of this btdb is missing.
+    let last: String = {
+        #[derive(diesel::QueryableByName)]
+        struct V {
+            #[diesel(sql_type = diesel::sql_types::Text)]
+            v: String,
+        }
+        diesel::sql_query("SELECT max(version)::text AS v FROM __diesel_schema_migrations")
+            .get_result::<V>(&mut conn)
+            .await
+            .expect("version")
+            .v
+    };
+    conn.batch_execute(&format!(
+        "DELETE FROM __diesel_schema_migrations WHERE version = '{last}'"
+    ))
+    .await
+    .expect("forgetting a migration");
+    for args in [&["rank"][..], &["record", fixture]] {
+        let err = fails(&db, args);
+        assert!(
+            err.contains(&format!(
+                "the database is at migration 20261122000008; this btdb needs {last}: run `btdb db migrate` as the schema's owner"
+            )),
+            "{err}"
+        );
+    }
+    assert!(ok(&db, &["db", "status"]).contains("1 behind this btdb"));
+    conn.batch_execute(&format!(
+        "INSERT INTO __diesel_schema_migrations (version) VALUES ('{last}')"
+    ))
+    .await
+    .expect("restoring it");
+
+    // Ahead: a newer btdb migrated it. Reads go on with a warning; recording refuses.
+    conn.batch_execute(
+        "INSERT INTO __diesel_schema_migrations (version) VALUES ('29991231000000')",
+    )
+    .await
+    .expect("a future migration");
+    let read = btdb(&db, &["rank"], None);
+    assert!(read.status.success(), "{}", text(&read.stderr));
+    assert!(
+        text(&read.stderr).contains("newer than this btdb knows"),
+        "{}",
+        text(&read.stderr)
+    );
+    let runs = count(&mut conn, RUNS).await;
+    let err = fails(&db, &["record", fixture]);
+    assert!(
+        err.contains(
+            "the database is at migration 29991231000000, newer than this btdb knows (20261122000009): upgrade btdb before recording"
+        ),
+        "{err}"
+    );
+    assert_eq!(count(&mut conn, RUNS).await, runs);
+}
+
+/// A login role of this test's own, and the URL that connects as it.
+async fn role(db: &TestDb, conn: &mut AsyncPgConnection, name: &str) -> String {
+    conn.batch_execute(&format!(
+        "DROP ROLE IF EXISTS {name}; CREATE ROLE {name} LOGIN"
+    ))
+    .await
+    .expect("creating a role");
+    let url = db.url().replace("user=btdb", &format!("user={name}"));
+    assert_ne!(url, db.url(), "the test cluster's URL names its user");
+    url
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn readers_read_writers_record_and_neither_changes_the_schema() {
+    let db = TestDb::new().await;
+    let mut conn = db.conn().await;
+    let suffix = std::process::id();
+    let (reader, writer) = (format!("reader_{suffix}"), format!("writer_{suffix}"));
+    let reader_url = role(&db, &mut conn, &reader).await;
+    let writer_url = role(&db, &mut conn, &writer).await;
+    let fixture = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/rank");
+
+    // Before any grant, a reader cannot even check the schema: one line, no panic.
+    let out = btdb_at(&reader_url, &["rank"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        text(&out.stderr).contains("permission denied"),
+        "{}",
+        text(&out.stderr)
+    );
+
+    assert!(ok(&db, &["db", "grant", "reader", &reader]).contains("granted reader"));
+    ok(&db, &["db", "grant", "writer", &writer]);
+    // Granting twice changes nothing; a role that does not exist is named.
+    ok(&db, &["db", "grant", "writer", &writer]);
+    let err = fails(&db, &["db", "grant", "reader", "nobody_here"]);
+    assert!(err.contains("there is no role `nobody_here`"), "{err}");
+
+    // The writer records and reads.
+    let out = btdb_at(&writer_url, &["record", "-q", fixture]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(count(&mut conn, RUNS).await, 25);
+    let out = btdb_at(&writer_url, &["rank"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+
+    // The reader runs every read command.
+    let id = {
+        let out = btdb_at(&reader_url, &["runs", "--format", "json", "--limit", "1"]);
+        assert!(out.status.success(), "{}", text(&out.stderr));
+        let page: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+        page["runs"][0]["id"].to_string()
+    };
+    let reads: &[&[&str]] = &[
+        &["rank", "--deflated"],
+        &["rank", "--by", "median"],
+        &["compare", "--strategy", "alpha", "--x", "fast"],
+        &["runs", "--where", "sharpe > 0"],
+        &["show", &id, "--trades"],
+        &["explain", "rank"],
+        &["doctor"],
+        &["db", "status"],
+    ];
+    for args in reads {
+        let out = btdb_at(&reader_url, args);
+        assert!(
+            out.status.success(),
+            "reader: btdb {args:?}: {}",
+            text(&out.stderr)
+        );
+    }
+
+    // What the reader may not see, doctor says instead of failing.
+    let doctor = text(&btdb_at(&reader_url, &["doctor"]).stdout);
+    assert!(
+        doctor.contains("slowest statements unavailable: this role may not read"),
+        "{doctor}"
+    );
+
+    // Recording as the reader: one line naming the role and the privilege, nothing written.
+    let out = btdb_at(&reader_url, &["record", fixture]);
+    let err = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(
+        err.contains(&format!(
+            "the role `{reader}` may not record: it lacks INSERT on table strategies; the schema's owner can grant what recording needs with `btdb db grant writer {reader}`"
+        )),
+        "{err}"
+    );
+    assert_eq!(count(&mut conn, RUNS).await, 25);
+
+    // Neither role may delete, truncate, drop, alter or migrate.
+    for url in [&reader_url, &writer_url] {
+        let mut as_role = btdb::db::establish(url, std::time::Duration::from_secs(10))
+            .await
+            .expect("connecting as the role");
+        for sql in [
+            "DELETE FROM runs",
+            "TRUNCATE trades",
+            "UPDATE runs SET dataset = 'x'",
+            "DROP TABLE metrics",
+            "ALTER TABLE runs ADD COLUMN x int",
+            "CREATE TABLE public.mine (x int)",
+            "DELETE FROM __diesel_schema_migrations",
+        ] {
+            let result = as_role.batch_execute(sql).await;
+            assert!(result.is_err(), "{url}: {sql} was allowed");
+        }
+        let out = btdb_at(url, &["db", "migrate"]);
+        assert_eq!(out.status.code(), Some(1));
+    }
+    assert_eq!(count(&mut conn, RUNS).await, 25);
+
+    // A table a later migration adds (created by the owner) is readable by both at once.
+    conn.batch_execute("CREATE TABLE later_table (x int); INSERT INTO later_table VALUES (1)")
+        .await
+        .expect("a later table");
+    for url in [&reader_url, &writer_url] {
+        let mut as_role = btdb::db::establish(url, std::time::Duration::from_secs(10))
+            .await
+            .expect("connecting as the role");
+        let n = count(&mut as_role, "SELECT count(*) AS n FROM later_table").await;
+        assert_eq!(n, 1);
+    }
+
+    // Roles belong to the cluster: once the database is gone, so are their privileges.
+    let admin = btdb::db::url::with_database(db.url(), "postgres");
+    drop(conn);
+    drop(db);
+    let mut admin = btdb::db::establish(&admin, std::time::Duration::from_secs(10))
+        .await
+        .expect("admin");
+    admin
+        .batch_execute(&format!("DROP ROLE {reader}; DROP ROLE {writer}"))
+        .await
+        .expect("dropping the roles");
+}
