@@ -23,7 +23,8 @@ use super::pg_bin;
 /// The superuser initdb creates, and the database btdb keeps its tables in.
 pub const SUPERUSER: &str = "btdb";
 pub const DATABASE: &str = "btdb";
-/// Only names the socket file (`.s.PGSQL.5432`): there is no TCP listener to collide with.
+/// Names the socket file (`.s.PGSQL.5432`); the embedded cluster has no TCP listener to collide
+/// with. A cluster that also listens on TCP (a test's) picks another with `with_port`.
 const PORT: u16 = 5432;
 /// The kernel's limit on a socket path (sun_path) is 108 bytes including the terminating NUL.
 const MAX_SOCKET_PATH: usize = 107;
@@ -48,6 +49,7 @@ pub struct Cluster {
     settings: Vec<(String, String)>,
     /// The server binaries' directory, looked up on first need (it spawns pg_config).
     bin_dir: OnceLock<PathBuf>,
+    port: u16,
 }
 
 /// `BTDB_HOME`, or the user's data directory. Root's home directory is closed to the account
@@ -93,6 +95,7 @@ impl Cluster {
             owner,
             settings: Vec::new(),
             bin_dir: OnceLock::new(),
+            port: PORT,
         };
         let socket = cluster.socket_dir().join(format!(".s.PGSQL.{PORT}"));
         let len = socket.as_os_str().len();
@@ -105,6 +108,28 @@ impl Cluster {
             );
         }
         Ok(cluster)
+    }
+
+    /// The port, which names the socket file and, where `listen_addresses` is set, the TCP
+    /// port.
+    pub fn with_port(mut self, port: u16) -> Self {
+        self.port = port;
+        self
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// Gives `path` to the account the server runs as, readable by it alone: the server
+    /// refuses a TLS key that others may read or that belongs to someone else.
+    pub fn hand_over(&self, path: &Path) -> Result<()> {
+        fs::set_permissions(path, fs::Permissions::from_mode(0o600))?;
+        if let Some(owner) = &self.owner {
+            chown(path, Some(owner.uid.as_raw()), Some(owner.gid.as_raw()))
+                .with_context(|| format!("giving `{}` to `{}`", path.display(), owner.name))?;
+        }
+        Ok(())
     }
 
     /// Adds a `postgresql.conf` setting, applied at the next start.
@@ -139,7 +164,10 @@ impl Cluster {
         let host: String =
             url::form_urlencoded::byte_serialize(self.socket_dir().as_os_str().as_encoded_bytes())
                 .collect();
-        format!("postgres:///{database}?host={host}&port={PORT}&user={SUPERUSER}")
+        format!(
+            "postgres:///{database}?host={host}&port={}&user={SUPERUSER}",
+            self.port
+        )
     }
 
     /// Creates the cluster if there is none and starts it if it is stopped.
@@ -288,7 +316,7 @@ impl Cluster {
             ("listen_addresses", quote("")),
             ("unix_socket_directories", quote(&socket.to_string_lossy())),
             ("unix_socket_permissions", "0700".to_owned()),
-            ("port", PORT.to_string()),
+            ("port", self.port.to_string()),
         ];
         for (name, value) in defaults {
             let _ = writeln!(conf, "{name} = {value}");
@@ -315,7 +343,7 @@ impl Cluster {
             self.bin("createdb")?
                 .arg("-h")
                 .arg(self.socket_dir())
-                .args(["-p", &PORT.to_string(), "-U", SUPERUSER, DATABASE]),
+                .args(["-p", &self.port.to_string(), "-U", SUPERUSER, DATABASE]),
         )?;
         if !out.status.success() && !String::from_utf8_lossy(&out.stderr).contains("already exists")
         {

@@ -2,6 +2,7 @@
 //! schema migrations.
 
 pub mod cluster;
+pub mod config;
 pub mod error;
 pub mod explain;
 pub mod migrate;
@@ -21,6 +22,7 @@ use diesel_async::{AsyncConnection, AsyncPgConnection, SimpleAsyncConnection};
 use tracing::{debug, info, warn};
 
 use cluster::Cluster;
+use config::{ConnConfig, Environment};
 pub use migrate::{SchemaState, SchemaUse};
 use timing::{QueryStats, QueryTimer};
 
@@ -64,7 +66,8 @@ pub type WriterPool = diesel::r2d2::Pool<diesel::r2d2::ConnectionManager<diesel:
 #[derive(Debug, Clone)]
 pub struct Db {
     pool: Pool<AsyncPgConnection>,
-    url: Secret,
+    /// Where both pools connect; its Debug form hides the password.
+    config: ConnConfig,
     options: DbOptions,
     /// Host and database, for messages (never the password).
     target: String,
@@ -73,39 +76,35 @@ pub struct Db {
     stats: Arc<QueryStats>,
 }
 
-/// A database URL, which may hold a password: its Debug form is redacted.
-#[derive(Clone)]
-struct Secret(String);
-
-impl std::fmt::Debug for Secret {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&url::redact(&self.0))
-    }
-}
-
 impl Db {
     /// Connects (starting the embedded cluster when no URL is given), checks the schema
     /// against this btdb's migrations (applying them where `options.schema` or the embedded
     /// cluster says so) and builds the pool.
     pub async fn connect(options: &DbOptions) -> Result<Self> {
         let embedded = options.database_url.is_none();
-        let (url, mut conn) = match &options.database_url {
-            Some(url) => (url.clone(), establish(url, options.connect_timeout).await?),
+        let (config, mut conn) = match &options.database_url {
+            Some(url) => {
+                let config = ConnConfig::parse(url, &Environment::current())?;
+                let conn = connect(&config, options.connect_timeout).await?;
+                (config, conn)
+            }
             None => {
                 let cluster = Cluster::new(cluster::default_home()?)?;
-                let url = cluster.url(cluster::DATABASE);
+                // The embedded cluster's URL says everything: no variable may redirect it.
+                let config =
+                    ConnConfig::parse(&cluster.url(cluster::DATABASE), &Environment::none())?;
                 // Usually the cluster runs already: try it before spawning pg_ctl to find out.
-                let conn = match establish(&url, options.connect_timeout).await {
+                let conn = match connect(&config, options.connect_timeout).await {
                     Ok(conn) => conn,
                     Err(_) => {
                         cluster.ensure_running()?;
-                        establish(&url, options.connect_timeout).await?
+                        connect(&config, options.connect_timeout).await?
                     }
                 };
-                (url, conn)
+                (config, conn)
             }
         };
-        let target = url::describe(&url);
+        let target = config.describe();
         let stats = options.stats.clone();
         // Migrations are timed too: `--timings` counts every statement of the command.
         conn.set_instrumentation(QueryTimer::new(stats.clone(), options.slow_query));
@@ -136,15 +135,16 @@ impl Db {
         if !applied.is_empty() {
             info!(count = applied.len(), "applied pending migrations");
         }
-        let mut config = ManagerConfig::default();
+        let mut manager_config = ManagerConfig::default();
         let timeout = options.connect_timeout;
         let (pool_stats, slow, pool_limit) = (stats.clone(), options.slow_query, limit.clone());
-        config.custom_setup = Box::new(move |url| {
-            let url = url.to_owned();
+        let pool_config = config.clone();
+        manager_config.custom_setup = Box::new(move |_| {
+            let config = pool_config.clone();
             let stats = pool_stats.clone();
             let limit = pool_limit.clone();
             Box::pin(async move {
-                let mut conn = establish(&url, timeout)
+                let mut conn = connect(&config, timeout)
                     .await
                     .map_err(|e| ConnectionError::BadConnection(format!("{e:#}")))?;
                 if let Some(limit) = &limit {
@@ -156,7 +156,8 @@ impl Db {
                 Ok(conn)
             })
         });
-        let manager = AsyncDieselConnectionManager::new_with_config(url.clone(), config);
+        // The manager's URL only reaches `custom_setup`, which connects from `config` instead.
+        let manager = AsyncDieselConnectionManager::new_with_config(target.clone(), manager_config);
         let pool = Pool::builder()
             .max_size(options.pool_size.max(1))
             .connection_timeout(options.connect_timeout)
@@ -167,7 +168,7 @@ impl Db {
         debug!(%target, pool_size = options.pool_size, "connected");
         Ok(Self {
             pool,
-            url: Secret(url),
+            config,
             options: options.clone(),
             target,
             applied,
@@ -200,7 +201,7 @@ impl Db {
                 slow: self.options.slow_query,
                 limit: limit_statements(self.options.statement_timeout),
             }))
-            .build(diesel::r2d2::ConnectionManager::new(self.url.0.clone()))
+            .build(diesel::r2d2::ConnectionManager::new(self.config.libpq()))
             .with_context(|| format!("connecting to {}", self.target))
     }
 
@@ -247,20 +248,45 @@ fn limit_statements(timeout: Option<Duration>) -> Option<String> {
     timeout.map(|t| format!("SET statement_timeout = {}", t.as_millis().max(1)))
 }
 
-/// One connection, with an error that says where it tried to go and why it failed.
+/// One connection to the server `url` names (the environment filling what it leaves out).
+pub async fn establish(url: &str, timeout: Duration) -> Result<AsyncPgConnection> {
+    connect(&ConnConfig::parse(url, &Environment::current())?, timeout).await
+}
+
+/// One connection, with TLS as `config.sslmode` says, and an error that says where it tried
+/// to go and why it failed.
 ///
 /// Connects through tokio-postgres directly rather than `AsyncPgConnection::establish`, which
 /// flattens the error to its first line ("error connecting to server") and drops the cause.
-pub async fn establish(url: &str, timeout: Duration) -> Result<AsyncPgConnection> {
-    let target = url::describe(url);
+pub async fn connect(config: &ConnConfig, timeout: Duration) -> Result<AsyncPgConnection> {
+    let target = config.describe();
+    let tls = if config.uses_tls() {
+        Some(config.tls()?)
+    } else {
+        None
+    };
     let connect = async {
-        let (client, connection) = tokio_postgres::connect(url, tokio_postgres::NoTls).await?;
-        anyhow::Ok(AsyncPgConnection::try_from_client_and_connection(client, connection).await?)
+        let pg = config.tokio();
+        anyhow::Ok(match tls {
+            Some(tls) => {
+                let (client, connection) = pg.connect(tls).await?;
+                AsyncPgConnection::try_from_client_and_connection(client, connection).await?
+            }
+            None => {
+                let (client, connection) = pg.connect(tokio_postgres::NoTls).await?;
+                AsyncPgConnection::try_from_client_and_connection(client, connection).await?
+            }
+        })
+    };
+    let how = if config.hosts.iter().any(|h| !h.starts_with('/')) {
+        format!(" with sslmode={}", config.sslmode.as_str())
+    } else {
+        String::new()
     };
     match tokio::time::timeout(timeout, connect).await {
-        Ok(result) => result.with_context(|| format!("cannot connect to {target}")),
+        Ok(result) => result.with_context(|| format!("cannot connect to {target}{how}")),
         Err(_) => Err(anyhow!(
-            "cannot connect to {target}: no answer within {}s",
+            "cannot connect to {target}{how}: no answer within {}s",
             timeout.as_secs_f64()
         )),
     }
