@@ -1,12 +1,13 @@
 //! `btdb db`: the embedded cluster's life cycle, migrations and connection URL.
 
-use anyhow::{Result, bail};
+use anyhow::{Context, Result, bail};
 use clap::{Subcommand, ValueEnum};
 
 use super::GlobalArgs;
 use crate::db::cluster::{self, Cluster, Status};
+use crate::db::config::{ConnConfig, Environment};
 use crate::db::roles::{self, Access};
-use crate::db::{Db, SchemaUse, url};
+use crate::db::{self, Db, SchemaUse, replica, url};
 use crate::report;
 
 #[derive(Debug, clap::Args)]
@@ -78,6 +79,29 @@ pub async fn run(args: Args, global: &GlobalArgs) -> Result<()> {
                 let db = Db::connect(&options).await?;
                 say!("reachable: {} ({})", db.target(), url::redact(database_url));
                 say!("schema: {}", db.schema());
+                if let Some(read_url) = &options.read_url {
+                    let lsn = replica::primary_position(&mut *db.conn().await?).await?;
+                    let config = ConnConfig::parse(read_url, &Environment::current())
+                        .context("--read-url")?;
+                    let mut standby = db::connect(&config, options.connect_timeout).await?;
+                    let replay = replica::replay(&mut standby, &lsn).await?;
+                    if replay.in_recovery {
+                        say!(
+                            "standby: {}: {} bytes behind the primary{}",
+                            config.describe(),
+                            replay.behind_bytes,
+                            replay
+                                .last_replayed_age
+                                .map(|a| format!(", last replayed transaction {a:.1}s old"))
+                                .unwrap_or_default()
+                        );
+                    } else {
+                        say!(
+                            "standby: {}: not a standby (it accepts writes)",
+                            config.describe()
+                        );
+                    }
+                }
             }
             None => {
                 let cluster = embedded()?;

@@ -51,6 +51,24 @@ pub struct GlobalArgs {
     #[arg(long, env = "DATABASE_URL", global = true, hide_env_values = true)]
     pub database_url: Option<String>,
 
+    /// A hot standby of that server for the read commands (rank, compare, runs, show,
+    /// explain, doctor); record, db migrate and db grant still use --database-url.
+    #[arg(
+        long,
+        env = "BTDB_READ_URL",
+        global = true,
+        hide_env_values = true,
+        value_name = "URL"
+    )]
+    pub read_url: Option<String>,
+
+    /// With --read-url: before reading, wait until the standby has replayed everything the
+    /// primary had written (up to SECONDS, default 10); past that, fail with the lag instead of
+    /// reading stale rows.
+    #[arg(long, global = true, value_name = "SECONDS", num_args = 0..=1,
+          default_missing_value = "10", value_parser = parse_seconds)]
+    pub read_your_writes: Option<f64>,
+
     /// Most connections btdb opens at once.
     #[arg(long, env = "BTDB_POOL_SIZE", global = true, default_value_t = 4,
           value_parser = clap::value_parser!(u32).range(1..=512))]
@@ -151,6 +169,8 @@ impl GlobalArgs {
             stats: self.stats.clone(),
             statement_timeout: self.statement_timeout.map(Duration::from_secs_f64),
             schema,
+            read_url: self.read_url.clone().filter(|u| !u.is_empty()),
+            read_your_writes: self.read_your_writes.map(Duration::from_secs_f64),
         }
     }
 
@@ -240,6 +260,10 @@ pub async fn run(cli: Cli) -> Result<()> {
         (Some(ServerError::InsufficientPrivilege), _) => {
             e.context("the database role lacks a privilege this command needs")
         }
+        (Some(ServerError::ReadOnly), _) => e.context(
+            "the server is a read-only standby: record, db migrate and db grant need the primary \
+             (--database-url); reads may use it with --read-url",
+        ),
         _ => e,
     })
 }

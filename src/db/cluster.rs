@@ -229,7 +229,33 @@ impl Cluster {
         Ok(file)
     }
 
-    fn init(&self) -> Result<()> {
+    /// Makes this cluster, not created yet, a hot standby of `primary` (which must run):
+    /// pg_basebackup copies it, `-R` has the copy stream from it. Start it with
+    /// `ensure_running`; it refuses writes and replays the primary's.
+    pub fn replicate_from(&self, primary: &Cluster) -> Result<()> {
+        let _lock = self.lock()?;
+        if self.data_dir().join("PG_VERSION").is_file() {
+            bail!("`{}` holds a cluster already", self.data_dir().display());
+        }
+        self.prepare_pg_dir()?;
+        let out = self.run(
+            self.bin("pg_basebackup")?
+                .arg("-D")
+                .arg(self.data_dir())
+                // A fast checkpoint: a spread one makes the copy wait minutes on an idle primary.
+                .args(["-R", "-X", "stream", "--checkpoint=fast", "-h"])
+                .arg(primary.socket_dir())
+                .args(["-p", &primary.port.to_string(), "-U", SUPERUSER]),
+        )?;
+        check(&out, "pg_basebackup")?;
+        // The copy holds the primary's database: nothing to create, and a standby could not.
+        let marker = self.pg_dir().join("database-created");
+        fs::write(&marker, b"").with_context(|| format!("writing `{}`", marker.display()))?;
+        Ok(())
+    }
+
+    /// `BTDB_HOME/pg`, private to the account the server runs as.
+    fn prepare_pg_dir(&self) -> Result<()> {
         let pg = self.pg_dir();
         fs::create_dir_all(&pg)
             .with_context(|| format!("BTDB_HOME `{}` is not writable", self.home.display()))?;
@@ -252,6 +278,12 @@ impl Cluster {
                 );
             }
         }
+        Ok(())
+    }
+
+    fn init(&self) -> Result<()> {
+        self.prepare_pg_dir()?;
+        let pg = self.pg_dir();
         // initdb into a scratch directory renamed at the end: a cluster killed half-way through
         // initdb is never mistaken for a usable one.
         let scratch = pg.join("data.init");

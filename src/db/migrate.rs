@@ -13,6 +13,19 @@ const LOCK_KEY: i64 = 0x0062_7464_626d_6967;
 
 /// Applies every pending migration and gives the connection back with the versions applied.
 pub async fn run_pending(mut conn: AsyncPgConnection) -> Result<(AsyncPgConnection, Vec<String>)> {
+    #[derive(diesel::QueryableByName)]
+    struct Recovery {
+        #[diesel(sql_type = diesel::sql_types::Bool)]
+        standby: bool,
+    }
+    let recovery: Recovery = diesel::sql_query("SELECT pg_is_in_recovery() AS standby")
+        .get_result(&mut conn)
+        .await?;
+    if recovery.standby {
+        anyhow::bail!(
+            "the server is a read-only standby: db migrate needs the primary (--database-url)"
+        );
+    }
     diesel::sql_query("SELECT pg_advisory_lock($1)")
         .bind::<BigInt, _>(LOCK_KEY)
         .execute(&mut conn)

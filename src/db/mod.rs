@@ -7,6 +7,7 @@ pub mod error;
 pub mod explain;
 pub mod migrate;
 pub mod pg_bin;
+pub mod replica;
 pub mod roles;
 pub mod timing;
 pub mod url;
@@ -43,6 +44,11 @@ pub struct DbOptions {
     /// What the command needs of the schema: only `Migrate` applies migrations to a server
     /// given by URL; the embedded cluster, which btdb owns, is migrated on first use.
     pub schema: SchemaUse,
+    /// A hot standby that commands using the schema for `Read` read from instead.
+    pub read_url: Option<String>,
+    /// Before reading from the standby, wait up to this long for it to replay what the
+    /// primary had written.
+    pub read_your_writes: Option<Duration>,
 }
 
 impl Default for DbOptions {
@@ -55,6 +61,8 @@ impl Default for DbOptions {
             stats: Arc::default(),
             statement_timeout: None,
             schema: SchemaUse::default(),
+            read_url: None,
+            read_your_writes: None,
         }
     }
 }
@@ -81,26 +89,30 @@ impl Db {
     /// against this btdb's migrations (applying them where `options.schema` or the embedded
     /// cluster says so) and builds the pool.
     pub async fn connect(options: &DbOptions) -> Result<Self> {
-        let embedded = options.database_url.is_none();
-        let (config, mut conn) = match &options.database_url {
-            Some(url) => {
-                let config = ConnConfig::parse(url, &Environment::current())?;
-                let conn = connect(&config, options.connect_timeout).await?;
-                (config, conn)
-            }
-            None => {
-                let cluster = Cluster::new(cluster::default_home()?)?;
-                // The embedded cluster's URL says everything: no variable may redirect it.
-                let config =
-                    ConnConfig::parse(&cluster.url(cluster::DATABASE), &Environment::none())?;
-                // Usually the cluster runs already: try it before spawning pg_ctl to find out.
-                let conn = match connect(&config, options.connect_timeout).await {
-                    Ok(conn) => conn,
-                    Err(_) => {
-                        cluster.ensure_running()?;
-                        connect(&config, options.connect_timeout).await?
+        let standby = options
+            .read_url
+            .as_ref()
+            .filter(|_| options.schema == SchemaUse::Read);
+        let embedded = options.database_url.is_none() && standby.is_none();
+        let (config, mut conn) = match standby {
+            None => open_primary(options).await?,
+            Some(read_url) => {
+                // Reading one's writes: the primary's position now, replayed before reading.
+                let position = match options.read_your_writes {
+                    Some(_) => {
+                        let (_, mut primary) = open_primary(options).await?;
+                        Some(replica::primary_position(&mut primary).await?)
                     }
+                    None => None,
                 };
+                let config =
+                    ConnConfig::parse(read_url, &Environment::current()).context("--read-url")?;
+                let mut conn = connect(&config, options.connect_timeout).await?;
+                if let (Some(lsn), Some(wait)) = (position, options.read_your_writes) {
+                    replica::wait_for(&mut conn, &lsn, wait)
+                        .await
+                        .with_context(|| format!("reading from {}", config.describe()))?;
+                }
                 (config, conn)
             }
         };
@@ -246,6 +258,32 @@ impl diesel::r2d2::CustomizeConnection<diesel::PgConnection, diesel::r2d2::Error
 /// timeout the server or role sets stays in force and no connection pays a round trip for it.
 fn limit_statements(timeout: Option<Duration>) -> Option<String> {
     timeout.map(|t| format!("SET statement_timeout = {}", t.as_millis().max(1)))
+}
+
+/// A connection to the primary: the server DATABASE_URL names, or the embedded cluster
+/// (started when it is not running).
+async fn open_primary(options: &DbOptions) -> Result<(ConnConfig, AsyncPgConnection)> {
+    Ok(match &options.database_url {
+        Some(url) => {
+            let config = ConnConfig::parse(url, &Environment::current())?;
+            let conn = connect(&config, options.connect_timeout).await?;
+            (config, conn)
+        }
+        None => {
+            let cluster = Cluster::new(cluster::default_home()?)?;
+            // The embedded cluster's URL says everything: no variable may redirect it.
+            let config = ConnConfig::parse(&cluster.url(cluster::DATABASE), &Environment::none())?;
+            // Usually the cluster runs already: try it before spawning pg_ctl to find out.
+            let conn = match connect(&config, options.connect_timeout).await {
+                Ok(conn) => conn,
+                Err(_) => {
+                    cluster.ensure_running()?;
+                    connect(&config, options.connect_timeout).await?
+                }
+            };
+            (config, conn)
+        }
+    })
 }
 
 /// One connection to the server `url` names (the environment filling what it leaves out).

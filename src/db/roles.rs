@@ -83,6 +83,8 @@ pub async fn ensure_can_record(conn: &mut AsyncPgConnection) -> Result<()> {
         role: String,
         #[diesel(sql_type = diesel::sql_types::Nullable<Text>)]
         missing: Option<String>,
+        #[diesel(sql_type = Bool)]
+        standby: bool,
     }
     let checks = RECORDED_TABLES
         .iter()
@@ -95,10 +97,17 @@ pub async fn ensure_can_record(conn: &mut AsyncPgConnection) -> Result<()> {
         .collect::<Vec<_>>()
         .join(" ");
     let found = diesel::sql_query(format!(
-        "SELECT current_user::text AS role, CASE {checks} END AS missing"
+        "SELECT current_user::text AS role, CASE {checks} END AS missing, \
+         pg_is_in_recovery() AS standby"
     ))
     .get_result::<Missing>(conn)
     .await?;
+    if found.standby {
+        bail!(
+            "the server is a read-only standby: record needs the primary (--database-url); \
+             reads may use the standby with --read-url"
+        );
+    }
     if let Some(missing) = found.missing {
         bail!(
             "the role `{}` may not record: it lacks {missing}; the schema's owner can grant \
