@@ -1,4 +1,5 @@
-//! The schema migrations, embedded in the binary and applied on first connect.
+//! The schema migrations, embedded in the binary: applied by `btdb db migrate` (and on first use
+//! of the embedded cluster), checked by every other command.
 
 use anyhow::{Context, Result, anyhow};
 use diesel::sql_types::BigInt;
