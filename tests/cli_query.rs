@@ -4,7 +4,7 @@
 mod common;
 
 use common::TestDb;
-use common::cli::{fails, ok};
+use common::cli::{fails, ok, page_ids};
 use serde_json::Value;
 
 /// A database holding the ranking fixture, recorded by the binary one run at a time.
@@ -184,8 +184,7 @@ async fn show_plots_the_equity_curve_with_its_drawdown() {
 #[tokio::test(flavor = "multi_thread")]
 async fn runs_pages_with_a_cursor_without_gaps_or_repeats() {
     let db = recorded().await;
-    let all = json(&ok(&db, &["runs", "--limit", "1000", "--format", "json"]));
-    let all: Vec<i64> = ids(&all);
+    let all = page_ids(&ok(&db, &["runs", "--limit", "1000", "--format", "json"]));
     let mut paged = Vec::new();
     let mut after: Option<i64> = None;
     loop {
@@ -194,8 +193,9 @@ async fn runs_pages_with_a_cursor_without_gaps_or_repeats() {
         if let Some(cursor) = &cursor {
             args.extend(["--after", cursor]);
         }
-        let page = json(&ok(&db, &args));
-        paged.extend(ids(&page));
+        let text = ok(&db, &args);
+        paged.extend(page_ids(&text));
+        let page = json(&text);
         match page["next"].as_i64() {
             Some(next) => after = Some(next),
             None => break,
@@ -212,15 +212,6 @@ async fn runs_pages_with_a_cursor_without_gaps_or_repeats() {
             .expect("note")
             .starts_with("more: --after ")
     );
-}
-
-fn ids(page: &Value) -> Vec<i64> {
-    page["runs"]
-        .as_array()
-        .expect("runs")
-        .iter()
-        .map(|r| r["id"].as_i64().expect("id"))
-        .collect()
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -7,7 +7,7 @@ mod common;
 use std::process::{Command, Stdio};
 
 use common::TestDb;
-use common::cli::{btdb, fails, ok, text};
+use common::cli::{btdb, fails, ok, page_ids, text};
 use diesel_async::SimpleAsyncConnection;
 use serde_json::{Value, json};
 
@@ -17,16 +17,6 @@ async fn recorded() -> TestDb {
     let fixture = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/rank");
     ok(&db, &["record", "--jobs", "1", "-q", fixture]);
     db
-}
-
-fn run_ids(listing: &str) -> Vec<i64> {
-    let listing: Value = serde_json::from_str(listing).expect("json");
-    listing["runs"]
-        .as_array()
-        .expect("runs")
-        .iter()
-        .map(|r| r["id"].as_i64().expect("id"))
-        .collect()
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -51,7 +41,7 @@ async fn where_past_its_bounds_fails_in_one_line_and_at_its_bounds_answers_like_
 
     // The deepest nesting and the longest chain allowed reach the server and select exactly
     // what the plain condition does.
-    let plain = run_ids(&ok(
+    let plain = page_ids(&ok(
         &db,
         &["runs", "--format", "json", "--where", "sharpe > 0.5"],
     ));
@@ -65,7 +55,7 @@ async fn where_past_its_bounds_fails_in_one_line_and_at_its_bounds_answers_like_
     let not_not = format!("{}sharpe > 0.5", "not not ".repeat(15));
     for condition in [nested, chain, not_not] {
         let out = ok(&db, &["runs", "--format", "json", "--where", &condition]);
-        assert_eq!(run_ids(&out), plain, "{}", &condition[..60]);
+        assert_eq!(page_ids(&out), plain, "{}", &condition[..60]);
         ok(&db, &["rank", "--where", &condition]);
         ok(
             &db,
@@ -100,7 +90,7 @@ fn with_stdout_closed(db: &TestDb, args: &[&str]) {
 async fn a_closed_standard_output_ends_every_command_quietly() {
     let db = recorded().await;
     let fixture = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/rank");
-    let id = run_ids(&ok(&db, &["runs", "--format", "json"]))[0].to_string();
+    let id = page_ids(&ok(&db, &["runs", "--format", "json"]))[0].to_string();
     let commands: &[&[&str]] = &[
         &["explain", "rank"],
         &["explain", "--format", "json", "runs"],

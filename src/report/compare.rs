@@ -4,7 +4,7 @@
 use serde::Serialize;
 
 use super::{Table, number};
-use crate::query::sweep::{OutOfSample, Pivot, Sensitivity};
+use crate::query::sweep::{Cell, OutOfSample, Pivot, Sensitivity};
 
 /// What `compare` prints (`--format json`); each part is there when it was asked for.
 #[derive(Debug, Clone, Serialize)]
@@ -67,18 +67,23 @@ pub fn out_of_sample_table(check: &OutOfSample, metric: &str) -> Table {
     table
 }
 
+/// A cell's mean, min, max and run count, as the tables show them.
+fn cell_columns(cell: &Cell) -> [String; 4] {
+    [
+        number(cell.mean),
+        number(cell.min),
+        number(cell.max),
+        cell.runs.to_string(),
+    ]
+}
+
 fn sensitivity_table(sensitivity: &[Sensitivity]) -> Table {
     let mut table = Table::new(["parameter", "value", "mean", "min", "max", "runs"]);
     for s in sensitivity {
         for (value, cell) in &s.values {
-            table.push(vec![
-                s.parameter.clone(),
-                value.to_string(),
-                number(cell.mean),
-                number(cell.min),
-                number(cell.max),
-                cell.runs.to_string(),
-            ]);
+            let mut row = vec![s.parameter.clone(), value.to_string()];
+            row.extend(cell_columns(cell));
+            table.push(row);
         }
     }
     table
@@ -96,13 +101,9 @@ fn pivot_table(pivot: &Pivot, metric: &str) -> Table {
             ]);
             for (value, cell) in pivot.x_values.iter().zip(&pivot.cells[0]) {
                 let Some(cell) = cell else { continue };
-                table.push(vec![
-                    value.to_string(),
-                    number(cell.mean),
-                    number(cell.min),
-                    number(cell.max),
-                    cell.runs.to_string(),
-                ]);
+                let mut row = vec![value.to_string()];
+                row.extend(cell_columns(cell));
+                table.push(row);
             }
             table
         }

@@ -49,3 +49,14 @@ pub fn fails(db: &TestDb, args: &[&str]) -> String {
     assert!(!err.contains("panicked"), "{err}");
     err
 }
+
+/// The run ids of a `runs --format json` page, in order.
+pub fn page_ids(page: &str) -> Vec<i64> {
+    let page: serde_json::Value = serde_json::from_str(page).expect("a JSON page");
+    page["runs"]
+        .as_array()
+        .expect("runs")
+        .iter()
+        .map(|r| r["id"].as_i64().expect("id"))
+        .collect()
+}
