@@ -144,15 +144,17 @@ async fn run() -> Result<()> {
         ..DbOptions::default()
     })
     .await?;
-    let shown: Arc<Vec<RunId>> = Arc::new(RunList {
-        limit: 1_000,
-        ..RunList::default()
-    }
-    .fetch(&mut *db.conn().await?)
-    .await?
-    .into_iter()
-    .map(|r| r.id)
-    .collect());
+    let shown: Arc<Vec<RunId>> = Arc::new(
+        RunList {
+            limit: 1_000,
+            ..RunList::default()
+        }
+        .fetch(&mut *db.conn().await?)
+        .await?
+        .into_iter()
+        .map(|r| r.id)
+        .collect(),
+    );
     if shown.len() < 1_000 {
         bail!("too few runs to read: load the base data first (benches/load.sh)");
     }
@@ -190,8 +192,13 @@ async fn run() -> Result<()> {
                     max_document: 64 << 20,
                 };
                 let began = Instant::now();
-                let summary =
-                    ingest::record(&writers?, &[spec.into_input()], &options, &|_| {}, &mut |_| {})?;
+                let summary = ingest::record(
+                    &writers?,
+                    &[spec.into_input()],
+                    &options,
+                    &|_| {},
+                    &mut |_| {},
+                )?;
                 Ok((summary, began.elapsed()))
             })
         })

@@ -33,7 +33,10 @@ fn records_all_but_the_huge_one(db: &TestDb, path: &Path, message: &str) {
         "recorded 2, already present 0, failed 1"
     );
     let peak_kib = getrusage(UsageWho::RUSAGE_CHILDREN).unwrap().max_rss();
-    assert!(peak_kib < 100 * 1024, "peak RSS {peak_kib} KiB for {message}");
+    assert!(
+        peak_kib < 100 * 1024,
+        "peak RSS {peak_kib} KiB for {message}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
