@@ -54,7 +54,11 @@ async fn read(db: &Db, kind: &str, n: usize, shown: &[RunId]) -> Result<()> {
         "rank" => {
             let ranking = Ranking {
                 metric: "sharpe".into(),
-                by: if n % 2 == 0 { By::Best } else { By::Median },
+                by: if n.is_multiple_of(2) {
+                    By::Best
+                } else {
+                    By::Median
+                },
                 descending: true,
                 filter: RunFilter::default().resolve(&mut conn).await?,
                 min_runs: None,
@@ -210,7 +214,7 @@ async fn run() -> Result<()> {
     for recorder in recorders {
         let (summary, took) = recorder.await??;
         if summary.failed > 0 {
-            bail!("a recorder failed: {:?}", summary.failures.iter().next());
+            bail!("a recorder failed: {:?}", <[_]>::first(&summary.failures));
         }
         recorded += summary.recorded;
         slowest = slowest.max(took);

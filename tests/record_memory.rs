@@ -18,10 +18,10 @@ const RUN: &str = r#"{"run_key": "KEY", "strategy": "s", "dataset": "D", "equity
 /// `message` and the peak RSS of every btdb run so far stays under 100 MiB.
 fn records_all_but_the_huge_one(db: &TestDb, path: &Path, message: &str) {
     let out = Command::new(env!("CARGO_BIN_EXE_btdb"))
-        .args(["record", path.to_str().unwrap()])
+        .args(["record", path.to_str().expect("a UTF-8 path")])
         .env("DATABASE_URL", db.url())
         .output()
-        .unwrap();
+        .expect("running btdb");
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(1), "{stderr}");
     assert!(
@@ -32,7 +32,9 @@ fn records_all_but_the_huge_one(db: &TestDb, path: &Path, message: &str) {
         String::from_utf8_lossy(&out.stdout).trim(),
         "recorded 2, already present 0, failed 1"
     );
-    let peak_kib = getrusage(UsageWho::RUSAGE_CHILDREN).unwrap().max_rss();
+    let peak_kib = getrusage(UsageWho::RUSAGE_CHILDREN)
+        .expect("getrusage")
+        .max_rss();
     assert!(
         peak_kib < 100 * 1024,
         "peak RSS {peak_kib} KiB for {message}"
