@@ -66,7 +66,7 @@ pub struct GlobalArgs {
     /// primary had written (up to SECONDS, default 10); past that, fail with the lag instead of
     /// reading stale rows.
     #[arg(long, global = true, value_name = "SECONDS", num_args = 0..=1,
-          default_missing_value = "10", value_parser = parse_seconds)]
+          default_missing_value = "10", value_parser = parse_seconds, requires = "read_url")]
     pub read_your_writes: Option<f64>,
 
     /// Most connections btdb opens at once.
