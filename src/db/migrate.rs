@@ -1,18 +1,25 @@
 //! The schema migrations, embedded in the binary: applied by `btdb db migrate` (and on first use
 //! of the embedded cluster), checked by every other command.
 
-use anyhow::{Context, Result, anyhow};
+use anyhow::{Result, anyhow};
+use diesel::Connection;
 use diesel::sql_types::BigInt;
-use diesel_async::{AsyncMigrationHarness, AsyncPgConnection, RunQueryDsl};
+use diesel_async::async_connection_wrapper::AsyncConnectionWrapper;
+use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
 
 pub const MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations");
 
-/// Session advisory lock key held while migrating ("btdbmig" in ASCII), so that two processes
+/// Advisory lock key held while migrating ("btdbmig" in ASCII), so that two processes
 /// connecting to a fresh database at once do not both try to create the schema.
 const LOCK_KEY: i64 = 0x0062_7464_626d_6967;
 
 /// Applies every pending migration and gives the connection back with the versions applied.
+///
+/// Everything happens in one transaction that first takes a transaction-scoped lock: all
+/// pending migrations land or none does, and the lock holds exactly as long as the work, even
+/// behind a pooler in transaction mode, which gives each transaction whichever server session
+/// is free (a session lock could be taken on one and released on another).
 pub async fn run_pending(mut conn: AsyncPgConnection) -> Result<(AsyncPgConnection, Vec<String>)> {
     #[derive(diesel::QueryableByName)]
     struct Recovery {
@@ -27,24 +34,23 @@ pub async fn run_pending(mut conn: AsyncPgConnection) -> Result<(AsyncPgConnecti
             "the server is a read-only standby: db migrate needs the primary (--database-url)"
         );
     }
-    diesel::sql_query("SELECT pg_advisory_lock($1)")
-        .bind::<BigInt, _>(LOCK_KEY)
-        .execute(&mut conn)
-        .await
-        .context("waiting for the migration lock")?;
-    let mut harness = AsyncMigrationHarness::new(conn);
-    let applied = harness
-        .run_pending_migrations(MIGRATIONS)
-        .map(|versions| versions.iter().map(ToString::to_string).collect::<Vec<_>>())
-        .map_err(|e| anyhow!("applying migrations: {e}"));
-    let mut conn = harness.into_inner();
-    diesel::sql_query("SELECT pg_advisory_unlock($1)")
-        .bind::<BigInt, _>(LOCK_KEY)
-        .execute(&mut conn)
-        .await
-        .context("releasing the migration lock")?;
-    Ok((conn, applied?))
+    let mut sync: AsyncConnectionWrapper<AsyncPgConnection> = conn.into();
+    // The wrapper blocks on the runtime: the worker thread hands its other tasks on meanwhile.
+    let applied = tokio::task::block_in_place(|| {
+        sync.transaction(|conn| -> Result<Vec<String>, MigrationError> {
+            diesel::RunQueryDsl::execute(
+                diesel::sql_query("SELECT pg_advisory_xact_lock($1)").bind::<BigInt, _>(LOCK_KEY),
+                conn,
+            )?;
+            let versions = conn.run_pending_migrations(MIGRATIONS)?;
+            Ok(versions.iter().map(ToString::to_string).collect())
+        })
+    });
+    let applied = applied.map_err(|e| anyhow!("applying migrations: {e}"))?;
+    Ok((sync.into_inner(), applied))
 }
+
+type MigrationError = Box<dyn std::error::Error + Send + Sync>;
 
 /// What a command needs of the schema, which decides what connecting does with migrations.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
