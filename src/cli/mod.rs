@@ -260,6 +260,12 @@ pub async fn run(cli: Cli) -> Result<()> {
         (Some(ServerError::InsufficientPrivilege), _) => {
             e.context("the database role lacks a privilege this command needs")
         }
+        (Some(ServerError::SessionLost), _) => e.context(
+            "btdb's session changed between two statements, as it does behind a connection \
+             pooler in transaction mode (PgBouncer pool_mode = transaction): connect btdb to the \
+             server's own port, to a pool with pool_mode = session, or through PgBouncer 1.21 or \
+             later with max_prepared_statements above 0",
+        ),
         (Some(ServerError::ReadOnly), _) => e.context(
             "the server is a read-only standby: record, db migrate and db grant need the primary \
              (--database-url); reads may use it with --read-url",

@@ -22,6 +22,10 @@ pub enum ServerError {
     StatementTimeout,
     /// SQLSTATE 42501: the role lacks a privilege.
     InsufficientPrivilege,
+    /// SQLSTATE 42P05 or 26000 on a statement btdb prepared itself: the session changed between
+    /// two statements, which happens behind a pooler in transaction mode (PgBouncer's
+    /// `pool_mode = transaction`), where one client's prepared statements land in another's.
+    SessionLost,
 }
 
 /// The kind of `e`, when it is one btdb answers.
@@ -39,11 +43,15 @@ pub fn kind(e: &DieselError) -> Option<ServerError> {
     }
 }
 
-/// The kind of the first database error in `e`'s chain of causes.
+/// The kind of the first database error in `e`'s chain of causes. Some libraries hand on a
+/// server error as text only (the migration harness, the pool's timeout): those causes are
+/// read by their message.
 pub fn kind_in(e: &anyhow::Error) -> Option<ServerError> {
     e.chain()
-        .filter_map(|cause| cause.downcast_ref::<DieselError>())
-        .find_map(kind)
+        .find_map(|cause| match cause.downcast_ref::<DieselError>() {
+            Some(e) => kind(e),
+            None => by_message(&cause.to_string()),
+        })
 }
 
 /// PostgreSQL's English messages for the kinds Diesel does not name (errcodes.txt and the
@@ -55,6 +63,10 @@ fn by_message(message: &str) -> Option<ServerError> {
         || message.starts_with("must be owner of ")
     {
         Some(ServerError::InsufficientPrivilege)
+    } else if message.contains("prepared statement \"")
+        && (message.contains("\" already exists") || message.contains("\" does not exist"))
+    {
+        Some(ServerError::SessionLost)
     } else {
         None
     }
@@ -91,5 +103,14 @@ mod tests {
         assert_eq!(kind(&DieselError::NotFound), None);
         let wrapped = anyhow::Error::from(timeout).context("ranking");
         assert_eq!(kind_in(&wrapped), Some(ServerError::StatementTimeout));
+        let pooled = server(
+            DatabaseErrorKind::Unknown,
+            "prepared statement \"s2\" already exists",
+        );
+        assert_eq!(kind(&pooled), Some(ServerError::SessionLost));
+        // The same, handed on as text by another library.
+        let text = anyhow::anyhow!("applying migrations: prepared statement \"s3\" does not exist")
+            .context("migrating");
+        assert_eq!(kind_in(&text), Some(ServerError::SessionLost));
     }
 }

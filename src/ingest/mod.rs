@@ -233,6 +233,10 @@ fn failed(origin: &Origin, error: String) -> Outcome {
     })
 }
 
+/// Errors that end the batch rather than fail one run: no later run would fare better.
 fn connection_lost(e: &DieselError) -> bool {
-    error::kind(e) == Some(ServerError::ConnectionLost)
+    matches!(
+        error::kind(e),
+        Some(ServerError::ConnectionLost | ServerError::SessionLost)
+    )
 }
