@@ -82,6 +82,22 @@ pub struct Db {
     applied: Vec<String>,
     schema: SchemaState,
     stats: Arc<QueryStats>,
+    /// Why the pool last failed to open or keep a connection: bb8 says only "timed out".
+    last_error: LastError,
+}
+
+/// The pool's last connection error, kept for the message of a wait that times out.
+#[derive(Debug, Clone, Default)]
+struct LastError(Arc<std::sync::Mutex<Option<String>>>);
+
+impl bb8::ErrorSink<diesel_async::pooled_connection::PoolError> for LastError {
+    fn sink(&self, error: diesel_async::pooled_connection::PoolError) {
+        *self.0.lock().unwrap_or_else(|p| p.into_inner()) = Some(error.to_string());
+    }
+
+    fn boxed_clone(&self) -> Box<dyn bb8::ErrorSink<diesel_async::pooled_connection::PoolError>> {
+        Box::new(self.clone())
+    }
 }
 
 impl Db {
@@ -147,6 +163,7 @@ impl Db {
         if !applied.is_empty() {
             info!(count = applied.len(), "applied pending migrations");
         }
+        let last_error = LastError::default();
         let mut manager_config = ManagerConfig::default();
         let timeout = options.connect_timeout;
         let (pool_stats, slow, pool_limit) = (stats.clone(), options.slow_query, limit.clone());
@@ -173,6 +190,7 @@ impl Db {
         let pool = Pool::builder()
             .max_size(options.pool_size.max(1))
             .connection_timeout(options.connect_timeout)
+            .error_sink(Box::new(last_error.clone()))
             .build_unchecked(manager);
         // The connection that migrated is a good one: keep it rather than dial again.
         pool.add(conn)
@@ -186,6 +204,7 @@ impl Db {
             applied,
             schema,
             stats,
+            last_error,
         })
     }
 
@@ -196,10 +215,16 @@ impl Db {
 
     /// A connection from the pool; waits up to the connect timeout for a free one.
     pub async fn conn(&self) -> Result<PooledConnection<'_, AsyncPgConnection>> {
-        self.pool
-            .get()
-            .await
-            .map_err(|e| anyhow!("no connection to {} available: {e}", self.target))
+        self.pool.get().await.map_err(|e| {
+            let last = self.last_error.0.lock().unwrap_or_else(|p| p.into_inner());
+            match last.as_deref() {
+                Some(cause) => anyhow!(
+                    "no connection to {} available: {e}; the last attempt failed: {cause}",
+                    self.target
+                ),
+                None => anyhow!("no connection to {} available: {e}", self.target),
+            }
+        })
     }
 
     /// A pool of up to `size` synchronous connections for recording; they open as needed.
