@@ -7,8 +7,7 @@ use std::process::{Command, Output};
 
 use common::TestDb;
 use common::cli::{btdb, fails, ok, text};
-use diesel::sql_types::BigInt;
-use diesel_async::{AsyncPgConnection, RunQueryDsl, SimpleAsyncConnection};
+use diesel_async::{RunQueryDsl, SimpleAsyncConnection};
 
 /// `btdb ARGS` against `url` (another role's, say).
 fn btdb_at(url: &str, args: &[&str]) -> Output {
@@ -18,20 +17,6 @@ fn btdb_at(url: &str, args: &[&str]) -> Output {
         .env_remove("RUST_LOG")
         .output()
         .expect("running btdb")
-}
-
-#[derive(diesel::QueryableByName)]
-struct Count {
-    #[diesel(sql_type = BigInt)]
-    n: i64,
-}
-
-async fn count(conn: &mut AsyncPgConnection, sql: &str) -> i64 {
-    diesel::sql_query(sql)
-        .get_result::<Count>(conn)
-        .await
-        .unwrap_or_else(|e| panic!("{sql}: {e}"))
-        .n
 }
 
 const TABLES: &str = "SELECT count(*) AS n FROM pg_tables WHERE schemaname = 'public'";
@@ -56,7 +41,7 @@ async fn only_db_migrate_changes_the_schema_and_other_commands_check_it() {
         status.contains("schema: no btdb schema (btdb db migrate)"),
         "{status}"
     );
-    assert_eq!(count(&mut conn, TABLES).await, 0);
+    assert_eq!(common::count(&mut conn, TABLES).await, 0);
 
     let migrated = ok(&db, &["db", "migrate"]);
     assert_eq!(migrated.lines().count(), 9, "{migrated}");
@@ -110,7 +95,7 @@ async fn only_db_migrate_changes_the_schema_and_other_commands_check_it() {
         "{}",
         text(&read.stderr)
     );
-    let runs = count(&mut conn, RUNS).await;
+    let runs = common::count(&mut conn, RUNS).await;
     let err = fails(&db, &["record", fixture]);
     assert!(
         err.contains(
@@ -118,19 +103,7 @@ async fn only_db_migrate_changes_the_schema_and_other_commands_check_it() {
         ),
         "{err}"
     );
-    assert_eq!(count(&mut conn, RUNS).await, runs);
-}
-
-/// A login role of this test's own, and the URL that connects as it.
-async fn role(db: &TestDb, conn: &mut AsyncPgConnection, name: &str) -> String {
-    conn.batch_execute(&format!(
-        "DROP ROLE IF EXISTS {name}; CREATE ROLE {name} LOGIN"
-    ))
-    .await
-    .expect("creating a role");
-    let url = db.url().replace("user=btdb", &format!("user={name}"));
-    assert_ne!(url, db.url(), "the test cluster's URL names its user");
-    url
+    assert_eq!(common::count(&mut conn, RUNS).await, runs);
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -139,8 +112,8 @@ async fn readers_read_writers_record_and_neither_changes_the_schema() {
     let mut conn = db.conn().await;
     let suffix = std::process::id();
     let (reader, writer) = (format!("reader_{suffix}"), format!("writer_{suffix}"));
-    let reader_url = role(&db, &mut conn, &reader).await;
-    let writer_url = role(&db, &mut conn, &writer).await;
+    let reader_url = common::login_role(&db, &mut conn, &reader).await;
+    let writer_url = common::login_role(&db, &mut conn, &writer).await;
     let fixture = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/rank");
 
     // Before any grant, a reader cannot even check the schema: one line, no panic.
@@ -162,7 +135,7 @@ async fn readers_read_writers_record_and_neither_changes_the_schema() {
     // The writer records and reads.
     let out = btdb_at(&writer_url, &["record", "-q", fixture]);
     assert!(out.status.success(), "{}", text(&out.stderr));
-    assert_eq!(count(&mut conn, RUNS).await, 25);
+    assert_eq!(common::count(&mut conn, RUNS).await, 25);
     let out = btdb_at(&writer_url, &["rank"]);
     assert!(out.status.success(), "{}", text(&out.stderr));
 
@@ -206,11 +179,11 @@ async fn readers_read_writers_record_and_neither_changes_the_schema() {
     assert_eq!(err.lines().count(), 1, "{err}");
     assert!(
         err.contains(&format!(
-            "the role `{reader}` may not record: it lacks INSERT on table strategies; the schema's owner can grant what recording needs with `btdb db grant writer {reader}`"
+            "the role `{reader}` may not record: it lacks INSERT on table strategies; the schema's owner can grant what it needs with `btdb db grant writer {reader}`"
         )),
         "{err}"
     );
-    assert_eq!(count(&mut conn, RUNS).await, 25);
+    assert_eq!(common::count(&mut conn, RUNS).await, 25);
 
     // Neither role may delete, truncate, drop, alter or migrate.
     for url in [&reader_url, &writer_url] {
@@ -232,7 +205,7 @@ async fn readers_read_writers_record_and_neither_changes_the_schema() {
         let out = btdb_at(url, &["db", "migrate"]);
         assert_eq!(out.status.code(), Some(1));
     }
-    assert_eq!(count(&mut conn, RUNS).await, 25);
+    assert_eq!(common::count(&mut conn, RUNS).await, 25);
 
     // A table a later migration adds (created by the owner) is readable by both at once.
     conn.batch_execute("CREATE TABLE later_table (x int); INSERT INTO later_table VALUES (1)")
@@ -242,7 +215,7 @@ async fn readers_read_writers_record_and_neither_changes_the_schema() {
         let mut as_role = btdb::db::establish(url, std::time::Duration::from_secs(10))
             .await
             .expect("connecting as the role");
-        let n = count(&mut as_role, "SELECT count(*) AS n FROM later_table").await;
+        let n = common::count(&mut as_role, "SELECT count(*) AS n FROM later_table").await;
         assert_eq!(n, 1);
     }
 

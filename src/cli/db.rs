@@ -33,7 +33,7 @@ pub enum Action {
     /// covers the tables later migrations add. Neither role may delete, truncate or change the
     /// schema.
     Grant {
-        /// reader or writer.
+        /// reader, writer or curator.
         #[arg(value_enum)]
         access: Access,
         /// The role (it must exist: CREATE ROLE name LOGIN PASSWORD '…').

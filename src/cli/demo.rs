@@ -42,7 +42,7 @@ pub async fn run(args: Args, global: &GlobalArgs) -> Result<()> {
     );
 
     let db = Db::connect(&global.db_options(SchemaUse::Write)).await?;
-    roles::ensure_can_record(&mut *db.conn().await?).await?;
+    roles::ensure_can(&mut *db.conn().await?, roles::Task::Record).await?;
     let jobs = args.jobs.min(global.pool_size);
     let writers = db.writers(jobs)?;
     let options = RecordOptions {

@@ -3,6 +3,7 @@
 pub mod compare;
 pub mod completions;
 pub mod db;
+pub mod delete;
 pub mod demo;
 pub mod doctor;
 pub mod explain;
@@ -142,6 +143,7 @@ value_enum!(By {
 value_enum!(Access {
     Reader => "reader": "SELECT on btdb's tables: every read command",
     Writer => "writer": "A reader that may also record (INSERT, the id sequences)",
+    Curator => "curator": "A writer that may also delete runs (DELETE)",
 });
 
 value_enum!(RunStatus {
@@ -196,6 +198,9 @@ pub enum Command {
     Record(record::Args),
     /// List runs with their parameters and metrics, newest first, a page at a time.
     Runs(runs::Args),
+    /// Delete runs recorded by mistake, with their metrics, trades and equity curves, in one
+    /// transaction (--dry-run to see what would go; needs the curator role or the owner's).
+    Delete(delete::Args),
     /// Show one run: parameters, metrics, trade summary; --trades, --equity, --plot.
     Show(show::Args),
     /// Rank strategies (or runs with --runs) by a metric; --deflated for the deflated Sharpe.
@@ -230,6 +235,7 @@ pub async fn run(cli: Cli) -> Result<()> {
         Command::Db(args) => db::run(args, global).await,
         Command::Record(args) => record::run(args, global).await,
         Command::Runs(args) => runs::run(args, global).await,
+        Command::Delete(args) => delete::run(args, global).await,
         Command::Show(args) => show::run(args, global).await,
         Command::Rank(args) => rank::run(args, global).await,
         Command::Compare(args) => compare::run(args, global).await,
@@ -267,8 +273,8 @@ pub async fn run(cli: Cli) -> Result<()> {
              later with max_prepared_statements above 0",
         ),
         (Some(ServerError::ReadOnly), _) => e.context(
-            "the server is a read-only standby: record, db migrate and db grant need the primary \
-             (--database-url); reads may use it with --read-url",
+            "the server is a read-only standby: record, delete, db migrate and db grant need the \
+             primary (--database-url); reads may use it with --read-url",
         ),
         _ => e,
     })

@@ -59,7 +59,7 @@ pub async fn record_and_report(
     global: &GlobalArgs,
 ) -> Result<()> {
     let db = Db::connect(&global.db_options(SchemaUse::Write)).await?;
-    roles::ensure_can_record(&mut *db.conn().await?).await?;
+    roles::ensure_can(&mut *db.conn().await?, roles::Task::Record).await?;
     let jobs = (options.jobs as u32).min(global.pool_size);
     if jobs < options.jobs as u32 {
         warn!(

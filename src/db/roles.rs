@@ -1,6 +1,6 @@
-//! The two roles a team's server gives its users: readers (rank, compare, runs, show) and
-//! writers (record as well). Granted by the schema's owner; nothing else may delete, truncate or
-//! change the schema.
+//! The roles a team's server gives its users: readers (rank, compare, runs, show), writers
+//! (record as well) and curators (delete as well). Granted by the schema's owner; nothing else
+//! may truncate or change the schema, and only curators and the owner delete.
 
 use anyhow::{Result, bail};
 use diesel::sql_types::{Bool, Text};
@@ -24,6 +24,8 @@ pub enum Access {
     Reader,
     /// A reader that may also INSERT what recording writes, and use the id sequences.
     Writer,
+    /// A writer that may also DELETE runs, what they own, and the parents left without runs.
+    Curator,
 }
 
 /// `"name"` as SQL spells an identifier, whatever characters it holds.
@@ -57,13 +59,19 @@ pub async fn grant(conn: &mut AsyncPgConnection, access: Access, name: &str) -> 
          GRANT SELECT ON ALL TABLES IN SCHEMA public TO {role};
          ALTER DEFAULT PRIVILEGES IN SCHEMA public GRANT SELECT ON TABLES TO {role};"
     );
-    if access == Access::Writer {
-        let tables = RECORDED_TABLES.join(", ");
+    let tables = RECORDED_TABLES.join(", ");
+    if matches!(access, Access::Writer | Access::Curator) {
         sql.push_str(&format!(
             "GRANT INSERT ON {tables} TO {role};
              GRANT USAGE ON ALL SEQUENCES IN SCHEMA public TO {role};
              ALTER DEFAULT PRIVILEGES IN SCHEMA public GRANT INSERT ON TABLES TO {role};
              ALTER DEFAULT PRIVILEGES IN SCHEMA public GRANT USAGE ON SEQUENCES TO {role};"
+        ));
+    }
+    if access == Access::Curator {
+        sql.push_str(&format!(
+            "GRANT DELETE ON {tables} TO {role};
+             ALTER DEFAULT PRIVILEGES IN SCHEMA public GRANT DELETE ON TABLES TO {role};"
         ));
     }
     // All of it or none: a grant that stops half way would leave a role that half works.
@@ -74,9 +82,26 @@ pub async fn grant(conn: &mut AsyncPgConnection, access: Access, name: &str) -> 
     Ok(())
 }
 
-/// Fails, naming the role and the first privilege it lacks, when the connected role may not
-/// record: before any document is read, so that nothing is half done.
-pub async fn ensure_can_record(conn: &mut AsyncPgConnection) -> Result<()> {
+/// Work that needs more than reading, checked before it starts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Task {
+    Record,
+    Delete,
+}
+
+impl Task {
+    /// The privilege the task needs on every recorded table, and the role that grants it.
+    fn needs(self) -> (&'static str, &'static str, &'static str) {
+        match self {
+            Task::Record => ("INSERT", "record", "writer"),
+            Task::Delete => ("DELETE", "delete runs", "curator"),
+        }
+    }
+}
+
+/// Fails, naming the role and the first privilege it lacks, when the connected role may not do
+/// `task` or the server is a standby: before any work starts, so that nothing is half done.
+pub async fn ensure_can(conn: &mut AsyncPgConnection, task: Task) -> Result<()> {
     #[derive(diesel::QueryableByName)]
     struct Missing {
         #[diesel(sql_type = Text)]
@@ -86,11 +111,12 @@ pub async fn ensure_can_record(conn: &mut AsyncPgConnection) -> Result<()> {
         #[diesel(sql_type = Bool)]
         standby: bool,
     }
+    let (privilege, doing, grant) = task.needs();
     let checks = RECORDED_TABLES
         .iter()
         .map(|t| {
             format!(
-                "WHEN NOT has_table_privilege('{t}', 'INSERT') THEN 'INSERT on table {t}' \
+                "WHEN NOT has_table_privilege('{t}', '{privilege}') THEN '{privilege} on table {t}' \
                  WHEN NOT has_table_privilege('{t}', 'SELECT') THEN 'SELECT on table {t}'"
             )
         })
@@ -104,14 +130,14 @@ pub async fn ensure_can_record(conn: &mut AsyncPgConnection) -> Result<()> {
     .await?;
     if found.standby {
         bail!(
-            "the server is a read-only standby: record needs the primary (--database-url); \
+            "the server is a read-only standby: {doing} needs the primary (--database-url); \
              reads may use the standby with --read-url"
         );
     }
     if let Some(missing) = found.missing {
         bail!(
-            "the role `{}` may not record: it lacks {missing}; the schema's owner can grant \
-             what recording needs with `btdb db grant writer {}`",
+            "the role `{}` may not {doing}: it lacks {missing}; the schema's owner can grant \
+             what it needs with `btdb db grant {grant} {}`",
             found.role,
             found.role
         );

@@ -3,6 +3,7 @@
 //! front end prints the same.
 
 pub mod compare;
+pub mod delete;
 pub mod demo;
 pub mod doctor;
 pub mod explain;

@@ -280,6 +280,33 @@ impl TestDb {
     }
 }
 
+#[derive(diesel::QueryableByName)]
+struct Count {
+    #[diesel(sql_type = BigInt)]
+    n: i64,
+}
+
+/// The `n` of a `SELECT count(*) AS n …`.
+pub async fn count(conn: &mut AsyncPgConnection, sql: &str) -> i64 {
+    diesel::sql_query(sql)
+        .get_result::<Count>(conn)
+        .await
+        .unwrap_or_else(|e| panic!("{sql}: {e}"))
+        .n
+}
+
+/// A login role of this test's own (made afresh), and the URL that connects to `db` as it.
+pub async fn login_role(db: &TestDb, conn: &mut AsyncPgConnection, name: &str) -> String {
+    conn.batch_execute(&format!(
+        "DROP ROLE IF EXISTS {name}; CREATE ROLE {name} LOGIN"
+    ))
+    .await
+    .expect("creating a role");
+    let url = db.url().replace("user=btdb", &format!("user={name}"));
+    assert_ne!(url, db.url(), "the test cluster's URL names its user");
+    url
+}
+
 impl Drop for TestDb {
     fn drop(&mut self) {
         let admin = ADMIN_URL.clone();

@@ -1,0 +1,209 @@
+//! Deleting runs: a run goes with everything it owns, all of it in one transaction; with
+//! `prune`, so do the parameter sets, sweeps and strategies it leaves without a run.
+
+use anyhow::{Result, bail};
+use diesel::prelude::*;
+use diesel::sql_types::{Array, BigInt};
+use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
+use serde::Serialize;
+
+use super::filter::{RUNS, Resolved};
+use crate::db::explain::load;
+use crate::models::RunId;
+use crate::schema::runs;
+
+/// Which runs to delete: the named ones (by id or run_key), narrowed by the filter; or, when
+/// none is named, every run the filter selects.
+#[derive(Debug, Clone, Default)]
+pub struct Selection {
+    pub filter: Resolved,
+    pub ids: Vec<RunId>,
+    pub keys: Vec<String>,
+}
+
+impl Selection {
+    /// The selected runs' ids, oldest first. A named run that does not exist is an error: a
+    /// mistyped id must not pass for a deleted one.
+    pub async fn runs(&self, conn: &mut AsyncPgConnection) -> Result<Vec<RunId>> {
+        let named = !self.ids.is_empty() || !self.keys.is_empty();
+        if named {
+            let found: Vec<(RunId, String)> = load(conn, || {
+                runs::table
+                    .filter(
+                        runs::id
+                            .eq_any(self.ids.clone())
+                            .or(runs::run_key.eq_any(self.keys.clone())),
+                    )
+                    .select((runs::id, runs::run_key))
+            })
+            .await?;
+            let missing: Vec<String> = self
+                .ids
+                .iter()
+                .filter(|id| !found.iter().any(|(f, _)| f == *id))
+                .map(|id| format!("id {id}"))
+                .chain(
+                    self.keys
+                        .iter()
+                        .filter(|key| !found.iter().any(|(_, k)| k == *key))
+                        .map(|key| format!("run_key `{key}`")),
+                )
+                .collect();
+            if !missing.is_empty() {
+                bail!(
+                    "no run with {}; nothing deleted",
+                    missing.into_iter().take(10).collect::<Vec<_>>().join(", ")
+                );
+            }
+        }
+        let ids = load(conn, || {
+            let mut query = runs::table.select(runs::id).into_boxed();
+            for predicate in self.filter.predicates(RUNS) {
+                query = query.filter(predicate);
+            }
+            if named {
+                query = query.filter(
+                    runs::id
+                        .eq_any(self.ids.clone())
+                        .or(runs::run_key.eq_any(self.keys.clone())),
+                );
+            }
+            query.order(runs::id)
+        })
+        .await?;
+        Ok(ids)
+    }
+}
+
+/// What a deletion removed, or (rolled back) would remove.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct Removed {
+    pub runs: u64,
+    pub metrics: u64,
+    pub trades: u64,
+    pub equity_points: u64,
+    pub parameter_sets: u64,
+    pub sweeps: u64,
+    pub strategies: u64,
+}
+
+/// Deletes the runs `ids`, what they own and, with `prune`, the parents they leave without a
+/// run, in one transaction; `dry_run` rolls it back, so its counts are exactly what would go.
+pub async fn delete(
+    conn: &mut AsyncPgConnection,
+    ids: &[RunId],
+    prune: bool,
+    dry_run: bool,
+) -> Result<Removed> {
+    enum Stop {
+        Failed(diesel::result::Error),
+        DryRun(Removed),
+    }
+    impl From<diesel::result::Error> for Stop {
+        fn from(e: diesel::result::Error) -> Self {
+            Stop::Failed(e)
+        }
+    }
+    let ids: Vec<i64> = ids.iter().map(|id| id.0).collect();
+    let outcome = conn
+        .transaction(async |conn| {
+            let removed = remove(conn, &ids, prune).await?;
+            if dry_run {
+                Err(Stop::DryRun(removed))
+            } else {
+                Ok(removed)
+            }
+        })
+        .await;
+    match outcome {
+        Ok(removed) | Err(Stop::DryRun(removed)) => Ok(removed),
+        Err(Stop::Failed(e)) => Err(e.into()),
+    }
+}
+
+#[derive(QueryableByName)]
+struct Gone {
+    #[diesel(sql_type = BigInt)]
+    runs: i64,
+    #[diesel(sql_type = Array<BigInt>)]
+    parameter_sets: Vec<i64>,
+    #[diesel(sql_type = Array<BigInt>)]
+    sweeps: Vec<i64>,
+    #[diesel(sql_type = Array<BigInt>)]
+    strategies: Vec<i64>,
+}
+
+/// The statements of a deletion. Rows are matched by joining the ids as a relation rather than
+/// `= ANY(array)`: the planner then chooses between index probes for a few runs and one pass
+/// over the table for many (equity points have only a BRIN index on run_id, which `= ANY`
+/// would scan once per id).
+async fn remove(
+    conn: &mut AsyncPgConnection,
+    ids: &[i64],
+    prune: bool,
+) -> diesel::QueryResult<Removed> {
+    let owned = |table: &str| {
+        diesel::sql_query(format!(
+            "DELETE FROM {table} t USING unnest($1::bigint[]) AS d(id) WHERE t.run_id = d.id"
+        ))
+        .bind::<Array<BigInt>, _>(ids.to_vec())
+    };
+    let metrics = owned("metrics").execute(conn).await? as u64;
+    let trades = owned("trades").execute(conn).await? as u64;
+    let equity_points = owned("equity_points").execute(conn).await? as u64;
+    let gone: Gone = diesel::sql_query(
+        "WITH gone AS (
+             DELETE FROM runs r USING unnest($1::bigint[]) AS d(id) WHERE r.id = d.id
+             RETURNING r.strategy_id, r.parameter_set_id, r.sweep_id)
+         SELECT count(*) AS runs,
+                coalesce(array_agg(DISTINCT parameter_set_id), '{}') AS parameter_sets,
+                coalesce(array_agg(DISTINCT sweep_id) FILTER (WHERE sweep_id IS NOT NULL), '{}')
+                    AS sweeps,
+                coalesce(array_agg(DISTINCT strategy_id), '{}') AS strategies
+         FROM gone",
+    )
+    .bind::<Array<BigInt>, _>(ids.to_vec())
+    .get_result(conn)
+    .await?;
+    let mut removed = Removed {
+        runs: gone.runs as u64,
+        metrics,
+        trades,
+        equity_points,
+        ..Removed::default()
+    };
+    if prune {
+        // Parents of the deleted runs that no run (and, for a strategy, no parameter set)
+        // refers to any more; the ones that still have runs stay.
+        let orphans = |table: &str, unused: &str, candidates: Vec<i64>| {
+            diesel::sql_query(format!(
+                "DELETE FROM {table} t USING unnest($1::bigint[]) AS d(id) \
+                 WHERE t.id = d.id AND {unused}"
+            ))
+            .bind::<Array<BigInt>, _>(candidates)
+        };
+        removed.parameter_sets = orphans(
+            "parameter_sets",
+            "NOT EXISTS (SELECT 1 FROM runs r WHERE r.parameter_set_id = t.id)",
+            gone.parameter_sets,
+        )
+        .execute(conn)
+        .await? as u64;
+        removed.sweeps = orphans(
+            "sweeps",
+            "NOT EXISTS (SELECT 1 FROM runs r WHERE r.sweep_id = t.id)",
+            gone.sweeps,
+        )
+        .execute(conn)
+        .await? as u64;
+        removed.strategies = orphans(
+            "strategies",
+            "NOT EXISTS (SELECT 1 FROM runs r WHERE r.strategy_id = t.id) \
+             AND NOT EXISTS (SELECT 1 FROM parameter_sets p WHERE p.strategy_id = t.id)",
+            gone.strategies,
+        )
+        .execute(conn)
+        .await? as u64;
+    }
+    Ok(removed)
+}

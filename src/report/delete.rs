@@ -1,0 +1,89 @@
+//! `delete`'s summary: what went, or with --dry-run what would.
+
+use serde::Serialize;
+
+use super::{Format, Table, emit_text};
+use crate::query::delete::Removed;
+
+#[derive(Debug, Clone, Copy, Serialize)]
+pub struct Deletion {
+    pub dry_run: bool,
+    #[serde(flatten)]
+    pub removed: Removed,
+}
+
+impl Deletion {
+    pub fn new(removed: Removed, dry_run: bool) -> Self {
+        Self { dry_run, removed }
+    }
+
+    /// The counts in one line, for people.
+    pub fn describe(&self) -> String {
+        let r = &self.removed;
+        let verb = if self.dry_run {
+            "would delete"
+        } else {
+            "deleted"
+        };
+        let mut line = format!(
+            "{verb} {} with {} metrics, {} trades and {} equity points",
+            plural(r.runs, "run"),
+            r.metrics,
+            r.trades,
+            r.equity_points
+        );
+        if r.parameter_sets + r.sweeps + r.strategies > 0 {
+            line.push_str(&format!(
+                "; pruned {}, {} and {}",
+                plural(r.parameter_sets, "parameter set"),
+                plural(r.sweeps, "sweep"),
+                plural(r.strategies, "strategy")
+            ));
+        }
+        line
+    }
+}
+
+fn plural(n: u64, noun: &str) -> String {
+    match (n, noun.strip_suffix('y')) {
+        (1, _) => format!("1 {noun}"),
+        (_, Some(stem)) => format!("{n} {stem}ies"),
+        (_, None) => format!("{n} {noun}s"),
+    }
+}
+
+/// Prints the deletion: one line for people, a CSV row, or JSON.
+pub fn summary(format: Format, deletion: &Deletion) -> anyhow::Result<()> {
+    emit_text(format, deletion, || match format {
+        Format::Csv => {
+            let r = &deletion.removed;
+            let mut table = Table::new([
+                "dry_run",
+                "runs",
+                "metrics",
+                "trades",
+                "equity_points",
+                "parameter_sets",
+                "sweeps",
+                "strategies",
+            ]);
+            table.push(
+                [
+                    u64::from(deletion.dry_run),
+                    r.runs,
+                    r.metrics,
+                    r.trades,
+                    r.equity_points,
+                    r.parameter_sets,
+                    r.sweeps,
+                    r.strategies,
+                ]
+                .iter()
+                .map(|n| n.to_string())
+                .collect(),
+            );
+            table.to_csv()
+        }
+        Format::Table | Format::Json => format!("{}\n", deletion.describe()),
+    })
+}
