@@ -344,3 +344,108 @@ async fn a_server_restart_mid_batch_ends_it_with_an_error_and_a_rerun_completes_
     assert_eq!(summary["recorded"], 3000 - complete);
     assert_eq!(runs(url).await, 3000);
 }
+
+#[test]
+fn the_embedded_cluster_keeps_the_postgresql_that_made_it() {
+    let home = Home::new("pgversion");
+    let out = btdb(&home.0, &["db", "start"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let out = btdb(&home.0, &["db", "stop"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let installed = btdb::db::pg_bin::installed();
+    let [(newest, newest_bin), ..] = installed.as_slice() else {
+        panic!("no PostgreSQL installed");
+    };
+
+    // Made by a version whose binaries are gone: named, with the package and the way on.
+    let pg_version = home.0.join("pg/data/PG_VERSION");
+    let made_by = std::fs::read_to_string(&pg_version).expect("PG_VERSION");
+    std::fs::write(&pg_version, "9\n").expect("PG_VERSION");
+    let err = assert_one_line_error(&btdb(&home.0, &["runs"]));
+    assert!(
+        err.contains("is PostgreSQL 9, whose server binaries are not installed")
+            && err.contains("`apt-get install postgresql-9`")
+            && err.contains(&format!("`btdb db upgrade` moves the cluster to {newest}")),
+        "{err}"
+    );
+    let err = assert_one_line_error(&btdb(&home.0, &["db", "upgrade"]));
+    assert!(
+        err.contains("upgrading from PostgreSQL 9 needs its binaries"),
+        "{err}"
+    );
+    // BTDB_PG_BIN of another version is refused, naming both.
+    let out = Command::new(env!("CARGO_BIN_EXE_btdb"))
+        .args(["db", "start"])
+        .env("BTDB_HOME", &home.0)
+        .env("BTDB_PG_BIN", newest_bin)
+        .env_remove("DATABASE_URL")
+        .output()
+        .expect("running btdb");
+    let err = assert_one_line_error(&out);
+    assert!(
+        err.contains(&format!(
+            "holds PostgreSQL {newest}, but the embedded cluster"
+        )) && err.contains("is PostgreSQL 9"),
+        "{err}"
+    );
+    std::fs::write(&pg_version, &made_by).expect("PG_VERSION");
+    let out = btdb(&home.0, &["runs"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+
+    // A URL's server is not btdb's to upgrade; nor is a cluster already at the newest.
+    let out = Command::new(env!("CARGO_BIN_EXE_btdb"))
+        .args(["db", "upgrade"])
+        .env("BTDB_HOME", &home.0)
+        .env("DATABASE_URL", "postgres://u:s3cret@h/db")
+        .output()
+        .expect("running btdb");
+    let err = assert_one_line_error(&out);
+    assert!(
+        err.contains("moves the embedded cluster only") && !err.contains("s3cret"),
+        "{err}"
+    );
+    if made_by.trim() == newest.to_string() {
+        let err = assert_one_line_error(&btdb(&home.0, &["db", "upgrade"]));
+        assert!(err.contains("nothing to upgrade"), "{err}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn db_upgrade_moves_the_cluster_to_the_newest_postgresql_and_keeps_the_old() {
+    let installed = btdb::db::pg_bin::installed();
+    let [(new, _), (old, old_bin), ..] = installed.as_slice() else {
+        eprintln!(
+            "skipped: one PostgreSQL version installed ({:?}); an upgrade needs two",
+            installed.iter().map(|(v, _)| v).collect::<Vec<_>>()
+        );
+        return;
+    };
+    let home = Home::new("upgrade");
+    let with_old = |args: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_btdb"))
+            .args(args)
+            .env("BTDB_HOME", &home.0)
+            .env("BTDB_PG_BIN", old_bin)
+            .env_remove("DATABASE_URL")
+            .output()
+            .expect("running btdb")
+    };
+    let out = with_old(&["gen", "--record", "-q", "--runs", "50", "--equity", "10"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let before = stdout(&with_old(&["runs", "--format", "json", "--limit", "100"]));
+    let out = btdb(&home.0, &["db", "upgrade"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        stdout(&out).contains(&format!("upgraded from PostgreSQL {old} to {new}")),
+        "{}",
+        stdout(&out)
+    );
+    let version = std::fs::read_to_string(home.0.join("pg/data/PG_VERSION")).expect("PG_VERSION");
+    assert_eq!(version.trim(), new.to_string());
+    assert!(home.0.join(format!("pg/data.pg{old}/PG_VERSION")).is_file());
+    let after = stdout(&btdb(
+        &home.0,
+        &["runs", "--format", "json", "--limit", "100"],
+    ));
+    assert_eq!(before, after);
+}

@@ -28,10 +28,10 @@ pub enum Action {
     /// commands only check that the schema is this btdb's; the embedded cluster is migrated on
     /// first use.
     Migrate,
-    /// Let an existing role read (rank, compare, runs, show, explain, doctor) or also record:
-    /// `btdb db grant reader alice`, `btdb db grant writer ci_bot`. Run as the schema's owner;
-    /// covers the tables later migrations add. Neither role may delete, truncate or change the
-    /// schema.
+    /// Let an existing role read (rank, compare, runs, show, explain, doctor), also record, or
+    /// also delete: `btdb db grant reader alice`, `btdb db grant writer ci_bot`, `btdb db grant
+    /// curator carol`. Run as the schema's owner; covers the tables later migrations add. No
+    /// role may truncate or change the schema.
     Grant {
         /// reader, writer or curator.
         #[arg(value_enum)]
@@ -41,6 +41,10 @@ pub enum Action {
     },
     /// Print the database URL (for psql and other tools), the password hidden.
     Url,
+    /// Move the embedded cluster to the newest installed PostgreSQL with pg_upgrade (both
+    /// versions' server binaries must be installed). The old data directory is kept beside the
+    /// new one, as `data.pgN`, and stays the cluster unless the upgrade succeeds.
+    Upgrade,
 }
 
 /// A line on standard output, through the one output path.
@@ -134,6 +138,32 @@ pub async fn run(args: Args, global: &GlobalArgs) -> Result<()> {
                 "granted {} to `{role}` on {}",
                 name.unwrap_or_default(),
                 db.target()
+            );
+        }
+        Action::Upgrade => {
+            if let Some(database_url) = &options.database_url {
+                bail!(
+                    "db upgrade moves the embedded cluster only; `{}` is a server of its own, \
+                     upgraded by whoever runs it (pg_upgrade, or the provider's upgrade)",
+                    url::redact(database_url)
+                );
+            }
+            let (from, to) = embedded()?.upgrade()?;
+            // A fresh look-up: the binaries are now the new version's.
+            let cluster = embedded()?;
+            cluster.ensure_running()?;
+            // pg_upgrade carries no planner statistics over.
+            let db = Db::connect(&global.db_options(SchemaUse::Inspect)).await?;
+            diesel_async::SimpleAsyncConnection::batch_execute(&mut *db.conn().await?, "ANALYZE")
+                .await
+                .context("analysing the upgraded database")?;
+            say!(
+                "upgraded from PostgreSQL {from} to {to}; the old cluster is kept in `{}` until \
+                 you remove it",
+                cluster
+                    .data_dir()
+                    .with_extension(format!("pg{from}"))
+                    .display()
             );
         }
         Action::Url => match &options.database_url {

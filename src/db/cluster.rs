@@ -283,17 +283,25 @@ impl Cluster {
 
     fn init(&self) -> Result<()> {
         self.prepare_pg_dir()?;
-        let pg = self.pg_dir();
         // initdb into a scratch directory renamed at the end: a cluster killed half-way through
         // initdb is never mistaken for a usable one.
-        let scratch = pg.join("data.init");
-        if scratch.exists() {
-            fs::remove_dir_all(&scratch)
-                .with_context(|| format!("removing `{}`", scratch.display()))?;
-        }
+        let scratch = self.pg_dir().join("data.init");
         info!(home = %self.home.display(), "creating the embedded PostgreSQL cluster");
+        self.initdb(&self.bin_dir()?, &scratch)?;
+        fs::rename(&scratch, self.data_dir())
+            .with_context(|| format!("renaming `{}`", scratch.display()))?;
+        Ok(())
+    }
+
+    /// A new data directory at `target` (replacing any left there) made by the initdb in
+    /// `bin_dir`, set up to read the settings btdb writes at every start.
+    fn initdb(&self, bin_dir: &Path, target: &Path) -> Result<()> {
+        if target.exists() {
+            fs::remove_dir_all(target)
+                .with_context(|| format!("removing `{}`", target.display()))?;
+        }
         let out = self.run(
-            self.bin("initdb")?
+            self.as_owner(&mut Command::new(bin_dir.join("initdb")))
                 .args([
                     "--auth=trust",
                     "--encoding=UTF8",
@@ -302,19 +310,103 @@ impl Cluster {
                     SUPERUSER,
                     "-D",
                 ])
-                .arg(&scratch),
+                .arg(target),
         )?;
         check(&out, "initdb")?;
-        let conf = scratch.join("postgresql.conf");
+        let conf = target.join("postgresql.conf");
         let mut text =
             fs::read_to_string(&conf).with_context(|| format!("reading `{}`", conf.display()))?;
         text.push_str(
             "\n# btdb writes its settings here at every start.\ninclude_if_exists = 'btdb.conf'\n",
         );
-        fs::write(&conf, text).with_context(|| format!("writing `{}`", conf.display()))?;
-        fs::rename(&scratch, self.data_dir())
-            .with_context(|| format!("renaming `{}`", scratch.display()))?;
-        Ok(())
+        fs::write(&conf, text).with_context(|| format!("writing `{}`", conf.display()))
+    }
+
+    /// Moves the cluster to the newest installed PostgreSQL with pg_upgrade, which needs the
+    /// binaries of both versions. The server is stopped first; the old data directory is kept
+    /// beside the new one (`data.pgN`) and stays the cluster until pg_upgrade has succeeded.
+    /// Gives the versions from and to.
+    pub fn upgrade(&self) -> Result<(u32, u32)> {
+        let _lock = self.lock()?;
+        let data = self.data_dir();
+        let old = pg_bin::data_major(&data).with_context(|| {
+            format!(
+                "there is no embedded cluster at `{}` to upgrade",
+                self.home.display()
+            )
+        })?;
+        let installed = pg_bin::installed();
+        let Some((new, new_bin)) = installed.first().cloned().filter(|(new, _)| *new > old) else {
+            bail!(
+                "the embedded cluster is PostgreSQL {old}, and no newer version is installed \
+                 (Debian/Ubuntu: `apt-get install postgresql-<version>`); nothing to upgrade"
+            );
+        };
+        let Some((_, old_bin)) = installed.iter().find(|(major, _)| *major == old).cloned() else {
+            bail!(
+                "upgrading from PostgreSQL {old} needs its binaries as well as {new}'s: install \
+                 them (Debian/Ubuntu: `apt-get install postgresql-{old}`), then run `btdb db \
+                 upgrade` again"
+            );
+        };
+        let kept = self.pg_dir().join(format!("data.pg{old}"));
+        if kept.exists() {
+            bail!(
+                "`{}` is in the way: it holds an earlier upgrade's old cluster; move it away first",
+                kept.display()
+            );
+        }
+        let status = self.run(
+            self.as_owner(&mut Command::new(old_bin.join("pg_ctl")))
+                .args(["status", "-D"])
+                .arg(&data),
+        )?;
+        if status.status.success() {
+            let out = self.run(
+                self.as_owner(&mut Command::new(old_bin.join("pg_ctl")))
+                    .args(["stop", "-s", "-w", "-m", "fast", "-D"])
+                    .arg(&data),
+            )?;
+            check(&out, "stopping the embedded PostgreSQL server")?;
+        }
+        let target = self.pg_dir().join("data.upgrade");
+        self.initdb(&new_bin, &target)?;
+        info!(
+            from = old,
+            to = new,
+            "upgrading the embedded cluster with pg_upgrade"
+        );
+        // pg_upgrade writes its logs and sockets in its working directory: the cluster's own.
+        let out = self.run(
+            self.as_owner(&mut Command::new(new_bin.join("pg_upgrade")))
+                .arg("--old-bindir")
+                .arg(&old_bin)
+                .arg("--new-bindir")
+                .arg(&new_bin)
+                .arg("--old-datadir")
+                .arg(&data)
+                .arg("--new-datadir")
+                .arg(&target)
+                .args(["--username", SUPERUSER, "--socketdir"])
+                .arg(self.pg_dir()),
+        )?;
+        if !out.status.success() {
+            // The half-made new cluster stays for its logs; the next attempt replaces it.
+            bail!(
+                "pg_upgrade from PostgreSQL {old} to {new} failed, and the cluster is still {old}, \
+                 unchanged: {} (its logs: `{}`)",
+                String::from_utf8_lossy(&out.stdout)
+                    .lines()
+                    .rev()
+                    .find(|l| !l.trim().is_empty())
+                    .unwrap_or("no output")
+                    .trim(),
+                target.join("pg_upgrade_output.d").display()
+            );
+        }
+        fs::rename(&data, &kept).with_context(|| format!("renaming `{}`", data.display()))?;
+        fs::rename(&target, &data).with_context(|| format!("renaming `{}`", target.display()))?;
+        Ok((old, new))
     }
 
     fn start(&self) -> Result<()> {
@@ -419,7 +511,7 @@ impl Cluster {
         Ok(match self.bin_dir.get() {
             Some(dir) => dir.clone(),
             None => {
-                let found = pg_bin::find()?;
+                let found = pg_bin::find(&self.data_dir())?;
                 let _ = self.bin_dir.set(found.clone());
                 found
             }
