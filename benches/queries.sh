@@ -5,13 +5,5 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export BTDB_HOME=${BTDB_HOME:-$PWD/target/bench-home}
-unset DATABASE_URL
-cargo build --release --quiet
-./target/release/btdb db migrate >/dev/null
-url=$(./target/release/btdb db url)
-runs=$(psql "$url" -tAc "SELECT count(*) FROM runs")
-if [ "$runs" -lt 1000000 ]; then
-    echo "loading 1,000,000 runs and 16,000,000 metrics (a few minutes)..." >&2
-    psql "$url" -q -f benches/data_1m.sql
-fi
+bash benches/data_1m.sh
 cargo bench --quiet --bench queries
