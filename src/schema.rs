@@ -46,6 +46,8 @@ diesel::table! {
         periods_per_year -> Float8,
         tags -> Array<Text>,
         recorded_at -> Timestamptz,
+        supplied_metrics -> Nullable<Array<Text>>,
+        strategy_spelling -> Nullable<Text>,
     }
 }
 

@@ -99,7 +99,7 @@ async fn only_db_migrate_changes_the_schema_and_other_commands_check_it() {
     let err = fails(&db, &["record", fixture]);
     assert!(
         err.contains(
-            "the database is at migration 29991231000000, newer than this btdb knows (20261122000009): upgrade btdb before recording"
+            "the database is at migration 29991231000000, newer than this btdb knows (20261122000010): upgrade btdb before recording"
         ),
         "{err}"
     );

@@ -41,6 +41,8 @@ pub struct ValidRun {
     pub status: RunStatus,
     /// Computed metrics, overridden by supplied ones of the same name.
     pub metrics: BTreeMap<String, f64>,
+    /// The names of the metrics the document supplied, sorted.
+    pub supplied_metrics: Vec<String>,
     pub trades: Vec<ValidTrade>,
     pub equity: Vec<(DateTime<Utc>, BigDecimal)>,
 }
@@ -336,7 +338,7 @@ pub fn validate(doc: RunDocument, default_sweep: Option<&str>) -> Result<ValidRu
     let content_hash = canonical.finish();
     let run_key = match doc.run_key {
         Some(key) => key,
-        None => format!("sha256:{}", hex(&content_hash)),
+        None => derived_run_key(&content_hash),
     };
 
     let mut metrics: BTreeMap<String, f64> = metrics::from_equity(&equity_f64, periods_per_year)
@@ -346,6 +348,7 @@ pub fn validate(doc: RunDocument, default_sweep: Option<&str>) -> Result<ValidRu
         ))
         .map(|(name, value)| (name.to_owned(), value))
         .collect();
+    let supplied_metrics = supplied.keys().cloned().collect();
     metrics.extend(supplied);
 
     let params_hash: [u8; 32] = Sha256::digest(params.to_string().as_bytes()).into();
@@ -365,6 +368,7 @@ pub fn validate(doc: RunDocument, default_sweep: Option<&str>) -> Result<ValidRu
         tags,
         status,
         metrics,
+        supplied_metrics,
         trades,
         equity,
     })
@@ -437,12 +441,15 @@ fn canonical_params(params: Map<String, Value>) -> Result<Value, Invalid> {
     Ok(Value::Object(out))
 }
 
-fn rfc3339(t: DateTime<Utc>) -> String {
+/// A timestamp as btdb writes it: RFC 3339 in UTC, with as many fraction digits as it has.
+pub fn rfc3339(t: DateTime<Utc>) -> String {
     t.to_rfc3339_opts(SecondsFormat::AutoSi, true)
 }
 
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
+/// The run key of a document that gives none: its content hash.
+pub fn derived_run_key(content_hash: &[u8]) -> String {
+    let hex: String = content_hash.iter().map(|b| format!("{b:02x}")).collect();
+    format!("sha256:{hex}")
 }
 
 #[cfg(test)]

@@ -41,7 +41,8 @@ pub enum WriteError {
 /// lookups. Names are keyed exactly as written: case-insensitive matching stays the database's.
 #[derive(Debug, Default)]
 pub struct Parents {
-    strategies: HashMap<(String, String), StrategyId>,
+    /// With whether the strategy row spells its name otherwise than this key does.
+    strategies: HashMap<(String, String), (StrategyId, bool)>,
     parameter_sets: HashMap<(StrategyId, [u8; 32]), ParameterSetId>,
     sweeps: HashMap<String, SweepId>,
 }
@@ -49,6 +50,7 @@ pub struct Parents {
 /// The parents one run was written with, remembered once its transaction commits.
 struct Used {
     strategy_id: StrategyId,
+    spelled_otherwise: bool,
     parameter_set_id: ParameterSetId,
     sweep_id: Option<SweepId>,
 }
@@ -57,7 +59,7 @@ impl Parents {
     fn remember(&mut self, run: &ValidRun, used: &Used) {
         self.strategies.insert(
             (run.strategy_name.clone(), run.strategy_version.clone()),
-            used.strategy_id,
+            (used.strategy_id, used.spelled_otherwise),
         );
         self.parameter_sets
             .insert((used.strategy_id, run.params_hash), used.parameter_set_id);
@@ -124,14 +126,15 @@ fn insert(
         None => None,
     };
     let strategy_key = (run.strategy_name.clone(), run.strategy_version.clone());
-    let strategy_id = match parents.strategies.get(&strategy_key) {
-        Some(id) => *id,
+    let (strategy_id, spelled_otherwise) = match parents.strategies.get(&strategy_key) {
+        Some(found) => *found,
         None => {
             let new = NewStrategy {
                 name: &run.strategy_name,
                 version: &run.strategy_version,
             };
-            Strategy::find_or_create(conn, new)?.id
+            let row = Strategy::find_or_create(conn, new)?;
+            (row.id, row.name != run.strategy_name)
         }
     };
     let parameter_set_id = match parents.parameter_sets.get(&(strategy_id, run.params_hash)) {
@@ -160,6 +163,8 @@ fn insert(
             initial_capital: run.initial_capital.as_ref(),
             periods_per_year: run.periods_per_year,
             tags: &run.tags,
+            supplied_metrics: &run.supplied_metrics,
+            strategy_spelling: spelled_otherwise.then_some(run.strategy_name.as_str()),
         },
     )?;
     let metrics: Vec<NewMetric> = run
@@ -217,6 +222,7 @@ fn insert(
         run_id,
         Used {
             strategy_id,
+            spelled_otherwise,
             parameter_set_id,
             sweep_id,
         },

@@ -40,6 +40,13 @@ pub struct Run {
     pub periods_per_year: f64,
     pub tags: Vec<String>,
     pub recorded_at: DateTime<Utc>,
+    /// The metrics the document supplied (the rest were computed); None before btdb kept them.
+    #[serde(skip)]
+    pub supplied_metrics: Option<Vec<String>>,
+    /// The strategy's name as the document spelled it, where the strategy row spells it
+    /// otherwise.
+    #[serde(skip)]
+    pub strategy_spelling: Option<String>,
 }
 
 #[derive(Debug, Clone, Insertable)]
@@ -57,6 +64,8 @@ pub struct NewRun<'a> {
     pub initial_capital: Option<&'a BigDecimal>,
     pub periods_per_year: f64,
     pub tags: &'a [String],
+    pub supplied_metrics: &'a [String],
+    pub strategy_spelling: Option<&'a str>,
 }
 
 impl Run {
