@@ -8,7 +8,8 @@ use super::GlobalArgs;
 use super::filter::FilterArgs;
 use crate::db::{Db, SchemaUse, roles};
 use crate::models::RunId;
-use crate::query::delete::{self, Selection};
+use crate::query::delete;
+use crate::query::selection::Selection;
 use crate::report::{self, delete::Deletion};
 
 #[derive(Debug, clap::Args)]

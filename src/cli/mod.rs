@@ -7,6 +7,7 @@ pub mod delete;
 pub mod demo;
 pub mod doctor;
 pub mod explain;
+pub mod export;
 pub mod filter;
 pub mod generate;
 pub mod man;
@@ -201,6 +202,9 @@ pub enum Command {
     /// Delete runs recorded by mistake, with their metrics, trades and equity curves, in one
     /// transaction (--dry-run to see what would go; needs the curator role or the owner's).
     Delete(delete::Args),
+    /// Write runs back out as the run documents that recorded them (JSON Lines): a backup any
+    /// JSON reader can read, and what `btdb record` takes on another server.
+    Export(export::Args),
     /// Show one run: parameters, metrics, trade summary; --trades, --equity, --plot.
     Show(show::Args),
     /// Rank strategies (or runs with --runs) by a metric; --deflated for the deflated Sharpe.
@@ -236,6 +240,7 @@ pub async fn run(cli: Cli) -> Result<()> {
         Command::Record(args) => record::run(args, global).await,
         Command::Runs(args) => runs::run(args, global).await,
         Command::Delete(args) => delete::run(args, global).await,
+        Command::Export(args) => export::run(args, global).await,
         Command::Show(args) => show::run(args, global).await,
         Command::Rank(args) => rank::run(args, global).await,
         Command::Compare(args) => compare::run(args, global).await,

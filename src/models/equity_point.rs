@@ -56,4 +56,26 @@ impl EquityPoint {
             .select(Self::as_select())
             .into_boxed()
     }
+
+    /// The curves of a page of runs, in order (group them with `grouped_by(runs)`). The page's
+    /// id range is what reaches the BRIN index, one pass since curves are written in id order;
+    /// the ids themselves only filter (`run_id + 0`), since `run_id = ANY(…)` would have the
+    /// BRIN index read once per id.
+    pub fn for_runs(
+        runs: &[Run],
+    ) -> equity_points::BoxedQuery<
+        'static,
+        Pg,
+        diesel::dsl::SqlTypeOf<diesel::dsl::AsSelect<EquityPoint, Pg>>,
+    > {
+        let ids: Vec<RunId> = runs.iter().map(|r| r.id).collect();
+        let low = ids.iter().min().copied().unwrap_or(RunId(0));
+        let high = ids.iter().max().copied().unwrap_or(RunId(-1));
+        equity_points::table
+            .filter(equity_points::run_id.between(low, high))
+            .filter((equity_points::run_id + 0_i64).eq_any(ids))
+            .order((equity_points::run_id, equity_points::seq))
+            .select(Self::as_select())
+            .into_boxed()
+    }
 }

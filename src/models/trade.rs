@@ -76,4 +76,14 @@ impl Trade {
             .select(Self::as_select())
             .into_boxed()
     }
+
+    /// The trades of a page of runs, in order (group them with `grouped_by(runs)`).
+    pub fn for_runs(
+        runs: &[Run],
+    ) -> trades::BoxedQuery<'_, Pg, diesel::dsl::SqlTypeOf<diesel::dsl::AsSelect<Trade, Pg>>> {
+        Self::belonging_to(runs)
+            .select(Self::as_select())
+            .order((trades::run_id, trades::seq))
+            .into_boxed()
+    }
 }

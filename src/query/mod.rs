@@ -2,11 +2,13 @@
 //! constant number of queries.
 
 pub mod delete;
+pub mod export;
 pub mod filter;
 pub mod health;
 pub mod rank;
 pub mod run_detail;
 pub mod runs;
+pub mod selection;
 pub mod suggest;
 pub mod sweep;
 pub mod where_parse;

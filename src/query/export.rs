@@ -1,0 +1,178 @@
+//! Runs as the run documents that recorded them, for `btdb export`: a page of runs at a time,
+//! each page with everything its runs own in four queries, so memory holds one page.
+
+use std::collections::BTreeMap;
+
+use anyhow::Result;
+use bigdecimal::{BigDecimal, ToPrimitive};
+use chrono::{DateTime, Utc};
+use diesel::prelude::*;
+use diesel_async::AsyncPgConnection;
+use serde_json::{Map, Value, json};
+
+use super::runs::{RunWithParents, with_parents};
+use crate::db::explain::load;
+use crate::ingest::validate;
+use crate::metrics;
+use crate::models::{EquityPoint, Metric, MetricValue, Run, RunId, Trade};
+use crate::schema::runs;
+
+/// Runs per page: a few hundred kilobytes for runs of the usual size.
+pub const PAGE: usize = 100;
+
+/// What an export wrote.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Exported {
+    pub runs: u64,
+    /// Runs recorded before btdb kept which metrics a document supplied: for them, a metric
+    /// counts as supplied when it is not one btdb computes from the run or differs from it.
+    pub inferred: u64,
+}
+
+/// Calls `emit` with the run document of each run of `ids`, in that order, a page at a time.
+pub async fn documents(
+    conn: &mut AsyncPgConnection,
+    ids: &[RunId],
+    mut emit: impl FnMut(Vec<Value>) -> Result<()>,
+) -> Result<Exported> {
+    let mut exported = Exported::default();
+    for page in ids.chunks(PAGE) {
+        let rows: Vec<RunWithParents> = load(conn, || {
+            with_parents()
+                .filter(runs::id.eq_any(page.to_vec()))
+                .order(runs::id)
+        })
+        .await?;
+        let runs: Vec<Run> = rows.iter().map(|(run, ..)| run.clone()).collect();
+        let metrics: Vec<MetricValue> = load(conn, || Metric::for_runs(&runs)).await?;
+        let trades: Vec<Trade> = load(conn, || Trade::for_runs(&runs)).await?;
+        let equity: Vec<EquityPoint> = load(conn, || EquityPoint::for_runs(&runs)).await?;
+        let owned = metrics
+            .grouped_by(&runs)
+            .into_iter()
+            .zip(trades.grouped_by(&runs))
+            .zip(equity.grouped_by(&runs));
+        let mut docs = Vec::with_capacity(rows.len());
+        for (row, ((metrics, trades), equity)) in rows.into_iter().zip(owned) {
+            let (doc, inferred) = document(row, &metrics, &trades, &equity);
+            exported.runs += 1;
+            exported.inferred += u64::from(inferred);
+            docs.push(doc);
+        }
+        emit(docs)?;
+    }
+    Ok(exported)
+}
+
+fn time(t: DateTime<Utc>) -> Value {
+    Value::String(validate::rfc3339(t))
+}
+
+/// A decimal as it is stored, scale included (`10.50` stays `10.50`), as a string in JSON's
+/// number syntax.
+fn decimal(d: &BigDecimal) -> Value {
+    Value::String(d.to_plain_string())
+}
+
+/// The run document of one run, and whether its supplied metrics were inferred.
+fn document(
+    (run, strategy, params, sweep): RunWithParents,
+    metrics: &[MetricValue],
+    trades: &[Trade],
+    equity: &[EquityPoint],
+) -> (Value, bool) {
+    let mut doc = Map::new();
+    // A key btdb derived from the content was not in the document, and is not part of it.
+    if run.run_key != validate::derived_run_key(&run.content_hash) {
+        doc.insert("run_key".into(), Value::String(run.run_key));
+    }
+    let name = run.strategy_spelling.unwrap_or(strategy.name);
+    let strategy = if strategy.version.is_empty() {
+        Value::String(name)
+    } else {
+        json!({"name": name, "version": strategy.version})
+    };
+    doc.insert("strategy".into(), strategy);
+    doc.insert("params".into(), params.params);
+    doc.insert("dataset".into(), Value::String(run.dataset));
+    if let Some(start) = run.period_start {
+        doc.insert("period_start".into(), time(start));
+    }
+    if let Some(end) = run.period_end {
+        doc.insert("period_end".into(), time(end));
+    }
+    if let Some(capital) = &run.initial_capital {
+        doc.insert("initial_capital".into(), decimal(capital));
+    }
+    doc.insert("periods_per_year".into(), json!(run.periods_per_year));
+    if let Some(sweep) = sweep {
+        doc.insert("sweep".into(), Value::String(sweep.name));
+    }
+    if !run.tags.is_empty() {
+        doc.insert("tags".into(), json!(run.tags));
+    }
+    doc.insert("status".into(), Value::String(run.status.as_str().into()));
+    let inferred = run.supplied_metrics.is_none();
+    let supplied: BTreeMap<&str, f64> = match &run.supplied_metrics {
+        Some(names) => metrics
+            .iter()
+            .filter(|m| names.contains(&m.name))
+            .map(|m| (m.name.as_str(), m.value))
+            .collect(),
+        None => {
+            let computed = computed(run.periods_per_year, trades, equity);
+            metrics
+                .iter()
+                .filter(|m| computed.get(m.name.as_str()) != Some(&m.value))
+                .map(|m| (m.name.as_str(), m.value))
+                .collect()
+        }
+    };
+    if !supplied.is_empty() {
+        doc.insert("metrics".into(), json!(supplied));
+    }
+    if !trades.is_empty() {
+        let trades: Vec<Value> = trades
+            .iter()
+            .map(|t| {
+                json!({
+                    "symbol": t.symbol,
+                    "side": t.side.as_str(),
+                    "quantity": decimal(&t.quantity),
+                    "entry_time": time(t.entry_time),
+                    "entry_price": decimal(&t.entry_price),
+                    "exit_time": time(t.exit_time),
+                    "exit_price": decimal(&t.exit_price),
+                    "fees": decimal(&t.fees),
+                    "pnl": decimal(&t.pnl),
+                })
+            })
+            .collect();
+        doc.insert("trades".into(), Value::Array(trades));
+    }
+    if !equity.is_empty() {
+        let points: Vec<Value> = equity
+            .iter()
+            .map(|p| json!([time(p.ts), decimal(&p.equity)]))
+            .collect();
+        doc.insert("equity".into(), Value::Array(points));
+    }
+    (Value::Object(doc), inferred)
+}
+
+/// The metrics recording computes from a run's curve and trades.
+fn computed(
+    periods_per_year: f64,
+    trades: &[Trade],
+    equity: &[EquityPoint],
+) -> BTreeMap<&'static str, f64> {
+    let curve: Vec<f64> = equity
+        .iter()
+        .map(|p| p.equity.to_f64().unwrap_or(f64::NAN))
+        .collect();
+    let pnl: Vec<&BigDecimal> = trades.iter().map(|t| &t.pnl).collect();
+    metrics::from_equity(&curve, periods_per_year)
+        .into_iter()
+        .chain(metrics::from_trades(&pnl))
+        .collect()
+}
