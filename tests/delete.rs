@@ -6,7 +6,7 @@ mod common;
 use std::process::{Command, Stdio};
 
 use common::TestDb;
-use common::cli::{fails, ok, text};
+use common::cli::{btdb_at, fails, ok, text};
 use common::record::counts;
 use diesel_async::{AsyncPgConnection, SimpleAsyncConnection};
 
@@ -243,15 +243,7 @@ async fn only_a_curator_or_the_owner_deletes() {
     assert!(ok(&db, &["db", "grant", "curator", &curator]).contains("granted curator"));
     let all = counts(&lib).await;
 
-    let as_role = |url: &str, args: &[&str]| {
-        Command::new(env!("CARGO_BIN_EXE_btdb"))
-            .args(args)
-            .env("DATABASE_URL", url)
-            .env_remove("RUST_LOG")
-            .stdin(Stdio::null())
-            .output()
-            .expect("running btdb")
-    };
+    let as_role = |url: &str, args: &[&str]| btdb_at(url, args, None);
     for args in [
         &["delete", "--strategy", "strategy_1", "--yes"][..],
         &["delete", "--strategy", "strategy_1", "--dry-run"],
@@ -281,17 +273,8 @@ async fn only_a_curator_or_the_owner_deletes() {
     assert!(out.status.success(), "{}", text(&out.stderr));
     assert_eq!(counts(&lib).await, all);
 
-    drop(lib);
-    let admin = btdb::db::url::with_database(db.url(), "postgres");
-    drop(conn);
-    drop(db);
-    let mut admin = btdb::db::establish(&admin, std::time::Duration::from_secs(10))
-        .await
-        .expect("admin");
-    admin
-        .batch_execute(&format!("DROP ROLE {writer}; DROP ROLE {curator}"))
-        .await
-        .expect("dropping the roles");
+    drop((lib, conn));
+    common::drop_roles(db, &[&writer, &curator]).await;
 }
 
 #[tokio::test(flavor = "multi_thread")]

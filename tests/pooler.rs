@@ -23,13 +23,6 @@ impl Drop for Bouncer {
     }
 }
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .expect("a free port")
-        .port()
-}
-
 fn btdb(url: &str, args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_btdb"))
         .args(["--connect-timeout", "3"])
@@ -51,7 +44,7 @@ struct Count {
 fn bounce(db: &TestDb, pool: u32) -> (Bouncer, String, std::path::PathBuf) {
     let server = ConnConfig::parse(db.url(), &Environment::none()).expect("test URL");
     let dir = common::scratch_dir("pgbouncer");
-    let port = free_port();
+    let port = common::free_port();
     std::fs::write(
         dir.join("pgbouncer.ini"),
         format!(

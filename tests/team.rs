@@ -3,24 +3,26 @@
 
 mod common;
 
-use std::process::{Command, Output};
-
 use common::TestDb;
-use common::cli::{btdb, fails, ok, text};
+use common::cli::{btdb, btdb_at, fails, ok, text};
 use diesel_async::{RunQueryDsl, SimpleAsyncConnection};
-
-/// `btdb ARGS` against `url` (another role's, say).
-fn btdb_at(url: &str, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_btdb"))
-        .args(args)
-        .env("DATABASE_URL", url)
-        .env_remove("RUST_LOG")
-        .output()
-        .expect("running btdb")
-}
 
 const TABLES: &str = "SELECT count(*) AS n FROM pg_tables WHERE schemaname = 'public'";
 const RUNS: &str = "SELECT count(*) AS n FROM runs";
+
+/// The newest migration the database records.
+async fn max_version(conn: &mut diesel_async::AsyncPgConnection) -> String {
+    #[derive(diesel::QueryableByName)]
+    struct V {
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        v: String,
+    }
+    diesel::sql_query("SELECT max(version)::text AS v FROM __diesel_schema_migrations")
+        .get_result::<V>(conn)
+        .await
+        .expect("version")
+        .v
+}
 
 #[tokio::test(flavor = "multi_thread")]
 async fn only_db_migrate_changes_the_schema_and_other_commands_check_it() {
@@ -44,33 +46,28 @@ async fn only_db_migrate_changes_the_schema_and_other_commands_check_it() {
     assert_eq!(common::count(&mut conn, TABLES).await, 0);
 
     let migrated = ok(&db, &["db", "migrate"]);
-    assert_eq!(migrated.lines().count(), 9, "{migrated}");
+    let embedded = diesel::migration::MigrationSource::<diesel::pg::Pg>::migrations(
+        &btdb::db::migrate::MIGRATIONS,
+    )
+    .expect("embedded migrations")
+    .len();
+    assert_eq!(migrated.lines().count(), embedded, "{migrated}");
     assert!(ok(&db, &["db", "status"]).contains("schema: up to date"));
     ok(&db, &["record", "-q", fixture]);
 
     // Behind: a migration of this btdb is missing.
-    let last: String = {
-        #[derive(diesel::QueryableByName)]
-        struct V {
-            #[diesel(sql_type = diesel::sql_types::Text)]
-            v: String,
-        }
-        diesel::sql_query("SELECT max(version)::text AS v FROM __diesel_schema_migrations")
-            .get_result::<V>(&mut conn)
-            .await
-            .expect("version")
-            .v
-    };
+    let last = max_version(&mut conn).await;
     conn.batch_execute(&format!(
         "DELETE FROM __diesel_schema_migrations WHERE version = '{last}'"
     ))
     .await
     .expect("forgetting a migration");
+    let at = max_version(&mut conn).await;
     for args in [&["rank"][..], &["record", fixture]] {
         let err = fails(&db, args);
         assert!(
             err.contains(&format!(
-                "the database is at migration 20261122000008; this btdb needs {last}: run `btdb db migrate` as the schema's owner"
+                "the database is at migration {at}; this btdb needs {last}: run `btdb db migrate` as the schema's owner"
             )),
             "{err}"
         );
@@ -98,9 +95,9 @@ async fn only_db_migrate_changes_the_schema_and_other_commands_check_it() {
     let runs = common::count(&mut conn, RUNS).await;
     let err = fails(&db, &["record", fixture]);
     assert!(
-        err.contains(
-            "the database is at migration 29991231000000, newer than this btdb knows (20261122000010): upgrade btdb before recording"
-        ),
+        err.contains(&format!(
+            "the database is at migration 29991231000000, newer than this btdb knows ({last}): upgrade btdb before recording"
+        )),
         "{err}"
     );
     assert_eq!(common::count(&mut conn, RUNS).await, runs);
@@ -117,7 +114,7 @@ async fn readers_read_writers_record_and_neither_changes_the_schema() {
     let fixture = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/rank");
 
     // Before any grant, a reader cannot even check the schema: one line, no panic.
-    let out = btdb_at(&reader_url, &["rank"]);
+    let out = btdb_at(&reader_url, &["rank"], None);
     assert_eq!(out.status.code(), Some(1));
     assert!(
         text(&out.stderr).contains("permission denied"),
@@ -133,15 +130,19 @@ async fn readers_read_writers_record_and_neither_changes_the_schema() {
     assert!(err.contains("there is no role `nobody_here`"), "{err}");
 
     // The writer records and reads.
-    let out = btdb_at(&writer_url, &["record", "-q", fixture]);
+    let out = btdb_at(&writer_url, &["record", "-q", fixture], None);
     assert!(out.status.success(), "{}", text(&out.stderr));
     assert_eq!(common::count(&mut conn, RUNS).await, 25);
-    let out = btdb_at(&writer_url, &["rank"]);
+    let out = btdb_at(&writer_url, &["rank"], None);
     assert!(out.status.success(), "{}", text(&out.stderr));
 
     // The reader runs every read command.
     let id = {
-        let out = btdb_at(&reader_url, &["runs", "--format", "json", "--limit", "1"]);
+        let out = btdb_at(
+            &reader_url,
+            &["runs", "--format", "json", "--limit", "1"],
+            None,
+        );
         assert!(out.status.success(), "{}", text(&out.stderr));
         let page: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
         page["runs"][0]["id"].to_string()
@@ -157,7 +158,7 @@ async fn readers_read_writers_record_and_neither_changes_the_schema() {
         &["db", "status"],
     ];
     for args in reads {
-        let out = btdb_at(&reader_url, args);
+        let out = btdb_at(&reader_url, args, None);
         assert!(
             out.status.success(),
             "reader: btdb {args:?}: {}",
@@ -166,14 +167,14 @@ async fn readers_read_writers_record_and_neither_changes_the_schema() {
     }
 
     // What the reader may not see, doctor says instead of failing.
-    let doctor = text(&btdb_at(&reader_url, &["doctor"]).stdout);
+    let doctor = text(&btdb_at(&reader_url, &["doctor"], None).stdout);
     assert!(
         doctor.contains("slowest statements unavailable: this role may not read"),
         "{doctor}"
     );
 
     // Recording as the reader: one line naming the role and the privilege, nothing written.
-    let out = btdb_at(&reader_url, &["record", fixture]);
+    let out = btdb_at(&reader_url, &["record", fixture], None);
     let err = text(&out.stderr);
     assert_eq!(out.status.code(), Some(1), "{err}");
     assert_eq!(err.lines().count(), 1, "{err}");
@@ -202,7 +203,7 @@ async fn readers_read_writers_record_and_neither_changes_the_schema() {
             let result = as_role.batch_execute(sql).await;
             assert!(result.is_err(), "{url}: {sql} was allowed");
         }
-        let out = btdb_at(url, &["db", "migrate"]);
+        let out = btdb_at(url, &["db", "migrate"], None);
         assert_eq!(out.status.code(), Some(1));
     }
     assert_eq!(common::count(&mut conn, RUNS).await, 25);
@@ -220,14 +221,6 @@ async fn readers_read_writers_record_and_neither_changes_the_schema() {
     }
 
     // Roles belong to the cluster: once the database is gone, so are their privileges.
-    let admin = btdb::db::url::with_database(db.url(), "postgres");
     drop(conn);
-    drop(db);
-    let mut admin = btdb::db::establish(&admin, std::time::Duration::from_secs(10))
-        .await
-        .expect("admin");
-    admin
-        .batch_execute(&format!("DROP ROLE {reader}; DROP ROLE {writer}"))
-        .await
-        .expect("dropping the roles");
+    common::drop_roles(db, &[&reader, &writer]).await;
 }

@@ -94,13 +94,6 @@ fn certificates(dir: &Path, ca: &str, leaf: Option<(&str, &str, &str)>) {
     }
 }
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .expect("a free port")
-        .port()
-}
-
 fn btdb(url: &str, args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_btdb"))
         .args(args)
@@ -215,7 +208,7 @@ impl Tls {
     /// A cluster under `name` taking TLS only on a free loopback port.
     fn cluster(&self, name: &str) -> Cluster {
         let cluster = common::cluster_at(&self.home.join(name))
-            .with_port(free_port())
+            .with_port(common::free_port())
             .with_setting("listen_addresses", "127.0.0.1")
             .with_setting("ssl", "on")
             .with_setting("ssl_cert_file", &self.path("server.crt"))

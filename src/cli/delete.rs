@@ -5,29 +5,15 @@ use std::io::{BufRead, IsTerminal, Write};
 use anyhow::{Result, bail};
 
 use super::GlobalArgs;
-use super::filter::FilterArgs;
+use super::filter::SelectionArgs;
 use crate::db::{Db, SchemaUse, roles};
-use crate::models::RunId;
 use crate::query::delete;
-use crate::query::selection::Selection;
 use crate::report::{self, delete::Deletion};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// Runs by id (the number `runs` and `rank` print). Filters given as well narrow these.
-    #[arg(value_name = "ID")]
-    pub ids: Vec<RunId>,
-
-    /// A run by its run_key; repeat it for several.
-    #[arg(long = "key", value_name = "RUN_KEY")]
-    pub keys: Vec<String>,
-
-    /// Only runs of this strategy (name in any case, every version).
-    #[arg(long, value_name = "NAME")]
-    pub strategy: Option<String>,
-
     #[command(flatten)]
-    pub filter: FilterArgs,
+    pub selection: SelectionArgs,
 
     /// Say what would go (runs, metrics, trades, equity points, and what --prune would take)
     /// and change nothing. It deletes in a transaction that it rolls back, so the counts are
@@ -44,35 +30,19 @@ pub struct Args {
     pub prune: bool,
 }
 
-impl Args {
-    fn selects_something(&self) -> bool {
-        let f = &self.filter;
-        !self.ids.is_empty()
-            || !self.keys.is_empty()
-            || self.strategy.is_some()
-            || f.dataset.is_some()
-            || f.sweep.is_some()
-            || !f.tags.is_empty()
-            || f.condition.is_some()
-    }
-}
-
 pub async fn run(args: Args, global: &GlobalArgs) -> Result<()> {
-    if !args.selects_something() {
+    if !args.selection.selects() {
         bail!(
             "name the runs to delete: IDs, --key, --strategy, --dataset, --sweep, --tag or \
              --where (btdb deletes nothing without one)"
         );
     }
-    let filter = args.filter.to_filter(args.strategy.clone())?;
+    // --where is parsed before connecting: a syntax error needs no server.
+    args.selection.filter.to_filter(None)?;
     let db = Db::connect(&global.db_options(SchemaUse::Write)).await?;
     let mut conn = db.conn().await?;
     roles::ensure_can(&mut conn, roles::Task::Delete).await?;
-    let selection = Selection {
-        filter: filter.resolve(&mut conn).await?,
-        ids: args.ids.clone(),
-        keys: args.keys.clone(),
-    };
+    let selection = args.selection.resolve(&mut conn).await?;
     let ids = selection.runs(&mut conn).await?;
     if ids.is_empty() {
         selection.filter.check_parameters(&mut conn).await?;

@@ -11,54 +11,30 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use tracing::warn;
 
 use super::GlobalArgs;
-use super::filter::FilterArgs;
+use super::filter::SelectionArgs;
 use crate::db::{Db, SchemaUse};
-use crate::models::RunId;
 use crate::query::export;
-use crate::query::selection::Selection;
 use crate::report;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// Runs by id; with none of these and no filter, every run.
-    #[arg(value_name = "ID")]
-    pub ids: Vec<RunId>,
-
-    /// A run by its run_key; repeat it for several.
-    #[arg(long = "key", value_name = "RUN_KEY")]
-    pub keys: Vec<String>,
-
-    /// Only runs of this strategy (name in any case, every version).
-    #[arg(long, value_name = "NAME")]
-    pub strategy: Option<String>,
-
     #[command(flatten)]
-    pub filter: FilterArgs,
+    pub selection: SelectionArgs,
 
     /// Write to this file (made whole or not at all) instead of standard output.
     #[arg(short, long, value_name = "FILE.jsonl")]
     pub output: Option<PathBuf>,
 }
 
-impl Args {
-    fn filters(&self) -> bool {
-        let f = &self.filter;
-        self.strategy.is_some()
-            || f.dataset.is_some()
-            || f.sweep.is_some()
-            || !f.tags.is_empty()
-            || f.condition.is_some()
-    }
-}
-
 pub async fn run(args: Args, global: &GlobalArgs) -> Result<()> {
-    let filter = args.filter.to_filter(args.strategy.clone())?;
+    // --where is parsed before connecting: a syntax error needs no server.
+    args.selection.filter.to_filter(None)?;
     // Before any query: a path that cannot be written fails first, and alone.
     let mut sink = match &args.output {
         Some(path) => Sink::file(path)?,
         None => Sink::Stdout,
     };
-    let result = export(&args, filter, global, &mut sink).await;
+    let result = export(&args, global, &mut sink).await;
     match result {
         Ok(()) => sink.finish(),
         Err(e) => {
@@ -68,21 +44,12 @@ pub async fn run(args: Args, global: &GlobalArgs) -> Result<()> {
     }
 }
 
-async fn export(
-    args: &Args,
-    filter: crate::query::filter::RunFilter,
-    global: &GlobalArgs,
-    sink: &mut Sink,
-) -> Result<()> {
+async fn export(args: &Args, global: &GlobalArgs, sink: &mut Sink) -> Result<()> {
     let db = Db::connect(&global.db_options(SchemaUse::Read)).await?;
     let mut conn = db.conn().await?;
-    let selection = Selection {
-        filter: filter.resolve(&mut conn).await?,
-        ids: args.ids.clone(),
-        keys: args.keys.clone(),
-    };
+    let selection = args.selection.resolve(&mut conn).await?;
     let ids = selection.runs(&mut conn).await?;
-    if ids.is_empty() && (args.filters() || !args.ids.is_empty() || !args.keys.is_empty()) {
+    if ids.is_empty() && args.selection.selects() {
         selection.filter.check_parameters(&mut conn).await?;
         bail!("no run matches; nothing exported");
     }

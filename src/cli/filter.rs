@@ -1,8 +1,12 @@
-//! The run filters that `runs`, `rank` and `compare` share.
+//! The run filters that `runs`, `rank` and `compare` share, and the run selection of `delete`
+//! and `export`.
 
 use anyhow::Result;
+use diesel_async::AsyncPgConnection;
 
+use crate::models::RunId;
 use crate::query::filter::RunFilter;
+use crate::query::selection::Selection;
 use crate::query::where_parse;
 
 #[derive(Debug, Clone, clap::Args)]
@@ -41,6 +45,49 @@ impl FilterArgs {
             sweep: self.sweep.clone(),
             tags: self.tags.clone(),
             condition,
+        })
+    }
+}
+
+/// Runs named by id or run_key, narrowed by the filters.
+#[derive(Debug, Clone, clap::Args)]
+pub struct SelectionArgs {
+    /// Runs by id (the number `runs` and `rank` print); filters given as well narrow these.
+    #[arg(value_name = "ID")]
+    pub ids: Vec<RunId>,
+
+    /// A run by its run_key; repeat it for several.
+    #[arg(long = "key", value_name = "RUN_KEY")]
+    pub keys: Vec<String>,
+
+    /// Only runs of this strategy (name in any case, every version).
+    #[arg(long, value_name = "NAME")]
+    pub strategy: Option<String>,
+
+    #[command(flatten)]
+    pub filter: FilterArgs,
+}
+
+impl SelectionArgs {
+    /// Whether anything narrows the selection: without, it is every run.
+    pub fn selects(&self) -> bool {
+        let f = &self.filter;
+        !self.ids.is_empty()
+            || !self.keys.is_empty()
+            || self.strategy.is_some()
+            || f.dataset.is_some()
+            || f.sweep.is_some()
+            || !f.tags.is_empty()
+            || f.condition.is_some()
+    }
+
+    /// The selection, with `--where` parsed and the names looked up.
+    pub async fn resolve(&self, conn: &mut AsyncPgConnection) -> Result<Selection> {
+        let filter = self.filter.to_filter(self.strategy.clone())?;
+        Ok(Selection {
+            filter: filter.resolve(conn).await?,
+            ids: self.ids.clone(),
+            keys: self.keys.clone(),
         })
     }
 }

@@ -53,8 +53,8 @@ pub struct GlobalArgs {
     #[arg(long, env = "DATABASE_URL", global = true, hide_env_values = true)]
     pub database_url: Option<String>,
 
-    /// A hot standby of that server for the read commands (rank, compare, runs, show,
-    /// explain, doctor); record, db migrate and db grant still use --database-url.
+    /// A hot standby of that server for the read commands (rank, compare, runs, show, export,
+    /// explain, doctor); record, delete, db migrate and db grant still use --database-url.
     #[arg(
         long,
         env = "BTDB_READ_URL",
@@ -203,7 +203,8 @@ pub enum Command {
     /// transaction (--dry-run to see what would go; needs the curator role or the owner's).
     Delete(delete::Args),
     /// Write runs back out as the run documents that recorded them (JSON Lines): a backup any
-    /// JSON reader can read, and what `btdb record` takes on another server.
+    /// JSON reader can read, and what `btdb record` takes on another server. With no id, key
+    /// or filter, every run.
     Export(export::Args),
     /// Show one run: parameters, metrics, trade summary; --trades, --equity, --plot.
     Show(show::Args),

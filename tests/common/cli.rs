@@ -7,9 +7,14 @@ use super::TestDb;
 
 /// `btdb ARGS` with DATABASE_URL set to `db`, `stdin` written to its standard input.
 pub fn btdb(db: &TestDb, args: &[&str], stdin: Option<&str>) -> Output {
+    btdb_at(db.url(), args, stdin)
+}
+
+/// `btdb ARGS` with DATABASE_URL set to `url` (another role's, say).
+pub fn btdb_at(url: &str, args: &[&str], stdin: Option<&str>) -> Output {
     let mut child = Command::new(env!("CARGO_BIN_EXE_btdb"))
         .args(args)
-        .env("DATABASE_URL", db.url())
+        .env("DATABASE_URL", url)
         .env_remove("RUST_LOG")
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())

@@ -307,6 +307,27 @@ pub async fn login_role(db: &TestDb, conn: &mut AsyncPgConnection, name: &str) -
     url
 }
 
+/// A loopback port free at the moment of asking.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free port")
+        .port()
+}
+
+/// Drops `db`, then the login roles a test made: their privileges lived in it.
+pub async fn drop_roles(db: TestDb, roles: &[&str]) {
+    let admin = url::with_database(db.url(), "postgres");
+    drop(db);
+    let mut admin = establish(&admin, TIMEOUT).await.expect("admin");
+    for role in roles {
+        admin
+            .batch_execute(&format!("DROP ROLE {role}"))
+            .await
+            .expect("dropping a role");
+    }
+}
+
 impl Drop for TestDb {
     fn drop(&mut self) {
         let admin = ADMIN_URL.clone();
