@@ -8,10 +8,13 @@ use anyhow::{Result, bail};
 use super::GlobalArgs;
 use super::filter::FilterArgs;
 use crate::db::{Db, SchemaUse};
+use crate::metrics::pbo::{self, PboError, PboMetric};
 use crate::metrics::{Direction, direction};
+use crate::query::filter::Resolved;
+use crate::query::pbo as pbo_query;
 use crate::query::suggest;
 use crate::query::sweep;
-use crate::report::compare::Comparison;
+use crate::report::compare::{Comparison, PboReport};
 use crate::report::{self, plot};
 
 #[derive(Debug, clap::Args)]
@@ -44,8 +47,33 @@ pub struct Args {
     #[arg(long = "oos", value_name = "DATASET", requires = "is")]
     pub oos: Option<String>,
 
+    /// The probability of backtest overfitting: combinatorially symmetric cross-validation
+    /// over the equity curves of the sweep's latest completed run per parameter set on
+    /// --dataset (docs/metrics.md gives the conventions).
+    #[arg(long, requires = "dataset", conflicts_with_all = ["x", "is", "oos"])]
+    pub pbo: bool,
+
+    /// Time blocks the curves are cut into for --pbo: even, 4 to 24 (16 gives 12,870 splits).
+    #[arg(long, default_value_t = 16, value_name = "S")]
+    pub partitions: usize,
+
+    /// What --pbo compares on each half (--metric keeps its meaning: the stored metric).
+    #[arg(long, value_enum, default_value_t = PboMetric::Sharpe)]
+    pub pbo_metric: PboMetric,
+
+    /// How --pbo aligns curves: `intersect` leaves out runs sharing fewer than half of the
+    /// longest curve's timestamps (without it they are an error naming them).
+    #[arg(long, value_enum, value_name = "HOW")]
+    pub align: Option<Align>,
+
     #[command(flatten)]
     pub filter: FilterArgs,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Align {
+    /// Keep the timestamps every kept curve has; leave out curves with too few of them.
+    Intersect,
 }
 
 pub async fn run(args: Args, global: &GlobalArgs) -> Result<()> {
@@ -56,6 +84,19 @@ pub async fn run(args: Args, global: &GlobalArgs) -> Result<()> {
     let db = Db::connect(&global.db_options(SchemaUse::Read)).await?;
     let mut conn = db.conn().await?;
     let filter = filter.resolve(&mut conn).await?;
+    if args.pbo {
+        let report = overfitting(&args, &filter, &mut conn).await?;
+        let output = Comparison {
+            strategy: args.strategy.clone(),
+            metric: args.metric.clone(),
+            runs: report.pbo.parameter_sets,
+            pivot: None,
+            sensitivity: None,
+            out_of_sample: None,
+            pbo: Some(report),
+        };
+        return report::emit(global.format, &output, || output.tables());
+    }
     let split: Option<Vec<String>> = args
         .is
         .clone()
@@ -79,6 +120,7 @@ pub async fn run(args: Args, global: &GlobalArgs) -> Result<()> {
         pivot: None,
         sensitivity: None,
         out_of_sample: None,
+        pbo: None,
     };
     if let (Some(is), Some(oos)) = (&args.is, &args.oos) {
         let check = sweep::out_of_sample(&rows, is, oos, descending);
@@ -104,4 +146,34 @@ pub async fn run(args: Args, global: &GlobalArgs) -> Result<()> {
         output.sensitivity = Some(sweep::sensitivity(&rows));
     }
     report::emit(global.format, &output, || output.tables())
+}
+
+/// The probability of backtest overfitting of the sweep on `--dataset`.
+async fn overfitting(
+    args: &Args,
+    filter: &Resolved,
+    conn: &mut diesel_async::AsyncPgConnection,
+) -> Result<PboReport> {
+    let dataset = filter.dataset.clone().unwrap_or_default();
+    let strategies = filter.strategy_ids.clone().unwrap_or_default();
+    let sweep = pbo_query::load(conn, &strategies, &dataset).await?;
+    if sweep.curves.is_empty() {
+        bail!("`{}` has no completed run on `{dataset}`", args.strategy);
+    }
+    let aligned = sweep.align(args.align == Some(Align::Intersect))?;
+    let result = pbo::pbo(&aligned.returns, args.partitions, args.pbo_metric).map_err(|e| {
+        let hint = match e {
+            PboError::Partitions(_) => "",
+            PboError::TooFewSets(_) => "; record runs of more parameter sets on this data set",
+            PboError::TooFewPeriods { .. } => "; use fewer --partitions, or longer curves",
+        };
+        anyhow::anyhow!("--pbo on `{dataset}`: {e}{hint}")
+    })?;
+    Ok(PboReport {
+        pbo: result,
+        dataset,
+        metric: args.pbo_metric,
+        set_aside: sweep.set_aside,
+        dropped: aligned.dropped,
+    })
 }

@@ -27,6 +27,7 @@ use crate::db::error::{self, ServerError};
 use crate::db::roles::Access;
 use crate::db::timing::QueryStats;
 use crate::db::{DbOptions, SchemaUse};
+use crate::metrics::pbo::PboMetric;
 use crate::models::RunStatus;
 use crate::query::rank::By;
 pub use crate::report::Format;
@@ -145,6 +146,11 @@ value_enum!(Access {
     Reader => "reader": "SELECT on btdb's tables: every read command",
     Writer => "writer": "A reader that may also record (INSERT, the id sequences)",
     Curator => "curator": "A writer that may also delete runs (DELETE)",
+});
+
+value_enum!(PboMetric {
+    Sharpe => "sharpe": "Mean over sample standard deviation of the per-period returns",
+    Mean => "mean": "The mean per-period return",
 });
 
 value_enum!(RunStatus {

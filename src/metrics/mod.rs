@@ -7,6 +7,7 @@
 //! equity. A metric that is undefined (too few points, a zero denominator) is left out, never
 //! stored as NaN or infinity.
 
+pub mod pbo;
 pub mod stats;
 
 use bigdecimal::{BigDecimal, Zero};

@@ -167,6 +167,24 @@ mod tests {
     use super::*;
 
     #[test]
+    fn the_published_deflated_sharpe_example() {
+        // Bailey and López de Prado (2014), section 5: an annual Sharpe ratio of 2.5 at 250
+        // periods a year over 1,250 days, skew −3, kurtosis 10, 100 trials whose annualised
+        // Sharpe ratios have variance 0.5: DSR = 0.9004.
+        let per_year = 250.0_f64;
+        let deflated = deflated_sharpe(&TrialSet {
+            sharpe: 2.5 / per_year.sqrt(),
+            periods: 1250.0,
+            skew: -3.0,
+            kurtosis: 10.0,
+            trials: 100,
+            variance: 0.5 / per_year,
+        })
+        .expect("defined");
+        assert!((deflated.probability - 0.9004).abs() < 5e-5, "{deflated:?}");
+    }
+
+    #[test]
     fn ppf_inverts_cdf_across_the_range() {
         for p in [
             1e-12,

@@ -5,6 +5,7 @@ pub mod delete;
 pub mod export;
 pub mod filter;
 pub mod health;
+pub mod pbo;
 pub mod rank;
 pub mod run_detail;
 pub mod runs;

@@ -4,6 +4,8 @@
 use serde::Serialize;
 
 use super::{Table, number};
+use crate::metrics::pbo::{Pbo, PboMetric};
+use crate::models::RunId;
 use crate::query::sweep::{Cell, OutOfSample, Pivot, Sensitivity};
 
 /// What `compare` prints (`--format json`); each part is there when it was asked for.
@@ -18,6 +20,21 @@ pub struct Comparison {
     pub sensitivity: Option<Vec<Sensitivity>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub out_of_sample: Option<OutOfSample>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pbo: Option<PboReport>,
+}
+
+/// The probability of backtest overfitting of a sweep on one data set, with what was left out.
+#[derive(Debug, Clone, Serialize)]
+pub struct PboReport {
+    #[serde(flatten)]
+    pub pbo: Pbo,
+    pub dataset: String,
+    pub metric: PboMetric,
+    /// Earlier runs of a parameter set that has a later one, which counts.
+    pub set_aside: i64,
+    /// Runs `--align intersect` left out.
+    pub dropped: Vec<RunId>,
 }
 
 impl Comparison {
@@ -33,8 +50,53 @@ impl Comparison {
         if let Some(sensitivity) = &self.sensitivity {
             out.push(sensitivity_table(sensitivity));
         }
+        if let Some(pbo) = &self.pbo {
+            out.push(pbo_table(pbo));
+        }
         out
     }
+}
+
+/// The cross-validation's figures, one per row, and what was left out as notes.
+pub fn pbo_table(report: &PboReport) -> Table {
+    let p = &report.pbo;
+    let mut table = Table::new(["figure", "value"]);
+    let rows = [
+        ("probability of backtest overfitting", number(p.probability)),
+        ("probability of loss", number(p.probability_of_loss)),
+        ("degradation slope", number(p.degradation.slope)),
+        ("degradation intercept", number(p.degradation.intercept)),
+        ("degradation R²", number(p.degradation.r2)),
+        ("parameter sets", p.parameter_sets.to_string()),
+        ("periods", p.periods.to_string()),
+        ("partitions", p.partitions.to_string()),
+        ("combinations", p.combinations.to_string()),
+    ];
+    for (name, value) in rows {
+        table.push(vec![name.to_owned(), value]);
+    }
+    let metric = match report.metric {
+        PboMetric::Sharpe => "Sharpe ratio",
+        PboMetric::Mean => "mean return",
+    };
+    table.note(format!(
+        "on {}, by per-period {metric}: the share of {} splits whose in-sample best ranks at or \
+         below the out-of-sample median",
+        report.dataset, p.combinations
+    ));
+    if report.set_aside > 0 {
+        table.note(format!(
+            "{} earlier runs of parameter sets with a later run set aside",
+            report.set_aside
+        ));
+    }
+    if !report.dropped.is_empty() {
+        table.note(format!(
+            "{} runs sharing too few timestamps left out (--align intersect)",
+            report.dropped.len()
+        ));
+    }
+    table
 }
 
 /// Every parameter set in and out of sample, with Spearman and the winner's fate as notes.
