@@ -85,7 +85,7 @@ pub async fn run(args: Args, global: &GlobalArgs) -> Result<()> {
     let mut conn = db.conn().await?;
     let filter = filter.resolve(&mut conn).await?;
     if args.pbo {
-        let report = overfitting(&args, &filter, &mut conn).await?;
+        let report = overfitting(&args, &filter, &db).await?;
         let output = Comparison {
             strategy: args.strategy.clone(),
             metric: args.metric.clone(),
@@ -149,14 +149,10 @@ pub async fn run(args: Args, global: &GlobalArgs) -> Result<()> {
 }
 
 /// The probability of backtest overfitting of the sweep on `--dataset`.
-async fn overfitting(
-    args: &Args,
-    filter: &Resolved,
-    conn: &mut diesel_async::AsyncPgConnection,
-) -> Result<PboReport> {
+async fn overfitting(args: &Args, filter: &Resolved, db: &Db) -> Result<PboReport> {
     let dataset = filter.dataset.clone().unwrap_or_default();
     let strategies = filter.strategy_ids.clone().unwrap_or_default();
-    let sweep = pbo_query::load(conn, &strategies, &dataset).await?;
+    let sweep = pbo_query::load(db, &strategies, &dataset).await?;
     if sweep.curves.is_empty() {
         bail!("`{}` has no completed run on `{dataset}`", args.strategy);
     }

@@ -3,14 +3,14 @@
 //! with the conventions of docs/metrics.md.
 //!
 //! Each of the C(S, S/2) splits of the S time blocks into an in-sample and an out-of-sample
-//! half needs every parameter set's metric on both halves. The blocks' own statistics (count,
-//! mean and sum of squared deviations per parameter set) are computed once; a half is then the
-//! merge of S/2 blocks (Chan, Golub and LeVeque's pairwise update), so a split costs
-//! O(S·N) instead of O(T·N), and stays as accurate as a two-pass variance.
+//! half needs every parameter set's metric on both halves. Each block's sums of the returns and
+//! of their squares are computed once, after subtracting the parameter set's mean return (so
+//! that the variance does not cancel away: the shifted-data algorithm); the in-sample sums are
+//! then S/2 additions and the out-of-sample ones the totals less those, so a split costs O(S·N)
+//! instead of O(T·N). Only the in-sample best's out-of-sample rank is needed, a count rather
+//! than a sort.
 
 use serde::Serialize;
-
-use super::stats::average_ranks;
 
 /// What is compared on each half.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -64,43 +64,52 @@ pub enum PboError {
     },
 }
 
-/// Count, mean and sum of squared deviations of some returns.
+/// Sums of a parameter set's shifted returns over some periods.
 #[derive(Debug, Clone, Copy, Default)]
-struct Moments {
+struct Sums {
     n: f64,
-    mean: f64,
-    m2: f64,
+    /// Σ (r − shift).
+    s1: f64,
+    /// Σ (r − shift)².
+    s2: f64,
 }
 
-impl Moments {
-    fn of(values: impl Iterator<Item = f64> + Clone) -> Self {
-        let (n, sum) = values
-            .clone()
-            .fold((0.0, 0.0), |(n, s), v| (n + 1.0, s + v));
-        let mean = sum / n;
-        let m2 = values.map(|v| (v - mean) * (v - mean)).sum();
-        Self { n, mean, m2 }
+impl Sums {
+    fn of(values: &[f64], shift: f64) -> Self {
+        values.iter().fold(Self::default(), |acc, &v| {
+            let d = v - shift;
+            Self {
+                n: acc.n + 1.0,
+                s1: acc.s1 + d,
+                s2: acc.s2 + d * d,
+            }
+        })
     }
 
-    fn merge(self, other: Self) -> Self {
-        if self.n == 0.0 {
-            return other;
-        }
-        let n = self.n + other.n;
-        let delta = other.mean - self.mean;
+    fn add(self, other: Self) -> Self {
         Self {
-            n,
-            mean: self.mean + delta * other.n / n,
-            m2: self.m2 + other.m2 + delta * delta * self.n * other.n / n,
+            n: self.n + other.n,
+            s1: self.s1 + other.s1,
+            s2: self.s2 + other.s2,
         }
     }
 
-    fn metric(self, metric: PboMetric) -> f64 {
+    fn sub(self, other: Self) -> Self {
+        Self {
+            n: self.n - other.n,
+            s1: self.s1 - other.s1,
+            s2: self.s2 - other.s2,
+        }
+    }
+
+    fn metric(self, shift: f64, metric: PboMetric) -> f64 {
+        let mean = self.s1 / self.n;
         match metric {
-            PboMetric::Mean => self.mean,
+            PboMetric::Mean => shift + mean,
             PboMetric::Sharpe => {
-                let sd = (self.m2 / (self.n - 1.0)).sqrt();
-                if sd > 0.0 { self.mean / sd } else { 0.0 }
+                let variance = (self.s2 - self.s1 * mean) / (self.n - 1.0);
+                let sd = variance.max(0.0).sqrt();
+                if sd > 0.0 { (shift + mean) / sd } else { 0.0 }
             }
         }
     }
@@ -127,39 +136,38 @@ pub fn pbo(returns: &[Vec<f64>], partitions: usize, metric: PboMetric) -> Result
     }
     let skip = t % s;
     let block = (t - skip) / s;
-    // blocks[b][j]: parameter set j over block b.
-    let blocks: Vec<Vec<Moments>> = (0..s)
-        .map(|b| {
-            returns
-                .iter()
-                .map(|column| {
+    // Per parameter set: its shift, its blocks' sums, and their total.
+    let shifts: Vec<f64> = returns
+        .iter()
+        .map(|column| column[skip..].iter().sum::<f64>() / (t - skip) as f64)
+        .collect();
+    let blocks: Vec<Vec<Sums>> = returns
+        .iter()
+        .zip(&shifts)
+        .map(|(column, &shift)| {
+            (0..s)
+                .map(|b| {
                     let start = skip + b * block;
-                    Moments::of(column[start..start + block].iter().copied())
+                    Sums::of(&column[start..start + block], shift)
                 })
                 .collect()
         })
         .collect();
+    let totals: Vec<Sums> = blocks
+        .iter()
+        .map(|b| b.iter().fold(Sums::default(), |acc, x| acc.add(*x)))
+        .collect();
 
     let mut logits = Vec::new();
     let (mut is_best, mut oos_best) = (Vec::new(), Vec::new());
-    let mut in_sample = vec![false; s];
     let (mut is_metric, mut oos_metric) = (vec![0.0; n], vec![0.0; n]);
     for chosen in Combinations::new(s, s / 2) {
-        in_sample.iter_mut().for_each(|c| *c = false);
-        for &b in &chosen {
-            in_sample[b] = true;
-        }
         for j in 0..n {
-            let (mut inside, mut outside) = (Moments::default(), Moments::default());
-            for (b, moments) in blocks.iter().enumerate() {
-                if in_sample[b] {
-                    inside = inside.merge(moments[j]);
-                } else {
-                    outside = outside.merge(moments[j]);
-                }
-            }
-            is_metric[j] = inside.metric(metric);
-            oos_metric[j] = outside.metric(metric);
+            let inside = chosen
+                .iter()
+                .fold(Sums::default(), |acc, &b| acc.add(blocks[j][b]));
+            is_metric[j] = inside.metric(shifts[j], metric);
+            oos_metric[j] = totals[j].sub(inside).metric(shifts[j], metric);
         }
         // The first parameter set in id order wins a tie.
         let best = (1..n).fold(0, |best, j| {
@@ -169,7 +177,12 @@ pub fn pbo(returns: &[Vec<f64>], partitions: usize, metric: PboMetric) -> Result
                 best
             }
         });
-        let rank = average_ranks(&oos_metric)[best];
+        // Its average rank out of sample, 1 the worst: those below it, and the middle of
+        // those equal to it (itself included).
+        let x = oos_metric[best];
+        let below = oos_metric.iter().filter(|&&v| v < x).count() as f64;
+        let equal = oos_metric.iter().filter(|&&v| v == x).count() as f64;
+        let rank = below + (equal + 1.0) / 2.0;
         let omega = rank / (n as f64 + 1.0);
         logits.push((omega / (1.0 - omega)).ln());
         is_best.push(is_metric[best]);
