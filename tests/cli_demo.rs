@@ -36,6 +36,17 @@ async fn the_demo_records_ranks_and_draws_and_running_it_twice_duplicates_nothin
             _ => 16,
         };
         assert_eq!(check["parameter_sets"], sets, "{strategy}");
+        // One PBO per strategy, over the same parameter sets.
+        let pbo = first["overfitting"]
+            .as_array()
+            .expect("overfitting")
+            .iter()
+            .find(|p| p[0] == strategy)
+            .map(|p| &p[1])
+            .expect("a PBO per strategy");
+        assert_eq!(pbo["parameter_sets"], sets, "{strategy}");
+        let p = pbo["probability"].as_f64().expect("probability");
+        assert!((0.0..=1.0).contains(&p), "{strategy}: {p}");
     }
     let svg = std::fs::read_to_string(dir.join("sma_cross_heatmap.svg")).expect("heatmap");
     assert!(
@@ -72,7 +83,7 @@ async fn the_demo_records_ranks_and_draws_and_running_it_twice_duplicates_nothin
         .skip(1)
         .map(str::trim)
         .collect();
-    assert_eq!(next.len(), 4, "{stderr}");
+    assert_eq!(next.len(), 5, "{stderr}");
     for line in next {
         let mut words = line.split_whitespace();
         let program = match words.next() {

@@ -10,7 +10,7 @@ use super::filter::FilterArgs;
 use crate::db::{Db, SchemaUse};
 use crate::metrics::pbo::{self, PboError, PboMetric};
 use crate::metrics::{Direction, direction};
-use crate::query::filter::Resolved;
+use crate::models::StrategyId;
 use crate::query::pbo as pbo_query;
 use crate::query::suggest;
 use crate::query::sweep;
@@ -85,7 +85,16 @@ pub async fn run(args: Args, global: &GlobalArgs) -> Result<()> {
     let mut conn = db.conn().await?;
     let filter = filter.resolve(&mut conn).await?;
     if args.pbo {
-        let report = overfitting(&args, &filter, &db).await?;
+        let report = overfitting(
+            &db,
+            &args.strategy,
+            filter.strategy_ids.as_deref().unwrap_or_default(),
+            filter.dataset.as_deref().unwrap_or_default(),
+            args.partitions,
+            args.pbo_metric,
+            args.align == Some(Align::Intersect),
+        )
+        .await?;
         let output = Comparison {
             strategy: args.strategy.clone(),
             metric: args.metric.clone(),
@@ -148,16 +157,23 @@ pub async fn run(args: Args, global: &GlobalArgs) -> Result<()> {
     report::emit(global.format, &output, || output.tables())
 }
 
-/// The probability of backtest overfitting of the sweep on `--dataset`.
-async fn overfitting(args: &Args, filter: &Resolved, db: &Db) -> Result<PboReport> {
-    let dataset = filter.dataset.clone().unwrap_or_default();
-    let strategies = filter.strategy_ids.clone().unwrap_or_default();
-    let sweep = pbo_query::load(db, &strategies, &dataset).await?;
+/// The probability of backtest overfitting of `strategy`'s sweep on `dataset`, with the
+/// command's one-line errors.
+pub async fn overfitting(
+    db: &Db,
+    strategy: &str,
+    strategies: &[StrategyId],
+    dataset: &str,
+    partitions: usize,
+    metric: PboMetric,
+    intersect: bool,
+) -> Result<PboReport> {
+    let sweep = pbo_query::load(db, strategies, dataset).await?;
     if sweep.curves.is_empty() {
-        bail!("`{}` has no completed run on `{dataset}`", args.strategy);
+        bail!("`{strategy}` has no completed run on `{dataset}`");
     }
-    let aligned = sweep.align(args.align == Some(Align::Intersect))?;
-    let result = pbo::pbo(&aligned.returns, args.partitions, args.pbo_metric).map_err(|e| {
+    let aligned = sweep.align(intersect)?;
+    let result = pbo::pbo(&aligned.returns, partitions, metric).map_err(|e| {
         let hint = match e {
             PboError::Partitions(_) => "",
             PboError::TooFewSets(_) => "; record runs of more parameter sets on this data set",
@@ -167,8 +183,8 @@ async fn overfitting(args: &Args, filter: &Resolved, db: &Db) -> Result<PboRepor
     })?;
     Ok(PboReport {
         pbo: result,
-        dataset,
-        metric: args.pbo_metric,
+        dataset: dataset.to_owned(),
+        metric,
         set_aside: sweep.set_aside,
         dropped: aligned.dropped,
     })

@@ -6,14 +6,18 @@ use std::time::Instant;
 
 use anyhow::Result;
 
-use super::{Format, GlobalArgs};
+use super::{Format, GlobalArgs, compare};
 use crate::db::{Db, SchemaUse, roles};
 use crate::demo::{self, MAIN_MARKET};
 use crate::ingest::{self, RecordOptions, Summary};
+use crate::metrics::pbo::PboMetric;
 use crate::query::filter::RunFilter;
 use crate::query::rank::{By, Ranking};
 use crate::query::sweep;
 use crate::report::{self, demo::DemoReport, plot};
+
+/// The partitions of the demo's cross-validation: compare --pbo's default.
+const PBO_PARTITIONS: usize = 16;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -87,6 +91,7 @@ pub async fn run(args: Args, global: &GlobalArgs) -> Result<()> {
     let ranked = ranking.strategies(&mut conn, true).await?;
 
     let mut checks = Vec::new();
+    let mut overfitting = Vec::new();
     for strategy in ["sma_cross", "momentum", "mean_reversion"] {
         let filter = RunFilter {
             strategy: Some(strategy.into()),
@@ -100,6 +105,17 @@ pub async fn run(args: Args, global: &GlobalArgs) -> Result<()> {
             strategy.to_owned(),
             sweep::out_of_sample(&rows, &in_sample, &out_of_sample, true),
         ));
+        let pbo = compare::overfitting(
+            &db,
+            strategy,
+            filter.strategy_ids.as_deref().unwrap_or_default(),
+            &in_sample,
+            PBO_PARTITIONS,
+            PboMetric::Sharpe,
+            false,
+        )
+        .await?;
+        overfitting.push((strategy.to_owned(), pbo.pbo));
     }
 
     let heatmap = args.out.join("sma_cross_heatmap.svg");
@@ -128,6 +144,8 @@ pub async fn run(args: Args, global: &GlobalArgs) -> Result<()> {
         ranking_dataset: in_sample.clone(),
         ranking: ranked,
         out_of_sample: checks,
+        overfitting,
+        pbo_partitions: PBO_PARTITIONS,
         heatmap,
     };
     report::emit(global.format, &report, || report.tables())?;
@@ -143,6 +161,7 @@ pub async fn run(args: Args, global: &GlobalArgs) -> Result<()> {
              {btdb} rank --by median --dataset {in_sample}\n  \
              {btdb} compare --strategy sma_cross --x fast --y slow --dataset {in_sample}\n  \
              {btdb} compare --strategy momentum --is {in_sample} --oos {out_of_sample}\n  \
+             {btdb} compare --strategy sma_cross --dataset {in_sample} --pbo\n  \
              {btdb} show {best} --plot equity.svg",
             report.heatmap.display(),
         ),

@@ -8,6 +8,7 @@ use serde::Serialize;
 use super::compare::out_of_sample_table;
 use super::rank::strategy_table;
 use super::{Table, number};
+use crate::metrics::pbo::Pbo;
 use crate::query::rank::{By, StrategyRank};
 use crate::query::sweep::OutOfSample;
 
@@ -22,6 +23,9 @@ pub struct DemoReport {
     pub ranking_dataset: String,
     pub ranking: Vec<StrategyRank>,
     pub out_of_sample: Vec<(String, OutOfSample)>,
+    /// Each strategy's probability of backtest overfitting on the ranking's data set.
+    pub overfitting: Vec<(String, Pbo)>,
+    pub pbo_partitions: usize,
     pub heatmap: PathBuf,
 }
 
@@ -41,8 +45,14 @@ impl DemoReport {
             "spearman in/out",
             "in-sample winner",
             "its rank out of sample",
+            "PBO",
         ]);
         for (strategy, check) in &report.out_of_sample {
+            let pbo = report
+                .overfitting
+                .iter()
+                .find(|(s, _)| s == strategy)
+                .map_or_else(|| "-".to_owned(), |(_, p)| number(p.probability));
             summary.push(vec![
                 strategy.clone(),
                 check.parameter_sets.to_string(),
@@ -61,12 +71,23 @@ impl DemoReport {
                         )
                     },
                 ),
+                pbo,
             ]);
         }
         summary.note(
             "in-sample ranks that hold out of sample have a Spearman correlation near 1; near 0 or \
          below, the in-sample winner was luck",
         );
+        summary.note(format!(
+            "PBO: the probability of backtest overfitting on {}, the share of {} \
+             cross-validation splits of its curves whose in-sample best ranked at or below the \
+             median out of sample (docs/metrics.md)",
+            report.ranking_dataset,
+            report
+                .overfitting
+                .first()
+                .map_or(0, |(_, p)| p.combinations)
+        ));
         let mut out = vec![ranking, summary];
         if let Some((strategy, check)) = report.out_of_sample.iter().find(|(s, _)| s == "momentum")
         {
