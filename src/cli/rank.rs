@@ -5,6 +5,7 @@ use anyhow::{Result, bail};
 use super::GlobalArgs;
 use super::filter::FilterArgs;
 use crate::db::{Db, SchemaUse};
+use crate::metrics::stats::SharpeConfidence;
 use crate::metrics::{Direction, direction};
 use crate::query::rank::{By, Ranking};
 use crate::query::suggest;
@@ -53,6 +54,15 @@ pub struct Args {
     /// luck (Bailey and López de Prado, 2014). Ranks by sharpe.
     #[arg(long)]
     pub deflated: bool,
+
+    /// With --runs: add each run's probabilistic Sharpe ratio against --psr-benchmark and its
+    /// minimum track record at 95 % confidence (docs/metrics.md).
+    #[arg(long, requires = "runs")]
+    pub psr: bool,
+
+    /// The annual Sharpe ratio --psr measures against.
+    #[arg(long, default_value_t = 0.0, value_name = "SHARPE", allow_negative_numbers = true, value_parser = super::show::finite)]
+    pub psr_benchmark: f64,
 }
 
 pub async fn run(args: Args, global: &GlobalArgs) -> Result<()> {
@@ -77,7 +87,16 @@ pub async fn run(args: Args, global: &GlobalArgs) -> Result<()> {
     };
     let metric = &args.metric;
     if args.runs {
-        let ranked = ranking.runs(&mut conn).await?;
+        let mut ranked = ranking.runs(&mut conn).await?;
+        if args.psr {
+            for r in &mut ranked {
+                r.confidence = Some(SharpeConfidence::of(
+                    &r.run.metrics,
+                    r.run.periods_per_year,
+                    args.psr_benchmark,
+                ));
+            }
+        }
         if ranked.is_empty() {
             suggest::ensure_metric(&mut conn, metric).await?;
             ranking.filter.check_parameters(&mut conn).await?;

@@ -8,6 +8,7 @@ use clap::ArgGroup;
 
 use super::GlobalArgs;
 use crate::db::{Db, SchemaUse};
+use crate::metrics::stats::SharpeConfidence;
 use crate::query::run_detail::{RunDetail, RunRef};
 use crate::report::{self, plot};
 
@@ -33,6 +34,19 @@ pub struct Args {
     /// Draw the equity curve and its drawdown to this SVG file.
     #[arg(long, value_name = "FILE.svg")]
     pub plot: Option<PathBuf>,
+
+    /// The annual Sharpe ratio the probabilistic Sharpe ratio and the minimum track record
+    /// are measured against (docs/metrics.md).
+    #[arg(long, default_value_t = 0.0, value_name = "SHARPE", allow_negative_numbers = true, value_parser = finite)]
+    pub psr_benchmark: f64,
+}
+
+/// A finite number.
+pub fn finite(text: &str) -> Result<f64, String> {
+    match text.parse::<f64>() {
+        Ok(v) if v.is_finite() => Ok(v),
+        _ => Err(format!("`{text}` is not a finite number")),
+    }
 }
 
 impl Args {
@@ -81,8 +95,14 @@ pub async fn run(args: Args, global: &GlobalArgs) -> Result<()> {
         );
         plot::equity(path, &title, &points)?;
     }
+    let confidence = SharpeConfidence::of(
+        &detail.run.metrics,
+        detail.run.periods_per_year,
+        args.psr_benchmark,
+    );
     let detail = RunDetail {
         equity: detail.equity.filter(|_| args.equity),
+        confidence,
         ..detail
     };
     report::emit_text(global.format, &detail, || report::show::text(&detail))

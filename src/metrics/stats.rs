@@ -97,9 +97,9 @@ pub struct Deflated {
     pub expected_max: f64,
 }
 
-/// DSR = Φ((SR − SR₀)·√(T − 1) / √(1 − γ₃·SR + (γ₄ − 1)/4·SR²)) with
-/// SR₀ = √V·((1 − γ)·Φ⁻¹(1 − 1/N) + γ·Φ⁻¹(1 − 1/(N·e))). One trial has nothing to deflate
-/// (SR₀ = 0). `None` when undefined: fewer than two returns, or a non-positive variance term.
+/// DSR = PSR(SR₀) with SR₀ = √V·((1 − γ)·Φ⁻¹(1 − 1/N) + γ·Φ⁻¹(1 − 1/(N·e))): the
+/// probabilistic Sharpe ratio against the best that N skill-less trials would reach. One trial
+/// has nothing to deflate (SR₀ = 0). `None` when undefined (see `probabilistic_sharpe`).
 pub fn deflated_sharpe(t: &TrialSet) -> Option<Deflated> {
     let expected_max = if t.trials <= 1 {
         0.0
@@ -109,16 +109,121 @@ pub fn deflated_sharpe(t: &TrialSet) -> Option<Deflated> {
             * ((1.0 - EULER_GAMMA) * normal_ppf(1.0 - 1.0 / n)
                 + EULER_GAMMA * normal_ppf(1.0 - 1.0 / (n * E)))
     };
-    let spread = 1.0 - t.skew * t.sharpe + (t.kurtosis - 1.0) / 4.0 * t.sharpe * t.sharpe;
-    if t.periods < 2.0 || spread.partial_cmp(&0.0) != Some(std::cmp::Ordering::Greater) {
-        return None;
-    }
-    let z = (t.sharpe - expected_max) * (t.periods - 1.0).sqrt() / spread.sqrt();
-    let probability = normal_cdf(z);
-    probability.is_finite().then_some(Deflated {
+    let moments = Moments {
+        sharpe: t.sharpe,
+        periods: t.periods,
+        skew: t.skew,
+        kurtosis: t.kurtosis,
+    };
+    probabilistic_sharpe(&moments, expected_max).map(|probability| Deflated {
         probability,
         expected_max,
     })
+}
+
+/// What a run's Sharpe ratio is judged by: the per-period Sharpe ratio of its returns, their
+/// number, skewness and kurtosis (not excess: 3 for normal returns).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Moments {
+    pub sharpe: f64,
+    pub periods: f64,
+    pub skew: f64,
+    pub kurtosis: f64,
+}
+
+impl Moments {
+    /// 1 − γ₃·SR + (γ₄ − 1)/4·SR²: how much skew and fat tails widen the Sharpe ratio's spread.
+    fn spread(&self) -> f64 {
+        1.0 - self.skew * self.sharpe + (self.kurtosis - 1.0) / 4.0 * self.sharpe * self.sharpe
+    }
+}
+
+/// The probabilistic Sharpe ratio (Bailey and López de Prado, 2012): the probability that the
+/// true per-period Sharpe ratio exceeds `benchmark`,
+/// Φ((SR − SR*)·√(T − 1) / √(1 − γ₃·SR + (γ₄ − 1)/4·SR²)). `None` when undefined: fewer than
+/// two returns, or a spread that is not positive.
+pub fn probabilistic_sharpe(m: &Moments, benchmark: f64) -> Option<f64> {
+    let spread = m.spread();
+    if m.periods < 2.0 || spread.partial_cmp(&0.0) != Some(std::cmp::Ordering::Greater) {
+        return None;
+    }
+    let z = (m.sharpe - benchmark) * (m.periods - 1.0).sqrt() / spread.sqrt();
+    let probability = normal_cdf(z);
+    probability.is_finite().then_some(probability)
+}
+
+/// The minimum track record length (Bailey and López de Prado, 2012): the number of returns
+/// after which a Sharpe ratio of `m.sharpe` beats `benchmark` with `confidence`,
+/// 1 + (1 − γ₃·SR + (γ₄ − 1)/4·SR²)·(Φ⁻¹(confidence) / (SR − SR*))². `None` when the Sharpe
+/// ratio does not exceed the benchmark (no track record is long enough) or the spread is not
+/// positive.
+pub fn min_track_record(m: &Moments, benchmark: f64, confidence: f64) -> Option<f64> {
+    let spread = m.spread();
+    if m.sharpe.partial_cmp(&benchmark) != Some(std::cmp::Ordering::Greater)
+        || spread.partial_cmp(&0.0) != Some(std::cmp::Ordering::Greater)
+    {
+        return None;
+    }
+    let z = normal_ppf(confidence) / (m.sharpe - benchmark);
+    let periods = 1.0 + spread * z * z;
+    periods.is_finite().then_some(periods)
+}
+
+/// How far a run's Sharpe ratio can be trusted, from its stored metrics.
+#[derive(Debug, Clone, Copy, Default, PartialEq, serde::Serialize)]
+pub struct SharpeConfidence {
+    /// The probabilistic Sharpe ratio against the benchmark.
+    pub psr: Option<f64>,
+    /// The track record needed to beat the benchmark at 95 % confidence.
+    pub min_track_record: Option<TrackRecord>,
+}
+
+/// A track record length in returns and in years.
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
+pub struct TrackRecord {
+    pub periods: f64,
+    pub years: f64,
+}
+
+/// The confidence level of the minimum track record length.
+pub const TRACK_RECORD_CONFIDENCE: f64 = 0.95;
+
+impl SharpeConfidence {
+    /// From a run's `sharpe` (annualised), `n_periods`, `returns_skew` and `returns_kurtosis`
+    /// and its periods per year, against an annualised `benchmark`; nothing where a metric is
+    /// missing.
+    pub fn of(
+        metrics: &std::collections::BTreeMap<String, f64>,
+        periods_per_year: f64,
+        benchmark: f64,
+    ) -> Self {
+        let get = |name: &str| metrics.get(name).copied();
+        let (Some(sharpe), Some(periods), Some(skew), Some(kurtosis)) = (
+            get("sharpe"),
+            get("n_periods"),
+            get("returns_skew"),
+            get("returns_kurtosis"),
+        ) else {
+            return Self::default();
+        };
+        let per_period = periods_per_year.sqrt();
+        let moments = Moments {
+            sharpe: sharpe / per_period,
+            periods,
+            skew,
+            kurtosis,
+        };
+        let benchmark = benchmark / per_period;
+        Self {
+            psr: probabilistic_sharpe(&moments, benchmark),
+            min_track_record: min_track_record(&moments, benchmark, TRACK_RECORD_CONFIDENCE).map(
+                |periods| TrackRecord {
+                    periods,
+                    years: periods / periods_per_year,
+                },
+            ),
+        }
+    }
 }
 
 /// Spearman's rank correlation (ties get their average rank, as scipy's `spearmanr`); `None`

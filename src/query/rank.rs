@@ -23,7 +23,7 @@ use serde::Serialize;
 use super::StrategyRef;
 use super::filter::{METRICS, Resolved};
 use super::runs::{RunList, RunSummary};
-use crate::metrics::stats::{self, TrialSet};
+use crate::metrics::stats::{self, SharpeConfidence, TrialSet};
 use crate::models::{RunId, StrategyId};
 use crate::schema::{metrics, runs};
 
@@ -106,6 +106,9 @@ pub struct RunRank {
     pub rank: usize,
     pub value: f64,
     pub run: RunSummary,
+    /// With `rank --runs --psr`: the probabilistic Sharpe ratio and minimum track record.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub confidence: Option<SharpeConfidence>,
 }
 
 impl Ranking {
@@ -226,6 +229,7 @@ impl Ranking {
                 rank: i + 1,
                 value,
                 run,
+                confidence: None,
             })
             .collect())
     }

@@ -10,6 +10,7 @@ use serde::Serialize;
 use super::runs::{RunSummary, RunWithParents, with_parents};
 
 use crate::db::explain::load;
+use crate::metrics::stats::SharpeConfidence;
 use crate::models::{EquityPoint, Metric, MetricValue, Run, RunId, Trade};
 use crate::schema::{equity_points, runs, trades};
 
@@ -33,6 +34,10 @@ pub struct RunDetail {
     pub n_trades: i64,
     pub trade_summary: TradeSummary,
     pub n_equity_points: i64,
+    /// The probabilistic Sharpe ratio and minimum track record: set by `show` against the
+    /// benchmark it is given.
+    #[serde(flatten)]
+    pub confidence: SharpeConfidence,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub trades: Option<Vec<Trade>>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -136,6 +141,7 @@ impl RunDetail {
             n_trades,
             trade_summary,
             n_equity_points,
+            confidence: SharpeConfidence::default(),
             trades,
             equity,
         })

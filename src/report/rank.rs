@@ -47,16 +47,29 @@ pub fn strategy_table(ranked: &[StrategyRank], by: By, metric: &str) -> Table {
 
 /// Single runs ranked by `metric` (`rank --runs`).
 pub fn run_table(ranked: &[RunRank], metric: &str) -> Table {
-    let mut table = Table::new(["rank", metric, "run", "strategy", "dataset", "params"]);
+    let psr = ranked.iter().any(|r| r.confidence.is_some());
+    let mut header = vec!["rank", metric, "run", "strategy", "dataset", "params"];
+    if psr {
+        header.extend(["psr", "min track record (years)"]);
+    }
+    let mut table = Table::new(header);
     for r in ranked {
-        table.push(vec![
+        let mut row = vec![
             r.rank.to_string(),
             number(r.value),
             r.run.id.to_string(),
             r.run.strategy.to_string(),
             r.run.dataset.clone(),
             r.run.params.to_string(),
-        ]);
+        ];
+        if let Some(c) = &r.confidence {
+            row.push(c.psr.map_or_else(|| "-".to_owned(), number));
+            row.push(
+                c.min_track_record
+                    .map_or_else(|| "-".to_owned(), |t| number(t.years)),
+            );
+        }
+        table.push(row);
     }
     table
 }

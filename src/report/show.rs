@@ -4,6 +4,7 @@ use std::fmt::Write as _;
 
 use chrono::{DateTime, Utc};
 
+use super::number;
 use crate::query::run_detail::RunDetail;
 
 fn trades_line(detail: &RunDetail) -> String {
@@ -63,6 +64,17 @@ pub fn text(detail: &RunDetail) -> String {
         ("recorded", detail.run.recorded_at.to_rfc3339()),
         ("trades", trades_line(detail)),
         ("equity points", detail.n_equity_points.to_string()),
+        (
+            "psr",
+            detail.confidence.psr.map_or_else(|| "-".to_owned(), number),
+        ),
+        (
+            "min track rec.",
+            detail.confidence.min_track_record.map_or_else(
+                || "-".to_owned(),
+                |t| format!("{} periods ({} years)", number(t.periods), number(t.years)),
+            ),
+        ),
     ];
     for (key, value) in rows {
         let _ = writeln!(out, "{key:<16} {value}");
