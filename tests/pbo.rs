@@ -85,6 +85,31 @@ async fn pbo_matches_numpy_and_scipy() {
             assert_eq!(got["set_aside"], 1, "{what}");
         }
     }
+    // --plot: the logits' histogram and one point per split in the degradation scatter.
+    let dir = common::scratch_dir("pbo-plot");
+    let svg = dir.join("pbo.svg");
+    ok(
+        &db,
+        &[
+            "compare",
+            "--strategy",
+            "pbo_sweep",
+            "--dataset",
+            "PBO-1d",
+            "--pbo",
+            "--partitions",
+            "8",
+            "--plot",
+            svg.to_str().expect("path"),
+        ],
+    );
+    let drawn = std::fs::read_to_string(&svg).expect("svg");
+    assert!(
+        drawn.contains("probability of backtest overfitting"),
+        "title"
+    );
+    assert_eq!(drawn.matches("<circle").count(), 70, "one point per split");
+    let _ = std::fs::remove_dir_all(&dir);
 }
 
 #[tokio::test(flavor = "multi_thread")]

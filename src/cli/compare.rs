@@ -35,8 +35,9 @@ pub struct Args {
     #[arg(long, value_name = "PARAM", requires = "x")]
     pub y: Option<String>,
 
-    /// Draw the sweep to this SVG file: a heatmap with --y, a line chart without.
-    #[arg(long, value_name = "FILE.svg", requires = "x")]
+    /// Draw the sweep to this SVG file: a heatmap with --y, a line chart without; with --pbo,
+    /// the logits' histogram beside the degradation scatter.
+    #[arg(long, value_name = "FILE.svg")]
     pub plot: Option<PathBuf>,
 
     /// In-sample data set: rank parameter sets on it, then check the ranking on --oos.
@@ -77,6 +78,9 @@ pub enum Align {
 }
 
 pub async fn run(args: Args, global: &GlobalArgs) -> Result<()> {
+    if args.plot.is_some() && args.x.is_none() && !args.pbo {
+        bail!("--plot draws a sweep by --x (and --y), or with --pbo its cross-validation: add one");
+    }
     if args.filter.dataset.is_some() && args.is.is_some() {
         bail!("--dataset and --is/--oos both choose data sets; give one or the other");
     }
@@ -95,6 +99,19 @@ pub async fn run(args: Args, global: &GlobalArgs) -> Result<()> {
             args.align == Some(Align::Intersect),
         )
         .await?;
+        if let Some(path) = &args.plot {
+            let metric = match args.pbo_metric {
+                PboMetric::Sharpe => "Sharpe ratio",
+                PboMetric::Mean => "mean return",
+            };
+            let title = format!(
+                "{} on {}: probability of backtest overfitting {}",
+                args.strategy,
+                report.dataset,
+                report::number(report.pbo.probability)
+            );
+            plot::overfitting(path, &title, metric, &report.pbo)?;
+        }
         let output = Comparison {
             strategy: args.strategy.clone(),
             metric: args.metric.clone(),

@@ -39,6 +39,10 @@ pub struct Pbo {
     /// λ of each split, in the order the splits are enumerated (lexicographic choices of
     /// in-sample blocks).
     pub logits: Vec<f64>,
+    /// The in-sample best's in-sample and out-of-sample metric, split by split (for the
+    /// degradation plot).
+    #[serde(skip)]
+    pub best: Vec<(f64, f64)>,
 }
 
 /// Least squares of the in-sample best's out-of-sample metric on its in-sample metric.
@@ -198,6 +202,7 @@ pub fn pbo(returns: &[Vec<f64>], partitions: usize, metric: PboMetric) -> Result
         degradation: least_squares(&is_best, &oos_best),
         probability_of_loss: oos_best.iter().filter(|&&v| v < 0.0).count() as f64 / combinations,
         logits,
+        best: is_best.into_iter().zip(oos_best).collect(),
     })
 }
 

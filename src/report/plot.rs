@@ -8,6 +8,7 @@ use plotters::coord::Shift;
 use plotters::coord::ranged1d::SegmentedCoord;
 use plotters::prelude::*;
 
+use crate::metrics::pbo::Pbo;
 use crate::query::sweep::{Cell, ParamValue, Pivot};
 
 const FONT: &str = "sans-serif";
@@ -327,6 +328,101 @@ pub fn equity(path: &Path, title: &str, points: &[(DateTime<Utc>, f64)]) -> Resu
         .map_err(|e| failed(path, e))?;
     chart
         .draw_series(AreaSeries::new(drawdown, 0.0, red.mix(0.35)).border_style(red))
+        .map_err(|e| failed(path, e))?;
+    root.present().map_err(|e| failed(path, e))
+}
+
+/// The cross-validation of a sweep: the histogram of its logits beside the in-sample best's
+/// out-of-sample metric against its in-sample one, with the least-squares line.
+pub fn overfitting(path: &Path, title: &str, metric: &str, pbo: &Pbo) -> Result<()> {
+    const BINS: usize = 30;
+    let (low, high) = bounds(&pbo.logits);
+    let width = (high - low) / BINS as f64;
+    let mut counts = [0usize; BINS];
+    for l in &pbo.logits {
+        counts[(((l - low) / width) as usize).min(BINS - 1)] += 1;
+    }
+    let tallest = counts.iter().copied().max().unwrap_or(1).max(1);
+    let root = SVGBackend::new(path, (1100, 520)).into_drawing_area();
+    root.fill(&WHITE).map_err(|e| failed(path, e))?;
+    let root = root
+        .titled(title, (FONT, 20))
+        .map_err(|e| failed(path, e))?;
+    let (left, right) = root.split_horizontally(550);
+    let blue = RGBColor(31, 119, 180);
+    let red = RGBColor(214, 39, 40);
+    let mut chart = ChartBuilder::on(&left)
+        .margin(12)
+        .caption(
+            format!("logits of {} splits (PBO: share ≤ 0)", pbo.combinations),
+            (FONT, 14),
+        )
+        .x_label_area_size(40)
+        .y_label_area_size(60)
+        .build_cartesian_2d(low.min(0.0)..high.max(0.0), 0..tallest + tallest / 10 + 1)
+        .map_err(|e| failed(path, e))?;
+    chart
+        .configure_mesh()
+        .x_desc("λ")
+        .y_desc("splits")
+        .label_style((FONT, 12))
+        .axis_desc_style((FONT, 14))
+        .draw()
+        .map_err(|e| failed(path, e))?;
+    chart
+        .draw_series(counts.iter().enumerate().map(|(i, &n)| {
+            let x0 = low + i as f64 * width;
+            let colour = if x0 + width / 2.0 <= 0.0 { red } else { blue };
+            Rectangle::new([(x0, 0), (x0 + width, n)], colour.mix(0.7).filled())
+        }))
+        .map_err(|e| failed(path, e))?;
+    chart
+        .draw_series(LineSeries::new(
+            [(0.0, 0), (0.0, tallest)],
+            BLACK.stroke_width(1),
+        ))
+        .map_err(|e| failed(path, e))?;
+
+    let xs: Vec<f64> = pbo.best.iter().map(|b| b.0).collect();
+    let ys: Vec<f64> = pbo.best.iter().map(|b| b.1).collect();
+    let ((x0, x1), (y0, y1)) = (bounds(&xs), bounds(&ys));
+    let mut chart = ChartBuilder::on(&right)
+        .margin(12)
+        .caption(
+            format!(
+                "degradation: slope {}, R² {}",
+                super::number(pbo.degradation.slope),
+                super::number(pbo.degradation.r2)
+            ),
+            (FONT, 14),
+        )
+        .x_label_area_size(40)
+        .y_label_area_size(70)
+        .build_cartesian_2d(x0..x1, y0..y1)
+        .map_err(|e| failed(path, e))?;
+    chart
+        .configure_mesh()
+        .x_desc(format!("{metric} in sample (the best)"))
+        .y_desc(format!("{metric} out of sample"))
+        .x_label_formatter(&|v| super::number(*v))
+        .y_label_formatter(&|v| super::number(*v))
+        .label_style((FONT, 12))
+        .axis_desc_style((FONT, 14))
+        .draw()
+        .map_err(|e| failed(path, e))?;
+    chart
+        .draw_series(
+            pbo.best
+                .iter()
+                .map(|&(x, y)| Circle::new((x, y), 2, blue.mix(0.4).filled())),
+        )
+        .map_err(|e| failed(path, e))?;
+    let line = |x: f64| pbo.degradation.intercept + pbo.degradation.slope * x;
+    chart
+        .draw_series(LineSeries::new(
+            [(x0, line(x0)), (x1, line(x1))],
+            red.stroke_width(2),
+        ))
         .map_err(|e| failed(path, e))?;
     root.present().map_err(|e| failed(path, e))
 }
