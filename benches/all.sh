@@ -2,7 +2,9 @@
 # Every figure of BENCHMARKS.md, each beside the baseline measured in the same run:
 #   recording against raw `psql \copy` (ingest.sh), what keys cost COPY (copy_costs.sh),
 #   queries on 1,000,000 runs against the N+1 loader (queries.sh, which builds the data set
-#   once in target/bench-home), and the criterion benchmarks of record, rank, compare and show.
+#   once in target/bench-home), the criterion benchmarks of record, rank, compare and show,
+#   a team's load on one server (load.sh), deleting runs (delete.sh) and the probability of
+#   backtest overfitting (pbo.sh).
 #   bash benches/all.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -10,3 +12,6 @@ bash benches/ingest.sh
 bash benches/copy_costs.sh
 bash benches/queries.sh
 BTDB_HOME=${BTDB_HOME:-$PWD/target/bench-home} cargo bench --quiet --bench commands
+bash benches/load.sh
+bash benches/delete.sh
+bash benches/pbo.sh
