@@ -136,8 +136,21 @@ impl Db {
         let stats = options.stats.clone();
         // Migrations are timed too: `--timings` counts every statement of the command.
         conn.set_instrumentation(QueryTimer::new(stats.clone(), options.slow_query));
+        let check = async |conn: &mut AsyncPgConnection| {
+            migrate::state(conn)
+                .await
+                .with_context(|| format!("checking the schema of {target}"))
+        };
+        // The embedded cluster migrates itself on first use; once it is current, one query
+        // says so, and the migration transaction (five statements) is not run.
+        let state = match options.schema {
+            SchemaUse::Migrate => None,
+            _ => Some(check(&mut conn).await?),
+        };
         let migrating = options.schema == SchemaUse::Migrate
-            || (embedded && options.schema != SchemaUse::Inspect);
+            || (embedded
+                && options.schema != SchemaUse::Inspect
+                && matches!(state, Some(SchemaState::Behind { .. })));
         let (mut conn, applied) = if migrating {
             migrate::run_pending(conn)
                 .await
@@ -145,9 +158,10 @@ impl Db {
         } else {
             (conn, Vec::new())
         };
-        let schema = migrate::state(&mut conn)
-            .await
-            .with_context(|| format!("checking the schema of {target}"))?;
+        let schema = match state {
+            Some(state) if !migrating => state,
+            _ => check(&mut conn).await?,
+        };
         if let Some(problem) = schema.problem(options.schema) {
             bail!("{problem} ({target})");
         }
