@@ -8,20 +8,14 @@ use common::cli::{fails, ok};
 use serde_json::Value;
 
 fn golden() -> Value {
-    let text = std::fs::read_to_string(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/tests/golden/pbo.json"
-    ))
-    .expect("tests/golden/pbo.json");
-    serde_json::from_str(&text).expect("golden JSON")
+    common::golden::load("pbo.json")
 }
 
 fn close(actual: &Value, expected: &Value, what: &str) {
-    let (a, e) = (actual.as_f64().expect(what), expected.as_f64().expect(what));
-    assert!(
-        (a - e).abs() <= 1e-9 * e.abs().max(1.0),
-        "{what}: {a} against {e}"
-    );
+    let actual = actual
+        .as_f64()
+        .unwrap_or_else(|| panic!("{what}: {actual}"));
+    common::golden::assert_close(actual, expected, 1e-9, what);
 }
 
 async fn recorded() -> TestDb {

@@ -16,8 +16,7 @@ use common::TestDb;
 use serde_json::Value;
 
 fn golden() -> Value {
-    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/golden/rank.json");
-    serde_json::from_str(&std::fs::read_to_string(path).expect("rank.json")).expect("json")
+    common::golden::load("rank.json")
 }
 
 /// The fixture recorded one run at a time, so ids follow the file's order.
@@ -35,14 +34,7 @@ async fn recorded() -> (TestDb, Db) {
 }
 
 fn close(actual: f64, expected: &Value, what: &str) {
-    let expected = expected
-        .as_f64()
-        .unwrap_or_else(|| panic!("{what}: {expected}"));
-    let tolerance = 1e-12 * expected.abs().max(1.0);
-    assert!(
-        (actual - expected).abs() <= tolerance,
-        "{what}: {actual} != {expected}"
-    );
+    common::golden::assert_close(actual, expected, 1e-12, what);
 }
 
 fn ranking(by: By, descending: bool) -> Ranking {

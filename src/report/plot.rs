@@ -37,6 +37,21 @@ pub struct LineChart {
     pub max: Vec<f64>,
 }
 
+/// The two colours of the line charts: the series, and what marks loss.
+const BLUE: RGBColor = RGBColor(31, 119, 180);
+const RED: RGBColor = RGBColor(214, 39, 40);
+
+/// A white SVG canvas of `size` at `path` with `title` across its top.
+fn titled_canvas<'a>(
+    path: &'a Path,
+    size: (u32, u32),
+    title: &str,
+) -> Result<DrawingArea<SVGBackend<'a>, Shift>> {
+    let root = SVGBackend::new(path, size).into_drawing_area();
+    root.fill(&WHITE).map_err(|e| failed(path, e))?;
+    root.titled(title, (FONT, 20)).map_err(|e| failed(path, e))
+}
+
 fn failed(path: &Path, e: impl std::fmt::Display) -> anyhow::Error {
     anyhow!("drawing `{}`: {e}", path.display())
 }
@@ -228,7 +243,6 @@ pub fn line_chart(path: &Path, chart_data: &LineChart) -> Result<()> {
         .axis_desc_style((FONT, 15))
         .draw()
         .map_err(|e| failed(path, e))?;
-    let blue = RGBColor(31, 119, 180);
     chart
         .draw_series((0..n).map(|i| {
             ErrorBar::new_vertical(
@@ -236,21 +250,21 @@ pub fn line_chart(path: &Path, chart_data: &LineChart) -> Result<()> {
                 chart_data.min[i],
                 chart_data.mean[i],
                 chart_data.max[i],
-                blue.mix(0.5).stroke_width(2),
+                BLUE.mix(0.5).stroke_width(2),
                 10,
             )
         }))
         .map_err(|e| failed(path, e))?
         .label("min – max")
-        .legend(move |(x, y)| PathElement::new([(x, y - 6), (x, y + 6)], blue.mix(0.5)));
+        .legend(move |(x, y)| PathElement::new([(x, y - 6), (x, y + 6)], BLUE.mix(0.5)));
     chart
         .draw_series(LineSeries::new(
             (0..n).map(|i| (SegmentValue::CenterOf(i), chart_data.mean[i])),
-            blue.stroke_width(3),
+            BLUE.stroke_width(3),
         ))
         .map_err(|e| failed(path, e))?
         .label("mean")
-        .legend(move |(x, y)| PathElement::new([(x, y), (x + 20, y)], blue.stroke_width(3)));
+        .legend(move |(x, y)| PathElement::new([(x, y), (x + 20, y)], BLUE.stroke_width(3)));
     chart
         .configure_series_labels()
         .position(SeriesLabelPosition::UpperRight)
@@ -278,14 +292,8 @@ pub fn equity(path: &Path, title: &str, points: &[(DateTime<Utc>, f64)]) -> Resu
         .collect();
     let (low, high) = bounds(&points.iter().map(|p| p.1).collect::<Vec<_>>());
     let deepest = drawdown.iter().map(|d| d.1).fold(0.0, f64::min);
-    let root = SVGBackend::new(path, (1000, 640)).into_drawing_area();
-    root.fill(&WHITE).map_err(|e| failed(path, e))?;
-    let root = root
-        .titled(title, (FONT, 20))
-        .map_err(|e| failed(path, e))?;
+    let root = titled_canvas(path, (1000, 640), title)?;
     let (top, bottom) = root.split_vertically(400);
-    let blue = RGBColor(31, 119, 180);
-    let red = RGBColor(214, 39, 40);
     let mut chart = ChartBuilder::on(&top)
         .margin(12)
         .x_label_area_size(30)
@@ -305,7 +313,7 @@ pub fn equity(path: &Path, title: &str, points: &[(DateTime<Utc>, f64)]) -> Resu
     chart
         .draw_series(LineSeries::new(
             points.iter().copied(),
-            blue.stroke_width(2),
+            BLUE.stroke_width(2),
         ))
         .map_err(|e| failed(path, e))?;
     let floor = if deepest < 0.0 { deepest * 1.05 } else { -0.01 };
@@ -327,7 +335,7 @@ pub fn equity(path: &Path, title: &str, points: &[(DateTime<Utc>, f64)]) -> Resu
         .draw()
         .map_err(|e| failed(path, e))?;
     chart
-        .draw_series(AreaSeries::new(drawdown, 0.0, red.mix(0.35)).border_style(red))
+        .draw_series(AreaSeries::new(drawdown, 0.0, RED.mix(0.35)).border_style(RED))
         .map_err(|e| failed(path, e))?;
     root.present().map_err(|e| failed(path, e))
 }
@@ -343,14 +351,8 @@ pub fn overfitting(path: &Path, title: &str, metric: &str, pbo: &Pbo) -> Result<
         counts[(((l - low) / width) as usize).min(BINS - 1)] += 1;
     }
     let tallest = counts.iter().copied().max().unwrap_or(1).max(1);
-    let root = SVGBackend::new(path, (1100, 520)).into_drawing_area();
-    root.fill(&WHITE).map_err(|e| failed(path, e))?;
-    let root = root
-        .titled(title, (FONT, 20))
-        .map_err(|e| failed(path, e))?;
+    let root = titled_canvas(path, (1100, 520), title)?;
     let (left, right) = root.split_horizontally(550);
-    let blue = RGBColor(31, 119, 180);
-    let red = RGBColor(214, 39, 40);
     let mut chart = ChartBuilder::on(&left)
         .margin(12)
         .caption(
@@ -372,7 +374,7 @@ pub fn overfitting(path: &Path, title: &str, metric: &str, pbo: &Pbo) -> Result<
     chart
         .draw_series(counts.iter().enumerate().map(|(i, &n)| {
             let x0 = low + i as f64 * width;
-            let colour = if x0 + width / 2.0 <= 0.0 { red } else { blue };
+            let colour = if x0 + width / 2.0 <= 0.0 { RED } else { BLUE };
             Rectangle::new([(x0, 0), (x0 + width, n)], colour.mix(0.7).filled())
         }))
         .map_err(|e| failed(path, e))?;
@@ -414,14 +416,14 @@ pub fn overfitting(path: &Path, title: &str, metric: &str, pbo: &Pbo) -> Result<
         .draw_series(
             pbo.best
                 .iter()
-                .map(|&(x, y)| Circle::new((x, y), 2, blue.mix(0.4).filled())),
+                .map(|&(x, y)| Circle::new((x, y), 2, BLUE.mix(0.4).filled())),
         )
         .map_err(|e| failed(path, e))?;
     let line = |x: f64| pbo.degradation.intercept + pbo.degradation.slope * x;
     chart
         .draw_series(LineSeries::new(
             [(x0, line(x0)), (x1, line(x1))],
-            red.stroke_width(2),
+            RED.stroke_width(2),
         ))
         .map_err(|e| failed(path, e))?;
     root.present().map_err(|e| failed(path, e))

@@ -9,6 +9,7 @@
 #![allow(dead_code)]
 
 pub mod cli;
+pub mod golden;
 pub mod record;
 
 use std::path::{Path, PathBuf};
