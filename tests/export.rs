@@ -187,3 +187,26 @@ async fn an_export_that_fails_leaves_no_file() {
     assert_eq!(sorted_lines(&target).len(), 20);
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn runs_recorded_before_supplied_metrics_were_kept_still_round_trip() {
+    let db = TestDb::new().await;
+    let fixtures = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures");
+    ok(&db, &["record", "-q", &format!("{fixtures}/good")]);
+    ok(
+        &db,
+        &[
+            "gen", "--record", "-q", "--runs", "40", "--trades", "5", "--equity", "30",
+        ],
+    );
+    // As an earlier schema left them: which metrics were supplied is unknown, and inferred.
+    diesel_async::SimpleAsyncConnection::batch_execute(
+        &mut db.conn().await,
+        "UPDATE runs SET supplied_metrics = NULL",
+    )
+    .await
+    .expect("forgetting the supplied metrics");
+    let dir = common::scratch_dir("export-inferred");
+    round_trip(&db, &dir).await;
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -341,11 +341,9 @@ pub fn validate(doc: RunDocument, default_sweep: Option<&str>) -> Result<ValidRu
         None => derived_run_key(&content_hash),
     };
 
-    let mut metrics: BTreeMap<String, f64> = metrics::from_equity(&equity_f64, periods_per_year)
+    let pnl: Vec<&BigDecimal> = trades.iter().map(|t| &t.pnl).collect();
+    let mut metrics: BTreeMap<String, f64> = metrics::computed(&equity_f64, periods_per_year, &pnl)
         .into_iter()
-        .chain(metrics::from_trades(
-            &trades.iter().map(|t| &t.pnl).collect::<Vec<_>>(),
-        ))
         .map(|(name, value)| (name.to_owned(), value))
         .collect();
     let supplied_metrics = supplied.keys().cloned().collect();

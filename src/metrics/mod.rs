@@ -29,6 +29,17 @@ pub fn direction(name: &str) -> Direction {
     }
 }
 
+/// Every metric btdb computes for a run: those of its curve, then those of its trades.
+pub fn computed(
+    equity: &[f64],
+    periods_per_year: f64,
+    pnl: &[&BigDecimal],
+) -> Vec<(&'static str, f64)> {
+    let mut out = from_equity(equity, periods_per_year);
+    out.extend(from_trades(pnl));
+    out
+}
+
 /// Metrics of an equity curve with at least two points; fewer give none.
 pub fn from_equity(equity: &[f64], periods_per_year: f64) -> Vec<(&'static str, f64)> {
     if equity.len() < 2 {

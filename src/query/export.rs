@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 
 use anyhow::Result;
-use bigdecimal::{BigDecimal, ToPrimitive};
+use bigdecimal::BigDecimal;
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use diesel_async::AsyncPgConnection;
@@ -160,19 +160,16 @@ fn document(
     (Value::Object(doc), inferred)
 }
 
-/// The metrics recording computes from a run's curve and trades.
+/// The metrics recording computed from a run's curve and trades, from the same f64 values: the
+/// nearest to each decimal, as recording read them.
 fn computed(
     periods_per_year: f64,
     trades: &[Trade],
     equity: &[EquityPoint],
 ) -> BTreeMap<&'static str, f64> {
-    let curve: Vec<f64> = equity
-        .iter()
-        .map(|p| p.equity.to_f64().unwrap_or(f64::NAN))
-        .collect();
+    let curve: Vec<f64> = equity.iter().map(|p| metrics::to_f64(&p.equity)).collect();
     let pnl: Vec<&BigDecimal> = trades.iter().map(|t| &t.pnl).collect();
-    metrics::from_equity(&curve, periods_per_year)
+    metrics::computed(&curve, periods_per_year, &pnl)
         .into_iter()
-        .chain(metrics::from_trades(&pnl))
         .collect()
 }
