@@ -2,7 +2,8 @@
 //!
 //! The binary (`src/main.rs`) is a thin shell over this library: `cli` parses and dispatches,
 //! `db` finds or starts the database and hands out pooled connections, `models` holds one file
-//! per table with that table's queries.
+//! per table with that table's queries. `serve` is a second front end beside `cli`: it reads
+//! requests as the commands' arguments and renders their answers as pages and JSON.
 
 pub mod cli;
 pub mod db;
@@ -14,4 +15,5 @@ pub mod models;
 pub mod query;
 pub mod report;
 pub mod schema;
+pub mod serve;
 pub mod synth;

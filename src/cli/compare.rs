@@ -81,16 +81,42 @@ pub async fn run(args: Args, global: &GlobalArgs) -> Result<()> {
     if args.plot.is_some() && args.x.is_none() && !args.pbo {
         bail!("--plot draws a sweep by --x (and --y), or with --pbo its cross-validation: add one");
     }
+    let db = Db::connect(&global.db_options(SchemaUse::Read)).await?;
+    let output = answer(&args, &db).await?;
+    if let Some(path) = &args.plot {
+        let svg = match (&output.pbo, &output.pivot) {
+            (Some(report), _) => plot::overfitting(
+                &format!(
+                    "{} on {}: probability of backtest overfitting {}",
+                    args.strategy,
+                    report.dataset,
+                    report::number(report.pbo.probability)
+                ),
+                match args.pbo_metric {
+                    PboMetric::Sharpe => "Sharpe ratio",
+                    PboMetric::Mean => "mean return",
+                },
+                &report.pbo,
+            )?,
+            (None, Some(pivot)) => plot::sweep(&args.strategy, &args.metric, pivot)?,
+            (None, None) => unreachable!("--plot needs --x or --pbo, checked above"),
+        };
+        plot::save(path, &svg)?;
+    }
+    report::emit(global.format, &output, || output.tables())
+}
+
+/// The comparison `args` ask for: what `btdb compare` prints and `btdb serve` shows.
+pub async fn answer(args: &Args, db: &Db) -> Result<Comparison> {
     if args.filter.dataset.is_some() && args.is.is_some() {
         bail!("--dataset and --is/--oos both choose data sets; give one or the other");
     }
     let filter = args.filter.to_filter(Some(args.strategy.clone()))?;
-    let db = Db::connect(&global.db_options(SchemaUse::Read)).await?;
     let mut conn = db.conn().await?;
     let filter = filter.resolve(&mut conn).await?;
     if args.pbo {
         let report = overfitting(
-            &db,
+            db,
             &args.strategy,
             filter.strategy_ids.as_deref().unwrap_or_default(),
             filter.dataset.as_deref().unwrap_or_default(),
@@ -99,20 +125,7 @@ pub async fn run(args: Args, global: &GlobalArgs) -> Result<()> {
             args.align == Some(Align::Intersect),
         )
         .await?;
-        if let Some(path) = &args.plot {
-            let metric = match args.pbo_metric {
-                PboMetric::Sharpe => "Sharpe ratio",
-                PboMetric::Mean => "mean return",
-            };
-            let title = format!(
-                "{} on {}: probability of backtest overfitting {}",
-                args.strategy,
-                report.dataset,
-                report::number(report.pbo.probability)
-            );
-            plot::overfitting(path, &title, metric, &report.pbo)?;
-        }
-        let output = Comparison {
+        return Ok(Comparison {
             strategy: args.strategy.clone(),
             metric: args.metric.clone(),
             runs: report.pbo.parameter_sets,
@@ -120,8 +133,7 @@ pub async fn run(args: Args, global: &GlobalArgs) -> Result<()> {
             sensitivity: None,
             out_of_sample: None,
             pbo: Some(report),
-        };
-        return report::emit(global.format, &output, || output.tables());
+        });
     }
     let split: Option<Vec<String>> = args
         .is
@@ -144,7 +156,7 @@ pub async fn run(args: Args, global: &GlobalArgs) -> Result<()> {
         metric: args.metric.clone(),
         runs: rows.len(),
         pivot: None,
-        sensitivity: None,
+        sensitivity: Some(sweep::sensitivity(&rows)),
         out_of_sample: None,
         pbo: None,
     };
@@ -157,21 +169,15 @@ pub async fn run(args: Args, global: &GlobalArgs) -> Result<()> {
             );
         }
         output.out_of_sample = Some(check);
+        output.sensitivity = None;
     } else if let Some(x) = &args.x {
         sweep::ensure_parameter(&rows, x)?;
         if let Some(y) = &args.y {
             sweep::ensure_parameter(&rows, y)?;
         }
-        let pivot = sweep::pivot(&rows, x, args.y.as_deref());
-        if let Some(path) = &args.plot {
-            plot::sweep(path, &args.strategy, &args.metric, &pivot)?;
-        }
-        output.pivot = Some(pivot);
-        output.sensitivity = Some(sweep::sensitivity(&rows));
-    } else {
-        output.sensitivity = Some(sweep::sensitivity(&rows));
+        output.pivot = Some(sweep::pivot(&rows, x, args.y.as_deref()));
     }
-    report::emit(global.format, &output, || output.tables())
+    Ok(output)
 }
 
 /// The probability of backtest overfitting of `strategy`'s sweep on `dataset`, with the

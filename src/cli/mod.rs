@@ -15,6 +15,7 @@ pub mod rank;
 pub mod record;
 pub mod runs;
 pub mod schema;
+pub mod serve;
 pub mod show;
 
 use std::sync::Arc;
@@ -183,10 +184,12 @@ impl GlobalArgs {
         }
     }
 
-    /// The default tracing filter for these flags.
-    pub fn log_filter(&self) -> &'static str {
+    /// The default tracing filter for these flags; `requests` logs each request a server
+    /// answers (info) without -v.
+    pub fn log_filter(&self, requests: bool) -> &'static str {
         match (self.quiet, self.verbose) {
             (true, _) => "error",
+            (false, 0) if requests => "btdb::serve=info,warn",
             (false, 0) => "warn",
             (false, 1) => "btdb=debug,warn",
             (false, _) => "btdb=trace,info",
@@ -219,6 +222,9 @@ pub enum Command {
     /// Compare one strategy's parameter sweep: by parameter (--x, --y, --plot), or in sample
     /// against out of sample (--is, --oos).
     Compare(compare::Args),
+    /// Serve the read commands as web pages and JSON (rank, compare, runs, show, runs side by
+    /// side), read-only, e.g. `btdb serve` then open http://127.0.0.1:8080/.
+    Serve(serve::Args),
     /// How the database is doing: index use (unused ones flagged), table and partition sizes,
     /// dead tuples, cache hit ratio, and the slowest statements (pg_stat_statements).
     Doctor(doctor::Args),
@@ -251,6 +257,7 @@ pub async fn run(cli: Cli) -> Result<()> {
         Command::Show(args) => show::run(args, global).await,
         Command::Rank(args) => rank::run(args, global).await,
         Command::Compare(args) => compare::run(args, global).await,
+        Command::Serve(args) => serve::run(args, global).await,
         Command::Doctor(args) => doctor::run(args, global).await,
         Command::Explain(args) => explain::run(args, global).await,
         Command::Generate(args) => generate::run(args, global).await,

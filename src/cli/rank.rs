@@ -1,13 +1,14 @@
 //! `btdb rank`: strategies (or single runs) ranked by a metric.
 
 use anyhow::{Result, bail};
+use diesel_async::AsyncPgConnection;
 
 use super::GlobalArgs;
 use super::filter::FilterArgs;
 use crate::db::{Db, SchemaUse};
 use crate::metrics::stats::SharpeConfidence;
 use crate::metrics::{Direction, direction};
-use crate::query::rank::{By, Ranking};
+use crate::query::rank::{By, Ranking, RunRank, StrategyRank};
 use crate::query::suggest;
 use crate::report;
 
@@ -65,13 +66,31 @@ pub struct Args {
     pub psr_benchmark: f64,
 }
 
+/// What `rank` answers: strategies, or single runs with `--runs`.
+#[derive(Debug, Clone, serde::Serialize)]
+#[serde(untagged)]
+pub enum Ranked {
+    Strategies(Vec<StrategyRank>),
+    Runs(Vec<RunRank>),
+}
+
 pub async fn run(args: Args, global: &GlobalArgs) -> Result<()> {
+    let db = Db::connect(&global.db_options(SchemaUse::Read)).await?;
+    let mut conn = db.conn().await?;
+    let ranked = answer(&args, &mut conn).await?;
+    let metric = &args.metric;
+    report::emit(global.format, &ranked, || match &ranked {
+        Ranked::Strategies(ranked) => vec![report::rank::strategy_table(ranked, args.by, metric)],
+        Ranked::Runs(ranked) => vec![report::rank::run_table(ranked, metric)],
+    })
+}
+
+/// The ranking `args` ask for: what `btdb rank` prints and `btdb serve` shows.
+pub async fn answer(args: &Args, conn: &mut AsyncPgConnection) -> Result<Ranked> {
     if args.deflated && args.metric != "sharpe" {
         bail!("--deflated ranks by sharpe; drop --metric {}", args.metric);
     }
     let filter = args.filter.to_filter(args.strategy.clone())?;
-    let db = Db::connect(&global.db_options(SchemaUse::Read)).await?;
-    let mut conn = db.conn().await?;
     let descending = if args.asc {
         false
     } else {
@@ -81,13 +100,13 @@ pub async fn run(args: Args, global: &GlobalArgs) -> Result<()> {
         metric: args.metric.clone(),
         by: args.by,
         descending,
-        filter: filter.resolve(&mut conn).await?,
+        filter: filter.resolve(conn).await?,
         min_runs: args.min_runs,
         top: (args.top > 0).then_some(args.top),
     };
     let metric = &args.metric;
-    if args.runs {
-        let mut ranked = ranking.runs(&mut conn).await?;
+    let ranked = if args.runs {
+        let mut ranked = ranking.runs(conn).await?;
         if args.psr {
             for r in &mut ranked {
                 r.confidence = Some(SharpeConfidence::of(
@@ -97,20 +116,17 @@ pub async fn run(args: Args, global: &GlobalArgs) -> Result<()> {
                 ));
             }
         }
-        if ranked.is_empty() {
-            suggest::ensure_metric(&mut conn, metric).await?;
-            ranking.filter.check_parameters(&mut conn).await?;
-        }
-        return report::emit(global.format, &ranked, || {
-            vec![report::rank::run_table(&ranked, metric)]
-        });
+        Ranked::Runs(ranked)
+    } else {
+        Ranked::Strategies(ranking.strategies(conn, args.deflated).await?)
+    };
+    let empty = match &ranked {
+        Ranked::Strategies(r) => r.is_empty(),
+        Ranked::Runs(r) => r.is_empty(),
+    };
+    if empty {
+        suggest::ensure_metric(conn, metric).await?;
+        ranking.filter.check_parameters(conn).await?;
     }
-    let ranked = ranking.strategies(&mut conn, args.deflated).await?;
-    if ranked.is_empty() {
-        suggest::ensure_metric(&mut conn, metric).await?;
-        ranking.filter.check_parameters(&mut conn).await?;
-    }
-    report::emit(global.format, &ranked, || {
-        vec![report::rank::strategy_table(&ranked, args.by, metric)]
-    })
+    Ok(ranked)
 }

@@ -1,6 +1,7 @@
 //! `btdb runs`: list runs, newest first, a page at a time.
 
 use anyhow::Result;
+use diesel_async::AsyncPgConnection;
 
 use super::GlobalArgs;
 use super::filter::FilterArgs;
@@ -27,8 +28,12 @@ pub struct Args {
     pub limit: i64,
 
     /// Continue after this cursor, printed under the previous page.
-    #[arg(long, value_name = "CURSOR")]
+    #[arg(long, value_name = "CURSOR", conflicts_with = "before")]
     pub after: Option<i64>,
+
+    /// The page before this cursor (newer runs), printed above a later page.
+    #[arg(long, value_name = "CURSOR")]
+    pub before: Option<i64>,
 
     /// Metrics shown as columns of the table and CSV (JSON has them all).
     #[arg(
@@ -40,26 +45,41 @@ pub struct Args {
 }
 
 pub async fn run(args: Args, global: &GlobalArgs) -> Result<()> {
-    let filter = args.filter.to_filter(args.strategy.clone())?;
     let db = Db::connect(&global.db_options(SchemaUse::Read)).await?;
     let mut conn = db.conn().await?;
-    let resolved = filter.resolve(&mut conn).await?;
+    let page = answer(&args, &mut conn).await?;
+    report::emit(global.format, &page, || vec![page.table(&args.metrics)])
+}
+
+/// The page of runs `args` ask for, with the cursors of the pages beside it.
+pub async fn answer(args: &Args, conn: &mut AsyncPgConnection) -> Result<RunPage> {
+    let filter = args.filter.to_filter(args.strategy.clone())?;
+    let resolved = filter.resolve(conn).await?;
     let list = RunList {
         filter: resolved.clone(),
         status: args.status,
         after: args.after.map(RunId),
+        before: args.before.map(RunId),
         limit: args.limit,
         ids: None,
     };
-    let runs = list.fetch(&mut conn).await?;
+    let runs = list.fetch(conn).await?;
     if runs.is_empty() {
-        resolved.check_parameters(&mut conn).await?;
+        resolved.check_parameters(conn).await?;
     }
-    let next = if runs.len() as i64 == args.limit {
-        runs.last().map(|r| r.id)
-    } else {
-        None
+    let full = runs.len() as i64 == args.limit;
+    let (first, last) = (runs.first().map(|r| r.id), runs.last().map(|r| r.id));
+    // Paging back, a full page may have newer runs before it, and older ones always follow.
+    let (previous, next) = match args.before {
+        Some(_) => (first.filter(|_| full), last),
+        None => (
+            first.filter(|_| args.after.is_some()),
+            last.filter(|_| full),
+        ),
     };
-    let page = RunPage { runs, next };
-    report::emit(global.format, &page, || vec![page.table(&args.metrics)])
+    Ok(RunPage {
+        runs,
+        next,
+        previous,
+    })
 }

@@ -3,8 +3,10 @@
 use std::path::PathBuf;
 
 use anyhow::{Result, bail};
-use bigdecimal::ToPrimitive;
+use bigdecimal::{BigDecimal, ToPrimitive};
+use chrono::{DateTime, Utc};
 use clap::ArgGroup;
+use diesel_async::AsyncPgConnection;
 
 use super::GlobalArgs;
 use crate::db::{Db, SchemaUse};
@@ -51,7 +53,7 @@ pub fn finite(text: &str) -> Result<f64, String> {
 
 impl Args {
     /// The run asked for; an id that is no number is an error that points to `--key`.
-    fn run_ref(&self) -> Result<RunRef> {
+    pub fn run_ref(&self) -> Result<RunRef> {
         match (&self.id, &self.key) {
             (_, Some(key)) => Ok(RunRef::Key(key.clone())),
             (Some(id), None) => match id.parse() {
@@ -67,13 +69,28 @@ impl Args {
 }
 
 pub async fn run(args: Args, global: &GlobalArgs) -> Result<()> {
-    let run = args.run_ref()?;
     let db = Db::connect(&global.db_options(SchemaUse::Read)).await?;
     let mut conn = db.conn().await?;
+    let detail = answer(&args, &mut conn).await?;
+    if let Some(path) = &args.plot {
+        let points = equity_points(detail.equity.as_deref().unwrap_or_default());
+        plot::save(path, &plot::equity(&title(&detail), &points)?)?;
+    }
+    let detail = RunDetail {
+        equity: detail.equity.filter(|_| args.equity),
+        ..detail
+    };
+    report::emit_text(global.format, &detail, || report::show::text(&detail))
+}
+
+/// The run `args` name, with its probabilistic Sharpe ratio, its trades with `--trades` and
+/// its equity curve with `--equity` or `--plot`.
+pub async fn answer(args: &Args, conn: &mut AsyncPgConnection) -> Result<RunDetail> {
+    let run = args.run_ref()?;
     let with_equity = args.equity || args.plot.is_some();
-    let detail = RunDetail::load(&mut conn, &run, args.trades, with_equity).await?;
+    let detail = RunDetail::load(conn, &run, args.trades, with_equity).await?;
     if let RunRef::Id(id) = run
-        && let Some(other) = RunDetail::id_of_key(&mut conn, &id.to_string()).await?
+        && let Some(other) = RunDetail::id_of_key(conn, &id.to_string()).await?
         && other != id
     {
         // Both readings of the number name a run: say which one this is and how to get the other.
@@ -82,28 +99,29 @@ pub async fn run(args: Args, global: &GlobalArgs) -> Result<()> {
              shows the other"
         );
     }
-    if let Some(path) = &args.plot {
-        let points: Vec<_> = detail
-            .equity
-            .iter()
-            .flatten()
-            .map(|(ts, e)| (*ts, e.to_f64().unwrap_or(f64::NAN)))
-            .collect();
-        let title = format!(
-            "run {}: {} on {}",
-            detail.run.id, detail.run.strategy, detail.run.dataset
-        );
-        plot::equity(path, &title, &points)?;
-    }
     let confidence = SharpeConfidence::of(
         &detail.run.metrics,
         detail.run.periods_per_year,
         args.psr_benchmark,
     );
-    let detail = RunDetail {
-        equity: detail.equity.filter(|_| args.equity),
+    Ok(RunDetail {
         confidence,
         ..detail
-    };
-    report::emit_text(global.format, &detail, || report::show::text(&detail))
+    })
+}
+
+/// A run's equity curve as the charts draw it.
+pub fn equity_points(equity: &[(DateTime<Utc>, BigDecimal)]) -> Vec<(DateTime<Utc>, f64)> {
+    equity
+        .iter()
+        .map(|(ts, e)| (*ts, e.to_f64().unwrap_or(f64::NAN)))
+        .collect()
+}
+
+/// The title of a run's equity chart.
+pub fn title(detail: &RunDetail) -> String {
+    format!(
+        "run {}: {} on {}",
+        detail.run.id, detail.run.strategy, detail.run.dataset
+    )
 }

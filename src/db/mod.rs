@@ -86,6 +86,12 @@ pub struct Db {
     last_error: LastError,
 }
 
+/// No connection could be had: the server is down, unreachable or full. Front ends tell it
+/// apart from a mistake in what was asked (`btdb serve` answers 503, not 400).
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct Unavailable(pub String);
+
 /// The pool's last connection error, kept for the message of a wait that times out.
 #[derive(Debug, Clone, Default)]
 struct LastError(Arc<std::sync::Mutex<Option<String>>>);
@@ -231,14 +237,28 @@ impl Db {
     pub async fn conn(&self) -> Result<PooledConnection<'_, AsyncPgConnection>> {
         self.pool.get().await.map_err(|e| {
             let last = self.last_error.0.lock().unwrap_or_else(|p| p.into_inner());
-            match last.as_deref() {
-                Some(cause) => anyhow!(
+            anyhow::Error::new(Unavailable(match last.as_deref() {
+                Some(cause) => format!(
                     "no connection to {} available: {e}; the last attempt failed: {cause}",
                     self.target
                 ),
-                None => anyhow!("no connection to {} available: {e}", self.target),
-            }
+                None => format!("no connection to {} available: {e}", self.target),
+            }))
         })
+    }
+
+    /// A connection of its own to the primary, for LISTEN; `None` when only a standby is
+    /// named (`--read-url` without `--database-url`), which cannot LISTEN.
+    pub async fn primary_session(options: &DbOptions) -> Result<Option<AsyncPgConnection>> {
+        if options.read_url.is_some() && options.database_url.is_none() {
+            return Ok(None);
+        }
+        Ok(Some(open_primary(options).await?.1))
+    }
+
+    /// Whether reads go to a standby (`--read-url`).
+    pub fn reads_standby(&self) -> bool {
+        self.options.read_url.is_some() && self.options.schema == SchemaUse::Read
     }
 
     /// A pool of up to `size` synchronous connections for recording; they open as needed.

@@ -68,7 +68,18 @@ impl EquityPoint {
         Pg,
         diesel::dsl::SqlTypeOf<diesel::dsl::AsSelect<EquityPoint, Pg>>,
     > {
-        let ids: Vec<RunId> = runs.iter().map(|r| r.id).collect();
+        Self::for_run_ids(&runs.iter().map(|r| r.id).collect::<Vec<_>>())
+    }
+
+    /// The curves of the runs `ids`, as [`EquityPoint::for_runs`] reads them.
+    pub fn for_run_ids(
+        ids: &[RunId],
+    ) -> equity_points::BoxedQuery<
+        'static,
+        Pg,
+        diesel::dsl::SqlTypeOf<diesel::dsl::AsSelect<EquityPoint, Pg>>,
+    > {
+        let ids = ids.to_vec();
         let low = ids.iter().min().copied().unwrap_or(RunId(0));
         let high = ids.iter().max().copied().unwrap_or(RunId(-1));
         equity_points::table

@@ -77,6 +77,21 @@ impl Trade {
             .into_boxed()
     }
 
+    /// Up to `limit` trades of one run after trade `after` (its `seq`), in order: a page that
+    /// costs the same at any depth.
+    pub fn page(
+        run_id: RunId,
+        after: Option<i32>,
+        limit: i64,
+    ) -> trades::BoxedQuery<'static, Pg, diesel::dsl::SqlTypeOf<diesel::dsl::AsSelect<Trade, Pg>>>
+    {
+        let mut query = Self::for_run(run_id);
+        if let Some(after) = after {
+            query = query.filter(trades::seq.gt(after));
+        }
+        query.limit(limit)
+    }
+
     /// The trades of a page of runs, in order (group them with `grouped_by(runs)`).
     pub fn for_runs(
         runs: &[Run],

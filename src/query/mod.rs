@@ -10,6 +10,7 @@ pub mod rank;
 pub mod run_detail;
 pub mod runs;
 pub mod selection;
+pub mod strategy;
 pub mod suggest;
 pub mod sweep;
 pub mod where_parse;

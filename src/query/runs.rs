@@ -96,6 +96,8 @@ pub struct RunList {
     pub status: Option<RunStatus>,
     /// Keyset cursor: list runs older than this id.
     pub after: Option<RunId>,
+    /// Keyset cursor back: the page of runs just newer than this id (still newest first).
+    pub before: Option<RunId>,
     /// Page size (capped at `MAX_PAGE`); ignored when `ids` is given.
     pub limit: i64,
     /// Exactly these runs, in this order (ranking loads its winners this way).
@@ -120,9 +122,12 @@ impl RunList {
                     if let Some(after) = self.after {
                         query = query.filter(runs::id.lt(after));
                     }
-                    query = query
-                        .order(runs::id.desc())
-                        .limit(self.limit.clamp(1, MAX_PAGE));
+                    query = match self.before {
+                        // The nearest newer runs, read upwards from the cursor and turned below.
+                        Some(before) => query.filter(runs::id.gt(before)).order(runs::id.asc()),
+                        None => query.order(runs::id.desc()),
+                    };
+                    query = query.limit(self.limit.clamp(1, MAX_PAGE));
                 }
             }
             query
@@ -136,6 +141,9 @@ impl RunList {
             .zip(metrics)
             .map(|(row, metrics)| RunSummary::new(row, metrics))
             .collect();
+        if self.ids.is_none() && self.before.is_some() {
+            out.reverse();
+        }
         if let Some(ids) = &self.ids {
             let position: HashMap<RunId, usize> =
                 ids.iter().enumerate().map(|(i, id)| (*id, i)).collect();

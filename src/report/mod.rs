@@ -12,6 +12,7 @@ pub mod rank;
 pub mod record;
 pub mod runs;
 pub mod show;
+pub mod side_by_side;
 pub mod table;
 
 use std::io::{self, Write as _};

@@ -2,7 +2,7 @@
 
 use std::path::Path;
 
-use anyhow::{Result, anyhow};
+use anyhow::{Context, Result, anyhow};
 use chrono::{DateTime, Utc};
 use plotters::coord::Shift;
 use plotters::coord::ranged1d::SegmentedCoord;
@@ -12,6 +12,9 @@ use crate::metrics::pbo::Pbo;
 use crate::query::sweep::{Cell, ParamValue, Pivot};
 
 const FONT: &str = "sans-serif";
+
+/// An equity curve as the charts draw it.
+pub type Curve = Vec<(DateTime<Utc>, f64)>;
 
 /// A P×Q grid of one metric; `cells[row][column]` is at `y_ticks[row]`, `x_ticks[column]`.
 #[derive(Debug, Clone)]
@@ -41,42 +44,51 @@ pub struct LineChart {
 const BLUE: RGBColor = RGBColor(31, 119, 180);
 const RED: RGBColor = RGBColor(214, 39, 40);
 
-/// A white SVG canvas of `size` at `path` with `title` across its top.
+/// A white SVG canvas of `size`, drawn into `svg`, with `title` across its top.
 fn titled_canvas<'a>(
-    path: &'a Path,
+    svg: &'a mut String,
     size: (u32, u32),
     title: &str,
 ) -> Result<DrawingArea<SVGBackend<'a>, Shift>> {
-    let root = SVGBackend::new(path, size).into_drawing_area();
-    root.fill(&WHITE).map_err(|e| failed(path, e))?;
-    root.titled(title, (FONT, 20)).map_err(|e| failed(path, e))
+    let root = SVGBackend::with_string(svg, size).into_drawing_area();
+    root.fill(&WHITE).map_err(failed)?;
+    root.titled(title, (FONT, 20)).map_err(failed)
 }
 
-fn failed(path: &Path, e: impl std::fmt::Display) -> anyhow::Error {
-    anyhow!("drawing `{}`: {e}", path.display())
+fn failed(e: impl std::fmt::Display) -> anyhow::Error {
+    anyhow!("drawing a chart: {e}")
+}
+
+/// The SVG document `draw` draws.
+fn render(draw: impl FnOnce(&mut String) -> Result<()>) -> Result<String> {
+    let mut svg = String::new();
+    draw(&mut svg)?;
+    Ok(svg)
+}
+
+/// Writes a chart to `path`.
+pub fn save(path: &Path, svg: &str) -> Result<()> {
+    std::fs::write(path, svg).with_context(|| format!("writing `{}`", path.display()))
 }
 
 /// Draws a sweep's pivot: a heatmap of means for a grid, a line chart with min–max bars for
 /// one parameter.
-pub fn sweep(path: &Path, strategy: &str, metric: &str, pivot: &Pivot) -> Result<()> {
+pub fn sweep(strategy: &str, metric: &str, pivot: &Pivot) -> Result<String> {
     let ticks = |values: &[ParamValue]| values.iter().map(ToString::to_string).collect();
     match &pivot.y {
-        Some(y) => heatmap(
-            path,
-            &Heatmap {
-                title: format!("{strategy}: mean {metric} by {} and {y}", pivot.x),
-                x_label: pivot.x.clone(),
-                y_label: y.clone(),
-                value_label: format!("mean {metric}"),
-                x_ticks: ticks(&pivot.x_values),
-                y_ticks: ticks(&pivot.y_values),
-                cells: pivot
-                    .cells
-                    .iter()
-                    .map(|row| row.iter().map(|c| c.map(|c| c.mean)).collect())
-                    .collect(),
-            },
-        ),
+        Some(y) => heatmap(&Heatmap {
+            title: format!("{strategy}: mean {metric} by {} and {y}", pivot.x),
+            x_label: pivot.x.clone(),
+            y_label: y.clone(),
+            value_label: format!("mean {metric}"),
+            x_ticks: ticks(&pivot.x_values),
+            y_ticks: ticks(&pivot.y_values),
+            cells: pivot
+                .cells
+                .iter()
+                .map(|row| row.iter().map(|c| c.map(|c| c.mean)).collect())
+                .collect(),
+        }),
         None => {
             let cells: Vec<(String, Cell)> = pivot
                 .x_values
@@ -84,92 +96,135 @@ pub fn sweep(path: &Path, strategy: &str, metric: &str, pivot: &Pivot) -> Result
                 .zip(pivot.cells.first().into_iter().flatten())
                 .filter_map(|(v, c)| Some((v.to_string(), (*c)?)))
                 .collect();
-            line_chart(
-                path,
-                &LineChart {
-                    title: format!("{strategy}: {metric} by {}", pivot.x),
-                    x_label: pivot.x.clone(),
-                    y_label: metric.to_owned(),
-                    x_ticks: cells.iter().map(|c| c.0.clone()).collect(),
-                    mean: cells.iter().map(|c| c.1.mean).collect(),
-                    min: cells.iter().map(|c| c.1.min).collect(),
-                    max: cells.iter().map(|c| c.1.max).collect(),
-                },
-            )
+            line_chart(&LineChart {
+                title: format!("{strategy}: {metric} by {}", pivot.x),
+                x_label: pivot.x.clone(),
+                y_label: metric.to_owned(),
+                x_ticks: cells.iter().map(|c| c.0.clone()).collect(),
+                mean: cells.iter().map(|c| c.1.mean).collect(),
+                min: cells.iter().map(|c| c.1.min).collect(),
+                max: cells.iter().map(|c| c.1.max).collect(),
+            })
         }
     }
 }
 
 /// Writes the heatmap with a colour scale beside it.
-pub fn heatmap(path: &Path, map: &Heatmap) -> Result<()> {
-    let (nx, ny) = (map.x_ticks.len(), map.y_ticks.len());
-    let values: Vec<f64> = map.cells.iter().flatten().flatten().copied().collect();
-    let (low, high) = bounds(&values);
-    let width = (160 + 70 * nx as u32).clamp(640, 1600);
-    let height = (140 + 40 * ny as u32).clamp(420, 1200);
-    let root = SVGBackend::new(path, (width, height)).into_drawing_area();
-    root.fill(&WHITE).map_err(|e| failed(path, e))?;
-    let (main, legend) = root.split_horizontally(width - 120);
-    let mut chart = ChartBuilder::on(&main)
-        .caption(&map.title, (FONT, 20))
-        .margin(12)
-        .x_label_area_size(50)
-        .y_label_area_size(80)
-        .build_cartesian_2d(categories(nx), categories(ny))
-        .map_err(|e| failed(path, e))?;
-    let tick = |ticks: &[String], v: &SegmentValue<usize>| match v {
-        SegmentValue::CenterOf(i) => ticks.get(*i).cloned().unwrap_or_default(),
-        _ => String::new(),
-    };
-    chart
-        .configure_mesh()
-        .disable_mesh()
-        .x_desc(&map.x_label)
-        .y_desc(&map.y_label)
-        .x_labels(nx.min(40))
-        .y_labels(ny.min(40))
-        .x_label_formatter(&|v| tick(&map.x_ticks, v))
-        .y_label_formatter(&|v| tick(&map.y_ticks, v))
-        .label_style((FONT, 13))
-        .axis_desc_style((FONT, 15))
-        .draw()
-        .map_err(|e| failed(path, e))?;
-    let annotate = nx * ny <= 150;
-    for (row, cells) in map.cells.iter().enumerate() {
-        for (column, cell) in cells.iter().enumerate() {
-            let Some(value) = cell else { continue };
-            let corner = |c: usize, r: usize| (SegmentValue::Exact(c), SegmentValue::Exact(r));
-            let colour = colour(scale(*value, low, high));
-            chart
-                .draw_series(std::iter::once(Rectangle::new(
-                    [corner(column, row), corner(column + 1, row + 1)],
-                    colour.filled(),
-                )))
-                .map_err(|e| failed(path, e))?;
-            if annotate {
-                let ink = if scale(*value, low, high) > 0.6 {
-                    BLACK
-                } else {
-                    WHITE
-                };
-                let style = TextStyle::from((FONT, 12)).color(&ink).pos(
-                    plotters::style::text_anchor::Pos::new(
-                        plotters::style::text_anchor::HPos::Center,
-                        plotters::style::text_anchor::VPos::Center,
-                    ),
+pub fn heatmap(map: &Heatmap) -> Result<String> {
+    let mut hover = String::new();
+    let mut svg = render(|svg| {
+        let (nx, ny) = (map.x_ticks.len(), map.y_ticks.len());
+        let values: Vec<f64> = map.cells.iter().flatten().flatten().copied().collect();
+        let (low, high) = bounds(&values);
+        let width = (160 + 70 * nx as u32).clamp(640, 1600);
+        let height = (140 + 40 * ny as u32).clamp(420, 1200);
+        let root = SVGBackend::with_string(svg, (width, height)).into_drawing_area();
+        root.fill(&WHITE).map_err(failed)?;
+        let (main, legend) = root.split_horizontally(width - 120);
+        let mut chart = ChartBuilder::on(&main)
+            .caption(&map.title, (FONT, 20))
+            .margin(12)
+            .x_label_area_size(50)
+            .y_label_area_size(80)
+            .build_cartesian_2d(categories(nx), categories(ny))
+            .map_err(failed)?;
+        let tick = |ticks: &[String], v: &SegmentValue<usize>| match v {
+            SegmentValue::CenterOf(i) => ticks.get(*i).cloned().unwrap_or_default(),
+            _ => String::new(),
+        };
+        chart
+            .configure_mesh()
+            .disable_mesh()
+            .x_desc(&map.x_label)
+            .y_desc(&map.y_label)
+            .x_labels(nx.min(40))
+            .y_labels(ny.min(40))
+            .x_label_formatter(&|v| tick(&map.x_ticks, v))
+            .y_label_formatter(&|v| tick(&map.y_ticks, v))
+            .label_style((FONT, 13))
+            .axis_desc_style((FONT, 15))
+            .draw()
+            .map_err(failed)?;
+        let annotate = nx * ny <= 150;
+        for (row, cells) in map.cells.iter().enumerate() {
+            for (column, cell) in cells.iter().enumerate() {
+                let Some(value) = cell else { continue };
+                let corner = |c: usize, r: usize| (SegmentValue::Exact(c), SegmentValue::Exact(r));
+                let (a, b) = (
+                    chart.backend_coord(&corner(column, row)),
+                    chart.backend_coord(&corner(column + 1, row + 1)),
                 );
+                hover_cell(&mut hover, (a, b), &map.hover_text(row, column, *value));
+                let colour = colour(scale(*value, low, high));
                 chart
-                    .draw_series(std::iter::once(Text::new(
-                        short(*value),
-                        (SegmentValue::CenterOf(column), SegmentValue::CenterOf(row)),
-                        style,
+                    .draw_series(std::iter::once(Rectangle::new(
+                        [corner(column, row), corner(column + 1, row + 1)],
+                        colour.filled(),
                     )))
-                    .map_err(|e| failed(path, e))?;
+                    .map_err(failed)?;
+                if annotate {
+                    let ink = if scale(*value, low, high) > 0.6 {
+                        BLACK
+                    } else {
+                        WHITE
+                    };
+                    let style = TextStyle::from((FONT, 12)).color(&ink).pos(
+                        plotters::style::text_anchor::Pos::new(
+                            plotters::style::text_anchor::HPos::Center,
+                            plotters::style::text_anchor::VPos::Center,
+                        ),
+                    );
+                    chart
+                        .draw_series(std::iter::once(Text::new(
+                            short(*value),
+                            (SegmentValue::CenterOf(column), SegmentValue::CenterOf(row)),
+                            style,
+                        )))
+                        .map_err(failed)?;
+                }
             }
         }
+        colour_scale(&legend, &map.value_label, low, high).map_err(failed)?;
+        root.present().map_err(failed)
+    })?;
+    // Transparent cells over the drawn ones: a browser shows each one's value on hover.
+    if let Some(end) = svg.rfind("</svg>") {
+        svg.insert_str(end, &format!("<g fill-opacity=\"0\">\n{hover}</g>\n"));
     }
-    colour_scale(&legend, &map.value_label, low, high).map_err(|e| failed(path, e))?;
-    root.present().map_err(|e| failed(path, e))
+    Ok(svg)
+}
+
+impl Heatmap {
+    /// What hovering over a cell says: where it is and its value.
+    fn hover_text(&self, row: usize, column: usize, value: f64) -> String {
+        let tick = |ticks: &[String], i: usize| ticks.get(i).cloned().unwrap_or_default();
+        format!(
+            "{} = {}, {} = {}: {} {}",
+            self.x_label,
+            tick(&self.x_ticks, column),
+            self.y_label,
+            tick(&self.y_ticks, row),
+            self.value_label,
+            super::number(value)
+        )
+    }
+}
+
+/// A transparent rectangle between two corners, titled with `text` (escaped).
+fn hover_cell(out: &mut String, ((x0, y0), (x1, y1)): ((i32, i32), (i32, i32)), text: &str) {
+    use std::fmt::Write as _;
+    let escaped = text
+        .replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;");
+    let _ = writeln!(
+        out,
+        "<rect class=\"cell\" x=\"{}\" y=\"{}\" width=\"{}\" height=\"{}\"><title>{escaped}</title></rect>",
+        x0.min(x1),
+        y0.min(y1),
+        (x1 - x0).abs(),
+        (y1 - y0).abs()
+    );
 }
 
 /// A vertical bar of the colour scale with its values.
@@ -209,224 +264,298 @@ fn colour_scale(
 }
 
 /// Writes the line chart.
-pub fn line_chart(path: &Path, chart_data: &LineChart) -> Result<()> {
-    let n = chart_data.x_ticks.len();
-    let all: Vec<f64> = chart_data
-        .min
-        .iter()
-        .chain(&chart_data.max)
-        .copied()
-        .collect();
-    let (low, high) = bounds(&all);
-    let pad = (high - low) * 0.08;
-    let root =
-        SVGBackend::new(path, ((140 + 60 * n as u32).clamp(640, 1600), 480)).into_drawing_area();
-    root.fill(&WHITE).map_err(|e| failed(path, e))?;
-    let mut chart = ChartBuilder::on(&root)
-        .caption(&chart_data.title, (FONT, 20))
-        .margin(12)
-        .x_label_area_size(50)
-        .y_label_area_size(80)
-        .build_cartesian_2d(categories(n), (low - pad)..(high + pad))
-        .map_err(|e| failed(path, e))?;
-    chart
-        .configure_mesh()
-        .x_desc(&chart_data.x_label)
-        .y_desc(&chart_data.y_label)
-        .x_labels(n.min(40))
-        .x_label_formatter(&|v| match v {
-            SegmentValue::CenterOf(i) => chart_data.x_ticks.get(*i).cloned().unwrap_or_default(),
-            _ => String::new(),
-        })
-        .y_label_formatter(&|v| super::number(*v))
-        .label_style((FONT, 13))
-        .axis_desc_style((FONT, 15))
-        .draw()
-        .map_err(|e| failed(path, e))?;
-    chart
-        .draw_series((0..n).map(|i| {
-            ErrorBar::new_vertical(
-                SegmentValue::CenterOf(i),
-                chart_data.min[i],
-                chart_data.mean[i],
-                chart_data.max[i],
-                BLUE.mix(0.5).stroke_width(2),
-                10,
-            )
-        }))
-        .map_err(|e| failed(path, e))?
-        .label("min – max")
-        .legend(move |(x, y)| PathElement::new([(x, y - 6), (x, y + 6)], BLUE.mix(0.5)));
-    chart
-        .draw_series(LineSeries::new(
-            (0..n).map(|i| (SegmentValue::CenterOf(i), chart_data.mean[i])),
-            BLUE.stroke_width(3),
-        ))
-        .map_err(|e| failed(path, e))?
-        .label("mean")
-        .legend(move |(x, y)| PathElement::new([(x, y), (x + 20, y)], BLUE.stroke_width(3)));
-    chart
-        .configure_series_labels()
-        .position(SeriesLabelPosition::UpperRight)
-        .background_style(WHITE.mix(0.8))
-        .border_style(BLACK)
-        .label_font((FONT, 13))
-        .draw()
-        .map_err(|e| failed(path, e))?;
-    root.present().map_err(|e| failed(path, e))
+pub fn line_chart(chart_data: &LineChart) -> Result<String> {
+    render(|svg| {
+        let n = chart_data.x_ticks.len();
+        let all: Vec<f64> = chart_data
+            .min
+            .iter()
+            .chain(&chart_data.max)
+            .copied()
+            .collect();
+        let (low, high) = bounds(&all);
+        let pad = (high - low) * 0.08;
+        let root = SVGBackend::with_string(svg, ((140 + 60 * n as u32).clamp(640, 1600), 480))
+            .into_drawing_area();
+        root.fill(&WHITE).map_err(failed)?;
+        let mut chart = ChartBuilder::on(&root)
+            .caption(&chart_data.title, (FONT, 20))
+            .margin(12)
+            .x_label_area_size(50)
+            .y_label_area_size(80)
+            .build_cartesian_2d(categories(n), (low - pad)..(high + pad))
+            .map_err(failed)?;
+        chart
+            .configure_mesh()
+            .x_desc(&chart_data.x_label)
+            .y_desc(&chart_data.y_label)
+            .x_labels(n.min(40))
+            .x_label_formatter(&|v| match v {
+                SegmentValue::CenterOf(i) => {
+                    chart_data.x_ticks.get(*i).cloned().unwrap_or_default()
+                }
+                _ => String::new(),
+            })
+            .y_label_formatter(&|v| super::number(*v))
+            .label_style((FONT, 13))
+            .axis_desc_style((FONT, 15))
+            .draw()
+            .map_err(failed)?;
+        chart
+            .draw_series((0..n).map(|i| {
+                ErrorBar::new_vertical(
+                    SegmentValue::CenterOf(i),
+                    chart_data.min[i],
+                    chart_data.mean[i],
+                    chart_data.max[i],
+                    BLUE.mix(0.5).stroke_width(2),
+                    10,
+                )
+            }))
+            .map_err(failed)?
+            .label("min – max")
+            .legend(move |(x, y)| PathElement::new([(x, y - 6), (x, y + 6)], BLUE.mix(0.5)));
+        chart
+            .draw_series(LineSeries::new(
+                (0..n).map(|i| (SegmentValue::CenterOf(i), chart_data.mean[i])),
+                BLUE.stroke_width(3),
+            ))
+            .map_err(failed)?
+            .label("mean")
+            .legend(move |(x, y)| PathElement::new([(x, y), (x + 20, y)], BLUE.stroke_width(3)));
+        chart
+            .configure_series_labels()
+            .position(SeriesLabelPosition::UpperRight)
+            .background_style(WHITE.mix(0.8))
+            .border_style(BLACK)
+            .label_font((FONT, 13))
+            .draw()
+            .map_err(failed)?;
+        root.present().map_err(failed)
+    })
 }
 
 /// Writes a run's equity curve above its drawdown (equity over its running peak, minus one).
-pub fn equity(path: &Path, title: &str, points: &[(DateTime<Utc>, f64)]) -> Result<()> {
-    let (Some(first), Some(last)) = (points.first(), points.last()) else {
-        return Err(anyhow!("the run has no equity curve to draw"));
-    };
-    let span = first.0..last.0.max(first.0 + chrono::Duration::seconds(1));
-    let mut peak = f64::MIN;
-    let drawdown: Vec<(DateTime<Utc>, f64)> = points
+pub fn equity(title: &str, points: &[(DateTime<Utc>, f64)]) -> Result<String> {
+    render(|svg| {
+        let (Some(first), Some(last)) = (points.first(), points.last()) else {
+            return Err(anyhow!("the run has no equity curve to draw"));
+        };
+        let span = first.0..last.0.max(first.0 + chrono::Duration::seconds(1));
+        let mut peak = f64::MIN;
+        let drawdown: Vec<(DateTime<Utc>, f64)> = points
+            .iter()
+            .map(|(t, e)| {
+                peak = peak.max(*e);
+                (*t, e / peak - 1.0)
+            })
+            .collect();
+        let (low, high) = bounds(&points.iter().map(|p| p.1).collect::<Vec<_>>());
+        let deepest = drawdown.iter().map(|d| d.1).fold(0.0, f64::min);
+        let root = titled_canvas(svg, (1000, 640), title)?;
+        let (top, bottom) = root.split_vertically(400);
+        let mut chart = ChartBuilder::on(&top)
+            .margin(12)
+            .x_label_area_size(30)
+            .y_label_area_size(90)
+            .build_cartesian_2d(span.clone(), low..high)
+            .map_err(failed)?;
+        chart
+            .configure_mesh()
+            .y_desc("equity")
+            .x_labels(8)
+            .x_label_formatter(&date)
+            .y_label_formatter(&|v| super::number(*v))
+            .label_style((FONT, 12))
+            .axis_desc_style((FONT, 14))
+            .draw()
+            .map_err(failed)?;
+        chart
+            .draw_series(LineSeries::new(
+                points.iter().copied(),
+                BLUE.stroke_width(2),
+            ))
+            .map_err(failed)?;
+        let floor = if deepest < 0.0 { deepest * 1.05 } else { -0.01 };
+        let mut chart = ChartBuilder::on(&bottom)
+            .margin(12)
+            .x_label_area_size(40)
+            .y_label_area_size(90)
+            .build_cartesian_2d(span, floor..0.0)
+            .map_err(failed)?;
+        chart
+            .configure_mesh()
+            .y_desc("drawdown")
+            .x_desc("time")
+            .x_labels(8)
+            .x_label_formatter(&date)
+            .y_label_formatter(&|v| format!("{:.1}%", v * 100.0))
+            .label_style((FONT, 12))
+            .axis_desc_style((FONT, 14))
+            .draw()
+            .map_err(failed)?;
+        chart
+            .draw_series(AreaSeries::new(drawdown, 0.0, RED.mix(0.35)).border_style(RED))
+            .map_err(failed)?;
+        root.present().map_err(failed)
+    })
+}
+
+/// Several equity curves on one chart, each divided by its first value so that all start at
+/// 1; `series` holds a legend label and a curve for each.
+pub fn overlaid(title: &str, series: &[(String, Curve)]) -> Result<String> {
+    let rebased: Vec<(&String, Curve)> = series
         .iter()
-        .map(|(t, e)| {
-            peak = peak.max(*e);
-            (*t, e / peak - 1.0)
+        .filter_map(|(label, points)| {
+            let start = points.first()?.1;
+            (start != 0.0 && start.is_finite())
+                .then(|| (label, points.iter().map(|(t, e)| (*t, e / start)).collect()))
         })
         .collect();
-    let (low, high) = bounds(&points.iter().map(|p| p.1).collect::<Vec<_>>());
-    let deepest = drawdown.iter().map(|d| d.1).fold(0.0, f64::min);
-    let root = titled_canvas(path, (1000, 640), title)?;
-    let (top, bottom) = root.split_vertically(400);
-    let mut chart = ChartBuilder::on(&top)
-        .margin(12)
-        .x_label_area_size(30)
-        .y_label_area_size(90)
-        .build_cartesian_2d(span.clone(), low..high)
-        .map_err(|e| failed(path, e))?;
-    chart
-        .configure_mesh()
-        .y_desc("equity")
-        .x_labels(8)
-        .x_label_formatter(&date)
-        .y_label_formatter(&|v| super::number(*v))
-        .label_style((FONT, 12))
-        .axis_desc_style((FONT, 14))
-        .draw()
-        .map_err(|e| failed(path, e))?;
-    chart
-        .draw_series(LineSeries::new(
-            points.iter().copied(),
-            BLUE.stroke_width(2),
-        ))
-        .map_err(|e| failed(path, e))?;
-    let floor = if deepest < 0.0 { deepest * 1.05 } else { -0.01 };
-    let mut chart = ChartBuilder::on(&bottom)
-        .margin(12)
-        .x_label_area_size(40)
-        .y_label_area_size(90)
-        .build_cartesian_2d(span, floor..0.0)
-        .map_err(|e| failed(path, e))?;
-    chart
-        .configure_mesh()
-        .y_desc("drawdown")
-        .x_desc("time")
-        .x_labels(8)
-        .x_label_formatter(&date)
-        .y_label_formatter(&|v| format!("{:.1}%", v * 100.0))
-        .label_style((FONT, 12))
-        .axis_desc_style((FONT, 14))
-        .draw()
-        .map_err(|e| failed(path, e))?;
-    chart
-        .draw_series(AreaSeries::new(drawdown, 0.0, RED.mix(0.35)).border_style(RED))
-        .map_err(|e| failed(path, e))?;
-    root.present().map_err(|e| failed(path, e))
+    let times = rebased.iter().flat_map(|(_, p)| p.iter().map(|p| p.0));
+    let (Some(first), Some(last)) = (times.clone().min(), times.max()) else {
+        return Err(anyhow!("none of the runs has an equity curve to draw"));
+    };
+    let values: Vec<f64> = rebased
+        .iter()
+        .flat_map(|(_, p)| p.iter().map(|p| p.1))
+        .collect();
+    let (low, high) = bounds(&values);
+    render(|svg| {
+        let root = titled_canvas(svg, (1000, 480), title)?;
+        let mut chart = ChartBuilder::on(&root)
+            .margin(12)
+            .x_label_area_size(40)
+            .y_label_area_size(80)
+            .build_cartesian_2d(
+                first..last.max(first + chrono::Duration::seconds(1)),
+                low..high,
+            )
+            .map_err(failed)?;
+        chart
+            .configure_mesh()
+            .y_desc("equity (first value = 1)")
+            .x_labels(8)
+            .x_label_formatter(&date)
+            .y_label_formatter(&|v| super::number(*v))
+            .label_style((FONT, 12))
+            .axis_desc_style((FONT, 14))
+            .draw()
+            .map_err(failed)?;
+        for (i, (label, points)) in rebased.iter().enumerate() {
+            let colour = Palette99::pick(i).to_rgba();
+            chart
+                .draw_series(LineSeries::new(
+                    points.iter().copied(),
+                    colour.stroke_width(2),
+                ))
+                .map_err(failed)?
+                .label(label.as_str())
+                .legend(move |(x, y)| {
+                    PathElement::new([(x, y), (x + 20, y)], colour.stroke_width(3))
+                });
+        }
+        chart
+            .configure_series_labels()
+            .position(SeriesLabelPosition::UpperLeft)
+            .background_style(WHITE.mix(0.8))
+            .border_style(BLACK)
+            .label_font((FONT, 13))
+            .draw()
+            .map_err(failed)?;
+        root.present().map_err(failed)
+    })
 }
 
 /// The cross-validation of a sweep: the histogram of its logits beside the in-sample best's
 /// out-of-sample metric against its in-sample one, with the least-squares line.
-pub fn overfitting(path: &Path, title: &str, metric: &str, pbo: &Pbo) -> Result<()> {
-    const BINS: usize = 30;
-    let (low, high) = bounds(&pbo.logits);
-    let width = (high - low) / BINS as f64;
-    let mut counts = [0usize; BINS];
-    for l in &pbo.logits {
-        counts[(((l - low) / width) as usize).min(BINS - 1)] += 1;
-    }
-    let tallest = counts.iter().copied().max().unwrap_or(1).max(1);
-    let root = titled_canvas(path, (1100, 520), title)?;
-    let (left, right) = root.split_horizontally(550);
-    let mut chart = ChartBuilder::on(&left)
-        .margin(12)
-        .caption(
-            format!("logits of {} splits (PBO: share ≤ 0)", pbo.combinations),
-            (FONT, 14),
-        )
-        .x_label_area_size(40)
-        .y_label_area_size(60)
-        .build_cartesian_2d(low.min(0.0)..high.max(0.0), 0..tallest + tallest / 10 + 1)
-        .map_err(|e| failed(path, e))?;
-    chart
-        .configure_mesh()
-        .x_desc("λ")
-        .y_desc("splits")
-        .label_style((FONT, 12))
-        .axis_desc_style((FONT, 14))
-        .draw()
-        .map_err(|e| failed(path, e))?;
-    chart
-        .draw_series(counts.iter().enumerate().map(|(i, &n)| {
-            let x0 = low + i as f64 * width;
-            let colour = if x0 + width / 2.0 <= 0.0 { RED } else { BLUE };
-            Rectangle::new([(x0, 0), (x0 + width, n)], colour.mix(0.7).filled())
-        }))
-        .map_err(|e| failed(path, e))?;
-    chart
-        .draw_series(LineSeries::new(
-            [(0.0, 0), (0.0, tallest)],
-            BLACK.stroke_width(1),
-        ))
-        .map_err(|e| failed(path, e))?;
+pub fn overfitting(title: &str, metric: &str, pbo: &Pbo) -> Result<String> {
+    render(|svg| {
+        const BINS: usize = 30;
+        let (low, high) = bounds(&pbo.logits);
+        let width = (high - low) / BINS as f64;
+        let mut counts = [0usize; BINS];
+        for l in &pbo.logits {
+            counts[(((l - low) / width) as usize).min(BINS - 1)] += 1;
+        }
+        let tallest = counts.iter().copied().max().unwrap_or(1).max(1);
+        let root = titled_canvas(svg, (1100, 520), title)?;
+        let (left, right) = root.split_horizontally(550);
+        let mut chart = ChartBuilder::on(&left)
+            .margin(12)
+            .caption(
+                format!("logits of {} splits (PBO: share ≤ 0)", pbo.combinations),
+                (FONT, 14),
+            )
+            .x_label_area_size(40)
+            .y_label_area_size(60)
+            .build_cartesian_2d(low.min(0.0)..high.max(0.0), 0..tallest + tallest / 10 + 1)
+            .map_err(failed)?;
+        chart
+            .configure_mesh()
+            .x_desc("λ")
+            .y_desc("splits")
+            .label_style((FONT, 12))
+            .axis_desc_style((FONT, 14))
+            .draw()
+            .map_err(failed)?;
+        chart
+            .draw_series(counts.iter().enumerate().map(|(i, &n)| {
+                let x0 = low + i as f64 * width;
+                let colour = if x0 + width / 2.0 <= 0.0 { RED } else { BLUE };
+                Rectangle::new([(x0, 0), (x0 + width, n)], colour.mix(0.7).filled())
+            }))
+            .map_err(failed)?;
+        chart
+            .draw_series(LineSeries::new(
+                [(0.0, 0), (0.0, tallest)],
+                BLACK.stroke_width(1),
+            ))
+            .map_err(failed)?;
 
-    let xs: Vec<f64> = pbo.best.iter().map(|b| b.0).collect();
-    let ys: Vec<f64> = pbo.best.iter().map(|b| b.1).collect();
-    let ((x0, x1), (y0, y1)) = (bounds(&xs), bounds(&ys));
-    let mut chart = ChartBuilder::on(&right)
-        .margin(12)
-        .caption(
-            format!(
-                "degradation: slope {}, R² {}",
-                super::number(pbo.degradation.slope),
-                super::number(pbo.degradation.r2)
-            ),
-            (FONT, 14),
-        )
-        .x_label_area_size(40)
-        .y_label_area_size(70)
-        .build_cartesian_2d(x0..x1, y0..y1)
-        .map_err(|e| failed(path, e))?;
-    chart
-        .configure_mesh()
-        .x_desc(format!("{metric} in sample (the best)"))
-        .y_desc(format!("{metric} out of sample"))
-        .x_label_formatter(&|v| super::number(*v))
-        .y_label_formatter(&|v| super::number(*v))
-        .label_style((FONT, 12))
-        .axis_desc_style((FONT, 14))
-        .draw()
-        .map_err(|e| failed(path, e))?;
-    chart
-        .draw_series(
-            pbo.best
-                .iter()
-                .map(|&(x, y)| Circle::new((x, y), 2, BLUE.mix(0.4).filled())),
-        )
-        .map_err(|e| failed(path, e))?;
-    let line = |x: f64| pbo.degradation.intercept + pbo.degradation.slope * x;
-    chart
-        .draw_series(LineSeries::new(
-            [(x0, line(x0)), (x1, line(x1))],
-            RED.stroke_width(2),
-        ))
-        .map_err(|e| failed(path, e))?;
-    root.present().map_err(|e| failed(path, e))
+        let xs: Vec<f64> = pbo.best.iter().map(|b| b.0).collect();
+        let ys: Vec<f64> = pbo.best.iter().map(|b| b.1).collect();
+        let ((x0, x1), (y0, y1)) = (bounds(&xs), bounds(&ys));
+        let mut chart = ChartBuilder::on(&right)
+            .margin(12)
+            .caption(
+                format!(
+                    "degradation: slope {}, R² {}",
+                    super::number(pbo.degradation.slope),
+                    super::number(pbo.degradation.r2)
+                ),
+                (FONT, 14),
+            )
+            .x_label_area_size(40)
+            .y_label_area_size(70)
+            .build_cartesian_2d(x0..x1, y0..y1)
+            .map_err(failed)?;
+        chart
+            .configure_mesh()
+            .x_desc(format!("{metric} in sample (the best)"))
+            .y_desc(format!("{metric} out of sample"))
+            .x_label_formatter(&|v| super::number(*v))
+            .y_label_formatter(&|v| super::number(*v))
+            .label_style((FONT, 12))
+            .axis_desc_style((FONT, 14))
+            .draw()
+            .map_err(failed)?;
+        chart
+            .draw_series(
+                pbo.best
+                    .iter()
+                    .map(|&(x, y)| Circle::new((x, y), 2, BLUE.mix(0.4).filled())),
+            )
+            .map_err(failed)?;
+        let line = |x: f64| pbo.degradation.intercept + pbo.degradation.slope * x;
+        chart
+            .draw_series(LineSeries::new(
+                [(x0, line(x0)), (x1, line(x1))],
+                RED.stroke_width(2),
+            ))
+            .map_err(failed)?;
+        root.present().map_err(failed)
+    })
 }
 
 fn date(t: &DateTime<Utc>) -> String {

@@ -12,6 +12,8 @@ pub struct RunPage {
     pub runs: Vec<RunSummary>,
     /// `--after` for the next page; `null` on the last.
     pub next: Option<RunId>,
+    /// `--before` for the previous page; `null` on the first.
+    pub previous: Option<RunId>,
 }
 
 impl RunPage {
@@ -34,6 +36,9 @@ impl RunPage {
                     .map_or_else(|| "-".to_owned(), |v| number(*v))
             }));
             table.push(row);
+        }
+        if let Some(previous) = self.previous {
+            table.note(format!("newer: --before {previous}"));
         }
         if let Some(next) = self.next {
             table.note(format!("more: --after {next}"));

@@ -1,0 +1,212 @@
+//! Answers kept in memory until the data under them changes.
+//!
+//! Every statement that changes `runs` or `metrics` announces itself on the channel
+//! `btdb_changes` when its transaction commits (a trigger of migration 11, so any process's
+//! writes count). The server LISTENs on a session of its own to the primary and drops every
+//! answer when told. An answer computed while a change commits is not kept: each is stored
+//! only if no announcement came between the start of its query and its end (the generation
+//! below). While the listening session is down, nothing is cached, since a change could go
+//! unheard. Reading from a standby, answers stay off from an announcement until the standby
+//! has replayed the primary's WAL up to where it was when the announcement arrived.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use anyhow::{Result, anyhow};
+use axum::body::Bytes;
+use diesel_async::AsyncPgConnection;
+use diesel_async::RunQueryDsl;
+use futures_util::StreamExt;
+
+use crate::db::{Db, DbOptions, replica};
+
+/// The channel the trigger announces changes on.
+pub const CHANNEL: &str = "btdb_changes";
+
+/// Answers kept at most: a bound on memory, since each distinct URL is an entry.
+const CAPACITY: usize = 4096;
+
+/// How often the listening session is checked when nothing is announced: a session lost
+/// without a word (a dropped network) is found within this.
+const HEARTBEAT: Duration = Duration::from_secs(5);
+
+/// One answer as sent: its content type and body.
+#[derive(Debug, Clone)]
+pub struct Answer {
+    pub content_type: &'static str,
+    pub body: Bytes,
+}
+
+#[derive(Debug, Default)]
+struct State {
+    /// Bumped by every announcement and every change of `live`.
+    generation: u64,
+    /// Whether answers may be kept and served: the listener is up and the standby, if any,
+    /// has caught up.
+    live: bool,
+    answers: HashMap<String, Answer>,
+}
+
+/// The cache; cheap to share.
+#[derive(Debug, Clone, Default)]
+pub struct AnswerCache(Arc<Mutex<State>>);
+
+/// The generation an answer's query started in.
+#[derive(Debug, Clone, Copy)]
+pub struct Ticket(u64);
+
+impl AnswerCache {
+    fn state(&self) -> std::sync::MutexGuard<'_, State> {
+        self.0.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// The kept answer for `key`, if any may be served.
+    pub fn get(&self, key: &str) -> Option<Answer> {
+        let state = self.state();
+        state.live.then(|| state.answers.get(key).cloned())?
+    }
+
+    /// Taken before computing an answer.
+    pub fn ticket(&self) -> Ticket {
+        Ticket(self.state().generation)
+    }
+
+    /// Keeps `answer` unless something changed since `ticket` was taken.
+    pub fn put(&self, key: String, ticket: Ticket, answer: Answer) {
+        let mut state = self.state();
+        if !state.live || state.generation != ticket.0 {
+            return;
+        }
+        if state.answers.len() >= CAPACITY {
+            state.answers.clear();
+        }
+        state.answers.insert(key, answer);
+    }
+
+    /// Drops every answer; `live` says whether new ones may be kept from now on.
+    fn reset(&self, live: bool) {
+        let mut state = self.state();
+        state.generation += 1;
+        state.live = live;
+        state.answers.clear();
+    }
+
+    /// Whether answers are being kept (for `/api/status` and the tests).
+    pub fn is_live(&self) -> bool {
+        self.state().live
+    }
+}
+
+/// Keeps the cache honest for as long as the server runs: listens for announcements on the
+/// primary, reconnecting after a failure (with the cache off meanwhile).
+pub async fn follow(cache: AnswerCache, options: DbOptions, reads: Db) {
+    let mut delay = Duration::from_millis(100);
+    loop {
+        let outcome = match Db::primary_session(&options).await {
+            Ok(Some(session)) => listen(&cache, session, &reads).await,
+            Ok(None) => {
+                tracing::warn!(
+                    "no --database-url beside --read-url: btdb cannot hear of new runs, so it \
+                     caches no answer"
+                );
+                return;
+            }
+            Err(e) => Err(e),
+        };
+        cache.reset(false);
+        if let Err(e) = outcome {
+            tracing::warn!("answer cache off until the primary answers again: {e:#}");
+        }
+        tokio::time::sleep(delay).await;
+        delay = (delay * 2).min(Duration::from_secs(5));
+    }
+}
+
+/// Listens on `session` until it fails; the cache is live while it does.
+async fn listen(cache: &AnswerCache, mut session: AsyncPgConnection, reads: &Db) -> Result<()> {
+    diesel::sql_query(format!("LISTEN {CHANNEL}"))
+        .execute(&mut session)
+        .await?;
+    cache.reset(true);
+    tracing::debug!("answer cache on: listening for changes");
+    loop {
+        let heard = {
+            let mut stream = std::pin::pin!(session.notifications_stream());
+            tokio::select! {
+                heard = stream.next() => Some(heard),
+                () = tokio::time::sleep(HEARTBEAT) => None,
+            }
+        };
+        match heard {
+            None => {
+                tokio::time::timeout(
+                    HEARTBEAT,
+                    diesel::sql_query("SELECT 1").execute(&mut session),
+                )
+                .await
+                .map_err(|_| anyhow!("the listening session did not answer within 5s"))??;
+            }
+            Some(None) => return Err(anyhow!("the listening session closed")),
+            Some(Some(Err(e))) => return Err(e.into()),
+            Some(Some(Ok(_))) if reads.reads_standby() => {
+                cache.reset(false);
+                let position = replica::primary_position(&mut session).await?;
+                caught_up(reads, &position).await;
+                cache.reset(true);
+            }
+            Some(Some(Ok(_))) => cache.reset(true),
+        }
+    }
+}
+
+/// Waits until the standby has replayed the primary's `position`.
+async fn caught_up(reads: &Db, position: &str) {
+    loop {
+        let behind = match reads.conn().await {
+            Ok(mut conn) => replica::replay(&mut conn, position)
+                .await
+                .map(|r| r.behind_bytes),
+            Err(e) => Err(e),
+        };
+        match behind {
+            Ok(0) => return,
+            Ok(_) => {}
+            Err(e) => tracing::debug!("waiting for the standby: {e:#}"),
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn answer(text: &'static str) -> Answer {
+        Answer {
+            content_type: "text/plain",
+            body: Bytes::from_static(text.as_bytes()),
+        }
+    }
+
+    #[test]
+    fn nothing_is_kept_while_not_listening() {
+        let cache = AnswerCache::default();
+        cache.put("a".into(), cache.ticket(), answer("1"));
+        assert!(cache.get("a").is_none());
+    }
+
+    #[test]
+    fn an_answer_whose_query_overlapped_a_change_is_not_kept() {
+        let cache = AnswerCache::default();
+        cache.reset(true);
+        let before = cache.ticket();
+        cache.reset(true);
+        cache.put("a".into(), before, answer("old"));
+        assert!(cache.get("a").is_none());
+        cache.put("a".into(), cache.ticket(), answer("new"));
+        assert_eq!(cache.get("a").expect("kept").body, "new");
+        cache.reset(false);
+        assert!(cache.get("a").is_none());
+    }
+}

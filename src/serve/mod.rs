@@ -1,0 +1,280 @@
+//! `btdb serve`: the read commands in a browser, and their JSON beside them.
+//!
+//! Pages are rendered on the server (maud escapes every value), charts are the CLI's SVG
+//! inline, and no page loads a script or anything from another origin. Each route reads its
+//! query string as the matching command's long options (`params`), asks the command's own
+//! `answer` function, and renders or serialises what it gets, so a page, its JSON and the CLI
+//! cannot drift apart. Answers are cached until a change is announced (`cache`).
+
+pub mod answers;
+pub mod api;
+pub mod auth;
+pub mod cache;
+pub mod pages;
+pub mod params;
+
+use std::net::SocketAddr;
+use std::time::Instant;
+
+use anyhow::{Context, Result, bail};
+use axum::Router;
+use axum::body::Body;
+use axum::extract::{Request, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+
+use crate::db::{self, Db, DbOptions};
+use auth::Token;
+use cache::{Answer, AnswerCache};
+
+/// What `btdb serve` was asked to do.
+#[derive(Debug, Clone)]
+pub struct Options {
+    pub bind: SocketAddr,
+    pub token: Option<String>,
+}
+
+/// What every handler shares.
+#[derive(Debug, Clone)]
+pub struct App {
+    pub db: Db,
+    pub cache: AnswerCache,
+    pub token: Option<Token>,
+    /// Threads that run the database work of requests. Diesel's async queries are not `Send`
+    /// for every lifetime, as axum's handlers must be, so each request's work runs pinned to
+    /// one of these threads (as many as cores), its answer coming back over a channel.
+    workers: tokio_util::task::LocalPoolHandle,
+}
+
+impl App {
+    /// Runs the future `work` makes on a worker thread and returns its response.
+    pub async fn local<F, Fut>(self, work: F) -> Response
+    where
+        F: FnOnce() -> Fut + Send + 'static,
+        Fut: Future<Output = Response> + 'static,
+    {
+        match self.workers.spawn_pinned(work).await {
+            Ok(response) => response,
+            Err(e) => {
+                tracing::error!("a request's work ended abnormally: {e}");
+                pages::error(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "the request failed inside btdb",
+                )
+            }
+        }
+    }
+}
+
+/// The Content Security Policy of every answer: nothing from another origin, no script at all,
+/// the style sheet from this server.
+const POLICY: &str = "default-src 'none'; style-src 'self'; img-src 'self' data:; \
+                      form-action 'self'; base-uri 'none'; frame-ancestors 'none'";
+
+/// Shortest token accepted: shorter ones can be guessed.
+const MIN_TOKEN: usize = 16;
+
+/// Checks the options, connects, and serves until `shutdown` completes; requests under way
+/// then finish.
+pub async fn serve(
+    options: Options,
+    db_options: DbOptions,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<()> {
+    let token = match (&options.token, options.bind.ip().is_loopback()) {
+        (Some(t), _) if t.len() < MIN_TOKEN => bail!(
+            "--token is {} characters; use at least {MIN_TOKEN} (e.g. `openssl rand -hex 16`)",
+            t.len()
+        ),
+        (Some(t), _) => Some(Token::new(t)),
+        (None, true) => None,
+        (None, false) => bail!(
+            "--bind {} is not a loopback address: anyone who reaches it could read every run; \
+             give --token (or BTDB_SERVE_TOKEN), or bind 127.0.0.1",
+            options.bind
+        ),
+    };
+    let db = Db::connect(&db_options).await?;
+    let listener = tokio::net::TcpListener::bind(options.bind)
+        .await
+        .with_context(|| format!("cannot listen on {}", options.bind))?;
+    let address = listener.local_addr()?;
+    let cache = AnswerCache::default();
+    tokio::spawn(cache::follow(cache.clone(), db_options, db.clone()));
+    let workers = std::thread::available_parallelism().map_or(2, usize::from);
+    let app = App {
+        db,
+        cache,
+        token,
+        workers: tokio_util::task::LocalPoolHandle::new(workers),
+    };
+    crate::report::print(&format!("btdb serve: http://{address}/\n"))?;
+    axum::serve(listener, router(app))
+        .with_graceful_shutdown(shutdown)
+        .await
+        .context("serving")?;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+/// Every route, behind the cache, the token check, the security headers and the request log.
+pub fn router(app: App) -> Router {
+    Router::new()
+        .route("/", get(pages::rank::page))
+        .route("/strategies/{name}", get(pages::strategy::page))
+        .route("/runs", get(pages::runs::page))
+        .route("/runs.csv", get(pages::runs::csv))
+        .route("/runs/{id}", get(pages::run::page))
+        .route("/side-by-side", get(pages::side_by_side::page))
+        .route("/api/rank", get(api::rank))
+        .route("/api/compare", get(api::compare))
+        .route("/api/runs", get(api::runs))
+        .route("/api/runs/{id}", get(api::show))
+        .route("/api/runs/{id}/trades", get(api::trades))
+        .route("/api/side-by-side", get(api::side_by_side))
+        .route("/api/strategies/{name}", get(api::strategy))
+        .layer(middleware::from_fn_with_state(app.clone(), cached))
+        .route("/login", get(auth::form).post(auth::login))
+        .route("/static/style.css", get(style))
+        .fallback(not_found)
+        .layer(middleware::from_fn_with_state(app.clone(), auth::check))
+        .layer(middleware::from_fn(headers))
+        .layer(middleware::from_fn(log))
+        .with_state(app)
+}
+
+/// Serves a kept answer, or computes it and keeps it if nothing changed meanwhile.
+async fn cached(State(app): State<App>, request: Request, next: Next) -> Response {
+    let key = request.uri().to_string();
+    if let Some(answer) = app.cache.get(&key) {
+        return respond(answer, "hit");
+    }
+    let ticket = app.cache.ticket();
+    let response = next.run(request).await;
+    if response.status() != StatusCode::OK {
+        return response;
+    }
+    let (parts, body) = response.into_parts();
+    let Ok(body) = axum::body::to_bytes(body, usize::MAX).await else {
+        return StatusCode::INTERNAL_SERVER_ERROR.into_response();
+    };
+    let content_type = match parts.headers.get(header::CONTENT_TYPE) {
+        Some(v) if v == "application/json" => "application/json",
+        Some(v) if v.as_bytes().starts_with(b"text/csv") => "text/csv; charset=utf-8",
+        _ => "text/html; charset=utf-8",
+    };
+    let answer = Answer { content_type, body };
+    app.cache.put(key, ticket, answer.clone());
+    let mut response = respond(answer, "miss");
+    if let Some(disposition) = parts.headers.get(header::CONTENT_DISPOSITION) {
+        response
+            .headers_mut()
+            .insert(header::CONTENT_DISPOSITION, disposition.clone());
+    }
+    response
+}
+
+fn respond(answer: Answer, cache: &'static str) -> Response {
+    let mut response = Response::new(Body::from(answer.body));
+    let headers = response.headers_mut();
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static(answer.content_type),
+    );
+    headers.insert("x-btdb-cache", HeaderValue::from_static(cache));
+    if answer.content_type.starts_with("text/csv") {
+        headers.insert(
+            header::CONTENT_DISPOSITION,
+            HeaderValue::from_static("attachment; filename=\"runs.csv\""),
+        );
+    }
+    response
+}
+
+/// The headers that make every answer safe to show: the policy, no sniffing, no framing, no
+/// referrer (URLs name strategies).
+async fn headers(request: Request, next: Next) -> Response {
+    let mut response = next.run(request).await;
+    let headers = response.headers_mut();
+    headers.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(POLICY),
+    );
+    headers.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    headers.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("no-referrer"),
+    );
+    headers
+        .entry(header::CACHE_CONTROL)
+        .or_insert(HeaderValue::from_static("no-cache"));
+    response
+}
+
+/// One line per request: method, path and query, status and duration.
+async fn log(request: Request, next: Next) -> Response {
+    let started = Instant::now();
+    let method = request.method().clone();
+    let mut uri = request.uri().to_string();
+    if let Some((cut, _)) = uri.char_indices().nth(300) {
+        uri.truncate(cut);
+        uri.push('…');
+    }
+    let response = next.run(request).await;
+    tracing::info!(
+        "{method} {uri} {} {:.1} ms",
+        response.status().as_u16(),
+        started.elapsed().as_secs_f64() * 1e3
+    );
+    response
+}
+
+async fn style() -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, "text/css; charset=utf-8"),
+            (header::CACHE_CONTROL, "max-age=3600"),
+        ],
+        include_str!("style.css"),
+    )
+        .into_response()
+}
+
+async fn not_found(request: Request) -> Response {
+    let message = format!("no page at {}", request.uri().path());
+    if request.uri().path().starts_with("/api/") {
+        api::error(StatusCode::NOT_FOUND, &message)
+    } else {
+        pages::error(StatusCode::NOT_FOUND, &message)
+    }
+}
+
+/// The status of a failed answer: 503 when the database could not answer, 400 when the
+/// request was at fault (every other error a read command gives is about what it was asked).
+pub fn status_of(e: &anyhow::Error) -> StatusCode {
+    let database = e.chain().any(|cause| {
+        cause.is::<db::Unavailable>()
+            || cause.is::<diesel::result::Error>()
+            || cause.is::<diesel::ConnectionError>()
+            || cause.is::<tokio_postgres::Error>()
+    });
+    if database || db::error::kind_in(e).is_some() {
+        StatusCode::SERVICE_UNAVAILABLE
+    } else {
+        StatusCode::BAD_REQUEST
+    }
+}
+
+/// An error as one line, as the CLI prints it.
+pub fn one_line(e: &anyhow::Error) -> String {
+    format!("{e:#}")
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+}

@@ -1,0 +1,115 @@
+//! The HTML pages. maud escapes every value it writes, so names from the database show as the
+//! text they are; names that may hold right-to-left overrides sit in `<bdi>`, so they cannot
+//! reorder the text around them.
+
+pub mod rank;
+pub mod run;
+pub mod runs;
+pub mod side_by_side;
+pub mod strategy;
+
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use maud::{DOCTYPE, Markup, PreEscaped, html};
+use percent_encoding::{NON_ALPHANUMERIC, utf8_percent_encode};
+
+use super::{one_line, status_of};
+use crate::models::RunId;
+use crate::report::number;
+
+/// A whole page around `content`.
+pub fn layout(title: &str, content: Markup) -> Markup {
+    html! {
+        (DOCTYPE)
+        html lang="en" {
+            head {
+                meta charset="utf-8";
+                meta name="viewport" content="width=device-width, initial-scale=1";
+                title { (title) " · btdb" }
+                link rel="icon" href="data:,";
+                link rel="stylesheet" href="/static/style.css";
+            }
+            body {
+                header {
+                    a.brand href="/" { "btdb" }
+                    a href="/" { "Strategies" }
+                    a href="/runs" { "Runs" }
+                }
+                main { (content) }
+            }
+        }
+    }
+}
+
+/// A page, or the error's page with its status (400 for what was asked, 503 for the
+/// database).
+pub fn render(title: &str, content: anyhow::Result<Markup>) -> Response {
+    match content {
+        Ok(content) => html_response(StatusCode::OK, layout(title, content)),
+        Err(e) => error(status_of(&e), &one_line(&e)),
+    }
+}
+
+/// The error page: the CLI's one line, and the way back.
+pub fn error(status: StatusCode, message: &str) -> Response {
+    let content = html! {
+        h1 { (status.canonical_reason().unwrap_or("Error")) }
+        p.error { (message) }
+        p { a href="/" { "Strategies" } " · " a href="/runs" { "Runs" } }
+    };
+    html_response(status, layout("Error", content))
+}
+
+fn html_response(status: StatusCode, page: Markup) -> Response {
+    (
+        status,
+        [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
+        page.into_string(),
+    )
+        .into_response()
+}
+
+/// A strategy's name as a link to its page.
+pub fn strategy_link(name: &str) -> Markup {
+    html! { a href={ "/strategies/" (utf8_percent_encode(name, NON_ALPHANUMERIC)) } { bdi { (name) } } }
+}
+
+/// A run's id as a link to its page.
+pub fn run_link(id: RunId) -> Markup {
+    html! { a href={ "/runs/" (id) } { (id) } }
+}
+
+/// A metric value, `–` when missing.
+pub fn value(v: Option<f64>) -> Markup {
+    html! { td.num { (v.map_or_else(|| "–".to_owned(), number)) } }
+}
+
+/// A run's parameters as compact `name=value` text.
+pub fn params(params: &serde_json::Value) -> Markup {
+    let text = match params.as_object() {
+        Some(o) => o
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect::<Vec<_>>()
+            .join(" "),
+        None => params.to_string(),
+    };
+    html! { span.params { bdi { (text) } } }
+}
+
+/// An SVG chart from the plotting code, inline. Its text was escaped when it was drawn.
+pub fn chart(svg: &str) -> Markup {
+    html! { div.chart { (PreEscaped(svg)) } }
+}
+
+/// A `<select>` of `options` with `selected` chosen, and an empty choice first when `blank`.
+pub fn select(name: &str, options: &[String], selected: Option<&str>, blank: bool) -> Markup {
+    html! {
+        select name=(name) {
+            @if blank { option value="" { "–" } }
+            @for o in options {
+                option value=(o) selected[Some(o.as_str()) == selected] { (o) }
+            }
+        }
+    }
+}

@@ -1,0 +1,101 @@
+//! `/runs/{id}`: one run as `btdb show` shows it, its equity curve over its drawdown, and its
+//! trades a page at a time (`trades-after`).
+
+use axum::extract::{Path, RawQuery, State};
+use axum::response::Response;
+use maud::{Markup, html};
+
+use super::{chart, render, strategy_link, value};
+use crate::cli::show;
+use crate::query::run_detail::RunDetail;
+use crate::report::plot;
+use crate::serve::App;
+use crate::serve::answers::{self, TradePage};
+use crate::serve::api::WRITES_FILES;
+use crate::serve::params::Params;
+
+/// Trades one page of a run shows.
+const TRADES: i64 = 50;
+
+pub async fn page(
+    State(app): State<App>,
+    Path(id): Path<String>,
+    RawQuery(query): RawQuery,
+) -> Response {
+    app.clone()
+        .local(move || async move {
+            render(
+                &format!("Run {id}"),
+                async {
+                    let mut params = Params::parse(query.as_deref());
+                    let after = params.take_one("trades-after");
+                    params.default("equity", "true");
+                    let args: show::Args = params.args(std::slice::from_ref(&id), WRITES_FILES)?;
+                    let mut conn = app.db.conn().await?;
+                    let detail = show::answer(&args, &mut conn).await?;
+                    let after = after
+                        .map(|a| a.parse::<i32>())
+                        .transpose()
+                        .map_err(|_| anyhow::anyhow!("`trades-after` is a trade number"))?;
+                    let trades = answers::trades(&mut conn, detail.run.id, after, TRADES).await?;
+                    let curve = show::equity_points(detail.equity.as_deref().unwrap_or_default());
+                    let svg = if curve.is_empty() {
+                        None
+                    } else {
+                        Some(plot::equity(&show::title(&detail), &curve)?)
+                    };
+                    Ok(content(&detail, svg.as_deref(), &trades))
+                }
+                .await,
+            )
+        })
+        .await
+}
+
+fn content(detail: &RunDetail, svg: Option<&str>, trades: &TradePage) -> Markup {
+    let run = &detail.run;
+    html! {
+        h1 { "Run " (run.id) ": " (strategy_link(&run.strategy.name)) " on " bdi { (run.dataset) } }
+        div.row {
+            dl.facts {
+                dt { "run_key" } dd { code { (run.run_key) } }
+                dt { "status" } dd { (run.status) }
+                dt { "version" } dd { (run.strategy.version) }
+                dt { "sweep" } dd { bdi { (run.sweep.as_deref().unwrap_or("–")) } }
+                dt { "tags" } dd { bdi { (run.tags.join(", ")) } }
+                dt { "period" } dd { (detail.period_start.map(|t| t.to_rfc3339()).unwrap_or_default()) " – " (detail.period_end.map(|t| t.to_rfc3339()).unwrap_or_default()) }
+                dt { "initial capital" } dd { (detail.initial_capital.as_ref().map(ToString::to_string).unwrap_or_default()) }
+                dt { "recorded" } dd { (run.recorded_at.to_rfc3339()) }
+                dt { "trades" } dd { (detail.n_trades) " (" (detail.trade_summary.winners) " won, " (detail.trade_summary.losers) " lost)" }
+                dt { "probabilistic Sharpe" } dd { (detail.confidence.psr.map_or_else(|| "–".to_owned(), crate::report::number)) }
+            }
+            table {
+                thead { tr { th { "parameter" } th { "value" } } }
+                tbody { @for (k, v) in run.params.as_object().into_iter().flatten() { tr { td { bdi { (k) } } td.params { bdi { (v) } } } } }
+            }
+            table {
+                thead { tr { th { "metric" } th.num { "value" } } }
+                tbody { @for (k, v) in &run.metrics { tr { td { (k) } (value(Some(*v))) } } }
+            }
+        }
+        @if let Some(svg) = svg { h2 { "Equity and drawdown" } (chart(svg)) }
+        h2 { "Trades" }
+        @if trades.trades.is_empty() { p.note { "No trades" (if detail.n_trades > 0 { " after this one" } else { "" }) "." } }
+        @else {
+            table.trades {
+                thead { tr { th.num { "#" } th { "symbol" } th { "side" } th.num { "quantity" } th { "entry" } th.num { "price" } th { "exit" } th.num { "price" } th.num { "fees" } th.num { "pnl" } } }
+                tbody { @for t in &trades.trades { tr {
+                    td.num { (t.seq) } td { bdi { (t.symbol) } } td { (t.side) } td.num { (t.quantity) }
+                    td { (t.entry_time.to_rfc3339()) } td.num { (t.entry_price) }
+                    td { (t.exit_time.to_rfc3339()) } td.num { (t.exit_price) }
+                    td.num { (t.fees) } td.num { (t.pnl) }
+                } } }
+            }
+        }
+        nav.paging {
+            @if let Some(next) = trades.next { a.next href={ "/runs/" (run.id) "?trades-after=" (next) } { "later trades →" } }
+            a href={ "/api/runs/" (run.id) } { "JSON" }
+            a href={ "/api/runs/" (run.id) "/trades" } { "trades as JSON" }
+        }
+    }
+}

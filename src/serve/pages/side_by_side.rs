@@ -1,0 +1,89 @@
+//! `/side-by-side?id=…`: 2 to 8 runs' parameters and metrics in columns (`diff` for the rows
+//! where they differ only), and their equity curves overlaid, each rebased to 1.
+
+use axum::extract::{RawQuery, State};
+use axum::response::Response;
+use maud::{Markup, html};
+
+use super::{chart, render, run_link, strategy_link, value};
+use crate::report::plot;
+use crate::report::side_by_side::SideBySide;
+use crate::serve::App;
+use crate::serve::answers;
+use crate::serve::params::Params;
+
+pub async fn page(State(app): State<App>, RawQuery(query): RawQuery) -> Response {
+    app.clone()
+        .local(move || async move {
+            render(
+                "Side by side",
+                async {
+                    let mut params = Params::parse(query.as_deref());
+                    let ids = answers::ids(&params.take("id"))?;
+                    let diff = params
+                        .take_one("diff")
+                        .is_some_and(|d| d != "false" && d != "0");
+                    params.finish(&["id", "diff"])?;
+                    let (runs, curves) =
+                        answers::side_by_side(&mut *app.db.conn().await?, &ids, true).await?;
+                    let series: Vec<_> = runs
+                        .runs
+                        .iter()
+                        .map(|r| {
+                            let points = curves.get(&r.id).map(Vec::as_slice).unwrap_or_default();
+                            let points: Vec<_> = points
+                                .iter()
+                                .map(|p| {
+                                    (
+                                        p.ts,
+                                        bigdecimal::ToPrimitive::to_f64(&p.equity)
+                                            .unwrap_or(f64::NAN),
+                                    )
+                                })
+                                .collect();
+                            (format!("run {}", r.id), points)
+                        })
+                        .collect();
+                    let svg = plot::overlaid("equity, rebased to 1", &series).ok();
+                    Ok(content(&runs, svg.as_deref(), diff, &ids))
+                }
+                .await,
+            )
+        })
+        .await
+}
+
+fn content(
+    side: &SideBySide,
+    svg: Option<&str>,
+    diff: bool,
+    ids: &[crate::models::RunId],
+) -> Markup {
+    html! {
+        h1 { (side.runs.len()) " runs side by side" }
+        form.filters method="get" action="/side-by-side" {
+            @for id in ids { input type="hidden" name="id" value=(id); }
+            label { "differences only" input type="checkbox" name="diff" checked[diff]; }
+            button type="submit" { "Show" }
+        }
+        table.side {
+            thead {
+                tr { th {} @for r in &side.runs { th { "run " (run_link(r.id)) } } }
+                tr { th { "strategy" } @for r in &side.runs { td { (strategy_link(&r.strategy.name)) } } }
+                tr { th { "data set" } @for r in &side.runs { td { bdi { (r.dataset) } } } }
+            }
+            tbody {
+                tr { th colspan=(side.runs.len() + 1) { "parameters" } }
+                @for row in side.parameters.iter().filter(|r| !diff || r.differs) {
+                    tr.differs[row.differs] { td { bdi { (row.name) } } @for v in &row.values { td.params { bdi { (v.as_ref().map_or_else(|| "–".to_owned(), ToString::to_string)) } } } }
+                }
+                tr { th colspan=(side.runs.len() + 1) { "metrics" } }
+                @for row in side.metrics.iter().filter(|r| !diff || r.differs) {
+                    tr.differs[row.differs] { td { (row.name) } @for v in &row.values { (value(*v)) } }
+                }
+            }
+        }
+        @if let Some(svg) = svg { h2 { "Equity, rebased to 1" } (chart(svg)) }
+        p.note { a href={ "/api/side-by-side?" @for (i, id) in ids.iter().enumerate() { @if i > 0 { "&" } "id=" (id) } } { "JSON" } }
+    }
+}
