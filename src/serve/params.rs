@@ -159,7 +159,7 @@ mod tests {
 
     #[test]
     fn parameters_are_the_long_options() {
-        let params = Params::parse(Some("metric=cagr&by=mean&tag=a&tag=b&runs=&top=5&where="));
+        let params = Params::parse(Some("metric=cagr&by=mean&tag=a&tag=b&top=5&where="));
         let args: rank::Args = params.args(&[], &[]).expect("valid");
         assert_eq!(args.metric, "cagr");
         assert_eq!(args.top, 5);
@@ -172,6 +172,8 @@ mod tests {
     fn flags_take_true_or_false() {
         let on: rank::Args = Params::parse(Some("runs=on")).args(&[], &[]).expect("on");
         assert!(on.runs);
+        let bare: rank::Args = Params::parse(Some("runs")).args(&[], &[]).expect("bare");
+        assert!(bare.runs);
         let off: rank::Args = Params::parse(Some("runs=false"))
             .args(&[], &[])
             .expect("off");
