@@ -55,26 +55,33 @@ pub async fn run(args: Args, global: &GlobalArgs) -> Result<()> {
 pub async fn answer(args: &Args, conn: &mut AsyncPgConnection) -> Result<RunPage> {
     let filter = args.filter.to_filter(args.strategy.clone())?;
     let resolved = filter.resolve(conn).await?;
+    // One run more than the page: whether it comes says whether another page follows.
     let list = RunList {
         filter: resolved.clone(),
         status: args.status,
         after: args.after.map(RunId),
         before: args.before.map(RunId),
-        limit: args.limit,
+        limit: args.limit + 1,
         ids: None,
     };
-    let runs = list.fetch(conn).await?;
+    let mut runs = list.fetch(conn).await?;
     if runs.is_empty() {
         resolved.check_parameters(conn).await?;
     }
-    let full = runs.len() as i64 == args.limit;
+    let more = runs.len() as i64 > args.limit;
+    if more {
+        // Paging back, the extra run is the newest; forward, the oldest.
+        match args.before {
+            Some(_) => runs.remove(0),
+            None => runs.pop().expect("more runs than the page"),
+        };
+    }
     let (first, last) = (runs.first().map(|r| r.id), runs.last().map(|r| r.id));
-    // Paging back, a full page may have newer runs before it, and older ones always follow.
     let (previous, next) = match args.before {
-        Some(_) => (first.filter(|_| full), last),
+        Some(_) => (first.filter(|_| more), last),
         None => (
             first.filter(|_| args.after.is_some()),
-            last.filter(|_| full),
+            last.filter(|_| more),
         ),
     };
     Ok(RunPage {

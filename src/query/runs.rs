@@ -98,7 +98,8 @@ pub struct RunList {
     pub after: Option<RunId>,
     /// Keyset cursor back: the page of runs just newer than this id (still newest first).
     pub before: Option<RunId>,
-    /// Page size (capped at `MAX_PAGE`); ignored when `ids` is given.
+    /// Page size (capped at `MAX_PAGE` and the one more that says whether a page follows);
+    /// ignored when `ids` is given.
     pub limit: i64,
     /// Exactly these runs, in this order (ranking loads its winners this way).
     pub ids: Option<Vec<RunId>>,
@@ -127,7 +128,7 @@ impl RunList {
                         Some(before) => query.filter(runs::id.gt(before)).order(runs::id.asc()),
                         None => query.order(runs::id.desc()),
                     };
-                    query = query.limit(self.limit.clamp(1, MAX_PAGE));
+                    query = query.limit(self.limit.clamp(1, MAX_PAGE + 1));
                 }
             }
             query

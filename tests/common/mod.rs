@@ -11,6 +11,7 @@
 pub mod cli;
 pub mod golden;
 pub mod record;
+pub mod serve;
 
 use std::path::{Path, PathBuf};
 use std::sync::LazyLock;

@@ -11,7 +11,7 @@ pub mod strategy;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use maud::{DOCTYPE, Markup, PreEscaped, html};
-use percent_encoding::{NON_ALPHANUMERIC, utf8_percent_encode};
+use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 
 use super::{one_line, status_of};
 use crate::models::RunId;
@@ -69,9 +69,16 @@ fn html_response(status: StatusCode, page: Markup) -> Response {
         .into_response()
 }
 
+/// What a path segment escapes: all but the unreserved characters of RFC 3986.
+const SEGMENT: &AsciiSet = &NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'.')
+    .remove(b'_')
+    .remove(b'~');
+
 /// A strategy's name as a link to its page.
 pub fn strategy_link(name: &str) -> Markup {
-    html! { a href={ "/strategies/" (utf8_percent_encode(name, NON_ALPHANUMERIC)) } { bdi { (name) } } }
+    html! { a href={ "/strategies/" (utf8_percent_encode(name, SEGMENT)) } { bdi { (name) } } }
 }
 
 /// A run's id as a link to its page.

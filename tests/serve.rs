@@ -1,0 +1,664 @@
+//! `btdb serve` over HTTP: every route answers what the CLI answers, bad input gets the CLI's
+//! one line and a 400, hostile names stay text, the token rule holds, cached answers are never
+//! stale, and a database that goes away gets 503s until it is back.
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use common::TestDb;
+use common::cli::{btdb, ok, text};
+use common::serve::{Server, request};
+use diesel_async::SimpleAsyncConnection;
+use serde_json::Value;
+
+/// A test database holding the demo's 216 runs.
+async fn demo() -> TestDb {
+    let db = TestDb::new().await;
+    let dir = common::scratch_dir("serve-demo");
+    ok(&db, &["demo", "--out", dir.to_str().expect("path")]);
+    db
+}
+
+fn cli_json(db: &TestDb, args: &[&str]) -> Value {
+    let mut all = args.to_vec();
+    all.extend(["--format", "json"]);
+    serde_json::from_str(&ok(db, &all)).expect("CLI JSON")
+}
+
+fn enc(text: &str) -> String {
+    url::form_urlencoded::byte_serialize(text.as_bytes()).collect()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn every_api_route_answers_what_the_cli_answers() {
+    let db = demo().await;
+    let server = Server::start(db.url(), &[]);
+    let key = cli_json(&db, &["show", "133"])["run_key"]
+        .as_str()
+        .expect("a run_key")
+        .to_owned();
+    let cases: Vec<(String, Vec<&str>)> = vec![
+        ("/api/rank".into(), vec!["rank"]),
+        (
+            "/api/rank?by=mean&min-runs=10&top=2".into(),
+            vec!["rank", "--by", "mean", "--min-runs", "10", "--top", "2"],
+        ),
+        ("/api/rank?deflated".into(), vec!["rank", "--deflated"]),
+        (
+            "/api/rank?runs=true&psr=on&top=5&metric=cagr".into(),
+            vec!["rank", "--runs", "--psr", "--top", "5", "--metric", "cagr"],
+        ),
+        (
+            format!(
+                "/api/rank?where={}&dataset=SYNA-1d-IS",
+                enc("params.fast >= 10")
+            ),
+            vec![
+                "rank",
+                "--where",
+                "params.fast >= 10",
+                "--dataset",
+                "SYNA-1d-IS",
+            ],
+        ),
+        (
+            "/api/rank?tag=in-sample&tag=demo&by=median".into(),
+            vec![
+                "rank",
+                "--tag",
+                "in-sample",
+                "--tag",
+                "demo",
+                "--by",
+                "median",
+            ],
+        ),
+        (
+            "/api/compare?strategy=sma_cross&x=fast&y=slow&dataset=SYNA-1d-IS".into(),
+            vec![
+                "compare",
+                "--strategy",
+                "sma_cross",
+                "--x",
+                "fast",
+                "--y",
+                "slow",
+                "--dataset",
+                "SYNA-1d-IS",
+            ],
+        ),
+        (
+            "/api/compare?strategy=momentum&is=SYNA-1d-IS&oos=SYNA-1d-OOS".into(),
+            vec![
+                "compare",
+                "--strategy",
+                "momentum",
+                "--is",
+                "SYNA-1d-IS",
+                "--oos",
+                "SYNA-1d-OOS",
+            ],
+        ),
+        (
+            "/api/compare?strategy=sma_cross&dataset=SYNA-1d-IS&pbo&partitions=8".into(),
+            vec![
+                "compare",
+                "--strategy",
+                "sma_cross",
+                "--dataset",
+                "SYNA-1d-IS",
+                "--pbo",
+                "--partitions",
+                "8",
+            ],
+        ),
+        ("/api/runs?limit=7".into(), vec!["runs", "--limit", "7"]),
+        (
+            "/api/runs?limit=5&after=100&strategy=momentum&status=completed".into(),
+            vec![
+                "runs",
+                "--limit",
+                "5",
+                "--after",
+                "100",
+                "--strategy",
+                "momentum",
+                "--status",
+                "completed",
+            ],
+        ),
+        (
+            "/api/runs/133?trades&equity".into(),
+            vec!["show", "133", "--trades", "--equity"],
+        ),
+        (
+            format!("/api/runs?key={}", enc(&key)),
+            vec!["show", "--key", &key],
+        ),
+        (
+            "/api/runs/133?psr-benchmark=0.5".into(),
+            vec!["show", "133", "--psr-benchmark", "0.5"],
+        ),
+    ];
+    for (path, args) in &cases {
+        assert_eq!(
+            server.json(path),
+            cli_json(&db, args),
+            "GET {path} against btdb {args:?}"
+        );
+    }
+
+    // Paging back from the second page gives the first again, in the same order.
+    let first = server.json("/api/runs?limit=5");
+    assert_eq!(first["previous"], Value::Null);
+    let next = first["next"].as_i64().expect("a next cursor");
+    let second = server.json(&format!("/api/runs?limit=5&after={next}"));
+    let previous = second["previous"].as_i64().expect("a previous cursor");
+    assert_eq!(previous, second["runs"][0]["id"].as_i64().expect("id"));
+    let back = server.json(&format!("/api/runs?limit=5&before={previous}"));
+    assert_eq!(back["runs"], first["runs"]);
+    assert_eq!(
+        back["previous"],
+        Value::Null,
+        "the newest page has none newer"
+    );
+    let cli_back = cli_json(
+        &db,
+        &["runs", "--limit", "5", "--before", &previous.to_string()],
+    );
+    assert_eq!(cli_back["runs"], first["runs"]);
+
+    // The trades of a run a page at a time add up to all of them.
+    let all = cli_json(&db, &["show", "133", "--trades"])["trades"].clone();
+    let all = all.as_array().expect("trades").clone();
+    assert!(all.len() > 3, "run 133 has trades to page through");
+    let mut paged = Vec::new();
+    let mut after: Option<i64> = None;
+    loop {
+        let path = match after {
+            Some(a) => format!("/api/runs/133/trades?limit=3&after={a}"),
+            None => "/api/runs/133/trades?limit=3".to_owned(),
+        };
+        let page = server.json(&path);
+        assert_eq!(page["run"], 133);
+        paged.extend(page["trades"].as_array().expect("trades").iter().cloned());
+        match page["next"].as_i64() {
+            Some(n) => after = Some(n),
+            None => break,
+        }
+    }
+    assert_eq!(paged, all);
+
+    // Runs side by side: each row's values are the runs' own, `differs` where they differ.
+    let side = server.json("/api/side-by-side?id=1&id=2&id=133");
+    let shown: Vec<Value> = ["1", "2", "133"]
+        .iter()
+        .map(|id| cli_json(&db, &["show", id]))
+        .collect();
+    let ids: Vec<i64> = side["runs"]
+        .as_array()
+        .expect("runs")
+        .iter()
+        .map(|r| r["id"].as_i64().expect("id"))
+        .collect();
+    assert_eq!(ids, [1, 2, 133]);
+    for row in side["parameters"].as_array().expect("parameters") {
+        let name = row["name"].as_str().expect("name");
+        let expected: Vec<Value> = shown.iter().map(|s| s["params"][name].clone()).collect();
+        assert_eq!(
+            row["values"].as_array().expect("values"),
+            &expected,
+            "{name}"
+        );
+        let differs = expected.windows(2).any(|w| w[0] != w[1]);
+        assert_eq!(row["differs"], differs, "{name}");
+    }
+    for row in side["metrics"].as_array().expect("metrics") {
+        let name = row["name"].as_str().expect("name");
+        let expected: Vec<Value> = shown.iter().map(|s| s["metrics"][name].clone()).collect();
+        assert_eq!(
+            row["values"].as_array().expect("values"),
+            &expected,
+            "{name}"
+        );
+    }
+    let overview = server.json("/api/strategies/sma_cross");
+    assert_eq!(overview["parameters"], serde_json::json!(["fast", "slow"]));
+    assert_eq!(overview["datasets"].as_array().expect("datasets").len(), 4);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn every_page_renders_with_its_safety_headers() {
+    let db = demo().await;
+    let server = Server::start(db.url(), &[]);
+    let pages: [(&str, &[&str]); 7] = [
+        ("/", &["href=\"/strategies/sma_cross\"", "deflated Sharpe"]),
+        (
+            "/?metric=cagr&by=mean",
+            &["Strategies by cagr", "mean cagr"],
+        ),
+        (
+            "/strategies/sma_cross",
+            &[
+                "<svg",
+                "<title>fast = 5, slow = 50: mean sharpe ",
+                "Sensitivity",
+            ],
+        ),
+        (
+            "/strategies/momentum?is=SYNA-1d-IS&oos=SYNA-1d-OOS",
+            &["Spearman rank correlation", "in-sample winner"],
+        ),
+        (
+            "/runs?limit=10",
+            &["href=\"/runs/216\"", "older →", "/runs.csv?limit=10"],
+        ),
+        (
+            "/runs/133",
+            &["<svg", "drawdown", "<td class=\"num\">0</td>"],
+        ),
+        (
+            "/side-by-side?id=1&id=133&diff=on",
+            &["<svg", "class=\"differs\"", "rebased to 1"],
+        ),
+    ];
+    for (path, wanted) in pages {
+        let response = server.get(path, &[]);
+        assert_eq!(response.status, 200, "GET {path}: {}", response.body);
+        assert_eq!(
+            response.header("content-type"),
+            Some("text/html; charset=utf-8")
+        );
+        let policy = response
+            .header("content-security-policy")
+            .expect("a policy");
+        assert!(
+            policy.contains("default-src 'none'") && !policy.contains("http"),
+            "{policy}"
+        );
+        assert_eq!(response.header("x-content-type-options"), Some("nosniff"));
+        for w in wanted {
+            assert!(response.body.contains(w), "GET {path} lacks {w}");
+        }
+        assert!(
+            !response.body.contains("<script"),
+            "GET {path} holds a script"
+        );
+    }
+    let csv = server.get("/runs.csv?limit=9&strategy=momentum", &[]);
+    assert_eq!(
+        csv.body,
+        ok(
+            &db,
+            &[
+                "runs",
+                "--limit",
+                "9",
+                "--strategy",
+                "momentum",
+                "--format",
+                "csv"
+            ]
+        )
+    );
+    assert!(
+        csv.header("content-disposition")
+            .is_some_and(|d| d.contains("attachment"))
+    );
+    let css = server.get("/static/style.css", &[]);
+    assert_eq!(css.status, 200);
+    assert!(
+        css.header("content-type")
+            .is_some_and(|t| t.starts_with("text/css"))
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn bad_input_gets_the_cli_line_and_a_400_never_a_500() {
+    let db = demo().await;
+    let server = Server::start(db.url(), &[]);
+    // The same words as the command line's error.
+    let cli = btdb(&db, &["rank", "--metric", "sharpee"], None);
+    let line = text(&cli.stderr);
+    let line = line.trim().strip_prefix("error: ").expect("an error line");
+    let api = server.get("/api/rank?metric=sharpee", &[]);
+    assert_eq!(api.status, 400);
+    let body: Value = serde_json::from_str(&api.body).expect("JSON error");
+    assert_eq!(body["error"], line);
+    let page = server.get("/?metric=sharpee", &[]);
+    assert_eq!(page.status, 400);
+    assert!(page.body.contains("did you mean"), "{}", page.body);
+
+    for path in [
+        "/api/rank?top=abc",
+        "/api/rank?top=%ZZ",
+        "/api/rank?by=sideways",
+        "/api/rank?metrik=sharpe",
+        "/api/rank?runs=maybe",
+        "/api/rank?deflated&metric=cagr",
+        "/api/runs?where=(((",
+        "/api/runs?where=sharpe%20%3E",
+        "/api/runs?limit=0",
+        "/api/runs?limit=99999999999999999999",
+        "/api/runs?after=1&before=2",
+        "/api/runs/abc",
+        "/api/runs/999999",
+        "/api/runs/133/trades?limit=0",
+        "/api/runs/133/trades?after=x",
+        "/api/runs/133/trades?colour=red",
+        "/api/compare",
+        "/api/compare?strategy=nobody",
+        "/api/compare?strategy=sma_cross&x=nothing",
+        "/api/compare?strategy=sma_cross&plot=/tmp/btdb-serve-test.svg&x=fast",
+        "/api/side-by-side?id=1",
+        "/api/side-by-side?id=1&id=x",
+        "/api/side-by-side?id=1&id=2&id=3&id=4&id=5&id=6&id=7&id=8&id=9",
+        "/api/strategies/nobody",
+        "/api/rank?where=%FF%FE",
+    ] {
+        let response = server.get(path, &[]);
+        assert_eq!(response.status, 400, "GET {path}: {}", response.body);
+        let body: Value =
+            serde_json::from_str(&response.body).unwrap_or_else(|e| panic!("{path}: {e}"));
+        let message = body["error"].as_str().expect("a message");
+        assert!(
+            !message.is_empty() && !message.contains('\n'),
+            "{path}: {message}"
+        );
+    }
+    assert!(
+        !std::path::Path::new("/tmp/btdb-serve-test.svg").exists(),
+        "a request wrote a file"
+    );
+    for path in [
+        "/runs/abc",
+        "/runs?limit=-1",
+        "/strategies/nobody",
+        "/side-by-side?id=1",
+        "/strategies/sma_cross?x=nothing",
+    ] {
+        let response = server.get(path, &[]);
+        assert_eq!(response.status, 400, "GET {path}");
+        assert!(response.body.contains("class=\"error\""), "{path}");
+    }
+    assert_eq!(server.get("/no/such/page", &[]).status, 404);
+    assert_eq!(server.get("/api/nothing", &[]).status, 404);
+    assert!(server.get("/api/rank", &[]).status == 200, "still serving");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn hostile_names_show_as_text() {
+    let db = TestDb::new().await;
+    let strategy = "<img src=x onerror=alert(1)>";
+    let docs: Vec<String> = (0..4)
+        .map(|i| {
+            serde_json::json!({
+                "run_key": format!("hostile:{i}"),
+                "strategy": strategy,
+                "params": {"<b>x</b>": i % 2, "y\"'<\u{202e}": i / 2},
+                "dataset": "<script>alert(2)</script>",
+                "tags": ["\u{202e}evil"],
+                "metrics": {"sharpe": 1.0 + f64::from(i)},
+                "equity": [["2024-01-01T00:00:00Z", 100], ["2024-01-02T00:00:00Z", 101 + i]],
+            })
+            .to_string()
+        })
+        .collect();
+    let out = btdb(&db, &["record", "-"], Some(&docs.join("\n")));
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let server = Server::start(db.url(), &[]);
+    let paths = [
+        "/".to_owned(),
+        format!("/strategies/{}", enc(strategy).replace('+', "%20")),
+        "/runs".to_owned(),
+        "/runs/1".to_owned(),
+        "/side-by-side?id=1&id=2".to_owned(),
+    ];
+    for path in &paths {
+        let page = server.ok(path);
+        for raw in ["<img src=x", "<script>alert", "<b>x</b>"] {
+            assert!(!page.contains(raw), "GET {path} holds {raw} unescaped");
+        }
+        assert!(
+            page.contains("&lt;img src=x onerror=alert(1)&gt;") || path.starts_with("/side"),
+            "GET {path}"
+        );
+    }
+    let strategy_page = server.ok(&paths[1]);
+    assert!(
+        strategy_page.contains("&lt;b&gt;x&lt;/b&gt;"),
+        "the parameter's name shows as text"
+    );
+    let rank = server.json("/api/rank");
+    assert_eq!(rank[0]["strategy"]["name"], strategy);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn only_requests_carrying_the_token_are_answered_off_loopback() {
+    let db = TestDb::new().await;
+    let refused = Server::try_start(db.url(), &["--bind", "0.0.0.0:0"]).expect_err("refused");
+    assert_eq!(refused.lines().count(), 1, "{refused}");
+    assert!(
+        refused.contains("not a loopback address") && refused.contains("--token"),
+        "{refused}"
+    );
+    let short =
+        Server::try_start(db.url(), &["--bind", "0.0.0.0:0", "--token", "abc"]).expect_err("short");
+    assert!(short.contains("at least 16"), "{short}");
+
+    let token = "s3cret-token-for-the-test-0123456789";
+    let server = Server::start(db.url(), &["--bind", "0.0.0.0:0", "--token", token]);
+    let address = server.address.replace("0.0.0.0", "127.0.0.1");
+    let get = |path: &str, headers: &[(&str, &str)]| request(&address, "GET", path, headers, None);
+
+    let bare = get("/api/runs", &[]);
+    assert_eq!(bare.status, 401);
+    assert!(bare.header("www-authenticate").is_some());
+    let bearer = format!("Bearer {token}");
+    assert_eq!(get("/api/runs", &[("Authorization", &bearer)]).status, 200);
+    assert_eq!(
+        get(
+            "/api/runs",
+            &[(
+                "Authorization",
+                "Bearer s3cret-token-for-the-test-012345678"
+            )]
+        )
+        .status,
+        401
+    );
+    assert_eq!(
+        get(
+            "/api/rank",
+            &[("Authorization", &format!("Bearer {token}x"))]
+        )
+        .status,
+        401
+    );
+
+    // A browser goes to the login form, which sets a cookie that is not the token.
+    let page = get("/runs?limit=3", &[]);
+    assert_eq!(page.status, 303);
+    assert_eq!(
+        page.header("location"),
+        Some("/login?next=%2Fruns%3Flimit%3D3")
+    );
+    let form = get("/login?next=%2Fruns%3Flimit%3D3", &[]);
+    assert_eq!(form.status, 200);
+    assert!(form.body.contains("method=\"post\""));
+    let wrong = request(
+        &address,
+        "POST",
+        "/login",
+        &[],
+        Some((
+            "application/x-www-form-urlencoded",
+            "token=nope&next=%2Fruns",
+        )),
+    );
+    assert_eq!(wrong.status, 401);
+    assert!(wrong.header("set-cookie").is_none());
+    let body = format!("token={}&next=%2Fruns%3Flimit%3D3", enc(token));
+    let login = request(
+        &address,
+        "POST",
+        "/login",
+        &[],
+        Some(("application/x-www-form-urlencoded", &body)),
+    );
+    assert_eq!(login.status, 303);
+    assert_eq!(login.header("location"), Some("/runs?limit=3"));
+    let cookie = login.header("set-cookie").expect("a cookie");
+    assert!(
+        cookie.contains("HttpOnly") && cookie.contains("SameSite=Strict"),
+        "{cookie}"
+    );
+    assert!(!cookie.contains(token), "the cookie holds the token itself");
+    let session = cookie.split(';').next().expect("name=value");
+    assert_eq!(get("/runs?limit=3", &[("Cookie", session)]).status, 200);
+    assert_eq!(
+        get("/runs?limit=3", &[("Cookie", "btdb_session=0000")]).status,
+        303
+    );
+    let open_redirect = request(
+        &address,
+        "POST",
+        "/login",
+        &[],
+        Some((
+            "application/x-www-form-urlencoded",
+            &format!("token={}&next=%2F%2Fevil.example", enc(token)),
+        )),
+    );
+    assert_eq!(open_redirect.header("location"), Some("/"));
+
+    let (status, log) = server.stop();
+    assert!(status.success(), "{log}");
+    assert!(!log.contains(token), "the token was logged: {log}");
+}
+
+/// Polls `path` until its answer comes from the cache.
+fn until_cached(server: &Server, path: &str) -> Value {
+    let started = Instant::now();
+    loop {
+        let response = server.get(path, &[]);
+        if response.header("x-btdb-cache") == Some("hit") {
+            return serde_json::from_str(&response.body).expect("JSON");
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(20),
+            "{path} never came from the cache"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn cached_answers_are_dropped_by_any_change_from_any_process() {
+    let db = demo().await;
+    let server = Server::start(db.url(), &[]);
+    let path = "/api/rank?top=1";
+    let before = until_cached(&server, path);
+    assert_eq!(before[0]["strategy"]["name"], "mean_reversion");
+
+    // Another process records: the very next answer has the new run.
+    let doc = r#"{"run_key":"new:1","strategy":"zz_new","params":{"a":1},"dataset":"D","metrics":{"sharpe":9.5}}"#;
+    let out = btdb(&db, &["record", "-"], Some(doc));
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let after = server.get(path, &[]);
+    assert_ne!(after.header("x-btdb-cache"), Some("hit"));
+    let after: Value = serde_json::from_str(&after.body).expect("JSON");
+    assert_eq!(after[0]["strategy"]["name"], "zz_new");
+
+    // A plain SQL session changes a metric: dropped as well.
+    until_cached(&server, path);
+    let mut conn = db.conn().await;
+    conn.batch_execute("UPDATE metrics SET value = 20 WHERE name = 'sharpe' AND run_id = 5")
+        .await
+        .expect("update");
+    assert_eq!(server.json(path)[0]["score"], 20.0);
+
+    // The listening session is cut: no answer is kept until it is back, and none is stale.
+    until_cached(&server, path);
+    conn.batch_execute(
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+         WHERE datname = current_database() AND pid <> pg_backend_pid()",
+    )
+    .await
+    .expect("terminate");
+    std::thread::sleep(Duration::from_millis(300));
+    conn.batch_execute("UPDATE metrics SET value = 30 WHERE name = 'sharpe' AND run_id = 5")
+        .await
+        .expect("update");
+    assert_eq!(server.json(path)[0]["score"], 30.0);
+    assert_eq!(until_cached(&server, path)[0]["score"], 30.0);
+    // And once it is back, changes are heard again.
+    conn.batch_execute("DELETE FROM metrics WHERE name = 'sharpe' AND run_id = 5")
+        .await
+        .expect("delete");
+    assert_eq!(server.json(path)[0]["strategy"]["name"], "zz_new");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_database_that_goes_away_gets_503_and_is_served_again_once_back() {
+    let db = demo().await;
+    let server = Server::start(db.url(), &["--connect-timeout", "1"]);
+    server.ok("/api/rank");
+    let name = db
+        .url()
+        .rsplit('/')
+        .next()
+        .and_then(|n| n.split('?').next())
+        .expect("the database's name")
+        .to_owned();
+    let admin = btdb::db::url::with_database(db.url(), "postgres");
+    let mut conn = btdb::db::establish(&admin, Duration::from_secs(10))
+        .await
+        .expect("admin connection");
+    conn.batch_execute(&format!(
+        "ALTER DATABASE {name} ALLOW_CONNECTIONS false;
+         SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{name}'"
+    ))
+    .await
+    .expect("closing the database");
+    std::thread::sleep(Duration::from_millis(200));
+    for path in ["/api/rank", "/api/runs/1", "/"] {
+        let response = server.get(path, &[]);
+        assert_eq!(response.status, 503, "GET {path}: {}", response.body);
+        assert!(!response.body.contains("password"), "{}", response.body);
+    }
+    conn.batch_execute(&format!("ALTER DATABASE {name} ALLOW_CONNECTIONS true"))
+        .await
+        .expect("opening the database");
+    let started = Instant::now();
+    while server.get("/api/rank", &[]).status != 200 {
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "never served again"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert_eq!(server.get("/", &[]).status, 200);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn sigterm_stops_the_server_cleanly_and_every_request_was_logged() {
+    let db = TestDb::new().await;
+    let server = Server::start(db.url(), &[]);
+    assert_eq!(
+        server.get("/api/rank?metric=sharpe", &[]).status,
+        400,
+        "no runs: no metric"
+    );
+    server.ok("/runs");
+    let (status, log) = server.stop();
+    assert!(status.success(), "{log}");
+    let lines: Vec<&str> = log.lines().filter(|l| l.contains("GET ")).collect();
+    assert_eq!(lines.len(), 2, "{log}");
+    assert!(
+        lines[0].contains("GET /api/rank?metric=sharpe 400") && lines[0].ends_with(" ms"),
+        "{log}"
+    );
+    assert!(lines[1].contains("GET /runs 200"), "{log}");
+}
