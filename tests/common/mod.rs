@@ -8,6 +8,7 @@
 
 #![allow(dead_code)]
 
+pub mod browser;
 pub mod cli;
 pub mod golden;
 pub mod record;
@@ -86,12 +87,18 @@ fn test_cluster_home() -> PathBuf {
     std::env::temp_dir().join(format!("btdb-test-{tag:08x}"))
 }
 
+static SCRATCH: AtomicU32 = AtomicU32::new(0);
+
 /// A directory for a test's own files (a cluster home, documents), removed first if left over.
 pub fn scratch_dir(name: &str) -> PathBuf {
     let dir = test_cluster_home()
         .parent()
         .expect("test home has a parent")
-        .join(format!("scratch-{name}-{}", std::process::id()));
+        .join(format!(
+            "scratch-{name}-{}-{}",
+            std::process::id(),
+            SCRATCH.fetch_add(1, Ordering::Relaxed)
+        ));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).expect("creating a scratch directory");
     dir

@@ -140,8 +140,28 @@ pub fn request(
     if let Some((_, body)) = body {
         stream.write_all(body.as_bytes()).expect("sending the body");
     }
+    // Read the head, then as much body as Content-Length says (or to the end without one):
+    // some servers keep the connection open despite `Connection: close`.
     let mut raw = Vec::new();
-    stream.read_to_end(&mut raw).expect("reading the answer");
+    let mut chunk = [0u8; 65536];
+    loop {
+        let n = stream.read(&mut chunk).expect("reading the answer");
+        raw.extend_from_slice(&chunk[..n]);
+        let head_end = raw.windows(4).position(|w| w == b"\r\n\r\n");
+        if let Some(end) = head_end {
+            let head = String::from_utf8_lossy(&raw[..end]).to_ascii_lowercase();
+            let length = head
+                .lines()
+                .find_map(|l| l.strip_prefix("content-length:"))
+                .and_then(|v| v.trim().parse::<usize>().ok());
+            if length.is_some_and(|len| raw.len() >= end + 4 + len) {
+                break;
+            }
+        }
+        if n == 0 {
+            break;
+        }
+    }
     let text = String::from_utf8_lossy(&raw).into_owned();
     let (head, body) = text.split_once("\r\n\r\n").expect("a head and a body");
     let mut lines = head.lines();

@@ -1,0 +1,195 @@
+//! `btdb serve` in headless Chromium, as an analyst uses it: every page loads with no console
+//! error, the charts draw, the filter form and the paging work by clicking, and a strategy
+//! named like an XSS payload opens no dialog.
+
+mod common;
+
+use common::TestDb;
+use common::browser::{self, Browser};
+use common::cli::{btdb, ok, page_ids, text};
+use common::serve::Server;
+
+/// The browser, or `None` (with one line saying so) where none is installed.
+fn browser() -> Option<Browser> {
+    match browser::chromium() {
+        Some(path) => Some(Browser::launch(&path)),
+        None => {
+            eprintln!("skipped: no chromium on the PATH (Debian: apt-get install chromium)");
+            None
+        }
+    }
+}
+
+async fn demo() -> TestDb {
+    let db = TestDb::new().await;
+    let dir = common::scratch_dir("browser-demo");
+    ok(&db, &["demo", "--out", dir.to_str().expect("path")]);
+    db
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn every_page_loads_clean_and_its_charts_draw() {
+    let Some(mut browser) = browser() else { return };
+    let db = demo().await;
+    let server = Server::start(db.url(), &[]);
+    let pages = [
+        "/",
+        "/?metric=cagr&by=median",
+        "/strategies/sma_cross",
+        "/strategies/momentum?is=SYNA-1d-IS&oos=SYNA-1d-OOS",
+        "/runs",
+        "/runs/133",
+        "/runs/133?trades-after=2",
+        "/side-by-side?id=1&id=133&id=200",
+        "/no/such/page",
+    ];
+    for page in pages {
+        browser.open(&format!("{}{page}", server.base));
+        let title = browser.eval("document.title");
+        assert!(
+            title.as_str().is_some_and(|t| t.ends_with("· btdb")),
+            "{page}: {title}"
+        );
+        // The style sheet applied: the header is dark.
+        let header =
+            browser.eval("getComputedStyle(document.querySelector('header')).backgroundColor");
+        assert_eq!(header, "rgb(29, 35, 48)", "{page}");
+    }
+    // The missing page's 404 is the one console error: the browser reports failed loads.
+    let problems = browser.problems();
+    assert!(
+        problems.iter().all(|p| p.contains("404")),
+        "console errors: {problems:#?}"
+    );
+    assert_eq!(problems.len(), 1, "{problems:#?}");
+
+    for (page, cells) in [
+        ("/strategies/sma_cross", 30),
+        ("/runs/133", 0),
+        ("/side-by-side?id=1&id=133", 0),
+    ] {
+        browser.open(&format!("{}{page}", server.base));
+        let png = browser.screenshot(".chart");
+        let (inked, colours) = browser::ink(&png);
+        assert!(
+            inked > 0.05 && colours > 10,
+            "{page}: chart looks blank ({inked:.3} inked, {colours} colours)"
+        );
+        let hover = browser.eval("document.querySelectorAll('.chart rect.cell title').length");
+        assert_eq!(hover, cells, "{page}: cells with a value on hover");
+    }
+    browser.open(&format!("{}/strategies/sma_cross", server.base));
+    let tip = browser.eval("document.querySelector('.chart rect.cell title').textContent");
+    assert!(
+        tip.as_str()
+            .is_some_and(|t| t.starts_with("fast = 5, slow = 50: mean sharpe ")),
+        "{tip}"
+    );
+    assert!(browser.problems().len() == 1, "no new console error");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_filter_form_paging_and_side_by_side_work_by_clicking() {
+    let Some(mut browser) = browser() else { return };
+    let db = demo().await;
+    let server = Server::start(db.url(), &[]);
+    let shown = |browser: &mut Browser| -> Vec<i64> {
+        let ids = browser.eval(
+            "[...document.querySelectorAll('table.runs tbody td.num a')].map(a => Number(a.textContent))",
+        );
+        serde_json::from_value(ids).expect("ids")
+    };
+    browser.open(&format!("{}/runs?limit=10", server.base));
+    assert_eq!(
+        shown(&mut browser),
+        page_ids(&ok(&db, &["runs", "--limit", "10", "--format", "json"]))
+    );
+
+    browser.type_into("input[name=where]", "params.fast = 10 and sharpe > 0");
+    browser.type_into("input[name=strategy]", "sma_cross");
+    browser.click_and_wait("form.filters button");
+    let cli = |extra: &[&str]| {
+        let mut args = vec![
+            "runs",
+            "--limit",
+            "10",
+            "--strategy",
+            "sma_cross",
+            "--where",
+            "params.fast = 10 and sharpe > 0",
+            "--format",
+            "json",
+        ];
+        args.extend(extra);
+        page_ids(&ok(&db, &args))
+    };
+    let first = shown(&mut browser);
+    assert_eq!(first, cli(&[]));
+    assert_eq!(first.len(), 10, "the filter leaves more than a page");
+    let url = browser.eval("location.search");
+    assert!(
+        url.as_str()
+            .is_some_and(|u| u.contains("where=params.fast")),
+        "{url}: the filter is in the URL"
+    );
+
+    browser.click_and_wait("a.next");
+    let second = shown(&mut browser);
+    assert_eq!(second, cli(&["--after", &first[9].to_string()]));
+    assert!(!second.is_empty());
+    browser.click_and_wait("a.previous");
+    assert_eq!(shown(&mut browser), first, "back to the first page");
+
+    // Tick two runs and open them side by side.
+    browser.click("table.runs tbody tr:nth-child(1) input[type=checkbox]");
+    browser.click("table.runs tbody tr:nth-child(3) input[type=checkbox]");
+    browser.click_and_wait("form[action='/side-by-side'] button");
+    let columns = browser.eval("[...document.querySelectorAll('table.side thead tr:first-child th a')].map(a => Number(a.textContent))");
+    assert_eq!(columns, serde_json::json!([first[0], first[2]]));
+    let rows = browser.eval("document.querySelectorAll('table.side tbody tr').length");
+    browser.click("input[name=diff]");
+    browser.click_and_wait("form.filters button");
+    let fewer = browser.eval("document.querySelectorAll('table.side tbody tr').length");
+    assert!(
+        fewer.as_i64() < rows.as_i64(),
+        "differences only shows fewer rows: {fewer} of {rows}"
+    );
+    let same = browser.eval("[...document.querySelectorAll('table.side tbody tr td:first-child')].some(td => td.textContent === 'fast')");
+    assert_eq!(same, false, "both runs have fast = 10: not a difference");
+    assert!(browser.problems().is_empty(), "{:#?}", browser.problems());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_strategy_named_like_an_attack_opens_no_dialog() {
+    let Some(mut browser) = browser() else { return };
+    let db = TestDb::new().await;
+    let name = "<img src=x onerror=alert(1)>";
+    let docs: Vec<String> = (0..4)
+        .map(|i| {
+            serde_json::json!({
+                "run_key": format!("x:{i}"),
+                "strategy": name,
+                "params": {"<svg onload=alert(2)>": i % 2, "b": i / 2},
+                "dataset": "<script>alert(3)</script>\u{202e}",
+                "metrics": {"sharpe": f64::from(i)},
+                "equity": [["2024-01-01T00:00:00Z", 100], ["2024-01-02T00:00:00Z", 100 + i]],
+            })
+            .to_string()
+        })
+        .collect();
+    let out = btdb(&db, &["record", "-"], Some(&docs.join("\n")));
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let server = Server::start(db.url(), &[]);
+    browser.open(&format!("{}/", server.base));
+    let link = browser.eval("document.querySelector('a[href^=\"/strategies/\"]').textContent");
+    assert_eq!(link, name, "the name shows as text");
+    browser.click_and_wait("a[href^=\"/strategies/\"]");
+    let heading = browser.eval("document.querySelector('h1').textContent");
+    assert_eq!(heading, name);
+    for page in ["/runs", "/runs/1", "/side-by-side?id=1&id=2"] {
+        browser.open(&format!("{}{page}", server.base));
+    }
+    let images = browser.eval("document.querySelectorAll('img, script').length");
+    assert_eq!(images, 0);
+    assert!(browser.problems().is_empty(), "{:#?}", browser.problems());
+}
