@@ -18,12 +18,18 @@ pub struct Args {
     /// the /login form sets); at least 16 characters.
     #[arg(long, env = "BTDB_SERVE_TOKEN", hide_env_values = true)]
     pub token: Option<String>,
+
+    /// Answer every request from the database instead of keeping answers until the data
+    /// changes (to measure what the cache saves, or to rule it out).
+    #[arg(long)]
+    pub no_cache: bool,
 }
 
 pub async fn run(args: Args, global: &GlobalArgs) -> Result<()> {
     let options = Options {
         bind: args.bind,
         token: args.token.filter(|t| !t.is_empty()),
+        cache: !args.no_cache,
     };
     serve::serve(options, global.db_options(SchemaUse::Read), stopped()).await
 }

@@ -34,6 +34,8 @@ use cache::{Answer, AnswerCache};
 pub struct Options {
     pub bind: SocketAddr,
     pub token: Option<String>,
+    /// Keep answers until the data under them changes.
+    pub cache: bool,
 }
 
 /// What every handler shares.
@@ -102,7 +104,9 @@ pub async fn serve(
         .with_context(|| format!("cannot listen on {}", options.bind))?;
     let address = listener.local_addr()?;
     let cache = AnswerCache::default();
-    tokio::spawn(cache::follow(cache.clone(), db_options, db.clone()));
+    if options.cache {
+        tokio::spawn(cache::follow(cache.clone(), db_options, db.clone()));
+    }
     let workers = std::thread::available_parallelism().map_or(2, usize::from);
     let app = App {
         db,
