@@ -102,6 +102,12 @@ async fn reads_go_to_the_standby_and_see_the_primarys_writes_once_replayed() {
         "{status}"
     );
 
+    // btdb serve reading the standby keeps its answers until a change is announced.
+    let server = common::serve::Server::start(&p, &["--read-url", &s]);
+    let listed = "/api/runs?limit=1000";
+    let count = |page: &serde_json::Value| page["runs"].as_array().map_or(0, Vec::len);
+    assert_eq!(count(&server.until_cached(listed)), 25);
+
     // Replay paused: a run recorded on the primary is not there yet, and waiting for it fails
     // with the lag instead of reading stale rows.
     let mut on_standby = btdb::db::establish(&s, Duration::from_secs(10))
@@ -119,6 +125,20 @@ async fn reads_go_to_the_standby_and_see_the_primarys_writes_once_replayed() {
     ok(&p, None, &["record", "-q", late.to_str().expect("path")]);
     assert_eq!(runs(&p, None, &[]), 26);
     assert_eq!(runs(&p, Some(&s), &[]), 25, "replay is paused");
+    // The server heard of the run: until the standby has replayed it, it reads the standby for
+    // every request and keeps none of its answers.
+    std::thread::sleep(Duration::from_millis(300));
+    for _ in 0..5 {
+        let answer = server.get(listed, &[]);
+        assert_ne!(
+            answer.header("x-btdb-cache"),
+            Some("hit"),
+            "kept while the standby lags"
+        );
+        let page: serde_json::Value = serde_json::from_str(&answer.body).expect("json");
+        assert_eq!(count(&page), 25, "the standby's own answer");
+        std::thread::sleep(Duration::from_millis(100));
+    }
     let out = btdb(&p, Some(&s), &["runs", "--read-your-writes", "0.5"]);
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(1), "{err}");
@@ -133,6 +153,9 @@ async fn reads_go_to_the_standby_and_see_the_primarys_writes_once_replayed() {
         .await
         .expect("resume");
     assert_eq!(runs(&p, Some(&s), &["--read-your-writes"]), 26);
+    // Replayed: answers are kept again, and they hold the run.
+    assert_eq!(count(&server.until_cached(listed)), 26);
+    drop(server);
 
     // A write sent to the standby is refused in one line, and changes nothing.
     for args in [&["record", fixture][..], &["db", "migrate"]] {

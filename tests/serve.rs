@@ -538,28 +538,12 @@ async fn only_requests_carrying_the_token_are_answered_off_loopback() {
     assert!(!log.contains(token), "the token was logged: {log}");
 }
 
-/// Polls `path` until its answer comes from the cache.
-fn until_cached(server: &Server, path: &str) -> Value {
-    let started = Instant::now();
-    loop {
-        let response = server.get(path, &[]);
-        if response.header("x-btdb-cache") == Some("hit") {
-            return serde_json::from_str(&response.body).expect("JSON");
-        }
-        assert!(
-            started.elapsed() < Duration::from_secs(20),
-            "{path} never came from the cache"
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
-}
-
 #[tokio::test(flavor = "multi_thread")]
 async fn cached_answers_are_dropped_by_any_change_from_any_process() {
     let db = demo().await;
     let server = Server::start(db.url(), &[]);
     let path = "/api/rank?top=1";
-    let before = until_cached(&server, path);
+    let before = server.until_cached(path);
     assert_eq!(before[0]["strategy"]["name"], "mean_reversion");
 
     // Another process records: the very next answer has the new run.
@@ -572,7 +556,7 @@ async fn cached_answers_are_dropped_by_any_change_from_any_process() {
     assert_eq!(after[0]["strategy"]["name"], "zz_new");
 
     // A plain SQL session changes a metric: dropped as well.
-    until_cached(&server, path);
+    server.until_cached(path);
     let mut conn = db.conn().await;
     conn.batch_execute("UPDATE metrics SET value = 20 WHERE name = 'sharpe' AND run_id = 5")
         .await
@@ -580,7 +564,7 @@ async fn cached_answers_are_dropped_by_any_change_from_any_process() {
     assert_eq!(server.json(path)[0]["score"], 20.0);
 
     // The listening session is cut: no answer is kept until it is back, and none is stale.
-    until_cached(&server, path);
+    server.until_cached(path);
     conn.batch_execute(
         "SELECT pg_terminate_backend(pid) FROM pg_stat_activity
          WHERE datname = current_database() AND pid <> pg_backend_pid()",
@@ -592,7 +576,7 @@ async fn cached_answers_are_dropped_by_any_change_from_any_process() {
         .await
         .expect("update");
     assert_eq!(server.json(path)[0]["score"], 30.0);
-    assert_eq!(until_cached(&server, path)[0]["score"], 30.0);
+    assert_eq!(server.until_cached(path)[0]["score"], 30.0);
     // And once it is back, changes are heard again.
     conn.batch_execute("DELETE FROM metrics WHERE name = 'sharpe' AND run_id = 5")
         .await

@@ -70,6 +70,22 @@ impl Server {
         serde_json::from_str(&self.ok(path)).unwrap_or_else(|e| panic!("GET {path}: {e}"))
     }
 
+    /// Polls `path` until its answer comes from the cache: the JSON of that answer.
+    pub fn until_cached(&self, path: &str) -> serde_json::Value {
+        let started = std::time::Instant::now();
+        loop {
+            let response = self.get(path, &[]);
+            if response.header("x-btdb-cache") == Some("hit") {
+                return serde_json::from_str(&response.body).expect("JSON");
+            }
+            assert!(
+                started.elapsed() < Duration::from_secs(20),
+                "{path} never came from the cache"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
     /// Sends SIGTERM and waits for the exit: the exit status and everything on stderr.
     pub fn stop(mut self) -> (std::process::ExitStatus, String) {
         let sent = Command::new("kill")
