@@ -4,7 +4,8 @@
 #   queries on 1,000,000 runs against the N+1 loader (queries.sh, which builds the data set
 #   once in target/bench-home), the criterion benchmarks of record, rank, compare and show,
 #   a team's load on one server (load.sh), deleting runs (delete.sh) and the probability of
-#   backtest overfitting (pbo.sh) and the fixed cost of a read command (fixed_cost.sh).
+#   backtest overfitting (pbo.sh), the fixed cost of a read command (fixed_cost.sh) and
+#   `btdb serve` under load, with and without its answer cache (serve.sh).
 #   bash benches/all.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -16,3 +17,4 @@ bash benches/load.sh
 bash benches/delete.sh
 bash benches/pbo.sh
 bash benches/fixed_cost.sh
+bash benches/serve.sh
