@@ -6,8 +6,8 @@ mod common;
 
 use common::TestDb;
 use common::browser::{self, Browser};
-use common::cli::{btdb, ok, page_ids, text};
-use common::serve::Server;
+use common::cli::{ok, page_ids};
+use common::serve::{HOSTILE, Server, record_hostile};
 
 /// The browser, or `None` (with one line saying so) where none is installed.
 fn browser() -> Option<Browser> {
@@ -163,22 +163,8 @@ async fn the_filter_form_paging_and_side_by_side_work_by_clicking() {
 async fn a_strategy_named_like_an_attack_opens_no_dialog() {
     let Some(mut browser) = browser() else { return };
     let db = TestDb::new().await;
-    let name = "<img src=x onerror=alert(1)>";
-    let docs: Vec<String> = (0..4)
-        .map(|i| {
-            serde_json::json!({
-                "run_key": format!("x:{i}"),
-                "strategy": name,
-                "params": {"<svg onload=alert(2)>": i % 2, "b": i / 2},
-                "dataset": "<script>alert(3)</script>\u{202e}",
-                "metrics": {"sharpe": f64::from(i)},
-                "equity": [["2024-01-01T00:00:00Z", 100], ["2024-01-02T00:00:00Z", 100 + i]],
-            })
-            .to_string()
-        })
-        .collect();
-    let out = btdb(&db, &["record", "-"], Some(&docs.join("\n")));
-    assert!(out.status.success(), "{}", text(&out.stderr));
+    record_hostile(&db);
+    let name = HOSTILE;
     let server = Server::start(db.url(), &[]);
     browser.open(&format!("{}/", server.base));
     let link = browser.eval("document.querySelector('a[href^=\"/strategies/\"]').textContent");

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use common::TestDb;
 use common::cli::{btdb, ok, text};
-use common::serve::{Server, request};
+use common::serve::{HOSTILE, Server, record_hostile, request};
 use diesel_async::SimpleAsyncConnection;
 use serde_json::Value;
 
@@ -203,25 +203,14 @@ async fn every_api_route_answers_what_the_cli_answers() {
         .map(|r| r["id"].as_i64().expect("id"))
         .collect();
     assert_eq!(ids, [1, 2, 133]);
-    for row in side["parameters"].as_array().expect("parameters") {
-        let name = row["name"].as_str().expect("name");
-        let expected: Vec<Value> = shown.iter().map(|s| s["params"][name].clone()).collect();
-        assert_eq!(
-            row["values"].as_array().expect("values"),
-            &expected,
-            "{name}"
-        );
-        let differs = expected.windows(2).any(|w| w[0] != w[1]);
-        assert_eq!(row["differs"], differs, "{name}");
-    }
-    for row in side["metrics"].as_array().expect("metrics") {
-        let name = row["name"].as_str().expect("name");
-        let expected: Vec<Value> = shown.iter().map(|s| s["metrics"][name].clone()).collect();
-        assert_eq!(
-            row["values"].as_array().expect("values"),
-            &expected,
-            "{name}"
-        );
+    for (rows, field) in [("parameters", "params"), ("metrics", "metrics")] {
+        for row in side[rows].as_array().expect("rows") {
+            let name = row["name"].as_str().expect("name");
+            let expected: Vec<Value> = shown.iter().map(|s| s[field][name].clone()).collect();
+            assert_eq!(row["values"], Value::from(expected.clone()), "{name}");
+            let differs = expected.windows(2).any(|w| w[0] != w[1]);
+            assert_eq!(row["differs"], differs, "{name}");
+        }
     }
     let overview = server.json("/api/strategies/sma_cross");
     assert_eq!(overview["parameters"], serde_json::json!(["fast", "slow"]));
@@ -390,23 +379,8 @@ async fn bad_input_gets_the_cli_line_and_a_400_never_a_500() {
 #[tokio::test(flavor = "multi_thread")]
 async fn hostile_names_show_as_text() {
     let db = TestDb::new().await;
-    let strategy = "<img src=x onerror=alert(1)>";
-    let docs: Vec<String> = (0..4)
-        .map(|i| {
-            serde_json::json!({
-                "run_key": format!("hostile:{i}"),
-                "strategy": strategy,
-                "params": {"<b>x</b>": i % 2, "y\"'<\u{202e}": i / 2},
-                "dataset": "<script>alert(2)</script>",
-                "tags": ["\u{202e}evil"],
-                "metrics": {"sharpe": 1.0 + f64::from(i)},
-                "equity": [["2024-01-01T00:00:00Z", 100], ["2024-01-02T00:00:00Z", 101 + i]],
-            })
-            .to_string()
-        })
-        .collect();
-    let out = btdb(&db, &["record", "-"], Some(&docs.join("\n")));
-    assert!(out.status.success(), "{}", text(&out.stderr));
+    record_hostile(&db);
+    let strategy = HOSTILE;
     let server = Server::start(db.url(), &[]);
     let paths = [
         "/".to_owned(),

@@ -323,16 +323,24 @@ pub fn line_chart(chart_data: &LineChart) -> Result<String> {
             .map_err(failed)?
             .label("mean")
             .legend(move |(x, y)| PathElement::new([(x, y), (x + 20, y)], BLUE.stroke_width(3)));
-        chart
-            .configure_series_labels()
-            .position(SeriesLabelPosition::UpperRight)
-            .background_style(WHITE.mix(0.8))
-            .border_style(BLACK)
-            .label_font((FONT, 13))
-            .draw()
-            .map_err(failed)?;
+        legend(&mut chart, SeriesLabelPosition::UpperRight)?;
         root.present().map_err(failed)
     })
+}
+
+/// The box naming a chart's series, at `position`.
+fn legend<'a, CT: CoordTranslate>(
+    chart: &mut ChartContext<'a, SVGBackend<'a>, CT>,
+    position: SeriesLabelPosition,
+) -> Result<()> {
+    chart
+        .configure_series_labels()
+        .position(position)
+        .background_style(WHITE.mix(0.8))
+        .border_style(BLACK)
+        .label_font((FONT, 13))
+        .draw()
+        .map_err(failed)
 }
 
 /// Writes a run's equity curve above its drawdown (equity over its running peak, minus one).
@@ -455,14 +463,7 @@ pub fn overlaid(title: &str, series: &[(String, Curve)]) -> Result<String> {
                     PathElement::new([(x, y), (x + 20, y)], colour.stroke_width(3))
                 });
         }
-        chart
-            .configure_series_labels()
-            .position(SeriesLabelPosition::UpperLeft)
-            .background_style(WHITE.mix(0.8))
-            .border_style(BLACK)
-            .label_font((FONT, 13))
-            .draw()
-            .map_err(failed)?;
+        legend(&mut chart, SeriesLabelPosition::UpperLeft)?;
         root.present().map_err(failed)
     })
 }

@@ -19,6 +19,18 @@ fn json<T: Serialize>(answer: anyhow::Result<T>) -> Response {
     }
 }
 
+/// Runs `work` on a worker thread and answers what it gives as JSON.
+async fn answer<T, F, Fut>(app: App, work: F) -> Response
+where
+    T: Serialize,
+    F: FnOnce(App) -> Fut + Send + 'static,
+    Fut: Future<Output = anyhow::Result<T>> + 'static,
+{
+    app.clone()
+        .local(move || async move { json(work(app).await) })
+        .await
+}
+
 /// `{"error": message}` with `status`.
 pub fn error(status: StatusCode, message: &str) -> Response {
     let body = serde_json::json!({ "error": message }).to_string();
@@ -29,58 +41,36 @@ pub fn error(status: StatusCode, message: &str) -> Response {
 pub const WRITES_FILES: &[&str] = &["plot"];
 
 pub async fn rank(State(app): State<App>, RawQuery(query): RawQuery) -> Response {
-    app.clone()
-        .local(move || async move {
-            json(
-                async {
-                    let args: rank::Args =
-                        Params::parse(query.as_deref()).args(&[], WRITES_FILES)?;
-                    rank::answer(&args, &mut *app.db.conn().await?).await
-                }
-                .await,
-            )
-        })
-        .await
+    answer(app, move |app| async move {
+        let args: rank::Args = Params::parse(query.as_deref()).args(&[], WRITES_FILES)?;
+        rank::answer(&args, &mut *app.db.conn().await?).await
+    })
+    .await
 }
 
 pub async fn compare(State(app): State<App>, RawQuery(query): RawQuery) -> Response {
-    app.clone()
-        .local(move || async move {
-            json(
-                async {
-                    let args: compare::Args =
-                        Params::parse(query.as_deref()).args(&[], WRITES_FILES)?;
-                    compare::answer(&args, &app.db).await
-                }
-                .await,
-            )
-        })
-        .await
+    answer(app, move |app| async move {
+        let args: compare::Args = Params::parse(query.as_deref()).args(&[], WRITES_FILES)?;
+        compare::answer(&args, &app.db).await
+    })
+    .await
 }
 
 /// The listing, or with `key` the run of that run_key (`show --key`).
 pub async fn runs(State(app): State<App>, RawQuery(query): RawQuery) -> Response {
-    app.clone()
-        .local(move || async move {
-            let params = Params::parse(query.as_deref());
-            if params.get("key").is_some() {
-                return json(
-                    async {
-                        let args: show::Args = params.args(&[], WRITES_FILES)?;
-                        show::answer(&args, &mut *app.db.conn().await?).await
-                    }
-                    .await,
-                );
-            }
-            json(
-                async {
-                    let args: runs::Args = params.args(&[], WRITES_FILES)?;
-                    runs::answer(&args, &mut *app.db.conn().await?).await
-                }
-                .await,
-            )
+    let params = Params::parse(query.as_deref());
+    if params.get("key").is_some() {
+        return answer(app, move |app| async move {
+            let args: show::Args = params.args(&[], WRITES_FILES)?;
+            show::answer(&args, &mut *app.db.conn().await?).await
         })
-        .await
+        .await;
+    }
+    answer(app, move |app| async move {
+        let args: runs::Args = params.args(&[], WRITES_FILES)?;
+        runs::answer(&args, &mut *app.db.conn().await?).await
+    })
+    .await
 }
 
 pub async fn show(
@@ -88,18 +78,11 @@ pub async fn show(
     Path(id): Path<String>,
     RawQuery(query): RawQuery,
 ) -> Response {
-    app.clone()
-        .local(move || async move {
-            json(
-                async {
-                    let args: show::Args =
-                        Params::parse(query.as_deref()).args(&[id], WRITES_FILES)?;
-                    show::answer(&args, &mut *app.db.conn().await?).await
-                }
-                .await,
-            )
-        })
-        .await
+    answer(app, move |app| async move {
+        let args: show::Args = Params::parse(query.as_deref()).args(&[id], WRITES_FILES)?;
+        show::answer(&args, &mut *app.db.conn().await?).await
+    })
+    .await
 }
 
 /// A page of a run's trades: `limit` (default 100) after trade `after`.
@@ -108,17 +91,11 @@ pub async fn trades(
     Path(id): Path<String>,
     RawQuery(query): RawQuery,
 ) -> Response {
-    app.clone()
-        .local(move || async move {
-            json(
-                async {
-                    let (id, after, limit) = trade_page(&id, &mut Params::parse(query.as_deref()))?;
-                    answers::trades(&mut *app.db.conn().await?, id, after, limit).await
-                }
-                .await,
-            )
-        })
-        .await
+    answer(app, move |app| async move {
+        let (id, after, limit) = trade_page(&id, &mut Params::parse(query.as_deref()))?;
+        answers::trades(&mut *app.db.conn().await?, id, after, limit).await
+    })
+    .await
 }
 
 /// The run id, `after` and `limit` of a trades page; any other parameter is refused.
@@ -145,21 +122,15 @@ pub fn trade_page(id: &str, params: &mut Params) -> anyhow::Result<(RunId, Optio
 
 /// Runs side by side: `id` repeated, 2 to 8 times.
 pub async fn side_by_side(State(app): State<App>, RawQuery(query): RawQuery) -> Response {
-    app.clone()
-        .local(move || async move {
-            json(
-                async {
-                    let mut params = Params::parse(query.as_deref());
-                    let ids = answers::ids(&params.take("id"))?;
-                    params.finish(&["id"])?;
-                    let (side_by_side, _) =
-                        answers::side_by_side(&mut *app.db.conn().await?, &ids, false).await?;
-                    Ok(side_by_side)
-                }
-                .await,
-            )
-        })
-        .await
+    answer(app, move |app| async move {
+        let mut params = Params::parse(query.as_deref());
+        let ids = answers::ids(&params.take("id"))?;
+        params.finish(&["id"])?;
+        let (side_by_side, _) =
+            answers::side_by_side(&mut *app.db.conn().await?, &ids, false).await?;
+        Ok(side_by_side)
+    })
+    .await
 }
 
 /// A strategy's versions, data sets, sweeps and parameter names.

@@ -5,6 +5,30 @@ use std::net::TcpStream;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
+/// The strategy name of [`record_hostile`]'s runs.
+pub const HOSTILE: &str = "<img src=x onerror=alert(1)>";
+
+/// Records four runs of a strategy named like an XSS payload, whose parameter names, data set
+/// and tag are markup, quotes or text-direction overrides, with an equity curve each.
+pub fn record_hostile(db: &super::TestDb) {
+    let docs: Vec<String> = (0..4)
+        .map(|i| {
+            serde_json::json!({
+                "run_key": format!("hostile:{i}"),
+                "strategy": HOSTILE,
+                "params": {"<b>x</b>": i % 2, "<svg onload=alert(2)>\"'\u{202e}": i / 2},
+                "dataset": "<script>alert(3)</script>\u{202e}",
+                "tags": ["\u{202e}evil"],
+                "metrics": {"sharpe": 1.0 + f64::from(i)},
+                "equity": [["2024-01-01T00:00:00Z", 100], ["2024-01-02T00:00:00Z", 101 + i]],
+            })
+            .to_string()
+        })
+        .collect();
+    let out = super::cli::btdb(db, &["record", "-"], Some(&docs.join("\n")));
+    assert!(out.status.success(), "{}", super::cli::text(&out.stderr));
+}
+
 /// A running `btdb serve`, stopped with SIGTERM when dropped.
 #[derive(Debug)]
 pub struct Server {

@@ -13,7 +13,7 @@ use axum::response::{IntoResponse, Response};
 use maud::{DOCTYPE, Markup, PreEscaped, html};
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 
-use super::{one_line, status_of};
+use super::{App, one_line, status_of};
 use crate::models::RunId;
 use crate::report::number;
 
@@ -39,6 +39,17 @@ pub fn layout(title: &str, content: Markup) -> Markup {
             }
         }
     }
+}
+
+/// Runs `work` on a worker thread and renders the page it makes, titled `title`.
+pub async fn on_worker<F, Fut>(app: App, title: String, work: F) -> Response
+where
+    F: FnOnce(App) -> Fut + Send + 'static,
+    Fut: Future<Output = anyhow::Result<Markup>> + 'static,
+{
+    app.clone()
+        .local(move || async move { render(&title, work(app).await) })
+        .await
 }
 
 /// A page, or the error's page with its status (400 for what was asked, 503 for the

@@ -5,7 +5,7 @@ use axum::extract::{RawQuery, State};
 use axum::response::Response;
 use maud::{Markup, html};
 
-use super::{params as params_text, render, run_link, strategy_link, value};
+use super::{on_worker, params as params_text, run_link, strategy_link, value};
 use crate::cli::rank::{self, Ranked};
 use crate::query::rank::By;
 use crate::query::suggest;
@@ -14,26 +14,20 @@ use crate::serve::api::WRITES_FILES;
 use crate::serve::params::Params;
 
 pub async fn page(State(app): State<App>, RawQuery(query): RawQuery) -> Response {
-    app.clone()
-        .local(move || async move {
-            let mut params = Params::parse(query.as_deref());
-            let by_sharpe = params.get("metric").is_none_or(|m| m == "sharpe");
-            if by_sharpe && params.get("runs").is_none() {
-                params.default("deflated", "true");
-            }
-            render(
-                "Strategies",
-                async {
-                    let args: rank::Args = params.args(&[], WRITES_FILES)?;
-                    let mut conn = app.db.conn().await?;
-                    let ranked = rank::answer(&args, &mut conn).await?;
-                    let metrics = suggest::metric_names(&mut conn).await?;
-                    Ok(content(&args, &metrics, &ranked, &params.with("", None)))
-                }
-                .await,
-            )
-        })
-        .await
+    let mut params = Params::parse(query.as_deref());
+    let by_sharpe = params.get("metric").is_none_or(|m| m == "sharpe");
+    if by_sharpe && params.get("runs").is_none() {
+        params.default("deflated", "true");
+    }
+    let title = "Strategies".to_owned();
+    on_worker(app, title, move |app| async move {
+        let args: rank::Args = params.args(&[], WRITES_FILES)?;
+        let mut conn = app.db.conn().await?;
+        let ranked = rank::answer(&args, &mut conn).await?;
+        let metrics = suggest::metric_names(&mut conn).await?;
+        Ok(content(&args, &metrics, &ranked, &params.with("", None)))
+    })
+    .await
 }
 
 fn content(args: &rank::Args, metrics: &[String], ranked: &Ranked, query: &str) -> Markup {

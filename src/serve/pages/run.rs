@@ -5,7 +5,7 @@ use axum::extract::{Path, RawQuery, State};
 use axum::response::Response;
 use maud::{Markup, html};
 
-use super::{chart, render, strategy_link, value};
+use super::{chart, on_worker, strategy_link, value};
 use crate::cli::show;
 use crate::query::run_detail::RunDetail;
 use crate::report::plot;
@@ -22,34 +22,28 @@ pub async fn page(
     Path(id): Path<String>,
     RawQuery(query): RawQuery,
 ) -> Response {
-    app.clone()
-        .local(move || async move {
-            render(
-                &format!("Run {id}"),
-                async {
-                    let mut params = Params::parse(query.as_deref());
-                    let after = params.take_one("trades-after");
-                    params.default("equity", "true");
-                    let args: show::Args = params.args(std::slice::from_ref(&id), WRITES_FILES)?;
-                    let mut conn = app.db.conn().await?;
-                    let detail = show::answer(&args, &mut conn).await?;
-                    let after = after
-                        .map(|a| a.parse::<i32>())
-                        .transpose()
-                        .map_err(|_| anyhow::anyhow!("`trades-after` is a trade number"))?;
-                    let trades = answers::trades(&mut conn, detail.run.id, after, TRADES).await?;
-                    let curve = show::equity_points(detail.equity.as_deref().unwrap_or_default());
-                    let svg = if curve.is_empty() {
-                        None
-                    } else {
-                        Some(plot::equity(&show::title(&detail), &curve)?)
-                    };
-                    Ok(content(&detail, svg.as_deref(), &trades))
-                }
-                .await,
-            )
-        })
-        .await
+    let title = format!("Run {id}");
+    on_worker(app, title, move |app| async move {
+        let mut params = Params::parse(query.as_deref());
+        let after = params.take_one("trades-after");
+        params.default("equity", "true");
+        let args: show::Args = params.args(std::slice::from_ref(&id), WRITES_FILES)?;
+        let mut conn = app.db.conn().await?;
+        let detail = show::answer(&args, &mut conn).await?;
+        let after = after
+            .map(|a| a.parse::<i32>())
+            .transpose()
+            .map_err(|_| anyhow::anyhow!("`trades-after` is a trade number"))?;
+        let trades = answers::trades(&mut conn, detail.run.id, after, TRADES).await?;
+        let curve = show::equity_points(detail.equity.as_deref().unwrap_or_default());
+        let svg = if curve.is_empty() {
+            None
+        } else {
+            Some(plot::equity(&show::title(&detail), &curve)?)
+        };
+        Ok(content(&detail, svg.as_deref(), &trades))
+    })
+    .await
 }
 
 fn content(detail: &RunDetail, svg: Option<&str>, trades: &TradePage) -> Markup {

@@ -6,7 +6,7 @@ use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use maud::{Markup, html};
 
-use super::{params as params_text, render, run_link, strategy_link, value};
+use super::{on_worker, params as params_text, run_link, strategy_link, value};
 use crate::cli::runs;
 use crate::report::runs::RunPage;
 use crate::serve::api::{self, WRITES_FILES};
@@ -14,20 +14,14 @@ use crate::serve::params::Params;
 use crate::serve::{App, one_line, status_of};
 
 pub async fn page(State(app): State<App>, RawQuery(query): RawQuery) -> Response {
-    app.clone()
-        .local(move || async move {
-            let params = Params::parse(query.as_deref());
-            render(
-                "Runs",
-                async {
-                    let args: runs::Args = params.args(&[], WRITES_FILES)?;
-                    let page = runs::answer(&args, &mut *app.db.conn().await?).await?;
-                    Ok(content(&args, &page, &params))
-                }
-                .await,
-            )
-        })
-        .await
+    let params = Params::parse(query.as_deref());
+    let title = "Runs".to_owned();
+    on_worker(app, title, move |app| async move {
+        let args: runs::Args = params.args(&[], WRITES_FILES)?;
+        let page = runs::answer(&args, &mut *app.db.conn().await?).await?;
+        Ok(content(&args, &page, &params))
+    })
+    .await
 }
 
 /// The same page as `btdb runs --format csv`.

@@ -5,7 +5,7 @@ use axum::extract::{RawQuery, State};
 use axum::response::Response;
 use maud::{Markup, html};
 
-use super::{chart, render, run_link, strategy_link, value};
+use super::{chart, on_worker, run_link, strategy_link, value};
 use crate::report::plot;
 use crate::report::side_by_side::SideBySide;
 use crate::serve::App;
@@ -13,44 +13,36 @@ use crate::serve::answers;
 use crate::serve::params::Params;
 
 pub async fn page(State(app): State<App>, RawQuery(query): RawQuery) -> Response {
-    app.clone()
-        .local(move || async move {
-            render(
-                "Side by side",
-                async {
-                    let mut params = Params::parse(query.as_deref());
-                    let ids = answers::ids(&params.take("id"))?;
-                    let diff = params
-                        .take_one("diff")
-                        .is_some_and(|d| d != "false" && d != "0");
-                    params.finish(&["id", "diff"])?;
-                    let (runs, curves) =
-                        answers::side_by_side(&mut *app.db.conn().await?, &ids, true).await?;
-                    let series: Vec<_> = runs
-                        .runs
-                        .iter()
-                        .map(|r| {
-                            let points = curves.get(&r.id).map(Vec::as_slice).unwrap_or_default();
-                            let points: Vec<_> = points
-                                .iter()
-                                .map(|p| {
-                                    (
-                                        p.ts,
-                                        bigdecimal::ToPrimitive::to_f64(&p.equity)
-                                            .unwrap_or(f64::NAN),
-                                    )
-                                })
-                                .collect();
-                            (format!("run {}", r.id), points)
-                        })
-                        .collect();
-                    let svg = plot::overlaid("equity, rebased to 1", &series).ok();
-                    Ok(content(&runs, svg.as_deref(), diff, &ids))
-                }
-                .await,
-            )
-        })
-        .await
+    let title = "Side by side".to_owned();
+    on_worker(app, title, move |app| async move {
+        let mut params = Params::parse(query.as_deref());
+        let ids = answers::ids(&params.take("id"))?;
+        let diff = params
+            .take_one("diff")
+            .is_some_and(|d| d != "false" && d != "0");
+        params.finish(&["id", "diff"])?;
+        let (runs, curves) = answers::side_by_side(&mut *app.db.conn().await?, &ids, true).await?;
+        let series: Vec<_> = runs
+            .runs
+            .iter()
+            .map(|r| {
+                let points = curves.get(&r.id).map(Vec::as_slice).unwrap_or_default();
+                let points: Vec<_> = points
+                    .iter()
+                    .map(|p| {
+                        (
+                            p.ts,
+                            bigdecimal::ToPrimitive::to_f64(&p.equity).unwrap_or(f64::NAN),
+                        )
+                    })
+                    .collect();
+                (format!("run {}", r.id), points)
+            })
+            .collect();
+        let svg = plot::overlaid("equity, rebased to 1", &series).ok();
+        Ok(content(&runs, svg.as_deref(), diff, &ids))
+    })
+    .await
 }
 
 fn content(

@@ -6,7 +6,7 @@ use axum::extract::{Path, RawQuery, State};
 use axum::response::Response;
 use maud::{Markup, html};
 
-use super::{chart, params as params_text, render, select, value};
+use super::{chart, on_worker, params as params_text, select, value};
 use crate::cli::compare;
 use crate::query::strategy::Overview;
 use crate::report::compare::Comparison;
@@ -20,59 +20,51 @@ pub async fn page(
     Path(name): Path<String>,
     RawQuery(query): RawQuery,
 ) -> Response {
-    app.clone()
-        .local(move || async move {
-            render(
-                &name,
-                async {
-                    let mut params = Params::parse(query.as_deref());
-                    let overview = Overview::load(&mut *app.db.conn().await?, &name).await?;
-                    let (is, oos) = (params.take_one("is"), params.take_one("oos"));
-                    params.take("strategy");
-                    let mut sweep = params.clone();
-                    // By default the first two parameters, so that the page opens on a heatmap.
-                    let mut names = overview.parameters.iter();
-                    if let Some(x) = names.next() {
-                        sweep.default("x", x);
-                        if let Some(y) = names.next().filter(|y| sweep.get("x") != Some(y.as_str()))
-                        {
-                            sweep.default("y", y);
-                        }
-                    }
-                    let strategy = format!("--strategy={name}");
-                    let args: compare::Args =
-                        sweep.args(std::slice::from_ref(&strategy), WRITES_FILES)?;
-                    let comparison = compare::answer(&args, &app.db).await?;
-                    let heatmap = match &comparison.pivot {
-                        Some(pivot) => Some(plot::sweep(&name, &args.metric, pivot)?),
-                        None => None,
-                    };
-                    let check = match (&is, &oos) {
-                        (Some(is), Some(oos)) => {
-                            let mut split = params.clone();
-                            split.take("dataset");
-                            split.take("x");
-                            split.take("y");
-                            split.default("is", is);
-                            split.default("oos", oos);
-                            let args: compare::Args = split.args(&[strategy], WRITES_FILES)?;
-                            Some(compare::answer(&args, &app.db).await?)
-                        }
-                        _ => None,
-                    };
-                    Ok(content(
-                        &overview,
-                        &args,
-                        &comparison,
-                        heatmap.as_deref(),
-                        (is.as_deref(), oos.as_deref()),
-                        check.as_ref(),
-                    ))
-                }
-                .await,
-            )
-        })
-        .await
+    let title = name.clone();
+    on_worker(app, title, move |app| async move {
+        let mut params = Params::parse(query.as_deref());
+        let overview = Overview::load(&mut *app.db.conn().await?, &name).await?;
+        let (is, oos) = (params.take_one("is"), params.take_one("oos"));
+        params.take("strategy");
+        let mut sweep = params.clone();
+        // By default the first two parameters, so that the page opens on a heatmap.
+        let mut names = overview.parameters.iter();
+        if let Some(x) = names.next() {
+            sweep.default("x", x);
+            if let Some(y) = names.next().filter(|y| sweep.get("x") != Some(y.as_str())) {
+                sweep.default("y", y);
+            }
+        }
+        let strategy = format!("--strategy={name}");
+        let args: compare::Args = sweep.args(std::slice::from_ref(&strategy), WRITES_FILES)?;
+        let comparison = compare::answer(&args, &app.db).await?;
+        let heatmap = match &comparison.pivot {
+            Some(pivot) => Some(plot::sweep(&name, &args.metric, pivot)?),
+            None => None,
+        };
+        let check = match (&is, &oos) {
+            (Some(is), Some(oos)) => {
+                let mut split = params.clone();
+                split.take("dataset");
+                split.take("x");
+                split.take("y");
+                split.default("is", is);
+                split.default("oos", oos);
+                let args: compare::Args = split.args(&[strategy], WRITES_FILES)?;
+                Some(compare::answer(&args, &app.db).await?)
+            }
+            _ => None,
+        };
+        Ok(content(
+            &overview,
+            &args,
+            &comparison,
+            heatmap.as_deref(),
+            (is.as_deref(), oos.as_deref()),
+            check.as_ref(),
+        ))
+    })
+    .await
 }
 
 fn content(
