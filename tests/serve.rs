@@ -461,26 +461,20 @@ async fn only_requests_carrying_the_token_are_answered_off_loopback() {
     let form = get("/login?next=%2Fruns%3Flimit%3D3", &[]);
     assert_eq!(form.status, 200);
     assert!(form.body.contains("method=\"post\""));
-    let wrong = request(
-        &address,
-        "POST",
-        "/login",
-        &[],
-        Some((
-            "application/x-www-form-urlencoded",
-            "token=nope&next=%2Fruns",
-        )),
-    );
+    let log_in = |body: &str| {
+        request(
+            &address,
+            "POST",
+            "/login",
+            &[],
+            Some(("application/x-www-form-urlencoded", body)),
+        )
+    };
+    let wrong = log_in("token=nope&next=%2Fruns");
     assert_eq!(wrong.status, 401);
     assert!(wrong.header("set-cookie").is_none());
     let body = format!("token={}&next=%2Fruns%3Flimit%3D3", enc(token));
-    let login = request(
-        &address,
-        "POST",
-        "/login",
-        &[],
-        Some(("application/x-www-form-urlencoded", &body)),
-    );
+    let login = log_in(&body);
     assert_eq!(login.status, 303);
     assert_eq!(login.header("location"), Some("/runs?limit=3"));
     let cookie = login.header("set-cookie").expect("a cookie");
@@ -495,16 +489,7 @@ async fn only_requests_carrying_the_token_are_answered_off_loopback() {
         get("/runs?limit=3", &[("Cookie", "btdb_session=0000")]).status,
         303
     );
-    let open_redirect = request(
-        &address,
-        "POST",
-        "/login",
-        &[],
-        Some((
-            "application/x-www-form-urlencoded",
-            &format!("token={}&next=%2F%2Fevil.example", enc(token)),
-        )),
-    );
+    let open_redirect = log_in(&format!("token={}&next=%2F%2Fevil.example", enc(token)));
     assert_eq!(open_redirect.header("location"), Some("/"));
 
     let (status, log) = server.stop();

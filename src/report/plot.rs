@@ -6,6 +6,7 @@ use anyhow::{Context, Result, anyhow};
 use chrono::{DateTime, Utc};
 use plotters::coord::Shift;
 use plotters::coord::ranged1d::SegmentedCoord;
+use plotters::coord::types::RangedCoordf64;
 use plotters::prelude::*;
 
 use crate::metrics::pbo::Pbo;
@@ -328,6 +329,27 @@ pub fn line_chart(chart_data: &LineChart) -> Result<String> {
     })
 }
 
+/// The grid and axes of an equity chart: dates along, values up.
+fn equity_mesh<'a>(
+    chart: &mut ChartContext<
+        'a,
+        SVGBackend<'a>,
+        Cartesian2d<RangedDateTime<DateTime<Utc>>, RangedCoordf64>,
+    >,
+    y_desc: &str,
+) -> Result<()> {
+    chart
+        .configure_mesh()
+        .y_desc(y_desc)
+        .x_labels(8)
+        .x_label_formatter(&date)
+        .y_label_formatter(&|v| super::number(*v))
+        .label_style((FONT, 12))
+        .axis_desc_style((FONT, 14))
+        .draw()
+        .map_err(failed)
+}
+
 /// The box naming a chart's series, at `position`.
 fn legend<'a, CT: CoordTranslate>(
     chart: &mut ChartContext<'a, SVGBackend<'a>, CT>,
@@ -368,16 +390,7 @@ pub fn equity(title: &str, points: &[(DateTime<Utc>, f64)]) -> Result<String> {
             .y_label_area_size(90)
             .build_cartesian_2d(span.clone(), low..high)
             .map_err(failed)?;
-        chart
-            .configure_mesh()
-            .y_desc("equity")
-            .x_labels(8)
-            .x_label_formatter(&date)
-            .y_label_formatter(&|v| super::number(*v))
-            .label_style((FONT, 12))
-            .axis_desc_style((FONT, 14))
-            .draw()
-            .map_err(failed)?;
+        equity_mesh(&mut chart, "equity")?;
         chart
             .draw_series(LineSeries::new(
                 points.iter().copied(),
@@ -440,16 +453,7 @@ pub fn overlaid(title: &str, series: &[(String, Curve)]) -> Result<String> {
                 low..high,
             )
             .map_err(failed)?;
-        chart
-            .configure_mesh()
-            .y_desc("equity (first value = 1)")
-            .x_labels(8)
-            .x_label_formatter(&date)
-            .y_label_formatter(&|v| super::number(*v))
-            .label_style((FONT, 12))
-            .axis_desc_style((FONT, 14))
-            .draw()
-            .map_err(failed)?;
+        equity_mesh(&mut chart, "equity (first value = 1)")?;
         for (i, (label, points)) in rebased.iter().enumerate() {
             let colour = Palette99::pick(i).to_rgba();
             chart
