@@ -332,7 +332,6 @@ async fn bad_input_gets_the_cli_line_and_a_400_never_a_500() {
         "/api/runs?limit=99999999999999999999",
         "/api/runs?after=1&before=2",
         "/api/runs/abc",
-        "/api/runs/999999",
         "/api/runs/133/trades?limit=0",
         "/api/runs/133/trades?after=x",
         "/api/runs/133/trades?colour=red",
@@ -371,6 +370,22 @@ async fn bad_input_gets_the_cli_line_and_a_400_never_a_500() {
         assert_eq!(response.status, 400, "GET {path}");
         assert!(response.body.contains("class=\"error\""), "{path}");
     }
+    // A run that does not exist is not found, with the CLI's words.
+    for path in [
+        "/api/runs/999999",
+        "/api/runs/999999/trades",
+        "/api/runs?key=nokey",
+        "/api/side-by-side?id=1&id=999999",
+    ] {
+        let response = server.get(path, &[]);
+        assert_eq!(response.status, 404, "GET {path}: {}", response.body);
+        assert!(
+            response.body.contains("no run with"),
+            "{path}: {}",
+            response.body
+        );
+    }
+    assert_eq!(server.get("/runs/999999", &[]).status, 404);
     assert_eq!(server.get("/no/such/page", &[]).status, 404);
     assert_eq!(server.get("/api/nothing", &[]).status, 404);
     assert!(server.get("/api/rank", &[]).status == 200, "still serving");

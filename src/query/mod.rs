@@ -19,6 +19,11 @@ use serde::Serialize;
 
 use crate::models::{Strategy, StrategyId};
 
+/// What was asked for by id or key does not exist (a web front end answers 404).
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct NotFound(pub String);
+
 /// A strategy as results name it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct StrategyRef {

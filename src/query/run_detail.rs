@@ -1,6 +1,6 @@
 //! One run with its strategy, parameters, sweep, metrics and, on request, trades and equity.
 
-use anyhow::{Result, bail};
+use anyhow::Result;
 use bigdecimal::BigDecimal;
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
@@ -9,6 +9,7 @@ use serde::Serialize;
 
 use super::runs::{RunSummary, RunWithParents, with_parents};
 
+use super::NotFound;
 use crate::db::explain::load;
 use crate::metrics::stats::SharpeConfidence;
 use crate::models::{EquityPoint, Metric, MetricValue, Run, RunId, Trade};
@@ -77,15 +78,16 @@ impl RunDetail {
         };
         let found: Option<RunWithParents> = load(conn, query).await?.into_iter().next();
         let Some(found) = found else {
-            match run {
+            let missing = match run {
                 RunRef::Id(id) => match Self::id_of_key(conn, &id.to_string()).await? {
-                    Some(other) => bail!(
+                    Some(other) => format!(
                         "no run with id {id}; run {other} has the run_key `{id}`: btdb show --key {id}"
                     ),
-                    None => bail!("no run with id {id}"),
+                    None => format!("no run with id {id}"),
                 },
-                RunRef::Key(key) => bail!("no run with run_key `{key}`"),
-            }
+                RunRef::Key(key) => format!("no run with run_key `{key}`"),
+            };
+            return Err(NotFound(missing).into());
         };
         let metrics: Vec<MetricValue> =
             load(conn, || Metric::for_runs(std::slice::from_ref(&found.0))).await?;

@@ -9,6 +9,7 @@ use serde::Serialize;
 
 use crate::db::explain::load;
 use crate::models::{EquityPoint, RunId, Trade};
+use crate::query::NotFound;
 use crate::query::runs::RunList;
 use crate::report::side_by_side::{MAX_RUNS, SideBySide};
 use crate::schema::runs;
@@ -42,7 +43,7 @@ pub async fn trades(
         })
         .await?;
         if found.is_empty() {
-            bail!("no run with id {id}");
+            return Err(NotFound(format!("no run with id {id}")).into());
         }
     }
     let next = (trades.len() as i64 == limit)
@@ -74,7 +75,7 @@ pub async fn side_by_side(
     .fetch(conn)
     .await?;
     if let Some(missing) = ids.iter().find(|id| !runs.iter().any(|r| r.id == **id)) {
-        bail!("no run with id {missing}");
+        return Err(NotFound(format!("no run with id {missing}")).into());
     }
     let mut curves: HashMap<RunId, Vec<EquityPoint>> = HashMap::new();
     if with_equity {

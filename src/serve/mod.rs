@@ -259,9 +259,13 @@ async fn not_found(request: Request) -> Response {
     }
 }
 
-/// The status of a failed answer: 503 when the database could not answer, 400 when the
-/// request was at fault (every other error a read command gives is about what it was asked).
+/// The status of a failed answer: 404 for a run that does not exist, 503 when the database
+/// could not answer, 400 when the request was at fault (every other error a read command gives
+/// is about what it was asked).
 pub fn status_of(e: &anyhow::Error) -> StatusCode {
+    if e.chain().any(|cause| cause.is::<crate::query::NotFound>()) {
+        return StatusCode::NOT_FOUND;
+    }
     let database = e.chain().any(|cause| {
         cause.is::<db::Unavailable>()
             || cause.is::<diesel::result::Error>()
