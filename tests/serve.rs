@@ -221,7 +221,7 @@ async fn every_api_route_answers_what_the_cli_answers() {
 async fn every_page_renders_with_its_safety_headers() {
     let db = demo().await;
     let server = Server::start(db.url(), &[]);
-    let pages: [(&str, &[&str]); 7] = [
+    let pages: [(&str, &[&str]); 8] = [
         ("/", &["href=\"/strategies/sma_cross\"", "deflated Sharpe"]),
         (
             "/?metric=cagr&by=mean",
@@ -234,6 +234,10 @@ async fn every_page_renders_with_its_safety_headers() {
                 "<title>fast = 5, slow = 50: mean sharpe ",
                 "Sensitivity",
             ],
+        ),
+        (
+            "/strategies/sma_cross?metric=sharpe&x=slow&y=&dataset=",
+            &["sma_cross: sharpe by slow", "min – max"],
         ),
         (
             "/strategies/momentum?is=SYNA-1d-IS&oos=SYNA-1d-OOS",

@@ -58,6 +58,11 @@ impl Params {
             .map(|(_, v)| v.as_str())
     }
 
+    /// Whether `name` was given at all, even empty.
+    pub fn has(&self, name: &str) -> bool {
+        self.0.iter().any(|(k, _)| k == name)
+    }
+
     /// Sets `name` to `value` unless it has a non-empty value already.
     pub fn default(&mut self, name: &str, value: &str) {
         if self.get(name).is_none() {

@@ -27,11 +27,14 @@ pub async fn page(
         let (is, oos) = (params.take_one("is"), params.take_one("oos"));
         params.take("strategy");
         let mut sweep = params.clone();
-        // By default the first two parameters, so that the page opens on a heatmap.
-        let mut names = overview.parameters.iter();
-        if let Some(x) = names.next() {
-            sweep.default("x", x);
-            if let Some(y) = names.next().filter(|y| sweep.get("x") != Some(y.as_str())) {
+        // On first opening, the first two parameters, so that the page opens on a heatmap; a
+        // submitted form may leave y empty for a line chart.
+        if !sweep.has("x") && !sweep.has("y") {
+            let mut names = overview.parameters.iter();
+            if let Some(x) = names.next() {
+                sweep.default("x", x);
+            }
+            if let Some(y) = names.next() {
                 sweep.default("y", y);
             }
         }
