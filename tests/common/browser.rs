@@ -32,7 +32,7 @@ pub fn chromium() -> Option<PathBuf> {
 /// A headless browser with one page open; killed when dropped.
 #[derive(Debug)]
 pub struct Browser {
-    child: Child,
+    _child: Killed,
     _profile: PathBuf,
     socket: WebSocket<MaybeTlsStream<TcpStream>>,
     next_id: u64,
@@ -61,6 +61,8 @@ impl Browser {
             .spawn()
             .expect("starting chromium");
         let stderr = child.stderr.take().expect("stderr");
+        // Killed on drop from here on, so that a failure while connecting leaves no browser.
+        let child = Killed(child);
         let mut lines = BufReader::new(stderr).lines();
         let browser_url = loop {
             let line = lines
@@ -96,7 +98,7 @@ impl Browser {
                 .expect("timeout");
         }
         let mut browser = Self {
-            child,
+            _child: child,
             _profile: profile,
             socket,
             next_id: 0,
@@ -293,10 +295,14 @@ impl Browser {
     }
 }
 
-impl Drop for Browser {
+/// The browser's process, killed when dropped (its helper processes end with it).
+#[derive(Debug)]
+struct Killed(Child);
+
+impl Drop for Killed {
     fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        let _ = self.0.kill();
+        let _ = self.0.wait();
     }
 }
 
