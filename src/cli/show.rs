@@ -3,14 +3,14 @@
 use std::path::PathBuf;
 
 use anyhow::{Result, bail};
-use bigdecimal::{BigDecimal, ToPrimitive};
+use bigdecimal::BigDecimal;
 use chrono::{DateTime, Utc};
 use clap::ArgGroup;
 use diesel_async::AsyncPgConnection;
 
 use super::GlobalArgs;
 use crate::db::{Db, SchemaUse};
-use crate::metrics::stats::SharpeConfidence;
+use crate::metrics::{self, stats::SharpeConfidence};
 use crate::query::run_detail::{RunDetail, RunRef};
 use crate::report::{self, plot};
 
@@ -114,7 +114,7 @@ pub async fn answer(args: &Args, conn: &mut AsyncPgConnection) -> Result<RunDeta
 pub fn equity_points(equity: &[(DateTime<Utc>, BigDecimal)]) -> Vec<(DateTime<Utc>, f64)> {
     equity
         .iter()
-        .map(|(ts, e)| (*ts, e.to_f64().unwrap_or(f64::NAN)))
+        .map(|(ts, e)| (*ts, metrics::to_f64(e)))
         .collect()
 }
 

@@ -15,6 +15,7 @@ use std::time::Duration;
 
 use anyhow::{Result, anyhow};
 use axum::body::Bytes;
+use axum::http::HeaderValue;
 use diesel_async::AsyncPgConnection;
 use diesel_async::RunQueryDsl;
 use futures_util::StreamExt;
@@ -31,10 +32,12 @@ const CAPACITY: usize = 4096;
 /// without a word (a dropped network) is found within this.
 const HEARTBEAT: Duration = Duration::from_secs(5);
 
-/// One answer as sent: its content type and body.
+/// One answer as sent: the headers that describe its body, and the body.
 #[derive(Debug, Clone)]
 pub struct Answer {
-    pub content_type: &'static str,
+    pub content_type: Option<HeaderValue>,
+    /// A download's file name (the runs CSV).
+    pub disposition: Option<HeaderValue>,
     pub body: Bytes,
 }
 
@@ -184,7 +187,8 @@ mod tests {
 
     fn answer(text: &'static str) -> Answer {
         Answer {
-            content_type: "text/plain",
+            content_type: Some(HeaderValue::from_static("text/plain")),
+            disposition: None,
             body: Bytes::from_static(text.as_bytes()),
         }
     }

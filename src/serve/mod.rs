@@ -164,36 +164,25 @@ async fn cached(State(app): State<App>, request: Request, next: Next) -> Respons
     let Ok(body) = axum::body::to_bytes(body, usize::MAX).await else {
         return StatusCode::INTERNAL_SERVER_ERROR.into_response();
     };
-    let content_type = match parts.headers.get(header::CONTENT_TYPE) {
-        Some(v) if v == "application/json" => "application/json",
-        Some(v) if v.as_bytes().starts_with(b"text/csv") => "text/csv; charset=utf-8",
-        _ => "text/html; charset=utf-8",
+    let answer = Answer {
+        content_type: parts.headers.get(header::CONTENT_TYPE).cloned(),
+        disposition: parts.headers.get(header::CONTENT_DISPOSITION).cloned(),
+        body,
     };
-    let answer = Answer { content_type, body };
     app.cache.put(key, ticket, answer.clone());
-    let mut response = respond(answer, "miss");
-    if let Some(disposition) = parts.headers.get(header::CONTENT_DISPOSITION) {
-        response
-            .headers_mut()
-            .insert(header::CONTENT_DISPOSITION, disposition.clone());
-    }
-    response
+    respond(answer, "miss")
 }
 
 fn respond(answer: Answer, cache: &'static str) -> Response {
     let mut response = Response::new(Body::from(answer.body));
     let headers = response.headers_mut();
-    headers.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static(answer.content_type),
-    );
-    headers.insert("x-btdb-cache", HeaderValue::from_static(cache));
-    if answer.content_type.starts_with("text/csv") {
-        headers.insert(
-            header::CONTENT_DISPOSITION,
-            HeaderValue::from_static("attachment; filename=\"runs.csv\""),
-        );
+    if let Some(content_type) = answer.content_type {
+        headers.insert(header::CONTENT_TYPE, content_type);
     }
+    if let Some(disposition) = answer.disposition {
+        headers.insert(header::CONTENT_DISPOSITION, disposition);
+    }
+    headers.insert("x-btdb-cache", HeaderValue::from_static(cache));
     response
 }
 

@@ -82,19 +82,24 @@ impl Params {
         }
     }
 
-    /// The query string of these parameters with `name` set to `value` (or removed, for
-    /// `None`): the link to another page of the same view.
-    pub fn with(&self, name: &str, value: Option<&str>) -> String {
+    /// The query string of these parameters (empty values left out).
+    pub fn query(&self) -> String {
         let mut out = url::form_urlencoded::Serializer::new(String::new());
-        for (k, v) in &self.0 {
-            if k != name && !v.is_empty() {
-                out.append_pair(k, v);
-            }
-        }
-        if let Some(value) = value {
-            out.append_pair(name, value);
+        for (k, v) in self.0.iter().filter(|(_, v)| !v.is_empty()) {
+            out.append_pair(k, v);
         }
         out.finish()
+    }
+
+    /// The query string with `name` set to `value` (or removed, for `None`): the link to
+    /// another page of the same view.
+    pub fn with(&self, name: &str, value: Option<&str>) -> String {
+        let mut changed = self.clone();
+        changed.take(name);
+        if let Some(value) = value {
+            changed.0.push((name.to_owned(), value.to_owned()));
+        }
+        changed.query()
     }
 
     /// The command's arguments: `positional` first, then each parameter as `--name=value`

@@ -54,7 +54,7 @@ where
 
 /// A page, or the error's page with its status (400 for what was asked, 503 for the
 /// database).
-pub fn render(title: &str, content: anyhow::Result<Markup>) -> Response {
+fn render(title: &str, content: anyhow::Result<Markup>) -> Response {
     match content {
         Ok(content) => html_response(StatusCode::OK, layout(title, content)),
         Err(e) => error(status_of(&e), &one_line(&e)),

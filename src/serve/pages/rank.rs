@@ -25,7 +25,7 @@ pub async fn page(State(app): State<App>, RawQuery(query): RawQuery) -> Response
         let mut conn = app.db.conn().await?;
         let ranked = rank::answer(&args, &mut conn).await?;
         let metrics = suggest::metric_names(&mut conn).await?;
-        Ok(content(&args, &metrics, &ranked, &params.with("", None)))
+        Ok(content(&args, &metrics, &ranked, &params.query()))
     })
     .await
 }

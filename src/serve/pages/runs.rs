@@ -74,8 +74,8 @@ fn content(args: &runs::Args, page: &RunPage, params: &Params) -> Markup {
         nav.paging {
             @if let Some(previous) = page.previous { a.previous href={ "/runs?" (paged("before", Some(previous.to_string()))) } { "← newer" } }
             @if let Some(next) = page.next { a.next href={ "/runs?" (paged("after", Some(next.to_string()))) } { "older →" } }
-            a href={ "/runs.csv?" (params.with("", None)) } { "CSV" }
-            a href={ "/api/runs?" (params.with("", None)) } { "JSON" }
+            a href={ "/runs.csv?" (params.query()) } { "CSV" }
+            a href={ "/api/runs?" (params.query()) } { "JSON" }
         }
         @if page.runs.is_empty() { p.note { "No run matches." } }
         @else {

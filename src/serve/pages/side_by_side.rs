@@ -6,6 +6,7 @@ use axum::response::Response;
 use maud::{Markup, html};
 
 use super::{chart, on_worker, run_link, strategy_link, value};
+use crate::metrics;
 use crate::report::plot;
 use crate::report::side_by_side::SideBySide;
 use crate::serve::App;
@@ -29,12 +30,7 @@ pub async fn page(State(app): State<App>, RawQuery(query): RawQuery) -> Response
                 let points = curves.get(&r.id).map(Vec::as_slice).unwrap_or_default();
                 let points: Vec<_> = points
                     .iter()
-                    .map(|p| {
-                        (
-                            p.ts,
-                            bigdecimal::ToPrimitive::to_f64(&p.equity).unwrap_or(f64::NAN),
-                        )
-                    })
+                    .map(|p| (p.ts, metrics::to_f64(&p.equity)))
                     .collect();
                 (format!("run {}", r.id), points)
             })
