@@ -99,7 +99,7 @@ pub async fn trades(
 }
 
 /// The run id, `after` and `limit` of a trades page; any other parameter is refused.
-pub fn trade_page(id: &str, params: &mut Params) -> anyhow::Result<(RunId, Option<i32>, i64)> {
+fn trade_page(id: &str, params: &mut Params) -> anyhow::Result<(RunId, Option<i32>, i64)> {
     fn number<T: std::str::FromStr>(name: &str, value: &str) -> anyhow::Result<T> {
         value
             .trim()

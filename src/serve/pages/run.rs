@@ -25,15 +25,15 @@ pub async fn page(
     let title = format!("Run {id}");
     on_worker(app, title, move |app| async move {
         let mut params = Params::parse(query.as_deref());
-        let after = params.take_one("trades-after");
+        let after = params
+            .take_one("trades-after")
+            .map(|a| a.parse::<i32>())
+            .transpose()
+            .map_err(|_| anyhow::anyhow!("`trades-after` is a trade number"))?;
         params.default("equity", "true");
         let args: show::Args = params.args(std::slice::from_ref(&id), WRITES_FILES)?;
         let mut conn = app.db.conn().await?;
         let detail = show::answer(&args, &mut conn).await?;
-        let after = after
-            .map(|a| a.parse::<i32>())
-            .transpose()
-            .map_err(|_| anyhow::anyhow!("`trades-after` is a trade number"))?;
         let trades = answers::trades(&mut conn, detail.run.id, after, TRADES).await?;
         let curve = show::equity_points(detail.equity.as_deref().unwrap_or_default());
         let svg = if curve.is_empty() {
