@@ -282,7 +282,9 @@ async fn losing_the_database_ends_the_batch_with_an_error_not_a_hang() {
     let test_db = TestDb::new().await;
     let db_options = btdb::db::DbOptions {
         database_url: Some(test_db.url().to_owned()),
-        connect_timeout: std::time::Duration::from_secs(1),
+        // Long enough for an attempt to finish on a busy machine, so that the pool's timeout
+        // carries the server's answer rather than timing out before any attempt ended.
+        connect_timeout: std::time::Duration::from_secs(5),
         ..Default::default()
     };
     let db = btdb::db::Db::connect(&db_options).await.unwrap();
