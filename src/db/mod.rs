@@ -67,8 +67,33 @@ impl Default for DbOptions {
     }
 }
 
+type Writers = diesel::r2d2::ConnectionManager<diesel::PgConnection>;
+
 /// Synchronous connections for recording, whose COPY is Diesel's (diesel-async has none).
-pub type WriterPool = diesel::r2d2::Pool<diesel::r2d2::ConnectionManager<diesel::PgConnection>>;
+#[derive(Debug, Clone)]
+pub struct WriterPool {
+    pool: diesel::r2d2::Pool<Writers>,
+    /// Why the last attempt to open or check a connection failed: r2d2's timeout does not
+    /// always say (a failed check on checkout is not kept), and r2d2 would otherwise log
+    /// every attempt as an error.
+    last_error: LastError,
+}
+
+impl WriterPool {
+    /// A connection; waits up to the connect timeout, then fails with the last cause.
+    pub fn get(&self) -> Result<diesel::r2d2::PooledConnection<Writers>> {
+        self.pool.get().map_err(|e| {
+            let message = e.to_string();
+            let last = self.last_error.0.lock().unwrap_or_else(|p| p.into_inner());
+            match last.as_deref() {
+                Some(cause) if !message.contains(cause) => {
+                    anyhow!("{message}; the last attempt failed: {cause}")
+                }
+                _ => anyhow!(message),
+            }
+        })
+    }
+}
 
 /// A migrated database and a pool of connections to it.
 #[derive(Debug, Clone)]
@@ -95,6 +120,13 @@ pub struct Unavailable(pub String);
 /// The pool's last connection error, kept for the message of a wait that times out.
 #[derive(Debug, Clone, Default)]
 struct LastError(Arc<std::sync::Mutex<Option<String>>>);
+
+impl diesel::r2d2::HandleError<diesel::r2d2::Error> for LastError {
+    fn handle_error(&self, error: diesel::r2d2::Error) {
+        debug!("a writer connection attempt failed: {error}");
+        *self.0.lock().unwrap_or_else(|p| p.into_inner()) = Some(error.to_string());
+    }
+}
 
 impl bb8::ErrorSink<diesel_async::pooled_connection::PoolError> for LastError {
     fn sink(&self, error: diesel_async::pooled_connection::PoolError) {
@@ -263,7 +295,9 @@ impl Db {
 
     /// A pool of up to `size` synchronous connections for recording; they open as needed.
     pub fn writers(&self, size: u32) -> Result<WriterPool> {
-        diesel::r2d2::Pool::builder()
+        let last_error = LastError::default();
+        let pool = diesel::r2d2::Pool::builder()
+            .error_handler(Box::new(last_error.clone()))
             .max_size(size.max(1))
             .min_idle(Some(0))
             .connection_timeout(self.options.connect_timeout)
@@ -273,7 +307,8 @@ impl Db {
                 limit: limit_statements(self.options.statement_timeout),
             }))
             .build(diesel::r2d2::ConnectionManager::new(self.config.libpq()))
-            .with_context(|| format!("connecting to {}", self.target))
+            .with_context(|| format!("connecting to {}", self.target))?;
+        Ok(WriterPool { pool, last_error })
     }
 
     /// The migrations this connect applied, oldest first.

@@ -138,7 +138,7 @@ pub fn record(
                     };
                     let mut conn = match writers.get() {
                         Ok(conn) => conn,
-                        Err(e) => return halt(anyhow!("{e}")),
+                        Err(e) => return halt(e),
                     };
                     let mut parents = Parents::default();
                     while let Ok(item) = receive() {
