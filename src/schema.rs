@@ -10,6 +10,27 @@ diesel::table! {
 }
 
 diesel::table! {
+    metric_summaries (name, dataset, strategy_id) {
+        name -> Text,
+        dataset -> Text,
+        strategy_id -> Int8,
+        runs -> Int8,
+        mean -> Float8,
+        median -> Float8,
+        lowest -> Float8,
+        highest -> Float8,
+    }
+}
+
+diesel::table! {
+    metric_summary_changes (id) {
+        id -> Int8,
+        strategy_id -> Int8,
+        dataset -> Text,
+    }
+}
+
+diesel::table! {
     metrics (run_id, name) {
         run_id -> Int8,
         name -> Text,
@@ -27,6 +48,18 @@ diesel::table! {
         strategy_id -> Int8,
         params -> Jsonb,
         params_hash -> Bytea,
+    }
+}
+
+diesel::table! {
+    pooled_metric_summaries (name, strategy_id) {
+        name -> Text,
+        strategy_id -> Int8,
+        runs -> Int8,
+        mean -> Float8,
+        median -> Float8,
+        lowest -> Float8,
+        highest -> Float8,
     }
 }
 
@@ -92,8 +125,11 @@ diesel::joinable!(runs -> sweeps (sweep_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     equity_points,
+    metric_summaries,
+    metric_summary_changes,
     metrics,
     parameter_sets,
+    pooled_metric_summaries,
     runs,
     strategies,
     sweeps,

@@ -3,8 +3,6 @@
 
 mod common;
 
-use std::path::Path;
-
 use btdb::db::Db;
 use btdb::query::filter::{Resolved, RunFilter};
 use btdb::query::rank::{By, Ranking};
@@ -19,18 +17,8 @@ fn golden() -> Value {
     common::golden::load("rank.json")
 }
 
-/// The fixture recorded one run at a time, so ids follow the file's order.
 async fn recorded() -> (TestDb, Db) {
-    let test_db = TestDb::new().await;
-    let db = test_db.db().await;
-    let fixture = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/rank");
-    let options = btdb::ingest::RecordOptions {
-        jobs: 1,
-        ..common::record::options()
-    };
-    let summary = common::record::record_with(&db, &[&fixture], options).await;
-    assert_eq!(summary.failed, 0);
-    (test_db, db)
+    common::record::rank_fixture().await
 }
 
 fn close(actual: f64, expected: &Value, what: &str) {

@@ -135,6 +135,12 @@ async fn readers_read_writers_record_and_neither_changes_the_schema() {
     assert_eq!(common::count(&mut conn, RUNS).await, 25);
     let out = btdb_at(&writer_url, &["rank"], None);
     assert!(out.status.success(), "{}", text(&out.stderr));
+    // ... and folded what it recorded into the ranking summaries, with the one function it
+    // may run for that.
+    let pending = "SELECT count(*) AS n FROM metric_summary_changes";
+    assert_eq!(common::count(&mut conn, pending).await, 0);
+    let kept = "SELECT count(*) AS n FROM metric_summaries";
+    assert!(common::count(&mut conn, kept).await > 0);
 
     // The reader runs every read command.
     let id = {
@@ -199,12 +205,18 @@ async fn readers_read_writers_record_and_neither_changes_the_schema() {
             "ALTER TABLE runs ADD COLUMN x int",
             "CREATE TABLE public.mine (x int)",
             "DELETE FROM __diesel_schema_migrations",
+            // The summaries change only through btdb's own functions.
+            "INSERT INTO metric_summaries VALUES ('sharpe', 'x', 1, 1, 0, 0, 0, 0)",
+            "UPDATE pooled_metric_summaries SET mean = 0",
+            "DELETE FROM metric_summary_changes",
         ] {
             let result = as_role.batch_execute(sql).await;
             assert!(result.is_err(), "{url}: {sql} was allowed");
         }
         let out = btdb_at(url, &["db", "migrate"], None);
         assert_eq!(out.status.code(), Some(1));
+        let fold = as_role.batch_execute("SELECT btdb_summarize()").await;
+        assert_eq!(fold.is_ok(), url == &writer_url, "{url}: btdb_summarize()");
     }
     assert_eq!(common::count(&mut conn, RUNS).await, 25);
 

@@ -22,7 +22,8 @@ pub const RECORDED_TABLES: [&str; 7] = [
 pub enum Access {
     /// SELECT on every table, the migrations table included.
     Reader,
-    /// A reader that may also INSERT what recording writes, and use the id sequences.
+    /// A reader that may also INSERT what recording writes, use the id sequences, and fold
+    /// what it recorded into the ranking summaries (`btdb_summarize()`).
     Writer,
     /// A writer that may also DELETE runs, what they own, and the parents left without runs.
     Curator,
@@ -65,7 +66,8 @@ pub async fn grant(conn: &mut AsyncPgConnection, access: Access, name: &str) -> 
             "GRANT INSERT ON {tables} TO {role};
              GRANT USAGE ON ALL SEQUENCES IN SCHEMA public TO {role};
              ALTER DEFAULT PRIVILEGES IN SCHEMA public GRANT INSERT ON TABLES TO {role};
-             ALTER DEFAULT PRIVILEGES IN SCHEMA public GRANT USAGE ON SEQUENCES TO {role};"
+             ALTER DEFAULT PRIVILEGES IN SCHEMA public GRANT USAGE ON SEQUENCES TO {role};
+             GRANT EXECUTE ON FUNCTION btdb_summarize() TO {role};"
         ));
     }
     if access == Access::Curator {

@@ -169,9 +169,32 @@ pub fn record(
             on_outcome(&outcome);
         }
     });
-    match fatal.into_inner().unwrap_or_else(|p| p.into_inner()) {
-        Some(e) => Err(e),
-        None => Ok(summary),
+    if let Some(e) = fatal.into_inner().unwrap_or_else(|p| p.into_inner()) {
+        return Err(e);
+    }
+    if summary.recorded > 0 {
+        fold(writers);
+    }
+    Ok(summary)
+}
+
+/// Folds the batch's runs into the ranking summaries, once they are committed. Rankings are
+/// exact without it (they count runs not yet folded from the runs themselves), only slower
+/// until the next fold: a failure is a warning, not a failed batch.
+fn fold(writers: &WriterPool) {
+    let folded = writers
+        .get()
+        .and_then(|mut conn| Ok(crate::query::summary::summarize_blocking(&mut conn)?));
+    if let Err(e) = folded {
+        let hint = if format!("{e:#}").contains("permission denied") {
+            "; the schema's owner can allow it with `btdb db grant writer ROLE`"
+        } else {
+            ""
+        };
+        tracing::warn!(
+            "the ranking summaries were not brought up to date ({e:#}){hint}; rankings stay \
+             exact, counting these runs from the runs themselves until a later fold"
+        );
     }
 }
 

@@ -50,7 +50,14 @@ pub async fn delete(
         })
         .await;
     match outcome {
-        Ok(removed) | Err(Stop::DryRun(removed)) => Ok(removed),
+        Ok(removed) => {
+            // The runs are gone whatever happens here; rankings stay exact without the fold.
+            if let Err(e) = super::summary::summarize(conn).await {
+                tracing::warn!("the ranking summaries were not brought up to date: {e}");
+            }
+            Ok(removed)
+        }
+        Err(Stop::DryRun(removed)) => Ok(removed),
         Err(Stop::Failed(e)) => Err(e.into()),
     }
 }

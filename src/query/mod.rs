@@ -12,6 +12,7 @@ pub mod runs;
 pub mod selection;
 pub mod strategy;
 pub mod suggest;
+pub mod summary;
 pub mod sweep;
 pub mod where_parse;
 

@@ -2,7 +2,9 @@
 //!
 //! `--by best` (and `worst`) asks each strategy's completed runs for their extreme value with one
 //! probe of `metrics_rank_idx` per strategy (a LATERAL subquery), so it costs a few index pages
-//! per strategy however many runs each has. The other orders aggregate every matching metric row.
+//! per strategy however many runs each has. The other orders read the kept summaries, one row
+//! per strategy (query/summary.rs), unless the filter needs the runs themselves (sweep, tags,
+//! `--where`): then they aggregate every matching metric row.
 
 use std::collections::HashMap;
 
@@ -23,6 +25,7 @@ use serde::Serialize;
 use super::StrategyRef;
 use super::filter::{METRICS, Resolved};
 use super::runs::{RunList, RunSummary};
+use super::summary::{self, Score, Scored, SummaryRanking};
 use crate::metrics::stats::{self, SharpeConfidence, TrialSet};
 use crate::models::{RunId, StrategyId};
 use crate::schema::{metrics, runs};
@@ -128,6 +131,20 @@ impl Ranking {
                 .await?
                 .into_iter()
                 .map(|(strategy, run, value)| (strategy, value, Some(run), None))
+                .collect()
+        } else if summary::answers(&self.filter) {
+            let ranking = SummaryRanking {
+                metric: &self.metric,
+                filter: &self.filter,
+                score: self.score(),
+                descending: self.ranks_descending(),
+                min_runs: self.min_runs,
+                top: self.top,
+            };
+            load::<_, Scored>(conn, || ranking.query())
+                .await?
+                .into_iter()
+                .filter_map(|s| Some((s.strategy_id, s.score?, None, Some(s.runs))))
                 .collect()
         } else {
             load::<_, (StrategyId, Option<f64>, i64)>(conn, || self.aggregate(None))
@@ -303,14 +320,7 @@ impl Ranking {
         Pg,
         metrics::strategy_id,
     > {
-        // Static SQL per variant: nothing the user typed reaches this text.
-        let score = match (self.by, self.descending) {
-            (By::Best, true) | (By::Worst, false) => "max(metrics.value)",
-            (By::Best, false) | (By::Worst, true) => "min(metrics.value)",
-            (By::Mean, _) => "avg(metrics.value)",
-            (By::Median, _) => "percentile_cont(0.5) WITHIN GROUP (ORDER BY metrics.value)",
-            (By::Count, _) => "count(*)::float8",
-        };
+        let score = self.score().aggregate;
         let mut query = self.restrict(
             metrics::table
                 .group_by(metrics::strategy_id)
@@ -327,9 +337,7 @@ impl Ranking {
         if let Some(min) = self.min_runs {
             query = query.having(dsl::count_star().ge(min));
         }
-        // More runs rank first whichever way the metric goes.
-        let descending = self.descending || self.by == By::Count;
-        query = if descending {
+        query = if self.ranks_descending() {
             query.order((
                 dsl::sql::<Nullable<Double>>(score).desc().nulls_last(),
                 metrics::strategy_id,
@@ -344,6 +352,27 @@ impl Ranking {
             query = query.limit(top);
         }
         query
+    }
+
+    /// The score, as an aggregate over `metrics` and as the summaries' column that keeps it.
+    /// Static SQL per variant: nothing the user typed reaches this text.
+    fn score(&self) -> Score {
+        let (column, aggregate) = match (self.by, self.descending) {
+            (By::Best, true) | (By::Worst, false) => ("s.highest", "max(metrics.value)"),
+            (By::Best, false) | (By::Worst, true) => ("s.lowest", "min(metrics.value)"),
+            (By::Mean, _) => ("s.mean", "avg(metrics.value)"),
+            (By::Median, _) => (
+                "s.median",
+                "percentile_cont(0.5) WITHIN GROUP (ORDER BY metrics.value)",
+            ),
+            (By::Count, _) => ("s.runs::float8", "count(*)::float8"),
+        };
+        Score { column, aggregate }
+    }
+
+    /// Whether higher scores rank first: more runs do, whichever way the metric goes.
+    fn ranks_descending(&self) -> bool {
+        self.descending || self.by == By::Count
     }
 
     /// Per strategy: parameter sets tried, and the variance of their per-period Sharpe ratios.

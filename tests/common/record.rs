@@ -30,6 +30,20 @@ pub async fn record_with(db: &Db, paths: &[&Path], options: RecordOptions) -> Su
     .expect("record")
 }
 
+/// tests/fixtures/rank recorded one run at a time, so that ids follow the file's order.
+pub async fn rank_fixture() -> (super::TestDb, Db) {
+    let test_db = super::TestDb::new().await;
+    let db = test_db.db().await;
+    let fixture = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/rank");
+    let options = RecordOptions {
+        jobs: 1,
+        ..options()
+    };
+    let summary = record_with(&db, &[&fixture], options).await;
+    assert_eq!(summary.failed, 0);
+    (test_db, db)
+}
+
 pub async fn record(db: &Db, paths: &[&Path]) -> Summary {
     record_with(db, paths, options()).await
 }

@@ -1,0 +1,10 @@
+DROP FUNCTION btdb_summarize();
+DROP TRIGGER metrics_forget_summaries ON metrics;
+DROP FUNCTION btdb_forget_summaries();
+DROP TRIGGER metrics_note_deletes ON metrics;
+DROP TRIGGER metrics_note_updates ON metrics;
+DROP TRIGGER metrics_note_inserts ON metrics;
+DROP FUNCTION btdb_note_metric_changes();
+DROP TABLE metric_summary_changes;
+DROP TABLE pooled_metric_summaries;
+DROP TABLE metric_summaries;
