@@ -21,6 +21,10 @@ DO $$ DECLARE r record; BEGIN
     END LOOP;
 END $$;
 
+-- The ranking summaries are folded once at the end, as the migration that made them does,
+-- rather than noting 16,000,000 rows through the metrics trigger's transition table.
+ALTER TABLE metrics DISABLE TRIGGER metrics_note_inserts;
+
 INSERT INTO sweeps (name) VALUES ('bench');
 INSERT INTO strategies (name) SELECT 'bench_' || s FROM generate_series(1, 1000) s;
 INSERT INTO strategies (name) VALUES ('sweep_10k');
@@ -65,6 +69,11 @@ DO $$ DECLARE r record; BEGIN
         EXECUTE r.indexdef;
     END LOOP;
 END $$;
-VACUUM ANALYZE strategies, parameter_sets, sweeps, runs, metrics;
+ALTER TABLE metrics ENABLE TRIGGER metrics_note_inserts;
+INSERT INTO metric_summary_changes (strategy_id, dataset)
+    SELECT DISTINCT strategy_id, dataset FROM metrics WHERE completed;
+SELECT btdb_summarize() AS summarised_groups;
+VACUUM ANALYZE strategies, parameter_sets, sweeps, runs, metrics, metric_summaries,
+    pooled_metric_summaries;
 SELECT (SELECT count(*) FROM runs) AS runs, (SELECT count(*) FROM metrics) AS metrics,
        pg_size_pretty(pg_database_size(current_database())) AS size;

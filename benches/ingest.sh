@@ -4,7 +4,11 @@
 #      into the same table;
 #   2. 10,000 runs of 50 trades and 500 equity points with --jobs 2, against raw `psql \copy`
 #      of the same trade and equity rows;
-#   3. peak RSS while recording a JSON Lines file of about 1 GB, against the file's size.
+#   3. peak RSS while recording a JSON Lines file of about 1 GB, against the file's size;
+#   4. the upkeep of the ranking summaries: figure 2 again on a database whose metrics
+#      triggers are disabled (nothing noted, nothing to fold), same run;
+#   5. 8 recorders at once, all runs of one strategy on one data set (so that every run
+#      touches the same summaries), with and without that upkeep.
 # Each timing is the median of $REPEAT runs (default 3) on a fresh database of the embedded
 # cluster (default settings, fsync on). Usage: bash benches/ingest.sh [scratch-dir]
 set -euo pipefail
@@ -61,15 +65,57 @@ for _ in $(seq "$REPEAT"); do
 done
 rr=$(printf '%s\n' "${runs_t[@]}" | median); rw=$(printf '%s\n' "${raw_t[@]}" | median)
 
+# A migrated database without the summaries' upkeep: no note taken, so nothing to fold.
+bare_db() {
+    local url
+    url=$(fresh_db "$1")
+    psql -q "$url" -c "ALTER TABLE metrics DISABLE TRIGGER metrics_note_inserts" >/dev/null
+    echo "$url"
+}
+
+# 4. The summaries' upkeep on figure 2's runs.
+bare_t=()
+for _ in $(seq "$REPEAT"); do
+    url=$(bare_db bench_bare)
+    bare_t+=("$(DATABASE_URL=$url seconds "$BTDB" record -q --jobs 2 "$WORK/runs10k.jsonl")")
+done
+rb=$(printf '%s\n' "${bare_t[@]}" | median)
+
+# 5. 8 recorders of one strategy at once.
+for k in 1 2 3 4 5 6 7 8; do
+    [ -s "$WORK/shared$k.jsonl" ] || "$BTDB" gen --runs 1000 --strategies 1 --datasets 1 --params 1000 \
+        --trades 10 --equity 100 --seed $((100 + k)) -o "$WORK/shared$k.jsonl"
+done
+eight() { # URL -> seconds for 8 concurrent `btdb record` of the shared files
+    local start
+    start=$(date +%s.%N)
+    for k in 1 2 3 4 5 6 7 8; do
+        DATABASE_URL=$1 "$BTDB" record -q --jobs 1 --pool-size 1 "$WORK/shared$k.jsonl" &
+    done
+    wait
+    awk -v end="$(date +%s.%N)" -v start="$start" 'BEGIN { printf "%.2f\n", end - start }'
+}
+shared_t=(); shared_bare_t=()
+for _ in $(seq "$REPEAT"); do
+    url=$(fresh_db bench_shared); shared_t+=("$(eight "$url")")
+    url=$(bare_db bench_shared_bare); shared_bare_t+=("$(eight "$url")")
+done
+rs=$(printf '%s\n' "${shared_t[@]}" | median); rsb=$(printf '%s\n' "${shared_bare_t[@]}" | median)
+
 # 3. Peak RSS on a 1 GB file.
 url=$(fresh_db bench_big)
 rss_kb=$(DATABASE_URL=$url /usr/bin/time -f %M "$BTDB" record -q --jobs 2 "$WORK/big.jsonl" 2>&1 >/dev/null | tail -n 1)
 size=$(stat -c %s "$WORK/big.jsonl")
-psql -q "$ADMIN" -c "DROP DATABASE bench_trades" -c "DROP DATABASE bench_runs" -c "DROP DATABASE bench_big" >/dev/null
+for db in bench_trades bench_runs bench_big bench_bare bench_shared bench_shared_bare; do
+    psql -q "$ADMIN" -c "DROP DATABASE $db" >/dev/null
+done
 
-awk -v rt="$rt" -v ct="$ct" -v n="$trades" -v rr="$rr" -v rw="$rw" -v rss="$rss_kb" -v size="$size" -v rep="$REPEAT" 'BEGIN {
+awk -v rt="$rt" -v ct="$ct" -v n="$trades" -v rr="$rr" -v rw="$rw" -v rss="$rss_kb" -v size="$size" -v rep="$REPEAT" \
+    -v rb="$rb" -v rs="$rs" -v rsb="$rsb" 'BEGIN {
     printf "| figure | btdb | baseline | ratio |\n|---|---|---|---|\n"
     printf "| trades/s, %d trades in 2,000 runs (median of %d) | %.0f | %.0f (psql \\copy) | %.2f |\n", n, rep, n/rt, n/ct, ct/rt
     printf "| 10,000 runs x (50 trades + 500 equity), --jobs 2 (median of %d) | %.1f s | %.1f s (psql \\copy of the same rows) | %.2f |\n", rep, rr, rw, rw/rr
     printf "| peak RSS recording %.2f GB of JSON Lines | %.0f MB | %.0f MB (file size) | %.3f |\n", size/1e9, rss/1024, size/1048576, rss*1024/size
+    printf "| figure 2 with the summaries kept (median of %d) | %.1f s | %.1f s (metrics triggers disabled) | %.2f |\n", rep, rr, rb, rb/rr
+    printf "| 8 recorders x 1,000 runs of one strategy at once (median of %d) | %.1f s | %.1f s (metrics triggers disabled) | %.2f |\n", rep, rs, rsb, rsb/rs
 }'

@@ -3,6 +3,8 @@
 //!
 //! - `rank --metric sharpe --by best`: database time per command (p50, p95) and the whole
 //!   `btdb rank` process (p50, p95);
+//! - `rank --by median|mean|worst|count|best`, pooled and on one data set: database time from
+//!   the kept summaries against the same ranking with every group unfolded (every run read);
 //! - listing 1,000 runs with strategy, parameters and metrics: the eager `RunList` against the
 //!   naive N+1 loader below, which exists only here, as the baseline;
 //! - `compare` on a 10,000-set sweep: database and analysis time, and the whole process.
@@ -19,7 +21,7 @@ use btdb::query::runs::{RunList, RunSummary};
 use btdb::query::sweep;
 use btdb::schema::{metrics, parameter_sets, runs, strategies, sweeps};
 use diesel::prelude::*;
-use diesel_async::{AsyncPgConnection, RunQueryDsl};
+use diesel_async::{AsyncPgConnection, RunQueryDsl, SimpleAsyncConnection};
 
 fn main() -> Result<()> {
     tokio::runtime::Builder::new_multi_thread()
@@ -77,6 +79,57 @@ async fn run() -> Result<()> {
         }
     }
     line("rank --by best: database time per command", &server);
+
+    // Every other order, pooled and on one data set: from the kept summaries, then, as the
+    // baseline in the same run, with every group noted as changed (inside a transaction that
+    // is rolled back), which makes the same query aggregate every run as before summaries.
+    for by in [By::Median, By::Mean, By::Worst, By::Count, By::Best] {
+        for dataset in [None, Some("IS-2020")] {
+            let ranking = Ranking {
+                by,
+                filter: Resolved {
+                    dataset: dataset.map(str::to_owned),
+                    ..Resolved::default()
+                },
+                // With --min-runs best and worst count their runs too.
+                min_runs: matches!(by, By::Best | By::Worst).then_some(100),
+                ..ranking.clone()
+            };
+            let timed = async |conn: &mut AsyncPgConnection, n: usize| -> Result<Vec<Duration>> {
+                let mut samples = Vec::new();
+                for i in 0..n + 3 {
+                    let before = db.stats().elapsed();
+                    let ranked = ranking.strategies(conn, false).await?;
+                    assert_eq!(ranked.len(), 20);
+                    if i >= 3 {
+                        samples.push(db.stats().elapsed() - before);
+                    }
+                }
+                Ok(samples)
+            };
+            let kept = timed(&mut conn, 100).await?;
+            conn.batch_execute(
+                "BEGIN; INSERT INTO metric_summary_changes (strategy_id, dataset) \
+                 SELECT strategy_id, dataset FROM metric_summaries WHERE name = 'sharpe'",
+            )
+            .await?;
+            let unfolded = timed(&mut conn, 10).await;
+            conn.batch_execute("ROLLBACK").await?;
+            let unfolded = unfolded?;
+            let name = format!(
+                "rank --by {}{} on {}",
+                by.as_str(),
+                if matches!(by, By::Best | By::Worst) {
+                    " --min-runs 100"
+                } else {
+                    ""
+                },
+                dataset.unwrap_or("all data sets")
+            );
+            line(&format!("{name}: summaries"), &kept);
+            line(&format!("{name}: every run (baseline)"), &unfolded);
+        }
+    }
 
     let exe = env!("CARGO_BIN_EXE_btdb");
     let process = |args: &[&str], n: usize| -> Result<Vec<Duration>> {

@@ -40,8 +40,15 @@ async fn rank_prints_json_csv_and_a_table() {
     for key in ["score", "best_value"] {
         assert!(rows[0][key].is_number(), "{key}: {}", rows[0]);
     }
-    // Counting runs would read every run of every strategy shown: only the aggregates count.
-    assert!(rows[0]["runs"].is_null());
+    // The kept summaries count every order's runs; under a `--where` they cannot answer,
+    // counting would read every run of every strategy shown: best and worst do not count.
+    assert!(rows[0]["runs"].is_number(), "{}", rows[0]);
+    let filtered = json(&ok(
+        &db,
+        &["rank", "--where", "sharpe > -100", "--format", "json"],
+    ));
+    assert_eq!(filtered[0]["strategy"]["name"], "beta");
+    assert!(filtered[0]["runs"].is_null(), "{}", filtered[0]);
     let by_mean = json(&ok(&db, &["rank", "--by", "mean", "--format", "json"]));
     assert!(by_mean[0]["runs"].is_number(), "{by_mean}");
     assert!(rows[0]["best_run"]["params"]["lookback"].is_number());
@@ -257,8 +264,28 @@ async fn explain_prints_the_plan_of_every_query_instead_of_the_results() {
         &db,
         &["explain", "rank", "--metric", "sharpe", "--top", "2"],
     );
-    assert!(text.starts_with("query 1 of 3: WITH c AS"), "{text}");
-    assert!(text.contains("query 3 of 3: SELECT \"metrics\""), "{text}");
+    // The path taken shows: the kept summaries, or under a `--where` the runs.
+    assert!(
+        text.starts_with("query 1 of 4: SELECT strategy_id, score, runs FROM"),
+        "{text}"
+    );
+    assert!(text.contains("pooled_metric_summaries_pkey"), "{text}");
+    assert!(text.contains("query 4 of 4: SELECT \"metrics\""), "{text}");
+    let filtered = ok(
+        &db,
+        &[
+            "explain",
+            "rank",
+            "--metric",
+            "sharpe",
+            "--top",
+            "2",
+            "--where",
+            "sharpe > -100",
+        ],
+    );
+    assert!(filtered.contains(": WITH c AS"), "{filtered}");
+    assert!(!filtered.contains("metric_summaries"), "{filtered}");
     assert!(text.contains("execution"), "ANALYZE ran: {text}");
     assert!(
         !text.contains("best sharpe"),

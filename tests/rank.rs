@@ -36,33 +36,48 @@ fn ranking(by: By, descending: bool) -> Ranking {
     }
 }
 
+/// A `--where` that every run with a Sharpe ratio passes: the same runs, through the path that
+/// reads them rather than the summaries.
+fn every_run() -> Resolved {
+    Resolved {
+        condition: Some(where_parse::parse("sharpe > -1000000").expect("parses")),
+        ..Resolved::default()
+    }
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn strategies_rank_by_best_worst_mean_median_and_count() {
     let (_test_db, db) = recorded().await;
     let mut conn = db.conn().await.expect("conn");
     let golden = golden();
-    for (by, name) in [
-        (By::Best, "best"),
-        (By::Worst, "worst"),
-        (By::Mean, "mean"),
-        (By::Median, "median"),
-        (By::Count, "count"),
-    ] {
-        let ranked = ranking(by, true)
+    for (filter, path) in [(Resolved::default(), "summaries"), (every_run(), "runs")] {
+        for (by, name) in [
+            (By::Best, "best"),
+            (By::Worst, "worst"),
+            (By::Mean, "mean"),
+            (By::Median, "median"),
+            (By::Count, "count"),
+        ] {
+            let ranked = Ranking {
+                filter: filter.clone(),
+                ..ranking(by, true)
+            }
             .strategies(&mut conn, false)
             .await
             .expect("rank");
-        let expected = golden["ranking"][name].as_array().expect("rows");
-        assert_eq!(ranked.len(), expected.len(), "{name}");
-        for (row, want) in ranked.iter().zip(expected) {
-            let what = format!("{name} {}", row.strategy.name);
-            assert_eq!(row.strategy.name, want["strategy"], "{what}: order");
-            close(row.score, &want["score"], &what);
-            // best and worst read one index entry per strategy and do not count.
-            let counted = !matches!(by, By::Best | By::Worst);
-            let runs = want["runs"].as_i64().expect("runs");
-            assert_eq!(row.runs, counted.then_some(runs), "{what}: runs");
-            assert_eq!(row.best_run.run_key, want["best_run"], "{what}: best run");
+            let expected = golden["ranking"][name].as_array().expect("rows");
+            assert_eq!(ranked.len(), expected.len(), "{name}");
+            for (row, want) in ranked.iter().zip(expected) {
+                let what = format!("{name} from the {path}: {}", row.strategy.name);
+                assert_eq!(row.strategy.name, want["strategy"], "{what}: order");
+                close(row.score, &want["score"], &what);
+                // The summaries count every order; from the runs, best and worst read one
+                // index entry per strategy and do not count.
+                let counted = path == "summaries" || !matches!(by, By::Best | By::Worst);
+                let runs = want["runs"].as_i64().expect("runs");
+                assert_eq!(row.runs, counted.then_some(runs), "{what}: runs");
+                assert_eq!(row.best_run.run_key, want["best_run"], "{what}: best run");
+            }
         }
     }
 }
@@ -86,20 +101,23 @@ async fn min_runs_top_and_single_runs() {
         .collect();
     assert_eq!(serde_json::json!(names), golden["min_runs_3"]);
 
-    // With --top, the best come from a walk in value order: the same answer.
+    // With --top: from the summaries, and from the runs by a walk in value order.
     let best = golden["ranking"]["best"].as_array().expect("rows");
-    for top in [1, 2, 4] {
-        let ranked = Ranking {
-            top: Some(top),
-            ..ranking(By::Best, true)
-        }
-        .strategies(&mut conn, false)
-        .await
-        .expect("rank");
-        assert_eq!(ranked.len() as i64, top);
-        for (row, want) in ranked.iter().zip(best) {
-            assert_eq!(row.strategy.name, want["strategy"]);
-            assert_eq!(row.best_run.run_key, want["best_run"]);
+    for filter in [Resolved::default(), every_run()] {
+        for top in [1, 2, 4] {
+            let ranked = Ranking {
+                top: Some(top),
+                filter: filter.clone(),
+                ..ranking(By::Best, true)
+            }
+            .strategies(&mut conn, false)
+            .await
+            .expect("rank");
+            assert_eq!(ranked.len() as i64, top);
+            for (row, want) in ranked.iter().zip(best) {
+                assert_eq!(row.strategy.name, want["strategy"]);
+                assert_eq!(row.best_run.run_key, want["best_run"]);
+            }
         }
     }
 
@@ -349,20 +367,25 @@ async fn the_top_strategies_are_right_when_one_strategy_holds_all_the_best_runs(
     let test_db = TestDb::with_fixture("dominated", DOMINATED).await;
     let db = test_db.db().await;
     let mut conn = db.conn().await.expect("conn");
-    // The value-ordered walk reads 256 rows, all of `dominant`: the probes take over.
-    for top in [1, 5, 21] {
-        let ranked = Ranking {
-            top: Some(top),
-            ..ranking(By::Best, true)
+    // From the runs (a filter the summaries cannot answer), the value-ordered walk reads 256
+    // rows, all of `dominant`: the probes take over. From the summaries (every group noted by
+    // the fixture's inserts, none folded): the same.
+    for filter in [every_run(), Resolved::default()] {
+        for top in [1, 5, 21] {
+            let ranked = Ranking {
+                top: Some(top),
+                filter: filter.clone(),
+                ..ranking(By::Best, true)
+            }
+            .strategies(&mut conn, false)
+            .await
+            .expect("rank");
+            let names: Vec<String> = ranked.into_iter().map(|r| r.strategy.name).collect();
+            let expected: Vec<String> = std::iter::once("dominant".to_owned())
+                .chain((1..=20).rev().map(|k| format!("s{k}")))
+                .take(top as usize)
+                .collect();
+            assert_eq!(names, expected);
         }
-        .strategies(&mut conn, false)
-        .await
-        .expect("rank");
-        let names: Vec<String> = ranked.into_iter().map(|r| r.strategy.name).collect();
-        let expected: Vec<String> = std::iter::once("dominant".to_owned())
-            .chain((1..=20).rev().map(|k| format!("s{k}")))
-            .take(top as usize)
-            .collect();
-        assert_eq!(names, expected);
     }
 }

@@ -1,10 +1,10 @@
 //! Ranking strategies, or single runs, by one metric, in a constant number of queries.
 //!
-//! `--by best` (and `worst`) asks each strategy's completed runs for their extreme value with one
-//! probe of `metrics_rank_idx` per strategy (a LATERAL subquery), so it costs a few index pages
-//! per strategy however many runs each has. The other orders read the kept summaries, one row
-//! per strategy (query/summary.rs), unless the filter needs the runs themselves (sweep, tags,
-//! `--where`): then they aggregate every matching metric row.
+//! Every order reads the kept summaries, one row per strategy (query/summary.rs), unless the
+//! filter needs the runs themselves (sweep, tags, `--where`). Then `--by best` (and `worst`)
+//! asks each strategy's completed runs for their extreme value with one probe of
+//! `metrics_rank_idx` per strategy (a LATERAL subquery), so it costs a few index pages per
+//! strategy however many runs each has, and the other orders aggregate every matching row.
 
 use std::collections::HashMap;
 
@@ -81,8 +81,9 @@ pub struct StrategyRank {
     pub rank: usize,
     pub strategy: StrategyRef,
     pub score: f64,
-    /// Completed runs with the metric; counted for `--by mean|median|count` and with
-    /// `--min-runs` (`None` otherwise: best and worst read one index entry per strategy).
+    /// Completed runs with the metric; `None` only for `--by best|worst` without `--min-runs`
+    /// under a filter the summaries cannot answer (sweep, tags, `--where`): those read one
+    /// index entry per strategy and do not count.
     pub runs: Option<i64>,
     /// The strategy's best run by the metric (ties: the earliest recorded).
     pub best_value: f64,
@@ -122,17 +123,14 @@ impl Ranking {
         conn: &mut AsyncPgConnection,
         deflated: bool,
     ) -> Result<Vec<StrategyRank>> {
-        let probe_only = matches!(self.by, By::Best | By::Worst) && self.min_runs.is_none();
-        // (strategy, score, its extreme run, completed runs with the metric): `--by best` and
-        // `worst` read one index entry per strategy and do not count.
-        let scored: Vec<(StrategyId, f64, Option<RunId>, Option<i64>)> = if probe_only {
-            let probe_descending = (self.by == By::Best) == self.descending;
-            load::<_, (StrategyId, RunId, f64)>(conn, || self.probe(probe_descending, None))
-                .await?
-                .into_iter()
-                .map(|(strategy, run, value)| (strategy, value, Some(run), None))
-                .collect()
-        } else if summary::answers(&self.filter) {
+        // (strategy, score, its extreme run, completed runs with the metric). The summaries
+        // answer any order with one row per strategy, counted. Under a filter they cannot
+        // answer, `--by best` and `worst` read one index entry per strategy and do not count;
+        // the other orders aggregate the matching runs.
+        let summarised = summary::answers(&self.filter);
+        let probe_only =
+            !summarised && matches!(self.by, By::Best | By::Worst) && self.min_runs.is_none();
+        let scored: Vec<(StrategyId, f64, Option<RunId>, Option<i64>)> = if summarised {
             let ranking = SummaryRanking {
                 metric: &self.metric,
                 filter: &self.filter,
@@ -145,6 +143,13 @@ impl Ranking {
                 .await?
                 .into_iter()
                 .filter_map(|s| Some((s.strategy_id, s.score?, None, Some(s.runs))))
+                .collect()
+        } else if probe_only {
+            let probe_descending = (self.by == By::Best) == self.descending;
+            load::<_, (StrategyId, RunId, f64)>(conn, || self.probe(probe_descending, None))
+                .await?
+                .into_iter()
+                .map(|(strategy, run, value)| (strategy, value, Some(run), None))
                 .collect()
         } else {
             load::<_, (StrategyId, Option<f64>, i64)>(conn, || self.aggregate(None))
