@@ -310,3 +310,95 @@ async fn losing_the_database_ends_the_batch_with_an_error_not_a_hang() {
     let error = format!("{:#}", outcome.unwrap_err());
     assert!(error.contains("does not exist"), "{error}");
 }
+
+/// Runs recorded in one transaction share its id (`xmin`): the number of distinct ones is the
+/// number of transactions that wrote runs.
+async fn transactions(test_db: &TestDb) -> i64 {
+    let mut conn = test_db.conn().await;
+    common::count(
+        &mut conn,
+        "SELECT count(DISTINCT xmin::text) AS n FROM runs",
+    )
+    .await
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn runs_are_written_many_per_transaction_and_a_run_the_database_refuses_fails_alone() {
+    let test_db = TestDb::new().await;
+    let db = test_db.db().await;
+    let dir = common::scratch_dir("groups");
+    let runs: Vec<String> = (0..200)
+        .map(|i| RUN.replace("k1", &format!("g{i}")))
+        .collect();
+    let file = write(&dir, "runs.jsonl", &runs.join("\n"));
+    let jobs_1 = btdb::ingest::RecordOptions {
+        jobs: 1,
+        ..options()
+    };
+    let summary = record_with(&db, &[&file], jobs_1.clone()).await;
+    assert_eq!((summary.recorded, summary.failed), (200, 0));
+    let groups = transactions(&test_db).await;
+    assert!(groups <= 20, "200 runs took {groups} transactions");
+    let after = counts(&db).await;
+    assert_eq!(
+        (after.runs, after.metrics > 0, after.equity_points),
+        (200, true, 600)
+    );
+
+    // The database refuses one run of a group (a rule the documents cannot break, added here):
+    // that run fails alone with the server's words, every other run of its group is recorded
+    // whole, and nothing of the refused one is left.
+    let mut conn = test_db.conn().await;
+    diesel_async::SimpleAsyncConnection::batch_execute(
+        &mut conn,
+        "ALTER TABLE runs ADD CONSTRAINT no_refused CHECK (dataset <> 'REFUSED')",
+    )
+    .await
+    .expect("constraint");
+    let mut more: Vec<String> = (0..30)
+        .map(|i| RUN.replace("k1", &format!("h{i}")))
+        .collect();
+    more[17] = more[17].replace(r#""dataset": "D""#, r#""dataset": "REFUSED""#);
+    let file = write(&dir, "more.jsonl", &more.join("\n"));
+    let summary = record_with(&db, &[&file], jobs_1.clone()).await;
+    assert_eq!((summary.recorded, summary.failed), (29, 1));
+    assert!(
+        summary.failures[0].origin.ends_with("more.jsonl:18")
+            && summary.failures[0].error.contains("no_refused"),
+        "{:?}",
+        summary.failures
+    );
+    let now = counts(&db).await;
+    assert_eq!((now.runs, now.equity_points), (229, 687));
+
+    // With --fail-fast, a run refused when written stops the batch after its group, whose
+    // other runs are recorded; the documents after that group are not.
+    let refused: Vec<String> = (0..300)
+        .map(|i| {
+            let run = RUN.replace("k1", &format!("f{i}"));
+            if i == 5 {
+                run.replace(r#""dataset": "D""#, r#""dataset": "REFUSED""#)
+            } else {
+                run
+            }
+        })
+        .collect();
+    let file = write(&dir, "refused.jsonl", &refused.join("\n"));
+    let summary = record_with(
+        &db,
+        &[&file],
+        btdb::ingest::RecordOptions {
+            fail_fast: true,
+            ..jobs_1
+        },
+    )
+    .await;
+    assert_eq!(summary.failed, 1);
+    assert!(
+        summary.recorded >= 5 && summary.recorded < 299,
+        "{} recorded",
+        summary.recorded
+    );
+    assert_eq!(counts(&db).await.runs, 229 + summary.recorded as i64);
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -25,12 +25,14 @@ pub struct Args {
     #[arg(long, value_name = "NAME")]
     pub sweep: Option<String>,
 
-    /// Runs written at once, each in its own transaction on its own connection (capped at
-    /// --pool-size).
+    /// Groups of runs written at once, each group on its own connection (capped at
+    /// --pool-size); a group is up to 64 runs in one transaction, each run whole or not at
+    /// all.
     #[arg(short, long, default_value_t = 2, value_parser = clap::value_parser!(u32).range(1..=256))]
     pub jobs: u32,
 
-    /// Stop at the first run that fails; runs already recorded stay.
+    /// Stop at the first run that fails; runs already recorded stay (a run the database
+    /// refuses when written stops the batch after the rest of its group is recorded).
     #[arg(long)]
     pub fail_fast: bool,
 

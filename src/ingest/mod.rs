@@ -1,4 +1,5 @@
-//! Recording run documents: read, validate, write, one transaction per run.
+//! Recording run documents: read, validate, write, many runs per transaction (each run whole
+//! or not at all).
 
 pub mod canonical;
 pub mod document;
@@ -8,6 +9,7 @@ pub mod write;
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Mutex, mpsc};
+use std::time::Duration;
 
 use anyhow::{Result, anyhow};
 use diesel::result::Error as DieselError;
@@ -126,7 +128,6 @@ pub fn record(
             let out = out_tx.clone();
             let (doc_rx, stop, fatal) = (&doc_rx, &stop, &fatal);
             scope.spawn(move || {
-                let receive = || doc_rx.lock().unwrap_or_else(|p| p.into_inner()).recv();
                 let work = || {
                     // The first fatal error stops every thread and is what `record` returns.
                     let halt = |e: anyhow::Error| {
@@ -141,26 +142,29 @@ pub fn record(
                         Err(e) => return halt(e),
                     };
                     let mut parents = Parents::default();
-                    while let Ok(item) = receive() {
-                        if stop.load(Ordering::Relaxed) {
+                    loop {
+                        let group = receive_group(doc_rx);
+                        if group.is_empty() || stop.load(Ordering::Relaxed) {
                             return;
                         }
-                        let outcome = match process(&mut conn, &mut parents, item, options) {
-                            Ok(outcome) => outcome,
-                            Err(e) => return halt(e),
-                        };
-                        if options.fail_fast && matches!(outcome, Outcome::Failed(_)) {
-                            stop.store(true, Ordering::Relaxed);
+                        let (outcomes, lost) = process(&mut conn, &mut parents, group, options);
+                        for outcome in outcomes {
+                            if options.fail_fast && matches!(outcome, Outcome::Failed(_)) {
+                                stop.store(true, Ordering::Relaxed);
+                            }
+                            if out.send(outcome).is_err() {
+                                return;
+                            }
                         }
-                        if out.send(outcome).is_err() {
-                            return;
+                        if let Some(e) = lost {
+                            return halt(e);
                         }
                     }
                 };
                 work();
                 // However this worker ended, the reader must not block on a full channel that
                 // nobody empties: discard what is left until it sees the stop and closes it.
-                while receive().is_ok() {}
+                while !receive_group(doc_rx).is_empty() {}
             });
         }
         drop(out_tx);
@@ -198,16 +202,95 @@ fn fold(writers: &WriterPool) {
     }
 }
 
-/// One document, from text to database. `Err` only when the database is gone.
+/// How long a worker waits for more documents to fill its group once it has one: the reader
+/// is usually ahead, and a trickle of runs (`record -` fed slowly) must not wait long.
+const GATHER: Duration = Duration::from_millis(2);
+
+/// The next group of documents: one, waited for, then whatever else comes within `GATHER`, up
+/// to the group's bounds. Empty once the reader is done.
+fn receive_group(documents: &Mutex<mpsc::Receiver<Item>>) -> Vec<Item> {
+    let documents = documents.lock().unwrap_or_else(|p| p.into_inner());
+    let Ok(first) = documents.recv() else {
+        return Vec::new();
+    };
+    let mut bytes = first.size();
+    let mut group = vec![first];
+    while group.len() < write::GROUP_RUNS && bytes < write::GROUP_BYTES {
+        match documents.recv_timeout(GATHER) {
+            Ok(item) => {
+                bytes += item.size();
+                group.push(item);
+            }
+            Err(_) => break,
+        }
+    }
+    group
+}
+
+/// A group of documents, from text to database: their outcomes in order, and the error that
+/// ends the batch if the database went away (the outcomes then stop at the runs before it).
 fn process(
     conn: &mut diesel::PgConnection,
     parents: &mut Parents,
-    item: Item,
+    items: Vec<Item>,
     options: &RecordOptions,
-) -> Result<Outcome> {
+) -> (Vec<Outcome>, Option<anyhow::Error>) {
+    let mut outcomes: Vec<Option<Outcome>> = Vec::with_capacity(items.len());
+    let mut valid = Vec::new();
+    for (i, item) in items.into_iter().enumerate() {
+        match prepare(item, options) {
+            Ok((origin, run)) => {
+                outcomes.push(None);
+                valid.push((i, origin, run));
+            }
+            Err(failed) => {
+                outcomes.push(Some(failed));
+                // With --fail-fast, documents after a bad one are not recorded, even in its
+                // group; a run that fails only when written fails with its group's others
+                // recorded.
+                if options.fail_fast {
+                    break;
+                }
+            }
+        }
+    }
+    let runs: Vec<&validate::ValidRun> = valid.iter().map(|(_, _, run)| run).collect();
+    let written = write::write_group(conn, &runs, parents);
+    let mut lost = None;
+    for ((i, origin, run), result) in valid.into_iter().zip(written) {
+        outcomes[i] = Some(match result {
+            Ok(Written::Recorded(id)) => Outcome::Recorded {
+                origin,
+                run_key: run.run_key,
+                id,
+            },
+            Ok(Written::AlreadyPresent(id)) => Outcome::AlreadyPresent {
+                origin,
+                run_key: run.run_key,
+                id,
+            },
+            Err(WriteError::Database(e)) if connection_lost(&e) => {
+                lost = Some(anyhow!(
+                    "the database connection was lost while recording {origin}: {e}"
+                ));
+                break;
+            }
+            Err(e) => failed(&origin, e.to_string()),
+        });
+    }
+    let outcomes = match lost {
+        // Nothing after the lost run is known to be recorded: report the runs before it.
+        Some(_) => outcomes.into_iter().map_while(|o| o).collect(),
+        None => outcomes.into_iter().flatten().collect(),
+    };
+    (outcomes, lost)
+}
+
+/// One document parsed and validated, or why it cannot be recorded.
+fn prepare(item: Item, options: &RecordOptions) -> Result<(Origin, validate::ValidRun), Outcome> {
     let (origin, text) = match item {
         Item::Document { origin, text } => (origin, text),
-        Item::Broken { origin, message } => return Ok(failed(&origin, message)),
+        Item::Broken { origin, message } => return Err(failed(&origin, message)),
     };
     let doc = match document::parse(&text) {
         Ok(doc) => doc,
@@ -224,28 +307,12 @@ fn process(
                 _ => (origin, format!("column {}: ", e.column)),
             };
             let field = e.path.map(|p| format!("{p}: ")).unwrap_or_default();
-            return Ok(failed(&origin, format!("{place}{field}{}", e.message)));
+            return Err(failed(&origin, format!("{place}{field}{}", e.message)));
         }
     };
-    let run = match validate::validate(doc, options.sweep.as_deref()) {
-        Ok(run) => run,
-        Err(invalid) => return Ok(failed(&origin, invalid.to_string())),
-    };
-    match write::write_run(conn, &run, parents) {
-        Ok(Written::Recorded(id)) => Ok(Outcome::Recorded {
-            origin,
-            run_key: run.run_key,
-            id,
-        }),
-        Ok(Written::AlreadyPresent(id)) => Ok(Outcome::AlreadyPresent {
-            origin,
-            run_key: run.run_key,
-            id,
-        }),
-        Err(WriteError::Database(e)) if connection_lost(&e) => Err(anyhow!(
-            "the database connection was lost while recording {origin}: {e}"
-        )),
-        Err(e) => Ok(failed(&origin, e.to_string())),
+    match validate::validate(doc, options.sweep.as_deref()) {
+        Ok(run) => Ok((origin, run)),
+        Err(invalid) => Err(failed(&origin, invalid.to_string())),
     }
 }
 

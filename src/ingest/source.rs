@@ -128,6 +128,16 @@ pub enum Item {
     Broken { origin: Origin, message: String },
 }
 
+impl Item {
+    /// The bytes it holds, for bounding a group of documents.
+    pub fn size(&self) -> usize {
+        match self {
+            Item::Document { text, .. } => text.len(),
+            Item::Broken { message, .. } => message.len(),
+        }
+    }
+}
+
 /// Whether reading should go on after an item.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Flow {

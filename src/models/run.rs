@@ -70,11 +70,36 @@ pub struct NewRun<'a> {
 
 impl Run {
     /// Writes the run row and returns its id.
-    pub fn insert(conn: &mut PgConnection, new: &NewRun<'_>) -> QueryResult<RunId> {
+    /// Inserts `rows` in their order, skipping those whose run_key is taken (by a recorder
+    /// that committed it meanwhile): the ids of those inserted, by run_key.
+    pub fn insert_new(
+        conn: &mut PgConnection,
+        rows: &[NewRun<'_>],
+    ) -> QueryResult<Vec<(String, RunId)>> {
         diesel::insert_into(runs::table)
-            .values(new)
-            .returning(runs::id)
-            .get_result(conn)
+            .values(rows)
+            .on_conflict(runs::run_key)
+            .do_nothing()
+            .returning((runs::run_key, runs::id))
+            .get_results(conn)
+    }
+
+    /// The run_key, id and content hash of the runs recorded under `keys`.
+    pub fn by_keys<'a>(
+        keys: &'a [&'a str],
+    ) -> runs::BoxedQuery<
+        'a,
+        Pg,
+        (
+            diesel::sql_types::Text,
+            diesel::sql_types::BigInt,
+            diesel::sql_types::Bytea,
+        ),
+    > {
+        runs::table
+            .filter(runs::run_key.eq_any(keys))
+            .select((runs::run_key, runs::id, runs::content_hash))
+            .into_boxed()
     }
 
     /// The id and content hash of the run recorded under `run_key`, for the idempotency check.
