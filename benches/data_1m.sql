@@ -2,7 +2,12 @@
 -- (1,000,000 runs) plus one strategy swept over 10,000 parameter sets, 16 metrics per run.
 -- Deterministic (setseed). Secondary indexes are dropped while loading and rebuilt from their
 -- own definitions in the catalog afterwards, which is how a bulk load is done.
+-- `psql -v strategies=N` scales it (N x 1,000 runs, plus the sweep): benches/scale.sh.
 \set ON_ERROR_STOP on
+\if :{?strategies}
+\else
+    \set strategies 1000
+\endif
 SET maintenance_work_mem = '1GB';
 SET synchronous_commit = off;
 SELECT setseed(0.42);
@@ -26,16 +31,17 @@ END $$;
 ALTER TABLE metrics DISABLE TRIGGER metrics_note_inserts;
 
 INSERT INTO sweeps (name) VALUES ('bench');
-INSERT INTO strategies (name) SELECT 'bench_' || s FROM generate_series(1, 1000) s;
+INSERT INTO strategies (name) SELECT 'bench_' || s FROM generate_series(1, :strategies) s;
 INSERT INTO strategies (name) VALUES ('sweep_10k');
 
 INSERT INTO parameter_sets (strategy_id, params, params_hash)
     SELECT s, jsonb_build_object('fast', 5 + p % 25, 'slow', 50 + (p / 25) * 10),
            sha256(convert_to(s || ':' || p, 'UTF8'))
-    FROM generate_series(1, 1000) s, generate_series(0, 499) p
+    FROM generate_series(1, :strategies) s, generate_series(0, 499) p
     ORDER BY s, p;
 INSERT INTO parameter_sets (strategy_id, params, params_hash)
-    SELECT 1001, jsonb_build_object('fast', f, 'slow', w), sha256(convert_to('1001:' || f || ':' || w, 'UTF8'))
+    SELECT :strategies + 1, jsonb_build_object('fast', f, 'slow', w),
+           sha256(convert_to((:strategies + 1) || ':' || f || ':' || w, 'UTF8'))
     FROM generate_series(1, 100) f, generate_series(1, 100) w
     ORDER BY f, w;
 
@@ -47,7 +53,7 @@ INSERT INTO runs (run_key, content_hash, strategy_id, parameter_set_id, sweep_id
            CASE WHEN ps.id % 1000 = 0 THEN ARRAY['rare'] ELSE ARRAY['bench'] END
     FROM parameter_sets ps
     JOIN (VALUES ('IS-2020', 0), ('OOS-2021', 1)) d(name, k)
-      ON ps.strategy_id <= 1000 OR d.k = 0
+      ON ps.strategy_id <= :strategies OR d.k = 0
     ORDER BY ps.id, d.k;
 
 INSERT INTO metrics (run_id, name, value, strategy_id, parameter_set_id, dataset, completed)

@@ -5,6 +5,9 @@
 //! Run through `bash benches/load.sh`, which loads the data the readers read first. Loopback
 //! only (the embedded cluster's socket, or DATABASE_URL), bounded in count and time.
 
+#[path = "support/samples.rs"]
+mod samples;
+
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -22,6 +25,7 @@ use btdb::query::sweep;
 use btdb::synth::GenSpec;
 use diesel::sql_types::{BigInt, Text};
 use diesel_async::RunQueryDsl as _;
+use samples::percentile;
 use tokio::sync::Mutex;
 
 const READERS: usize = 16;
@@ -38,13 +42,6 @@ fn main() -> Result<()> {
         .enable_all()
         .build()?
         .block_on(run())
-}
-
-fn percentile(samples: &[Duration], p: f64) -> f64 {
-    let mut ms: Vec<f64> = samples.iter().map(|d| d.as_secs_f64() * 1e3).collect();
-    ms.sort_by(f64::total_cmp);
-    let rank = ((p / 100.0) * ms.len() as f64).ceil().max(1.0) as usize;
-    ms[rank.min(ms.len()) - 1]
 }
 
 /// One read of `kind`, as the CLI's command does it.

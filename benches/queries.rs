@@ -9,6 +9,9 @@
 //!   naive N+1 loader below, which exists only here, as the baseline;
 //! - `compare` on a 10,000-set sweep: database and analysis time, and the whole process.
 
+#[path = "support/samples.rs"]
+mod samples;
+
 use std::process::Command;
 use std::time::{Duration, Instant};
 
@@ -22,29 +25,13 @@ use btdb::query::sweep;
 use btdb::schema::{metrics, parameter_sets, runs, strategies, sweeps};
 use diesel::prelude::*;
 use diesel_async::{AsyncPgConnection, RunQueryDsl, SimpleAsyncConnection};
+use samples::{line, percentile};
 
 fn main() -> Result<()> {
     tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?
         .block_on(run())
-}
-
-/// p-th percentile (nearest rank) of `samples`, in milliseconds.
-fn percentile(samples: &[Duration], p: f64) -> f64 {
-    let mut ms: Vec<f64> = samples.iter().map(|d| d.as_secs_f64() * 1e3).collect();
-    ms.sort_by(f64::total_cmp);
-    let rank = ((p / 100.0) * ms.len() as f64).ceil().max(1.0) as usize;
-    ms[rank.min(ms.len()) - 1]
-}
-
-fn line(figure: &str, samples: &[Duration]) {
-    println!(
-        "{figure:<58} p50 {:>9.2} ms   p95 {:>9.2} ms   (n = {})",
-        percentile(samples, 50.0),
-        percentile(samples, 95.0),
-        samples.len()
-    );
 }
 
 async fn run() -> Result<()> {

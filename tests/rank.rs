@@ -45,6 +45,22 @@ fn every_run() -> Resolved {
     }
 }
 
+/// The `top` strategies by their best Sharpe ratio under `filter`.
+async fn best_top(
+    conn: &mut diesel_async::AsyncPgConnection,
+    filter: &Resolved,
+    top: i64,
+) -> Vec<btdb::query::rank::StrategyRank> {
+    Ranking {
+        top: Some(top),
+        filter: filter.clone(),
+        ..ranking(By::Best, true)
+    }
+    .strategies(conn, false)
+    .await
+    .expect("rank")
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn strategies_rank_by_best_worst_mean_median_and_count() {
     let (_test_db, db) = recorded().await;
@@ -105,14 +121,7 @@ async fn min_runs_top_and_single_runs() {
     let best = golden["ranking"]["best"].as_array().expect("rows");
     for filter in [Resolved::default(), every_run()] {
         for top in [1, 2, 4] {
-            let ranked = Ranking {
-                top: Some(top),
-                filter: filter.clone(),
-                ..ranking(By::Best, true)
-            }
-            .strategies(&mut conn, false)
-            .await
-            .expect("rank");
+            let ranked = best_top(&mut conn, &filter, top).await;
             assert_eq!(ranked.len() as i64, top);
             for (row, want) in ranked.iter().zip(best) {
                 assert_eq!(row.strategy.name, want["strategy"]);
@@ -372,14 +381,7 @@ async fn the_top_strategies_are_right_when_one_strategy_holds_all_the_best_runs(
     // the fixture's inserts, none folded): the same.
     for filter in [every_run(), Resolved::default()] {
         for top in [1, 5, 21] {
-            let ranked = Ranking {
-                top: Some(top),
-                filter: filter.clone(),
-                ..ranking(By::Best, true)
-            }
-            .strategies(&mut conn, false)
-            .await
-            .expect("rank");
+            let ranked = best_top(&mut conn, &filter, top).await;
             let names: Vec<String> = ranked.into_iter().map(|r| r.strategy.name).collect();
             let expected: Vec<String> = std::iter::once("dominant".to_owned())
                 .chain((1..=20).rev().map(|k| format!("s{k}")))

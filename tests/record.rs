@@ -344,11 +344,28 @@ async fn runs_are_written_many_per_transaction_and_a_run_the_database_refuses_fa
         (after.runs, after.metrics > 0, after.equity_points),
         (200, true, 600)
     );
+    // Ids follow the file (g0, g1, g2, …), not the keys' order (g0, g1, g10, g100, …).
+    #[derive(diesel::QueryableByName)]
+    struct Key {
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        run_key: String,
+    }
+    let mut conn = test_db.conn().await;
+    let by_id: Vec<String> = diesel_async::RunQueryDsl::load::<Key>(
+        diesel::sql_query("SELECT run_key FROM runs ORDER BY id"),
+        &mut conn,
+    )
+    .await
+    .expect("keys")
+    .into_iter()
+    .map(|k| k.run_key)
+    .collect();
+    let in_file: Vec<String> = (0..200).map(|i| format!("g{i}")).collect();
+    assert_eq!(by_id, in_file);
 
     // The database refuses one run of a group (a rule the documents cannot break, added here):
     // that run fails alone with the server's words, every other run of its group is recorded
     // whole, and nothing of the refused one is left.
-    let mut conn = test_db.conn().await;
     diesel_async::SimpleAsyncConnection::batch_execute(
         &mut conn,
         "ALTER TABLE runs ADD CONSTRAINT no_refused CHECK (dataset <> 'REFUSED')",

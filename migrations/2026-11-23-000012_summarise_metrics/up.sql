@@ -104,22 +104,22 @@ BEGIN
         SELECT DISTINCT strategy_id, dataset FROM taken
     ), touched_strategies AS (
         SELECT DISTINCT strategy_id FROM touched
-    ), per_dataset AS (
-        SELECT m.name, m.dataset, m.strategy_id, count(*) AS runs, avg(m.value) AS mean,
-               percentile_cont(0.5) WITHIN GROUP (ORDER BY m.value) AS median,
-               min(m.value) AS lowest, max(m.value) AS highest
-        FROM metrics m
-        JOIN touched t ON t.strategy_id = m.strategy_id AND t.dataset = m.dataset
-        WHERE m.completed
-        GROUP BY m.name, m.dataset, m.strategy_id
-    ), pooled AS (
-        SELECT m.name, m.strategy_id, count(*) AS runs, avg(m.value) AS mean,
+    ), aggregated AS (
+        -- Per data set and pooled in one pass: one scan and one sort of the strategies' rows.
+        SELECT m.name, m.dataset, m.strategy_id, GROUPING(m.dataset) = 1 AS all_datasets,
+               count(*) AS runs, avg(m.value) AS mean,
                percentile_cont(0.5) WITHIN GROUP (ORDER BY m.value) AS median,
                min(m.value) AS lowest, max(m.value) AS highest
         FROM metrics m
         JOIN touched_strategies t ON t.strategy_id = m.strategy_id
         WHERE m.completed
-        GROUP BY m.name, m.strategy_id
+        GROUP BY GROUPING SETS ((m.name, m.strategy_id, m.dataset), (m.name, m.strategy_id))
+    ), per_dataset AS (
+        SELECT a.* FROM aggregated a
+        JOIN touched t ON t.strategy_id = a.strategy_id AND t.dataset = a.dataset
+        WHERE NOT a.all_datasets
+    ), pooled AS (
+        SELECT * FROM aggregated WHERE all_datasets
     ), upsert_per_dataset AS (
         INSERT INTO metric_summaries AS s
             SELECT name, dataset, strategy_id, runs, mean, median, lowest, highest

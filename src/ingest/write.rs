@@ -40,8 +40,9 @@ pub enum WriteError {
 }
 
 /// Ids of strategies, parameter sets and sweeps a worker has seen committed. Nothing deletes
-/// them, so a cached id stays valid, and a batch of runs of a few strategies skips their
-/// lookups. Names are keyed exactly as written: case-insensitive matching stays the database's.
+/// them while runs refer to them, so a cached id stays valid, and a batch of runs of a few
+/// strategies skips their lookups. Names are keyed exactly as written: case-insensitive
+/// matching stays the database's.
 #[derive(Debug, Default)]
 pub struct Parents {
     /// With whether the strategy row spells its name otherwise than this key does.
@@ -50,7 +51,7 @@ pub struct Parents {
     sweeps: HashMap<String, SweepId>,
 }
 
-/// The parents one run was written with, remembered once its transaction commits.
+/// The parents one run is written with.
 struct Used {
     strategy_id: StrategyId,
     spelled_otherwise: bool,
@@ -59,15 +60,56 @@ struct Used {
 }
 
 impl Parents {
-    fn remember(&mut self, run: &ValidRun, used: &Used) {
-        self.strategies.insert(
-            (run.strategy_name.clone(), run.strategy_version.clone()),
-            (used.strategy_id, used.spelled_otherwise),
-        );
-        self.parameter_sets
-            .insert((used.strategy_id, run.params_hash), used.parameter_set_id);
-        if let (Some(name), Some(id)) = (&run.sweep, used.sweep_id) {
-            self.sweeps.insert(name.clone(), id);
+    /// Finds or creates the parents of `runs` that are not cached yet, in the order the runs
+    /// were read (so that the strategy read first has the lower id), each committed on its
+    /// own before the runs' transaction: no recorder holds a parent's lock while it writes
+    /// runs, so concurrent groups cannot deadlock on parents. A run the database then refuses
+    /// may leave its new parents without a run (`btdb delete --prune` removes such).
+    fn resolve(&mut self, conn: &mut PgConnection, runs: &[&ValidRun]) -> QueryResult<()> {
+        for run in runs {
+            if let Some(name) = &run.sweep
+                && !self.sweeps.contains_key(name)
+            {
+                let id = Sweep::find_or_create(conn, name)?.id;
+                self.sweeps.insert(name.clone(), id);
+            }
+            let key = (run.strategy_name.clone(), run.strategy_version.clone());
+            let strategy_id = match self.strategies.get(&key) {
+                Some((id, _)) => *id,
+                None => {
+                    let new = NewStrategy {
+                        name: &run.strategy_name,
+                        version: &run.strategy_version,
+                    };
+                    let row = Strategy::find_or_create(conn, new)?;
+                    self.strategies
+                        .insert(key, (row.id, row.name != run.strategy_name));
+                    row.id
+                }
+            };
+            if let std::collections::hash_map::Entry::Vacant(slot) =
+                self.parameter_sets.entry((strategy_id, run.params_hash))
+            {
+                let new = NewParameterSet {
+                    strategy_id,
+                    params: &run.params,
+                    params_hash: &run.params_hash,
+                };
+                slot.insert(ParameterSet::find_or_create(conn, new)?.id);
+            }
+        }
+        Ok(())
+    }
+
+    /// The parents of a run that `resolve` has seen.
+    fn of(&self, run: &ValidRun) -> Used {
+        let (strategy_id, spelled_otherwise) =
+            self.strategies[&(run.strategy_name.clone(), run.strategy_version.clone())];
+        Used {
+            strategy_id,
+            spelled_otherwise,
+            parameter_set_id: self.parameter_sets[&(strategy_id, run.params_hash)],
+            sweep_id: run.sweep.as_ref().map(|name| self.sweeps[name]),
         }
     }
 }
@@ -119,12 +161,10 @@ pub fn write_run(
         if let Some(found) = existing(conn, run)? {
             return found;
         }
+        parents.resolve(conn, &[run])?;
         let inserted = conn.transaction(|conn| insert(conn, &[run], parents))?;
         match inserted.into_iter().next().flatten() {
-            Some((id, used)) => {
-                parents.remember(run, &used);
-                return Ok(Written::Recorded(id));
-            }
+            Some(id) => return Ok(Written::Recorded(id)),
             // Another recorder committed this key between the check and the insert: its run is
             // there to compare with now.
             None if attempts == 0 => attempts += 1,
@@ -153,9 +193,10 @@ fn write_together(
     let inserted = if fresh.is_empty() {
         Vec::new()
     } else {
+        parents.resolve(conn, &fresh)?;
         conn.transaction(|conn| insert(conn, &fresh, parents))?
     };
-    let mut recorded: HashMap<&str, (RunId, Used)> = fresh
+    let mut recorded: HashMap<&str, RunId> = fresh
         .iter()
         .zip(inserted)
         .filter_map(|(run, got)| Some((run.run_key.as_str(), got?)))
@@ -164,8 +205,7 @@ fn write_together(
     for run in runs {
         let outcome = if let Some((id, hash)) = found.get(&run.run_key) {
             compare(run, *id, hash)
-        } else if let Some((id, used)) = recorded.remove(run.run_key.as_str()) {
-            parents.remember(run, &used);
+        } else if let Some(id) = recorded.remove(run.run_key.as_str()) {
             Ok(Written::Recorded(id))
         } else {
             // Committed by another recorder meanwhile: compared like any run found.
@@ -193,89 +233,17 @@ fn compare(run: &ValidRun, id: RunId, hash: &[u8]) -> Result<Written, WriteError
     }
 }
 
-/// The runs' rows, with one statement per table: `None` for a run whose key another recorder
-/// committed meanwhile (nothing of it is written). Parents are found or created first in one
-/// global order (sweeps, strategies, parameter sets, each sorted by its unique key) and runs
-/// inserted in run_key order, so that concurrent recorders wait on each other instead of
-/// deadlocking.
+/// The runs' rows, with one statement per table, their parents already resolved: `None` for
+/// a run whose key another recorder committed meanwhile (nothing of it is written).
 fn insert(
     conn: &mut PgConnection,
     runs: &[&ValidRun],
     parents: &Parents,
-) -> QueryResult<Vec<Option<(RunId, Used)>>> {
-    let mut sweep_names: Vec<&str> = runs.iter().filter_map(|r| r.sweep.as_deref()).collect();
-    sweep_names.sort_unstable();
-    sweep_names.dedup();
-    let mut sweeps = HashMap::new();
-    for name in sweep_names {
-        let id = match parents.sweeps.get(name) {
-            Some(id) => *id,
-            None => Sweep::find_or_create(conn, name)?.id,
-        };
-        sweeps.insert(name, id);
-    }
-
-    // Strategy names are unique whatever their case.
-    let mut strategy_keys: Vec<(String, &str, &str)> = runs
-        .iter()
-        .map(|r| {
-            let (name, version) = (r.strategy_name.as_str(), r.strategy_version.as_str());
-            (name.to_lowercase(), version, name)
-        })
-        .collect();
-    strategy_keys.sort_unstable();
-    strategy_keys.dedup();
-    let mut strategies = HashMap::new();
-    for (_, version, name) in strategy_keys {
-        let found = match parents
-            .strategies
-            .get(&(name.to_owned(), version.to_owned()))
-        {
-            Some(found) => *found,
-            None => {
-                let row = Strategy::find_or_create(conn, NewStrategy { name, version })?;
-                (row.id, row.name != name)
-            }
-        };
-        strategies.insert((name, version), found);
-    }
-    let strategy_of =
-        |run: &ValidRun| strategies[&(run.strategy_name.as_str(), run.strategy_version.as_str())];
-
-    let mut set_keys: Vec<(StrategyId, &[u8; 32], &ValidRun)> = runs
-        .iter()
-        .map(|r| (strategy_of(r).0, &r.params_hash, *r))
-        .collect();
-    set_keys.sort_unstable_by(|a, b| (a.0, a.1).cmp(&(b.0, b.1)));
-    set_keys.dedup_by(|a, b| (a.0, a.1) == (b.0, b.1));
-    let mut sets = HashMap::new();
-    for (strategy_id, hash, run) in set_keys {
-        let id = match parents.parameter_sets.get(&(strategy_id, *hash)) {
-            Some(id) => *id,
-            None => {
-                let new = NewParameterSet {
-                    strategy_id,
-                    params: &run.params,
-                    params_hash: hash,
-                };
-                ParameterSet::find_or_create(conn, new)?.id
-            }
-        };
-        sets.insert((strategy_id, *hash), id);
-    }
-
-    let used: Vec<Used> = runs
-        .iter()
-        .map(|run| {
-            let (strategy_id, spelled_otherwise) = strategy_of(run);
-            Used {
-                strategy_id,
-                spelled_otherwise,
-                parameter_set_id: sets[&(strategy_id, run.params_hash)],
-                sweep_id: run.sweep.as_deref().map(|name| sweeps[name]),
-            }
-        })
-        .collect();
+) -> QueryResult<Vec<Option<RunId>>> {
+    let used: Vec<Used> = runs.iter().map(|run| parents.of(run)).collect();
+    // Ids in the order the runs were read; rows in run_key order, the order in which every
+    // recorder takes the unique index's locks.
+    let ids = Run::next_ids(conn, runs.len())?;
     let mut order: Vec<usize> = (0..runs.len()).collect();
     order.sort_unstable_by(|&a, &b| runs[a].run_key.cmp(&runs[b].run_key));
     let rows: Vec<NewRun> = order
@@ -283,6 +251,7 @@ fn insert(
         .map(|&i| {
             let (run, used) = (runs[i], &used[i]);
             NewRun {
+                id: ids[i],
                 run_key: &run.run_key,
                 content_hash: &run.content_hash,
                 strategy_id: used.strategy_id,
@@ -300,12 +269,12 @@ fn insert(
             }
         })
         .collect();
-    let ids: HashMap<String, RunId> = Run::insert_new(conn, &rows)?.into_iter().collect();
+    let inserted: HashMap<String, RunId> = Run::insert_new(conn, &rows)?.into_iter().collect();
 
     let (mut metrics, mut trades, mut points) = (Vec::new(), Vec::new(), Vec::new());
     let mut out = Vec::with_capacity(runs.len());
-    for (run, used) in runs.iter().zip(used) {
-        let Some(&run_id) = ids.get(&run.run_key) else {
+    for (run, used) in runs.iter().zip(&used) {
+        let Some(&run_id) = inserted.get(&run.run_key) else {
             out.push(None);
             continue;
         };
@@ -342,7 +311,7 @@ fn insert(
                     equity: Numeric(equity),
                 }),
         );
-        out.push(Some((run_id, used)));
+        out.push(Some(run_id));
     }
     if !metrics.is_empty() {
         Metric::copy_in(conn, &metrics)?;

@@ -52,6 +52,9 @@ pub struct Run {
 #[derive(Debug, Clone, Insertable)]
 #[diesel(table_name = runs)]
 pub struct NewRun<'a> {
+    /// Taken from the id sequence beforehand (`Run::next_ids`), so that ids follow the order
+    /// runs were read in whatever order they are inserted.
+    pub id: RunId,
     pub run_key: &'a str,
     pub content_hash: &'a [u8],
     pub strategy_id: StrategyId,
@@ -82,6 +85,26 @@ impl Run {
             .do_nothing()
             .returning((runs::run_key, runs::id))
             .get_results(conn)
+    }
+
+    /// `n` new ids from the runs' id sequence, ascending.
+    pub fn next_ids(conn: &mut PgConnection, n: usize) -> QueryResult<Vec<RunId>> {
+        #[derive(QueryableByName)]
+        struct Next {
+            #[diesel(sql_type = diesel::sql_types::BigInt)]
+            id: RunId,
+        }
+        let mut ids: Vec<RunId> = diesel::sql_query(
+            "SELECT nextval(pg_get_serial_sequence('runs', 'id')) AS id \
+             FROM generate_series(1, $1)",
+        )
+        .bind::<diesel::sql_types::BigInt, _>(n as i64)
+        .load::<Next>(conn)?
+        .into_iter()
+        .map(|next| next.id)
+        .collect();
+        ids.sort_unstable();
+        Ok(ids)
     }
 
     /// The run_key, id and content hash of the runs recorded under `keys`.
