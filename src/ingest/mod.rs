@@ -80,9 +80,11 @@ impl Summary {
     }
 }
 
-/// Records every document of `inputs` (from `source::expand`): a reader thread streams documents to `jobs` workers,
-/// which parse, validate and write each run in its own transaction. `on_bytes` hears of input
-/// read and `on_outcome` of each document's fate, as they happen.
+/// Records every document of `inputs` (from `source::expand`): a reader thread streams
+/// documents to `jobs` workers, which take them in groups, parse and validate each, and write
+/// a group's runs in one transaction (`write::write_group`). `on_bytes` hears of input read
+/// and `on_outcome` of each document's fate, as they happen. Once the runs are committed, the
+/// ranking summaries are brought up to date.
 ///
 /// Errors that concern one document fail that document only; losing the database stops the
 /// batch and is returned as the error.
