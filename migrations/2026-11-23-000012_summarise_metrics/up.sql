@@ -36,7 +36,7 @@ CREATE TABLE pooled_metric_summaries (
 -- Insert-only for writers, without a unique key: concurrent recorders of one strategy never
 -- wait on each other here. Emptied by btdb_summarize(), so it holds only the changes of the
 -- batches in flight: a ranking reads it whole, once, into a hash (no index would serve that
--- better, and each would cost every recorded run an index entry).
+-- better, and it would cost every note an index entry).
 CREATE TABLE metric_summary_changes (
     id          bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
     strategy_id bigint NOT NULL,
