@@ -192,7 +192,7 @@ fn fold(writers: &WriterPool) {
         .get()
         .and_then(|mut conn| Ok(crate::query::summary::summarize_blocking(&mut conn)?));
     if let Err(e) = folded {
-        let hint = if format!("{e:#}").contains("permission denied") {
+        let hint = if error::kind_in(&e) == Some(ServerError::InsufficientPrivilege) {
             "; the schema's owner can allow it with `btdb db grant writer ROLE`"
         } else {
             ""

@@ -72,7 +72,6 @@ pub struct NewRun<'a> {
 }
 
 impl Run {
-    /// Writes the run row and returns its id.
     /// Inserts `rows` in their order, skipping those whose run_key is taken (by a recorder
     /// that committed it meanwhile): the ids of those inserted, by run_key.
     pub fn insert_new(
