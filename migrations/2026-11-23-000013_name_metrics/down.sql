@@ -1,0 +1,1 @@
+DROP VIEW metric_names;
