@@ -69,7 +69,10 @@ async fn run() -> Result<()> {
         metric: "sharpe".into(),
         by,
         descending: true,
-        filter: Resolved::default(),
+        filter: Resolved {
+            layout: db.layout(),
+            ..Resolved::default()
+        },
         min_runs: None,
         top: Some(20),
     };

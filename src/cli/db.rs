@@ -7,7 +7,7 @@ use super::GlobalArgs;
 use crate::db::cluster::{self, Cluster, Status};
 use crate::db::config::{ConnConfig, Environment};
 use crate::db::roles::{self, Access};
-use crate::db::{self, Db, SchemaUse, replica, url};
+use crate::db::{self, Db, SchemaUse, layout, replica, url};
 use crate::report;
 
 #[derive(Debug, clap::Args)]
@@ -27,7 +27,12 @@ pub enum Action {
     /// Apply pending schema migrations, as the role that owns (or will own) the schema. Other
     /// commands only check that the schema is this btdb's; the embedded cluster is migrated on
     /// first use.
-    Migrate,
+    Migrate {
+        /// Distribute the tables over Citus (docs/scale-out.md); without it, they are
+        /// distributed whenever the server has the `citus` extension. Run on the coordinator.
+        #[arg(long)]
+        citus: bool,
+    },
     /// Let an existing role read (rank, compare, runs, show, explain, doctor), also record, or
     /// also delete: `btdb db grant reader alice`, `btdb db grant writer ci_bot`, `btdb db grant
     /// curator carol`. Run as the schema's owner; covers the tables later migrations add. No
@@ -119,7 +124,7 @@ pub async fn run(args: Args, global: &GlobalArgs) -> Result<()> {
                 say!("url: {}", cluster.url(cluster::DATABASE));
             }
         },
-        Action::Migrate => {
+        Action::Migrate { citus } => {
             let db = Db::connect(&global.db_options(SchemaUse::Migrate)).await?;
             match db.applied_migrations() {
                 [] => say!("schema up to date: {}", db.target()),
@@ -129,10 +134,16 @@ pub async fn run(args: Args, global: &GlobalArgs) -> Result<()> {
                     }
                 }
             }
+            if layout::distribute(&mut *db.conn().await?, citus, db.target()).await? {
+                say!(
+                    "distributed the tables over the Citus cluster of {}",
+                    db.target()
+                );
+            }
         }
         Action::Grant { access, role } => {
             let db = Db::connect(&global.db_options(SchemaUse::Read)).await?;
-            roles::grant(&mut *db.conn().await?, access, &role).await?;
+            roles::grant(&mut *db.conn().await?, access, &role, db.layout()).await?;
             let name = access.to_possible_value().map(|v| v.get_name().to_owned());
             say!(
                 "granted {} to `{role}` on {}",

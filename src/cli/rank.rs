@@ -5,9 +5,10 @@ use diesel_async::AsyncPgConnection;
 
 use super::GlobalArgs;
 use super::filter::FilterArgs;
-use crate::db::{Db, SchemaUse};
+use crate::db::{Db, Layout, SchemaUse};
 use crate::metrics::stats::SharpeConfidence;
 use crate::metrics::{Direction, direction};
+use crate::query::filter::Resolved;
 use crate::query::rank::{By, Ranking, RunRank, StrategyRank};
 use crate::query::suggest;
 use crate::report;
@@ -77,7 +78,7 @@ pub enum Ranked {
 pub async fn run(args: Args, global: &GlobalArgs) -> Result<()> {
     let db = Db::connect(&global.db_options(SchemaUse::Read)).await?;
     let mut conn = db.conn().await?;
-    let ranked = answer(&args, &mut conn).await?;
+    let ranked = answer(&args, &mut conn, db.layout()).await?;
     let metric = &args.metric;
     report::emit(global.format, &ranked, || match &ranked {
         Ranked::Strategies(ranked) => vec![report::rank::strategy_table(ranked, args.by, metric)],
@@ -86,7 +87,7 @@ pub async fn run(args: Args, global: &GlobalArgs) -> Result<()> {
 }
 
 /// The ranking `args` ask for: what `btdb rank` prints and `btdb serve` shows.
-pub async fn answer(args: &Args, conn: &mut AsyncPgConnection) -> Result<Ranked> {
+pub async fn answer(args: &Args, conn: &mut AsyncPgConnection, layout: Layout) -> Result<Ranked> {
     if args.deflated && args.metric != "sharpe" {
         bail!("--deflated ranks by sharpe; drop --metric {}", args.metric);
     }
@@ -100,7 +101,10 @@ pub async fn answer(args: &Args, conn: &mut AsyncPgConnection) -> Result<Ranked>
         metric: args.metric.clone(),
         by: args.by,
         descending,
-        filter: filter.resolve(conn).await?,
+        filter: Resolved {
+            layout,
+            ..filter.resolve(conn).await?
+        },
         min_runs: args.min_runs,
         top: (args.top > 0).then_some(args.top),
     };

@@ -132,6 +132,12 @@ impl Cluster {
         Ok(())
     }
 
+    /// Runs the server binaries of `dir` rather than those found by the usual search.
+    pub fn with_bin_dir(self, dir: impl Into<PathBuf>) -> Self {
+        let _ = self.bin_dir.set(dir.into());
+        self
+    }
+
     /// Adds a `postgresql.conf` setting, applied at the next start.
     pub fn with_setting(mut self, name: &str, value: &str) -> Self {
         self.settings.push((name.to_owned(), value.to_owned()));

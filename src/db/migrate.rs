@@ -8,7 +8,12 @@ use diesel_async::async_connection_wrapper::AsyncConnectionWrapper;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
 
+use super::layout::Layout;
+
 pub const MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations");
+
+/// Every migration's `up.sql` by version, oldest first (listed by build.rs).
+pub const SQL: &[(&str, &str)] = include!(concat!(env!("OUT_DIR"), "/migration_sql.rs"));
 
 /// Advisory lock key held while migrating ("btdbmig" in ASCII), so that two processes
 /// connecting to a fresh database at once do not both try to create the schema.
@@ -42,6 +47,21 @@ pub async fn run_pending(mut conn: AsyncPgConnection) -> Result<(AsyncPgConnecti
                 diesel::sql_query("SELECT pg_advisory_xact_lock($1)").bind::<BigInt, _>(LOCK_KEY),
                 conn,
             )?;
+            let distributed: Distributed =
+                diesel::RunQueryDsl::get_result(diesel::sql_query(DISTRIBUTED), conn)?;
+            if distributed.found {
+                let applied: Vec<String> = conn
+                    .applied_migrations()?
+                    .iter()
+                    .map(ToString::to_string)
+                    .collect();
+                let pending: Vec<(&str, &str)> = SQL
+                    .iter()
+                    .filter(|(version, _)| !applied.iter().any(|a| a == version))
+                    .copied()
+                    .collect();
+                return apply_statementwise(conn, &pending);
+            }
             let versions = conn.run_pending_migrations(MIGRATIONS)?;
             Ok(versions.iter().map(ToString::to_string).collect())
         })
@@ -51,6 +71,45 @@ pub async fn run_pending(mut conn: AsyncPgConnection) -> Result<(AsyncPgConnecti
 }
 
 type MigrationError = Box<dyn std::error::Error + Send + Sync>;
+
+/// Whether the tables were distributed over Citus (only that layout has `run_keys`).
+const DISTRIBUTED: &str = "SELECT to_regclass('run_keys') IS NOT NULL AS found";
+
+#[derive(diesel::QueryableByName)]
+struct Distributed {
+    #[diesel(sql_type = diesel::sql_types::Bool)]
+    found: bool,
+}
+
+/// Applies `pending` (version, SQL) one statement at a time, recording each version as Diesel
+/// does: on Citus a statement it cannot run (a trigger on a distributed table, a unique
+/// constraint without the distribution column) is named in the error. Run inside the
+/// migration transaction, so that such an error leaves the schema as it was.
+pub fn apply_statementwise<C>(
+    conn: &mut C,
+    pending: &[(&str, &str)],
+) -> Result<Vec<String>, MigrationError>
+where
+    C: diesel::Connection<Backend = diesel::pg::Pg>,
+{
+    for (version, sql) in pending {
+        for statement in super::statements::split(sql) {
+            conn.batch_execute(statement).map_err(|e| {
+                format!(
+                    "migration {version} cannot run on this Citus cluster, so none was applied: \
+                     `{}`: {e}",
+                    super::layout::first_line(statement)
+                )
+            })?;
+        }
+        diesel::RunQueryDsl::execute(
+            diesel::sql_query("INSERT INTO __diesel_schema_migrations (version) VALUES ($1)")
+                .bind::<diesel::sql_types::Text, _>(*version),
+            conn,
+        )?;
+    }
+    Ok(pending.iter().map(|(v, _)| (*v).to_owned()).collect())
+}
 
 /// What a command needs of the schema, which decides what connecting does with migrations.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -137,6 +196,8 @@ impl std::fmt::Display for SchemaState {
 struct Applied {
     #[diesel(sql_type = diesel::sql_types::Text)]
     version: String,
+    #[diesel(sql_type = diesel::sql_types::Bool)]
+    distributed: bool,
 }
 
 /// The versions of this btdb's migrations, oldest first, as the migrations table stores them.
@@ -153,13 +214,23 @@ fn embedded_versions() -> Result<Vec<String>> {
 
 /// Where the schema stands, from one read of the migrations table (and, only when that read
 /// fails, a second asking whether the table exists). Writes nothing: readers may not.
-pub async fn state(conn: &mut AsyncPgConnection) -> Result<SchemaState> {
+/// The same read tells the layout: only the distributed one has `run_keys`.
+pub async fn state(conn: &mut AsyncPgConnection) -> Result<(SchemaState, Layout)> {
     let ours = embedded_versions()?;
-    let read = diesel::sql_query("SELECT version::text AS version FROM __diesel_schema_migrations")
-        .load::<Applied>(conn)
-        .await;
+    let read = diesel::sql_query(
+        "SELECT version::text AS version, to_regclass('run_keys') IS NOT NULL AS distributed \
+         FROM __diesel_schema_migrations",
+    )
+    .load::<Applied>(conn)
+    .await;
+    let mut layout = Layout::Single;
     let applied: std::collections::BTreeSet<String> = match read {
-        Ok(rows) => rows.into_iter().map(|r| r.version).collect(),
+        Ok(rows) => {
+            if rows.iter().any(|r| r.distributed) {
+                layout = Layout::Distributed;
+            }
+            rows.into_iter().map(|r| r.version).collect()
+        }
         Err(e) => {
             #[derive(diesel::QueryableByName)]
             struct Exists {
@@ -183,15 +254,19 @@ pub async fn state(conn: &mut AsyncPgConnection) -> Result<SchemaState> {
     let knows = newest(&mut ours.iter()).unwrap_or_default();
     let unknown: Vec<&String> = applied.iter().filter(|v| !ours.contains(v)).collect();
     if let Some(at) = newest(&mut unknown.into_iter()) {
-        return Ok(SchemaState::Ahead { at, knows });
+        return Ok((SchemaState::Ahead { at, knows }, layout));
     }
     let pending = ours.iter().filter(|v| !applied.contains(*v)).count();
     if pending > 0 {
-        return Ok(SchemaState::Behind {
-            at: newest(&mut applied.iter()),
-            needs: knows,
-            pending,
-        });
+        let at = newest(&mut applied.iter());
+        return Ok((
+            SchemaState::Behind {
+                at,
+                needs: knows,
+                pending,
+            },
+            layout,
+        ));
     }
-    Ok(SchemaState::Current)
+    Ok((SchemaState::Current, layout))
 }

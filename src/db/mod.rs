@@ -5,10 +5,12 @@ pub mod cluster;
 pub mod config;
 pub mod error;
 pub mod explain;
+pub mod layout;
 pub mod migrate;
 pub mod pg_bin;
 pub mod replica;
 pub mod roles;
+pub mod statements;
 pub mod timing;
 pub mod url;
 
@@ -24,6 +26,7 @@ use tracing::{debug, info, warn};
 
 use cluster::Cluster;
 use config::{ConnConfig, Environment};
+pub use layout::Layout;
 pub use migrate::{SchemaState, SchemaUse};
 use timing::{QueryStats, QueryTimer};
 
@@ -77,9 +80,15 @@ pub struct WriterPool {
     /// always say (a failed check on checkout is not kept), and r2d2 would otherwise log
     /// every attempt as an error.
     last_error: LastError,
+    layout: Layout,
 }
 
 impl WriterPool {
+    /// The layout of the tables these connections write.
+    pub fn layout(&self) -> Layout {
+        self.layout
+    }
+
     /// A connection; waits up to the connect timeout, then fails with the last cause.
     pub fn get(&self) -> Result<diesel::r2d2::PooledConnection<Writers>> {
         self.pool.get().map_err(|e| {
@@ -106,6 +115,7 @@ pub struct Db {
     target: String,
     applied: Vec<String>,
     schema: SchemaState,
+    layout: Layout,
     stats: Arc<QueryStats>,
     /// Why the pool last failed to open or keep a connection: bb8 says only "timed out".
     last_error: LastError,
@@ -188,7 +198,7 @@ impl Db {
         let migrating = options.schema == SchemaUse::Migrate
             || (embedded
                 && options.schema != SchemaUse::Inspect
-                && matches!(state, Some(SchemaState::Behind { .. })));
+                && matches!(state, Some((SchemaState::Behind { .. }, _))));
         let (mut conn, applied) = if migrating {
             migrate::run_pending(conn)
                 .await
@@ -196,7 +206,7 @@ impl Db {
         } else {
             (conn, Vec::new())
         };
-        let schema = match state {
+        let (schema, layout) = match state {
             Some(state) if !migrating => state,
             _ => check(&mut conn).await?,
         };
@@ -255,9 +265,15 @@ impl Db {
             target,
             applied,
             schema,
+            layout,
             stats,
             last_error,
         })
+    }
+
+    /// How the tables were laid out when connecting (`btdb db migrate` may distribute them).
+    pub fn layout(&self) -> Layout {
+        self.layout
     }
 
     /// Where the schema stood against this btdb's migrations when connecting.
@@ -308,7 +324,11 @@ impl Db {
             }))
             .build(diesel::r2d2::ConnectionManager::new(self.config.libpq()))
             .with_context(|| format!("connecting to {}", self.target))?;
-        Ok(WriterPool { pool, last_error })
+        Ok(WriterPool {
+            pool,
+            last_error,
+            layout: self.layout,
+        })
     }
 
     /// The migrations this connect applied, oldest first.

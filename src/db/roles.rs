@@ -6,6 +6,8 @@ use anyhow::{Result, bail};
 use diesel::sql_types::{Bool, Text};
 use diesel_async::{AsyncPgConnection, RunQueryDsl, SimpleAsyncConnection};
 
+use super::Layout;
+
 /// The tables `record` writes, each needing INSERT (and SELECT, to find what is there).
 pub const RECORDED_TABLES: [&str; 7] = [
     "strategies",
@@ -42,7 +44,12 @@ struct Found {
 
 /// Grants `access` to the existing role `name`, on the tables there are now and, through
 /// default privileges, on those later migrations (run by the same owner) add. Idempotent.
-pub async fn grant(conn: &mut AsyncPgConnection, access: Access, name: &str) -> Result<()> {
+pub async fn grant(
+    conn: &mut AsyncPgConnection,
+    access: Access,
+    name: &str,
+    layout: Layout,
+) -> Result<()> {
     let exists =
         diesel::sql_query("SELECT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = $1) AS found")
             .bind::<Text, _>(name)
@@ -60,15 +67,22 @@ pub async fn grant(conn: &mut AsyncPgConnection, access: Access, name: &str) -> 
          GRANT SELECT ON ALL TABLES IN SCHEMA public TO {role};
          ALTER DEFAULT PRIVILEGES IN SCHEMA public GRANT SELECT ON TABLES TO {role};"
     );
-    let tables = RECORDED_TABLES.join(", ");
+    let mut tables = RECORDED_TABLES.join(", ");
+    if layout == Layout::Distributed {
+        tables.push_str(", run_keys");
+    }
     if matches!(access, Access::Writer | Access::Curator) {
         sql.push_str(&format!(
             "GRANT INSERT ON {tables} TO {role};
              GRANT USAGE ON ALL SEQUENCES IN SCHEMA public TO {role};
              ALTER DEFAULT PRIVILEGES IN SCHEMA public GRANT INSERT ON TABLES TO {role};
-             ALTER DEFAULT PRIVILEGES IN SCHEMA public GRANT USAGE ON SEQUENCES TO {role};
-             GRANT EXECUTE ON FUNCTION btdb_summarize() TO {role};"
+             ALTER DEFAULT PRIVILEGES IN SCHEMA public GRANT USAGE ON SEQUENCES TO {role};"
         ));
+        if layout.keeps_summaries() {
+            sql.push_str(&format!(
+                "GRANT EXECUTE ON FUNCTION btdb_summarize() TO {role};"
+            ));
+        }
     }
     if access == Access::Curator {
         sql.push_str(&format!(

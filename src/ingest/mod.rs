@@ -15,8 +15,8 @@ use anyhow::{Result, anyhow};
 use diesel::result::Error as DieselError;
 use serde::Serialize;
 
-use crate::db::WriterPool;
 use crate::db::error::{self, ServerError};
+use crate::db::{Layout, WriterPool};
 use crate::models::RunId;
 use source::{Flow, Input, Item, Origin};
 use write::{Parents, WriteError, Written};
@@ -149,7 +149,8 @@ pub fn record(
                         if group.is_empty() || stop.load(Ordering::Relaxed) {
                             return;
                         }
-                        let (outcomes, lost) = process(&mut conn, &mut parents, group, options);
+                        let (outcomes, lost) =
+                            process(&mut conn, &mut parents, group, options, writers.layout());
                         for outcome in outcomes {
                             if options.fail_fast && matches!(outcome, Outcome::Failed(_)) {
                                 stop.store(true, Ordering::Relaxed);
@@ -178,7 +179,7 @@ pub fn record(
     if let Some(e) = fatal.into_inner().unwrap_or_else(|p| p.into_inner()) {
         return Err(e);
     }
-    if summary.recorded > 0 {
+    if summary.recorded > 0 && writers.layout().keeps_summaries() {
         fold(writers);
     }
     Ok(summary)
@@ -236,6 +237,7 @@ fn process(
     parents: &mut Parents,
     items: Vec<Item>,
     options: &RecordOptions,
+    layout: Layout,
 ) -> (Vec<Outcome>, Option<anyhow::Error>) {
     let mut outcomes: Vec<Option<Outcome>> = Vec::with_capacity(items.len());
     let mut valid = Vec::new();
@@ -257,7 +259,7 @@ fn process(
         }
     }
     let runs: Vec<&validate::ValidRun> = valid.iter().map(|(_, _, run)| run).collect();
-    let written = write::write_group(conn, &runs, parents);
+    let written = write::write_group(conn, &runs, parents, layout);
     let mut lost = None;
     for ((i, origin, run), result) in valid.into_iter().zip(written) {
         outcomes[i] = Some(match result {

@@ -7,6 +7,7 @@ use diesel::prelude::*;
 use diesel::result::Error as DieselError;
 
 use super::validate::ValidRun;
+use crate::db::Layout;
 use crate::models::equity_point::NewEquityPoint;
 use crate::models::metric::NewMetric;
 use crate::models::numeric::Numeric;
@@ -130,6 +131,7 @@ pub fn write_group(
     conn: &mut PgConnection,
     runs: &[&ValidRun],
     parents: &mut Parents,
+    layout: Layout,
 ) -> Vec<Result<Written, WriteError>> {
     let mut keys: Vec<&str> = runs.iter().map(|r| r.run_key.as_str()).collect();
     keys.sort_unstable();
@@ -137,7 +139,7 @@ pub fn write_group(
     // committed, as it would be in a later group.
     let repeated = keys.windows(2).any(|w| w[0] == w[1]);
     if runs.len() > 1 && !repeated {
-        match write_together(conn, runs, parents) {
+        match write_together(conn, runs, parents, layout) {
             Ok(outcomes) => return outcomes,
             Err(e) => tracing::debug!(
                 "a group of {} runs was not recorded ({e}); recording them one by one",
@@ -146,7 +148,7 @@ pub fn write_group(
         }
     }
     runs.iter()
-        .map(|run| write_run(conn, run, parents))
+        .map(|run| write_run(conn, run, parents, layout))
         .collect()
 }
 
@@ -155,6 +157,7 @@ pub fn write_run(
     conn: &mut PgConnection,
     run: &ValidRun,
     parents: &mut Parents,
+    layout: Layout,
 ) -> Result<Written, WriteError> {
     let mut attempts = 0;
     loop {
@@ -162,7 +165,7 @@ pub fn write_run(
             return found;
         }
         parents.resolve(conn, &[run])?;
-        let inserted = conn.transaction(|conn| insert(conn, &[run], parents))?;
+        let inserted = conn.transaction(|conn| insert(conn, &[run], parents, layout))?;
         match inserted.into_iter().next().flatten() {
             Some(id) => return Ok(Written::Recorded(id)),
             // Another recorder committed this key between the check and the insert: its run is
@@ -178,6 +181,7 @@ fn write_together(
     conn: &mut PgConnection,
     runs: &[&ValidRun],
     parents: &mut Parents,
+    layout: Layout,
 ) -> QueryResult<Vec<Result<Written, WriteError>>> {
     let keys: Vec<&str> = runs.iter().map(|r| r.run_key.as_str()).collect();
     let found: HashMap<String, (RunId, Vec<u8>)> = Run::by_keys(&keys)
@@ -194,7 +198,7 @@ fn write_together(
         Vec::new()
     } else {
         parents.resolve(conn, &fresh)?;
-        conn.transaction(|conn| insert(conn, &fresh, parents))?
+        conn.transaction(|conn| insert(conn, &fresh, parents, layout))?
     };
     let mut recorded: HashMap<&str, RunId> = fresh
         .iter()
@@ -209,7 +213,7 @@ fn write_together(
             Ok(Written::Recorded(id))
         } else {
             // Committed by another recorder meanwhile: compared like any run found.
-            write_run(conn, run, parents)
+            write_run(conn, run, parents, layout)
         };
         outcomes.push(outcome);
     }
@@ -239,6 +243,7 @@ fn insert(
     conn: &mut PgConnection,
     runs: &[&ValidRun],
     parents: &Parents,
+    layout: Layout,
 ) -> QueryResult<Vec<Option<RunId>>> {
     let used: Vec<Used> = runs.iter().map(|run| parents.of(run)).collect();
     // Ids in the order the runs were read; rows in run_key order, the order in which every
@@ -269,7 +274,8 @@ fn insert(
             }
         })
         .collect();
-    let inserted: HashMap<String, RunId> = Run::insert_new(conn, &rows)?.into_iter().collect();
+    let inserted: HashMap<String, RunId> =
+        Run::insert_new(conn, &rows, layout)?.into_iter().collect();
 
     let (mut metrics, mut trades, mut points) = (Vec::new(), Vec::new(), Vec::new());
     let mut out = Vec::with_capacity(runs.len());

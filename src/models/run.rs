@@ -4,9 +4,12 @@ use bigdecimal::BigDecimal;
 use chrono::{DateTime, Utc};
 use diesel::pg::Pg;
 use diesel::prelude::*;
+use diesel::sql_types::{Array, BigInt, Text};
 use serde::Serialize;
+use std::collections::HashSet;
 
 use super::{ParameterSet, ParameterSetId, RunId, Strategy, StrategyId, SweepId, text_enum};
+use crate::db::Layout;
 use crate::schema::runs;
 
 text_enum! {
@@ -77,13 +80,50 @@ impl Run {
     pub fn insert_new(
         conn: &mut PgConnection,
         rows: &[NewRun<'_>],
+        layout: Layout,
     ) -> QueryResult<Vec<(String, RunId)>> {
-        diesel::insert_into(runs::table)
-            .values(rows)
-            .on_conflict(runs::run_key)
-            .do_nothing()
-            .returning((runs::run_key, runs::id))
-            .get_results(conn)
+        match layout {
+            Layout::Single => diesel::insert_into(runs::table)
+                .values(rows)
+                .on_conflict(runs::run_key)
+                .do_nothing()
+                .returning((runs::run_key, runs::id))
+                .get_results(conn),
+            Layout::Distributed => {
+                // The key is claimed in `run_keys` first, in the run's transaction: a second
+                // recorder of the same key waits there until this one commits or aborts.
+                #[derive(QueryableByName)]
+                struct Claimed {
+                    #[diesel(sql_type = diesel::sql_types::Text)]
+                    run_key: String,
+                }
+                let keys: Vec<&str> = rows.iter().map(|r| r.run_key).collect();
+                let ids: Vec<RunId> = rows.iter().map(|r| r.id).collect();
+                let claimed: HashSet<String> = diesel::sql_query(
+                    "INSERT INTO run_keys (run_key, run_id) \
+                     SELECT * FROM unnest($1::text[], $2::bigint[]) \
+                     ON CONFLICT (run_key) DO NOTHING RETURNING run_key",
+                )
+                .bind::<Array<Text>, _>(&keys)
+                .bind::<Array<BigInt>, _>(&ids)
+                .load::<Claimed>(conn)?
+                .into_iter()
+                .map(|c| c.run_key)
+                .collect();
+                let rows: Vec<NewRun<'_>> = rows
+                    .iter()
+                    .filter(|r| claimed.contains(r.run_key))
+                    .cloned()
+                    .collect();
+                if rows.is_empty() {
+                    return Ok(Vec::new());
+                }
+                diesel::insert_into(runs::table)
+                    .values(&rows)
+                    .returning((runs::run_key, runs::id))
+                    .get_results(conn)
+            }
+        }
     }
 
     /// `n` new ids from the runs' id sequence, ascending.

@@ -6,7 +6,9 @@ use chrono::{DateTime, Utc};
 use diesel::sql_types::{Array, BigInt, Float8, Nullable, Text, Timestamptz};
 use diesel_async::RunQueryDsl;
 
-use crate::db::Db;
+use std::collections::HashMap;
+
+use crate::db::{Db, Layout};
 use crate::models::{RunId, StrategyId};
 
 /// One parameter set's curve: its latest completed run on the data set.
@@ -99,24 +101,48 @@ pub async fn load(db: &Db, strategies: &[StrategyId], dataset: &str) -> Result<S
     })
 }
 
-/// The curves of `runs`, in that order.
+/// The curves of `runs`, in that order (a run without points has an empty one).
 async fn curves(db: &Db, runs: &[RunId]) -> Result<Vec<Points>> {
     if runs.is_empty() {
         return Ok(Vec::new());
     }
     let ids: Vec<i64> = runs.iter().map(|r| r.0).collect();
-    Ok(diesel::sql_query(
-        "SELECT c.run_id, e.ts, e.equity
-         FROM unnest($1::bigint[]) WITH ORDINALITY AS c(run_id, position)
-         CROSS JOIN LATERAL (
-             SELECT array_agg(p.ts ORDER BY p.seq) AS ts,
+    let sql = match db.layout() {
+        // One BRIN-guided read per run: `= ANY` would scan the BRIN index once per id.
+        Layout::Single => {
+            "SELECT c.run_id, e.ts, e.equity
+             FROM unnest($1::bigint[]) AS c(run_id)
+             CROSS JOIN LATERAL (
+                 SELECT array_agg(p.ts ORDER BY p.seq) AS ts,
+                        array_agg(p.equity::float8 ORDER BY p.seq) AS equity
+                 FROM equity_points p WHERE p.run_id = c.run_id) e"
+        }
+        // Grouped by the distribution column, so that every worker builds its runs' arrays;
+        // Citus cannot push a LATERAL join from a list of ids down to the shards.
+        Layout::Distributed => {
+            "SELECT p.run_id, array_agg(p.ts ORDER BY p.seq) AS ts,
                     array_agg(p.equity::float8 ORDER BY p.seq) AS equity
-             FROM equity_points p WHERE p.run_id = c.run_id) e
-         ORDER BY c.position",
-    )
-    .bind::<Array<BigInt>, _>(ids)
-    .load(&mut *db.conn().await?)
-    .await?)
+             FROM equity_points p WHERE p.run_id = ANY($1::bigint[])
+             GROUP BY p.run_id"
+        }
+    };
+    let mut found: HashMap<RunId, Points> = diesel::sql_query(sql)
+        .bind::<Array<BigInt>, _>(ids)
+        .load::<Points>(&mut *db.conn().await?)
+        .await?
+        .into_iter()
+        .map(|p| (p.run_id, p))
+        .collect();
+    Ok(runs
+        .iter()
+        .map(|&run_id| {
+            found.remove(&run_id).unwrap_or(Points {
+                run_id,
+                ts: None,
+                equity: None,
+            })
+        })
+        .collect())
 }
 
 /// The returns matrix: one column of simple returns per kept parameter set, on the timestamps

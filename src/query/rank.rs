@@ -19,6 +19,7 @@ use diesel::query_builder::{
 use diesel::sql_types::{Array, BigInt, Double, Nullable};
 use diesel_async::AsyncPgConnection;
 
+use crate::db::Layout;
 use crate::db::explain::load;
 use serde::Serialize;
 
@@ -127,9 +128,16 @@ impl Ranking {
         // answer any order with one row per strategy, counted. Under a filter they cannot
         // answer, `--by best` and `worst` read one index entry per strategy and do not count;
         // the other orders aggregate the matching runs.
-        let summarised = summary::answers(&self.filter);
-        let probe_only =
-            !summarised && matches!(self.by, By::Best | By::Worst) && self.min_runs.is_none();
+        // On Citus there are no summaries, and a probe per strategy cannot be pushed down to
+        // the workers: every order is an aggregate, computed per shard and combined.
+        let single = self.filter.layout == Layout::Single;
+        let summarised = single && summary::answers(&self.filter);
+        // Where one server reads one index entry per strategy, runs are not counted, on Citus
+        // either: both layouts give the same answer.
+        let uncounted = !summary::answers(&self.filter)
+            && matches!(self.by, By::Best | By::Worst)
+            && self.min_runs.is_none();
+        let probe_only = single && uncounted;
         let scored: Vec<(StrategyId, f64, Option<RunId>, Option<i64>)> = if summarised {
             let ranking = SummaryRanking {
                 metric: &self.metric,
@@ -155,7 +163,9 @@ impl Ranking {
             load::<_, (StrategyId, Option<f64>, i64)>(conn, || self.aggregate(None))
                 .await?
                 .into_iter()
-                .filter_map(|(strategy, score, n)| Some((strategy, score?, None, Some(n))))
+                .filter_map(|(strategy, score, n)| {
+                    Some((strategy, score?, None, (!uncounted).then_some(n)))
+                })
                 .collect()
         };
         if scored.is_empty() {
@@ -168,9 +178,15 @@ impl Ranking {
                 .filter_map(|(s, value, run, _)| Some((*s, ((*run)?, *value))))
                 .collect()
         } else {
-            load::<_, (StrategyId, RunId, f64)>(conn, || self.probe(self.descending, Some(&ids)))
+            let best = if single {
+                load::<_, (StrategyId, RunId, f64)>(conn, || {
+                    self.probe(self.descending, Some(&ids))
+                })
                 .await?
-                .into_iter()
+            } else {
+                load::<_, (StrategyId, RunId, f64)>(conn, || self.extremes(&ids)).await?
+            };
+            best.into_iter()
                 .map(|(strategy, run, value)| (strategy, (run, value)))
                 .collect()
         };
@@ -311,6 +327,28 @@ impl Ranking {
             only: only.map(<[StrategyId]>::to_vec),
             descending: self.descending,
             limit: if only.is_some() { None } else { self.top },
+        }
+    }
+
+    /// Each of `ids`' extreme run in one pass over their rows, `(strategy, run, value)`: the
+    /// probe's answer in a form Citus runs on every shard (`DISTINCT ON` after gathering).
+    fn extremes<'a>(
+        &self,
+        ids: &[StrategyId],
+    ) -> BoxedSelectStatement<'a, (BigInt, BigInt, Double), FromClause<metrics::table>, Pg> {
+        let query = self
+            .restrict(
+                metrics::table
+                    .distinct_on(metrics::strategy_id)
+                    .select((metrics::strategy_id, metrics::run_id, metrics::value))
+                    .into_boxed(),
+            )
+            .filter(metrics::strategy_id.eq_any(ids.to_vec()));
+        // Ties go to the earliest recorded run, as the probe's do.
+        if self.descending {
+            query.order((metrics::strategy_id, metrics::value.desc(), metrics::run_id))
+        } else {
+            query.order((metrics::strategy_id, metrics::value.asc(), metrics::run_id))
         }
     }
 

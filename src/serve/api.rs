@@ -43,7 +43,7 @@ pub const WRITES_FILES: &[&str] = &["plot"];
 pub async fn rank(State(app): State<App>, RawQuery(query): RawQuery) -> Response {
     answer(app, move |app| async move {
         let args: rank::Args = Params::parse(query.as_deref()).args(&[], WRITES_FILES)?;
-        rank::answer(&args, &mut *app.db.conn().await?).await
+        rank::answer(&args, &mut *app.db.conn().await?, app.db.layout()).await
     })
     .await
 }

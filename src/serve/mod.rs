@@ -104,7 +104,8 @@ pub async fn serve(
         .with_context(|| format!("cannot listen on {}", options.bind))?;
     let address = listener.local_addr()?;
     let cache = AnswerCache::default();
-    if options.cache {
+    // On Citus no trigger announces a change, so nothing could tell a kept answer is stale.
+    if options.cache && db.layout().keeps_summaries() {
         tokio::spawn(cache::follow(cache.clone(), db_options, db.clone()));
     }
     let workers = std::thread::available_parallelism().map_or(2, usize::from);
