@@ -9,6 +9,7 @@
 #![allow(dead_code)]
 
 pub mod browser;
+pub mod citus;
 pub mod cli;
 pub mod golden;
 pub mod record;

@@ -1,0 +1,326 @@
+//! btdb on a local Citus cluster (a coordinator and two workers, `common::citus`): every
+//! command answers as it does on one server, recording stays idempotent across shards, and
+//! `explain` shows the distributed plan. Skipped, with one line saying why, where Citus is not
+//! installed; the `--citus` refusal runs everywhere.
+
+mod common;
+
+use std::path::Path;
+use std::process::Output;
+
+use common::TestDb;
+use common::citus::CitusDb;
+use common::cli::{btdb_at, text};
+use serde_json::Value;
+
+fn fixture(path: &str) -> String {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures")
+        .join(path)
+        .display()
+        .to_string()
+}
+
+/// Stdout of a command that must succeed.
+fn ok_at(url: &str, args: &[&str]) -> String {
+    let out = btdb_at(url, args, None);
+    assert!(
+        out.status.success(),
+        "btdb {args:?} on {url}: {}",
+        text(&out.stderr)
+    );
+    text(&out.stdout)
+}
+
+/// A JSON answer without what differs between two databases holding the same runs: the time
+/// each was recorded.
+fn answer(url: &str, args: &[&str]) -> Value {
+    let mut args = args.to_vec();
+    args.extend(["--format", "json"]);
+    let mut json: Value = serde_json::from_str(&ok_at(url, &args))
+        .unwrap_or_else(|e| panic!("btdb {args:?}: not JSON: {e}"));
+    fn strip(value: &mut Value) {
+        match value {
+            Value::Object(map) => {
+                map.remove("recorded_at");
+                map.values_mut().for_each(strip);
+            }
+            Value::Array(items) => items.iter_mut().for_each(strip),
+            _ => {}
+        }
+    }
+    strip(&mut json);
+    json
+}
+
+/// Equal answers, numbers to 1e-12 relative: each worker sums its shards' values and the
+/// coordinator sums the sums, so a mean may differ from one server's in its last bits.
+fn same(a: &Value, b: &Value) -> bool {
+    match (a, b) {
+        (Value::Number(x), Value::Number(y)) => match (x.as_f64(), y.as_f64()) {
+            (Some(x), Some(y)) => x == y || (x - y).abs() <= 1e-12 * x.abs().max(y.abs()),
+            _ => x == y,
+        },
+        (Value::Array(x), Value::Array(y)) => {
+            x.len() == y.len() && x.iter().zip(y).all(|(x, y)| same(x, y))
+        }
+        (Value::Object(x), Value::Object(y)) => {
+            x.len() == y.len() && x.iter().all(|(k, v)| y.get(k).is_some_and(|w| same(v, w)))
+        }
+        _ => a == b,
+    }
+}
+
+/// The fixtures, one run at a time so that both databases give the runs the same ids.
+fn record_fixtures(url: &str) {
+    for file in [
+        "rank/runs.jsonl",
+        "good/sweep.jsonl",
+        "good/sma_cross_run.json",
+        "pbo/sweep.jsonl",
+    ] {
+        let out = ok_at(url, &["record", "--jobs", "1", &fixture(file)]);
+        assert!(out.contains("failed 0"), "{file}: {out}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn every_command_answers_on_citus_as_on_one_server() {
+    let Some(citus) = CitusDb::new().await else {
+        return;
+    };
+    let single = TestDb::new().await;
+    record_fixtures(single.url());
+    record_fixtures(citus.url());
+    let sma = answer(single.url(), &["runs", "--strategy", "sma_cross"])["runs"][0]["id"]
+        .as_i64()
+        .expect("the sma_cross run's id")
+        .to_string();
+    let commands: Vec<Vec<&str>> = vec![
+        vec!["rank", "--metric", "sharpe"],
+        vec!["rank", "--metric", "sharpe", "--by", "worst"],
+        vec!["rank", "--metric", "sharpe", "--by", "mean"],
+        vec!["rank", "--metric", "sharpe", "--by", "median"],
+        vec!["rank", "--metric", "sharpe", "--by", "count"],
+        vec![
+            "rank",
+            "--metric",
+            "sharpe",
+            "--by",
+            "best",
+            "--min-runs",
+            "3",
+        ],
+        vec![
+            "rank",
+            "--metric",
+            "volatility",
+            "--asc",
+            "--dataset",
+            "IS-2020",
+        ],
+        vec!["rank", "--metric", "sharpe", "--runs", "--top", "7"],
+        vec!["rank", "--metric", "sharpe", "--runs", "--psr"],
+        vec!["rank", "--deflated"],
+        vec!["rank", "--metric", "sharpe", "--where", "params.fast = 5"],
+        vec![
+            "rank",
+            "--metric",
+            "sharpe",
+            "--by",
+            "median",
+            "--where",
+            "sharpe > 0",
+        ],
+        vec!["rank", "--metric", "sharpe", "--tag", "golden"],
+        vec!["rank", "--metric", "sharpe", "--sweep", "grid-1"],
+        vec![
+            "compare",
+            "--strategy",
+            "alpha",
+            "--x",
+            "fast",
+            "--y",
+            "slow",
+        ],
+        vec!["compare", "--strategy", "alpha", "--x", "fast"],
+        vec![
+            "compare",
+            "--strategy",
+            "alpha",
+            "--is",
+            "IS-2020",
+            "--oos",
+            "OOS-2021",
+        ],
+        vec![
+            "compare",
+            "--strategy",
+            "pbo_sweep",
+            "--dataset",
+            "PBO-1d",
+            "--pbo",
+            "--partitions",
+            "4",
+        ],
+        vec!["runs"],
+        vec!["runs", "--limit", "5", "--after", "20"],
+        vec!["runs", "--strategy", "beta", "--dataset", "OOS-2021"],
+        vec!["runs", "--status", "failed"],
+        vec!["show", "3"],
+        vec!["show", "--key", "rank:7"],
+        vec!["show", &sma, "--trades", "--equity"],
+    ];
+    for args in &commands {
+        let (one, distributed) = (answer(single.url(), args), answer(citus.url(), args));
+        assert!(
+            same(&one, &distributed),
+            "btdb {args:?} answers otherwise on Citus:\n{one}\n{distributed}"
+        );
+        assert_ne!(one, Value::Null, "btdb {args:?}");
+    }
+    // The rankings above are not empty answers that agree by accident.
+    let ranked = answer(
+        citus.url(),
+        &["rank", "--metric", "sharpe", "--by", "median"],
+    );
+    // alpha, beta, gamma, delta (rank), momentum, sma_cross (good) and pbo_sweep.
+    assert_eq!(ranked.as_array().map(Vec::len), Some(7), "{ranked}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn explain_shows_the_distributed_plan_and_doctor_runs() {
+    let Some(citus) = CitusDb::new().await else {
+        return;
+    };
+    record_fixtures(citus.url());
+    for args in [
+        vec!["explain", "rank", "--metric", "sharpe", "--by", "median"],
+        vec!["explain", "runs", "--limit", "5"],
+        vec!["explain", "compare", "--strategy", "alpha", "--x", "fast"],
+    ] {
+        let plan = ok_at(citus.url(), &args);
+        // Citus's executor is a custom scan node that runs the query on the workers' shards.
+        assert!(plan.contains("Custom Scan"), "btdb {args:?}:\n{plan}");
+    }
+    let doctor = ok_at(citus.url(), &["doctor"]);
+    assert!(doctor.contains("cache hit ratio"), "{doctor}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_same_runs_recorded_at_once_are_stored_once_across_shards() {
+    let Some(citus) = CitusDb::new().await else {
+        return;
+    };
+    let file = fixture("rank/runs.jsonl");
+    // Four recorders at once, each with two workers, on the same 25 runs.
+    let children: Vec<_> = (0..4)
+        .map(|_| {
+            std::process::Command::new(env!("CARGO_BIN_EXE_btdb"))
+                .args(["record", "--jobs", "2", "--format", "json", &file])
+                .env("DATABASE_URL", citus.url())
+                .env_remove("RUST_LOG")
+                .stdout(std::process::Stdio::piped())
+                .stderr(std::process::Stdio::piped())
+                .spawn()
+                .expect("running btdb record")
+        })
+        .collect();
+    let outputs: Vec<Output> = children
+        .into_iter()
+        .map(|c| c.wait_with_output().expect("btdb record"))
+        .collect();
+    let mut recorded = 0;
+    for out in &outputs {
+        assert!(out.status.success(), "{}", text(&out.stderr));
+        let summary: Value = serde_json::from_str(&text(&out.stdout)).expect("a JSON summary");
+        assert_eq!(summary["failed"], 0, "{summary}");
+        let (new, present) = (
+            summary["recorded"].as_i64().expect("recorded"),
+            summary["already_present"]
+                .as_i64()
+                .expect("already_present"),
+        );
+        assert_eq!(new + present, 25, "{summary}");
+        recorded += new;
+    }
+    assert_eq!(recorded, 25, "every run recorded by exactly one recorder");
+    let runs = answer(citus.url(), &["runs", "--limit", "100"]);
+    let runs = runs["runs"].as_array().expect("runs");
+    assert_eq!(runs.len(), 25);
+    let mut keys: Vec<&str> = runs.iter().filter_map(|r| r["run_key"].as_str()).collect();
+    keys.sort_unstable();
+    keys.dedup();
+    assert_eq!(keys.len(), 25, "no key stored twice");
+
+    // The same key with other content is refused, and nothing of it is written.
+    let original = std::fs::read_to_string(&file).expect("fixture");
+    let changed = original
+        .lines()
+        .next()
+        .expect("a run")
+        .replace("\"IS-2020\"", "\"OOS-2021\"");
+    let out = btdb_at(citus.url(), &["record", "-"], Some(&changed));
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("rank:0"),
+        "{}",
+        text(&out.stderr)
+    );
+    let after = answer(citus.url(), &["runs", "--limit", "100"]);
+    assert_eq!(after["runs"].as_array().map(Vec::len), Some(25));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn citus_asked_of_a_server_without_it_is_one_line() {
+    let db = TestDb::new().await;
+    let out = btdb_at(db.url(), &["db", "migrate", "--citus"], None);
+    let err = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(err.contains("no citus extension"), "{err}");
+    assert!(!err.contains("panicked"), "{err}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_migration_citus_cannot_run_is_named_and_changes_nothing() {
+    use diesel::{Connection, RunQueryDsl};
+    let Some(citus) = CitusDb::new().await else {
+        return;
+    };
+    let url = citus.url().to_owned();
+    // A table, then a unique constraint without the distribution column, which Citus refuses.
+    let pending = [(
+        "29991231000000",
+        "CREATE TABLE scratch (x int);\n\
+         ALTER TABLE runs ADD CONSTRAINT runs_key_unique UNIQUE (run_key);",
+    )];
+    let (err, left) = tokio::task::spawn_blocking(move || {
+        let mut conn = diesel::PgConnection::establish(&url).expect("connecting");
+        let err = conn
+            .transaction(|conn| btdb::db::migrate::apply_statementwise(conn, &pending))
+            .expect_err("Citus refuses the constraint")
+            .to_string();
+        #[derive(diesel::QueryableByName)]
+        struct Left {
+            #[diesel(sql_type = diesel::sql_types::BigInt)]
+            n: i64,
+        }
+        let left: Left = diesel::sql_query(
+            "SELECT (SELECT count(*) FROM pg_class WHERE relname = 'scratch')
+                  + (SELECT count(*) FROM __diesel_schema_migrations
+                     WHERE version = '29991231000000') AS n",
+        )
+        .get_result(&mut conn)
+        .expect("looking");
+        (err, left.n)
+    })
+    .await
+    .expect("the migration thread");
+    assert!(err.contains("29991231000000"), "{err}");
+    assert!(
+        err.contains("`ALTER TABLE runs ADD CONSTRAINT runs_key_unique UNIQUE (run_key)`"),
+        "{err}"
+    );
+    assert_eq!(left, 0, "nothing of the refused migration is left");
+}

@@ -1,0 +1,201 @@
+//! A local Citus cluster for the distributed tests: a coordinator and two workers, each a
+//! private cluster like the embedded one, on loopback ports derived from the checkout's path
+//! (so that test processes share them and two checkouts do not collide). Started on first use
+//! and left running, like the test cluster.
+//!
+//! Citus is found as `citus.so` in the library directory beside the server binaries of
+//! `BTDB_CITUS_PG_BIN`, or of any PostgreSQL installed; without it, `CitusDb::new` returns
+//! `None` and says once why the distributed tests are skipped.
+
+use std::path::PathBuf;
+use std::sync::LazyLock;
+use std::sync::atomic::{AtomicU32, Ordering};
+
+use btdb::db::cluster::Cluster;
+use btdb::db::{Db, DbOptions, SchemaUse, establish, layout, pg_bin, url};
+use diesel_async::SimpleAsyncConnection;
+
+use super::TIMEOUT;
+
+/// The server binaries next to an installed Citus, or why there are none.
+static CITUS_BIN: LazyLock<Result<PathBuf, String>> = LazyLock::new(|| {
+    let has_citus = |bin: &PathBuf| {
+        bin.parent()
+            .is_some_and(|root| root.join("lib/citus.so").is_file())
+    };
+    if let Some(dir) = std::env::var_os("BTDB_CITUS_PG_BIN") {
+        let dir = PathBuf::from(dir);
+        return if has_citus(&dir) {
+            Ok(dir)
+        } else {
+            Err(format!(
+                "BTDB_CITUS_PG_BIN `{}` has no ../lib/citus.so",
+                dir.display()
+            ))
+        };
+    }
+    pg_bin::installed()
+        .into_iter()
+        .map(|(_, dir)| dir)
+        .find(has_citus)
+        .ok_or_else(|| {
+            "Citus is not installed (no citus.so beside any PostgreSQL's server binaries; \
+             docs/scale-out.md builds it)"
+                .to_owned()
+        })
+});
+
+/// The three nodes, started, and the coordinator's maintenance URL.
+static NODES: LazyLock<Option<Vec<Cluster>>> = LazyLock::new(|| {
+    let bin = match &*CITUS_BIN {
+        Ok(bin) => bin.clone(),
+        Err(why) => {
+            eprintln!("skipped: the distributed tests need a local Citus cluster: {why}");
+            return None;
+        }
+    };
+    let base = super::test_cluster_home()
+        .parent()
+        .expect("test home has a parent")
+        .join("citus");
+    // A port range of the checkout's own, like the test cluster's directory.
+    let tag = base
+        .as_os_str()
+        .as_encoded_bytes()
+        .iter()
+        .fold(2166136261u32, |h, b| {
+            (h ^ u32::from(*b)).wrapping_mul(16777619)
+        });
+    let first = 20_000 + (tag % 2_000) as u16 * 3;
+    let nodes: Vec<Cluster> = ["coordinator", "worker-1", "worker-2"]
+        .iter()
+        .zip(first..)
+        .map(|(name, port)| {
+            super::cluster_at(&base.join(name))
+                .with_bin_dir(&bin)
+                .with_port(port)
+                .with_setting("listen_addresses", "127.0.0.1")
+                .with_setting("shared_preload_libraries", "citus")
+                .with_setting("max_prepared_transactions", "100")
+                // Loopback nodes of one machine: no TLS between them.
+                .with_setting("citus.node_conninfo", "sslmode=disable")
+                .with_setting("max_connections", "300")
+                .with_setting("fsync", "off")
+                .with_setting("synchronous_commit", "off")
+                .with_setting("full_page_writes", "off")
+        })
+        .collect();
+    for node in &nodes {
+        node.ensure_running().expect("starting a Citus node");
+    }
+    Some(nodes)
+});
+
+static COUNTER: AtomicU32 = AtomicU32::new(0);
+
+/// A database of a test's own on every node of the local Citus cluster, btdb's schema migrated
+/// and distributed; dropped when the value is.
+pub struct CitusDb {
+    name: String,
+    url: String,
+    nodes: Vec<Cluster>,
+}
+
+impl CitusDb {
+    /// `None`, having said why, when Citus is not installed.
+    pub async fn new() -> Option<Self> {
+        let nodes = NODES.as_ref()?.clone();
+        let name = format!(
+            "btdb_citus_{}_{}",
+            std::process::id(),
+            COUNTER.fetch_add(1, Ordering::Relaxed)
+        );
+        for node in &nodes {
+            let mut admin = establish(&node.url("postgres"), TIMEOUT)
+                .await
+                .expect("connecting to a Citus node");
+            admin
+                .batch_execute(&format!("CREATE DATABASE {name}"))
+                .await
+                .expect("creating a database on a Citus node");
+            let mut conn = establish(&node.url(&name), TIMEOUT)
+                .await
+                .expect("connecting to a Citus node's database");
+            conn.batch_execute("CREATE EXTENSION citus")
+                .await
+                .expect("CREATE EXTENSION citus");
+        }
+        let url = nodes[0].url(&name);
+        let mut coordinator = establish(&url, TIMEOUT).await.expect("coordinator");
+        let mut add = format!(
+            "SELECT citus_set_coordinator_host('127.0.0.1', {});",
+            nodes[0].port()
+        );
+        for worker in &nodes[1..] {
+            add.push_str(&format!(
+                "SELECT citus_add_node('127.0.0.1', {});",
+                worker.port()
+            ));
+        }
+        coordinator
+            .batch_execute(&add)
+            .await
+            .expect("adding the workers");
+        let db = Db::connect(&DbOptions {
+            database_url: Some(url.clone()),
+            schema: SchemaUse::Migrate,
+            ..DbOptions::default()
+        })
+        .await
+        .expect("migrating on the coordinator");
+        let target = db.target().to_owned();
+        let distributed = layout::distribute(&mut db.conn().await.expect("conn"), true, &target)
+            .await
+            .expect("distributing the tables");
+        assert!(distributed, "a fresh database is distributed");
+        Some(Self { name, url, nodes })
+    }
+
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+
+    /// The database through btdb's own connect path.
+    pub async fn db(&self) -> Db {
+        Db::connect(&DbOptions {
+            database_url: Some(self.url.clone()),
+            ..DbOptions::default()
+        })
+        .await
+        .expect("btdb connecting to the coordinator")
+    }
+}
+
+impl Drop for CitusDb {
+    fn drop(&mut self) {
+        let name = self.name.clone();
+        let urls: Vec<String> = self
+            .nodes
+            .iter()
+            .map(|node| url::with_database(&node.url(&name), "postgres"))
+            .collect();
+        let dropped = std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .expect("runtime");
+            runtime.block_on(async {
+                for admin in urls {
+                    let mut conn = establish(&admin, TIMEOUT).await?;
+                    conn.batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+                        .await?;
+                }
+                anyhow::Ok(())
+            })
+        })
+        .join();
+        if !matches!(dropped, Ok(Ok(()))) {
+            eprintln!("warning: Citus test database {} was not dropped", self.name);
+        }
+    }
+}
