@@ -324,3 +324,45 @@ async fn a_migration_citus_cannot_run_is_named_and_changes_nothing() {
     );
     assert_eq!(left, 0, "nothing of the refused migration is left");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_database_holding_runs_is_distributed_and_records_on() {
+    let (rank, sweep) = (fixture("rank/runs.jsonl"), fixture("good/sweep.jsonl"));
+    let Some(citus) = CitusDb::holding(&[&rank]).await else {
+        return;
+    };
+    // The runs recorded before are on the workers now, and the same file again is idempotent.
+    let again = ok_at(citus.url(), &["record", &rank]);
+    assert!(again.contains("recorded 0, already present 25"), "{again}");
+    // New runs, strategies and parameter sets take ids after those already taken.
+    let added = ok_at(citus.url(), &["record", "--jobs", "1", &sweep]);
+    assert!(added.contains("recorded 3"), "{added}");
+    let runs = answer(citus.url(), &["runs", "--limit", "100"]);
+    let ids: Vec<i64> = runs["runs"]
+        .as_array()
+        .expect("runs")
+        .iter()
+        .filter_map(|r| r["id"].as_i64())
+        .collect();
+    assert_eq!(ids.len(), 28, "{runs}");
+    assert_eq!(
+        ids[..3],
+        [28, 27, 26],
+        "the new runs follow the 25 moved ones"
+    );
+    let single = TestDb::new().await;
+    for file in [&rank, &sweep] {
+        ok_at(single.url(), &["record", "--jobs", "1", file]);
+    }
+    for args in [
+        vec!["rank", "--metric", "sharpe", "--by", "mean"],
+        vec!["runs", "--limit", "100"],
+        vec!["compare", "--strategy", "momentum", "--x", "lookback"],
+    ] {
+        let (one, distributed) = (answer(single.url(), &args), answer(citus.url(), &args));
+        assert!(
+            same(&one, &distributed),
+            "btdb {args:?}:\n{one}\n{distributed}"
+        );
+    }
+}

@@ -63,7 +63,6 @@ pub const DISTRIBUTE: &[&str] = &[
     // which the coordinator hands out (`Run::next_ids` finds it the same way).
     "ALTER TABLE runs ALTER COLUMN id DROP IDENTITY",
     "CREATE SEQUENCE runs_id_seq OWNED BY runs.id",
-    "SELECT setval('runs_id_seq', coalesce((SELECT max(id) FROM runs), 0) + 1, false)",
     "ALTER TABLE runs ALTER COLUMN id SET DEFAULT nextval('runs_id_seq')",
     "SELECT create_reference_table('strategies')",
     "SELECT create_reference_table('sweeps')",
@@ -73,6 +72,16 @@ pub const DISTRIBUTE: &[&str] = &[
     "SELECT create_distributed_table('trades', 'run_id', colocate_with => 'runs')",
     "SELECT create_distributed_table('equity_points', 'run_id', colocate_with => 'runs')",
     "SELECT create_distributed_table('run_keys', 'run_key', colocate_with => 'none')",
+    // Last: making `strategies` a reference table turns the tables whose foreign keys reach it
+    // into Citus tables, which restarts their identity sequences at 1. Every id sequence
+    // continues after the ids taken.
+    "SELECT setval(pg_get_serial_sequence('strategies', 'id'),
+                   coalesce((SELECT max(id) FROM strategies), 0) + 1, false)",
+    "SELECT setval(pg_get_serial_sequence('sweeps', 'id'),
+                   coalesce((SELECT max(id) FROM sweeps), 0) + 1, false)",
+    "SELECT setval(pg_get_serial_sequence('parameter_sets', 'id'),
+                   coalesce((SELECT max(id) FROM parameter_sets), 0) + 1, false)",
+    "SELECT setval('runs_id_seq', coalesce((SELECT max(id) FROM runs), 0) + 1, false)",
 ];
 
 #[derive(QueryableByName)]

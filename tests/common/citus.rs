@@ -93,6 +93,9 @@ static NODES: LazyLock<Option<Vec<Cluster>>> = LazyLock::new(|| {
 
 static COUNTER: AtomicU32 = AtomicU32::new(0);
 
+/// Advisory lock key held while a test database is set up on the nodes.
+const SETUP_LOCK: i64 = 0x0062_7464_6263_6974;
+
 /// A database of a test's own on every node of the local Citus cluster, btdb's schema migrated
 /// and distributed; dropped when the value is.
 pub struct CitusDb {
@@ -104,12 +107,28 @@ pub struct CitusDb {
 impl CitusDb {
     /// `None`, having said why, when Citus is not installed.
     pub async fn new() -> Option<Self> {
+        Self::holding(&[]).await
+    }
+
+    /// The same, with `files` recorded (one run at a time) before the tables are distributed,
+    /// as a team moving its existing database would.
+    pub async fn holding(files: &[&str]) -> Option<Self> {
         let nodes = NODES.as_ref()?.clone();
         let name = format!(
             "btdb_citus_{}_{}",
             std::process::id(),
             COUNTER.fetch_add(1, Ordering::Relaxed)
         );
+        // Adding a node copies roles and settings to it, which are shared by all its databases:
+        // two test processes doing so at once collide ("tuple concurrently updated"). A session
+        // lock in the coordinator's maintenance database keeps them one at a time.
+        let mut setup = establish(&nodes[0].url("postgres"), TIMEOUT)
+            .await
+            .expect("connecting to the coordinator");
+        setup
+            .batch_execute(&format!("SELECT pg_advisory_lock({SETUP_LOCK})"))
+            .await
+            .expect("the Citus setup lock");
         for node in &nodes {
             let mut admin = establish(&node.url("postgres"), TIMEOUT)
                 .await
@@ -148,11 +167,23 @@ impl CitusDb {
         })
         .await
         .expect("migrating on the coordinator");
+        for file in files {
+            let out = super::cli::btdb_at(&url, &["record", "--jobs", "1", file], None);
+            assert!(
+                out.status.success(),
+                "recording {file} before distributing: {}",
+                super::cli::text(&out.stderr)
+            );
+        }
         let target = db.target().to_owned();
         let distributed = layout::distribute(&mut db.conn().await.expect("conn"), true, &target)
             .await
             .expect("distributing the tables");
         assert!(distributed, "a fresh database is distributed");
+        setup
+            .batch_execute(&format!("SELECT pg_advisory_unlock({SETUP_LOCK})"))
+            .await
+            .expect("the Citus setup lock");
         Some(Self { name, url, nodes })
     }
 
