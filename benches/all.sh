@@ -5,7 +5,8 @@
 #   once in target/bench-home), the criterion benchmarks of record, rank, compare and show,
 #   a team's load on one server (load.sh), deleting runs (delete.sh) and the probability of
 #   backtest overfitting (pbo.sh), the fixed cost of a read command (fixed_cost.sh) and
-#   `btdb serve` under load, with and without its answer cache (serve.sh).
+#   `btdb serve` under load, with and without its answer cache (serve.sh), and one server
+#   against a local Citus cluster (citus.sh, where Citus is installed).
 #   bash benches/all.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -18,3 +19,9 @@ bash benches/delete.sh
 bash benches/pbo.sh
 bash benches/fixed_cost.sh
 bash benches/serve.sh
+# One server against a local Citus cluster, where Citus is installed (docs/scale-out.md).
+if [ -f "${BTDB_CITUS_PG_BIN:-/usr/lib/postgresql/15/bin}/../lib/citus.so" ]; then
+    bash benches/citus.sh
+else
+    echo "skipped benches/citus.sh: Citus is not installed" >&2
+fi

@@ -12,7 +12,7 @@ use std::sync::LazyLock;
 use std::sync::atomic::{AtomicU32, Ordering};
 
 use btdb::db::cluster::Cluster;
-use btdb::db::{Db, DbOptions, SchemaUse, establish, layout, pg_bin, url};
+use btdb::db::{Db, DbOptions, SchemaUse, establish, layout, pg_bin};
 use diesel_async::SimpleAsyncConnection;
 
 use super::TIMEOUT;
@@ -204,29 +204,7 @@ impl CitusDb {
 
 impl Drop for CitusDb {
     fn drop(&mut self) {
-        let name = self.name.clone();
-        let urls: Vec<String> = self
-            .nodes
-            .iter()
-            .map(|node| url::with_database(&node.url(&name), "postgres"))
-            .collect();
-        let dropped = std::thread::spawn(move || {
-            let runtime = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .expect("runtime");
-            runtime.block_on(async {
-                for admin in urls {
-                    let mut conn = establish(&admin, TIMEOUT).await?;
-                    conn.batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-                        .await?;
-                }
-                anyhow::Ok(())
-            })
-        })
-        .join();
-        if !matches!(dropped, Ok(Ok(()))) {
-            eprintln!("warning: Citus test database {} was not dropped", self.name);
-        }
+        let admins: Vec<String> = self.nodes.iter().map(|node| node.url("postgres")).collect();
+        super::drop_database(&admins, &self.name);
     }
 }

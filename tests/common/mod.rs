@@ -340,24 +340,31 @@ pub async fn drop_roles(db: TestDb, roles: &[&str]) {
 
 impl Drop for TestDb {
     fn drop(&mut self) {
-        let admin = ADMIN_URL.clone();
-        let name = self.name.clone();
-        // Drop runs inside a test's runtime, which cannot be blocked on: use a thread of its own.
-        let dropped = std::thread::spawn(move || {
-            let runtime = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .expect("runtime");
-            runtime.block_on(async {
+        drop_database(std::slice::from_ref(&ADMIN_URL), &self.name);
+    }
+}
+
+/// Drops database `name` through each of the `admins` (maintenance URLs of its servers),
+/// warning if it could not.
+pub fn drop_database(admins: &[String], name: &str) {
+    let (admins, owned) = (admins.to_vec(), name.to_owned());
+    // Drop runs inside a test's runtime, which cannot be blocked on: use a thread of its own.
+    let dropped = std::thread::spawn(move || {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("runtime");
+        runtime.block_on(async {
+            for admin in admins {
                 let mut conn = establish(&admin, TIMEOUT).await?;
-                conn.batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+                conn.batch_execute(&format!("DROP DATABASE IF EXISTS {owned} WITH (FORCE)"))
                     .await?;
-                anyhow::Ok(())
-            })
+            }
+            anyhow::Ok(())
         })
-        .join();
-        if !matches!(dropped, Ok(Ok(()))) {
-            eprintln!("warning: test database {} was not dropped", self.name);
-        }
+    })
+    .join();
+    if !matches!(dropped, Ok(Ok(()))) {
+        eprintln!("warning: test database {name} was not dropped");
     }
 }
