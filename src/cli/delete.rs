@@ -62,7 +62,7 @@ pub async fn run(args: Args, global: &GlobalArgs) -> Result<()> {
             "{}\ndelete them? [y/N] ",
             Deletion::new(preview, true).describe()
         );
-        if !tokio::task::block_in_place(|| confirm(&question))? {
+        if !tokio::task::spawn_blocking(move || confirm(&question)).await?? {
             bail!("cancelled; nothing deleted");
         }
     }

@@ -40,9 +40,10 @@ pub async fn run_pending(mut conn: AsyncPgConnection) -> Result<(AsyncPgConnecti
         );
     }
     let mut sync: AsyncConnectionWrapper<AsyncPgConnection> = conn.into();
-    // The wrapper blocks on the runtime: the worker thread hands its other tasks on meanwhile.
-    let applied = tokio::task::block_in_place(|| {
-        sync.transaction(|conn| -> Result<Vec<String>, MigrationError> {
+    // The wrapper blocks on the runtime, so it runs on a blocking thread while the runtime's
+    // own thread, of either flavour, drives the connection.
+    let (sync, applied) = tokio::task::spawn_blocking(move || {
+        let applied = sync.transaction(|conn| -> Result<Vec<String>, MigrationError> {
             diesel::RunQueryDsl::execute(
                 diesel::sql_query("SELECT pg_advisory_xact_lock($1)").bind::<BigInt, _>(LOCK_KEY),
                 conn,
@@ -64,8 +65,10 @@ pub async fn run_pending(mut conn: AsyncPgConnection) -> Result<(AsyncPgConnecti
             }
             let versions = conn.run_pending_migrations(MIGRATIONS)?;
             Ok(versions.iter().map(ToString::to_string).collect())
-        })
-    });
+        });
+        (sync, applied)
+    })
+    .await?;
     let applied = applied.map_err(|e| anyhow!("applying migrations: {e}"))?;
     Ok((sync.into_inner(), applied))
 }
