@@ -71,10 +71,12 @@ async fn reads_go_to_the_standby_and_see_the_primarys_writes_once_replayed() {
     let fixture = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/rank");
     ok(&p, Some(&s), &["record", "-q", fixture]);
 
-    // Reads connect to the standby.
+    // Reads connect to the standby, once it has replayed the schema and the runs (a command
+    // that starts right after the recorder's can otherwise find neither there yet).
     let db = Db::connect(&DbOptions {
         database_url: Some(p.clone()),
         read_url: Some(s.clone()),
+        read_your_writes: Some(Duration::from_secs(10)),
         schema: SchemaUse::Read,
         ..DbOptions::default()
     })
