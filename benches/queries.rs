@@ -28,18 +28,22 @@ use diesel_async::{AsyncPgConnection, RunQueryDsl, SimpleAsyncConnection};
 use samples::{line, percentile};
 
 fn main() -> Result<()> {
-    tokio::runtime::Builder::new_multi_thread()
+    // The runtime the read commands run on (src/main.rs).
+    tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?
         .block_on(run())
 }
 
-async fn run() -> Result<()> {
-    let db = Db::connect(&DbOptions {
+fn options() -> DbOptions {
+    DbOptions {
         database_url: std::env::var("DATABASE_URL").ok(),
         ..DbOptions::default()
-    })
-    .await?;
+    }
+}
+
+async fn run() -> Result<()> {
+    let db = Db::connect(&options()).await?;
     let mut conn = db.conn().await?;
     let runs: i64 = runs::table.count().get_result(&mut *conn).await?;
     if runs < 1_000_000 {
@@ -172,6 +176,42 @@ async fn run() -> Result<()> {
         "eager vs N+1",
         percentile(&naive, 50.0) / percentile(&eager, 50.0)
     );
+    // The same listing on a multi-thread runtime, as the commands ran before: on a thread of
+    // its own (a runtime cannot be entered from another), alternating with this one.
+    let threaded = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    let threaded_db = std::thread::scope(|scope| {
+        scope
+            .spawn(|| threaded.block_on(Db::connect(&options())))
+            .join()
+            .expect("connecting on the multi-thread runtime")
+    })?;
+    let (mut one, mut many) = (Vec::new(), Vec::new());
+    for i in 0..12 {
+        let start = Instant::now();
+        list.fetch(&mut conn).await?;
+        let t_one = start.elapsed();
+        let t_many = std::thread::scope(|scope| {
+            scope
+                .spawn(|| {
+                    threaded.block_on(async {
+                        let mut conn = threaded_db.conn().await?;
+                        let start = Instant::now();
+                        list.fetch(&mut conn).await?;
+                        anyhow::Ok(start.elapsed())
+                    })
+                })
+                .join()
+                .expect("listing on the multi-thread runtime")
+        })?;
+        if i >= 2 {
+            one.push(t_one);
+            many.push(t_many);
+        }
+    }
+    line("list 1,000 runs: current-thread runtime", &one);
+    line("list 1,000 runs: multi-thread runtime (before)", &many);
 
     // compare on the 10,000-set sweep.
     let filter = RunFilter {
