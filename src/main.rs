@@ -21,8 +21,9 @@ fn main() -> ExitCode {
         .with_target(false)
         .init();
     // A command is one chain of queries: on one thread, each message of the server reaches
-    // the query that waits for it without a hand-over between threads (a 1,000-run listing
-    // takes 9.6 ms instead of 13.4). `serve` answers many requests at once on every core.
+    // the query that waits for it without a hand-over between threads (a 1,000-run listing:
+    // 10.8 ms instead of 14.0, BENCHMARKS.md). `serve` answers many requests at once on every
+    // core.
     let runtime = if matches!(cli.command, cli::Command::Serve(_)) {
         tokio::runtime::Builder::new_multi_thread()
     } else {
