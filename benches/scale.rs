@@ -100,7 +100,7 @@ async fn run() -> Result<()> {
     .await?;
     let run = RunRef::Key(show_key);
     let show = timed(&db, 100, async || {
-        RunDetail::load(&mut conn, &run, true, true).await?;
+        RunDetail::load_on(&mut conn, &run, true, true, db.layout()).await?;
         Ok(())
     })
     .await?;

@@ -9,7 +9,7 @@ use clap::ArgGroup;
 use diesel_async::AsyncPgConnection;
 
 use super::GlobalArgs;
-use crate::db::{Db, SchemaUse};
+use crate::db::{Db, Layout, SchemaUse};
 use crate::metrics::{self, stats::SharpeConfidence};
 use crate::query::run_detail::{RunDetail, RunRef};
 use crate::report::{self, plot};
@@ -71,7 +71,7 @@ impl Args {
 pub async fn run(args: Args, global: &GlobalArgs) -> Result<()> {
     let db = Db::connect(&global.db_options(SchemaUse::Read)).await?;
     let mut conn = db.conn().await?;
-    let detail = answer(&args, &mut conn).await?;
+    let detail = answer(&args, &mut conn, db.layout()).await?;
     if let Some(path) = &args.plot {
         let points = equity_points(detail.equity.as_deref().unwrap_or_default());
         plot::save(path, &plot::equity(&title(&detail), &points)?)?;
@@ -85,12 +85,16 @@ pub async fn run(args: Args, global: &GlobalArgs) -> Result<()> {
 
 /// The run `args` name, with its probabilistic Sharpe ratio, its trades with `--trades` and
 /// its equity curve with `--equity` or `--plot`.
-pub async fn answer(args: &Args, conn: &mut AsyncPgConnection) -> Result<RunDetail> {
+pub async fn answer(
+    args: &Args,
+    conn: &mut AsyncPgConnection,
+    layout: Layout,
+) -> Result<RunDetail> {
     let run = args.run_ref()?;
     let with_equity = args.equity || args.plot.is_some();
-    let detail = RunDetail::load(conn, &run, args.trades, with_equity).await?;
+    let detail = RunDetail::load_on(conn, &run, args.trades, with_equity, layout).await?;
     if let RunRef::Id(id) = run
-        && let Some(other) = RunDetail::id_of_key(conn, &id.to_string()).await?
+        && let Some(other) = RunDetail::id_of_key(conn, &id.to_string(), layout).await?
         && other != id
     {
         // Both readings of the number name a run: say which one this is and how to get the other.

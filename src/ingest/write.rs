@@ -161,7 +161,7 @@ pub fn write_run(
 ) -> Result<Written, WriteError> {
     let mut attempts = 0;
     loop {
-        if let Some(found) = existing(conn, run)? {
+        if let Some(found) = existing(conn, run, layout)? {
             return found;
         }
         parents.resolve(conn, &[run])?;
@@ -184,8 +184,7 @@ fn write_together(
     layout: Layout,
 ) -> QueryResult<Vec<Result<Written, WriteError>>> {
     let keys: Vec<&str> = runs.iter().map(|r| r.run_key.as_str()).collect();
-    let found: HashMap<String, (RunId, Vec<u8>)> = Run::by_keys(&keys)
-        .load::<(String, RunId, Vec<u8>)>(conn)?
+    let found: HashMap<String, (RunId, Vec<u8>)> = Run::found(conn, &keys, layout)?
         .into_iter()
         .map(|(key, id, hash)| (key, (id, hash)))
         .collect();
@@ -223,9 +222,13 @@ fn write_together(
 fn existing(
     conn: &mut PgConnection,
     run: &ValidRun,
+    layout: Layout,
 ) -> QueryResult<Option<Result<Written, WriteError>>> {
-    let found: Option<(RunId, Vec<u8>)> = Run::by_key(&run.run_key).first(conn).optional()?;
-    Ok(found.map(|(id, hash)| compare(run, id, &hash)))
+    let found = Run::found(conn, &[run.run_key.as_str()], layout)?;
+    Ok(found
+        .into_iter()
+        .next()
+        .map(|(_, id, hash)| compare(run, id, &hash)))
 }
 
 /// The same run again, or the same key with other content.

@@ -164,6 +164,41 @@ impl Run {
             .into_boxed()
     }
 
+    /// `(run_key, id, content hash)` of the runs recorded under `keys`, for the idempotency
+    /// check. On Citus the key is not `runs`' distribution column, so a lookup by key would ask
+    /// every shard: the ids come from `run_keys` (distributed by the key), then the runs by id.
+    pub fn found(
+        conn: &mut PgConnection,
+        keys: &[&str],
+        layout: Layout,
+    ) -> QueryResult<Vec<(String, RunId, Vec<u8>)>> {
+        match layout {
+            Layout::Single => Self::by_keys(keys).load(conn),
+            Layout::Distributed => {
+                #[derive(QueryableByName)]
+                struct Claimed {
+                    #[diesel(sql_type = BigInt)]
+                    run_id: RunId,
+                }
+                let ids: Vec<RunId> = diesel::sql_query(
+                    "SELECT run_id FROM run_keys WHERE run_key = ANY($1::text[])",
+                )
+                .bind::<Array<Text>, _>(keys)
+                .load::<Claimed>(conn)?
+                .into_iter()
+                .map(|c| c.run_id)
+                .collect();
+                if ids.is_empty() {
+                    return Ok(Vec::new());
+                }
+                runs::table
+                    .filter(runs::id.eq_any(ids))
+                    .select((runs::run_key, runs::id, runs::content_hash))
+                    .load(conn)
+            }
+        }
+    }
+
     /// The id and content hash of the run recorded under `run_key`, for the idempotency check.
     pub fn by_key(
         run_key: &str,

@@ -10,6 +10,7 @@ use serde::Serialize;
 use super::runs::{RunSummary, RunWithParents, with_parents};
 
 use super::NotFound;
+use crate::db::Layout;
 use crate::db::explain::load;
 use crate::metrics::stats::SharpeConfidence;
 use crate::models::{EquityPoint, Metric, MetricValue, Run, RunId, Trade};
@@ -55,10 +56,51 @@ pub struct TradeSummary {
 }
 
 impl RunDetail {
-    /// The id of the run recorded under `key`, if any.
-    pub async fn id_of_key(conn: &mut AsyncPgConnection, key: &str) -> Result<Option<RunId>> {
-        let found: Vec<(RunId, Vec<u8>)> = load(conn, || Run::by_key(key)).await?;
-        Ok(found.first().map(|(id, _)| *id))
+    /// The id of the run recorded under `key`, if any: on Citus from `run_keys`, distributed
+    /// by the key (one shard), rather than from `runs`, where a key is on any shard.
+    pub async fn id_of_key(
+        conn: &mut AsyncPgConnection,
+        key: &str,
+        layout: Layout,
+    ) -> Result<Option<RunId>> {
+        match layout {
+            Layout::Single => {
+                let found: Vec<(RunId, Vec<u8>)> = load(conn, || Run::by_key(key)).await?;
+                Ok(found.first().map(|(id, _)| *id))
+            }
+            Layout::Distributed => {
+                #[derive(diesel::QueryableByName)]
+                struct Claimed {
+                    #[diesel(sql_type = diesel::sql_types::BigInt)]
+                    run_id: RunId,
+                }
+                let found: Vec<Claimed> = load(conn, || {
+                    diesel::sql_query("SELECT run_id FROM run_keys WHERE run_key = $1")
+                        .bind::<diesel::sql_types::Text, _>(key.to_owned())
+                })
+                .await?;
+                Ok(found.first().map(|c| c.run_id))
+            }
+        }
+    }
+
+    /// The run `run` names, a key turned into its id first on Citus (see `id_of_key`).
+    pub async fn load_on(
+        conn: &mut AsyncPgConnection,
+        run: &RunRef,
+        with_trades: bool,
+        with_equity: bool,
+        layout: Layout,
+    ) -> Result<Self> {
+        match (layout, run) {
+            (Layout::Distributed, RunRef::Key(key)) => {
+                match Self::id_of_key(conn, key, layout).await? {
+                    Some(id) => Self::load(conn, &RunRef::Id(id), with_trades, with_equity).await,
+                    None => Err(NotFound(format!("no run with run_key `{key}`")).into()),
+                }
+            }
+            _ => Self::load(conn, run, with_trades, with_equity).await,
+        }
     }
 
     /// Loads the run in a fixed number of queries: the run with its parents (one join), its
@@ -79,12 +121,15 @@ impl RunDetail {
         let found: Option<RunWithParents> = load(conn, query).await?.into_iter().next();
         let Some(found) = found else {
             let missing = match run {
-                RunRef::Id(id) => match Self::id_of_key(conn, &id.to_string()).await? {
-                    Some(other) => format!(
-                        "no run with id {id}; run {other} has the run_key `{id}`: btdb show --key {id}"
-                    ),
-                    None => format!("no run with id {id}"),
-                },
+                // An error's path: on Citus this asks every shard, which is fine here.
+                RunRef::Id(id) => {
+                    match Self::id_of_key(conn, &id.to_string(), Layout::Single).await? {
+                        Some(other) => format!(
+                            "no run with id {id}; run {other} has the run_key `{id}`: btdb show --key {id}"
+                        ),
+                        None => format!("no run with id {id}"),
+                    }
+                }
                 RunRef::Key(key) => format!("no run with run_key `{key}`"),
             };
             return Err(NotFound(missing).into());

@@ -62,7 +62,7 @@ pub async fn runs(State(app): State<App>, RawQuery(query): RawQuery) -> Response
     if params.get("key").is_some() {
         return answer(app, move |app| async move {
             let args: show::Args = params.args(&[], WRITES_FILES)?;
-            show::answer(&args, &mut *app.db.conn().await?).await
+            show::answer(&args, &mut *app.db.conn().await?, app.db.layout()).await
         })
         .await;
     }
@@ -80,7 +80,7 @@ pub async fn show(
 ) -> Response {
     answer(app, move |app| async move {
         let args: show::Args = Params::parse(query.as_deref()).args(&[id], WRITES_FILES)?;
-        show::answer(&args, &mut *app.db.conn().await?).await
+        show::answer(&args, &mut *app.db.conn().await?, app.db.layout()).await
     })
     .await
 }

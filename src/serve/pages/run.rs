@@ -33,7 +33,7 @@ pub async fn page(
         params.default("equity", "true");
         let args: show::Args = params.args(std::slice::from_ref(&id), WRITES_FILES)?;
         let mut conn = app.db.conn().await?;
-        let detail = show::answer(&args, &mut conn).await?;
+        let detail = show::answer(&args, &mut conn, app.db.layout()).await?;
         let trades = answers::trades(&mut conn, detail.run.id, after, TRADES).await?;
         let curve = show::equity_points(detail.equity.as_deref().unwrap_or_default());
         let svg = if curve.is_empty() {
