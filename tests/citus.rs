@@ -366,3 +366,69 @@ async fn a_database_holding_runs_is_distributed_and_records_on() {
         );
     }
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn export_and_delete_work_on_citus_as_on_one_server() {
+    let Some(citus) = CitusDb::new().await else {
+        return;
+    };
+    let single = TestDb::new().await;
+    record_fixtures(single.url());
+    record_fixtures(citus.url());
+    // The same documents come out of both.
+    let exported = |url: &str| ok_at(url, &["export", "--strategy", "alpha"]);
+    let documents = exported(single.url());
+    let alpha = std::fs::read_to_string(fixture("rank/runs.jsonl"))
+        .expect("fixture")
+        .lines()
+        .filter(|line| line.contains(r#""strategy": "alpha""#))
+        .count();
+    assert_eq!(documents.lines().count(), alpha, "{documents}");
+    assert_eq!(documents, exported(citus.url()));
+
+    // The same deletion on both, its parents pruned: the dry run's counts, then the deletion's.
+    for args in [
+        &[
+            "delete",
+            "--strategy",
+            "beta",
+            "--prune",
+            "--dry-run",
+            "--format",
+            "json",
+        ][..],
+        &[
+            "delete",
+            "--strategy",
+            "beta",
+            "--prune",
+            "--yes",
+            "--format",
+            "json",
+        ],
+    ] {
+        let counts = |url: &str| -> Value {
+            serde_json::from_str(&ok_at(url, args)).expect("a JSON deletion")
+        };
+        let (one, distributed) = (counts(single.url()), counts(citus.url()));
+        assert_eq!(one, distributed, "btdb {args:?}");
+        assert_eq!(one["runs"], 8, "{one}");
+        assert_eq!(one["strategies"], 1, "beta has no run left: {one}");
+    }
+    for args in [
+        vec!["runs", "--limit", "100"],
+        vec!["rank", "--metric", "sharpe", "--by", "count"],
+    ] {
+        let (one, distributed) = (answer(single.url(), &args), answer(citus.url(), &args));
+        assert!(
+            same(&one, &distributed),
+            "btdb {args:?}:\n{one}\n{distributed}"
+        );
+    }
+    // The deleted runs' keys are free again: recording the file brings back just those.
+    let again = ok_at(
+        citus.url(),
+        &["record", "--jobs", "1", &fixture("rank/runs.jsonl")],
+    );
+    assert!(again.contains("recorded 8, already present 17"), "{again}");
+}

@@ -57,7 +57,7 @@ pub async fn run(args: Args, global: &GlobalArgs) -> Result<()> {
                 ids.len()
             );
         }
-        let preview = delete::delete(&mut conn, &ids, args.prune, true).await?;
+        let preview = delete::delete(&mut conn, &ids, args.prune, true, db.layout()).await?;
         let question = format!(
             "{}\ndelete them? [y/N] ",
             Deletion::new(preview, true).describe()
@@ -66,7 +66,7 @@ pub async fn run(args: Args, global: &GlobalArgs) -> Result<()> {
             bail!("cancelled; nothing deleted");
         }
     }
-    let removed = delete::delete(&mut conn, &ids, args.prune, args.dry_run).await?;
+    let removed = delete::delete(&mut conn, &ids, args.prune, args.dry_run, db.layout()).await?;
     report::delete::summary(global.format, &Deletion::new(removed, args.dry_run))
 }
 

@@ -3,10 +3,11 @@
 
 use anyhow::Result;
 use diesel::prelude::*;
-use diesel::sql_types::{Array, BigInt};
+use diesel::sql_types::{Array, BigInt, Nullable, Text};
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 use serde::Serialize;
 
+use crate::db::Layout;
 use crate::models::RunId;
 
 /// What a deletion removed, or (rolled back) would remove.
@@ -28,6 +29,7 @@ pub async fn delete(
     ids: &[RunId],
     prune: bool,
     dry_run: bool,
+    layout: Layout,
 ) -> Result<Removed> {
     enum Stop {
         Failed(diesel::result::Error),
@@ -41,7 +43,10 @@ pub async fn delete(
     let ids: Vec<i64> = ids.iter().map(|id| id.0).collect();
     let outcome = conn
         .transaction(async |conn| {
-            let removed = remove(conn, &ids, prune).await?;
+            let removed = match layout {
+                Layout::Single => remove(conn, &ids, prune).await?,
+                Layout::Distributed => remove_distributed(conn, &ids, prune).await?,
+            };
             if dry_run {
                 Err(Stop::DryRun(removed))
             } else {
@@ -52,7 +57,9 @@ pub async fn delete(
     match outcome {
         Ok(removed) => {
             // The runs are gone whatever happens here; rankings stay exact without the fold.
-            if let Err(e) = super::summary::summarize(conn).await {
+            if layout.keeps_summaries()
+                && let Err(e) = super::summary::summarize(conn).await
+            {
                 tracing::warn!("the ranking summaries were not brought up to date: {e}");
             }
             Ok(removed)
@@ -60,6 +67,120 @@ pub async fn delete(
         Err(Stop::DryRun(removed)) => Ok(removed),
         Err(Stop::Failed(e)) => Err(e.into()),
     }
+}
+
+/// `remove` in statements Citus runs on the shards: rows matched by `= ANY` on the
+/// distribution column (each shard gets its own ids), the keys freed in `run_keys`, and the
+/// parents left without a run found by asking which are still used, since a reference table's
+/// DELETE cannot look into a distributed one.
+async fn remove_distributed(
+    conn: &mut AsyncPgConnection,
+    ids: &[i64],
+    prune: bool,
+) -> diesel::QueryResult<Removed> {
+    // `runs` has foreign keys to reference tables: once it was changed over parallel
+    // connections to its shards, Citus refuses a change to those tables in the same
+    // transaction. One connection per node keeps the pruning possible.
+    diesel::sql_query("SET LOCAL citus.multi_shard_modify_mode TO 'sequential'")
+        .execute(conn)
+        .await?;
+    let owned = |table: &str| {
+        diesel::sql_query(format!("DELETE FROM {table} WHERE run_id = ANY($1)"))
+            .bind::<Array<BigInt>, _>(ids.to_vec())
+    };
+    let metrics = owned("metrics").execute(conn).await? as u64;
+    let trades = owned("trades").execute(conn).await? as u64;
+    let equity_points = owned("equity_points").execute(conn).await? as u64;
+    #[derive(QueryableByName)]
+    struct Row {
+        #[diesel(sql_type = Text)]
+        run_key: String,
+        #[diesel(sql_type = BigInt)]
+        strategy_id: i64,
+        #[diesel(sql_type = BigInt)]
+        parameter_set_id: i64,
+        #[diesel(sql_type = Nullable<BigInt>)]
+        sweep_id: Option<i64>,
+    }
+    let gone: Vec<Row> = diesel::sql_query(
+        "DELETE FROM runs WHERE id = ANY($1)
+         RETURNING run_key, strategy_id, parameter_set_id, sweep_id",
+    )
+    .bind::<Array<BigInt>, _>(ids.to_vec())
+    .load(conn)
+    .await?;
+    let keys: Vec<&str> = gone.iter().map(|r| r.run_key.as_str()).collect();
+    diesel::sql_query("DELETE FROM run_keys WHERE run_key = ANY($1)")
+        .bind::<Array<Text>, _>(keys)
+        .execute(conn)
+        .await?;
+    let mut removed = Removed {
+        runs: gone.len() as u64,
+        metrics,
+        trades,
+        equity_points,
+        ..Removed::default()
+    };
+    if prune {
+        let distinct = |mut v: Vec<i64>| {
+            v.sort_unstable();
+            v.dedup();
+            v
+        };
+        // Of `candidates`, those that `used` (a query of the ids still referred to) leaves out.
+        async fn orphans(
+            conn: &mut AsyncPgConnection,
+            candidates: Vec<i64>,
+            used: &[&str],
+        ) -> diesel::QueryResult<Vec<i64>> {
+            #[derive(QueryableByName)]
+            struct Used {
+                #[diesel(sql_type = BigInt)]
+                id: i64,
+            }
+            let mut left = candidates;
+            for sql in used {
+                let still: Vec<Used> = diesel::sql_query(*sql)
+                    .bind::<Array<BigInt>, _>(left.clone())
+                    .load(conn)
+                    .await?;
+                left.retain(|id| !still.iter().any(|u| u.id == *id));
+            }
+            Ok(left)
+        }
+        let drop = |table: &str, orphans: Vec<i64>| {
+            diesel::sql_query(format!("DELETE FROM {table} WHERE id = ANY($1)"))
+                .bind::<Array<BigInt>, _>(orphans)
+        };
+        let sets = distinct(gone.iter().map(|r| r.parameter_set_id).collect());
+        let sets = orphans(
+            conn,
+            sets,
+            &["SELECT DISTINCT parameter_set_id AS id FROM runs WHERE parameter_set_id = ANY($1)"],
+        )
+        .await?;
+        removed.parameter_sets = drop("parameter_sets", sets).execute(conn).await? as u64;
+        let sweeps = distinct(gone.iter().filter_map(|r| r.sweep_id).collect());
+        let sweeps = orphans(
+            conn,
+            sweeps,
+            &["SELECT DISTINCT sweep_id AS id FROM runs WHERE sweep_id = ANY($1)"],
+        )
+        .await?;
+        removed.sweeps = drop("sweeps", sweeps).execute(conn).await? as u64;
+        let strategies = distinct(gone.iter().map(|r| r.strategy_id).collect());
+        let strategies = orphans(
+            conn,
+            strategies,
+            &[
+                "SELECT DISTINCT strategy_id AS id FROM runs WHERE strategy_id = ANY($1)",
+                "SELECT DISTINCT strategy_id AS id FROM parameter_sets WHERE strategy_id = ANY($1)",
+            ],
+        )
+        .await?;
+        removed.strategies = drop("strategies", strategies).execute(conn).await? as u64;
+    }
+    Ok(removed)
 }
 
 #[derive(QueryableByName)]
