@@ -10,7 +10,7 @@ use std::process::Output;
 
 use common::TestDb;
 use common::citus::CitusDb;
-use common::cli::{btdb_at, text};
+use common::cli::{btdb_at, ok_at, text};
 use serde_json::Value;
 
 fn fixture(path: &str) -> String {
@@ -19,17 +19,6 @@ fn fixture(path: &str) -> String {
         .join(path)
         .display()
         .to_string()
-}
-
-/// Stdout of a command that must succeed.
-fn ok_at(url: &str, args: &[&str]) -> String {
-    let out = btdb_at(url, args, None);
-    assert!(
-        out.status.success(),
-        "btdb {args:?} on {url}: {}",
-        text(&out.stderr)
-    );
-    text(&out.stdout)
 }
 
 /// A JSON answer without what differs between two databases holding the same runs: the time
@@ -68,6 +57,18 @@ fn same(a: &Value, b: &Value) -> bool {
             x.len() == y.len() && x.iter().all(|(k, v)| y.get(k).is_some_and(|w| same(v, w)))
         }
         _ => a == b,
+    }
+}
+
+/// Each of `commands` answers the same on one server and on Citus.
+fn assert_same_answers(single: &str, citus: &str, commands: &[Vec<&str>]) {
+    for args in commands {
+        let (one, distributed) = (answer(single, args), answer(citus, args));
+        assert!(
+            same(&one, &distributed),
+            "btdb {args:?} answers otherwise on Citus:\n{one}\n{distributed}"
+        );
+        assert_ne!(one, Value::Null, "btdb {args:?}");
     }
 }
 
@@ -171,14 +172,7 @@ async fn every_command_answers_on_citus_as_on_one_server() {
         vec!["show", "--key", "rank:7"],
         vec!["show", &sma, "--trades", "--equity"],
     ];
-    for args in &commands {
-        let (one, distributed) = (answer(single.url(), args), answer(citus.url(), args));
-        assert!(
-            same(&one, &distributed),
-            "btdb {args:?} answers otherwise on Citus:\n{one}\n{distributed}"
-        );
-        assert_ne!(one, Value::Null, "btdb {args:?}");
-    }
+    assert_same_answers(single.url(), citus.url(), &commands);
     // The rankings above are not empty answers that agree by accident.
     let ranked = answer(
         citus.url(),
@@ -354,17 +348,15 @@ async fn a_database_holding_runs_is_distributed_and_records_on() {
     for file in [&rank, &sweep] {
         ok_at(single.url(), &["record", "--jobs", "1", file]);
     }
-    for args in [
-        vec!["rank", "--metric", "sharpe", "--by", "mean"],
-        vec!["runs", "--limit", "100"],
-        vec!["compare", "--strategy", "momentum", "--x", "lookback"],
-    ] {
-        let (one, distributed) = (answer(single.url(), &args), answer(citus.url(), &args));
-        assert!(
-            same(&one, &distributed),
-            "btdb {args:?}:\n{one}\n{distributed}"
-        );
-    }
+    assert_same_answers(
+        single.url(),
+        citus.url(),
+        &[
+            vec!["rank", "--metric", "sharpe", "--by", "mean"],
+            vec!["runs", "--limit", "100"],
+            vec!["compare", "--strategy", "momentum", "--x", "lookback"],
+        ],
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -415,16 +407,14 @@ async fn export_and_delete_work_on_citus_as_on_one_server() {
         assert_eq!(one["runs"], 8, "{one}");
         assert_eq!(one["strategies"], 1, "beta has no run left: {one}");
     }
-    for args in [
-        vec!["runs", "--limit", "100"],
-        vec!["rank", "--metric", "sharpe", "--by", "count"],
-    ] {
-        let (one, distributed) = (answer(single.url(), &args), answer(citus.url(), &args));
-        assert!(
-            same(&one, &distributed),
-            "btdb {args:?}:\n{one}\n{distributed}"
-        );
-    }
+    assert_same_answers(
+        single.url(),
+        citus.url(),
+        &[
+            vec!["runs", "--limit", "100"],
+            vec!["rank", "--metric", "sharpe", "--by", "count"],
+        ],
+    );
     // The deleted runs' keys are free again: recording the file brings back just those.
     let again = ok_at(
         citus.url(),

@@ -35,7 +35,12 @@ pub fn text(bytes: &[u8]) -> String {
 
 /// Stdout of a run that must succeed.
 pub fn ok(db: &TestDb, args: &[&str]) -> String {
-    let out = btdb(db, args, None);
+    ok_at(db.url(), args)
+}
+
+/// Stdout of a run against `url` that must succeed.
+pub fn ok_at(url: &str, args: &[&str]) -> String {
+    let out = btdb_at(url, args, None);
     assert!(
         out.status.success(),
         "btdb {args:?} failed: {}",
