@@ -14,7 +14,7 @@ fn browser() -> Option<Browser> {
     match browser::chromium() {
         Some(path) => Some(Browser::launch(&path)),
         None => {
-            eprintln!("skipped: no chromium on the PATH (Debian: apt-get install chromium)");
+            common::say_skipped("no chromium on the PATH (Debian: apt-get install chromium)");
             None
         }
     }

@@ -197,6 +197,11 @@ async fn explain_shows_the_distributed_plan_and_doctor_runs() {
         // Citus's executor is a custom scan node that runs the query on the workers' shards.
         assert!(plan.contains("Custom Scan"), "btdb {args:?}:\n{plan}");
     }
+    let status = ok_at(citus.url(), &["db", "status"]);
+    assert!(
+        status.contains("layout: distributed over Citus"),
+        "{status}"
+    );
     let doctor = ok_at(citus.url(), &["doctor"]);
     assert!(doctor.contains("cache hit ratio"), "{doctor}");
 }

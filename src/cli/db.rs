@@ -88,6 +88,9 @@ pub async fn run(args: Args, global: &GlobalArgs) -> Result<()> {
                 let db = Db::connect(&options).await?;
                 say!("reachable: {} ({})", db.target(), url::redact(database_url));
                 say!("schema: {}", db.schema());
+                if db.layout() == db::Layout::Distributed {
+                    say!("layout: distributed over Citus (docs/scale-out.md)");
+                }
                 if let Some(read_url) = &options.read_url {
                     let lsn = replica::primary_position(&mut *db.conn().await?).await?;
                     let config = ConnConfig::parse(read_url, &Environment::current())

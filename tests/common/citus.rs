@@ -50,7 +50,9 @@ static NODES: LazyLock<Option<Vec<Cluster>>> = LazyLock::new(|| {
     let bin = match &*CITUS_BIN {
         Ok(bin) => bin.clone(),
         Err(why) => {
-            eprintln!("skipped: the distributed tests need a local Citus cluster: {why}");
+            super::say_skipped(&format!(
+                "the distributed tests need a local Citus cluster: {why}"
+            ));
             return None;
         }
     };

@@ -88,6 +88,13 @@ fn test_cluster_home() -> PathBuf {
     std::env::temp_dir().join(format!("btdb-test-{tag:08x}"))
 }
 
+/// Says on the test process's own stderr that tests were skipped and why: `eprintln!` inside
+/// a test is captured, and shown only if the test fails.
+pub fn say_skipped(why: &str) {
+    use std::io::Write;
+    let _ = writeln!(std::io::stderr(), "skipped: {why}");
+}
+
 static SCRATCH: AtomicU32 = AtomicU32::new(0);
 
 /// A directory for a test's own files (a cluster home, documents), removed first if left over.
