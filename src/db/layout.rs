@@ -84,10 +84,15 @@ pub const DISTRIBUTE: &[&str] = &[
     "SELECT setval('runs_id_seq', coalesce((SELECT max(id) FROM runs), 0) + 1, false)",
 ];
 
-#[derive(QueryableByName)]
-struct Found {
+/// True on the distributed layout, the only one with `run_keys`: an SQL expression, read with
+/// the schema check, by the migrations and before distributing.
+pub const IS_DISTRIBUTED: &str = "to_regclass('run_keys') IS NOT NULL";
+
+/// The one boolean of a `SELECT … AS found`.
+#[derive(Debug, QueryableByName)]
+pub struct Found {
     #[diesel(sql_type = Bool)]
-    found: bool,
+    pub found: bool,
 }
 
 async fn ask(conn: &mut AsyncPgConnection, sql: &str) -> Result<bool> {
@@ -114,7 +119,7 @@ pub async fn distribute(conn: &mut AsyncPgConnection, citus: bool, target: &str)
         }
         return Ok(false);
     }
-    if ask(conn, "SELECT to_regclass('run_keys') IS NOT NULL AS found").await? {
+    if ask(conn, &format!("SELECT {IS_DISTRIBUTED} AS found")).await? {
         return Ok(false);
     }
     conn.transaction::<_, anyhow::Error, _>(async |conn| {

@@ -8,7 +8,7 @@ use diesel_async::async_connection_wrapper::AsyncConnectionWrapper;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
 
-use super::layout::Layout;
+use super::layout::{Found, IS_DISTRIBUTED, Layout};
 
 pub const MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations");
 
@@ -48,8 +48,10 @@ pub async fn run_pending(mut conn: AsyncPgConnection) -> Result<(AsyncPgConnecti
                 diesel::sql_query("SELECT pg_advisory_xact_lock($1)").bind::<BigInt, _>(LOCK_KEY),
                 conn,
             )?;
-            let distributed: Distributed =
-                diesel::RunQueryDsl::get_result(diesel::sql_query(DISTRIBUTED), conn)?;
+            let distributed: Found = diesel::RunQueryDsl::get_result(
+                diesel::sql_query(format!("SELECT {IS_DISTRIBUTED} AS found")),
+                conn,
+            )?;
             if distributed.found {
                 let applied: Vec<String> = conn
                     .applied_migrations()?
@@ -74,15 +76,6 @@ pub async fn run_pending(mut conn: AsyncPgConnection) -> Result<(AsyncPgConnecti
 }
 
 type MigrationError = Box<dyn std::error::Error + Send + Sync>;
-
-/// Whether the tables were distributed over Citus (only that layout has `run_keys`).
-const DISTRIBUTED: &str = "SELECT to_regclass('run_keys') IS NOT NULL AS found";
-
-#[derive(diesel::QueryableByName)]
-struct Distributed {
-    #[diesel(sql_type = diesel::sql_types::Bool)]
-    found: bool,
-}
 
 /// Applies `pending` (version, SQL) one statement at a time, recording each version as Diesel
 /// does: on Citus a statement it cannot run (a trigger on a distributed table, a unique
@@ -220,10 +213,10 @@ fn embedded_versions() -> Result<Vec<String>> {
 /// The same read tells the layout: only the distributed one has `run_keys`.
 pub async fn state(conn: &mut AsyncPgConnection) -> Result<(SchemaState, Layout)> {
     let ours = embedded_versions()?;
-    let read = diesel::sql_query(
-        "SELECT version::text AS version, to_regclass('run_keys') IS NOT NULL AS distributed \
-         FROM __diesel_schema_migrations",
-    )
+    let read = diesel::sql_query(format!(
+        "SELECT version::text AS version, {IS_DISTRIBUTED} AS distributed \
+         FROM __diesel_schema_migrations"
+    ))
     .load::<Applied>(conn)
     .await;
     let mut layout = Layout::Single;

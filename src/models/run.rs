@@ -4,6 +4,7 @@ use bigdecimal::BigDecimal;
 use chrono::{DateTime, Utc};
 use diesel::pg::Pg;
 use diesel::prelude::*;
+use diesel::query_builder::{BoxedSqlQuery, SqlQuery};
 use diesel::sql_types::{Array, BigInt, Text};
 use serde::Serialize;
 use std::collections::HashSet;
@@ -11,6 +12,13 @@ use std::collections::HashSet;
 use super::{ParameterSet, ParameterSetId, RunId, Strategy, StrategyId, SweepId, text_enum};
 use crate::db::Layout;
 use crate::schema::runs;
+
+/// A run id found by its key in `run_keys` (`Run::keyed`).
+#[derive(Debug, QueryableByName)]
+pub struct Keyed {
+    #[diesel(sql_type = BigInt)]
+    pub run_id: RunId,
+}
 
 text_enum! {
     /// How a backtest ended; only completed runs are ranked.
@@ -164,6 +172,13 @@ impl Run {
             .into_boxed()
     }
 
+    /// On Citus: the ids `run_keys` holds for `keys`, from the keys' shards only.
+    pub fn keyed(keys: &[&str]) -> BoxedSqlQuery<'static, Pg, SqlQuery> {
+        diesel::sql_query("SELECT run_id FROM run_keys WHERE run_key = ANY($1::text[])")
+            .into_boxed()
+            .bind::<Array<Text>, _>(keys.iter().map(|k| (*k).to_owned()).collect::<Vec<_>>())
+    }
+
     /// `(run_key, id, content hash)` of the runs recorded under `keys`, for the idempotency
     /// check. On Citus the key is not `runs`' distribution column, so a lookup by key would ask
     /// every shard: the ids come from `run_keys` (distributed by the key), then the runs by id.
@@ -175,19 +190,11 @@ impl Run {
         match layout {
             Layout::Single => Self::by_keys(keys).load(conn),
             Layout::Distributed => {
-                #[derive(QueryableByName)]
-                struct Claimed {
-                    #[diesel(sql_type = BigInt)]
-                    run_id: RunId,
-                }
-                let ids: Vec<RunId> = diesel::sql_query(
-                    "SELECT run_id FROM run_keys WHERE run_key = ANY($1::text[])",
-                )
-                .bind::<Array<Text>, _>(keys)
-                .load::<Claimed>(conn)?
-                .into_iter()
-                .map(|c| c.run_id)
-                .collect();
+                let ids: Vec<RunId> = Self::keyed(keys)
+                    .load::<Keyed>(conn)?
+                    .into_iter()
+                    .map(|k| k.run_id)
+                    .collect();
                 if ids.is_empty() {
                     return Ok(Vec::new());
                 }

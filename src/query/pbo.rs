@@ -1,12 +1,12 @@
 //! The equity curves of one strategy's sweep on one data set, aligned into the returns matrix
 //! that the probability of backtest overfitting is computed from (docs/metrics.md).
 
+use std::collections::HashMap;
+
 use anyhow::{Result, bail};
 use chrono::{DateTime, Utc};
 use diesel::sql_types::{Array, BigInt, Float8, Nullable, Text, Timestamptz};
 use diesel_async::RunQueryDsl;
-
-use std::collections::HashMap;
 
 use crate::db::{Db, Layout};
 use crate::models::{RunId, StrategyId};

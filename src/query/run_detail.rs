@@ -13,6 +13,7 @@ use super::NotFound;
 use crate::db::Layout;
 use crate::db::explain::load;
 use crate::metrics::stats::SharpeConfidence;
+use crate::models::run::Keyed;
 use crate::models::{EquityPoint, Metric, MetricValue, Run, RunId, Trade};
 use crate::schema::{equity_points, runs, trades};
 
@@ -69,17 +70,8 @@ impl RunDetail {
                 Ok(found.first().map(|(id, _)| *id))
             }
             Layout::Distributed => {
-                #[derive(diesel::QueryableByName)]
-                struct Claimed {
-                    #[diesel(sql_type = diesel::sql_types::BigInt)]
-                    run_id: RunId,
-                }
-                let found: Vec<Claimed> = load(conn, || {
-                    diesel::sql_query("SELECT run_id FROM run_keys WHERE run_key = $1")
-                        .bind::<diesel::sql_types::Text, _>(key.to_owned())
-                })
-                .await?;
-                Ok(found.first().map(|c| c.run_id))
+                let found: Vec<Keyed> = load(conn, || Run::keyed(&[key])).await?;
+                Ok(found.first().map(|k| k.run_id))
             }
         }
     }

@@ -192,16 +192,6 @@ impl CitusDb {
     pub fn url(&self) -> &str {
         &self.url
     }
-
-    /// The database through btdb's own connect path.
-    pub async fn db(&self) -> Db {
-        Db::connect(&DbOptions {
-            database_url: Some(self.url.clone()),
-            ..DbOptions::default()
-        })
-        .await
-        .expect("btdb connecting to the coordinator")
-    }
 }
 
 impl Drop for CitusDb {
