@@ -11,13 +11,9 @@ use common::serve::{HOSTILE, Server, record_hostile};
 
 /// The browser, or `None` (with one line saying so) where none is installed.
 fn browser() -> Option<Browser> {
-    match browser::chromium() {
-        Some(path) => Some(Browser::launch(&path)),
-        None => {
-            common::say_skipped("no chromium on the PATH (Debian: apt-get install chromium)");
-            None
-        }
-    }
+    common::tools::CHROMIUM
+        .or_skip("the browser tests")
+        .map(|path| Browser::launch(&path))
 }
 
 async fn demo() -> TestDb {

@@ -5,7 +5,7 @@ mod common;
 
 use std::os::unix::fs::PermissionsExt;
 use std::os::unix::process::CommandExt;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Output};
 use std::time::Duration;
 
@@ -33,8 +33,8 @@ fn stderr(out: &Output) -> String {
     String::from_utf8_lossy(&out.stderr).into_owned()
 }
 
-/// An embedded cluster home of a test's own, stopped and removed at the end.
-struct Home(PathBuf);
+/// An embedded cluster home of a test's own, stopped at the end (and then removed).
+struct Home(common::Scratch);
 
 impl Home {
     fn new(name: &str) -> Self {
@@ -45,7 +45,6 @@ impl Home {
 impl Drop for Home {
     fn drop(&mut self) {
         let _ = btdb(&self.0, &["db", "stop"]);
-        let _ = std::fs::remove_dir_all(&self.0);
     }
 }
 
@@ -131,7 +130,7 @@ fn concurrent_starts_share_one_cluster() {
     // Three processes race to create and start the cluster on an empty home.
     let threads: Vec<_> = (0..3)
         .map(|_| {
-            let home = home.0.clone();
+            let home = home.0.to_path_buf();
             std::thread::spawn(move || btdb(&home, &["db", "start"]))
         })
         .collect();

@@ -5,10 +5,11 @@
 mod common;
 
 use std::os::unix::process::CommandExt;
+use std::path::Path;
 use std::process::{Child, Command, Output, Stdio};
 
 use btdb::db::config::{ConnConfig, Environment};
-use common::TestDb;
+use common::{Scratch, TestDb, tools};
 use diesel::sql_types::BigInt;
 use diesel_async::RunQueryDsl;
 use nix::unistd::{Uid, User};
@@ -41,7 +42,7 @@ struct Count {
 
 /// Starts PgBouncer in transaction mode in front of `db`, with `pool` server connections,
 /// and gives it with the URL that reaches `db` through it.
-fn bounce(db: &TestDb, pool: u32) -> (Bouncer, String, std::path::PathBuf) {
+fn bounce(program: &Path, db: &TestDb, pool: u32) -> (Bouncer, String, Scratch) {
     let server = ConnConfig::parse(db.url(), &Environment::none()).expect("test URL");
     let dir = common::scratch_dir("pgbouncer");
     let port = common::free_port();
@@ -62,13 +63,7 @@ fn bounce(db: &TestDb, pool: u32) -> (Bouncer, String, std::path::PathBuf) {
     std::fs::write(dir.join("users.txt"), format!("\"{}\" \"\"\n", server.user)).expect("users");
     // PgBouncer, like PostgreSQL, will not run as root: it runs as the server's account,
     // spawned directly so that stopping the child stops PgBouncer itself.
-    // Debian installs it in /usr/sbin, which an ordinary account's PATH may lack.
-    let sbin = std::path::Path::new("/usr/sbin/pgbouncer");
-    let mut command = Command::new(if sbin.exists() {
-        sbin
-    } else {
-        std::path::Path::new("pgbouncer")
-    });
+    let mut command = Command::new(program);
     command
         .arg(dir.join("pgbouncer.ini"))
         .stdout(Stdio::null())
@@ -79,7 +74,7 @@ fn bounce(db: &TestDb, pool: u32) -> (Bouncer, String, std::path::PathBuf) {
             .expect("looking up the server's account")
             .expect("an account to run pgbouncer as");
         for file in [
-            dir.clone(),
+            dir.to_path_buf(),
             dir.join("pgbouncer.ini"),
             dir.join("users.txt"),
         ] {
@@ -90,7 +85,7 @@ fn bounce(db: &TestDb, pool: u32) -> (Bouncer, String, std::path::PathBuf) {
     let bouncer = Bouncer(
         command
             .spawn()
-            .expect("starting pgbouncer (Debian: apt-get install pgbouncer)"),
+            .unwrap_or_else(|e| panic!("starting {}: {e}", program.display())),
     );
     let url = format!(
         "postgres://{}@127.0.0.1:{port}/{}?sslmode=disable",
@@ -127,9 +122,12 @@ fn works_or_asks_for_a_session(args: &[&str], out: &Output) -> bool {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn every_command_works_or_says_it_needs_a_session_behind_a_transaction_pooler() {
+    let Some(program) = tools::PGBOUNCER.or_skip("the pooler tests") else {
+        return;
+    };
     let db = TestDb::new().await;
     // One server connection, so that every client lands on the session the last one left.
-    let (bouncer, url, dir) = bounce(&db, 1);
+    let (bouncer, url, _dir) = bounce(&program, &db, 1);
     let fixture = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/rank");
     let commands: &[&[&str]] = &[
         &["record", "-q", fixture],
@@ -170,13 +168,15 @@ async fn every_command_works_or_says_it_needs_a_session_behind_a_transaction_poo
     .await
     .expect("count");
     assert_eq!(orphans.n, 0);
-    let _ = std::fs::remove_dir_all(&dir);
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn migrating_through_a_transaction_pooler_applies_everything_or_nothing() {
+    let Some(program) = tools::PGBOUNCER.or_skip("the pooler tests") else {
+        return;
+    };
     let db = TestDb::empty().await;
-    let (bouncer, url, dir) = bounce(&db, 2);
+    let (bouncer, url, _dir) = bounce(&program, &db, 2);
     // Two at once, as two teammates' first commands would: the lock is the transaction's, so
     // the pooler cannot split it from the work it guards.
     let migrate = || {
@@ -209,5 +209,4 @@ async fn migrating_through_a_transaction_pooler_applies_everything_or_nothing() 
         assert!(text.contains("no btdb schema"), "{text}");
         assert_eq!(tables.n, 0, "a refused migration left tables behind");
     }
-    let _ = std::fs::remove_dir_all(&dir);
 }

@@ -127,7 +127,7 @@ fn fails(url: &str, args: &[&str]) -> String {
 /// A certificate authority and the server and client certificates it signs, another
 /// authority, and a pg_hba.conf that takes TCP connections over TLS only.
 struct Tls {
-    home: PathBuf,
+    home: common::Scratch,
     certs: PathBuf,
     hba: PathBuf,
 }
@@ -355,7 +355,6 @@ async fn a_tls_only_server_takes_require_and_verify_full_and_refuses_the_rest() 
     let err = fails(&certuser(""), &["rank"]);
     assert!(err.contains("certificate"), "{err}");
     drop(cluster);
-    let _ = std::fs::remove_dir_all(&tls.home);
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -461,5 +460,4 @@ async fn a_reader_ranks_on_a_tls_only_server_through_its_replica() {
     assert_eq!(out.status.code(), Some(1), "{err}");
     assert!(err.contains("the role `analyst` may not record"), "{err}");
     drop(running);
-    let _ = std::fs::remove_dir_all(&tls.home);
 }

@@ -4,7 +4,6 @@
 
 use std::io::{BufRead, BufReader};
 use std::net::TcpStream;
-use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -13,27 +12,11 @@ use serde_json::{Value, json};
 use tungstenite::stream::MaybeTlsStream;
 use tungstenite::{Message, WebSocket};
 
-/// The Chromium executable: `BTDB_CHROMIUM`, or `chromium`/`chromium-browser`/`google-chrome`
-/// on the PATH.
-pub fn chromium() -> Option<PathBuf> {
-    if let Some(path) = std::env::var_os("BTDB_CHROMIUM") {
-        return Some(PathBuf::from(path));
-    }
-    let path = std::env::var_os("PATH")?;
-    std::env::split_paths(&path)
-        .flat_map(|dir| {
-            ["chromium", "chromium-browser", "google-chrome"]
-                .into_iter()
-                .map(move |name| dir.join(name))
-        })
-        .find(|p| p.is_file())
-}
-
 /// A headless browser with one page open; killed when dropped.
 #[derive(Debug)]
 pub struct Browser {
     _child: Killed,
-    _profile: PathBuf,
+    _profile: super::Scratch,
     socket: WebSocket<MaybeTlsStream<TcpStream>>,
     next_id: u64,
     /// Every event received, in order.

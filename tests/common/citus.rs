@@ -56,10 +56,7 @@ static NODES: LazyLock<Option<Vec<Cluster>>> = LazyLock::new(|| {
             return None;
         }
     };
-    let base = super::test_cluster_home()
-        .parent()
-        .expect("test home has a parent")
-        .join("citus");
+    let base = super::ROOT.join("citus");
     // A port range of the checkout's own, like the test cluster's directory.
     let tag = base
         .as_os_str()
@@ -90,6 +87,13 @@ static NODES: LazyLock<Option<Vec<Cluster>>> = LazyLock::new(|| {
     for node in &nodes {
         node.ensure_running().expect("starting a Citus node");
     }
+    let admins: Vec<String> = nodes.iter().map(|node| node.url("postgres")).collect();
+    super::run_apart(async move {
+        for admin in admins {
+            super::sweep_databases(&admin, "btdb_citus_").await;
+        }
+    })
+    .expect("sweeping the Citus nodes");
     Some(nodes)
 });
 

@@ -2,9 +2,10 @@
 //! database per test cloned from it and dropped afterwards.
 //!
 //! The cluster is `TEST_DATABASE_URL` (a superuser URL) when set, otherwise a private cluster
-//! under `target/tmp/btdb-test`, created and started on first use and left running for the
-//! next run (`BTDB_HOME=target/tmp/btdb-test btdb db stop` stops it). Tests run in parallel,
-//! within one process and across processes.
+//! under the test root (see `ROOT`), created and started on first use and left running for the
+//! next run (`bash tests/stop-clusters.sh` stops it); the databases of test processes that
+//! ended without dropping theirs are dropped when a process first needs it. Tests run in
+//! parallel, within one process and across processes.
 
 #![allow(dead_code)]
 
@@ -14,6 +15,7 @@ pub mod cli;
 pub mod golden;
 pub mod record;
 pub mod serve;
+pub mod tools;
 
 use std::path::{Path, PathBuf};
 use std::sync::LazyLock;
@@ -32,22 +34,34 @@ const TIMEOUT: Duration = Duration::from_secs(30);
 
 /// The URL of the cluster's maintenance database, and the template is current.
 static ADMIN_URL: LazyLock<String> = LazyLock::new(|| {
-    // The async setup runs on a runtime of its own: tests each have theirs, and migrations need
-    // a multi-thread one.
-    std::thread::spawn(|| {
-        let runtime = tokio::runtime::Builder::new_multi_thread()
-            .enable_all()
-            .build()
-            .expect("test runtime");
-        runtime.block_on(async {
-            let admin = admin_url();
-            ensure_template(&admin, TEMPLATE, &migrations_fingerprint(), None).await;
-            admin
-        })
+    run_apart(async {
+        let admin = admin_url();
+        if std::env::var_os("TEST_DATABASE_URL").is_none() {
+            // A server of ours alone: no other machine's tests have databases in it.
+            sweep_databases(&admin, "btdb_test_").await;
+        }
+        ensure_template(&admin, TEMPLATE, &migrations_fingerprint(), None).await;
+        admin
     })
-    .join()
     .expect("test database setup panicked")
 });
+
+/// Runs `work` to its end on a runtime of its own, on a thread of its own: set-up and drops
+/// happen inside tests' runtimes, which cannot be blocked on, and migrations need a
+/// multi-thread runtime.
+pub fn run_apart<T: Send + 'static>(
+    work: impl Future<Output = T> + Send + 'static,
+) -> std::thread::Result<T> {
+    std::thread::spawn(|| {
+        tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .enable_all()
+            .build()
+            .expect("test runtime")
+            .block_on(work)
+    })
+    .join()
+}
 
 fn admin_url() -> String {
     if let Ok(url) = std::env::var("TEST_DATABASE_URL") {
@@ -71,21 +85,79 @@ pub fn cluster_at(home: &Path) -> Cluster {
     Cluster::new(home).expect("cluster home")
 }
 
-/// `target/tmp/btdb-test`, or a directory under /tmp when the checkout sits where the server's
-/// account cannot reach (root's home directory, when tests run as root).
 fn test_cluster_home() -> PathBuf {
+    ROOT.join("cluster")
+}
+
+/// Where the test clusters and scratch directories live: `$TMPDIR/btdb-test-TAG`, outside the
+/// checkout, so that copying the checkout never copies a running server's files, with a tag of
+/// the checkout's own so that two checkouts never share one. `target/tmp/test-root` names it
+/// for `tests/stop-clusters.sh`. Scratch directories left by test processes that are gone are
+/// removed here, once per process.
+static ROOT: LazyLock<PathBuf> = LazyLock::new(|| {
     let target = PathBuf::from(env!("CARGO_TARGET_TMPDIR"));
-    if cluster_at(&target).server_can_reach(&target) {
-        return target.join("btdb-test");
+    let tag = fnv(target.as_os_str().as_encoded_bytes().iter().copied(), 0);
+    let outside = std::env::temp_dir().join(format!("btdb-test-{:08x}", tag as u32));
+    std::fs::create_dir_all(&outside).expect("creating the test root");
+    // The server runs as another account when the tests run as root: it must reach the root.
+    let root = if cluster_at(&outside).server_can_reach(&outside) {
+        outside
+    } else {
+        target.join("btdb-test")
+    };
+    std::fs::create_dir_all(&root).expect("creating the test root");
+    let _ = std::fs::write(
+        target.join("test-root"),
+        format!("{}\n", root.display()),
+    );
+    sweep_scratch(&root);
+    root
+});
+
+/// Whether process `pid` of this machine still runs.
+fn alive(pid: &str) -> bool {
+    Path::new("/proc").join(pid).exists()
+}
+
+/// Removes the scratch directories of test processes that ended without removing them (a
+/// panic keeps a test's files to look at), stopping any cluster a test left running in one.
+fn sweep_scratch(root: &Path) {
+    let Ok(entries) = std::fs::read_dir(root) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let Some(pid) = name.strip_prefix("scratch-").and_then(|rest| rest.split('-').nth_back(1))
+        else {
+            continue;
+        };
+        if alive(pid) {
+            continue;
+        }
+        let dir = entry.path();
+        for home in cluster_homes(&dir) {
+            let _ = cluster_at(&home).stop();
+        }
+        let _ = std::fs::remove_dir_all(&dir);
     }
-    let tag: u32 = target
-        .as_os_str()
-        .as_encoded_bytes()
-        .iter()
-        .fold(2166136261u32, |h, b| {
-            (h ^ u32::from(*b)).wrapping_mul(16777619)
-        });
-    std::env::temp_dir().join(format!("btdb-test-{tag:08x}"))
+}
+
+/// Cluster homes up to two levels below `dir`.
+fn cluster_homes(dir: &Path) -> Vec<PathBuf> {
+    let mut homes = Vec::new();
+    let mut level = vec![dir.to_path_buf()];
+    for _ in 0..3 {
+        let mut next = Vec::new();
+        for home in level {
+            if home.join("pg/data/PG_VERSION").is_file() {
+                homes.push(home.clone());
+            }
+            let children = std::fs::read_dir(&home).into_iter().flatten().flatten();
+            next.extend(children.map(|e| e.path()).filter(|p| p.is_dir()));
+        }
+        level = next;
+    }
+    homes
 }
 
 /// Says on the test process's own stderr that tests were skipped and why: `eprintln!` inside
@@ -97,19 +169,51 @@ pub fn say_skipped(why: &str) {
 
 static SCRATCH: AtomicU32 = AtomicU32::new(0);
 
-/// A directory for a test's own files (a cluster home, documents), removed first if left over.
-pub fn scratch_dir(name: &str) -> PathBuf {
-    let dir = test_cluster_home()
-        .parent()
-        .expect("test home has a parent")
-        .join(format!(
-            "scratch-{name}-{}-{}",
-            std::process::id(),
-            SCRATCH.fetch_add(1, Ordering::Relaxed)
-        ));
+/// A directory of a test's own files (a cluster home, documents), removed when the test is
+/// done with it, or kept (and named) when the test fails so that they can be looked at.
+#[derive(Debug)]
+pub struct Scratch(PathBuf);
+
+impl std::ops::Deref for Scratch {
+    type Target = Path;
+
+    fn deref(&self) -> &Path {
+        &self.0
+    }
+}
+
+impl AsRef<Path> for Scratch {
+    fn as_ref(&self) -> &Path {
+        &self.0
+    }
+}
+
+impl AsRef<std::ffi::OsStr> for Scratch {
+    fn as_ref(&self) -> &std::ffi::OsStr {
+        self.0.as_os_str()
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            eprintln!("kept the failed test's files in {}", self.0.display());
+        } else {
+            let _ = std::fs::remove_dir_all(&self.0);
+        }
+    }
+}
+
+/// A new scratch directory, its name starting with `name`.
+pub fn scratch_dir(name: &str) -> Scratch {
+    let dir = ROOT.join(format!(
+        "scratch-{name}-{}-{}",
+        std::process::id(),
+        SCRATCH.fetch_add(1, Ordering::Relaxed)
+    ));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).expect("creating a scratch directory");
-    dir
+    Scratch(dir)
 }
 
 /// FNV-1a, enough to tell one migrations directory or fixture script from another.
@@ -149,6 +253,35 @@ fn migrations_fingerprint() -> String {
         fnv(std::fs::read(file).expect("reading a migration"), hash)
     });
     format!("btdb migrations {hash:016x}")
+}
+
+#[derive(diesel::QueryableByName)]
+struct Name {
+    #[diesel(sql_type = Text)]
+    datname: String,
+}
+
+/// Drops the databases named `PREFIX<pid>_<n>` whose test process is gone: killed, or stopped
+/// before its values were dropped.
+pub async fn sweep_databases(admin: &str, prefix: &str) {
+    let Ok(mut conn) = establish(admin, TIMEOUT).await else {
+        return;
+    };
+    let names: Vec<Name> = diesel::sql_query(
+        "SELECT datname FROM pg_database WHERE starts_with(datname, $1)",
+    )
+    .bind::<Text, _>(prefix)
+    .load(&mut conn)
+    .await
+    .unwrap_or_default();
+    for Name { datname } in names {
+        let pid = datname[prefix.len()..].split('_').next().unwrap_or_default();
+        if !pid.is_empty() && !alive(pid) {
+            let _ = conn
+                .batch_execute(&format!("DROP DATABASE IF EXISTS {datname} WITH (FORCE)"))
+                .await;
+        }
+    }
 }
 
 #[derive(diesel::QueryableByName)]
@@ -355,22 +488,14 @@ impl Drop for TestDb {
 /// warning if it could not.
 pub fn drop_database(admins: &[String], name: &str) {
     let (admins, owned) = (admins.to_vec(), name.to_owned());
-    // Drop runs inside a test's runtime, which cannot be blocked on: use a thread of its own.
-    let dropped = std::thread::spawn(move || {
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .expect("runtime");
-        runtime.block_on(async {
-            for admin in admins {
-                let mut conn = establish(&admin, TIMEOUT).await?;
-                conn.batch_execute(&format!("DROP DATABASE IF EXISTS {owned} WITH (FORCE)"))
-                    .await?;
-            }
-            anyhow::Ok(())
-        })
-    })
-    .join();
+    let dropped = run_apart(async move {
+        for admin in admins {
+            let mut conn = establish(&admin, TIMEOUT).await?;
+            conn.batch_execute(&format!("DROP DATABASE IF EXISTS {owned} WITH (FORCE)"))
+                .await?;
+        }
+        anyhow::Ok(())
+    });
     if !matches!(dropped, Ok(Ok(()))) {
         eprintln!("warning: test database {name} was not dropped");
     }
