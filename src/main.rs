@@ -1,6 +1,6 @@
 //! The `btdb` binary: parse arguments, set up tracing, run, map the outcome to an exit code.
 
-use std::io::Write as _;
+use std::io::{IsTerminal as _, Write as _};
 use std::process::ExitCode;
 
 use btdb::cli::{self, Cli};
@@ -19,6 +19,7 @@ fn main() -> ExitCode {
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
         .with_target(false)
+        .with_ansi(cli.global.color.enabled(std::io::stderr().is_terminal()))
         .init();
     // A command is one chain of queries: on one thread, each message of the server reaches
     // the query that waits for it without a hand-over between threads (a 1,000-run listing:

@@ -60,6 +60,20 @@ async fn rank_prints_json_csv_and_a_table() {
         lines.next(),
         Some("rank,mean sharpe,runs,strategy,best run,best,dataset,params")
     );
+    // The columns stay under a filter that leaves the runs uncounted: empty, not missing.
+    let best = ok(&db, &["rank", "--format", "csv"]);
+    let best_filtered = ok(
+        &db,
+        &["rank", "--format", "csv", "--where", "sharpe > -100"],
+    );
+    let header = |csv: &str| csv.lines().next().map(str::to_owned);
+    assert_eq!(header(&best), header(&best_filtered));
+    assert_eq!(
+        header(&best).as_deref(),
+        Some("rank,best sharpe,runs,strategy,best run,dataset,params")
+    );
+    let row = best_filtered.lines().nth(1).expect("a row");
+    assert_eq!(row.split(',').nth(2), Some(""), "{row}");
     // params hold commas: quoted.
     assert!(csv.contains(r#""{""fast"":"#), "{csv}");
 
@@ -266,9 +280,15 @@ async fn explain_prints_the_plan_of_every_query_instead_of_the_results() {
     );
     // The path taken shows: the kept summaries, or under a `--where` the runs.
     assert!(
-        text.starts_with("query 1 of 4: SELECT strategy_id, score, runs FROM"),
+        text.starts_with(
+            "query 1 of 4 (ranking from the summaries: one kept row per strategy): \
+             SELECT strategy_id, score, runs FROM"
+        ),
         "{text}"
     );
+    // Bound ids read as the numbers they are.
+    assert!(text.contains("-- binds: ["), "{text}");
+    assert!(!text.contains("Id("), "{text}");
     assert!(text.contains("pooled_metric_summaries_pkey"), "{text}");
     assert!(text.contains("query 4 of 4: SELECT \"metrics\""), "{text}");
     let filtered = ok(
@@ -286,6 +306,26 @@ async fn explain_prints_the_plan_of_every_query_instead_of_the_results() {
     );
     assert!(filtered.contains(": WITH c AS"), "{filtered}");
     assert!(!filtered.contains("metric_summaries"), "{filtered}");
+    assert!(
+        filtered.contains("(ranking by probes: one index entry per strategy, runs not counted): "),
+        "{filtered}"
+    );
+    let by_median = ok(
+        &db,
+        &[
+            "explain",
+            "--no-analyze",
+            "rank",
+            "--by",
+            "median",
+            "--tag",
+            "nothing-tagged",
+        ],
+    );
+    assert!(
+        by_median.contains("(ranking by aggregate: every matching run's value): "),
+        "{by_median}"
+    );
     assert!(text.contains("execution"), "ANALYZE ran: {text}");
     assert!(
         !text.contains("best sharpe"),
@@ -363,6 +403,66 @@ async fn doctor_reports_indexes_sizes_cache_and_statements() {
     );
     let text = ok(&db, &["doctor"]);
     assert!(text.contains("cache hit ratio"), "{text}");
+    assert!(!text.contains("database database"), "{text}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_where_literal_of_the_wrong_type_warns_and_c_operators_get_the_word() {
+    let db = recorded().await;
+    // `fast` is stored as a number: a quoted '5' can match nothing.
+    let out = common::cli::btdb(&db, &["runs", "--where", "params.fast = '5'"], None);
+    let err = common::cli::text(&out.stderr);
+    assert!(out.status.success(), "{err}");
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(
+        err.contains(
+            "--where: `params.fast = '5'` compares a string with parameter `fast`, which is \
+             stored as number, so it matches nothing"
+        ),
+        "{err}"
+    );
+    // The right type matches, and says nothing.
+    let out = common::cli::btdb(&db, &["runs", "--where", "params.fast = 5"], None);
+    assert!(out.status.success());
+    assert_eq!(common::cli::text(&out.stderr), "");
+    let err = fails(&db, &["runs", "--where", "sharpe > 0 && params.fast = 5"]);
+    assert!(
+        err.contains("column 12: `&&` is not an operator here: use `and`"),
+        "{err}"
+    );
+}
+
+#[test]
+fn help_is_a_subcommand_with_help_of_its_own_and_global_options_come_last() {
+    let btdb = |args: &[&str]| {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_btdb"))
+            .args(args)
+            .env_remove("DATABASE_URL")
+            .output()
+            .expect("btdb");
+        (
+            out.status.code(),
+            common::cli::text(&out.stdout),
+            common::cli::text(&out.stderr),
+        )
+    };
+    let (code, help, _) = btdb(&["help", "--help"]);
+    assert_eq!(code, Some(0));
+    assert!(help.contains("Usage: btdb help"), "{help}");
+    let (code, rank, _) = btdb(&["help", "rank"]);
+    assert_eq!(code, Some(0));
+    assert_eq!(rank, btdb(&["rank", "--help"]).1);
+    let own = rank.find("--metric").expect("rank's own options");
+    let global = rank.find("Global options:").expect("a heading");
+    assert!(
+        own < global && global < rank.find("--database-url").expect("global"),
+        "{rank}"
+    );
+    // An unset variable does not read as an empty value.
+    assert!(!rank.contains("BTDB_POOL_SIZE=]"), "{rank}");
+    let (code, _, err) = btdb(&["help", "rnak"]);
+    assert_eq!(code, Some(1));
+    assert!(err.contains("did you mean `rank`?"), "{err}");
 }
 
 #[tokio::test(flavor = "multi_thread")]

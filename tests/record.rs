@@ -53,9 +53,31 @@ async fn the_same_run_key_with_other_content_is_refused() {
     let summary = record(&db, &[&write(&dir, "b.jsonl", &changed)]).await;
     assert_eq!(summary.failed, 1);
     assert!(
+        summary.failures[0].error.contains(
+            "run_key `k1` is already recorded with different content (first difference: dataset)"
+        ),
+        "{:?}",
+        summary.failures
+    );
+    // Deeper in the document, the element is named.
+    let changed = RUN.replace("99.5]", "99.6]");
+    let summary = record(&db, &[&write(&dir, "c.jsonl", &changed)]).await;
+    assert!(
         summary.failures[0]
             .error
-            .contains("run_key `k1` is already recorded with different content"),
+            .contains("(first difference: equity[2])"),
+        "{:?}",
+        summary.failures
+    );
+    let changed = RUN.replace(
+        r#""dataset": "D""#,
+        r#""dataset": "D", "metrics": {"sharpe": 9}"#,
+    );
+    let summary = record(&db, &[&write(&dir, "d.jsonl", &changed)]).await;
+    assert!(
+        summary.failures[0]
+            .error
+            .contains("(first difference: metrics)"),
         "{:?}",
         summary.failures
     );

@@ -79,7 +79,7 @@ async fn export(args: &Args, global: &GlobalArgs, sink: &mut Sink) -> Result<()>
             Some(path) => format!(" to {}", path.display()),
             None => String::new(),
         };
-        eprintln!("exported {} runs{to}", exported.runs);
+        eprintln!("exported {}{to}", report::plural(exported.runs, "run"));
     }
     Ok(())
 }

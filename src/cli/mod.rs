@@ -10,6 +10,7 @@ pub mod explain;
 pub mod export;
 pub mod filter;
 pub mod generate;
+pub mod help;
 pub mod man;
 pub mod rank;
 pub mod record;
@@ -38,7 +39,13 @@ pub use crate::report::Format;
 /// With no DATABASE_URL, btdb runs its own PostgreSQL cluster under BTDB_HOME (default: the
 /// user's data directory; /var/lib/btdb for root), created and started on first use.
 #[derive(Debug, Parser)]
-#[command(name = "btdb", version, propagate_version = true, max_term_width = 100)]
+#[command(
+    name = "btdb",
+    version,
+    propagate_version = true,
+    max_term_width = 100,
+    disable_help_subcommand = true
+)]
 pub struct Cli {
     #[command(flatten)]
     pub global: GlobalArgs,
@@ -47,8 +54,11 @@ pub struct Cli {
     pub command: Command,
 }
 
-/// Options every subcommand takes.
+/// Options every subcommand takes, listed after the subcommand's own in its help. Values from
+/// the environment are never shown: they may hold a password, and an unset one would read as
+/// an empty value.
 #[derive(Debug, Args)]
+#[command(next_help_heading = "Global options")]
 pub struct GlobalArgs {
     /// PostgreSQL server to use instead of the embedded cluster, e.g.
     /// postgres://user:password@host:5432/btdb
@@ -67,20 +77,21 @@ pub struct GlobalArgs {
     pub read_url: Option<String>,
 
     /// With --read-url: before reading, wait until the standby has replayed everything the
-    /// primary had written (up to SECONDS, default 10); past that, fail with the lag instead of
-    /// reading stale rows.
-    #[arg(long, global = true, value_name = "SECONDS", num_args = 0..=1,
+    /// primary had written (up to SECONDS, default 10, given as --read-your-writes=SECONDS);
+    /// past that, fail with the lag instead of reading stale rows.
+    // The value needs `=`: a bare flag must not take the subcommand after it as its value.
+    #[arg(long, global = true, value_name = "SECONDS", num_args = 0..=1, require_equals = true,
           default_missing_value = "10", value_parser = parse_seconds, requires = "read_url")]
     pub read_your_writes: Option<f64>,
 
     /// Most connections btdb opens at once.
-    #[arg(long, env = "BTDB_POOL_SIZE", global = true, default_value_t = 4,
+    #[arg(long, env = "BTDB_POOL_SIZE", global = true, default_value_t = 4, hide_env_values = true,
           value_parser = clap::value_parser!(u32).range(1..=512))]
     pub pool_size: u32,
 
     /// Seconds to wait for a connection before giving up.
     #[arg(long, env = "BTDB_CONNECT_TIMEOUT", global = true, default_value_t = 10.0,
-          value_parser = parse_seconds)]
+          hide_env_values = true, value_parser = parse_seconds)]
     pub connect_timeout: f64,
 
     /// More diagnostics on stderr (-v: debug, -vv: trace); RUST_LOG overrides.
@@ -92,11 +103,18 @@ pub struct GlobalArgs {
     pub quiet: bool,
 
     /// Log statements slower than this many milliseconds as warnings (0: every statement).
-    #[arg(long, env = "BTDB_SLOW_MS", global = true, default_value_t = 1000)]
+    #[arg(
+        long,
+        env = "BTDB_SLOW_MS",
+        global = true,
+        default_value_t = 1000,
+        hide_env_values = true
+    )]
     pub slow_ms: u64,
 
     /// Seconds after which the server cancels a statement (default: no limit).
-    #[arg(long, env = "BTDB_STATEMENT_TIMEOUT", global = true, value_parser = parse_seconds)]
+    #[arg(long, env = "BTDB_STATEMENT_TIMEOUT", global = true, hide_env_values = true,
+          value_parser = parse_seconds)]
     pub statement_timeout: Option<f64>,
 
     /// Print the number of queries and the time spent in the database on stderr at the end.
@@ -106,6 +124,11 @@ pub struct GlobalArgs {
     /// How results are printed on stdout.
     #[arg(long, global = true, value_enum, default_value_t = Format::Table)]
     pub format: Format,
+
+    /// Colour in log lines on stderr: auto colours only a terminal, and not when NO_COLOR is
+    /// set.
+    #[arg(long, global = true, value_enum, default_value_t = Color::Auto, value_name = "WHEN")]
+    pub color: Color,
 
     /// Statement counts and times of this command, for --timings.
     #[arg(skip)]
@@ -127,6 +150,32 @@ macro_rules! value_enum {
             }
         }
     };
+}
+
+/// When log lines on stderr are coloured.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Color {
+    Auto,
+    Always,
+    Never,
+}
+
+value_enum!(Color {
+    Auto => "auto": "On a terminal, unless NO_COLOR is set",
+    Always => "always": "Always, even into a file or pipe",
+    Never => "never": "Never",
+});
+
+impl Color {
+    /// Whether to colour a stream, `terminal` telling whether it is one; NO_COLOR (set and not
+    /// empty, as no-color.org says) turns auto off.
+    pub fn enabled(self, terminal: bool) -> bool {
+        match self {
+            Color::Always => true,
+            Color::Never => false,
+            Color::Auto => terminal && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()),
+        }
+    }
 }
 
 value_enum!(Format {
@@ -241,6 +290,8 @@ pub enum Command {
     Completions(completions::Args),
     /// Print btdb's manual page.
     Man(man::Args),
+    /// Print the help of btdb or of a subcommand (the same as `btdb COMMAND --help`).
+    Help(help::Args),
 }
 
 /// Runs the parsed command line.
@@ -264,6 +315,7 @@ pub async fn run(cli: Cli) -> Result<()> {
         Command::Schema(args) => schema::run(args).await,
         Command::Completions(args) => completions::run(args).await,
         Command::Man(args) => man::run(args).await,
+        Command::Help(args) => help::run(args).await,
     };
     if global.timings {
         eprintln!(
@@ -273,7 +325,12 @@ pub async fn run(cli: Cli) -> Result<()> {
             started.elapsed().as_secs_f64() * 1e3
         );
     }
-    result.map_err(|e| match (error::kind_in(&e), global.statement_timeout) {
+    result.map_err(|e| with_hint(e, global.statement_timeout))
+}
+
+/// The error with what the user can do about it, where btdb knows.
+fn with_hint(e: anyhow::Error, statement_timeout: Option<f64>) -> anyhow::Error {
+    match (error::kind_in(&e), statement_timeout) {
         (Some(ServerError::StatementTimeout), Some(limit)) => e.context(format!(
             "a query ran longer than --statement-timeout {limit}s and was cancelled; raise it or \
              narrow the command"
@@ -295,8 +352,15 @@ pub async fn run(cli: Cli) -> Result<()> {
             "the server is a read-only standby: record, delete, db migrate and db grant need the \
              primary (--database-url); reads may use it with --read-url",
         ),
+        // A server started before its PostgreSQL package was upgraded loads the new package's
+        // libraries into the old binary.
+        _ if format!("{e:#}").contains("could not load library") => e.context(
+            "the server could not load one of its own libraries, as happens when PostgreSQL was \
+             upgraded while the server ran: restart it (the embedded one: `btdb db stop`, then \
+             run the command again)",
+        ),
         _ => e,
-    })
+    }
 }
 
 #[cfg(test)]
@@ -308,6 +372,54 @@ mod tests {
     #[test]
     fn command_line_is_consistent() {
         Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn an_optional_value_never_swallows_the_next_word() {
+        let cli = Cli::try_parse_from(["btdb", "--read-url", "x", "--read-your-writes", "runs"])
+            .expect("the flag alone, then the subcommand");
+        assert_eq!(cli.global.read_your_writes, Some(10.0));
+        assert!(matches!(cli.command, Command::Runs(_)));
+        let cli = Cli::try_parse_from(["btdb", "--read-url=x", "--read-your-writes=2.5", "runs"])
+            .expect("a value after =");
+        assert_eq!(cli.global.read_your_writes, Some(2.5));
+        // Every flag whose value is optional must take it after `=` only.
+        for command in
+            std::iter::once(Cli::command()).chain(Cli::command().get_subcommands().cloned())
+        {
+            for arg in command.get_arguments() {
+                let optional = arg
+                    .get_num_args()
+                    .is_some_and(|n| n.min_values() == 0 && n.max_values() == 1);
+                assert!(
+                    !optional || arg.is_require_equals_set(),
+                    "--{} takes an optional value without `=`",
+                    arg.get_id()
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn a_server_whose_libraries_were_upgraded_under_it_gets_a_restart_hint() {
+        let e = anyhow::anyhow!(
+            "could not load library \"/usr/lib/postgresql/15/lib/plpgsql.so\": undefined symbol: x"
+        );
+        let text = format!("{:#}", with_hint(e, None));
+        assert!(
+            text.contains("`btdb db stop`, then run the command again"),
+            "{text}"
+        );
+        assert!(text.ends_with("undefined symbol: x"), "{text}");
+        let other = format!("{:#}", with_hint(anyhow::anyhow!("no such run"), None));
+        assert_eq!(other, "no such run");
+    }
+
+    #[test]
+    fn colour_follows_the_terminal_and_the_flag() {
+        assert!(Color::Always.enabled(false));
+        assert!(!Color::Never.enabled(true));
+        assert!(!Color::Auto.enabled(false));
     }
 
     #[test]

@@ -96,8 +96,9 @@ pub async fn record_and_report(
     if summary.failed > 0 {
         let total = summary.recorded + summary.already_present + summary.failed;
         bail!(
-            "{} of {total} runs failed; nothing of those runs was written",
-            summary.failed
+            "{} of {} failed; nothing of those runs was written",
+            summary.failed,
+            report::plural(total, "run")
         );
     }
     Ok(())

@@ -148,11 +148,23 @@ pub struct Captured {
     pub plan: Plan,
     /// EXPLAIN's whole answer: planning and execution times, with ANALYZE.
     pub json: Value,
+    /// Which way the command chose to answer, where it has several (`rank`'s summaries or
+    /// aggregate), as the query itself does not say.
+    pub path: Option<String>,
 }
 
 struct Capture {
     analyze: bool,
     plans: Mutex<Vec<Captured>>,
+    /// The path of the next query captured.
+    path: Mutex<Option<String>>,
+}
+
+/// Names the way the next query answers, for `btdb explain`; nothing outside it.
+pub fn path(text: &str) {
+    let _ = CAPTURE.try_with(|c| {
+        *c.path.lock().unwrap_or_else(|p| p.into_inner()) = Some(text.to_owned());
+    });
 }
 
 tokio::task_local! {
@@ -165,6 +177,7 @@ pub async fn capture<F: Future>(analyze: bool, work: F) -> (F::Output, Vec<Captu
     let state = Capture {
         analyze,
         plans: Mutex::new(Vec::new()),
+        path: Mutex::new(None),
     };
     CAPTURE
         .scope(state, async {
@@ -198,10 +211,16 @@ where
         let plan = Plan::from_json(json.clone())
             .map_err(|e| diesel::result::Error::DeserializationError(e.into()))?;
         CAPTURE.with(|c| {
+            let path = c.path.lock().unwrap_or_else(|p| p.into_inner()).take();
             c.plans
                 .lock()
                 .unwrap_or_else(|p| p.into_inner())
-                .push(Captured { sql, plan, json });
+                .push(Captured {
+                    sql,
+                    plan,
+                    json,
+                    path,
+                });
         });
     }
     query().load(conn).await

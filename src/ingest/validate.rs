@@ -47,7 +47,7 @@ pub struct ValidRun {
     pub equity: Vec<(DateTime<Utc>, BigDecimal)>,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ValidTrade {
     pub symbol: String,
     pub side: TradeSide,
@@ -58,6 +58,60 @@ pub struct ValidTrade {
     pub exit_price: BigDecimal,
     pub fees: BigDecimal,
     pub pnl: BigDecimal,
+}
+
+/// The first field of the run document, in the document's order, in which `b` differs from
+/// `a`; the index too for a trade or an equity point. `None` when the contents are equal.
+pub fn first_difference(a: &ValidRun, b: &ValidRun) -> Option<String> {
+    let fields = [
+        ("strategy", a.strategy_name != b.strategy_name),
+        ("strategy.version", a.strategy_version != b.strategy_version),
+        ("params", a.params != b.params),
+        ("dataset", a.dataset != b.dataset),
+        ("period_start", a.period_start != b.period_start),
+        ("period_end", a.period_end != b.period_end),
+        ("initial_capital", a.initial_capital != b.initial_capital),
+        ("periods_per_year", a.periods_per_year != b.periods_per_year),
+        ("sweep", a.sweep != b.sweep),
+        ("tags", a.tags != b.tags),
+        ("status", a.status != b.status),
+    ];
+    if let Some((name, _)) = fields.iter().find(|(_, differs)| *differs) {
+        return Some((*name).to_owned());
+    }
+    let supplied = |run: &ValidRun| -> Vec<(String, f64)> {
+        run.supplied_metrics
+            .iter()
+            .map(|name| {
+                (
+                    name.clone(),
+                    run.metrics.get(name).copied().unwrap_or(f64::NAN),
+                )
+            })
+            .collect()
+    };
+    let (ma, mb) = (supplied(a), supplied(b));
+    if ma.len() != mb.len() || ma.iter().zip(&mb).any(|(x, y)| x.0 != y.0) {
+        return Some("metrics".to_owned());
+    }
+    if let Some((name, _)) = ma
+        .iter()
+        .zip(&mb)
+        .find(|(x, y)| x.1.to_bits() != y.1.to_bits())
+    {
+        return Some(format!("metrics.{}", name.0));
+    }
+    let element = |name: &str, len_a: usize, len_b: usize, first: Option<usize>| match first {
+        Some(i) => Some(format!("{name}[{i}]")),
+        None if len_a != len_b => Some(format!("{name} ({len_a} stored, {len_b} given)")),
+        None => None,
+    };
+    let trade = a.trades.iter().zip(&b.trades).position(|(x, y)| x != y);
+    if let Some(field) = element("trades", a.trades.len(), b.trades.len(), trade) {
+        return Some(field);
+    }
+    let point = a.equity.iter().zip(&b.equity).position(|(x, y)| x != y);
+    element("equity", a.equity.len(), b.equity.len(), point)
 }
 
 /// A broken rule: the field's path in the document and what is wrong with it.

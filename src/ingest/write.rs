@@ -30,8 +30,11 @@ pub enum Written {
 
 #[derive(Debug, thiserror::Error)]
 pub enum WriteError {
-    #[error("run_key `{0}` is already recorded with different content; nothing written")]
-    Conflict(String),
+    #[error(
+        "run_key `{key}` is already recorded with different content{}; nothing written",
+        field.as_ref().map(|f| format!(" (first difference: {f})")).unwrap_or_default()
+    )]
+    Conflict { key: String, field: Option<String> },
     #[error(
         "run_key `{0}` was recorded and deleted by others while this run was written; record it again"
     )]
@@ -207,7 +210,7 @@ fn write_together(
     let mut outcomes = Vec::with_capacity(runs.len());
     for run in runs {
         let outcome = if let Some((id, hash)) = found.get(&run.run_key) {
-            compare(run, *id, hash)
+            compare(conn, run, *id, hash)
         } else if let Some(id) = recorded.remove(run.run_key.as_str()) {
             Ok(Written::Recorded(id))
         } else {
@@ -228,16 +231,29 @@ fn existing(
     Ok(found
         .into_iter()
         .next()
-        .map(|(_, id, hash)| compare(run, id, &hash)))
+        .map(|(_, id, hash)| compare(conn, run, id, &hash)))
 }
 
-/// The same run again, or the same key with other content.
-fn compare(run: &ValidRun, id: RunId, hash: &[u8]) -> Result<Written, WriteError> {
+/// The same run again, or the same key with other content, named by the first field in which
+/// the stored run differs (read back only then: a conflict is rare and ends the run anyway).
+fn compare(
+    conn: &mut PgConnection,
+    run: &ValidRun,
+    id: RunId,
+    hash: &[u8],
+) -> Result<Written, WriteError> {
     if hash == run.content_hash {
-        Ok(Written::AlreadyPresent(id))
-    } else {
-        Err(WriteError::Conflict(run.run_key.clone()))
+        return Ok(Written::AlreadyPresent(id));
     }
+    let stored = crate::query::export::stored_document(conn, id)
+        .ok()
+        .flatten()
+        .and_then(|doc| super::document::parse(&doc.to_string()).ok())
+        .and_then(|doc| super::validate::validate(doc, None).ok());
+    Err(WriteError::Conflict {
+        key: run.run_key.clone(),
+        field: stored.and_then(|stored| super::validate::first_difference(&stored, run)),
+    })
 }
 
 /// The runs' rows, with one statement per table, their parents already resolved: `None` for

@@ -6,7 +6,7 @@ macro_rules! id_type {
     ($(#[$meta:meta])* $name:ident) => {
         $(#[$meta])*
         #[derive(
-            Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord,
+            Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord,
             diesel::AsExpression, diesel::FromSqlRow, serde::Serialize, serde::Deserialize,
         )]
         #[diesel(sql_type = diesel::sql_types::BigInt)]
@@ -41,6 +41,14 @@ macro_rules! id_type {
             }
         }
 
+        // The number alone, as the database holds it: bound values in `btdb explain`'s
+        // statements (Diesel prints them with Debug) read as the SQL they stand for.
+        impl std::fmt::Debug for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                self.0.fmt(f)
+            }
+        }
+
         impl std::fmt::Display for $name {
             fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
                 self.0.fmt(f)
@@ -65,3 +73,14 @@ id_type!(
     /// `sweeps.id`.
     SweepId
 );
+
+#[cfg(test)]
+mod tests {
+    use super::RunId;
+
+    #[test]
+    fn an_id_prints_as_its_number_everywhere() {
+        assert_eq!(format!("{:?} {}", RunId(7), RunId(7)), "7 7");
+        assert_eq!(format!("{:?}", vec![RunId(1), RunId(2)]), "[1, 2]");
+    }
+}

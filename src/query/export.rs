@@ -64,6 +64,23 @@ pub async fn documents(
     Ok(exported)
 }
 
+/// The run document of run `id`, read on a blocking connection (the recorder's, when a key
+/// arrives with other content and the difference is to be named); `None` if it is gone.
+pub fn stored_document(conn: &mut diesel::PgConnection, id: RunId) -> QueryResult<Option<Value>> {
+    let Some(row) = with_parents()
+        .filter(runs::id.eq(id))
+        .first::<RunWithParents>(conn)
+        .optional()?
+    else {
+        return Ok(None);
+    };
+    let run = std::slice::from_ref(&row.0);
+    let metrics: Vec<MetricValue> = Metric::for_runs(run).load(conn)?;
+    let trades: Vec<Trade> = Trade::for_runs(run).load(conn)?;
+    let equity: Vec<EquityPoint> = EquityPoint::for_runs(run).load(conn)?;
+    Ok(Some(document(row, &metrics, &trades, &equity).0))
+}
+
 fn time(t: DateTime<Utc>) -> Value {
     Value::String(validate::rfc3339(t))
 }

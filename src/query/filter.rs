@@ -142,22 +142,31 @@ impl RunFilter {
 
 impl Resolved {
     /// When a filter selected nothing, fails if `--where` names a parameter that no parameter
-    /// set has (listing the close ones); a filter that is merely strict passes. Reads every
-    /// parameter set in scope, so it runs only after an empty result.
+    /// set has (listing the close ones), and warns of a comparison whose literal is of a type
+    /// the parameter is never stored as (`params.period = '10'` where periods are numbers); a
+    /// filter that is merely strict passes. Reads every parameter set in scope, so it runs only
+    /// after an empty result.
     pub async fn check_parameters(&self, conn: &mut AsyncPgConnection) -> Result<()> {
-        let params = self
+        let comparisons: Vec<&Comparison> = self
             .condition
             .as_ref()
-            .map(Expr::params)
-            .unwrap_or_default();
-        if params.is_empty() {
+            .map(Expr::comparisons)
+            .unwrap_or_default()
+            .into_iter()
+            .filter(|c| matches!(c.field, Field::Param(_)))
+            .collect();
+        if comparisons.is_empty() {
             return Ok(());
         }
-        let keys = || {
+        // Each parameter with each JSON type it is stored as. Two set-returning calls in one
+        // select list run in lockstep, so each key meets its own value.
+        let stored = || {
             let query = parameter_sets::table
-                .select(dsl::sql::<diesel::sql_types::Text>(
-                    "jsonb_object_keys(params)",
-                ))
+                .select(
+                    dsl::sql::<(diesel::sql_types::Text, diesel::sql_types::Text)>(
+                        "(jsonb_each(params)).key, jsonb_typeof((jsonb_each(params)).value)",
+                    ),
+                )
                 .distinct()
                 .into_boxed();
             match &self.strategy_ids {
@@ -165,11 +174,32 @@ impl Resolved {
                 None => query,
             }
         };
-        let known: Vec<String> = load(conn, keys).await?;
-        for key in params {
+        let stored: Vec<(String, String)> = load(conn, stored).await?;
+        let mut known: Vec<String> = stored.iter().map(|(key, _)| key.clone()).collect();
+        known.sort();
+        known.dedup();
+        for c in comparisons {
+            let Field::Param(key) = &c.field else {
+                continue;
+            };
             suggest::require(key, &known, || {
                 format!("--where: no parameter set has parameter `{key}`")
             })?;
+            let types: Vec<&str> = stored
+                .iter()
+                .filter(|(k, _)| k == key)
+                .map(|(_, t)| t.as_str())
+                .collect();
+            let wanted = json_type(&c.value);
+            if !types.contains(&wanted) {
+                tracing::warn!(
+                    "--where: `params.{key} {} {}` compares a {wanted} with parameter `{key}`, \
+                     which is stored as {}, so it matches nothing",
+                    c.op,
+                    c.value,
+                    types.join(" or ")
+                );
+            }
         }
         Ok(())
     }

@@ -20,7 +20,7 @@ use diesel::sql_types::{Array, BigInt, Double, Nullable};
 use diesel_async::AsyncPgConnection;
 
 use crate::db::Layout;
-use crate::db::explain::load;
+use crate::db::explain::{self, load};
 use serde::Serialize;
 
 use super::StrategyRef;
@@ -147,6 +147,7 @@ impl Ranking {
                 min_runs: self.min_runs,
                 top: self.top,
             };
+            explain::path("ranking from the summaries: one kept row per strategy");
             load::<_, Scored>(conn, || ranking.query())
                 .await?
                 .into_iter()
@@ -154,12 +155,14 @@ impl Ranking {
                 .collect()
         } else if probe_only {
             let probe_descending = (self.by == By::Best) == self.descending;
+            explain::path("ranking by probes: one index entry per strategy, runs not counted");
             load::<_, (StrategyId, RunId, f64)>(conn, || self.probe(probe_descending, None))
                 .await?
                 .into_iter()
                 .map(|(strategy, run, value)| (strategy, value, Some(run), None))
                 .collect()
         } else {
+            explain::path("ranking by aggregate: every matching run's value");
             load::<_, (StrategyId, Option<f64>, i64)>(conn, || self.aggregate(None))
                 .await?
                 .into_iter()

@@ -147,8 +147,13 @@ pub fn parse(text: &str) -> Result<Expr, ParseError> {
 impl Expr {
     /// Every field the expression reads, in order of appearance.
     pub fn fields(&self) -> Vec<&Field> {
+        self.comparisons().into_iter().map(|c| &c.field).collect()
+    }
+
+    /// Every comparison, in order of appearance.
+    pub fn comparisons(&self) -> Vec<&Comparison> {
         let mut out = Vec::new();
-        self.visit(&mut |c| out.push(&c.field));
+        self.visit(&mut |c| out.push(c));
         out
     }
 
@@ -265,6 +270,23 @@ fn lex(text: &str) -> Result<Vec<(Token, usize)>, ParseError> {
                 } else {
                     Token::Ident(word)
                 }
+            }
+            // What other languages join conditions with.
+            '&' | '|' => {
+                let (word, written) = if c == '&' {
+                    ("and", "&&")
+                } else {
+                    ("or", "||")
+                };
+                let written = if chars.get(i + 1) == Some(&c) {
+                    written
+                } else {
+                    &written[..1]
+                };
+                return Err(error(
+                    column,
+                    format!("`{written}` is not an operator here: use `{word}`"),
+                ));
             }
             other => {
                 return Err(error(
@@ -539,6 +561,21 @@ mod tests {
             ),
             ("params. = 1", 1, "needs a parameter name"),
             ("", 1, "found the end"),
+            (
+                "sharpe > 1 && n_trades > 2",
+                12,
+                "`&&` is not an operator here: use `and`",
+            ),
+            (
+                "sharpe > 1 || n_trades > 2",
+                12,
+                "`||` is not an operator here: use `or`",
+            ),
+            (
+                "sharpe > 1 | n_trades > 2",
+                12,
+                "`|` is not an operator here: use `or`",
+            ),
         ];
         for (text, column, fragment) in cases {
             let err = parse(text).expect_err(text);

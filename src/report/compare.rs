@@ -92,8 +92,8 @@ pub fn pbo_table(report: &PboReport) -> Table {
     }
     if !report.dropped.is_empty() {
         table.note(format!(
-            "{} runs sharing too few timestamps left out (--align intersect)",
-            report.dropped.len()
+            "{} sharing too few timestamps left out (--align intersect)",
+            super::plural(report.dropped.len() as u64, "run")
         ));
     }
     table

@@ -2,7 +2,7 @@
 
 use serde::Serialize;
 
-use super::{Format, Table, emit_text};
+use super::{Format, Table, emit_text, plural};
 use crate::query::delete::Removed;
 
 #[derive(Debug, Clone, Copy, Serialize)]
@@ -26,11 +26,11 @@ impl Deletion {
             "deleted"
         };
         let mut line = format!(
-            "{verb} {} with {} metrics, {} trades and {} equity points",
+            "{verb} {} with {}, {} and {}",
             plural(r.runs, "run"),
-            r.metrics,
-            r.trades,
-            r.equity_points
+            plural(r.metrics, "metric"),
+            plural(r.trades, "trade"),
+            plural(r.equity_points, "equity point")
         );
         if r.parameter_sets + r.sweeps + r.strategies > 0 {
             line.push_str(&format!(
@@ -41,14 +41,6 @@ impl Deletion {
             ));
         }
         line
-    }
-}
-
-fn plural(n: u64, noun: &str) -> String {
-    match (n, noun.strip_suffix('y')) {
-        (1, _) => format!("1 {noun}"),
-        (_, Some(stem)) => format!("{n} {stem}ies"),
-        (_, None) => format!("{n} {noun}s"),
     }
 }
 

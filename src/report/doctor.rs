@@ -52,7 +52,7 @@ impl Health {
                 note.to_owned(),
             ]);
         }
-        indexes.note(format!("database {}", report.database));
+        indexes.note(report.database.clone());
 
         let mut sizes = Table::new([
             "table",

@@ -10,6 +10,9 @@ use crate::db::explain::Captured;
 pub struct ExplainedQuery<'a> {
     pub sql: &'a str,
     pub plan: &'a serde_json::Value,
+    /// Which way the command answered, where it has several (rank: summaries or aggregate).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub path: Option<&'a str>,
 }
 
 /// Prints the plans: EXPLAIN's JSON, or each query followed by its plan as a tree.
@@ -21,6 +24,7 @@ pub fn plans(format: Format, plans: &[Captured]) -> anyhow::Result<()> {
                 .map(|c| ExplainedQuery {
                     sql: &c.sql,
                     plan: &c.json,
+                    path: c.path.as_deref(),
                 })
                 .collect();
             let mut text = serde_json::to_string_pretty(&queries)?;
@@ -30,8 +34,13 @@ pub fn plans(format: Format, plans: &[Captured]) -> anyhow::Result<()> {
         Format::Table | Format::Csv => {
             let mut text = String::new();
             for (i, captured) in plans.iter().enumerate() {
+                let path = captured
+                    .path
+                    .as_ref()
+                    .map(|p| format!(" ({p})"))
+                    .unwrap_or_default();
                 text.push_str(&format!(
-                    "query {} of {}: {}\n{}\n",
+                    "query {} of {}{path}: {}\n{}\n",
                     i + 1,
                     plans.len(),
                     captured.sql,

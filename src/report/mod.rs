@@ -22,6 +22,15 @@ use serde::Serialize;
 
 pub use table::Table;
 
+/// `1 run`, `2 runs`, `3 strategies`: a count with its noun in the right number.
+pub fn plural(n: impl Into<u64>, noun: &str) -> String {
+    match (n.into(), noun.strip_suffix('y')) {
+        (1, _) => format!("1 {noun}"),
+        (n, Some(stem)) => format!("{n} {stem}ies"),
+        (n, None) => format!("{n} {noun}s"),
+    }
+}
+
 /// How results are printed on stdout.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Format {

@@ -365,6 +365,16 @@ fn legend<'a, CT: CoordTranslate>(
         .map_err(failed)
 }
 
+/// Decimals of a percent label on an axis spanning `span` (a fraction): enough that labels a
+/// tenth of the span apart never print alike (a 0.2% drawdown gets -0.02%, -0.04%, …).
+fn percent_digits(span: f64) -> usize {
+    let step = span * 100.0 / 10.0;
+    if !(step.is_finite() && step > 0.0) {
+        return 1;
+    }
+    (-step.log10()).ceil().clamp(0.0, 6.0) as usize
+}
+
 /// Writes a run's equity curve above its drawdown (equity over its running peak, minus one).
 pub fn equity(title: &str, points: &[(DateTime<Utc>, f64)]) -> Result<String> {
     render(|svg| {
@@ -410,7 +420,7 @@ pub fn equity(title: &str, points: &[(DateTime<Utc>, f64)]) -> Result<String> {
             .x_desc("time")
             .x_labels(8)
             .x_label_formatter(&date)
-            .y_label_formatter(&|v| format!("{:.1}%", v * 100.0))
+            .y_label_formatter(&|v| format!("{:.*}%", percent_digits(-floor), v * 100.0))
             .label_style((FONT, 12))
             .axis_desc_style((FONT, 14))
             .draw()
@@ -625,6 +635,20 @@ mod tests {
         assert_eq!(colour(0.0), RGBColor(68, 1, 84));
         assert_eq!(colour(1.0), RGBColor(253, 231, 37));
         assert_eq!(colour(0.5), RGBColor(33, 145, 140));
+    }
+
+    #[test]
+    fn drawdown_labels_a_tenth_of_the_axis_apart_differ() {
+        for span in [0.0021, 0.01, 0.05, 0.3, 0.9] {
+            let digits = percent_digits(span);
+            let labels: Vec<String> = (0..=10)
+                .map(|i| format!("{:.*}%", digits, -span * f64::from(i) / 10.0 * 100.0))
+                .collect();
+            let mut distinct = labels.clone();
+            distinct.dedup();
+            assert_eq!(distinct, labels, "span {span}");
+        }
+        assert_eq!(percent_digits(0.3), 0);
     }
 
     #[test]

@@ -3,17 +3,13 @@
 use super::{Table, number};
 use crate::query::rank::{By, RunRank, StrategyRank};
 
-/// Strategies ranked by `by` of `metric`; the runs and deflated columns appear when the ranking
-/// has them.
+/// Strategies ranked by `by` of `metric`; the deflated columns appear when the ranking has
+/// them. The columns stay the same under any filter, so that CSV read by position never
+/// shifts: `runs` is `-` (empty in CSV) where the ranking did not count them.
 pub fn strategy_table(ranked: &[StrategyRank], by: By, metric: &str) -> Table {
-    let counted = ranked.iter().any(|r| r.runs.is_some());
     let deflated = ranked.iter().any(|r| r.deflated.is_some());
     let score = format!("{} {metric}", by.as_str());
-    let mut header = vec!["rank", score.as_str()];
-    if counted {
-        header.push("runs");
-    }
-    header.extend(["strategy", "best run"]);
+    let mut header = vec!["rank", score.as_str(), "runs", "strategy", "best run"];
     if by != By::Best {
         header.push("best");
     }
@@ -24,11 +20,13 @@ pub fn strategy_table(ranked: &[StrategyRank], by: By, metric: &str) -> Table {
     let or_dash = |v: Option<f64>| v.map_or_else(|| "-".to_owned(), number);
     let mut table = Table::new(header);
     for r in ranked {
-        let mut row = vec![r.rank.to_string(), number(r.score)];
-        if counted {
-            row.push(r.runs.map_or_else(|| "-".to_owned(), |n| n.to_string()));
-        }
-        row.extend([r.strategy.to_string(), r.best_run.id.to_string()]);
+        let mut row = vec![
+            r.rank.to_string(),
+            number(r.score),
+            r.runs.map_or_else(|| "-".to_owned(), |n| n.to_string()),
+            r.strategy.to_string(),
+            r.best_run.id.to_string(),
+        ];
         if by != By::Best {
             row.push(number(r.best_value));
         }

@@ -2,7 +2,10 @@
 
 use std::fmt::Write as _;
 
-/// Rows of cells under a header; numeric columns are right-aligned.
+use unicode_width::UnicodeWidthStr as _;
+
+/// Rows of cells under a header; numeric columns are right-aligned. A cell of `-` is a value
+/// that is not there: printed as `-`, and empty in CSV.
 #[derive(Debug, Clone, Default)]
 pub struct Table {
     header: Vec<String>,
@@ -27,8 +30,9 @@ impl Table {
         self.footer.push(line.into());
     }
 
-    /// Columns padded to their widest cell; control characters shown escaped so that a stored
-    /// name cannot move the cursor or change the terminal.
+    /// Columns padded to their widest cell, in terminal columns (a CJK character takes two);
+    /// control characters shown escaped so that a stored name cannot move the cursor or change
+    /// the terminal.
     pub fn to_text(&self) -> String {
         let header: Vec<String> = self.header.iter().map(|c| printable(c)).collect();
         let rows: Vec<Vec<String>> = self
@@ -37,23 +41,25 @@ impl Table {
             .map(|row| row.iter().map(|c| printable(c)).collect())
             .collect();
         let columns = header.len();
-        let mut widths: Vec<usize> = header.iter().map(|h| h.chars().count()).collect();
+        let mut widths: Vec<usize> = header.iter().map(|h| h.width()).collect();
         let mut numeric = vec![true; columns];
         for row in &rows {
             for (i, cell) in row.iter().enumerate().take(columns) {
-                widths[i] = widths[i].max(cell.chars().count());
+                widths[i] = widths[i].max(cell.width());
                 numeric[i] &= cell == "-" || cell.parse::<f64>().is_ok();
             }
         }
         let mut out = String::new();
-        let line = |out: &mut String, cells: &[String], align_numbers: bool| {
+        // Numeric columns, their headers too, are right-aligned: a pivot's value headers sit
+        // over their values.
+        let line = |out: &mut String, cells: &[String]| {
             let mut text = String::new();
             for (i, cell) in cells.iter().enumerate().take(columns) {
                 if i > 0 {
                     text.push_str("  ");
                 }
-                let pad = widths[i] - cell.chars().count();
-                if align_numbers && numeric[i] {
+                let pad = widths[i] - cell.width();
+                if numeric[i] {
                     text.extend(std::iter::repeat_n(' ', pad));
                     text.push_str(cell);
                 } else {
@@ -63,9 +69,9 @@ impl Table {
             }
             let _ = writeln!(out, "{}", text.trim_end());
         };
-        line(&mut out, &header, false);
+        line(&mut out, &header);
         for row in &rows {
-            line(&mut out, row, true);
+            line(&mut out, row);
         }
         if rows.is_empty() {
             let _ = writeln!(out, "(none)");
@@ -76,22 +82,33 @@ impl Table {
         out
     }
 
-    /// RFC 4180 CSV: a header line, then one line per row; cells quoted when they must be.
+    /// RFC 4180 CSV: a header line, then one line per row. A cell that a spreadsheet would
+    /// take for a formula (text starting with `=`, `+`, `-`, `@`, a tab or a carriage return:
+    /// a strategy name is anyone's text) is written after a `'`, which shows it as text; numbers
+    /// stay as they are.
     pub fn to_csv(&self) -> String {
-        let mut out = String::new();
+        let mut writer = csv::WriterBuilder::new()
+            .terminator(csv::Terminator::CRLF)
+            .from_writer(Vec::new());
         for row in std::iter::once(&self.header).chain(&self.rows) {
-            let cells: Vec<String> = row.iter().map(|c| csv_cell(c)).collect();
-            let _ = write!(out, "{}\r\n", cells.join(","));
+            let cells = row.iter().map(|c| csv_cell(c).into_owned());
+            // Writing to memory fails only on a row of another length, which a table never has.
+            let _ = writer.write_record(cells);
         }
-        out
+        let bytes = writer.into_inner().unwrap_or_default();
+        String::from_utf8(bytes).unwrap_or_default()
     }
 }
 
-fn csv_cell(cell: &str) -> String {
-    if cell.contains([',', '"', '\n', '\r']) {
-        format!("\"{}\"", cell.replace('"', "\"\""))
+fn csv_cell(cell: &str) -> std::borrow::Cow<'_, str> {
+    if cell == "-" {
+        return "".into();
+    }
+    let formula = cell.starts_with(['=', '+', '-', '@', '\t', '\r']);
+    if formula && cell.parse::<f64>().is_err() {
+        format!("'{cell}").into()
     } else {
-        cell.to_owned()
+        cell.into()
     }
 }
 
@@ -136,6 +153,13 @@ mod tests {
         // The widest first cell is the escaped one, 17 characters.
         let pad = |n: usize| " ".repeat(n);
         assert_eq!(lines[0], format!("name{}value", pad(13 + 2)));
+        // A numeric column's header is right-aligned over it.
+        let mut pivot = Table::new(["y \\ x", "5", "10"]);
+        pivot.push(vec!["50".into(), "-0.038".into(), "0.0879".into()]);
+        assert_eq!(
+            pivot.to_text().lines().next(),
+            Some("y \\ x       5      10")
+        );
         assert_eq!(lines[1], format!("a,b{}1.5", pad(14 + 2 + 2)));
         assert_eq!(lines[2], format!("say \"hi\"\\u{{1b}}[2J{}-", pad(2 + 4)));
         assert_eq!(lines[3], format!("c{}10", pad(16 + 2 + 3)));
@@ -145,7 +169,51 @@ mod tests {
     fn csv_quotes_what_needs_quoting() {
         assert_eq!(
             sample().to_csv(),
-            "name,value\r\n\"a,b\",1.5\r\n\"say \"\"hi\"\"\x1b[2J\",-\r\nc,10\r\n"
+            "name,value\r\n\"a,b\",1.5\r\n\"say \"\"hi\"\"\x1b[2J\",\r\nc,10\r\n"
         );
+    }
+
+    #[test]
+    fn csv_shows_formulas_as_text_and_keeps_negative_numbers() {
+        let mut t = Table::new(["strategy", "sharpe"]);
+        for name in [
+            "=HYPERLINK(\"x\")",
+            "+1+2",
+            "-cmd",
+            "@SUM(A1)",
+            "\tx",
+            "plain",
+        ] {
+            t.push(vec![name.into(), "-0.5".into()]);
+        }
+        let csv = t.to_csv();
+        let cells: Vec<&str> = csv
+            .lines()
+            .skip(1)
+            .map(|l| l.rsplit_once(',').expect("2 cells").0)
+            .collect();
+        assert_eq!(
+            cells,
+            [
+                "\"'=HYPERLINK(\"\"x\"\")\"",
+                "'+1+2",
+                "'-cmd",
+                "'@SUM(A1)",
+                "'\tx",
+                "plain"
+            ]
+        );
+        assert!(csv.lines().skip(1).all(|l| l.ends_with(",-0.5")), "{csv}");
+    }
+
+    #[test]
+    fn wide_characters_take_two_columns() {
+        let mut t = Table::new(["name", "n"]);
+        t.push(vec!["日本".into(), "1".into()]);
+        t.push(vec!["abcd".into(), "2".into()]);
+        let text = t.to_text();
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines[1], "日本  1");
+        assert_eq!(lines[2], "abcd  2");
     }
 }

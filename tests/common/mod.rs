@@ -106,10 +106,7 @@ static ROOT: LazyLock<PathBuf> = LazyLock::new(|| {
         target.join("btdb-test")
     };
     std::fs::create_dir_all(&root).expect("creating the test root");
-    let _ = std::fs::write(
-        target.join("test-root"),
-        format!("{}\n", root.display()),
-    );
+    let _ = std::fs::write(target.join("test-root"), format!("{}\n", root.display()));
     sweep_scratch(&root);
     root
 });
@@ -127,7 +124,9 @@ fn sweep_scratch(root: &Path) {
     };
     for entry in entries.flatten() {
         let name = entry.file_name().to_string_lossy().into_owned();
-        let Some(pid) = name.strip_prefix("scratch-").and_then(|rest| rest.split('-').nth_back(1))
+        let Some(pid) = name
+            .strip_prefix("scratch-")
+            .and_then(|rest| rest.split('-').nth_back(1))
         else {
             continue;
         };
@@ -267,15 +266,17 @@ pub async fn sweep_databases(admin: &str, prefix: &str) {
     let Ok(mut conn) = establish(admin, TIMEOUT).await else {
         return;
     };
-    let names: Vec<Name> = diesel::sql_query(
-        "SELECT datname FROM pg_database WHERE starts_with(datname, $1)",
-    )
-    .bind::<Text, _>(prefix)
-    .load(&mut conn)
-    .await
-    .unwrap_or_default();
+    let names: Vec<Name> =
+        diesel::sql_query("SELECT datname FROM pg_database WHERE starts_with(datname, $1)")
+            .bind::<Text, _>(prefix)
+            .load(&mut conn)
+            .await
+            .unwrap_or_default();
     for Name { datname } in names {
-        let pid = datname[prefix.len()..].split('_').next().unwrap_or_default();
+        let pid = datname[prefix.len()..]
+            .split('_')
+            .next()
+            .unwrap_or_default();
         if !pid.is_empty() && !alive(pid) {
             let _ = conn
                 .batch_execute(&format!("DROP DATABASE IF EXISTS {datname} WITH (FORCE)"))
