@@ -180,7 +180,7 @@ impl Color {
 
 value_enum!(Format {
     Table => "table": "Aligned text for people",
-    Json => "json": "JSON for programs (README documents its shape)",
+    Json => "json": "JSON for programs (docs/json-output.md documents its shape)",
     Csv => "csv": "CSV with a header line",
 });
 

@@ -1,4 +1,4 @@
-//! Where the database comes from (the README's section of that name), the connection pool and
+//! Where the database comes from (docs/database.md), the connection pool and
 //! schema migrations.
 
 pub mod cluster;

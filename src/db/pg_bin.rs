@@ -11,7 +11,7 @@ const REQUIRED: [&str; 3] = ["initdb", "pg_ctl", "createdb"];
 
 /// The directory holding the server binaries for the data directory `data`: of the version
 /// that made it (its `PG_VERSION`), or of any version for a cluster not created yet. Searched
-/// in the order the README gives: `BTDB_PG_BIN`, `pg_config --bindir`, `PATH`, then
+/// in the order docs/database.md gives: `BTDB_PG_BIN`, `pg_config --bindir`, `PATH`, then
 /// `/usr/lib/postgresql/*/bin`, newest first.
 pub fn find(data: &Path) -> Result<PathBuf> {
     let needed = data_major(data);

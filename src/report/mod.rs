@@ -36,7 +36,7 @@ pub fn plural(n: impl Into<u64>, noun: &str) -> String {
 pub enum Format {
     /// Aligned text for people.
     Table,
-    /// JSON for programs (README documents its shape).
+    /// JSON for programs (docs/json-output.md documents its shape).
     Json,
     /// CSV with a header line.
     Csv,
