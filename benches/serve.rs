@@ -10,7 +10,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
-use btdb::cli::{compare, rank};
+use btdb::answers::{compare, rank};
 use btdb::db::{Db, DbOptions, SchemaUse};
 use btdb::serve::params::Params;
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};

@@ -5,6 +5,7 @@
 //! per table with that table's queries. `serve` is a second front end beside `cli`: it reads
 //! requests as the commands' arguments and renders their answers as pages and JSON.
 
+pub mod answers;
 pub mod cli;
 pub mod db;
 pub mod decimal;

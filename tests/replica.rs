@@ -141,7 +141,7 @@ async fn reads_go_to_the_standby_and_see_the_primarys_writes_once_replayed() {
         assert_eq!(count(&page), 25, "the standby's own answer");
         std::thread::sleep(Duration::from_millis(100));
     }
-    let out = btdb(&p, Some(&s), &["runs", "--read-your-writes", "0.5"]);
+    let out = btdb(&p, Some(&s), &["runs", "--read-your-writes=0.5"]);
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(1), "{err}");
     assert!(

@@ -5,7 +5,7 @@ use std::io::{BufRead, IsTerminal, Write};
 use anyhow::{Result, bail};
 
 use super::GlobalArgs;
-use super::filter::SelectionArgs;
+use crate::answers::filter::SelectionArgs;
 use crate::db::{Db, SchemaUse, roles};
 use crate::query::delete;
 use crate::report::{self, delete::Deletion};

@@ -6,7 +6,8 @@ use std::time::Instant;
 
 use anyhow::Result;
 
-use super::{Format, GlobalArgs, compare};
+use super::{Format, GlobalArgs};
+use crate::answers::compare;
 use crate::db::{Db, SchemaUse, roles};
 use crate::demo::{self, MAIN_MARKET};
 use crate::ingest::{self, RecordOptions, Summary};

@@ -11,7 +11,7 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use tracing::warn;
 
 use super::GlobalArgs;
-use super::filter::SelectionArgs;
+use crate::answers::filter::SelectionArgs;
 use crate::db::{Db, SchemaUse};
 use crate::query::export;
 use crate::report;

@@ -8,7 +8,6 @@ pub mod demo;
 pub mod doctor;
 pub mod explain;
 pub mod export;
-pub mod filter;
 pub mod generate;
 pub mod help;
 pub mod man;

@@ -7,7 +7,7 @@ use serde::Serialize;
 
 use super::params::Params;
 use super::{App, answers, one_line, status_of};
-use crate::cli::{compare, rank, runs, show};
+use crate::answers::{compare, rank, runs, show};
 use crate::models::RunId;
 use crate::query::strategy::Overview;
 

@@ -165,7 +165,7 @@ fn first_line(rendered: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::cli::rank;
+    use crate::answers::rank;
 
     #[test]
     fn parameters_are_the_long_options() {

@@ -6,7 +6,7 @@ use axum::response::Response;
 use maud::{Markup, html};
 
 use super::{on_worker, params as params_text, run_link, strategy_link, value};
-use crate::cli::rank::{self, Ranked};
+use crate::answers::rank::{self, Ranked};
 use crate::query::rank::By;
 use crate::query::suggest;
 use crate::serve::App;

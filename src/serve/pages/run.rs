@@ -6,7 +6,7 @@ use axum::response::Response;
 use maud::{Markup, html};
 
 use super::{chart, on_worker, strategy_link, value};
-use crate::cli::show;
+use crate::answers::show;
 use crate::query::run_detail::RunDetail;
 use crate::report::plot;
 use crate::serve::App;

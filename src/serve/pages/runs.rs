@@ -7,7 +7,7 @@ use axum::response::{IntoResponse, Response};
 use maud::{Markup, html};
 
 use super::{on_worker, params as params_text, run_link, strategy_link, value};
-use crate::cli::runs;
+use crate::answers::runs;
 use crate::report::runs::RunPage;
 use crate::serve::api::{self, WRITES_FILES};
 use crate::serve::params::Params;

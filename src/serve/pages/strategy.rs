@@ -7,7 +7,7 @@ use axum::response::Response;
 use maud::{Markup, html};
 
 use super::{chart, on_worker, params as params_text, select, value};
-use crate::cli::compare;
+use crate::answers::compare;
 use crate::query::strategy::Overview;
 use crate::report::compare::Comparison;
 use crate::report::plot;
