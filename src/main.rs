@@ -19,7 +19,10 @@ fn main() -> ExitCode {
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
         .with_target(false)
-        .with_ansi(cli.global.color.enabled(std::io::stderr().is_terminal()))
+        .with_ansi(cli.global.color.enabled(
+            std::io::stderr().is_terminal(),
+            std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty()),
+        ))
         .init();
     // A command is one chain of queries: on one thread, each message of the server reaches
     // the query that waits for it without a hand-over between threads (a 1,000-run listing:

@@ -488,4 +488,8 @@ async fn timings_count_the_queries_and_slow_ones_are_logged() {
     assert!(out.status.success());
     assert!(err.contains("slow query"), "{err}");
     assert!(err.contains("SELECT"), "the statement is named: {err}");
+    // Into a pipe, log lines carry no colour unless asked for.
+    assert!(!err.contains('\x1b'), "escapes into a pipe: {err:?}");
+    let out = common::cli::btdb(&db, &["rank", "--slow-ms", "0", "--color", "always"], None);
+    assert!(common::cli::text(&out.stderr).contains("\x1b["));
 }

@@ -179,9 +179,7 @@ async fn a_recorder_killed_mid_batch_leaves_no_partial_run_and_a_rerun_completes
 
 /// `db`'s URL with a password added (the test cluster trusts its socket, so it still connects).
 fn with_password(db: &TestDb, password: &str) -> String {
-    let mut url = url::Url::parse(db.url()).expect("url");
-    url.query_pairs_mut().append_pair("password", password);
-    url.to_string()
+    btdb::db::url::with_param(db.url(), "password", password).expect("test URL")
 }
 
 #[tokio::test(flavor = "multi_thread")]

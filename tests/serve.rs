@@ -595,7 +595,7 @@ async fn a_database_that_goes_away_gets_503_and_is_served_again_once_back() {
         .and_then(|n| n.split('?').next())
         .expect("the database's name")
         .to_owned();
-    let admin = btdb::db::url::with_database(db.url(), "postgres");
+    let admin = btdb::db::url::with_database(db.url(), "postgres").expect("test URL");
     let mut conn = btdb::db::establish(&admin, Duration::from_secs(10))
         .await
         .expect("admin connection");

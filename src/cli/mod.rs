@@ -166,13 +166,13 @@ value_enum!(Color {
 });
 
 impl Color {
-    /// Whether to colour a stream, `terminal` telling whether it is one; NO_COLOR (set and not
-    /// empty, as no-color.org says) turns auto off.
-    pub fn enabled(self, terminal: bool) -> bool {
+    /// Whether to colour a stream, `terminal` telling whether it is one and `no_color` whether
+    /// NO_COLOR is set (and not empty, as no-color.org says), which turns auto off.
+    pub fn enabled(self, terminal: bool, no_color: bool) -> bool {
         match self {
             Color::Always => true,
             Color::Never => false,
-            Color::Auto => terminal && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()),
+            Color::Auto => terminal && !no_color,
         }
     }
 }
@@ -416,9 +416,11 @@ mod tests {
 
     #[test]
     fn colour_follows_the_terminal_and_the_flag() {
-        assert!(Color::Always.enabled(false));
-        assert!(!Color::Never.enabled(true));
-        assert!(!Color::Auto.enabled(false));
+        assert!(Color::Always.enabled(false, true));
+        assert!(!Color::Never.enabled(true, false));
+        assert!(Color::Auto.enabled(true, false));
+        assert!(!Color::Auto.enabled(false, false));
+        assert!(!Color::Auto.enabled(true, true), "NO_COLOR");
     }
 
     #[test]

@@ -175,27 +175,7 @@ impl ConnConfig {
     /// Reads `text`, a `postgres://` URL or `key=value` pairs; `env` fills what it leaves out.
     /// Errors name the part that is wrong, never the password.
     pub fn parse(text: &str, env: &Environment) -> Result<Self> {
-        let given = if text.starts_with("postgres://") || text.starts_with("postgresql://") {
-            parse_url(text)?
-        } else if text.contains('=') {
-            parse_conninfo(text)?
-        } else {
-            bail!(
-                "the database URL is neither postgres://… nor key=value pairs (it starts with `{}`)",
-                text.chars().take(12).collect::<String>()
-            );
-        };
-        let mut params: Vec<(String, String)> = Vec::new();
-        for (key, value) in given {
-            if !KNOWN.contains(&key.as_str()) {
-                bail!(
-                    "the database URL has an unknown parameter `{key}`; btdb knows {}",
-                    KNOWN.join(", ")
-                );
-            }
-            params.retain(|(k, _)| *k != key);
-            params.push((key, value));
-        }
+        let params = parse_text(text)?.params;
         let get = |key: &str| -> Option<String> {
             params
                 .iter()
@@ -532,6 +512,42 @@ fn decode(part: &str, what: &str) -> Result<String> {
         .decode_utf8()
         .map(|s| s.into_owned())
         .map_err(|_| anyhow!("the database URL's {what} is not UTF-8 once decoded"))
+}
+
+/// A connection string as written, before the environment fills it in: whether it was a URL,
+/// and its parameters in order, each once (the last one given wins), all of them known.
+#[derive(Clone, PartialEq, Eq)]
+pub(crate) struct Written {
+    pub url: bool,
+    pub params: Vec<(String, String)>,
+}
+
+/// The one reading of a connection string, a `postgres://` URL or `key=value` pairs, which
+/// `ConnConfig::parse` resolves and `url` prints back.
+pub(crate) fn parse_text(text: &str) -> Result<Written> {
+    let url = text.starts_with("postgres://") || text.starts_with("postgresql://");
+    let given = if url {
+        parse_url(text)?
+    } else if text.contains('=') {
+        parse_conninfo(text)?
+    } else {
+        bail!(
+            "the database URL is neither postgres://… nor key=value pairs (it starts with `{}`)",
+            text.chars().take(12).collect::<String>()
+        );
+    };
+    let mut params: Vec<(String, String)> = Vec::new();
+    for (key, value) in given {
+        if !KNOWN.contains(&key.as_str()) {
+            bail!(
+                "the database URL has an unknown parameter `{key}`; btdb knows {}",
+                KNOWN.join(", ")
+            );
+        }
+        params.retain(|(k, _)| *k != key);
+        params.push((key, value));
+    }
+    Ok(Written { url, params })
 }
 
 /// `postgres://user:password@host:port,host2:port2/dbname?key=value&…` as key/value pairs.

@@ -1,170 +1,152 @@
-//! Database URLs: what a user may see of them.
+//! Connection strings as a user may see them, and the same string for another database: both
+//! read the text with the one parser `ConnConfig` uses (`config::parse_text`) and write it back
+//! in the form it came in, a URL or `key=value` pairs.
 
-use url::form_urlencoded;
+use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 
-/// The URL with any password replaced by `***`, for messages and logs.
-///
-/// Handles URLs (`postgres://user:pw@host/db?password=pw`), including the multi-host and
-/// empty-host forms that libpq accepts and generic URL parsers refuse, and key/value strings
-/// (`host=h password=pw`).
+use super::config::{Written, parse_text};
+
+/// What a URL part keeps unescaped: RFC 3986's unreserved characters. `+` is escaped too, since
+/// libpq reads it as itself, not as a space.
+const PART: &AsciiSet = &NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'.')
+    .remove(b'_')
+    .remove(b'~');
+
+/// The connection string with any password replaced by `***`, for messages and logs. Text that
+/// cannot be read as one is not shown at all: a password may be anywhere in it.
 pub fn redact(database_url: &str) -> String {
-    match split_url(database_url) {
-        Some(parts) => {
-            let userinfo = match parts.userinfo {
-                Some(info) => match info.split_once(':') {
-                    Some((user, _)) => format!("{user}:***@"),
-                    None => format!("{info}@"),
-                },
-                None => String::new(),
-            };
-            let query = match parts.query {
-                Some(query) => {
-                    let pairs = query
-                        .split('&')
-                        .map(|pair| match pair.split_once('=') {
-                            Some((key, _)) if key == "password" => format!("{key}=***"),
-                            _ => pair.to_owned(),
-                        })
-                        .collect::<Vec<_>>();
-                    format!("?{}", pairs.join("&"))
-                }
-                None => String::new(),
-            };
-            format!(
-                "{}://{userinfo}{}{}{query}",
-                parts.scheme, parts.hosts, parts.path
-            )
-        }
-        None => database_url
-            .split_whitespace()
-            .map(|pair| match pair.split_once('=') {
-                Some((key, _)) if key.eq_ignore_ascii_case("password") => format!("{key}=***"),
-                _ => pair.to_owned(),
-            })
-            .collect::<Vec<_>>()
-            .join(" "),
+    match parse_text(database_url) {
+        Ok(written) => render(&written, false),
+        Err(_) => "(a connection string that cannot be read)".to_owned(),
     }
-}
-
-/// Host (or socket directory) and database name, for a message that says where a connection went.
-pub fn describe(database_url: &str) -> String {
-    let (host, port, database) = match split_url(database_url) {
-        Some(parts) => {
-            let params: Vec<(String, String)> = parts
-                .query
-                .map(|q| form_urlencoded::parse(q.as_bytes()).into_owned().collect())
-                .unwrap_or_default();
-            let param = |name: &str| {
-                params
-                    .iter()
-                    .find(|(k, _)| k == name)
-                    .map(|(_, v)| v.clone())
-            };
-            let host =
-                param("host").or_else(|| Some(decode(parts.hosts)).filter(|h| !h.is_empty()));
-            let database = param("dbname").or_else(|| {
-                Some(decode(parts.path.trim_start_matches('/'))).filter(|d| !d.is_empty())
-            });
-            (host, param("port"), database)
-        }
-        None => {
-            let param = |name: &str| {
-                database_url.split_whitespace().find_map(|pair| {
-                    pair.split_once('=')
-                        .filter(|(k, _)| k.eq_ignore_ascii_case(name))
-                        .map(|(_, v)| v.to_owned())
-                })
-            };
-            (param("host"), param("port"), param("dbname"))
-        }
-    };
-    let host = host.unwrap_or_else(|| "localhost".to_owned());
-    let host = match port {
-        // A socket directory's port only names the socket file: leave it out.
-        Some(port) if !host.starts_with('/') => format!("{host}:{port}"),
-        _ => host,
-    };
-    format!(
-        "database `{}` on `{host}`",
-        database.as_deref().unwrap_or("(default)")
-    )
 }
 
 /// The same server and credentials, another database.
-pub fn with_database(database_url: &str, database: &str) -> String {
-    match split_url(database_url) {
-        Some(parts) => {
-            let userinfo = parts.userinfo.map(|u| format!("{u}@")).unwrap_or_default();
-            let query = match parts.query {
-                Some(q) => {
-                    let kept: Vec<&str> = q
-                        .split('&')
-                        .filter(|pair| !pair.starts_with("dbname="))
-                        .collect();
-                    if kept.is_empty() {
-                        String::new()
-                    } else {
-                        format!("?{}", kept.join("&"))
-                    }
-                }
-                None => String::new(),
-            };
-            let encoded: String = form_urlencoded::byte_serialize(database.as_bytes()).collect();
-            format!(
-                "{}://{userinfo}{}/{encoded}{query}",
-                parts.scheme, parts.hosts
-            )
+pub fn with_database(database_url: &str, database: &str) -> anyhow::Result<String> {
+    with_param(database_url, "dbname", database)
+}
+
+/// The same connection string with parameter `key` (`dbname`, `user`, …) set to `value`.
+pub fn with_param(database_url: &str, key: &str, value: &str) -> anyhow::Result<String> {
+    let mut written = parse_text(database_url)?;
+    written.params.retain(|(k, _)| k != key);
+    written.params.push((key.to_owned(), value.to_owned()));
+    Ok(render(&written, true))
+}
+
+fn render(written: &Written, reveal: bool) -> String {
+    let shown = |key: &str, value: &str| {
+        if key == "password" && !reveal {
+            "***".to_owned()
+        } else {
+            value.to_owned()
         }
-        None => {
-            let mut pairs: Vec<String> = database_url
-                .split_whitespace()
-                .filter(|pair| !pair.starts_with("dbname="))
-                .map(str::to_owned)
-                .collect();
-            pairs.push(format!("dbname={database}"));
-            pairs.join(" ")
+    };
+    // In a URL the stand-in is written as it is, never escaped.
+    let encoded = |key: &str, value: &str| {
+        if key == "password" && !reveal {
+            "***".to_owned()
+        } else {
+            utf8_percent_encode(value, PART).to_string()
         }
+    };
+    if !written.url {
+        return written
+            .params
+            .iter()
+            .map(|(k, v)| format!("{k}={}", quote(&shown(k, v))))
+            .collect::<Vec<_>>()
+            .join(" ");
     }
-}
-
-struct UrlParts<'a> {
-    scheme: &'a str,
-    userinfo: Option<&'a str>,
-    hosts: &'a str,
-    path: &'a str,
-    query: Option<&'a str>,
-}
-
-fn split_url(text: &str) -> Option<UrlParts<'_>> {
-    let (scheme, rest) = text.split_once("://")?;
-    let (rest, query) = match rest.split_once('?') {
-        Some((rest, query)) => (rest, Some(query)),
-        None => (rest, None),
+    let get = |key: &str| {
+        written
+            .params
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.as_str())
     };
-    let (authority, path) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
-    let (userinfo, hosts) = match authority.rsplit_once('@') {
-        Some((info, hosts)) => (Some(info), hosts),
-        None => (None, authority),
+    let encode = |text: &str| utf8_percent_encode(text, PART).to_string();
+    let mut userinfo = String::new();
+    if let Some(user) = get("user") {
+        userinfo.push_str(&encode(user));
+    }
+    if let Some(password) = get("password") {
+        userinfo.push(':');
+        userinfo.push_str(&encoded("password", password));
+    }
+    if !userinfo.is_empty() {
+        userinfo.push('@');
+    }
+    // Hosts go in the authority when they are network names, with their ports; socket
+    // directories (which hold `/`) go in the query, as libpq reads them there.
+    let hosts: Vec<&str> = get("host")
+        .map(|h| h.split(',').collect())
+        .unwrap_or_default();
+    let ports: Vec<&str> = get("port")
+        .map(|p| p.split(',').collect())
+        .unwrap_or_default();
+    let in_authority = !hosts.is_empty()
+        && !hosts.iter().any(|h| h.starts_with('/'))
+        && (ports.len() <= 1 || ports.len() == hosts.len());
+    let authority = if in_authority {
+        hosts
+            .iter()
+            .enumerate()
+            .map(|(i, host)| {
+                let host = if host.contains(':') {
+                    format!("[{host}]")
+                } else {
+                    encode(host)
+                };
+                match ports.get(i).or(ports.first()) {
+                    Some(port) => format!("{host}:{port}"),
+                    None => host,
+                }
+            })
+            .collect::<Vec<_>>()
+            .join(",")
+    } else {
+        String::new()
     };
-    Some(UrlParts {
-        scheme,
-        userinfo,
-        hosts,
-        path,
-        query,
-    })
+    let query: Vec<String> = written
+        .params
+        .iter()
+        .filter(|(k, _)| match k.as_str() {
+            "user" | "password" | "dbname" => false,
+            "host" | "port" => !in_authority,
+            _ => true,
+        })
+        .map(|(k, v)| format!("{k}={}", encoded(k, v)))
+        .collect();
+    let query = if query.is_empty() {
+        String::new()
+    } else {
+        format!("?{}", query.join("&"))
+    };
+    let dbname = get("dbname").map(encode).unwrap_or_default();
+    format!("postgres://{userinfo}{authority}/{dbname}{query}")
 }
 
-fn decode(text: &str) -> String {
-    form_urlencoded::parse(format!("x={text}").as_bytes())
-        .next()
-        .map(|(_, v)| v.into_owned())
-        .unwrap_or_default()
+/// A `key=value` value, quoted when it must be, as libpq reads it back.
+fn quote(value: &str) -> String {
+    if !value.is_empty() && !value.contains([' ', '\'', '\\', '\t', '\n']) {
+        return value.to_owned();
+    }
+    format!("'{}'", value.replace('\\', "\\\\").replace('\'', "\\'"))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::db::config::{ConnConfig, Environment};
+
+    /// The same target, read back with ConnConfig.
+    fn same_target(a: &str, b: &str) {
+        let read = |text: &str| ConnConfig::parse(text, &Environment::with(&[], None)).expect(text);
+        assert_eq!(read(a), read(b), "{a} and {b}");
+    }
 
     #[test]
     fn password_in_userinfo_is_hidden() {
@@ -175,61 +157,57 @@ mod tests {
     #[test]
     fn password_query_parameter_is_hidden() {
         let shown = redact("postgresql://alice@db/btdb?sslmode=require&password=hunter2");
-        assert!(!shown.contains("hunter2"), "{shown}");
-        assert!(shown.contains("sslmode=require"), "{shown}");
+        assert_eq!(shown, "postgres://alice:***@db/btdb?sslmode=require");
     }
 
     #[test]
-    fn key_value_password_is_hidden() {
+    fn key_value_password_is_hidden_even_quoted() {
         let shown = redact("host=db user=alice password=hunter2 dbname=btdb");
         assert_eq!(shown, "host=db user=alice password=*** dbname=btdb");
+        let shown = redact("host=db password='two words' dbname=btdb");
+        assert_eq!(shown, "host=db password=*** dbname=btdb");
     }
 
     #[test]
-    fn url_without_password_is_unchanged() {
+    fn url_without_password_is_the_same_target() {
         let url = "postgres:///btdb?host=%2Fvar%2Flib%2Fbtdb%2Fpg&user=btdb";
-        assert_eq!(redact(url), url);
+        assert_eq!(
+            redact(url),
+            "postgres://btdb@/btdb?host=%2Fvar%2Flib%2Fbtdb%2Fpg"
+        );
+        same_target(url, &redact(url));
     }
 
     #[test]
     fn forms_generic_parsers_refuse_are_redacted_too() {
         let shown = redact("postgres://bob:pw@/btdb?host=/run/pg");
-        assert_eq!(shown, "postgres://bob:***@/btdb?host=/run/pg");
+        assert_eq!(shown, "postgres://bob:***@/btdb?host=%2Frun%2Fpg");
         let shown = redact("postgresql://bob:pw@h1:5432,h2:5433/btdb");
-        assert_eq!(shown, "postgresql://bob:***@h1:5432,h2:5433/btdb");
+        assert_eq!(shown, "postgres://bob:***@h1:5432,h2:5433/btdb");
     }
 
     #[test]
-    fn unknown_text_keeps_no_password() {
-        assert!(!redact("password=hunter2").contains("hunter2"));
+    fn text_that_cannot_be_read_is_not_shown() {
+        assert!(!redact("password").contains("password"));
+        assert!(!redact("postgres://a:hunter2@h/db?nonsense=1").contains("hunter2"));
     }
 
     #[test]
-    fn with_database_swaps_only_the_database() {
-        assert_eq!(
-            with_database("postgres://a:pw@h:5432/one?sslmode=disable", "two"),
-            "postgres://a:pw@h:5432/two?sslmode=disable"
+    fn plus_is_a_plus_and_the_database_is_swapped_alone() {
+        let url = "postgres://a:p%2Bw@h:5432/one?sslmode=disable";
+        let two = with_database(url, "two").expect("readable");
+        assert_eq!(two, "postgres://a:p%2Bw@h:5432/two?sslmode=disable");
+        same_target(
+            &two,
+            "host=h port=5432 user=a password=p+w dbname=two sslmode=disable",
         );
+        let socket = with_database("postgres:///btdb?host=%2Frun&dbname=x&user=btdb", "t1");
+        assert_eq!(socket.expect("readable"), "postgres://btdb@/t1?host=%2Frun");
         assert_eq!(
-            with_database("postgres:///btdb?host=%2Frun&dbname=x&user=btdb", "t1"),
-            "postgres:///t1?host=%2Frun&user=btdb"
+            with_database("host=h dbname=x", "y").expect("readable"),
+            "host=h dbname=y"
         );
-        assert_eq!(with_database("host=h dbname=x", "y"), "host=h dbname=y");
-    }
-
-    #[test]
-    fn describe_names_host_and_database() {
-        assert_eq!(
-            describe("postgres://a:pw@db.example:6543/results"),
-            "database `results` on `db.example:6543`"
-        );
-        assert_eq!(
-            describe("postgres:///btdb?host=%2Fvar%2Flib%2Fbtdb%2Fpg&port=5432"),
-            "database `btdb` on `/var/lib/btdb/pg`"
-        );
-        assert_eq!(
-            describe("host=db port=6 dbname=x password=p"),
-            "database `x` on `db:6`"
-        );
+        let quoted = with_database("host=h password='a b\\'c'", "d b").expect("readable");
+        same_target(&quoted, "postgres://:a%20b%27c@h/d%20b");
     }
 }

@@ -324,9 +324,12 @@ async fn ensure_template(admin: &str, template: &str, fingerprint: &str, fill: O
         conn.batch_execute(&format!("CREATE DATABASE {template} TEMPLATE {source}"))
             .await
             .expect("creating a template database");
-        let built = establish(&url::with_database(admin, template), TIMEOUT)
-            .await
-            .expect("connecting to a template");
+        let built = establish(
+            &url::with_database(admin, template).expect("test URL"),
+            TIMEOUT,
+        )
+        .await
+        .expect("connecting to a template");
         match fill {
             None => drop(
                 migrate::run_pending(built)
@@ -406,7 +409,7 @@ impl TestDb {
         conn.batch_execute(&format!("CREATE DATABASE {name} TEMPLATE {template}"))
             .await
             .expect("creating a test database");
-        let url = url::with_database(&admin, &name);
+        let url = url::with_database(&admin, &name).expect("test URL");
         Self { name, url }
     }
 
@@ -453,9 +456,7 @@ pub async fn login_role(db: &TestDb, conn: &mut AsyncPgConnection, name: &str) -
     ))
     .await
     .expect("creating a role");
-    let url = db.url().replace("user=btdb", &format!("user={name}"));
-    assert_ne!(url, db.url(), "the test cluster's URL names its user");
-    url
+    url::with_param(db.url(), "user", name).expect("test URL")
 }
 
 /// A loopback port free at the moment of asking.
@@ -468,7 +469,7 @@ pub fn free_port() -> u16 {
 
 /// Drops `db`, then the login roles a test made: their privileges lived in it.
 pub async fn drop_roles(db: TestDb, roles: &[&str]) {
-    let admin = url::with_database(db.url(), "postgres");
+    let admin = url::with_database(db.url(), "postgres").expect("test URL");
     drop(db);
     let mut admin = establish(&admin, TIMEOUT).await.expect("admin");
     for role in roles {
