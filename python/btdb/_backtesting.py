@@ -1,0 +1,89 @@
+"""backtesting.py's `Backtest.run()` result as a run document."""
+
+from __future__ import annotations
+
+from typing import Any, Dict, Iterable, Mapping, Optional
+
+from . import _document as doc
+
+
+def from_backtesting(
+    stats: Any,
+    *,
+    dataset: str,
+    strategy: Optional[str] = None,
+    params: Optional[Mapping[str, Any]] = None,
+    symbol: Optional[str] = None,
+    periods_per_year: Optional[float] = None,
+    sweep: Optional[str] = None,
+    tags: Optional[Iterable[str]] = None,
+    run_key: Optional[str] = None,
+) -> Dict[str, Any]:
+    """The run document of one `Backtest.run()` result.
+
+    - strategy: the Strategy class's name unless given; params: the parameters the run used
+      (`stats._strategy._params`) unless given.
+    - equity: `stats._equity_curve["Equity"]`, one point per bar; trades: `stats._trades`
+      (closed trades; pass `finalize_trades=True` to Backtest to close the last one), each with
+      its commission as fees and backtesting.py's PnL (net of commission) as pnl.
+    - metrics: every numeric figure of `stats` under `bt.` (`Return [%]` as `bt.return_pct`,
+      durations in days), beside what btdb computes from the curve.
+    - times without a zone are taken as UTC.
+    """
+    curve = getattr(stats, "_equity_curve", None)
+    trades = getattr(stats, "_trades", None)
+    runner = getattr(stats, "_strategy", None)
+    if curve is None or trades is None or runner is None or "Equity" not in curve:
+        raise TypeError(
+            "from_backtesting: stats is not a Backtest.run() result "
+            "(it has no _equity_curve with Equity, _trades and _strategy)"
+        )
+    name = strategy or type(runner).__name__
+    used = params if params is not None else getattr(runner, "_params", {})
+    out: Dict[str, Any] = {
+        "strategy": name,
+        "params": doc.params(used),
+        "dataset": dataset,
+        "equity": [[doc.timestamp(ts), float(e)] for ts, e in curve["Equity"].items()],
+        "trades": [_trade(row, symbol or dataset) for row in trades.itertuples(index=False)],
+        "metrics": _metrics(stats),
+    }
+    if periods_per_year is not None:
+        out["periods_per_year"] = periods_per_year
+    if sweep is not None:
+        out["sweep"] = sweep
+    if tags:
+        out["tags"] = list(tags)
+    if run_key is not None:
+        out["run_key"] = run_key
+    return out
+
+
+def _trade(row: Any, symbol: str) -> Dict[str, Any]:
+    size = float(row.Size)
+    commission = getattr(row, "Commission", 0.0)
+    return {
+        "symbol": symbol,
+        "side": "long" if size > 0 else "short",
+        "quantity": abs(size),
+        "entry_time": doc.timestamp(row.EntryTime),
+        "entry_price": float(row.EntryPrice),
+        "exit_time": doc.timestamp(row.ExitTime),
+        "exit_price": float(row.ExitPrice),
+        "fees": float(commission),
+        "pnl": float(row.PnL),
+    }
+
+
+def _metrics(stats: Any) -> Dict[str, float]:
+    metrics: Dict[str, float] = {}
+    for label, value in stats.items():
+        if not isinstance(label, str) or label.startswith("_"):
+            continue
+        days = doc.duration_days(value)
+        if days is not None:
+            value, label = days, f"{label} days"
+        value = doc.number(value)
+        if value is not None:
+            metrics[doc.metric_name("bt", label)] = value
+    return metrics
