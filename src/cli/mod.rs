@@ -10,6 +10,7 @@ pub mod explain;
 pub mod export;
 pub mod generate;
 pub mod help;
+pub mod import;
 pub mod man;
 pub mod rank;
 pub mod record;
@@ -254,6 +255,8 @@ pub enum Command {
     Db(db::Args),
     /// Record backtest runs from run documents (JSON, JSON arrays, JSON Lines).
     Record(record::Args),
+    /// Record runs from another tool's own output: Freqtrade's backtest results.
+    Import(import::Args),
     /// List runs with their parameters and metrics, newest first, a page at a time.
     Runs(runs::Args),
     /// Delete runs recorded by mistake, with their metrics, trades and equity curves, in one
@@ -301,6 +304,7 @@ pub async fn run(cli: Cli) -> Result<()> {
         Command::Demo(args) => demo::run(args, global).await,
         Command::Db(args) => db::run(args, global).await,
         Command::Record(args) => record::run(args, global).await,
+        Command::Import(args) => import::run(args, global).await,
         Command::Runs(args) => runs::run(args, global).await,
         Command::Delete(args) => delete::run(args, global).await,
         Command::Export(args) => export::run(args, global).await,

@@ -3,6 +3,7 @@
 
 pub mod canonical;
 pub mod document;
+pub mod freqtrade;
 pub mod source;
 pub mod validate;
 pub mod write;

@@ -11,13 +11,15 @@ use std::sync::Arc;
 use anyhow::{Context, Result, bail};
 use serde_json::value::RawValue;
 
-/// One input: a file, standard input (`-`), or documents generated on the fly (`btdb gen
-/// --record`), which go through the same reader as a file would.
+/// One input: a file, standard input (`-`), documents generated on the fly (`btdb gen
+/// --record`), or JSON Lines made in memory from another tool's file (`btdb import`, named
+/// after that file); all go through the same reader as a file would.
 #[derive(Debug, Clone)]
 pub enum Input {
     File(PathBuf),
     Stdin,
     Generated(Generator),
+    Converted { name: Arc<str>, lines: Arc<str> },
 }
 
 /// Writes JSON Lines into the pipe it is given, on a thread of its own; it should end when a
@@ -40,6 +42,7 @@ impl Input {
             Input::File(path) => path.display().to_string(),
             Input::Stdin => "<stdin>".to_owned(),
             Input::Generated(_) => "<gen>".to_owned(),
+            Input::Converted { name, .. } => name.to_string(),
         }
     }
 
@@ -47,6 +50,7 @@ impl Input {
     pub fn size(&self) -> Option<u64> {
         match self {
             Input::File(path) => std::fs::metadata(path).ok().map(|m| m.len()),
+            Input::Converted { lines, .. } => Some(lines.len() as u64),
             Input::Stdin | Input::Generated(_) => None,
         }
     }
@@ -169,6 +173,7 @@ pub fn read(
             });
             Box::new(reader)
         }
+        Input::Converted { lines, .. } => Box::new(io::Cursor::new(lines.as_bytes().to_vec())),
     };
     let mut reader = BufReader::with_capacity(
         1 << 20,

@@ -1,0 +1,463 @@
+//! Freqtrade's backtest results as run documents (`btdb import freqtrade`): one run per strategy
+//! of a result. Reads the result JSON as Freqtrade writes it since 2022 (per-strategy statistics
+//! with trades as objects), whether plain (`backtest-result-*.json`) or inside the zip files
+//! Freqtrade writes since 2025 (with the strategy's parameter file beside it); docs/importing.md
+//! maps every field.
+
+use std::collections::BTreeMap;
+use std::fs::File;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+
+use anyhow::{Context, Result, anyhow, bail};
+use bigdecimal::BigDecimal;
+use chrono::{DateTime, SecondsFormat, Utc};
+use serde_json::{Map, Number, Value, json};
+
+/// Freqtrade's summary figures kept beside btdb's, as `freqtrade.NAME`.
+const FIGURES: &[&str] = &[
+    "profit_total",
+    "profit_total_abs",
+    "profit_mean",
+    "profit_median",
+    "profit_factor",
+    "max_drawdown_account",
+    "max_drawdown_abs",
+    "max_relative_drawdown",
+    "sharpe",
+    "sortino",
+    "calmar",
+    "cagr",
+    "sqn",
+    "expectancy",
+    "expectancy_ratio",
+    "winrate",
+    "wins",
+    "draws",
+    "losses",
+    "total_trades",
+    "trades_per_day",
+    "starting_balance",
+    "final_balance",
+    "market_change",
+    "holding_avg_s",
+];
+
+/// The strategy settings of a result that are parameters of the run.
+const SETTINGS: &[&str] = &[
+    "timeframe",
+    "stoploss",
+    "trailing_stop",
+    "trailing_stop_positive",
+    "trailing_stop_positive_offset",
+    "trailing_only_offset_is_reached",
+];
+
+/// What the importer says it reads, in every message about a format it does not know.
+const KNOWN_FORMAT: &str = "btdb reads the results of Freqtrade 2022.1 and later (tested with \
+     2026.9): per-strategy statistics with trades as objects";
+
+/// One result file's runs, as run documents in the file's strategy order.
+#[derive(Debug)]
+pub struct Converted {
+    pub file: PathBuf,
+    pub documents: Vec<Value>,
+}
+
+/// The result files behind `paths`: zip and JSON results as given, `.last_result.json` as the
+/// result it names, directories as every result in them (sorted).
+pub fn expand(paths: &[PathBuf]) -> Result<Vec<PathBuf>> {
+    let mut files = Vec::new();
+    for path in paths {
+        if path.is_dir() {
+            let mut found: Vec<PathBuf> = std::fs::read_dir(path)
+                .with_context(|| format!("reading `{}`", path.display()))?
+                .flatten()
+                .map(|e| e.path())
+                .filter(|p| is_result(p))
+                .collect();
+            found.sort();
+            // A result written both ways (older Freqtrade wrote .json, newer .zip): the zip.
+            found.retain(|p| {
+                p.extension().is_none_or(|e| e != "json") || !p.with_extension("zip").exists()
+            });
+            if found.is_empty() {
+                bail!(
+                    "`{}` holds no backtest-result-*.zip or *.json",
+                    path.display()
+                );
+            }
+            files.extend(found);
+        } else if path.file_name().is_some_and(|n| n == ".last_result.json") {
+            files.push(latest(path)?);
+        } else {
+            files.push(path.clone());
+        }
+    }
+    Ok(files)
+}
+
+fn is_result(path: &Path) -> bool {
+    let name = path
+        .file_name()
+        .and_then(|n| n.to_str())
+        .unwrap_or_default();
+    name.starts_with("backtest-result-")
+        && (name.ends_with(".zip") || name.ends_with(".json"))
+        && !name.ends_with(".meta.json")
+}
+
+/// The result `.last_result.json` names, beside it.
+fn latest(path: &Path) -> Result<PathBuf> {
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("reading `{}`", path.display()))?;
+    let value: Value =
+        serde_json::from_str(&text).map_err(|e| anyhow!("{}: not JSON: {e}", path.display()))?;
+    let name = value
+        .get("latest_backtest")
+        .and_then(Value::as_str)
+        .ok_or_else(|| anyhow!("{}: latest_backtest: missing", path.display()))?;
+    Ok(path.with_file_name(name))
+}
+
+/// The runs of one result file; any error names the file and the field, and means nothing of
+/// the file is recorded.
+pub fn convert(path: &Path, sweep: Option<&str>) -> Result<Converted> {
+    let shown = path.display().to_string();
+    let (result, parameter_files) = if path.extension().is_some_and(|e| e == "zip") {
+        read_zip(path).map_err(|e| anyhow!("{shown}: {e:#}"))?
+    } else {
+        let text = std::fs::read_to_string(path).with_context(|| format!("reading `{shown}`"))?;
+        (text, BTreeMap::new())
+    };
+    let result: Value = serde_json::from_str(&result)
+        .map_err(|e| anyhow!("{shown}: not a Freqtrade backtest result: {e}"))?;
+    // A result holds each strategy's statistics and the table comparing them.
+    let strategies = result
+        .get("strategy")
+        .and_then(Value::as_object)
+        .filter(|s| {
+            !s.is_empty()
+                && result
+                    .get("strategy_comparison")
+                    .is_some_and(Value::is_array)
+        })
+        .ok_or_else(|| {
+            anyhow!(
+                "{shown}: not a Freqtrade backtest result (no `strategy` object beside a \
+                 `strategy_comparison` array); {KNOWN_FORMAT}"
+            )
+        })?;
+    let mut documents = Vec::with_capacity(strategies.len());
+    for (name, stats) in strategies {
+        let params = parameter_files.get(name);
+        let document = run(name, stats, params, sweep)
+            .map_err(|e| anyhow!("{shown}: strategy.{name}.{e:#}"))?;
+        documents.push(document);
+    }
+    Ok(Converted {
+        file: path.to_path_buf(),
+        documents,
+    })
+}
+
+/// The result JSON inside a zip (`NAME.json` in `NAME.zip`, or its one result entry when the
+/// zip was renamed), and the strategies' parameter files (`NAME_STRATEGY.json`) by strategy.
+fn read_zip(path: &Path) -> Result<(String, BTreeMap<String, Value>)> {
+    let file = File::open(path).context("opening it")?;
+    let mut archive = zip::ZipArchive::new(file).context("not a zip file")?;
+    let names: Vec<String> = archive
+        .file_names()
+        .map(|n| n.map(|n| n.into_owned()))
+        .collect::<Result<_, _>>()
+        .context("not a readable zip file")?;
+    let stem = path
+        .file_stem()
+        .and_then(|s| s.to_str())
+        .unwrap_or_default();
+    // Beside the result sit `NAME_config.json` and `NAME_STRATEGY.json`: the result's own name
+    // is the shortest.
+    let mut results: Vec<&String> = names
+        .iter()
+        .filter(|n| n.starts_with("backtest-result-") && n.ends_with(".json"))
+        .filter(|n| !n.ends_with("_config.json") && !n.ends_with(".meta.json"))
+        .collect();
+    results.sort_by_key(|n| n.len());
+    let result = results
+        .iter()
+        .find(|n| n.trim_end_matches(".json") == stem)
+        .or(results.first())
+        .ok_or_else(|| anyhow!("holds no backtest result (no backtest-result-….json inside)"))?
+        .to_string();
+    let read = |archive: &mut zip::ZipArchive<File>, name: &str| -> Result<String> {
+        let mut text = String::new();
+        archive
+            .by_name(name)
+            .with_context(|| format!("reading `{name}` inside"))?
+            .read_to_string(&mut text)
+            .with_context(|| format!("reading `{name}` inside"))?;
+        Ok(text)
+    };
+    let text = read(&mut archive, &result)?;
+    let prefix = format!("{}_", result.trim_end_matches(".json"));
+    let mut parameter_files = BTreeMap::new();
+    for name in &names {
+        let Some(strategy) = name
+            .strip_prefix(&prefix)
+            .and_then(|rest| rest.strip_suffix(".json"))
+        else {
+            continue;
+        };
+        if strategy == "config" {
+            continue;
+        }
+        let params: Value = serde_json::from_str(&read(&mut archive, name)?)
+            .map_err(|e| anyhow!("{name} inside: not JSON: {e}"))?;
+        parameter_files.insert(strategy.to_owned(), params);
+    }
+    Ok((text, parameter_files))
+}
+
+/// A field of `stats`, or an error naming it.
+fn field<'a>(stats: &'a Value, name: &str) -> Result<&'a Value> {
+    stats
+        .get(name)
+        .filter(|v| !v.is_null())
+        .ok_or_else(|| anyhow!("{name}: missing; {KNOWN_FORMAT}"))
+}
+
+fn number<'a>(value: &'a Value, name: &str) -> Result<&'a Number> {
+    match value {
+        Value::Number(n) => Ok(n),
+        other => bail!("{name}: expected a number, found {other}"),
+    }
+}
+
+fn decimal(n: &Number, name: &str) -> Result<BigDecimal> {
+    BigDecimal::from_str(&n.to_string()).map_err(|_| anyhow!("{name}: `{n}` is not a decimal"))
+}
+
+fn millis(value: &Value, name: &str) -> Result<DateTime<Utc>> {
+    let n = number(value, name)?;
+    n.as_i64()
+        .and_then(DateTime::from_timestamp_millis)
+        .ok_or_else(|| anyhow!("{name}: `{n}` is not a time in milliseconds"))
+}
+
+fn rfc3339(t: DateTime<Utc>) -> String {
+    t.to_rfc3339_opts(SecondsFormat::AutoSi, true)
+}
+
+/// The run document of one strategy's statistics.
+fn run(
+    name: &str,
+    stats: &Value,
+    parameter_file: Option<&Value>,
+    sweep: Option<&str>,
+) -> Result<Value> {
+    let trades = field(stats, "trades")?
+        .as_array()
+        .ok_or_else(|| anyhow!("trades: expected an array; {KNOWN_FORMAT}"))?;
+    let start = millis(field(stats, "backtest_start_ts")?, "backtest_start_ts")?;
+    let end = millis(field(stats, "backtest_end_ts")?, "backtest_end_ts")?;
+    let starting = decimal(
+        number(field(stats, "starting_balance")?, "starting_balance")?,
+        "starting_balance",
+    )?;
+    let timeframe = field(stats, "timeframe")?
+        .as_str()
+        .ok_or_else(|| anyhow!("timeframe: expected a string"))?;
+    let pairs: Vec<&str> = field(stats, "pairlist")?
+        .as_array()
+        .ok_or_else(|| anyhow!("pairlist: expected an array"))?
+        .iter()
+        .map(|p| {
+            p.as_str()
+                .ok_or_else(|| anyhow!("pairlist: expected strings"))
+        })
+        .collect::<Result<_>>()?;
+
+    let mut converted = Vec::with_capacity(trades.len());
+    let mut closes: Vec<(DateTime<Utc>, BigDecimal)> = Vec::with_capacity(trades.len());
+    for (i, trade) in trades.iter().enumerate() {
+        let (doc, close, profit) = self::trade(trade).map_err(|e| anyhow!("trades[{i}].{e:#}"))?;
+        converted.push(doc);
+        closes.push((close, profit));
+    }
+    let equity = curve(start, &starting, closes);
+    let years = (end - start).num_seconds() as f64 / (365.25 * 86_400.0);
+
+    let mut document = Map::new();
+    if let Some(started) = stats.get("backtest_run_start_ts").and_then(Value::as_i64) {
+        document.insert(
+            "run_key".into(),
+            json!(format!("freqtrade:{name}:{started}")),
+        );
+    }
+    document.insert("strategy".into(), json!(name));
+    document.insert(
+        "params".into(),
+        Value::Object(params(stats, parameter_file)?),
+    );
+    document.insert(
+        "dataset".into(),
+        json!(format!("{}:{timeframe}", pairs.join(","))),
+    );
+    document.insert("period_start".into(), json!(rfc3339(start)));
+    document.insert("period_end".into(), json!(rfc3339(end)));
+    document.insert("initial_capital".into(), json!(starting.to_plain_string()));
+    // One point per trade close: the per-period metrics are per closed trade, annualised by
+    // the closes per year.
+    if equity.len() > 1 && years > 0.0 {
+        document.insert(
+            "periods_per_year".into(),
+            json!((equity.len() - 1) as f64 / years),
+        );
+    }
+    if let Some(sweep) = sweep {
+        document.insert("sweep".into(), json!(sweep));
+    }
+    document.insert("tags".into(), json!(["freqtrade"]));
+    document.insert("metrics".into(), Value::Object(figures(stats)));
+    document.insert("trades".into(), Value::Array(converted));
+    document.insert(
+        "equity".into(),
+        Value::Array(
+            equity
+                .into_iter()
+                .map(|(t, e)| json!([rfc3339(t), e.to_plain_string()]))
+                .collect(),
+        ),
+    );
+    Ok(Value::Object(document))
+}
+
+/// One trade, its close time and its profit.
+fn trade(trade: &Value) -> Result<(Value, DateTime<Utc>, BigDecimal)> {
+    if !trade.is_object() {
+        bail!("expected an object (an older result format); {KNOWN_FORMAT}");
+    }
+    let get = |name: &str| field(trade, name);
+    let dec = |name: &str| -> Result<BigDecimal> { decimal(number(get(name)?, name)?, name) };
+    let text = |name: &str| -> Result<String> { Ok(number(get(name)?, name)?.to_string()) };
+    let pair = get("pair")?
+        .as_str()
+        .ok_or_else(|| anyhow!("pair: expected a string"))?;
+    let short = get("is_short")?
+        .as_bool()
+        .ok_or_else(|| anyhow!("is_short: expected true or false"))?;
+    let opened = millis(get("open_timestamp")?, "open_timestamp")?;
+    let closed = millis(get("close_timestamp")?, "close_timestamp")?;
+    let amount = dec("amount")?;
+    // Freqtrade charges its fee rate on each side's value.
+    let fees = &amount * dec("open_rate")? * dec("fee_open")?
+        + &amount * dec("close_rate")? * dec("fee_close")?;
+    let profit = dec("profit_abs")?;
+    let doc = json!({
+        "symbol": pair,
+        "side": if short { "short" } else { "long" },
+        "quantity": text("amount")?,
+        "entry_time": rfc3339(opened),
+        "entry_price": text("open_rate")?,
+        "exit_time": rfc3339(closed),
+        "exit_price": text("close_rate")?,
+        "fees": fees.normalized().to_plain_string(),
+        "pnl": text("profit_abs")?,
+    });
+    Ok((doc, closed, profit))
+}
+
+/// The closed-trade balance: the starting balance at the start, then after each close (trades
+/// closing at one time in one point), as Freqtrade's account drawdown reads it.
+fn curve(
+    start: DateTime<Utc>,
+    starting: &BigDecimal,
+    mut closes: Vec<(DateTime<Utc>, BigDecimal)>,
+) -> Vec<(DateTime<Utc>, BigDecimal)> {
+    closes.sort_by_key(|(t, _)| *t);
+    let mut points = vec![(start, starting.clone())];
+    let mut balance = starting.clone();
+    for (t, profit) in closes {
+        balance += profit;
+        match points.last_mut() {
+            Some(last) if last.0 >= t => last.1 = balance.clone(),
+            _ => points.push((t, balance.clone())),
+        }
+    }
+    points
+}
+
+/// The run's parameters: the strategy settings the result records, `minimal_roi` as its JSON
+/// text, and every parameter of the strategy's parameter file (buy, sell, protection spaces)
+/// under its own name.
+fn params(stats: &Value, parameter_file: Option<&Value>) -> Result<Map<String, Value>> {
+    let mut params = Map::new();
+    if let Some(spaces) = parameter_file
+        .and_then(|f| f.get("params"))
+        .and_then(Value::as_object)
+    {
+        for space in ["buy", "sell", "protection"] {
+            for (key, value) in spaces
+                .get(space)
+                .and_then(Value::as_object)
+                .into_iter()
+                .flatten()
+            {
+                params.insert(key.clone(), scalar(value));
+            }
+        }
+    }
+    for key in SETTINGS {
+        if let Some(value) = stats.get(*key).filter(|v| !v.is_null()) {
+            params.insert((*key).to_owned(), scalar(value));
+        }
+    }
+    if let Some(roi) = stats.get("minimal_roi").filter(|v| !v.is_null()) {
+        params.insert("minimal_roi".into(), json!(roi.to_string()));
+    }
+    Ok(params)
+}
+
+/// A parameter value the run document takes: numbers, strings and booleans as they are,
+/// anything else as its JSON text.
+fn scalar(value: &Value) -> Value {
+    match value {
+        Value::Number(_) | Value::String(_) | Value::Bool(_) => value.clone(),
+        other => json!(other.to_string()),
+    }
+}
+
+fn figures(stats: &Value) -> Map<String, Value> {
+    let mut metrics = Map::new();
+    for name in FIGURES {
+        if let Some(n) = stats
+            .get(*name)
+            .and_then(Value::as_f64)
+            .filter(|v| v.is_finite())
+        {
+            metrics.insert(format!("freqtrade.{name}"), json!(n));
+        }
+    }
+    metrics
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn trades_closing_together_are_one_point_of_the_balance() {
+        let t = |s: i64| DateTime::from_timestamp(s, 0).expect("time");
+        let d = |s: &str| BigDecimal::from_str(s).expect("decimal");
+        let points = curve(
+            t(0),
+            &d("100"),
+            vec![(t(20), d("-2")), (t(10), d("5")), (t(20), d("1.5"))],
+        );
+        assert_eq!(
+            points,
+            vec![(t(0), d("100")), (t(10), d("105")), (t(20), d("104.5"))]
+        );
+    }
+}

@@ -1,0 +1,351 @@
+//! `btdb import freqtrade` on Freqtrade's own output: the results under
+//! tests/fixtures/real/freqtrade/results come from Freqtrade 2026.9's backtesting
+//! (tests/fixtures/real/regen.sh). Every figure compared here is read from those files, as
+//! Freqtrade wrote them.
+
+mod common;
+
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
+
+use common::TestDb;
+use common::cli::{btdb, fails, ok, text};
+use serde_json::Value;
+
+const RESULTS: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/tests/fixtures/real/freqtrade/results"
+);
+
+fn json(text: &str) -> Value {
+    serde_json::from_str(text).unwrap_or_else(|e| panic!("{e}: {text}"))
+}
+
+fn zips() -> Vec<PathBuf> {
+    let mut zips: Vec<PathBuf> = std::fs::read_dir(RESULTS)
+        .expect("results")
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|e| e == "zip"))
+        .collect();
+    zips.sort();
+    zips
+}
+
+/// The result JSON inside a Freqtrade zip, as text.
+fn result_text(zip: &Path) -> String {
+    let mut archive = zip::ZipArchive::new(std::fs::File::open(zip).expect("zip")).expect("zip");
+    let name = format!(
+        "{}.json",
+        zip.file_stem().and_then(|s| s.to_str()).expect("stem")
+    );
+    let mut text = String::new();
+    archive
+        .by_name(&name)
+        .expect("result inside")
+        .read_to_string(&mut text)
+        .expect("reading");
+    text
+}
+
+/// Freqtrade's own figures of every strategy of every result: (strategy, stats).
+fn freqtrade_runs() -> Vec<(String, Value)> {
+    zips()
+        .iter()
+        .flat_map(|zip| {
+            let result = json(&result_text(zip));
+            result["strategy"]
+                .as_object()
+                .expect("strategies")
+                .iter()
+                .map(|(name, stats)| (name.clone(), stats.clone()))
+                .collect::<Vec<_>>()
+        })
+        .collect()
+}
+
+fn close(a: f64, b: f64) -> bool {
+    (a - b).abs() <= 1e-9 * a.abs().max(b.abs()).max(1e-300)
+}
+
+fn f(v: &Value) -> f64 {
+    match v {
+        Value::String(s) => s.parse().expect("a decimal"),
+        other => other
+            .as_f64()
+            .unwrap_or_else(|| panic!("not a number: {other}")),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn every_run_keeps_freqtrade_s_own_figures_and_importing_again_adds_nothing() {
+    let db = TestDb::new().await;
+    let summary = json(&ok(
+        &db,
+        &["import", "freqtrade", RESULTS, "--format", "json"],
+    ));
+    let expected = freqtrade_runs();
+    assert_eq!(
+        expected.len(),
+        14,
+        "a strategy list of two and a grid of 12"
+    );
+    assert_eq!(summary["recorded"], 14, "{summary}");
+
+    let page = json(&ok(
+        &db,
+        &[
+            "runs",
+            "--limit",
+            "100",
+            "--format",
+            "json",
+            "--metrics",
+            "total_return,max_drawdown",
+        ],
+    ));
+    let runs = page["runs"].as_array().expect("runs");
+    assert_eq!(runs.len(), 14);
+    let mut trades_seen = 0;
+    let mut same_candle = 0;
+    for run in runs {
+        let key = run["run_key"].as_str().expect("key");
+        let (name, stats) = expected
+            .iter()
+            .find(|(name, stats)| {
+                key == format!("freqtrade:{name}:{}", stats["backtest_run_start_ts"])
+            })
+            .unwrap_or_else(|| panic!("no result for {key}"));
+        assert_eq!(run["strategy"]["name"], name.as_str());
+        let id = run["id"].to_string();
+        let shown = json(&ok(
+            &db,
+            &["show", &id, "--trades", "--equity", "--format", "json"],
+        ));
+        let trades = shown["trades"].as_array().expect("trades");
+        assert_eq!(
+            trades.len() as u64,
+            stats["total_trades"].as_u64().expect("count")
+        );
+        trades_seen += trades.len();
+        let profit: f64 = trades.iter().map(|t| f(&t["pnl"])).sum();
+        assert!(
+            close(profit, f(&stats["profit_total_abs"])),
+            "{key}: {profit}"
+        );
+        let equity = shown["equity"].as_array().expect("equity");
+        let last = f(&equity[equity.len() - 1][1]);
+        assert!(close(last, f(&stats["final_balance"])), "{key}: {last}");
+        // btdb computes from the closed-trade balance, which Freqtrade's drawdown reads too;
+        // trades closing in one candle are one point of btdb's curve, where Freqtrade also
+        // counts the balance between them (in the order its list happens to hold them).
+        let metrics = &run["metrics"];
+        assert!(
+            close(f(&metrics["total_return"]), f(&stats["profit_total"])),
+            "{key}"
+        );
+        let ours = -f(&metrics["max_drawdown"]);
+        let theirs = f(&stats["max_relative_drawdown"]);
+        let mut closes: Vec<i64> = trades
+            .iter()
+            .map(|t| {
+                chrono::DateTime::parse_from_rfc3339(t["exit_time"].as_str().expect("time"))
+                    .expect("rfc 3339")
+                    .timestamp()
+            })
+            .collect();
+        closes.sort();
+        closes.dedup();
+        if closes.len() == trades.len() {
+            assert!(close(ours, theirs), "{key}: {ours} against {theirs}");
+        } else {
+            // The same drawdown from Freqtrade's own trades, one balance per close time.
+            let mut balance = f(&stats["starting_balance"]);
+            let mut by_close: Vec<(i64, f64)> = stats["trades"]
+                .as_array()
+                .expect("trades")
+                .iter()
+                .map(|t| {
+                    (
+                        t["close_timestamp"].as_i64().expect("ms"),
+                        f(&t["profit_abs"]),
+                    )
+                })
+                .collect();
+            by_close.sort_by_key(|c| c.0);
+            let (mut peak, mut deepest) = (balance, 0.0f64);
+            for (i, (at, profit)) in by_close.iter().enumerate() {
+                balance += profit;
+                if by_close.get(i + 1).is_some_and(|next| next.0 == *at) {
+                    continue;
+                }
+                peak = peak.max(balance);
+                deepest = deepest.max(1.0 - balance / peak);
+            }
+            assert!(close(ours, deepest), "{key}: {ours} against {deepest}");
+            assert!(ours <= theirs + 1e-12, "{key}: {ours} against {theirs}");
+            same_candle += 1;
+        }
+        assert_eq!(
+            shown["dataset"],
+            format!(
+                "BTC/USDT,ETH/USDT:{}",
+                stats["timeframe"].as_str().expect("tf")
+            )
+        );
+    }
+    assert!(same_candle < 14, "every run had trades closing together");
+    let total: u64 = expected
+        .iter()
+        .map(|(_, s)| s["total_trades"].as_u64().expect("n"))
+        .sum();
+    assert_eq!(trades_seen as u64, total);
+
+    let again = json(&ok(
+        &db,
+        &["import", "freqtrade", RESULTS, "--format", "json"],
+    ));
+    assert_eq!(
+        (
+            again["recorded"].as_u64(),
+            again["already_present"].as_u64()
+        ),
+        (Some(0), Some(14))
+    );
+
+    // The grid is a sweep btdb compares: three fast windows by four slow ones.
+    let pivot = json(&ok(
+        &db,
+        &[
+            "compare",
+            "--strategy",
+            "SmaCross",
+            "--x",
+            "fast",
+            "--y",
+            "slow",
+            "--format",
+            "json",
+        ],
+    ));
+    assert_eq!(pivot["pivot"]["x_values"], serde_json::json!([5, 10, 20]));
+    assert_eq!(
+        pivot["pivot"]["y_values"],
+        serde_json::json!([30, 60, 90, 120])
+    );
+    let ranked = json(&ok(&db, &["rank", "--format", "json"]));
+    assert_eq!(ranked.as_array().map(Vec::len), Some(2));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_newest_result_and_a_dry_run() {
+    let db = TestDb::new().await;
+    let last = format!("{RESULTS}/.last_result.json");
+    let printed = ok(&db, &["import", "freqtrade", &last, "--dry-run"]);
+    let docs: Vec<Value> = printed.lines().map(json).collect();
+    assert_eq!(docs.len(), 1);
+    assert_eq!(docs[0]["params"]["fast"], 20);
+    assert_eq!(docs[0]["params"]["slow"], 120);
+    let runs = json(&ok(&db, &["runs", "--format", "json"]));
+    assert_eq!(
+        runs["runs"].as_array().map(Vec::len),
+        Some(0),
+        "a dry run records nothing"
+    );
+    // What it prints is what record takes.
+    let out = btdb(&db, &["record", "-", "--format", "json"], Some(&printed));
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let again = json(&ok(
+        &db,
+        &["import", "freqtrade", &last, "--format", "json"],
+    ));
+    assert_eq!(again["already_present"], 1);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn bad_input_is_one_line_naming_file_and_field_and_records_nothing_of_it() {
+    let db = TestDb::new().await;
+    let dir = common::scratch_dir("freqtrade-bad");
+    let real = &zips()[0];
+    let result = result_text(real);
+
+    // A zip with the config only.
+    let empty = dir.join("backtest-result-empty.zip");
+    let mut writer = zip::ZipWriter::new(std::fs::File::create(&empty).expect("zip"));
+    writer
+        .start_file(
+            "backtest-result-empty_config.json",
+            zip::write::SimpleFileOptions::default(),
+        )
+        .expect("entry");
+    writer.write_all(b"{}").expect("write");
+    writer.finish().expect("zip");
+    let truncated = dir.join("backtest-result-truncated.json");
+    std::fs::write(&truncated, &result[..result.len() / 2]).expect("write");
+    let not_freqtrade = dir.join("run.json");
+    std::fs::copy(
+        concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/fixtures/good/sma_cross_run.json"
+        ),
+        &not_freqtrade,
+    )
+    .expect("copy");
+    // Trades as arrays, as results of long ago held them.
+    let mut old = json(&result);
+    for stats in old["strategy"]
+        .as_object_mut()
+        .expect("strategies")
+        .values_mut()
+    {
+        for trade in stats["trades"].as_array_mut().expect("trades") {
+            *trade = serde_json::json!([trade["pair"], trade["profit_abs"]]);
+        }
+    }
+    let old_format = dir.join("backtest-result-old.json");
+    std::fs::write(&old_format, old.to_string()).expect("write");
+
+    let cases: [(&Path, &str); 4] = [
+        (
+            &empty,
+            "holds no backtest result (no backtest-result-….json inside)",
+        ),
+        (
+            &truncated,
+            "not a Freqtrade backtest result: EOF while parsing",
+        ),
+        (
+            &not_freqtrade,
+            "not a Freqtrade backtest result (no `strategy` object beside",
+        ),
+        (
+            &old_format,
+            ".trades[0].expected an object (an older result format); btdb reads",
+        ),
+    ];
+    for (file, fragment) in cases {
+        let path = file.to_str().expect("path");
+        let err = fails(&db, &["import", "freqtrade", path]);
+        assert!(err.starts_with(&format!("error: {path}: ")), "{err}");
+        assert!(err.contains(fragment), "{err}");
+    }
+    let runs = json(&ok(&db, &["runs", "--format", "json"]));
+    assert_eq!(runs["runs"].as_array().map(Vec::len), Some(0));
+
+    // Beside a good file, a bad one is said and the good one recorded.
+    let out = btdb(
+        &db,
+        &[
+            "import",
+            "freqtrade",
+            real.to_str().expect("path"),
+            truncated.to_str().expect("path"),
+        ],
+        None,
+    );
+    let err = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(err.contains("1 of 2 files could not be imported"), "{err}");
+    let runs = json(&ok(&db, &["runs", "--format", "json"]));
+    assert_eq!(runs["runs"].as_array().map(Vec::len), Some(2));
+}
