@@ -3,14 +3,17 @@
 
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::time::Duration;
 
 use anyhow::{Result, bail};
+use serde_json::Value;
+use tracing::warn;
 
 use super::GlobalArgs;
 use super::record::record_and_report;
-use crate::ingest::RecordOptions;
-use crate::ingest::freqtrade;
+use crate::db;
 use crate::ingest::source::Input;
+use crate::ingest::{RecordOptions, freqtrade, mlflow};
 use crate::report;
 
 #[derive(Debug, clap::Args)]
@@ -25,6 +28,39 @@ pub enum Source {
     /// one run, with its trades, its closed-trade balance as equity curve and Freqtrade's
     /// figures as freqtrade.* metrics (docs/importing.md).
     Freqtrade(FreqtradeArgs),
+    /// An MLflow tracking store, read from its PostgreSQL database: every finished or failed
+    /// run is one run, with its params, the last value of each metric and its tags
+    /// (docs/importing.md).
+    Mlflow(MlflowArgs),
+}
+
+#[derive(Debug, clap::Args)]
+pub struct MlflowArgs {
+    /// The store's database, as MLflow names it (postgresql://user@host/mlflow, also with
+    /// +psycopg2) or as btdb does.
+    #[arg(long, value_name = "URI")]
+    pub tracking_uri: String,
+
+    /// Only this experiment; repeat it for several (default: every active experiment).
+    #[arg(long, value_name = "NAME")]
+    pub experiment: Vec<String>,
+
+    /// The tag naming each run's strategy (default: the run's experiment).
+    #[arg(long, value_name = "TAG")]
+    pub strategy_tag: Option<String>,
+
+    /// The tag, or else the param, naming each run's data set; runs without it are on
+    /// `unspecified`.
+    #[arg(long, value_name = "TAG", default_value = "dataset")]
+    pub dataset_tag: String,
+
+    /// Print the run documents (JSON Lines) instead of recording them.
+    #[arg(long)]
+    pub dry_run: bool,
+
+    /// The sweep the runs belong to.
+    #[arg(long, value_name = "NAME")]
+    pub sweep: Option<String>,
 }
 
 #[derive(Debug, clap::Args)]
@@ -47,7 +83,96 @@ pub struct FreqtradeArgs {
 pub async fn run(args: Args, global: &GlobalArgs) -> Result<()> {
     match args.source {
         Source::Freqtrade(args) => import_freqtrade(args, global).await,
+        Source::Mlflow(args) => import_mlflow(args, global).await,
     }
+}
+
+async fn import_mlflow(args: MlflowArgs, global: &GlobalArgs) -> Result<()> {
+    let url = mlflow::database_url(&args.tracking_uri)?;
+    let timeout = Duration::from_secs_f64(global.connect_timeout);
+    let mut conn = db::establish(&url, timeout)
+        .await
+        .map_err(|e| mlflow::at(&url, e))?;
+    let options = mlflow::MlflowOptions {
+        experiments: args.experiment,
+        strategy_tag: args.strategy_tag,
+        dataset_tag: args.dataset_tag,
+        sweep: args.sweep,
+    };
+    let read = mlflow::read(&mut conn, &options)
+        .await
+        .map_err(|e| mlflow::at(&url, e))?;
+    drop(conn);
+    // Nothing is dropped without a word.
+    if !read.renamed.is_empty() {
+        let renamed: Vec<String> = read
+            .renamed
+            .iter()
+            .map(|(from, to)| format!("`{from}` as `{to}`"))
+            .collect();
+        warn!(
+            "metrics whose names btdb refuses are recorded as: {}",
+            renamed.join(", ")
+        );
+    }
+    if !read.nan.is_empty() {
+        let (run, metric) = &read.nan[0];
+        warn!(
+            "{} left out: a run holds no NaN (first: metric `{metric}` of run {run})",
+            report::plural(read.nan.len() as u64, "metric value")
+        );
+    }
+    if read.unfinished > 0 {
+        warn!(
+            "{} still running or scheduled, not imported",
+            report::plural(read.unfinished as u64, "run")
+        );
+    }
+    let name = report_name(&url);
+    record_documents(vec![(name, read.documents)], args.dry_run, global).await
+}
+
+/// The store as the origin of its runs' messages.
+fn report_name(url: &str) -> String {
+    format!("mlflow {}", crate::db::url::redact(url))
+}
+
+/// Prints the documents (`--dry-run`) or records them, each group under the name of the file
+/// or store it came from.
+async fn record_documents(
+    groups: Vec<(String, Vec<Value>)>,
+    dry_run: bool,
+    global: &GlobalArgs,
+) -> Result<()> {
+    let inputs: Vec<Input> = groups
+        .into_iter()
+        .filter(|(_, documents)| !documents.is_empty())
+        .map(|(name, documents)| {
+            let lines: String = documents.iter().map(|doc| format!("{doc}\n")).collect();
+            Input::Converted {
+                name: name.into(),
+                lines: Arc::from(lines),
+            }
+        })
+        .collect();
+    if dry_run {
+        for input in &inputs {
+            if let Input::Converted { lines, .. } = input {
+                report::print(lines)?;
+            }
+        }
+        return Ok(());
+    }
+    if inputs.is_empty() {
+        bail!("nothing to import: no run was found");
+    }
+    let options = RecordOptions {
+        jobs: 2,
+        fail_fast: false,
+        sweep: None,
+        max_document: 64 << 20,
+    };
+    record_and_report(inputs, options, global).await
 }
 
 async fn import_freqtrade(args: FreqtradeArgs, global: &GlobalArgs) -> Result<()> {
@@ -68,34 +193,12 @@ async fn import_freqtrade(args: FreqtradeArgs, global: &GlobalArgs) -> Result<()
     for e in &refused {
         eprintln!("error: {e:#}");
     }
-    let inputs: Vec<Input> = converted
+    let groups: Vec<(String, Vec<Value>)> = converted
         .into_iter()
-        .map(|runs| {
-            let lines: String = runs
-                .documents
-                .iter()
-                .map(|doc| format!("{doc}\n"))
-                .collect();
-            Input::Converted {
-                name: runs.file.display().to_string().into(),
-                lines: Arc::from(lines),
-            }
-        })
+        .map(|runs| (runs.file.display().to_string(), runs.documents))
         .collect();
-    if args.dry_run {
-        for input in &inputs {
-            if let Input::Converted { lines, .. } = input {
-                report::print(lines)?;
-            }
-        }
-    } else if !inputs.is_empty() {
-        let options = RecordOptions {
-            jobs: 2,
-            fail_fast: false,
-            sweep: None,
-            max_document: 64 << 20,
-        };
-        record_and_report(inputs, options, global).await?;
+    if !groups.is_empty() {
+        record_documents(groups, args.dry_run, global).await?;
     }
     if !refused.is_empty() {
         bail!(

@@ -255,7 +255,8 @@ pub enum Command {
     Db(db::Args),
     /// Record backtest runs from run documents (JSON, JSON arrays, JSON Lines).
     Record(record::Args),
-    /// Record runs from another tool's own output: Freqtrade's backtest results.
+    /// Record runs from another tool's own output: Freqtrade's backtest results, an MLflow
+    /// tracking store.
     Import(import::Args),
     /// List runs with their parameters and metrics, newest first, a page at a time.
     Runs(runs::Args),

@@ -4,6 +4,7 @@
 pub mod canonical;
 pub mod document;
 pub mod freqtrade;
+pub mod mlflow;
 pub mod source;
 pub mod validate;
 pub mod write;

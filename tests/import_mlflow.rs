@@ -1,0 +1,255 @@
+//! `btdb import mlflow` on a store MLflow's own client filled (tests/fixtures/real/regen.sh):
+//! its dump loaded into a database of the test's own, and what MLflow's client read back from
+//! it (expected.json) as the figures to meet.
+
+mod common;
+
+use common::TestDb;
+use common::cli::{btdb, fails, ok, text};
+use diesel_async::SimpleAsyncConnection;
+use serde_json::Value;
+
+const STORE: &str = include_str!("fixtures/real/mlflow/store.sql");
+const EXPECTED: &str = include_str!("fixtures/real/mlflow/expected.json");
+
+fn json(text: &str) -> Value {
+    serde_json::from_str(text).unwrap_or_else(|e| panic!("{e}: {text}"))
+}
+
+async fn store() -> TestDb {
+    let store = TestDb::empty().await;
+    store
+        .conn()
+        .await
+        .batch_execute(STORE)
+        .await
+        .expect("loading the MLflow store");
+    store
+}
+
+/// The name btdb records an MLflow metric under (docs/importing.md's rule, restated).
+fn renamed(name: &str) -> String {
+    let mut out: String = name
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '_' || c == '.' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    if out.starts_with(|c: char| c.is_ascii_digit()) {
+        out.insert(0, '_');
+    }
+    out
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn every_run_keeps_mlflow_s_params_last_metrics_tags_and_status() {
+    let (store, db) = (store().await, TestDb::new().await);
+    let out = btdb(
+        &db,
+        &[
+            "import",
+            "mlflow",
+            "--tracking-uri",
+            store.url(),
+            "--format",
+            "json",
+        ],
+        None,
+    );
+    let (stdout, stderr) = (text(&out.stdout), text(&out.stderr));
+    assert!(out.status.success(), "{stderr}");
+    let expected = json(EXPECTED);
+    let expected = expected.as_array().expect("runs");
+    assert_eq!(
+        expected.len(),
+        13,
+        "12 finished, 1 failed; the deleted run is not there"
+    );
+    assert_eq!(json(&stdout)["recorded"], 13, "{stdout}");
+    // Nothing is dropped silently: the renamed names and the NaN are said.
+    assert!(stderr.contains("`val loss` as `val_loss`"), "{stderr}");
+    assert!(
+        stderr.contains("`accuracy/top-1` as `accuracy_top_1`"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("1 metric value left out"), "{stderr}");
+
+    let page = json(&ok(
+        &db,
+        &[
+            "runs",
+            "--status",
+            "completed",
+            "--limit",
+            "100",
+            "--format",
+            "json",
+        ],
+    ));
+    let failed = json(&ok(
+        &db,
+        &["runs", "--status", "failed", "--format", "json"],
+    ));
+    let runs: Vec<&Value> = page["runs"]
+        .as_array()
+        .into_iter()
+        .chain(failed["runs"].as_array())
+        .flatten()
+        .collect();
+    assert_eq!(runs.len(), 13);
+    for want in expected {
+        let key = format!("mlflow:{}", want["run_id"].as_str().expect("id"));
+        let run = runs
+            .iter()
+            .find(|r| r["run_key"] == key.as_str())
+            .unwrap_or_else(|| panic!("{key} missing"));
+        let id = run["id"].to_string();
+        let shown = json(&ok(&db, &["show", &id, "--format", "json"]));
+        assert_eq!(shown["strategy"]["name"], want["experiment"]);
+        assert_eq!(shown["dataset"], want["tags"]["dataset"]);
+        let status = if want["status"] == "FINISHED" {
+            "completed"
+        } else {
+            "failed"
+        };
+        assert_eq!(shown["status"], status);
+        for (name, value) in want["params"].as_object().expect("params") {
+            let value = value.as_str().expect("MLflow params are text");
+            let stored = &shown["params"][name];
+            match value.parse::<f64>() {
+                Ok(n) => assert_eq!(stored.as_f64(), Some(n), "{key} {name}"),
+                Err(_) if value == "False" => assert_eq!(stored, &Value::Bool(false)),
+                Err(_) => assert_eq!(stored, value, "{key} {name}"),
+            }
+        }
+        for (name, value) in want["metrics"].as_object().expect("metrics") {
+            let stored = &shown["metrics"][renamed(name)];
+            match value.as_f64() {
+                // The last value MLflow's client reports, to the bit.
+                Some(v) => assert_eq!(stored.as_f64(), Some(v), "{key} {name}"),
+                None => assert!(stored.is_null(), "{key} {name}: NaN is not stored"),
+            }
+        }
+        let tags: Vec<&str> = shown["tags"]
+            .as_array()
+            .expect("tags")
+            .iter()
+            .filter_map(Value::as_str)
+            .collect();
+        assert!(
+            tags.contains(&"owner=research") || want["tags"]["owner"].is_null(),
+            "{tags:?}"
+        );
+        let run_name = format!(
+            "mlflow.run_name={}",
+            want["run_name"].as_str().expect("name")
+        );
+        assert!(tags.contains(&run_name.as_str()), "{tags:?}");
+    }
+
+    let again = json(&ok(
+        &db,
+        &[
+            "import",
+            "mlflow",
+            "--tracking-uri",
+            store.url(),
+            "--format",
+            "json",
+        ],
+    ));
+    assert_eq!(
+        (
+            again["recorded"].as_u64(),
+            again["already_present"].as_u64()
+        ),
+        (Some(0), Some(13))
+    );
+    let ranked = json(&ok(
+        &db,
+        &["rank", "--metric", "sharpe", "--format", "json"],
+    ));
+    assert_eq!(ranked.as_array().map(Vec::len), Some(2));
+    let pivot = json(&ok(
+        &db,
+        &[
+            "compare",
+            "--strategy",
+            "sma_cross",
+            "--x",
+            "fast",
+            "--y",
+            "slow",
+            "--format",
+            "json",
+        ],
+    ));
+    assert_eq!(pivot["pivot"]["x_values"], serde_json::json!([5, 10, 20]));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn experiments_are_chosen_by_name_and_a_typo_gets_the_close_ones() {
+    let (store, db) = (store().await, TestDb::new().await);
+    let printed = ok(
+        &db,
+        &[
+            "import",
+            "mlflow",
+            "--tracking-uri",
+            store.url(),
+            "--experiment",
+            "momentum",
+            "--dry-run",
+        ],
+    );
+    let docs: Vec<Value> = printed.lines().map(json).collect();
+    assert_eq!(docs.len(), 6);
+    assert!(
+        docs.iter()
+            .all(|d| d["strategy"] == "momentum" && d["dataset"] == "QQQ-1d")
+    );
+    let err = fails(
+        &db,
+        &[
+            "import",
+            "mlflow",
+            "--tracking-uri",
+            store.url(),
+            "--experiment",
+            "momentun",
+        ],
+    );
+    assert!(
+        err.contains("no active experiment `momentun`; did you mean `momentum`?"),
+        "{err}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn what_is_not_an_mlflow_store_is_one_line_and_records_nothing() {
+    let db = TestDb::new().await;
+    // btdb's own database is a PostgreSQL database, but no MLflow store.
+    let err = fails(&db, &["import", "mlflow", "--tracking-uri", db.url()]);
+    assert!(err.contains("not an MLflow tracking store"), "{err}");
+    let err = fails(
+        &db,
+        &["import", "mlflow", "--tracking-uri", "sqlite:///mlruns.db"],
+    );
+    assert!(err.contains("PostgreSQL only"), "{err}");
+    let err = fails(
+        &db,
+        &[
+            "import",
+            "mlflow",
+            "--tracking-uri",
+            "http://127.0.0.1:5000",
+        ],
+    );
+    assert!(err.contains("--backend-store-uri"), "{err}");
+    let runs = json(&ok(&db, &["runs", "--format", "json"]));
+    assert_eq!(runs["runs"].as_array().map(Vec::len), Some(0));
+}
