@@ -10,16 +10,13 @@ use std::path::{Path, PathBuf};
 
 use common::TestDb;
 use common::cli::{btdb, fails, ok, text};
+use common::figures::{close, json, number as f};
 use serde_json::Value;
 
 const RESULTS: &str = concat!(
     env!("CARGO_MANIFEST_DIR"),
     "/tests/fixtures/real/freqtrade/results"
 );
-
-fn json(text: &str) -> Value {
-    serde_json::from_str(text).unwrap_or_else(|e| panic!("{e}: {text}"))
-}
 
 fn zips() -> Vec<PathBuf> {
     let mut zips: Vec<PathBuf> = std::fs::read_dir(RESULTS)
@@ -62,19 +59,6 @@ fn freqtrade_runs() -> Vec<(String, Value)> {
                 .collect::<Vec<_>>()
         })
         .collect()
-}
-
-fn close(a: f64, b: f64) -> bool {
-    (a - b).abs() <= 1e-9 * a.abs().max(b.abs()).max(1e-300)
-}
-
-fn f(v: &Value) -> f64 {
-    match v {
-        Value::String(s) => s.parse().expect("a decimal"),
-        other => other
-            .as_f64()
-            .unwrap_or_else(|| panic!("not a number: {other}")),
-    }
 }
 
 #[tokio::test(flavor = "multi_thread")]

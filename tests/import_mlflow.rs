@@ -6,15 +6,12 @@ mod common;
 
 use common::TestDb;
 use common::cli::{btdb, fails, ok, text};
+use common::figures::json;
 use diesel_async::SimpleAsyncConnection;
 use serde_json::Value;
 
 const STORE: &str = include_str!("fixtures/real/mlflow/store.sql");
 const EXPECTED: &str = include_str!("fixtures/real/mlflow/expected.json");
-
-fn json(text: &str) -> Value {
-    serde_json::from_str(text).unwrap_or_else(|e| panic!("{e}: {text}"))
-}
 
 async fn store() -> TestDb {
     let store = TestDb::empty().await;
@@ -27,22 +24,21 @@ async fn store() -> TestDb {
     store
 }
 
-/// The name btdb records an MLflow metric under (docs/importing.md's rule, restated).
-fn renamed(name: &str) -> String {
-    let mut out: String = name
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || c == '_' || c == '.' {
-                c
-            } else {
-                '_'
-            }
-        })
-        .collect();
-    if out.starts_with(|c: char| c.is_ascii_digit()) {
-        out.insert(0, '_');
-    }
-    out
+/// The names the store's metrics are recorded under, as docs/importing.md's rule gives them.
+const RENAMED: &[(&str, &str)] = &[
+    ("sharpe", "sharpe"),
+    ("max_drawdown", "max_drawdown"),
+    ("val loss", "val_loss"),
+    ("accuracy/top-1", "accuracy_top_1"),
+    ("1st_quartile", "_1st_quartile"),
+];
+
+fn renamed(name: &str) -> &'static str {
+    RENAMED
+        .iter()
+        .find(|(from, _)| *from == name)
+        .map(|(_, to)| *to)
+        .unwrap_or_else(|| panic!("a metric the fixture does not log: {name}"))
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -48,12 +48,7 @@ def from_backtesting(
         "trades": [_trade(row, symbol or dataset) for row in trades.itertuples(index=False)],
         "metrics": _metrics(stats),
     }
-    if periods_per_year is not None:
-        out["periods_per_year"] = periods_per_year
-    if sweep is not None:
-        out["sweep"] = sweep
-    if tags:
-        out["tags"] = list(tags)
+    doc.extras(out, periods_per_year, sweep, tags)
     if run_key is not None:
         out["run_key"] = run_key
     return out

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as _dt
 import math
 import re
-from typing import Any, Dict, Mapping, Optional, Union
+from typing import Any, Dict, Iterable, Mapping, Optional, Union
 
 Param = Union[int, float, str, bool]
 
@@ -62,6 +62,22 @@ def metric_name(prefix: str, label: str) -> str:
     if not _METRIC_NAME.match(name):
         raise ValueError(f"no metric name for {label!r}")
     return name
+
+
+def extras(
+    document: Dict[str, Any],
+    periods_per_year: Optional[float],
+    sweep: Optional[str],
+    tags: Optional[Iterable[str]],
+) -> Dict[str, Any]:
+    """`document` with the optional fields every adapter takes, where given."""
+    if periods_per_year is not None:
+        document["periods_per_year"] = periods_per_year
+    if sweep is not None:
+        document["sweep"] = sweep
+    if tags:
+        document["tags"] = list(tags)
+    return document
 
 
 def duration_days(value: Any) -> Optional[float]:

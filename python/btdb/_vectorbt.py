@@ -70,13 +70,7 @@ def from_vectorbt(
             "trades": [_trade(row, symbol or dataset) for _, row in mine.iterrows()],
             "metrics": metrics,
         }
-        if periods_per_year is not None:
-            out["periods_per_year"] = periods_per_year
-        if sweep is not None:
-            out["sweep"] = sweep
-        if tags:
-            out["tags"] = list(tags)
-        docs.append(out)
+        docs.append(doc.extras(out, periods_per_year, sweep, tags))
     return docs
 
 

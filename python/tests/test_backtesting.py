@@ -3,32 +3,15 @@
 import itertools
 
 import pytest
-from backtesting import Backtest, Strategy
-from backtesting.lib import crossover
-from backtesting.test import GOOG, SMA
+from backtesting import Backtest
+from backtesting.test import GOOG
 
 import btdb
 from conftest import btdb as cli
 from conftest import close
+from strategies import SmaCross
 
 CASH = 10_000
-
-
-class SmaCross(Strategy):
-    fast = 10
-    slow = 30
-
-    def init(self):
-        self.fast_ma = self.I(SMA, self.data.Close, self.fast)
-        self.slow_ma = self.I(SMA, self.data.Close, self.slow)
-
-    def next(self):
-        if crossover(self.fast_ma, self.slow_ma):
-            self.position.close()
-            self.buy()
-        elif crossover(self.slow_ma, self.fast_ma):
-            self.position.close()
-            self.sell()
 
 
 @pytest.fixture(scope="module")

@@ -12,6 +12,7 @@
 pub mod browser;
 pub mod citus;
 pub mod cli;
+pub mod figures;
 pub mod golden;
 pub mod record;
 pub mod serve;

@@ -1,0 +1,24 @@
+//! Comparing btdb's answers with another tool's figures: JSON from the command line, numbers
+//! that may be JSON numbers or decimal strings, and equality to 1e-9 relative.
+
+use serde_json::Value;
+
+/// `text` as JSON, or a failure that shows it.
+pub fn json(text: &str) -> Value {
+    serde_json::from_str(text).unwrap_or_else(|e| panic!("{e}: {text}"))
+}
+
+/// A number as btdb prints it: a JSON number, or a decimal as a string.
+pub fn number(v: &Value) -> f64 {
+    match v {
+        Value::String(s) => s.parse().expect("a decimal"),
+        other => other
+            .as_f64()
+            .unwrap_or_else(|| panic!("not a number: {other}")),
+    }
+}
+
+/// Equal to 1e-9 relative.
+pub fn close(a: f64, b: f64) -> bool {
+    (a - b).abs() <= 1e-9 * a.abs().max(b.abs()).max(1e-300)
+}
