@@ -12,6 +12,11 @@ use serde_json::Value;
 
 const STORE: &str = include_str!("fixtures/real/mlflow/store.sql");
 const EXPECTED: &str = include_str!("fixtures/real/mlflow/expected.json");
+const SQLITE: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/tests/fixtures/real/mlflow/store.db"
+);
+const EXPECTED_SQLITE: &str = include_str!("fixtures/real/mlflow/expected-sqlite.json");
 
 async fn store() -> TestDb {
     let store = TestDb::empty().await;
@@ -43,14 +48,34 @@ fn renamed(name: &str) -> &'static str {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn every_run_keeps_mlflow_s_params_last_metrics_tags_and_status() {
-    let (store, db) = (store().await, TestDb::new().await);
+    let store = store().await;
+    imports_as_mlflow_reads_it(store.url(), EXPECTED);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_sqlite_store_imports_as_a_postgresql_one() {
+    imports_as_mlflow_reads_it(&format!("sqlite:///{SQLITE}"), EXPECTED_SQLITE);
+}
+
+/// Imports the store at `uri` into a database of its own and compares every run with what
+/// MLflow's client read from it (`expected`).
+fn imports_as_mlflow_reads_it(uri: &str, expected: &str) {
+    let db = std::thread::scope(|s| {
+        s.spawn(|| {
+            tokio::runtime::Runtime::new()
+                .expect("runtime")
+                .block_on(TestDb::new())
+        })
+        .join()
+        .expect("a test database")
+    });
     let out = btdb(
         &db,
         &[
             "import",
             "mlflow",
             "--tracking-uri",
-            store.url(),
+            uri,
             "--format",
             "json",
         ],
@@ -58,7 +83,7 @@ async fn every_run_keeps_mlflow_s_params_last_metrics_tags_and_status() {
     );
     let (stdout, stderr) = (text(&out.stdout), text(&out.stderr));
     assert!(out.status.success(), "{stderr}");
-    let expected = json(EXPECTED);
+    let expected = json(expected);
     let expected = expected.as_array().expect("runs");
     assert_eq!(
         expected.len(),
@@ -153,7 +178,7 @@ async fn every_run_keeps_mlflow_s_params_last_metrics_tags_and_status() {
             "import",
             "mlflow",
             "--tracking-uri",
-            store.url(),
+            uri,
             "--format",
             "json",
         ],
@@ -233,9 +258,34 @@ async fn what_is_not_an_mlflow_store_is_one_line_and_records_nothing() {
     assert!(err.contains("not an MLflow tracking store"), "{err}");
     let err = fails(
         &db,
-        &["import", "mlflow", "--tracking-uri", "sqlite:///mlruns.db"],
+        &["import", "mlflow", "--tracking-uri", "mysql://me@db/mlflow"],
     );
-    assert!(err.contains("PostgreSQL only"), "{err}");
+    assert!(err.contains("PostgreSQL or SQLite"), "{err}");
+    // A file that is no SQLite database, and one that is not there.
+    let readme = concat!(env!("CARGO_MANIFEST_DIR"), "/README.md");
+    let err = fails(
+        &db,
+        &[
+            "import",
+            "mlflow",
+            "--tracking-uri",
+            &format!("sqlite:///{readme}"),
+        ],
+    );
+    assert!(
+        err.contains(&format!("{readme}: not a SQLite database")),
+        "{err}"
+    );
+    let err = fails(
+        &db,
+        &[
+            "import",
+            "mlflow",
+            "--tracking-uri",
+            "sqlite:///no/such/mlflow.db",
+        ],
+    );
+    assert!(err.contains("no/such/mlflow.db: opening it"), "{err}");
     let err = fails(
         &db,
         &[

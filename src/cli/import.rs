@@ -28,16 +28,16 @@ pub enum Source {
     /// one run, with its trades, its closed-trade balance as equity curve and Freqtrade's
     /// figures as freqtrade.* metrics (docs/importing.md).
     Freqtrade(FreqtradeArgs),
-    /// An MLflow tracking store, read from its PostgreSQL database: every finished or failed
-    /// run is one run, with its params, the last value of each metric and its tags
+    /// An MLflow tracking store, read from its database (SQLite or PostgreSQL): every finished
+    /// or failed run is one run, with its params, the last value of each metric and its tags
     /// (docs/importing.md).
     Mlflow(MlflowArgs),
 }
 
 #[derive(Debug, clap::Args)]
 pub struct MlflowArgs {
-    /// The store's database, as MLflow names it (postgresql://user@host/mlflow, also with
-    /// +psycopg2) or as btdb does.
+    /// The store's database, as MLflow names it: sqlite:///mlflow.db, or
+    /// postgresql://user@host/mlflow (also with +psycopg2).
     #[arg(long, value_name = "URI")]
     pub tracking_uri: String,
 
@@ -88,21 +88,30 @@ pub async fn run(args: Args, global: &GlobalArgs) -> Result<()> {
 }
 
 async fn import_mlflow(args: MlflowArgs, global: &GlobalArgs) -> Result<()> {
-    let url = mlflow::database_url(&args.tracking_uri)?;
-    let timeout = Duration::from_secs_f64(global.connect_timeout);
-    let mut conn = db::establish(&url, timeout)
-        .await
-        .map_err(|e| mlflow::at(&url, e))?;
+    let store = mlflow::store(&args.tracking_uri)?;
     let options = mlflow::MlflowOptions {
         experiments: args.experiment,
         strategy_tag: args.strategy_tag,
         dataset_tag: args.dataset_tag,
         sweep: args.sweep,
     };
-    let read = mlflow::read(&mut conn, &options)
-        .await
-        .map_err(|e| mlflow::at(&url, e))?;
-    drop(conn);
+    let (read, name) = match store {
+        mlflow::Store::Postgres(url) => {
+            let timeout = Duration::from_secs_f64(global.connect_timeout);
+            let shown = crate::db::url::redact(&url);
+            let at = |e: anyhow::Error| anyhow::anyhow!("{shown}: {e:#}");
+            let mut conn = db::establish(&url, timeout).await.map_err(at)?;
+            let read = mlflow::read(&mut conn, &options).await.map_err(at)?;
+            (read, format!("mlflow {shown}"))
+        }
+        mlflow::Store::Sqlite(path) => {
+            let shown = path.display().to_string();
+            let read = tokio::task::spawn_blocking(move || mlflow::read_sqlite(&path, &options))
+                .await?
+                .map_err(|e| anyhow::anyhow!("{shown}: {e:#}"))?;
+            (read, format!("mlflow {shown}"))
+        }
+    };
     // Nothing is dropped without a word.
     if !read.renamed.is_empty() {
         let renamed: Vec<String> = read
@@ -128,13 +137,7 @@ async fn import_mlflow(args: MlflowArgs, global: &GlobalArgs) -> Result<()> {
             report::plural(read.unfinished as u64, "run")
         );
     }
-    let name = report_name(&url);
     record_documents(vec![(name, read.documents)], args.dry_run, global).await
-}
-
-/// The store as the origin of its runs' messages.
-fn report_name(url: &str) -> String {
-    format!("mlflow {}", crate::db::url::redact(url))
 }
 
 /// Prints the documents (`--dry-run`) or records them, each group under the name of the file

@@ -1,8 +1,9 @@
-//! An MLflow tracking store (its PostgreSQL database, read directly) as run documents, for
-//! `btdb import mlflow`: one run per active MLflow run, read in five queries whatever the
-//! number of runs. docs/importing.md maps every field.
+//! An MLflow tracking store (its PostgreSQL or SQLite database, read directly) as run
+//! documents, for `btdb import mlflow`: one run per active MLflow run, read in six queries
+//! whatever the number of runs. docs/importing.md maps every field.
 
 use std::collections::{BTreeMap, HashMap};
+use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, anyhow, bail};
 use chrono::{DateTime, SecondsFormat};
@@ -37,24 +38,38 @@ pub struct Read {
 /// The data set of a run that names none.
 pub const NO_DATASET: &str = "unspecified";
 
-/// A tracking URI as MLflow writes it (`postgresql://`, `postgresql+psycopg2://`, …) as a
-/// PostgreSQL URL btdb connects with.
-pub fn database_url(tracking_uri: &str) -> Result<String> {
+/// Where an MLflow store's database is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Store {
+    /// A PostgreSQL URL btdb connects with.
+    Postgres(String),
+    /// A SQLite file (MLflow's default store, `sqlite:///mlflow.db`).
+    Sqlite(PathBuf),
+}
+
+/// A tracking URI as MLflow writes it (`postgresql://`, `postgresql+psycopg2://`,
+/// `sqlite:///mlflow.db`, …) as the database btdb reads.
+pub fn store(tracking_uri: &str) -> Result<Store> {
     let Some((scheme, rest)) = tracking_uri.split_once("://") else {
         bail!(
-            "--tracking-uri `{tracking_uri}` is no URI; give the store's database URI, e.g. postgresql://user@host/mlflow"
+            "--tracking-uri `{tracking_uri}` is no URI; give the store's database, e.g. \
+             postgresql://user@host/mlflow or sqlite:///mlflow.db"
         );
     };
     let driver = scheme.split('+').next().unwrap_or_default();
     match driver {
-        "postgresql" | "postgres" => Ok(format!("postgres://{rest}")),
-        "sqlite" | "mysql" | "mssql" => bail!(
-            "--tracking-uri: btdb reads MLflow stores in PostgreSQL only, not {driver}; move the \
-             store with `mlflow db upgrade` on a PostgreSQL URI, or export the runs"
-        ),
+        "postgresql" | "postgres" => Ok(Store::Postgres(format!("postgres://{rest}"))),
+        // SQLAlchemy's form: three slashes and a relative path, or four and an absolute one.
+        "sqlite" => match rest.strip_prefix('/') {
+            Some(path) if !path.is_empty() => Ok(Store::Sqlite(PathBuf::from(path))),
+            _ => bail!("--tracking-uri `{tracking_uri}` names no file: sqlite:///PATH"),
+        },
+        "mysql" | "mssql" => {
+            bail!("--tracking-uri: btdb reads MLflow stores in PostgreSQL or SQLite, not {driver}")
+        }
         "http" | "https" | "file" | "databricks" => bail!(
             "--tracking-uri `{scheme}://…` is an MLflow server or file store; btdb reads the \
-             store's PostgreSQL database itself (the URI the server was started with as \
+             store's database itself (the URI the server was started with as \
              --backend-store-uri)"
         ),
         other => bail!("--tracking-uri: `{other}` is not a database btdb reads"),
@@ -113,7 +128,38 @@ struct LatestMetric {
     is_nan: bool,
 }
 
-/// Reads the store's active runs of the chosen experiments.
+/// What a store holds of the chosen experiments, read from either kind of database.
+struct Tables {
+    experiments: Vec<Experiment>,
+    runs: Vec<RunRow>,
+    params: Vec<KeyValue>,
+    tags: Vec<KeyValue>,
+    metrics: Vec<LatestMetric>,
+}
+
+const NOT_A_STORE: &str = "not an MLflow tracking store: the database has no experiments, \
+     runs, params, latest_metrics and tags tables";
+
+/// The active experiments `wanted` names (all when it names none); a name the store lacks is an
+/// error listing the close ones.
+fn choose(active: Vec<Experiment>, wanted: &[String]) -> Result<Vec<Experiment>> {
+    for name in wanted {
+        if !active.iter().any(|e| &e.name == name) {
+            let names: Vec<String> = active.iter().map(|e| e.name.clone()).collect();
+            bail!(
+                "--experiment: the store has no active experiment `{name}`{}",
+                crate::query::suggest::hint(name, &names)
+            );
+        }
+    }
+    Ok(active
+        .into_iter()
+        .filter(|e| wanted.is_empty() || wanted.contains(&e.name))
+        .collect())
+}
+
+/// Reads a PostgreSQL store's active runs of the chosen experiments, in six queries whatever
+/// their number.
 pub async fn read(conn: &mut AsyncPgConnection, options: &MlflowOptions) -> Result<Read> {
     let store: StoreTables = diesel::sql_query(
         "SELECT to_regclass('experiments') IS NOT NULL AND to_regclass('runs') IS NOT NULL \
@@ -125,34 +171,16 @@ pub async fn read(conn: &mut AsyncPgConnection, options: &MlflowOptions) -> Resu
     .await
     .context("looking for MLflow's tables")?;
     if !store.is_store {
-        bail!(
-            "not an MLflow tracking store: the database has no experiments, runs, params, \
-             latest_metrics and tags tables"
-        );
+        bail!(NOT_A_STORE);
     }
-    let experiments: Vec<Experiment> = diesel::sql_query(
+    let active: Vec<Experiment> = diesel::sql_query(
         "SELECT experiment_id, name FROM experiments WHERE lifecycle_stage = 'active' \
-         AND (cardinality($1) = 0 OR name = ANY($1)) ORDER BY experiment_id",
+         ORDER BY experiment_id",
     )
-    .bind::<Array<Text>, _>(&options.experiments)
     .load(conn)
     .await
     .context("reading MLflow's experiments")?;
-    for wanted in &options.experiments {
-        if !experiments.iter().any(|e| &e.name == wanted) {
-            let known: Vec<Experiment> = diesel::sql_query(
-                "SELECT experiment_id, name FROM experiments WHERE lifecycle_stage = 'active' \
-                 ORDER BY experiment_id",
-            )
-            .load(conn)
-            .await?;
-            let names: Vec<String> = known.into_iter().map(|e| e.name).collect();
-            bail!(
-                "--experiment: the store has no active experiment `{wanted}`{}",
-                crate::query::suggest::hint(wanted, &names)
-            );
-        }
-    }
+    let experiments = choose(active, &options.experiments)?;
     let ids: Vec<i32> = experiments.iter().map(|e| e.experiment_id).collect();
     let runs: Vec<RunRow> = diesel::sql_query(
         "SELECT run_uuid, experiment_id, name, status, start_time, end_time FROM runs \
@@ -186,7 +214,144 @@ pub async fn read(conn: &mut AsyncPgConnection, options: &MlflowOptions) -> Resu
     .load(conn)
     .await
     .context("reading MLflow's metrics")?;
+    Ok(convert(
+        Tables {
+            experiments,
+            runs,
+            params,
+            tags,
+            metrics,
+        },
+        options,
+    ))
+}
 
+/// Reads a SQLite store (opened read-only) as `read` does a PostgreSQL one.
+pub fn read_sqlite(path: &Path, options: &MlflowOptions) -> Result<Read> {
+    use rusqlite::{Connection, OpenFlags};
+    let conn = Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_ONLY)
+        .context("opening it")?;
+    let tables: i64 = conn
+        .query_row(
+            "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name IN \
+             ('experiments', 'runs', 'params', 'latest_metrics', 'tags', 'alembic_version')",
+            [],
+            |row| row.get(0),
+        )
+        .map_err(|_| anyhow!("not a SQLite database"))?;
+    if tables != 6 {
+        bail!(NOT_A_STORE);
+    }
+    let all = |sql: &str| -> Result<Vec<Vec<rusqlite::types::Value>>> {
+        let mut statement = conn.prepare(sql)?;
+        let width = statement.column_count();
+        let rows = statement.query_map([], |row| {
+            (0..width)
+                .map(|i| row.get(i))
+                .collect::<rusqlite::Result<Vec<_>>>()
+        })?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    };
+    use rusqlite::types::Value as V;
+    let text = |v: &V| match v {
+        V::Text(t) => Some(t.clone()),
+        V::Integer(i) => Some(i.to_string()),
+        V::Real(r) => Some(r.to_string()),
+        _ => None,
+    };
+    let int = |v: &V| match v {
+        V::Integer(i) => Some(*i),
+        _ => None,
+    };
+    let active: Vec<Experiment> = all(
+        "SELECT experiment_id, name FROM experiments WHERE lifecycle_stage = 'active' \
+         ORDER BY experiment_id",
+    )
+    .context("reading MLflow's experiments")?
+    .iter()
+    .map(|r| Experiment {
+        experiment_id: int(&r[0]).unwrap_or_default() as i32,
+        name: text(&r[1]).unwrap_or_default(),
+    })
+    .collect();
+    let experiments = choose(active, &options.experiments)?;
+    let ids: Vec<i32> = experiments.iter().map(|e| e.experiment_id).collect();
+    let runs: Vec<RunRow> = all(
+        "SELECT run_uuid, experiment_id, name, status, start_time, end_time FROM runs \
+         WHERE lifecycle_stage = 'active' ORDER BY start_time, run_uuid",
+    )
+    .context("reading MLflow's runs")?
+    .iter()
+    .map(|r| RunRow {
+        run_uuid: text(&r[0]).unwrap_or_default(),
+        experiment_id: int(&r[1]).unwrap_or_default() as i32,
+        name: text(&r[2]),
+        status: text(&r[3]),
+        start_time: int(&r[4]),
+        end_time: int(&r[5]),
+    })
+    .filter(|r| ids.contains(&r.experiment_id))
+    .collect();
+    let wanted: std::collections::HashSet<&str> =
+        runs.iter().map(|r| r.run_uuid.as_str()).collect();
+    let key_values = |sql: &str, what: &str| -> Result<Vec<KeyValue>> {
+        Ok(all(sql)
+            .with_context(|| format!("reading MLflow's {what}"))?
+            .iter()
+            .map(|r| KeyValue {
+                run_uuid: text(&r[0]).unwrap_or_default(),
+                key: text(&r[1]).unwrap_or_default(),
+                value: text(&r[2]),
+            })
+            .filter(|kv| wanted.contains(kv.run_uuid.as_str()))
+            .collect())
+    };
+    let params = key_values(
+        "SELECT run_uuid, key, value FROM params ORDER BY key",
+        "params",
+    )?;
+    let tags = key_values("SELECT run_uuid, key, value FROM tags ORDER BY key", "tags")?;
+    let metrics: Vec<LatestMetric> =
+        all("SELECT run_uuid, key, value, is_nan FROM latest_metrics ORDER BY key")
+            .context("reading MLflow's metrics")?
+            .iter()
+            .map(|r| {
+                let value = match &r[2] {
+                    V::Real(v) => Some(*v),
+                    V::Integer(i) => Some(*i as f64),
+                    _ => None,
+                };
+                LatestMetric {
+                    run_uuid: text(&r[0]).unwrap_or_default(),
+                    key: text(&r[1]).unwrap_or_default(),
+                    // SQLite holds no NaN: MLflow stores it as is_nan beside a stand-in value.
+                    is_nan: int(&r[3]).is_some_and(|n| n != 0) || value.is_none(),
+                    value: value.unwrap_or(f64::NAN),
+                }
+            })
+            .filter(|m| wanted.contains(m.run_uuid.as_str()))
+            .collect();
+    Ok(convert(
+        Tables {
+            experiments,
+            runs,
+            params,
+            tags,
+            metrics,
+        },
+        options,
+    ))
+}
+
+/// The runs of the tables as run documents.
+fn convert(tables: Tables, options: &MlflowOptions) -> Read {
+    let Tables {
+        experiments,
+        runs,
+        params,
+        tags,
+        metrics,
+    } = tables;
     let names: HashMap<i32, &str> = experiments
         .iter()
         .map(|e| (e.experiment_id, e.name.as_str()))
@@ -224,7 +389,7 @@ pub async fn read(conn: &mut AsyncPgConnection, options: &MlflowOptions) -> Resu
         let document = document(run, experiment, status, &owned, options, &mut read);
         read.documents.push(document);
     }
-    Ok(read)
+    read
 }
 
 /// What the store holds of one run beside its row.
@@ -353,11 +518,6 @@ pub fn metric_name(name: &str) -> String {
     out.chars().take(64).collect()
 }
 
-/// The error of a store that cannot be read, naming it (never its password).
-pub fn at(url: &str, e: anyhow::Error) -> anyhow::Error {
-    anyhow!("{}: {e:#}", crate::db::url::redact(url))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -382,14 +542,25 @@ mod tests {
     }
 
     #[test]
-    fn tracking_uris_name_their_driver() {
+    fn tracking_uris_name_their_database() {
         assert_eq!(
-            database_url("postgresql+psycopg2://u@h/mlflow").expect("pg"),
-            "postgres://u@h/mlflow"
+            store("postgresql+psycopg2://u@h/mlflow").expect("pg"),
+            Store::Postgres("postgres://u@h/mlflow".into())
         );
-        let sqlite = database_url("sqlite:///mlflow.db").expect_err("sqlite");
-        assert!(sqlite.to_string().contains("PostgreSQL only"), "{sqlite}");
-        let server = database_url("http://localhost:5000").expect_err("server");
+        assert_eq!(
+            store("sqlite:///mlflow.db").expect("relative"),
+            Store::Sqlite("mlflow.db".into())
+        );
+        assert_eq!(
+            store("sqlite:////srv/mlflow.db").expect("absolute"),
+            Store::Sqlite("/srv/mlflow.db".into())
+        );
+        let mysql = store("mysql://u@h/mlflow").expect_err("mysql");
+        assert!(
+            mysql.to_string().contains("PostgreSQL or SQLite"),
+            "{mysql}"
+        );
+        let server = store("http://localhost:5000").expect_err("server");
         assert!(
             server.to_string().contains("--backend-store-uri"),
             "{server}"
