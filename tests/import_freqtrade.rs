@@ -198,25 +198,9 @@ async fn every_run_keeps_freqtrade_s_own_figures_and_importing_again_adds_nothin
     );
 
     // The grid is a sweep btdb compares: three fast windows by four slow ones.
-    let pivot = json(&ok(
-        &db,
-        &[
-            "compare",
-            "--strategy",
-            "SmaCross",
-            "--x",
-            "fast",
-            "--y",
-            "slow",
-            "--format",
-            "json",
-        ],
-    ));
-    assert_eq!(pivot["pivot"]["x_values"], serde_json::json!([5, 10, 20]));
-    assert_eq!(
-        pivot["pivot"]["y_values"],
-        serde_json::json!([30, 60, 90, 120])
-    );
+    let pivot = common::figures::pivot(&db, "SmaCross", "fast", "slow");
+    assert_eq!(pivot["x_values"], serde_json::json!([5, 10, 20]));
+    assert_eq!(pivot["y_values"], serde_json::json!([30, 60, 90, 120]));
     let ranked = json(&ok(&db, &["rank", "--format", "json"]));
     assert_eq!(ranked.as_array().map(Vec::len), Some(2));
 }

@@ -195,21 +195,8 @@ fn imports_as_mlflow_reads_it(uri: &str, expected: &str) {
         &["rank", "--metric", "sharpe", "--format", "json"],
     ));
     assert_eq!(ranked.as_array().map(Vec::len), Some(2));
-    let pivot = json(&ok(
-        &db,
-        &[
-            "compare",
-            "--strategy",
-            "sma_cross",
-            "--x",
-            "fast",
-            "--y",
-            "slow",
-            "--format",
-            "json",
-        ],
-    ));
-    assert_eq!(pivot["pivot"]["x_values"], serde_json::json!([5, 10, 20]));
+    let pivot = common::figures::pivot(&db, "sma_cross", "fast", "slow");
+    assert_eq!(pivot["x_values"], serde_json::json!([5, 10, 20]));
 }
 
 #[tokio::test(flavor = "multi_thread")]

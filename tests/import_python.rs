@@ -89,21 +89,8 @@ fn check(db: &TestDb, file: &str, library: &str, strategy: &str) {
 async fn a_backtesting_py_sweep_keeps_its_figures_and_compares() {
     let db = TestDb::new().await;
     check(&db, "backtesting.jsonl", "backtesting", "SmaCross");
-    let pivot = json(&ok(
-        &db,
-        &[
-            "compare",
-            "--strategy",
-            "SmaCross",
-            "--x",
-            "fast",
-            "--y",
-            "slow",
-            "--format",
-            "json",
-        ],
-    ));
-    assert_eq!(pivot["pivot"]["x_values"], serde_json::json!([5, 10, 20]));
+    let pivot = common::figures::pivot(&db, "SmaCross", "fast", "slow");
+    assert_eq!(pivot["x_values"], serde_json::json!([5, 10, 20]));
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -3,6 +3,9 @@
 
 use serde_json::Value;
 
+use super::TestDb;
+use super::cli::ok;
+
 /// `text` as JSON, or a failure that shows it.
 pub fn json(text: &str) -> Value {
     serde_json::from_str(text).unwrap_or_else(|e| panic!("{e}: {text}"))
@@ -21,4 +24,23 @@ pub fn number(v: &Value) -> f64 {
 /// Equal to 1e-9 relative.
 pub fn close(a: f64, b: f64) -> bool {
     (a - b).abs() <= 1e-9 * a.abs().max(b.abs()).max(1e-300)
+}
+
+/// `btdb compare --strategy STRATEGY --x X --y Y` as JSON: the pivot of an imported sweep.
+pub fn pivot(db: &TestDb, strategy: &str, x: &str, y: &str) -> Value {
+    json(&ok(
+        db,
+        &[
+            "compare",
+            "--strategy",
+            strategy,
+            "--x",
+            x,
+            "--y",
+            y,
+            "--format",
+            "json",
+        ],
+    ))["pivot"]
+        .clone()
 }
