@@ -22,7 +22,7 @@ def from_backtesting(
     """The run document of one `Backtest.run()` result.
 
     - strategy: the Strategy class's name unless given; params: the parameters the run used
-      (`stats._strategy._params`) unless given.
+      unless given: the class's parameters at their defaults, then those `run()` was given.
     - equity: `stats._equity_curve["Equity"]`, one point per bar; trades: `stats._trades`
       (closed trades; pass `finalize_trades=True` to Backtest to close the last one), each with
       its commission as fees and backtesting.py's PnL (net of commission) as pnl.
@@ -39,7 +39,7 @@ def from_backtesting(
             "(it has no _equity_curve with Equity, _trades and _strategy)"
         )
     name = strategy or type(runner).__name__
-    used = params if params is not None else getattr(runner, "_params", {})
+    used = params if params is not None else _parameters(runner)
     out: Dict[str, Any] = {
         "strategy": name,
         "params": doc.params(used),
@@ -52,6 +52,21 @@ def from_backtesting(
     if run_key is not None:
         out["run_key"] = run_key
     return out
+
+
+def _parameters(runner: Any) -> Dict[str, Any]:
+    """The parameters the run used: the Strategy class's parameters (its public class
+    variables of number, string or boolean value, as backtesting.py's optimize takes them) at
+    their defaults, then the ones `Backtest.run(**params)` set."""
+    found: Dict[str, Any] = {}
+    for klass in reversed(type(runner).__mro__):
+        if klass is object or klass.__module__.startswith("backtesting."):
+            continue
+        for key, value in vars(klass).items():
+            if not key.startswith("_") and isinstance(value, (bool, int, float, str)):
+                found[key] = value
+    found.update(getattr(runner, "_params", {}))
+    return found
 
 
 def _trade(row: Any, symbol: str) -> Dict[str, Any]:

@@ -60,6 +60,13 @@ def test_recorded_once_ranked_and_compared(sweep):
     assert pivot["pivot"]["x_values"] == [5, 10, 20]
 
 
+def test_parameters_left_at_their_defaults_are_the_run_s_too():
+    bt = Backtest(GOOG.iloc[:300], SmaCross, cash=CASH, finalize_trades=True)
+    assert btdb.from_backtesting(bt.run(), dataset="GOOG-1d")["params"] == {"fast": 10, "slow": 30}
+    swept = btdb.from_backtesting(bt.run(fast=5), dataset="GOOG-1d")
+    assert swept["params"] == {"fast": 5, "slow": 30}
+
+
 def test_what_is_not_a_run_result_is_refused_in_one_line():
     with pytest.raises(TypeError, match="not a Backtest.run\\(\\) result"):
         btdb.from_backtesting({"Return [%]": 1.0}, dataset="GOOG-1d")
