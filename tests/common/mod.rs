@@ -119,7 +119,7 @@ fn alive(pid: &str) -> bool {
 
 /// Removes the scratch directories of test processes that ended without removing them (a
 /// panic keeps a test's files to look at), stopping any cluster a test left running in one.
-fn sweep_scratch(root: &Path) {
+pub fn sweep_scratch(root: &Path) {
     let Ok(entries) = std::fs::read_dir(root) else {
         return;
     };
@@ -371,6 +371,11 @@ pub struct TestDb {
 }
 
 static COUNTER: AtomicU32 = AtomicU32::new(0);
+
+/// The test cluster's maintenance URL (the template made current first).
+pub fn admin() -> String {
+    ADMIN_URL.clone()
+}
 
 impl TestDb {
     /// A fresh database holding the migrated, empty schema.
