@@ -58,7 +58,7 @@ const SETTINGS: &[&str] = &[
 const KNOWN_FORMAT: &str = "btdb reads the results of Freqtrade 2022.1 and later (tested with \
      2026.9): per-strategy statistics with trades as objects";
 
-/// One result file's runs, as run documents in the file's strategy order.
+/// One result file's runs, as run documents in strategy name order.
 #[derive(Debug)]
 pub struct Converted {
     pub file: PathBuf,
