@@ -49,28 +49,18 @@ fn renamed(name: &str) -> &'static str {
 #[tokio::test(flavor = "multi_thread")]
 async fn every_run_keeps_mlflow_s_params_last_metrics_tags_and_status() {
     let store = store().await;
-    imports_as_mlflow_reads_it(store.url(), EXPECTED);
+    imports_as_mlflow_reads_it(store.url(), EXPECTED).await;
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_sqlite_store_imports_as_a_postgresql_one() {
-    imports_as_mlflow_reads_it(&format!("sqlite:///{SQLITE}"), EXPECTED_SQLITE);
+    imports_as_mlflow_reads_it(&format!("sqlite:///{SQLITE}"), EXPECTED_SQLITE).await;
 }
 
-/// Imports the store at `uri` into a database of its own and compares every run with what
-/// MLflow's client read from it (`expected`).
-fn imports_as_mlflow_reads_it(uri: &str, expected: &str) {
-    let db = std::thread::scope(|s| {
-        s.spawn(|| {
-            tokio::runtime::Runtime::new()
-                .expect("runtime")
-                .block_on(TestDb::new())
-        })
-        .join()
-        .expect("a test database")
-    });
-    let out = btdb(
-        &db,
+/// `btdb import mlflow --tracking-uri URI --format json` into `db`.
+fn import(db: &TestDb, uri: &str) -> std::process::Output {
+    btdb(
+        db,
         &[
             "import",
             "mlflow",
@@ -80,7 +70,14 @@ fn imports_as_mlflow_reads_it(uri: &str, expected: &str) {
             "json",
         ],
         None,
-    );
+    )
+}
+
+/// Imports the store at `uri` into a database of its own and compares every run with what
+/// MLflow's client read from it (`expected`).
+async fn imports_as_mlflow_reads_it(uri: &str, expected: &str) {
+    let db = TestDb::new().await;
+    let out = import(&db, uri);
     let (stdout, stderr) = (text(&out.stdout), text(&out.stderr));
     assert!(out.status.success(), "{stderr}");
     let expected = json(expected);
@@ -172,17 +169,9 @@ fn imports_as_mlflow_reads_it(uri: &str, expected: &str) {
         assert!(tags.contains(&run_name.as_str()), "{tags:?}");
     }
 
-    let again = json(&ok(
-        &db,
-        &[
-            "import",
-            "mlflow",
-            "--tracking-uri",
-            uri,
-            "--format",
-            "json",
-        ],
-    ));
+    let again = import(&db, uri);
+    assert!(again.status.success(), "{}", text(&again.stderr));
+    let again = json(&text(&again.stdout));
     assert_eq!(
         (
             again["recorded"].as_u64(),

@@ -37,8 +37,9 @@ pub fn with_param(database_url: &str, key: &str, value: &str) -> anyhow::Result<
 }
 
 fn render(written: &Written, reveal: bool) -> String {
+    let hidden = |key: &str| key == "password" && !reveal;
     let shown = |key: &str, value: &str| {
-        if key == "password" && !reveal {
+        if hidden(key) {
             "***".to_owned()
         } else {
             value.to_owned()
@@ -46,7 +47,7 @@ fn render(written: &Written, reveal: bool) -> String {
     };
     // In a URL the stand-in is written as it is, never escaped.
     let encoded = |key: &str, value: &str| {
-        if key == "password" && !reveal {
+        if hidden(key) {
             "***".to_owned()
         } else {
             utf8_percent_encode(value, PART).to_string()
@@ -67,10 +68,9 @@ fn render(written: &Written, reveal: bool) -> String {
             .find(|(k, _)| k == key)
             .map(|(_, v)| v.as_str())
     };
-    let encode = |text: &str| utf8_percent_encode(text, PART).to_string();
     let mut userinfo = String::new();
     if let Some(user) = get("user") {
-        userinfo.push_str(&encode(user));
+        userinfo.push_str(&encoded("user", user));
     }
     if let Some(password) = get("password") {
         userinfo.push(':');
@@ -98,7 +98,7 @@ fn render(written: &Written, reveal: bool) -> String {
                 let host = if host.contains(':') {
                     format!("[{host}]")
                 } else {
-                    encode(host)
+                    encoded("host", host)
                 };
                 match ports.get(i).or(ports.first()) {
                     Some(port) => format!("{host}:{port}"),
@@ -125,7 +125,9 @@ fn render(written: &Written, reveal: bool) -> String {
     } else {
         format!("?{}", query.join("&"))
     };
-    let dbname = get("dbname").map(encode).unwrap_or_default();
+    let dbname = get("dbname")
+        .map(|d| encoded("dbname", d))
+        .unwrap_or_default();
     format!("postgres://{userinfo}{authority}/{dbname}{query}")
 }
 
