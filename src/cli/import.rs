@@ -147,25 +147,27 @@ async fn record_documents(
     dry_run: bool,
     global: &GlobalArgs,
 ) -> Result<()> {
-    let inputs: Vec<Input> = groups
+    let converted: Vec<(String, String)> = groups
         .into_iter()
         .filter(|(_, documents)| !documents.is_empty())
         .map(|(name, documents)| {
-            let lines: String = documents.iter().map(|doc| format!("{doc}\n")).collect();
-            Input::Converted {
-                name: name.into(),
-                lines: Arc::from(lines),
-            }
+            let lines = documents.iter().map(|doc| format!("{doc}\n")).collect();
+            (name, lines)
         })
         .collect();
     if dry_run {
-        for input in &inputs {
-            if let Input::Converted { lines, .. } = input {
-                report::print(lines)?;
-            }
+        for (_, lines) in &converted {
+            report::print(lines)?;
         }
         return Ok(());
     }
+    let inputs: Vec<Input> = converted
+        .into_iter()
+        .map(|(name, lines)| Input::Converted {
+            name: name.into(),
+            lines: Arc::from(lines.into_bytes()),
+        })
+        .collect();
     if inputs.is_empty() {
         bail!("nothing to import: no run was found");
     }

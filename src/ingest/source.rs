@@ -19,7 +19,7 @@ pub enum Input {
     File(PathBuf),
     Stdin,
     Generated(Generator),
-    Converted { name: Arc<str>, lines: Arc<str> },
+    Converted { name: Arc<str>, lines: Arc<[u8]> },
 }
 
 /// Writes JSON Lines into the pipe it is given, on a thread of its own; it should end when a
@@ -173,7 +173,7 @@ pub fn read(
             });
             Box::new(reader)
         }
-        Input::Converted { lines, .. } => Box::new(io::Cursor::new(lines.as_bytes().to_vec())),
+        Input::Converted { lines, .. } => Box::new(io::Cursor::new(lines.clone())),
     };
     let mut reader = BufReader::with_capacity(
         1 << 20,
