@@ -56,13 +56,7 @@ static NODES: LazyLock<Option<Vec<Cluster>>> = LazyLock::new(|| {
     };
     let base = super::ROOT.join("citus");
     // A port range of the checkout's own, like the test cluster's directory.
-    let tag = base
-        .as_os_str()
-        .as_encoded_bytes()
-        .iter()
-        .fold(2166136261u32, |h, b| {
-            (h ^ u32::from(*b)).wrapping_mul(16777619)
-        });
+    let tag = super::fnv(base.as_os_str().as_encoded_bytes().iter().copied(), 0);
     let first = 20_000 + (tag % 2_000) as u16 * 3;
     let nodes: Vec<Cluster> = ["coordinator", "worker-1", "worker-2"]
         .iter()
