@@ -1,11 +1,12 @@
-//! `btdb runs`: list runs, newest first, a page at a time.
+//! `btdb runs`: list runs, newest first or by a metric, a page at a time, with their count.
 
-use anyhow::Result;
+use anyhow::{Result, bail};
 use diesel_async::AsyncPgConnection;
 
 use super::filter::FilterArgs;
 use crate::models::{RunId, RunStatus};
-use crate::query::runs::{MAX_PAGE, RunList};
+use crate::query::runs::{MAX_PAGE, RunList, Sort};
+use crate::query::suggest;
 use crate::report::runs::RunPage;
 
 #[derive(Debug, clap::Args)]
@@ -25,11 +26,21 @@ pub struct Args {
     #[arg(long, default_value_t = 50, value_parser = clap::value_parser!(i64).range(1..=MAX_PAGE))]
     pub limit: i64,
 
-    /// Continue after this cursor, printed under the previous page.
+    /// Order by this metric, largest first (ties by id, newest first), or `recorded`: newest
+    /// first. Sorted by a metric, only the completed runs that have it are listed.
+    #[arg(long, value_name = "METRIC", default_value = "recorded")]
+    pub sort: String,
+
+    /// Smallest (or oldest) first.
+    #[arg(long)]
+    pub asc: bool,
+
+    /// Continue after this cursor (a run id), printed under the previous page; give the same
+    /// --sort.
     #[arg(long, value_name = "CURSOR", conflicts_with = "before")]
     pub after: Option<i64>,
 
-    /// The page before this cursor (newer runs), printed above a later page.
+    /// The page before this cursor, printed above a later page.
     #[arg(long, value_name = "CURSOR")]
     pub before: Option<i64>,
 
@@ -46,22 +57,42 @@ pub struct Args {
 pub async fn answer(args: &Args, conn: &mut AsyncPgConnection) -> Result<RunPage> {
     let filter = args.filter.to_filter(args.strategy.clone())?;
     let resolved = filter.resolve(conn).await?;
+    let sort = Sort {
+        metric: (args.sort != "recorded").then(|| args.sort.clone()),
+        ascending: args.asc,
+    };
+    if let Some(metric) = &sort.metric {
+        if args.status == Some(RunStatus::Failed) {
+            bail!(
+                "--sort {metric} lists completed runs (failed runs' metrics are partial); \
+                 drop --status failed or sort by `recorded`"
+            );
+        }
+        let known = suggest::metric_names(conn).await?;
+        let mut sortable = vec!["recorded".to_owned()];
+        sortable.extend(known);
+        suggest::require(metric, &sortable, || {
+            format!("--sort: no completed run has metric `{metric}`")
+        })?;
+    }
     // One run more than the page: whether it comes says whether another page follows.
     let list = RunList {
         filter: resolved.clone(),
         status: args.status,
+        sort,
         after: args.after.map(RunId),
         before: args.before.map(RunId),
         limit: args.limit + 1,
         ids: None,
     };
     let mut runs = list.fetch(conn).await?;
+    let count = list.count(conn).await?;
     if runs.is_empty() {
         resolved.check_parameters(conn).await?;
     }
     let more = runs.len() as i64 > args.limit;
     if more {
-        // Paging back, the extra run is the newest; forward, the oldest.
+        // Paging back, the extra run is the first; forward, the last.
         match args.before {
             Some(_) => runs.remove(0),
             None => runs.pop().expect("more runs than the page"),
@@ -76,6 +107,8 @@ pub async fn answer(args: &Args, conn: &mut AsyncPgConnection) -> Result<RunPage
         ),
     };
     Ok(RunPage {
+        sort: list.sort,
+        count,
         runs,
         next,
         previous,

@@ -3,19 +3,22 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use anyhow::Result;
+use anyhow::{Result, bail};
 use chrono::{DateTime, Utc};
 use diesel::dsl::AsSelect;
+use diesel::expression::BoxableExpression;
 use diesel::pg::Pg;
 use diesel::prelude::*;
+use diesel::sql_types::BigInt;
 use diesel_async::AsyncPgConnection;
 use serde::Serialize;
 
 use super::StrategyRef;
-use super::filter::{RUNS, Resolved};
+use super::count::bounded_count;
+use super::filter::{METRICS, RUNS, Resolved};
 use crate::db::explain::load;
 use crate::models::{Metric, MetricValue, ParameterSet, Run, RunId, RunStatus, Strategy, Sweep};
-use crate::schema::{parameter_sets, runs, strategies, sweeps};
+use crate::schema::{metrics, parameter_sets, runs, strategies, sweeps};
 
 /// Most runs one page holds.
 pub const MAX_PAGE: i64 = 10_000;
@@ -89,14 +92,39 @@ impl RunSummary {
     }
 }
 
-/// Which runs to list: newest first, a page after a cursor, or exactly the given ids.
+/// The order of a listing: by recording (the run id) or by a metric, ties broken by the id so
+/// that every run has one place and keyset paging neither repeats nor skips a run.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct Sort {
+    /// `None`: by recording.
+    pub metric: Option<String>,
+    /// Smallest first; largest (newest) first otherwise.
+    pub ascending: bool,
+}
+
+/// Counts stop here: past it a listing says "more than" it. Counting stops early, so a count
+/// costs at most this many index entries whatever the filter.
+pub const COUNT_BOUND: i64 = 10_000;
+
+/// How many runs a listing matches.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct Count {
+    /// The count, or `COUNT_BOUND` when more match.
+    pub runs: i64,
+    /// False when more than `runs` match.
+    pub exact: bool,
+}
+
+/// Which runs to list: in `sort` order, a page after or before a cursor, or exactly the given
+/// ids.
 #[derive(Debug, Clone, Default)]
 pub struct RunList {
     pub filter: Resolved,
     pub status: Option<RunStatus>,
-    /// Keyset cursor: list runs older than this id.
+    pub sort: Sort,
+    /// Keyset cursor: list the runs that follow this run in `sort` order.
     pub after: Option<RunId>,
-    /// Keyset cursor back: the page of runs just newer than this id (still newest first).
+    /// Keyset cursor back: the page of runs just before this run (still in `sort` order).
     pub before: Option<RunId>,
     /// Page size (capped at `MAX_PAGE` and the one more that says whether a page follows);
     /// ignored when `ids` is given.
@@ -105,9 +133,24 @@ pub struct RunList {
     pub ids: Option<Vec<RunId>>,
 }
 
+/// A keyset condition: rows after `(value, id)` when reading downwards, before it upwards.
+type MetricKeyset = (f64, RunId);
+
 impl RunList {
-    /// The runs, with their parents joined in one query and their metrics in a second.
+    /// Whether rows are read from the largest key down: the listing's order forward, the
+    /// reverse when paging back.
+    fn reads_down(&self) -> bool {
+        self.sort.ascending == self.before.is_some()
+    }
+
+    /// The runs, with their parents joined in one query and their metrics in a second; sorted
+    /// by a metric, a first query takes the page's ids from the metric's index.
     pub async fn fetch(&self, conn: &mut AsyncPgConnection) -> Result<Vec<RunSummary>> {
+        let picked = match (&self.ids, &self.sort.metric) {
+            (Some(ids), _) => Some(ids.clone()),
+            (None, Some(metric)) => Some(self.page_by_metric(conn, metric).await?),
+            (None, None) => None,
+        };
         let query = || {
             let mut query = with_parents().into_boxed();
             for predicate in self.filter.predicates(RUNS) {
@@ -116,17 +159,19 @@ impl RunList {
             if let Some(status) = self.status {
                 query = query.filter(runs::status.eq(status));
             }
-            match &self.ids {
+            match &picked {
                 Some(ids) => query = query.filter(runs::id.eq_any(ids.clone())),
                 None => {
                     // Keyset paging: a page costs the same at any depth, and inserts do not shift it.
-                    if let Some(after) = self.after {
-                        query = query.filter(runs::id.lt(after));
-                    }
-                    query = match self.before {
-                        // The nearest newer runs, read upwards from the cursor and turned below.
-                        Some(before) => query.filter(runs::id.gt(before)).order(runs::id.asc()),
-                        None => query.order(runs::id.desc()),
+                    let cursor = self.after.or(self.before);
+                    query = match (self.reads_down(), cursor) {
+                        (true, Some(c)) => query.filter(runs::id.lt(c)),
+                        (false, Some(c)) => query.filter(runs::id.gt(c)),
+                        (_, None) => query,
+                    };
+                    query = match self.reads_down() {
+                        true => query.order(runs::id.desc()),
+                        false => query.order(runs::id.asc()),
                     };
                     query = query.limit(self.limit.clamp(1, MAX_PAGE + 1));
                 }
@@ -142,14 +187,121 @@ impl RunList {
             .zip(metrics)
             .map(|(row, metrics)| RunSummary::new(row, metrics))
             .collect();
-        if self.ids.is_none() && self.before.is_some() {
-            out.reverse();
-        }
-        if let Some(ids) = &self.ids {
+        if let Some(ids) = &picked {
             let position: HashMap<RunId, usize> =
                 ids.iter().enumerate().map(|(i, id)| (*id, i)).collect();
             out.sort_by_key(|run| position.get(&run.id).copied());
         }
+        // Paging back reads away from the cursor: the page is that read turned round.
+        if self.ids.is_none() && self.before.is_some() {
+            out.reverse();
+        }
         Ok(out)
+    }
+
+    /// The ids of a page sorted by `metric`, read from the metric's rows alone: `metrics`
+    /// carries the run's strategy and data set, so `metrics_rank_idx` (one strategy) or
+    /// `metrics_value_idx` (any) yields them in value order and the scan stops at the page's
+    /// end. Only completed runs that have the metric are listed, as in ranking.
+    async fn page_by_metric(
+        &self,
+        conn: &mut AsyncPgConnection,
+        metric: &str,
+    ) -> Result<Vec<RunId>> {
+        let keyset = match self.after.or(self.before) {
+            None => None,
+            Some(id) => Some((cursor_value(conn, metric, id).await?, id)),
+        };
+        let down = self.reads_down();
+        let ids = load(conn, || {
+            let mut query = self.metric_rows(metric);
+            if let Some((value, id)) = keyset {
+                query = query.filter(beyond(down, (value, id)));
+            }
+            let query = match down {
+                true => query.order((metrics::value.desc(), metrics::run_id.desc())),
+                false => query.order((metrics::value.asc(), metrics::run_id.asc())),
+            };
+            query.limit(self.limit.clamp(1, MAX_PAGE + 1))
+        })
+        .await?;
+        Ok(ids)
+    }
+
+    /// The run ids of the metric rows this listing covers, unordered.
+    fn metric_rows(&self, metric: &str) -> metrics::BoxedQuery<'static, Pg, BigInt> {
+        let mut query = metrics::table
+            .filter(metrics::name.eq(metric.to_owned()))
+            .filter(metrics::completed.eq(true))
+            .select(metrics::run_id)
+            .into_boxed();
+        for predicate in self.filter.predicates(METRICS) {
+            query = query.filter(predicate);
+        }
+        query
+    }
+
+    /// How many runs the listing matches, counting no further than `COUNT_BOUND`.
+    pub async fn count(&self, conn: &mut AsyncPgConnection) -> Result<Count> {
+        let counted: Vec<i64> = match &self.sort.metric {
+            Some(metric) => load(conn, || bounded_count(self.metric_rows(metric))).await?,
+            None => {
+                load(conn, || {
+                    let mut query = runs::table.select(runs::id).into_boxed();
+                    for predicate in self.filter.predicates(RUNS) {
+                        query = query.filter(predicate);
+                    }
+                    if let Some(status) = self.status {
+                        query = query.filter(runs::status.eq(status));
+                    }
+                    bounded_count(query)
+                })
+                .await?
+            }
+        };
+        let counted = counted.first().copied().unwrap_or(0);
+        Ok(Count {
+            runs: counted.min(COUNT_BOUND),
+            exact: counted <= COUNT_BOUND,
+        })
+    }
+}
+
+/// The rows beyond `(value, id)` in the direction read. The first condition bounds the index
+/// scan; the second orders the ties by id.
+fn beyond(
+    down: bool,
+    (value, id): MetricKeyset,
+) -> Box<dyn BoxableExpression<metrics::table, Pg, SqlType = diesel::sql_types::Bool>> {
+    match down {
+        true => Box::new(
+            metrics::value
+                .le(value)
+                .and(metrics::value.lt(value).or(metrics::run_id.lt(id))),
+        ),
+        false => Box::new(
+            metrics::value
+                .ge(value)
+                .and(metrics::value.gt(value).or(metrics::run_id.gt(id))),
+        ),
+    }
+}
+
+/// The cursor run's value of `metric`: where its page ends.
+async fn cursor_value(conn: &mut AsyncPgConnection, metric: &str, id: RunId) -> Result<f64> {
+    let values: Vec<f64> = load(conn, || {
+        metrics::table
+            .filter(metrics::run_id.eq(id))
+            .filter(metrics::name.eq(metric.to_owned()))
+            .filter(metrics::completed.eq(true))
+            .select(metrics::value)
+    })
+    .await?;
+    match values.first() {
+        Some(value) => Ok(*value),
+        None => bail!(
+            "the cursor names run {id}, which is not a completed run with metric `{metric}` \
+             (deleted since, or a cursor of another order): start again without it"
+        ),
     }
 }

@@ -2,13 +2,16 @@
 
 use serde::Serialize;
 
-use super::{Table, number};
+use super::{Table, number, thousands};
 use crate::models::RunId;
-use crate::query::runs::RunSummary;
+use crate::query::runs::{Count, RunSummary, Sort};
 
-/// A page of runs, newest first (`--format json`).
+/// A page of runs in the order asked for (`--format json`).
 #[derive(Debug, Clone, Serialize)]
 pub struct RunPage {
+    pub sort: Sort,
+    /// How many runs match the filters (all pages).
+    pub count: Count,
     pub runs: Vec<RunSummary>,
     /// `--after` for the next page; `null` on the last.
     pub next: Option<RunId>,
@@ -37,12 +40,28 @@ impl RunPage {
             }));
             table.push(row);
         }
+        table.note(self.count.to_string());
         if let Some(previous) = self.previous {
-            table.note(format!("newer: --before {previous}"));
+            table.note(format!("back: --before {previous}"));
         }
         if let Some(next) = self.next {
             table.note(format!("more: --after {next}"));
         }
         table
+    }
+}
+
+impl std::fmt::Display for Count {
+    /// `1,234 runs match`, or `more than 10,000 runs match` past the count's bound.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let noun = if self.runs == 1 {
+            "run matches"
+        } else {
+            "runs match"
+        };
+        match self.exact {
+            true => write!(f, "{} {noun}", thousands(self.runs)),
+            false => write!(f, "more than {} runs match", thousands(self.runs)),
+        }
     }
 }
