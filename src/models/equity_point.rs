@@ -57,10 +57,7 @@ impl EquityPoint {
             .into_boxed()
     }
 
-    /// The curves of a page of runs, in order (group them with `grouped_by(runs)`). The page's
-    /// id range is what reaches the BRIN index, one pass since curves are written in id order;
-    /// the ids themselves only filter (`run_id + 0`), since `run_id = ANY(…)` would have the
-    /// BRIN index read once per id.
+    /// The curves of a page of runs, in order (group them with `grouped_by(runs)`).
     pub fn for_runs(
         runs: &[Run],
     ) -> equity_points::BoxedQuery<
@@ -71,7 +68,12 @@ impl EquityPoint {
         Self::for_run_ids(&runs.iter().map(|r| r.id).collect::<Vec<_>>())
     }
 
-    /// The curves of the runs `ids`, as [`EquityPoint::for_runs`] reads them.
+    /// The curves of the runs `ids`, in order. Close ids (a page of a listing in recording
+    /// order) are read as their id range, one pass over the BRIN index since curves are
+    /// written in id order, the ids themselves only filtering (`run_id + 0`). Ids far apart (runs
+    /// picked from a sweep, a page sorted by a metric) would make that range most of the
+    /// table, so they are matched by `run_id = ANY(…)`: one BRIN pass per id, each reading
+    /// only its run's block ranges.
     pub fn for_run_ids(
         ids: &[RunId],
     ) -> equity_points::BoxedQuery<
@@ -82,11 +84,19 @@ impl EquityPoint {
         let ids = ids.to_vec();
         let low = ids.iter().min().copied().unwrap_or(RunId(0));
         let high = ids.iter().max().copied().unwrap_or(RunId(-1));
-        equity_points::table
-            .filter(equity_points::run_id.between(low, high))
-            .filter((equity_points::run_id + 0_i64).eq_any(ids))
+        let query = equity_points::table
             .order((equity_points::run_id, equity_points::seq))
             .select(Self::as_select())
-            .into_boxed()
+            .into_boxed();
+        if high.0 - low.0 < DENSE * ids.len() as i64 {
+            query
+                .filter(equity_points::run_id.between(low, high))
+                .filter((equity_points::run_id + 0_i64).eq_any(ids))
+        } else {
+            query.filter(equity_points::run_id.eq_any(ids))
+        }
     }
 }
+
+/// Ids are read as a range while it spans at most this many runs per run wanted.
+const DENSE: i64 = 16;
