@@ -136,12 +136,26 @@ async fn the_filter_form_paging_and_side_by_side_work_by_clicking() {
     browser.click_and_wait("a.previous");
     assert_eq!(shown(&mut browser), first, "back to the first page");
 
-    // Tick two runs and open them side by side.
-    browser.click("table.runs tbody tr:nth-child(1) input[type=checkbox]");
-    browser.click("table.runs tbody tr:nth-child(3) input[type=checkbox]");
-    browser.click_and_wait("form[action='/side-by-side'] button");
+    // Pick two runs on the first page and one on the second: the basket rides in the URL
+    // from page to page, and opens them side by side.
+    browser.click_and_wait("table.runs tbody tr:nth-child(1) a.pick");
+    browser.click_and_wait("table.runs tbody tr:nth-child(3) a.pick");
+    assert_eq!(shown(&mut browser), first, "picking stays on the page");
+    browser.click_and_wait("a.next");
+    assert_eq!(shown(&mut browser), second);
+    browser.click_and_wait("table.runs tbody tr:nth-child(2) a.pick");
+    let picked = browser.eval("[...document.querySelectorAll('nav.basket span.picked a:first-child')].map(a => a.textContent)");
+    assert_eq!(
+        picked,
+        serde_json::json!([first[0], first[2], second[1]].map(|id| format!("run {id}")))
+    );
+    browser.click_and_wait("nav.basket a.open");
     let columns = browser.eval("[...document.querySelectorAll('table.side thead tr:first-child th a')].map(a => Number(a.textContent))");
-    assert_eq!(columns, serde_json::json!([first[0], first[2]]));
+    assert_eq!(columns, serde_json::json!([first[0], first[2], second[1]]));
+    // Dropping one from the side-by-side leaves the other two.
+    browser.click_and_wait("table.side a.drop");
+    let columns = browser.eval("[...document.querySelectorAll('table.side thead tr:first-child th a')].map(a => Number(a.textContent))");
+    assert_eq!(columns, serde_json::json!([first[2], second[1]]));
     let rows = browser.eval("document.querySelectorAll('table.side tbody tr').length");
     browser.click("input[name=diff]");
     browser.click_and_wait("form.filters button");
@@ -153,6 +167,80 @@ async fn the_filter_form_paging_and_side_by_side_work_by_clicking() {
     let same = browser.eval("[...document.querySelectorAll('table.side tbody tr td:first-child')].some(td => td.textContent === 'fast')");
     assert_eq!(same, false, "both runs have fast = 10: not a difference");
     assert!(browser.problems().is_empty(), "{:#?}", browser.problems());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_column_header_sorts_and_three_pages_hold_each_run_once() {
+    let Some(mut browser) = browser() else { return };
+    let db = demo().await;
+    let server = Server::start(db.url(), &[]);
+    browser.open(&format!("{}/runs?limit=10&strategy=sma_cross", server.base));
+    browser.click_and_wait("table.runs th a.sort[title^='sort by sharpe']");
+    let mut paged: Vec<i64> = Vec::new();
+    for page in 0..3 {
+        let ids = browser.eval(
+            "[...document.querySelectorAll('table.runs tbody td.num a')].map(a => Number(a.textContent))",
+        );
+        let ids: Vec<i64> = serde_json::from_value(ids).expect("ids");
+        assert_eq!(ids.len(), 10, "page {page}");
+        paged.extend(ids);
+        if page < 2 {
+            browser.click_and_wait("a.next");
+        }
+    }
+    let cli = page_ids(&ok(
+        &db,
+        &[
+            "runs",
+            "--strategy",
+            "sma_cross",
+            "--sort",
+            "sharpe",
+            "--limit",
+            "30",
+            "--format",
+            "json",
+        ],
+    ));
+    assert_eq!(paged, cli, "the CLI's order, each run once");
+    let sorted = browser.eval("document.querySelector('th[aria-sort] a').textContent");
+    assert_eq!(sorted, "sharpe ▼");
+    // The header again turns the order round.
+    browser.click_and_wait("th[aria-sort] a");
+    let url = browser.eval("location.search");
+    assert!(
+        url.as_str().is_some_and(|u| u.contains("asc=true")),
+        "{url}"
+    );
+    assert!(browser.problems().is_empty(), "{:#?}", browser.problems());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_bad_where_shows_its_error_above_the_form_still_filled_in() {
+    let Some(mut browser) = browser() else { return };
+    let db = demo().await;
+    let server = Server::start(db.url(), &[]);
+    browser.open(&format!("{}/runs?limit=10", server.base));
+    browser.type_into("input[name=strategy]", "sma_cross");
+    browser.type_into("input[name=where]", "sharpe > and fast = 1");
+    browser.click_and_wait("form.filters button");
+    let error = browser.eval("document.querySelector('p.error').textContent");
+    assert!(
+        error
+            .as_str()
+            .is_some_and(|e| e.contains("--where at column 10")),
+        "{error}"
+    );
+    let kept = browser.eval(
+        "[document.querySelector('input[name=strategy]').value, document.querySelector('input[name=where]').value, document.querySelector('input[name=limit]').value]",
+    );
+    assert_eq!(
+        kept,
+        serde_json::json!(["sma_cross", "sharpe > and fast = 1", "10"])
+    );
+    // The one console line is the page's own 400.
+    let problems = browser.problems();
+    assert!(problems.iter().all(|p| p.contains("400")), "{problems:#?}");
 }
 
 #[tokio::test(flavor = "multi_thread")]

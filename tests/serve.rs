@@ -245,7 +245,12 @@ async fn every_page_renders_with_its_safety_headers() {
         ),
         (
             "/runs?limit=10",
-            &["href=\"/runs/216\"", "older →", "/runs.csv?limit=10"],
+            &[
+                "href=\"/runs/216\"",
+                "next →",
+                "/runs.csv?limit=10",
+                "216 runs match",
+            ],
         ),
         (
             "/runs/133",
@@ -279,26 +284,64 @@ async fn every_page_renders_with_its_safety_headers() {
             "GET {path} holds a script"
         );
     }
+    // Not one page: every run of the selection, with a column per parameter and metric.
     let csv = server.get("/runs.csv?limit=9&strategy=momentum", &[]);
-    assert_eq!(
-        csv.body,
-        ok(
-            &db,
-            &[
-                "runs",
-                "--limit",
-                "9",
-                "--strategy",
-                "momentum",
-                "--format",
-                "csv"
-            ]
-        )
-    );
     assert!(
         csv.header("content-disposition")
             .is_some_and(|d| d.contains("attachment"))
     );
+    let listed: serde_json::Value = serde_json::from_str(&ok(
+        &db,
+        &[
+            "runs",
+            "--strategy",
+            "momentum",
+            "--limit",
+            "1000",
+            "--format",
+            "json",
+        ],
+    ))
+    .expect("json");
+    let listed = listed["runs"].as_array().expect("runs");
+    assert!(listed.len() > 9, "more than one page of 9");
+    let mut reader = csv::Reader::from_reader(csv.body.as_bytes());
+    let header: Vec<String> = reader
+        .headers()
+        .expect("header")
+        .iter()
+        .map(str::to_owned)
+        .collect();
+    let mut keys: Vec<String> = listed
+        .iter()
+        .flat_map(|r| r["params"].as_object().expect("params").keys().cloned())
+        .collect();
+    keys.sort();
+    keys.dedup();
+    for key in &keys {
+        assert!(
+            header.contains(&format!("params.{key}")),
+            "{header:?} lacks {key}"
+        );
+    }
+    let rows: Vec<csv::StringRecord> = reader.records().map(|r| r.expect("row")).collect();
+    assert_eq!(rows.len(), listed.len());
+    let column = |name: &str| header.iter().position(|h| h == name).expect(name);
+    for (row, run) in rows.iter().zip(listed) {
+        assert_eq!(row[column("id")], run["id"].to_string());
+        for key in &keys {
+            assert_eq!(
+                row[column(&format!("params.{key}"))],
+                run["params"][key].to_string()
+            );
+        }
+        let sharpe: f64 = row[column("sharpe")].parse().expect("sharpe");
+        assert_eq!(
+            Some(sharpe),
+            run["metrics"]["sharpe"].as_f64(),
+            "exact, not rounded"
+        );
+    }
     let css = server.get("/static/style.css", &[]);
     assert_eq!(css.status, 200);
     assert!(

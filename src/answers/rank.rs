@@ -73,6 +73,16 @@ pub enum Ranked {
     Runs(Vec<RunRank>),
 }
 
+impl Ranked {
+    /// The ranking as a table (the CLI's text and CSV, the page's CSV).
+    pub fn table(&self, args: &Args) -> crate::report::Table {
+        match self {
+            Ranked::Strategies(r) => crate::report::rank::strategy_table(r, args.by, &args.metric),
+            Ranked::Runs(r) => crate::report::rank::run_table(r, &args.metric),
+        }
+    }
+}
+
 /// The ranking `args` ask for: what `btdb rank` prints and `btdb serve` shows.
 pub async fn answer(args: &Args, conn: &mut AsyncPgConnection, layout: Layout) -> Result<Ranked> {
     if args.deflated && args.metric != "sharpe" {

@@ -53,8 +53,9 @@ pub struct Args {
     pub metrics: Vec<String>,
 }
 
-/// The page of runs `args` ask for, with the cursors of the pages beside it.
-pub async fn answer(args: &Args, conn: &mut AsyncPgConnection) -> Result<RunPage> {
+/// The listing `args` ask for, its names looked up and its order checked; paged as `args`
+/// say, with the one run more that says whether another page follows.
+pub async fn listing(args: &Args, conn: &mut AsyncPgConnection) -> Result<RunList> {
     let filter = args.filter.to_filter(args.strategy.clone())?;
     let resolved = filter.resolve(conn).await?;
     let sort = Sort {
@@ -75,20 +76,24 @@ pub async fn answer(args: &Args, conn: &mut AsyncPgConnection) -> Result<RunPage
             format!("--sort: no completed run has metric `{metric}`")
         })?;
     }
-    // One run more than the page: whether it comes says whether another page follows.
-    let list = RunList {
-        filter: resolved.clone(),
+    Ok(RunList {
+        filter: resolved,
         status: args.status,
         sort,
         after: args.after.map(RunId),
         before: args.before.map(RunId),
         limit: args.limit + 1,
         ids: None,
-    };
+    })
+}
+
+/// The page of runs `args` ask for, with the cursors of the pages beside it.
+pub async fn answer(args: &Args, conn: &mut AsyncPgConnection) -> Result<RunPage> {
+    let list = listing(args, conn).await?;
     let mut runs = list.fetch(conn).await?;
     let count = list.count(conn).await?;
     if runs.is_empty() {
-        resolved.check_parameters(conn).await?;
+        list.filter.check_parameters(conn).await?;
     }
     let more = runs.len() as i64 > args.limit;
     if more {

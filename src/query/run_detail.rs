@@ -57,6 +57,36 @@ pub struct TradeSummary {
 }
 
 impl RunDetail {
+    /// The same parameters' completed runs on the other data sets (newest first, one per data
+    /// set): what this run's in-sample result is checked against. Two queries, the second by
+    /// the index on `parameter_set_id`.
+    pub async fn twins(conn: &mut AsyncPgConnection, id: RunId) -> Result<Vec<(RunId, String)>> {
+        let this: Vec<(crate::models::ParameterSetId, String)> = load(conn, || {
+            runs::table
+                .filter(runs::id.eq(id))
+                .select((runs::parameter_set_id, runs::dataset))
+        })
+        .await?;
+        let Some((set, dataset)) = this.into_iter().next() else {
+            return Ok(Vec::new());
+        };
+        let found: Vec<(RunId, String)> = load(conn, || {
+            runs::table
+                .filter(runs::parameter_set_id.eq(set))
+                .filter(runs::dataset.ne(dataset.clone()))
+                .filter(runs::status.eq(crate::models::RunStatus::Completed))
+                .order(runs::id.desc())
+                .select((runs::id, runs::dataset))
+                .limit(100)
+        })
+        .await?;
+        let mut seen = std::collections::HashSet::new();
+        Ok(found
+            .into_iter()
+            .filter(|(_, dataset)| seen.insert(dataset.clone()))
+            .collect())
+    }
+
     /// The id of the run recorded under `key`, if any: on Citus from `run_keys`, distributed
     /// by the key (one shard), rather than from `runs`, where a key is on any shard.
     pub async fn id_of_key(

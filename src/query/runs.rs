@@ -241,6 +241,29 @@ impl RunList {
         query
     }
 
+    /// Every parameter key of the parameter sets the listing's runs use, sorted: the columns
+    /// of a CSV of all of them.
+    pub async fn parameter_keys(&self, conn: &mut AsyncPgConnection) -> Result<Vec<String>> {
+        let mut keys: Vec<String> = load(conn, || {
+            let mut used = runs::table.select(runs::parameter_set_id).into_boxed();
+            for predicate in self.filter.predicates(RUNS) {
+                used = used.filter(predicate);
+            }
+            if let Some(status) = self.status {
+                used = used.filter(runs::status.eq(status));
+            }
+            parameter_sets::table
+                .filter(parameter_sets::id.eq_any(used))
+                .select(diesel::dsl::sql::<diesel::sql_types::Text>(
+                    "jsonb_object_keys(params)",
+                ))
+                .distinct()
+        })
+        .await?;
+        keys.sort();
+        Ok(keys)
+    }
+
     /// How many runs the listing matches, counting no further than `COUNT_BOUND`.
     pub async fn count(&self, conn: &mut AsyncPgConnection) -> Result<Count> {
         let counted: Vec<i64> = match &self.sort.metric {

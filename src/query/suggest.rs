@@ -3,8 +3,55 @@
 use anyhow::Result;
 use diesel_async::AsyncPgConnection;
 
+use diesel::prelude::*;
+
+use crate::db::Layout;
 use crate::db::explain::load;
-use crate::models::{Metric, MetricName};
+use crate::models::{Metric, MetricName, Sweep};
+use crate::schema::{metric_summaries, strategies};
+
+/// The names a form offers as it is typed in (`<datalist>`): every strategy, data set, sweep
+/// and metric.
+#[derive(Debug, Clone, Default)]
+pub struct Known {
+    pub strategies: Vec<String>,
+    pub datasets: Vec<String>,
+    pub sweeps: Vec<String>,
+    pub metrics: Vec<String>,
+}
+
+impl Known {
+    /// Four small queries. Data sets come from the kept summaries (a few rows per strategy
+    /// and data set): on Citus, which keeps none, they are not offered, since the alternative
+    /// reads every run.
+    pub async fn load(conn: &mut AsyncPgConnection, layout: Layout) -> Result<Self> {
+        let strategies = load(conn, || {
+            strategies::table
+                .select(strategies::name)
+                .distinct()
+                .order(strategies::name)
+        })
+        .await?;
+        let datasets = match layout {
+            Layout::Single => {
+                load(conn, || {
+                    metric_summaries::table
+                        .select(metric_summaries::dataset)
+                        .distinct()
+                        .order(metric_summaries::dataset)
+                })
+                .await?
+            }
+            Layout::Distributed => Vec::new(),
+        };
+        Ok(Self {
+            strategies,
+            datasets,
+            sweeps: load(conn, Sweep::names).await?,
+            metrics: metric_names(conn).await?,
+        })
+    }
+}
 
 /// Metric names that completed runs have, in order: a loose index scan of `metrics_rank_idx`
 /// (one probe per distinct name), for "did you mean" messages.

@@ -432,40 +432,93 @@ pub fn equity(title: &str, points: &[(DateTime<Utc>, f64)]) -> Result<String> {
     })
 }
 
-/// Several equity curves on one chart, each divided by its first value so that all start at
-/// 1; `series` holds a legend label and a curve for each.
+/// The colours of curves drawn together, each with its own dash pattern so that curves that
+/// coincide, or a reader who cannot tell the colours apart, still tell them apart. The
+/// Okabe–Ito colours without the yellow, which white does not show, a dark grey for their
+/// black (black is the axes'), and a wine red.
+const SERIES: [(RGBColor, &str); 8] = [
+    (RGBColor(0, 114, 178), ""),
+    (RGBColor(213, 94, 0), "9 4"),
+    (RGBColor(0, 158, 115), "3 3"),
+    (RGBColor(204, 121, 167), "12 3 3 3"),
+    (RGBColor(86, 180, 233), "6 6"),
+    (RGBColor(230, 159, 0), "2 5"),
+    (RGBColor(68, 68, 68), "14 4 2 4 2 4"),
+    (RGBColor(136, 34, 85), "4 2"),
+];
+
+/// Gives the lines of `colour` (curves and their legend marks) the dash `pattern`: plotters
+/// draws lines solid only, or as one element per dash.
+fn dashed(svg: &mut String, colour: RGBColor, pattern: &str) {
+    if pattern.is_empty() {
+        return;
+    }
+    let stroke = format!(
+        "stroke=\"#{:02X}{:02X}{:02X}\" stroke-width=",
+        colour.0, colour.1, colour.2
+    );
+    let with = stroke.replace(
+        " stroke-width=",
+        &format!(" stroke-dasharray=\"{pattern}\" stroke-width="),
+    );
+    *svg = svg.replace(&stroke, &with);
+}
+
+/// Several runs' equity curves on one chart, each divided by its first value so that all
+/// start at 1, and their drawdowns overlaid below; `series` holds a legend label and a curve
+/// for each (at most 8: one colour and dash pattern each).
 pub fn overlaid(title: &str, series: &[(String, Curve)]) -> Result<String> {
-    let rebased: Vec<(&String, Curve)> = series
+    let rebased: Vec<(usize, &String, Curve)> = series
         .iter()
-        .filter_map(|(label, points)| {
+        .enumerate()
+        .filter_map(|(i, (label, points))| {
             let start = points.first()?.1;
-            (start != 0.0 && start.is_finite())
-                .then(|| (label, points.iter().map(|(t, e)| (*t, e / start)).collect()))
+            (start != 0.0 && start.is_finite()).then(|| {
+                (
+                    i,
+                    label,
+                    points.iter().map(|(t, e)| (*t, e / start)).collect(),
+                )
+            })
         })
         .collect();
-    let times = rebased.iter().flat_map(|(_, p)| p.iter().map(|p| p.0));
+    let times = rebased.iter().flat_map(|(_, _, p)| p.iter().map(|p| p.0));
     let (Some(first), Some(last)) = (times.clone().min(), times.max()) else {
         return Err(anyhow!("none of the runs has an equity curve to draw"));
     };
+    let drawdowns: Vec<Curve> = rebased
+        .iter()
+        .map(|(_, _, points)| {
+            let mut peak = f64::MIN;
+            points
+                .iter()
+                .map(|(t, e)| {
+                    peak = peak.max(*e);
+                    (*t, e / peak - 1.0)
+                })
+                .collect()
+        })
+        .collect();
     let values: Vec<f64> = rebased
         .iter()
-        .flat_map(|(_, p)| p.iter().map(|p| p.1))
+        .flat_map(|(_, _, p)| p.iter().map(|p| p.1))
         .collect();
     let (low, high) = bounds(&values);
-    render(|svg| {
-        let root = titled_canvas(svg, (1000, 480), title)?;
-        let mut chart = ChartBuilder::on(&root)
+    let deepest = drawdowns.iter().flatten().map(|d| d.1).fold(0.0, f64::min);
+    let floor = if deepest < 0.0 { deepest * 1.05 } else { -0.01 };
+    let span = first..last.max(first + chrono::Duration::seconds(1));
+    let mut svg = render(|svg| {
+        let root = titled_canvas(svg, (1000, 700), title)?;
+        let (top, bottom) = root.split_vertically(440);
+        let mut chart = ChartBuilder::on(&top)
             .margin(12)
-            .x_label_area_size(40)
+            .x_label_area_size(30)
             .y_label_area_size(80)
-            .build_cartesian_2d(
-                first..last.max(first + chrono::Duration::seconds(1)),
-                low..high,
-            )
+            .build_cartesian_2d(span.clone(), low..high)
             .map_err(failed)?;
         equity_mesh(&mut chart, "equity (first value = 1)")?;
-        for (i, (label, points)) in rebased.iter().enumerate() {
-            let colour = Palette99::pick(i).to_rgba();
+        for (i, label, points) in &rebased {
+            let (colour, _) = SERIES[i % SERIES.len()];
             chart
                 .draw_series(LineSeries::new(
                     points.iter().copied(),
@@ -474,12 +527,42 @@ pub fn overlaid(title: &str, series: &[(String, Curve)]) -> Result<String> {
                 .map_err(failed)?
                 .label(label.as_str())
                 .legend(move |(x, y)| {
-                    PathElement::new([(x, y), (x + 20, y)], colour.stroke_width(3))
+                    PathElement::new([(x, y), (x + 28, y)], colour.stroke_width(2))
                 });
         }
         legend(&mut chart, SeriesLabelPosition::UpperLeft)?;
+        let mut chart = ChartBuilder::on(&bottom)
+            .margin(12)
+            .x_label_area_size(40)
+            .y_label_area_size(80)
+            .build_cartesian_2d(span, floor..0.0)
+            .map_err(failed)?;
+        chart
+            .configure_mesh()
+            .y_desc("drawdown")
+            .x_desc("time")
+            .x_labels(8)
+            .x_label_formatter(&date)
+            .y_label_formatter(&|v| format!("{:.*}%", percent_digits(-floor), v * 100.0))
+            .label_style((FONT, 12))
+            .axis_desc_style((FONT, 14))
+            .draw()
+            .map_err(failed)?;
+        for ((i, _, _), drawdown) in rebased.iter().zip(&drawdowns) {
+            let (colour, _) = SERIES[i % SERIES.len()];
+            chart
+                .draw_series(LineSeries::new(
+                    drawdown.iter().copied(),
+                    colour.stroke_width(2),
+                ))
+                .map_err(failed)?;
+        }
         root.present().map_err(failed)
-    })
+    })?;
+    for (colour, pattern) in SERIES {
+        dashed(&mut svg, colour, pattern);
+    }
+    Ok(svg)
 }
 
 /// The cross-validation of a sweep: the histogram of its logits beside the in-sample best's

@@ -2,6 +2,7 @@
 
 use serde::Serialize;
 
+use super::table::csv_lines;
 use super::{Table, number, thousands};
 use crate::models::RunId;
 use crate::query::runs::{Count, RunSummary, Sort};
@@ -63,5 +64,69 @@ impl std::fmt::Display for Count {
             true => write!(f, "{} {noun}", thousands(self.runs)),
             false => write!(f, "more than {} runs match", thousands(self.runs)),
         }
+    }
+}
+
+/// Every run of a listing as CSV, written a page at a time: the run's columns, then one column
+/// per parameter key and one per metric, empty where a run has none. Values are written in
+/// full (JSON numbers as recorded, metrics in Rust's shortest exact form), not rounded as the
+/// table rounds them.
+#[derive(Debug, Clone)]
+pub struct RunsCsv {
+    pub parameters: Vec<String>,
+    pub metrics: Vec<String>,
+}
+
+impl RunsCsv {
+    /// The header line.
+    pub fn header(&self) -> Vec<u8> {
+        let mut header: Vec<String> = [
+            "id",
+            "run_key",
+            "strategy",
+            "version",
+            "dataset",
+            "status",
+            "sweep",
+            "tags",
+            "recorded_at",
+        ]
+        .map(str::to_owned)
+        .to_vec();
+        header.extend(self.parameters.iter().map(|p| format!("params.{p}")));
+        header.extend(self.metrics.iter().cloned());
+        csv_lines([&header])
+    }
+
+    /// The lines of `runs`.
+    pub fn rows(&self, runs: &[RunSummary]) -> Vec<u8> {
+        let rows: Vec<Vec<String>> = runs
+            .iter()
+            .map(|run| {
+                let mut row = vec![
+                    run.id.to_string(),
+                    run.run_key.clone(),
+                    run.strategy.name.clone(),
+                    run.strategy.version.clone(),
+                    run.dataset.clone(),
+                    run.status.to_string(),
+                    run.sweep.clone().unwrap_or_default(),
+                    run.tags.join(";"),
+                    run.recorded_at.to_rfc3339(),
+                ];
+                row.extend(self.parameters.iter().map(|p| match run.params.get(p) {
+                    None | Some(serde_json::Value::Null) => String::new(),
+                    Some(serde_json::Value::String(s)) => s.clone(),
+                    Some(v) => v.to_string(),
+                }));
+                row.extend(
+                    self.metrics
+                        .iter()
+                        .map(|m| run.metrics.get(m).map(f64::to_string).unwrap_or_default()),
+                );
+                row
+            })
+            .collect();
+        csv_lines(&rows)
     }
 }

@@ -103,3 +103,43 @@ pub fn text(detail: &RunDetail) -> String {
     }
     out
 }
+
+/// A run's trades, one row each, values exact as recorded (the page's CSV).
+pub fn trades_table(trades: &[crate::models::Trade]) -> super::Table {
+    let mut table = super::Table::new([
+        "seq",
+        "symbol",
+        "side",
+        "quantity",
+        "entry_time",
+        "entry_price",
+        "exit_time",
+        "exit_price",
+        "fees",
+        "pnl",
+    ]);
+    for t in trades {
+        table.push(vec![
+            t.seq.to_string(),
+            t.symbol.clone(),
+            t.side.to_string(),
+            t.quantity.to_string(),
+            t.entry_time.to_rfc3339(),
+            t.entry_price.to_string(),
+            t.exit_time.to_rfc3339(),
+            t.exit_price.to_string(),
+            t.fees.to_string(),
+            t.pnl.to_string(),
+        ]);
+    }
+    table
+}
+
+/// A run's equity curve, one row per point, values exact as recorded (the page's CSV).
+pub fn equity_table(points: &[(DateTime<Utc>, bigdecimal::BigDecimal)]) -> super::Table {
+    let mut table = super::Table::new(["ts", "equity"]);
+    for (ts, equity) in points {
+        table.push(vec![ts.to_rfc3339(), equity.to_string()]);
+    }
+    table
+}

@@ -87,17 +87,21 @@ impl Table {
     /// a strategy name is anyone's text) is written after a `'`, which shows it as text; numbers
     /// stay as they are.
     pub fn to_csv(&self) -> String {
-        let mut writer = csv::WriterBuilder::new()
-            .terminator(csv::Terminator::CRLF)
-            .from_writer(Vec::new());
-        for row in std::iter::once(&self.header).chain(&self.rows) {
-            let cells = row.iter().map(|c| csv_cell(c).into_owned());
-            // Writing to memory fails only on a row of another length, which a table never has.
-            let _ = writer.write_record(cells);
-        }
-        let bytes = writer.into_inner().unwrap_or_default();
-        String::from_utf8(bytes).unwrap_or_default()
+        let lines = csv_lines(std::iter::once(&self.header).chain(&self.rows));
+        String::from_utf8(lines).unwrap_or_default()
     }
+}
+
+/// CSV lines of `rows`, each cell as `to_csv` writes it.
+pub(crate) fn csv_lines<'a>(rows: impl IntoIterator<Item = &'a Vec<String>>) -> Vec<u8> {
+    let mut writer = csv::WriterBuilder::new()
+        .terminator(csv::Terminator::CRLF)
+        .from_writer(Vec::new());
+    for row in rows {
+        // Writing to memory fails only on rows of unequal length, which callers never give.
+        let _ = writer.write_record(row.iter().map(|c| csv_cell(c).into_owned()));
+    }
+    writer.into_inner().unwrap_or_default()
 }
 
 fn csv_cell(cell: &str) -> std::borrow::Cow<'_, str> {

@@ -10,6 +10,7 @@ pub mod answers;
 pub mod api;
 pub mod auth;
 pub mod cache;
+pub mod csv;
 pub mod pages;
 pub mod params;
 
@@ -51,6 +52,16 @@ pub struct App {
 }
 
 impl App {
+    /// Runs the future `work` makes on a worker thread without waiting for it: work that
+    /// outlives its request's handler (a download being streamed).
+    pub fn spawn_local<F, Fut>(self, work: F)
+    where
+        F: FnOnce() -> Fut + Send + 'static,
+        Fut: Future<Output = ()> + 'static,
+    {
+        drop(self.workers.spawn_pinned(work));
+    }
+
     /// Runs the future `work` makes on a worker thread and returns its response.
     pub async fn local<F, Fut>(self, work: F) -> Response
     where
@@ -130,8 +141,10 @@ pub fn router(app: App) -> Router {
         .route("/", get(pages::rank::page))
         .route("/strategies/{name}", get(pages::strategy::page))
         .route("/runs", get(pages::runs::page))
-        .route("/runs.csv", get(pages::runs::csv))
         .route("/runs/{id}", get(pages::run::page))
+        .route("/runs/{id}/{csv}", get(csv::run_rows))
+        .route("/rank.csv", get(csv::ranking))
+        .route("/compare.csv", get(csv::comparison))
         .route("/side-by-side", get(pages::side_by_side::page))
         .route("/api/rank", get(api::rank))
         .route("/api/compare", get(api::compare))
@@ -141,6 +154,8 @@ pub fn router(app: App) -> Router {
         .route("/api/side-by-side", get(api::side_by_side))
         .route("/api/strategies/{name}", get(api::strategy))
         .layer(middleware::from_fn_with_state(app.clone(), cached))
+        // Streamed: kept answers are held whole in memory, so this one is never kept.
+        .route("/runs.csv", get(csv::runs))
         .route("/login", get(auth::form).post(auth::login))
         .route("/static/style.css", get(style))
         .fallback(not_found)

@@ -36,6 +36,21 @@ impl Params {
         )
     }
 
+    /// Adds `name=value` at the end.
+    pub fn push(&mut self, name: &str, value: &str) {
+        self.0.push((name.to_owned(), value.to_owned()));
+    }
+
+    /// These parameters with each of `pairs` set, replacing its values.
+    pub fn with_pairs(&self, pairs: &[(&str, &str)]) -> Self {
+        let mut changed = self.clone();
+        for (name, value) in pairs {
+            changed.take(name);
+            changed.push(name, value);
+        }
+        changed
+    }
+
     /// Removes and returns every value of `name`.
     pub fn take(&mut self, name: &str) -> Vec<String> {
         let (taken, kept) = std::mem::take(&mut self.0)

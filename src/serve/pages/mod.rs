@@ -2,6 +2,7 @@
 //! text they are; names that may hold right-to-left overrides sit in `<bdi>`, so they cannot
 //! reorder the text around them.
 
+pub mod basket;
 pub mod rank;
 pub mod run;
 pub mod runs;
@@ -47,6 +48,19 @@ where
     F: FnOnce(App) -> Fut + Send + 'static,
     Fut: Future<Output = anyhow::Result<Markup>> + 'static,
 {
+    on_worker_with_status(app, title, move |app| async move {
+        Ok((StatusCode::OK, work(app).await?))
+    })
+    .await
+}
+
+/// `on_worker` for a page that answers with a status of its own: a form shown again with
+/// what was wrong in it.
+pub async fn on_worker_with_status<F, Fut>(app: App, title: String, work: F) -> Response
+where
+    F: FnOnce(App) -> Fut + Send + 'static,
+    Fut: Future<Output = anyhow::Result<(StatusCode, Markup)>> + 'static,
+{
     app.clone()
         .local(move || async move { render(&title, work(app).await) })
         .await
@@ -54,9 +68,9 @@ where
 
 /// A page, or the error's page with its status (400 for what was asked, 503 for the
 /// database).
-fn render(title: &str, content: anyhow::Result<Markup>) -> Response {
+fn render(title: &str, content: anyhow::Result<(StatusCode, Markup)>) -> Response {
     match content {
-        Ok(content) => html_response(StatusCode::OK, layout(title, content)),
+        Ok((status, content)) => html_response(status, layout(title, content)),
         Err(e) => error(status_of(&e), &one_line(&e)),
     }
 }
@@ -102,6 +116,17 @@ pub fn value(v: Option<f64>) -> Markup {
     html! { td.num { (v.map_or_else(|| "–".to_owned(), number)) } }
 }
 
+/// A time as a person reads it: the date alone at midnight UTC (daily data), else to the
+/// second; JSON and CSV keep RFC 3339.
+pub fn when(t: chrono::DateTime<chrono::Utc>) -> String {
+    use chrono::Timelike;
+    if t.num_seconds_from_midnight() == 0 && t.nanosecond() == 0 {
+        t.format("%Y-%m-%d").to_string()
+    } else {
+        t.format("%Y-%m-%d %H:%M:%S UTC").to_string()
+    }
+}
+
 /// A run's parameters as compact `name=value` text.
 pub fn params(params: &serde_json::Value) -> Markup {
     let text = match params.as_object() {
@@ -130,4 +155,9 @@ pub fn select(name: &str, options: &[String], selected: Option<&str>, blank: boo
             }
         }
     }
+}
+
+/// The `<datalist>` an input names with `list=id`: the known values, offered as it is typed in.
+pub fn datalist(id: &str, options: &[String]) -> Markup {
+    html! { datalist id=(id) { @for o in options { option value=(o) {} } } }
 }

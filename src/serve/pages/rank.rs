@@ -72,10 +72,11 @@ fn content(args: &rank::Args, metrics: &[String], ranked: &Ranked, query: &str) 
                             }
                         } } }
                     }
-                    p.note { "JSON: " a href={ "/api/rank?" (query) } { "/api/rank" } }
+                    p.note { a href={ "/api/rank?" (query) } { "JSON" } " · " a href={ "/rank.csv?" (query) } { "CSV" } }
                 }
             }
             Ranked::Runs(rows) => {
+                p.note { a href={ "/api/rank?" (query) } { "JSON" } " · " a href={ "/rank.csv?" (query) } { "CSV" } }
                 table {
                     thead { tr { th.num { "#" } th { "run" } th { "strategy" } th { "data set" } th.num { (metric) } th { "parameters" } } }
                     tbody { @for row in rows { tr {

@@ -1,12 +1,15 @@
-//! `/runs/{id}`: one run as `btdb show` shows it, its equity curve over its drawdown, and its
-//! trades a page at a time (`trades-after`).
+//! `/runs/{id}`: one run as `btdb show` shows it, its equity curve over its drawdown, its
+//! trades a page at a time (`trades-after`), and the way to compare it: the compare basket
+//! (`pick`) and its twins, the same parameters on the other data sets.
 
 use axum::extract::{Path, RawQuery, State};
 use axum::response::Response;
 use maud::{Markup, html};
 
-use super::{chart, on_worker, strategy_link, value};
+use super::basket::Basket;
+use super::{chart, on_worker, strategy_link, value, when};
 use crate::answers::show;
+use crate::models::RunId;
 use crate::query::run_detail::RunDetail;
 use crate::report::plot;
 use crate::serve::App;
@@ -25,6 +28,7 @@ pub async fn page(
     let title = format!("Run {id}");
     on_worker(app, title, move |app| async move {
         let mut params = Params::parse(query.as_deref());
+        let basket = Basket::take(&mut params)?;
         let after = params
             .take_one("trades-after")
             .map(|a| a.parse::<i32>())
@@ -35,21 +39,43 @@ pub async fn page(
         let mut conn = app.db.conn().await?;
         let detail = show::answer(&args, &mut conn, app.db.layout()).await?;
         let trades = answers::trades(&mut conn, detail.run.id, after, TRADES).await?;
+        let twins = RunDetail::twins(&mut conn, detail.run.id).await?;
         let curve = show::equity_points(detail.equity.as_deref().unwrap_or_default());
         let svg = if curve.is_empty() {
             None
         } else {
             Some(plot::equity(&show::title(&detail), &curve)?)
         };
-        Ok(content(&detail, svg.as_deref(), &trades))
+        let here = Here {
+            basket: &basket,
+            params: &params,
+            twins: &twins,
+        };
+        Ok(content(&detail, svg.as_deref(), &trades, &here))
     })
     .await
 }
 
-fn content(detail: &RunDetail, svg: Option<&str>, trades: &TradePage) -> Markup {
+/// Where the page stands: the basket it carries, its own parameters, the run's twins.
+struct Here<'a> {
+    basket: &'a Basket,
+    params: &'a Params,
+    twins: &'a [(RunId, String)],
+}
+
+fn content(detail: &RunDetail, svg: Option<&str>, trades: &TradePage, here: &Here<'_>) -> Markup {
     let run = &detail.run;
+    let path = format!("/runs/{}", run.id);
     html! {
         h1 { "Run " (run.id) ": " (strategy_link(&run.strategy.name)) " on " bdi { (run.dataset) } }
+        (here.basket.bar(&path, here.params))
+        p.compare {
+            (here.basket.toggle(run.id, &path, here.params))
+            @for (twin, dataset) in here.twins {
+                " · " a.twin href=(Basket::side_by_side(&[run.id, *twin])) { "compare with its twin on " bdi { (dataset) } " (run " (twin) ")" }
+            }
+            @if here.twins.is_empty() { " · " span.note { "no run of the same parameters on another data set" } }
+        }
         div.row {
             dl.facts {
                 dt { "run_key" } dd { code { (run.run_key) } }
@@ -57,9 +83,9 @@ fn content(detail: &RunDetail, svg: Option<&str>, trades: &TradePage) -> Markup 
                 dt { "version" } dd { (run.strategy.version) }
                 dt { "sweep" } dd { bdi { (run.sweep.as_deref().unwrap_or("–")) } }
                 dt { "tags" } dd { bdi { (run.tags.join(", ")) } }
-                dt { "period" } dd { (detail.period_start.map(|t| t.to_rfc3339()).unwrap_or_default()) " – " (detail.period_end.map(|t| t.to_rfc3339()).unwrap_or_default()) }
+                dt { "period" } dd { (detail.period_start.map(when).unwrap_or_default()) " – " (detail.period_end.map(when).unwrap_or_default()) }
                 dt { "initial capital" } dd { (detail.initial_capital.as_ref().map(ToString::to_string).unwrap_or_default()) }
-                dt { "recorded" } dd { (run.recorded_at.to_rfc3339()) }
+                dt { "recorded" } dd { (when(run.recorded_at)) }
                 dt { "trades" } dd { (detail.n_trades) " (" (detail.trade_summary.winners) " won, " (detail.trade_summary.losers) " lost)" }
                 dt { "probabilistic Sharpe" } dd { (detail.confidence.psr.map_or_else(|| "–".to_owned(), crate::report::number)) }
             }
@@ -80,14 +106,16 @@ fn content(detail: &RunDetail, svg: Option<&str>, trades: &TradePage) -> Markup 
                 thead { tr { th.num { "#" } th { "symbol" } th { "side" } th.num { "quantity" } th { "entry" } th.num { "price" } th { "exit" } th.num { "price" } th.num { "fees" } th.num { "pnl" } } }
                 tbody { @for t in &trades.trades { tr {
                     td.num { (t.seq) } td { bdi { (t.symbol) } } td { (t.side) } td.num { (t.quantity) }
-                    td { (t.entry_time.to_rfc3339()) } td.num { (t.entry_price) }
-                    td { (t.exit_time.to_rfc3339()) } td.num { (t.exit_price) }
+                    td { (when(t.entry_time)) } td.num { (t.entry_price) }
+                    td { (when(t.exit_time)) } td.num { (t.exit_price) }
                     td.num { (t.fees) } td.num { (t.pnl) }
                 } } }
             }
         }
         nav.paging {
-            @if let Some(next) = trades.next { a.next href={ "/runs/" (run.id) "?trades-after=" (next) } { "later trades →" } }
+            @if let Some(next) = trades.next { a.next href={ (path) "?" (here.basket.query(&here.params.with_pairs(&[("trades-after", &next.to_string())]))) } { "later trades →" } }
+            a href={ (path) "/trades.csv" } { "trades as CSV" }
+            a href={ (path) "/equity.csv" } { "equity as CSV" }
             a href={ "/api/runs/" (run.id) } { "JSON" }
             a href={ "/api/runs/" (run.id) "/trades" } { "trades as JSON" }
         }

@@ -1,101 +1,167 @@
-//! `/runs`: the listing with its filters, keyset paging both ways and a CSV download; runs
-//! ticked here open side by side.
+//! `/runs`: the listing with its filters, sorted by recording or by any metric (a click on a
+//! column's header), keyset paging both ways, the count of the runs matching, the compare
+//! basket, and every matching run as CSV (`/runs.csv`).
 
 use axum::extract::{RawQuery, State};
-use axum::http::header;
-use axum::response::{IntoResponse, Response};
+use axum::http::StatusCode;
+use axum::response::Response;
 use maud::{Markup, html};
 
-use super::{on_worker, params as params_text, run_link, strategy_link, value};
+use super::basket::Basket;
+use super::{datalist, on_worker_with_status, params as params_text, strategy_link, value};
 use crate::answers::runs;
+use crate::models::RunStatus;
+use crate::query::suggest::Known;
 use crate::report::runs::RunPage;
-use crate::serve::api::{self, WRITES_FILES};
+use crate::serve::api::WRITES_FILES;
 use crate::serve::params::Params;
 use crate::serve::{App, one_line, status_of};
 
 pub async fn page(State(app): State<App>, RawQuery(query): RawQuery) -> Response {
-    let params = Params::parse(query.as_deref());
     let title = "Runs".to_owned();
-    on_worker(app, title, move |app| async move {
+    on_worker_with_status(app, title, move |app| async move {
+        let mut params = Params::parse(query.as_deref());
+        let basket = Basket::take(&mut params)?;
         let args: runs::Args = params.args(&[], WRITES_FILES)?;
-        let page = runs::answer(&args, &mut *app.db.conn().await?).await?;
-        Ok(content(&args, &page, &params))
+        let mut conn = app.db.conn().await?;
+        let known = Known::load(&mut conn, app.db.layout()).await?;
+        let view = View {
+            args: &args,
+            params: &params,
+            basket: &basket,
+            known: &known,
+        };
+        // What was asked cannot be answered (a bad `where`, an unknown name): the form stays
+        // filled in under the error, so that it can be corrected.
+        Ok(match runs::answer(&args, &mut conn).await {
+            Ok(page) => (StatusCode::OK, view.content(Ok(&page))),
+            Err(e) => match status_of(&e) {
+                StatusCode::BAD_REQUEST => (StatusCode::BAD_REQUEST, view.content(Err(&e))),
+                _ => return Err(e),
+            },
+        })
     })
     .await
 }
 
-/// The same page as `btdb runs --format csv`.
-pub async fn csv(State(app): State<App>, RawQuery(query): RawQuery) -> Response {
-    app.clone()
-        .local(move || async move {
-            let params = Params::parse(query.as_deref());
-            let answer = async {
-                let args: runs::Args = params.args(&[], WRITES_FILES)?;
-                let page = runs::answer(&args, &mut *app.db.conn().await?).await?;
-                anyhow::Ok(page.table(&args.metrics).to_csv())
-            }
-            .await;
-            match answer {
-                Ok(text) => (
-                    [
-                        (header::CONTENT_TYPE, "text/csv; charset=utf-8"),
-                        (
-                            header::CONTENT_DISPOSITION,
-                            "attachment; filename=\"runs.csv\"",
-                        ),
-                    ],
-                    text,
-                )
-                    .into_response(),
-                Err(e) => api::error(status_of(&e), &one_line(&e)),
-            }
-        })
-        .await
+/// What the page is drawn from.
+struct View<'a> {
+    args: &'a runs::Args,
+    /// The query, without the basket.
+    params: &'a Params,
+    basket: &'a Basket,
+    known: &'a Known,
 }
 
-fn content(args: &runs::Args, page: &RunPage, params: &Params) -> Markup {
-    let paged = |name: &str, cursor: Option<String>| {
-        let mut p = params.clone();
+impl View<'_> {
+    /// `/runs` with `name` set (or removed) and back on the first page: a link that keeps the
+    /// filters and the basket.
+    fn link(&self, changes: &[(&str, Option<&str>)]) -> String {
+        let mut p = self.params.clone();
         p.take("after");
         p.take("before");
-        p.with(name, cursor.as_deref())
-    };
-    html! {
-        h1 { "Runs" }
-        form.filters method="get" action="/runs" {
-            label { "strategy" input type="text" name="strategy" value=[args.strategy.as_deref()]; }
-            label { "data set" input type="text" name="dataset" value=[args.filter.dataset.as_deref()]; }
-            label { "sweep" input type="text" name="sweep" value=[args.filter.sweep.as_deref()]; }
-            label { "where" input.wide type="text" name="where" value=[args.filter.condition.as_deref()]
-                placeholder="sharpe > 1 and params.fast = 10"; }
-            label { "per page" input type="text" name="limit" value=(args.limit); }
-            button type="submit" { "Filter" }
+        for (name, value) in changes {
+            p.take(name);
+            if let Some(value) = value {
+                p.push(name, value);
+            }
         }
-        nav.paging {
-            @if let Some(previous) = page.previous { a.previous href={ "/runs?" (paged("before", Some(previous.to_string()))) } { "← newer" } }
-            @if let Some(next) = page.next { a.next href={ "/runs?" (paged("after", Some(next.to_string()))) } { "older →" } }
-            a href={ "/runs.csv?" (params.query()) } { "CSV" }
-            a href={ "/api/runs?" (params.query()) } { "JSON" }
+        format!("/runs?{}", self.basket.query(&p))
+    }
+
+    /// A metric column's header: a link that sorts by it, largest first, or, when it is the
+    /// order already, turns the order round.
+    fn sort_header(&self, metric: &str, label: &str) -> Markup {
+        let sorted = self.args.sort == metric;
+        let (arrow, asc) = match (sorted, self.args.asc) {
+            (true, false) => (" ▼", Some("true")),
+            (true, true) => (" ▲", None),
+            (false, _) => ("", None),
+        };
+        let href = self.link(&[("sort", Some(metric)), ("asc", asc)]);
+        let what = match asc {
+            Some(_) => "smallest first",
+            None => "largest first",
+        };
+        html! {
+            th.num aria-sort=[sorted.then_some(if self.args.asc { "ascending" } else { "descending" })] {
+                a.sort href=(href) title={ "sort by " (metric) ", " (what) } { (label) (arrow) }
+            }
         }
-        @if page.runs.is_empty() { p.note { "No run matches." } }
-        @else {
-            form method="get" action="/side-by-side" {
-                table.runs {
-                    thead { tr {
-                        th {} th.num { "id" } th { "strategy" } th { "data set" } th { "status" } th { "parameters" }
-                        @for m in &args.metrics { th.num { (m) } }
-                    } }
-                    tbody { @for run in &page.runs { tr {
-                        td { input type="checkbox" name="id" value=(run.id) aria-label={ "compare run " (run.id) }; }
-                        td.num { (run_link(run.id)) }
-                        td { (strategy_link(&run.strategy.name)) }
-                        td { bdi { (run.dataset) } }
-                        td { (run.status) }
-                        td { (params_text(&run.params)) }
-                        @for m in &args.metrics { (value(run.metrics.get(m).copied())) }
-                    } } }
+    }
+
+    fn content(&self, page: Result<&RunPage, &anyhow::Error>) -> Markup {
+        let args = self.args;
+        let status = args.status.map(|s| s.to_string());
+        let statuses = [RunStatus::Completed, RunStatus::Failed].map(|s| s.to_string());
+        let mut sorts = vec!["recorded".to_owned()];
+        sorts.extend(self.known.metrics.iter().cloned());
+        let paged = |name: &str, cursor: String| {
+            let mut p = self.params.clone();
+            p.take("after");
+            p.take("before");
+            p.push(name, &cursor);
+            format!("/runs?{}", self.basket.query(&p))
+        };
+        let query = self.params.query();
+        html! {
+            h1 { "Runs" }
+            (self.basket.bar("/runs", self.params))
+            @if let Err(e) = page { p.error role="alert" { (one_line(e)) } }
+            form.filters method="get" action="/runs" {
+                (self.basket.fields())
+                label { "strategy" input type="text" name="strategy" list="strategies" value=[args.strategy.as_deref()]; }
+                label { "data set" input type="text" name="dataset" list="datasets" value=[args.filter.dataset.as_deref()]; }
+                label { "sweep" input type="text" name="sweep" list="sweeps" value=[args.filter.sweep.as_deref()]; }
+                @for tag in &args.filter.tags { input type="hidden" name="tag" value=(tag); }
+                label { "tag" input type="text" name="tag" value=""; }
+                label { "status" (super::select("status", &statuses, status.as_deref(), true)) }
+                label { "where" input.wide type="text" name="where" value=[args.filter.condition.as_deref()]
+                    placeholder="sharpe > 1 and params.fast = 10"; }
+                label { "sort by" (super::select("sort", &sorts, Some(args.sort.as_str()), false)) }
+                label.check { input type="checkbox" name="asc" value="true" checked[args.asc]; "smallest first" }
+                label { "columns" input type="text" name="metrics" value=(args.metrics.join(",")); }
+                label { "per page" input type="text" name="limit" value=(args.limit); }
+                button type="submit" { "Filter" }
+            }
+            (datalist("strategies", &self.known.strategies))
+            (datalist("datasets", &self.known.datasets))
+            (datalist("sweeps", &self.known.sweeps))
+            @if !args.filter.tags.is_empty() {
+                p.note { "carrying every tag of: " bdi { (args.filter.tags.join(", ")) } " · "
+                    a href=(self.link(&[("tag", None)])) { "drop the tags" } }
+            }
+            @if let Ok(page) = page {
+                nav.paging {
+                    span.count { (page.count) }
+                    @if let Some(previous) = page.previous { a.previous href=(paged("before", previous.to_string())) { "← previous" } }
+                    @if let Some(next) = page.next { a.next href=(paged("after", next.to_string())) { "next →" } }
+                    a href={ "/runs.csv?" (query) } { "CSV of all " (page.count.runs) (if page.count.exact { "" } else { "+" }) }
+                    a href={ "/api/runs?" (query) } { "JSON" }
                 }
-                p { button type="submit" { "Compare ticked runs side by side" } " " span.note { "2 to 8" } }
+                @if page.runs.is_empty() { p.note { "No run matches." } }
+                @else {
+                    table.runs {
+                        thead { tr {
+                            th { span.note { "compare" } }
+                            (self.sort_header("recorded", "id"))
+                            th { "strategy" } th { "data set" } th { "status" } th { "parameters" }
+                            @for m in &args.metrics { (self.sort_header(m, m)) }
+                        } }
+                        tbody { @for run in &page.runs { tr {
+                            td { (self.basket.toggle(run.id, "/runs", self.params)) }
+                            td.num { a href=(self.basket.run_href(run.id)) { (run.id) } }
+                            td { (strategy_link(&run.strategy.name)) }
+                            td { bdi { (run.dataset) } }
+                            td { (run.status) }
+                            td { (params_text(&run.params)) }
+                            @for m in &args.metrics { (value(run.metrics.get(m).copied())) }
+                        } } }
+                    }
+                }
+            }
+            @if self.basket.ids().is_empty() {
+                p.note { "Pick runs with “+ compare”, on this page or others, to see them side by side." }
             }
         }
     }

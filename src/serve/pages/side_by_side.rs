@@ -1,11 +1,14 @@
 //! `/side-by-side?id=…`: 2 to 8 runs' parameters and metrics in columns (`diff` for the rows
-//! where they differ only), and their equity curves overlaid, each rebased to 1.
+//! where they differ only), and their equity curves overlaid, each rebased to 1, over their
+//! drawdowns. The ids are the compare basket: each column drops its run, and the runs list
+//! picks more.
 
 use axum::extract::{RawQuery, State};
 use axum::response::Response;
 use maud::{Markup, html};
 
-use super::{chart, on_worker, run_link, strategy_link, value};
+use super::basket::Basket;
+use super::{chart, on_worker, strategy_link, value};
 use crate::metrics;
 use crate::report::plot;
 use crate::report::side_by_side::SideBySide;
@@ -32,13 +35,30 @@ pub async fn page(State(app): State<App>, RawQuery(query): RawQuery) -> Response
                     .iter()
                     .map(|p| (p.ts, metrics::to_f64(&p.equity)))
                     .collect();
-                (format!("run {}", r.id), points)
+                (legend(&runs, r), points)
             })
             .collect();
-        let svg = plot::overlaid("equity, rebased to 1", &series).ok();
+        let svg = plot::overlaid("equity, rebased to 1, over drawdown", &series).ok();
         Ok(content(&runs, svg.as_deref(), diff, &ids))
     })
     .await
+}
+
+/// A curve's name in the legend: the run, its strategy and data set, and the parameters on
+/// which the runs differ.
+fn legend(side: &SideBySide, run: &crate::query::runs::RunSummary) -> String {
+    let differing: Vec<String> = side
+        .parameters
+        .iter()
+        .filter(|row| row.differs)
+        .filter_map(|row| Some(format!("{}={}", row.name, run.params.get(&row.name)?)))
+        .collect();
+    let mut label = format!("run {}: {} on {}", run.id, run.strategy.name, run.dataset);
+    if !differing.is_empty() {
+        label.push_str(", ");
+        label.push_str(&differing.join(" "));
+    }
+    label
 }
 
 fn content(
@@ -47,8 +67,13 @@ fn content(
     diff: bool,
     ids: &[crate::models::RunId],
 ) -> Markup {
+    let basket = Basket::from(ids);
     html! {
         h1 { (side.runs.len()) " runs side by side" }
+        p.note {
+            a href={ "/runs?" (basket.query(&Params::parse(None))) } { "pick more runs" }
+            " · the runs stay picked on every page you open from here"
+        }
         form.filters method="get" action="/side-by-side" {
             @for id in ids { input type="hidden" name="id" value=(id); }
             label { "differences only" input type="checkbox" name="diff" checked[diff]; }
@@ -56,7 +81,10 @@ fn content(
         }
         table.side {
             thead {
-                tr { th {} @for r in &side.runs { th { "run " (run_link(r.id)) } } }
+                tr { th {} @for r in &side.runs { th { "run " a href=(basket.run_href(r.id)) { (r.id) } } } }
+                @if side.runs.len() > 2 {
+                    tr { th {} @for r in &side.runs { td { a.drop href=(Basket::side_by_side(basket.without(r.id).ids())) title={ "drop run " (r.id) } { "× drop" } } } }
+                }
                 tr { th { "strategy" } @for r in &side.runs { td { (strategy_link(&r.strategy.name)) } } }
                 tr { th { "data set" } @for r in &side.runs { td { bdi { (r.dataset) } } } }
             }
