@@ -263,3 +263,60 @@ async fn a_strategy_named_like_an_attack_opens_no_dialog() {
     assert_eq!(images, 0);
     assert!(browser.problems().is_empty(), "{:#?}", browser.problems());
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_heatmap_cell_leads_to_exactly_its_runs() {
+    let Some(mut browser) = browser() else { return };
+    let db = demo().await;
+    let server = Server::start(db.url(), &[]);
+    browser.open(&format!("{}/strategies/sma_cross", server.base));
+    let dataset = browser.eval("document.querySelector('select[name=dataset]').value");
+    let dataset = dataset.as_str().expect("a data set chosen").to_owned();
+    assert!(!dataset.is_empty(), "the page opens on one data set");
+    let cell = ".chart a:nth-of-type(7) rect.cell";
+    let tip = browser.eval(&format!(
+        "document.querySelector('{cell} title').textContent"
+    ));
+    // "fast = F, slow = S: mean sharpe …"
+    let tip = tip.as_str().expect("a tip").to_owned();
+    let value = |name: &str| -> i64 {
+        let rest = &tip[tip.find(&format!("{name} = ")).expect(name) + name.len() + 3..];
+        let end = rest.find([',', ':']).expect("end");
+        rest[..end].parse().expect("a number")
+    };
+    let (fast, slow) = (value("fast"), value("slow"));
+    browser.click_and_wait(cell);
+    let shown = browser.eval(
+        "[...document.querySelectorAll('table.runs tbody td.num a')].map(a => Number(a.textContent))",
+    );
+    let mut shown: Vec<i64> = serde_json::from_value(shown).expect("ids");
+    // The cell's runs, picked out of every run of the data set by the test itself.
+    let all: serde_json::Value = serde_json::from_str(&ok(
+        &db,
+        &[
+            "runs",
+            "--strategy",
+            "sma_cross",
+            "--dataset",
+            &dataset,
+            "--limit",
+            "1000",
+            "--format",
+            "json",
+        ],
+    ))
+    .expect("json");
+    let mut wanted: Vec<i64> = all["runs"]
+        .as_array()
+        .expect("runs")
+        .iter()
+        .filter(|r| r["params"]["fast"] == fast && r["params"]["slow"] == slow)
+        .filter(|r| r["status"] == "completed")
+        .map(|r| r["id"].as_i64().expect("id"))
+        .collect();
+    assert!(!wanted.is_empty());
+    shown.sort();
+    wanted.sort();
+    assert_eq!(shown, wanted, "fast = {fast}, slow = {slow} on {dataset}");
+    assert!(browser.problems().is_empty(), "{:#?}", browser.problems());
+}

@@ -30,7 +30,7 @@ pub async fn run(args: Args, global: &GlobalArgs) -> Result<()> {
                 },
                 &report.pbo,
             )?,
-            (None, Some(pivot)) => plot::sweep(&args.strategy, &args.metric, pivot)?,
+            (None, Some(pivot)) => plot::sweep(&args.strategy, &args.metric, pivot, None)?,
             (None, None) => unreachable!("--plot needs --x or --pbo, checked above"),
         };
         plot::save(path, &svg)?;

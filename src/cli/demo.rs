@@ -129,7 +129,7 @@ pub async fn run(args: Args, global: &GlobalArgs) -> Result<()> {
     .await?;
     let rows = sweep::load(&mut conn, "sharpe", &filter, None).await?;
     let pivot = sweep::pivot(&rows, "fast", Some("slow"));
-    let svg = plot::sweep(&format!("sma_cross on {in_sample}"), "sharpe", &pivot)?;
+    let svg = plot::sweep(&format!("sma_cross on {in_sample}"), "sharpe", &pivot, None)?;
     plot::save(&heatmap, &svg)?;
 
     let report = DemoReport {

@@ -76,7 +76,7 @@ pub enum ParamValue {
 }
 
 impl ParamValue {
-    fn from_json(value: &serde_json::Value) -> Option<Self> {
+    pub fn from_json(value: &serde_json::Value) -> Option<Self> {
         match value {
             serde_json::Value::Number(n) => {
                 let text = n.to_string();
@@ -146,6 +146,33 @@ impl Ord for ParamValue {
             _ => self.kind().cmp(&other.kind()),
         }
     }
+}
+
+/// A `--where` condition selecting the runs whose parameters equal `pairs`: what a chart's
+/// cell links to. `None` for a key the language cannot spell (one holding `"`).
+pub fn condition(pairs: &[(&str, &ParamValue)]) -> Option<String> {
+    let terms: Option<Vec<String>> = pairs
+        .iter()
+        .map(|(key, value)| {
+            let plain = key
+                .chars()
+                .next()
+                .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+                && key.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+            let key = match (plain, key.contains('"')) {
+                (true, _) => (*key).to_owned(),
+                (false, false) => format!("\"{key}\""),
+                (false, true) => return None,
+            };
+            let literal = match value {
+                ParamValue::Number(text, _) => text.clone(),
+                ParamValue::Text(text) => format!("'{}'", text.replace('\'', "''")),
+                ParamValue::Bool(b) => b.to_string(),
+            };
+            Some(format!("params.{key} = {literal}"))
+        })
+        .collect();
+    Some(terms?.join(" and "))
 }
 
 impl std::fmt::Display for ParamValue {
@@ -418,6 +445,18 @@ pub fn out_of_sample(rows: &[SweepRow], is: &str, oos: &str, descending: bool) -
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_cell_condition_parses_back_to_its_values() {
+        let (fast, kind) = (
+            ParamValue::Number("10".into(), 10.0),
+            ParamValue::Text("e'ma".into()),
+        );
+        let text = condition(&[("fast", &fast), ("odd key", &kind)]).expect("spelt");
+        assert_eq!(text, "params.fast = 10 and params.\"odd key\" = 'e''ma'");
+        assert!(super::super::where_parse::parse(&text).is_ok(), "{text}");
+        assert_eq!(condition(&[("a\"b", &fast)]), None);
+    }
 
     #[test]
     fn canonical_text_is_recognised_and_the_rest_is_normalised() {

@@ -27,7 +27,12 @@ pub struct Heatmap {
     pub x_ticks: Vec<String>,
     pub y_ticks: Vec<String>,
     pub cells: Vec<Vec<Option<f64>>>,
+    /// Where each cell links to (`links[row][column]`; empty for no links).
+    pub links: Vec<Vec<Option<String>>>,
 }
+
+/// Where a chart's cell or point links to, given its x value and its y value (a grid's).
+pub type Link<'a> = &'a dyn Fn(&ParamValue, Option<&ParamValue>) -> Option<String>;
 
 /// One metric by the values of one parameter: the mean, with the min–max range as error bars.
 #[derive(Debug, Clone)]
@@ -39,6 +44,8 @@ pub struct LineChart {
     pub mean: Vec<f64>,
     pub min: Vec<f64>,
     pub max: Vec<f64>,
+    /// Where each value's column links to (empty for no links).
+    pub links: Vec<Option<String>>,
 }
 
 /// The two colours of the line charts: the series, and what marks loss.
@@ -73,8 +80,13 @@ pub fn save(path: &Path, svg: &str) -> Result<()> {
 }
 
 /// Draws a sweep's pivot: a heatmap of means for a grid, a line chart with min–max bars for
-/// one parameter.
-pub fn sweep(strategy: &str, metric: &str, pivot: &Pivot) -> Result<String> {
+/// one parameter; `link`, when given, makes each cell or point a link (to its runs).
+pub fn sweep(
+    strategy: &str,
+    metric: &str,
+    pivot: &Pivot,
+    link: Option<Link<'_>>,
+) -> Result<String> {
     let ticks = |values: &[ParamValue]| values.iter().map(ToString::to_string).collect();
     match &pivot.y {
         Some(y) => heatmap(&Heatmap {
@@ -89,22 +101,34 @@ pub fn sweep(strategy: &str, metric: &str, pivot: &Pivot) -> Result<String> {
                 .iter()
                 .map(|row| row.iter().map(|c| c.map(|c| c.mean)).collect())
                 .collect(),
+            links: match link {
+                None => Vec::new(),
+                Some(link) => pivot
+                    .y_values
+                    .iter()
+                    .map(|yv| pivot.x_values.iter().map(|xv| link(xv, Some(yv))).collect())
+                    .collect(),
+            },
         }),
         None => {
-            let cells: Vec<(String, Cell)> = pivot
+            let cells: Vec<(&ParamValue, Cell)> = pivot
                 .x_values
                 .iter()
                 .zip(pivot.cells.first().into_iter().flatten())
-                .filter_map(|(v, c)| Some((v.to_string(), (*c)?)))
+                .filter_map(|(v, c)| Some((v, (*c)?)))
                 .collect();
             line_chart(&LineChart {
                 title: format!("{strategy}: {metric} by {}", pivot.x),
                 x_label: pivot.x.clone(),
                 y_label: metric.to_owned(),
-                x_ticks: cells.iter().map(|c| c.0.clone()).collect(),
+                x_ticks: cells.iter().map(|c| c.0.to_string()).collect(),
                 mean: cells.iter().map(|c| c.1.mean).collect(),
                 min: cells.iter().map(|c| c.1.min).collect(),
                 max: cells.iter().map(|c| c.1.max).collect(),
+                links: match link {
+                    None => Vec::new(),
+                    Some(link) => cells.iter().map(|c| link(c.0, None)).collect(),
+                },
             })
         }
     }
@@ -155,7 +179,18 @@ pub fn heatmap(map: &Heatmap) -> Result<String> {
                     chart.backend_coord(&corner(column, row)),
                     chart.backend_coord(&corner(column + 1, row + 1)),
                 );
-                hover_cell(&mut hover, (a, b), &map.hover_text(row, column, *value));
+                let href = map
+                    .links
+                    .get(row)
+                    .and_then(|r| r.get(column))
+                    .cloned()
+                    .flatten();
+                hover_cell(
+                    &mut hover,
+                    (a, b),
+                    &map.hover_text(row, column, *value),
+                    href.as_deref(),
+                );
                 let colour = colour(scale(*value, low, high));
                 chart
                     .draw_series(std::iter::once(Rectangle::new(
@@ -211,21 +246,35 @@ impl Heatmap {
     }
 }
 
-/// A transparent rectangle between two corners, titled with `text` (escaped).
-fn hover_cell(out: &mut String, ((x0, y0), (x1, y1)): ((i32, i32), (i32, i32)), text: &str) {
-    use std::fmt::Write as _;
-    let escaped = text
-        .replace('&', "&amp;")
+/// Text or an attribute's value as SVG holds it.
+fn escape(text: &str) -> String {
+    text.replace('&', "&amp;")
         .replace('<', "&lt;")
-        .replace('>', "&gt;");
-    let _ = writeln!(
-        out,
-        "<rect class=\"cell\" x=\"{}\" y=\"{}\" width=\"{}\" height=\"{}\"><title>{escaped}</title></rect>",
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}
+
+/// A transparent rectangle between two corners, titled with `text`, and a link to `href`
+/// when given (both escaped).
+fn hover_cell(
+    out: &mut String,
+    ((x0, y0), (x1, y1)): ((i32, i32), (i32, i32)),
+    text: &str,
+    href: Option<&str>,
+) {
+    use std::fmt::Write as _;
+    let rect = format!(
+        "<rect class=\"cell\" x=\"{}\" y=\"{}\" width=\"{}\" height=\"{}\"><title>{}</title></rect>",
         x0.min(x1),
         y0.min(y1),
         (x1 - x0).abs(),
-        (y1 - y0).abs()
+        (y1 - y0).abs(),
+        escape(text)
     );
+    let _ = match href {
+        Some(href) => writeln!(out, "<a href=\"{}\">{rect}</a>", escape(href)),
+        None => writeln!(out, "{rect}"),
+    };
 }
 
 /// A vertical bar of the colour scale with its values.
@@ -266,7 +315,8 @@ fn colour_scale(
 
 /// Writes the line chart.
 pub fn line_chart(chart_data: &LineChart) -> Result<String> {
-    render(|svg| {
+    let mut hover = String::new();
+    let mut svg = render(|svg| {
         let n = chart_data.x_ticks.len();
         let all: Vec<f64> = chart_data
             .min
@@ -325,8 +375,30 @@ pub fn line_chart(chart_data: &LineChart) -> Result<String> {
             .label("mean")
             .legend(move |(x, y)| PathElement::new([(x, y), (x + 20, y)], BLUE.stroke_width(3)));
         legend(&mut chart, SeriesLabelPosition::UpperRight)?;
+        // A transparent column over each value: its figures on hover, its runs on a click.
+        for i in 0..n {
+            let (a, b) = (
+                chart.backend_coord(&(SegmentValue::Exact(i), high + pad)),
+                chart.backend_coord(&(SegmentValue::Exact(i + 1), low - pad)),
+            );
+            let text = format!(
+                "{} = {}: mean {} {} (min {}, max {})",
+                chart_data.x_label,
+                chart_data.x_ticks[i],
+                chart_data.y_label,
+                super::number(chart_data.mean[i]),
+                super::number(chart_data.min[i]),
+                super::number(chart_data.max[i])
+            );
+            let href = chart_data.links.get(i).cloned().flatten();
+            hover_cell(&mut hover, (a, b), &text, href.as_deref());
+        }
         root.present().map_err(failed)
-    })
+    })?;
+    if let Some(end) = svg.rfind("</svg>") {
+        svg.insert_str(end, &format!("<g fill-opacity=\"0\">\n{hover}</g>\n"));
+    }
+    Ok(svg)
 }
 
 /// The grid and axes of an equity chart: dates along, values up.

@@ -9,6 +9,7 @@ use maud::{Markup, html};
 use super::{chart, on_worker, params as params_text, select, value};
 use crate::answers::compare;
 use crate::query::strategy::Overview;
+use crate::query::sweep::{self, ParamValue};
 use crate::report::compare::Comparison;
 use crate::report::plot;
 use crate::serve::App;
@@ -27,6 +28,20 @@ pub async fn page(
         let (is, oos) = (params.take_one("is"), params.take_one("oos"));
         params.take("strategy");
         let mut sweep = params.clone();
+        // The page opens on one data set, the one with most runs: pooling hourly and daily
+        // runs would average unlike figures. An empty `dataset` (the form's "all data sets")
+        // pools them, and says so.
+        let opened_on = match sweep.has("dataset") {
+            true => None,
+            false => overview
+                .datasets
+                .iter()
+                .max_by_key(|d| d.runs)
+                .map(|d| d.name.clone()),
+        };
+        if let Some(dataset) = &opened_on {
+            sweep.default("dataset", dataset);
+        }
         // On first opening, the first two parameters, so that the page opens on a heatmap; a
         // submitted form may leave y empty for a line chart.
         if !sweep.has("x") && !sweep.has("y") {
@@ -41,8 +56,22 @@ pub async fn page(
         let strategy = format!("--strategy={name}");
         let args: compare::Args = sweep.args(std::slice::from_ref(&strategy), WRITES_FILES)?;
         let comparison = compare::answer(&args, &app.db).await?;
+        let metrics = crate::query::suggest::metric_names(&mut *app.db.conn().await?).await?;
+        let to_runs = RunsOf {
+            strategy: &name,
+            dataset: args.filter.dataset.as_deref(),
+            condition: args.filter.condition.as_deref(),
+            metric: &args.metric,
+        };
+        let link = |x: &ParamValue, y: Option<&ParamValue>| {
+            let mut pairs = vec![(args.x.as_deref().unwrap_or_default(), x)];
+            if let (Some(name), Some(y)) = (args.y.as_deref(), y) {
+                pairs.push((name, y));
+            }
+            to_runs.href(&pairs)
+        };
         let heatmap = match &comparison.pivot {
-            Some(pivot) => Some(plot::sweep(&name, &args.metric, pivot)?),
+            Some(pivot) => Some(plot::sweep(&name, &args.metric, pivot, Some(&link))?),
             None => None,
         };
         let check = match (&is, &oos) {
@@ -65,11 +94,60 @@ pub async fn page(
             heatmap.as_deref(),
             (is.as_deref(), oos.as_deref()),
             check.as_ref(),
+            (&to_runs, opened_on.as_deref(), &metrics),
         ))
     })
     .await
 }
 
+/// Links to the runs behind a figure: `/runs` filtered to the strategy, the page's data set
+/// and condition, and the figure's parameter values, best first by the page's metric.
+struct RunsOf<'a> {
+    strategy: &'a str,
+    dataset: Option<&'a str>,
+    condition: Option<&'a str>,
+    metric: &'a str,
+}
+
+impl RunsOf<'_> {
+    fn href_on(&self, dataset: Option<&str>, pairs: &[(&str, &ParamValue)]) -> Option<String> {
+        let cell = sweep::condition(pairs)?;
+        let condition = match self.condition {
+            Some(c) => format!("({c}) and {cell}"),
+            None => cell,
+        };
+        let mut p = Params::parse(None);
+        p.push("strategy", self.strategy);
+        if let Some(d) = dataset {
+            p.push("dataset", d);
+        }
+        p.push("where", &condition);
+        p.push("sort", self.metric);
+        Some(format!("/runs?{}", p.query()))
+    }
+
+    fn href(&self, pairs: &[(&str, &ParamValue)]) -> Option<String> {
+        self.href_on(self.dataset, pairs)
+    }
+
+    /// The runs of one parameter set (every parameter equal) on `dataset`.
+    fn of_set(&self, params: &serde_json::Value, dataset: &str) -> Option<String> {
+        let values: Vec<(&str, ParamValue)> = params
+            .as_object()?
+            .iter()
+            .map(|(k, v)| Some((k.as_str(), ParamValue::from_json(v)?)))
+            .collect::<Option<_>>()?;
+        let pairs: Vec<(&str, &ParamValue)> = values.iter().map(|(k, v)| (*k, v)).collect();
+        self.href_on(Some(dataset), &pairs)
+    }
+}
+
+/// `text` linking to `href`, or plain where there is no link.
+fn maybe_link(href: Option<String>, text: Markup) -> Markup {
+    html! { @if let Some(href) = href { a href=(href) { (text) } } @else { (text) } }
+}
+
+#[allow(clippy::too_many_arguments)]
 fn content(
     overview: &Overview,
     args: &compare::Args,
@@ -77,8 +155,18 @@ fn content(
     heatmap: Option<&str>,
     (is, oos): (Option<&str>, Option<&str>),
     check: Option<&Comparison>,
+    (to_runs, opened_on, metrics): (&RunsOf<'_>, Option<&str>, &[String]),
 ) -> Markup {
     let datasets: Vec<String> = overview.datasets.iter().map(|d| d.name.clone()).collect();
+    let drawn: Vec<&str> = [args.x.as_deref(), args.y.as_deref()]
+        .into_iter()
+        .flatten()
+        .collect();
+    let averaged: Vec<&String> = overview
+        .parameters
+        .iter()
+        .filter(|p| !drawn.contains(&p.as_str()))
+        .collect();
     html! {
         h1 { bdi { (overview.name) } }
         div.row {
@@ -99,14 +187,37 @@ fn content(
         }
         h2 { "By parameter" }
         form.filters method="get" {
-            label { "metric" input type="text" name="metric" value=(args.metric); }
+            label { "metric" input type="text" name="metric" list="metrics" value=(args.metric); }
             label { "x" (select("x", &overview.parameters, args.x.as_deref(), false)) }
             label { "y" (select("y", &overview.parameters, args.y.as_deref(), true)) }
-            label { "data set" (select("dataset", &datasets, args.filter.dataset.as_deref(), true)) }
+            label { "data set" select name="dataset" {
+                option value="" selected[args.filter.dataset.is_none()] { "all data sets (pooled)" }
+                @for d in &datasets { option value=(d) selected[args.filter.dataset.as_deref() == Some(d.as_str())] { (d) } }
+            } }
             label { "where" input.wide type="text" name="where" value=[args.filter.condition.as_deref()]; }
+            @if let Some(is) = is { input type="hidden" name="is" value=(is); }
+            @if let Some(oos) = oos { input type="hidden" name="oos" value=(oos); }
             button type="submit" { "Compare" }
         }
+        (super::datalist("metrics", metrics))
+        p.note.caption {
+            @match (args.filter.dataset.as_deref(), opened_on) {
+                (Some(d), Some(_)) => { "On " bdi { (d) } ", the data set with most runs; choose another, or all data sets, above. " }
+                (Some(d), None) => { "On " bdi { (d) } ". " }
+                (None, _) => { @if datasets.len() > 1 { strong { "Pooled over " (datasets.len()) " data sets" } ": runs on different data sets (their bar lengths and periods) are averaged together. " } }
+            }
+            @if !averaged.is_empty() {
+                "Each " (if args.y.is_some() { "cell" } else { "point" }) " averages over every value of "
+                span.params { (averaged.iter().map(|p| p.as_str()).collect::<Vec<_>>().join(", ")) }
+                "; narrow them with where (e.g. params." (averaged[0]) " = …). "
+            }
+            "Click a " (if args.y.is_some() { "cell" } else { "point" }) " for its runs."
+        }
         @if let Some(svg) = heatmap { (chart(svg)) }
+        p.note {
+            a href={ "/compare.csv?" (pivot_query(overview, args)) } { "CSV" } " · "
+            a href={ "/api/compare?" (pivot_query(overview, args)) } { "JSON" }
+        }
         @if let Some(pivot) = &comparison.pivot {
             @if pivot.runs_without_parameter > 0 {
                 p.note { (pivot.runs_without_parameter) " runs lack " (pivot.x) " or " (pivot.y.as_deref().unwrap_or("")) " and are left out." }
@@ -118,7 +229,10 @@ fn content(
                 thead { tr { th { "parameter" } th.num { "spread of means" } th { "mean by value" } } }
                 tbody { @for s in sensitivity { tr {
                     td { bdi { (s.parameter) } } (value(Some(s.spread)))
-                    td { span.params { @for (v, cell) in &s.values { (v) ": " (crate::report::number(cell.mean)) "  " } } }
+                    td { span.params { @for (v, cell) in &s.values {
+                        (maybe_link(to_runs.href(&[(s.parameter.as_str(), v)]), html! { (v) ": " (crate::report::number(cell.mean)) }))
+                        "  "
+                    } } }
                 } } }
             }
         }
@@ -134,20 +248,48 @@ fn content(
                 dt { "parameter sets on both" } dd { (check.parameter_sets) }
                 dt { "Spearman rank correlation" } dd { (check.spearman.map_or_else(|| "–".to_owned(), crate::report::number)) }
                 @if let Some(w) = &check.winner {
-                    dt { "in-sample winner" } dd { (params_text(&w.params)) ", out-of-sample rank " (w.out_of_sample_rank) " of " (check.parameter_sets) }
+                    dt { "in-sample winner" } dd {
+                        (params_text(&w.params)) ", out-of-sample rank " (w.out_of_sample_rank) " of " (check.parameter_sets)
+                        " · " (maybe_link(to_runs.of_set(&w.params, &check.in_sample), html! { "its runs in sample" }))
+                        " · " (maybe_link(to_runs.of_set(&w.params, &check.out_of_sample), html! { "out of sample" }))
+                    }
                 }
             }
             table {
                 thead { tr { th { "parameters" } th.num { "in sample" } th.num { "rank" } th.num { "out of sample" } th.num { "rank" } } }
                 tbody { @for s in check.sets.iter().take(50) { tr {
-                    td { (params_text(&s.params)) } (value(Some(s.in_sample))) td.num { (s.in_sample_rank) }
-                    (value(Some(s.out_of_sample))) td.num { (s.out_of_sample_rank) }
+                    td { (params_text(&s.params)) }
+                    td.num { (maybe_link(to_runs.of_set(&s.params, &check.in_sample), html! { (crate::report::number(s.in_sample)) })) }
+                    td.num { (s.in_sample_rank) }
+                    td.num { (maybe_link(to_runs.of_set(&s.params, &check.out_of_sample), html! { (crate::report::number(s.out_of_sample)) })) }
+                    td.num { (s.out_of_sample_rank) }
                 } } }
             }
+            p.note { "The in-sample value links to the set's runs in sample, the out-of-sample value to its runs out of sample; a run's page compares it with its twin." }
         }
     }
 }
 
 fn enc(text: &str) -> String {
     url::form_urlencoded::byte_serialize(text.as_bytes()).collect()
+}
+
+/// The query of the page's pivot, as `/api/compare` and `/compare.csv` take it.
+fn pivot_query(overview: &Overview, args: &compare::Args) -> String {
+    let mut p = Params::parse(None);
+    p.push("strategy", &overview.name);
+    p.push("metric", &args.metric);
+    if let Some(x) = &args.x {
+        p.push("x", x);
+    }
+    if let Some(y) = &args.y {
+        p.push("y", y);
+    }
+    if let Some(d) = &args.filter.dataset {
+        p.push("dataset", d);
+    }
+    if let Some(c) = &args.filter.condition {
+        p.push("where", c);
+    }
+    p.query()
 }
