@@ -447,6 +447,47 @@ fn percent_digits(span: f64) -> usize {
     (-step.log10()).ceil().clamp(0.0, 6.0) as usize
 }
 
+/// A curve's drawdown: each value over the running peak, minus one.
+fn drawdown_of(points: &[(DateTime<Utc>, f64)]) -> Curve {
+    let mut peak = f64::MIN;
+    points
+        .iter()
+        .map(|(t, e)| {
+            peak = peak.max(*e);
+            (*t, e / peak - 1.0)
+        })
+        .collect()
+}
+
+/// The drawdown panel under an equity chart: time along, percent below zero down to `floor`.
+fn drawdown_panel<'a>(
+    area: &DrawingArea<SVGBackend<'a>, Shift>,
+    span: std::ops::Range<DateTime<Utc>>,
+    floor: f64,
+    y_label_area: u32,
+) -> Result<
+    ChartContext<'a, SVGBackend<'a>, Cartesian2d<RangedDateTime<DateTime<Utc>>, RangedCoordf64>>,
+> {
+    let mut chart = ChartBuilder::on(area)
+        .margin(12)
+        .x_label_area_size(40)
+        .y_label_area_size(y_label_area)
+        .build_cartesian_2d(span, floor..0.0)
+        .map_err(failed)?;
+    chart
+        .configure_mesh()
+        .y_desc("drawdown")
+        .x_desc("time")
+        .x_labels(8)
+        .x_label_formatter(&date)
+        .y_label_formatter(&|v| format!("{:.*}%", percent_digits(-floor), v * 100.0))
+        .label_style((FONT, 12))
+        .axis_desc_style((FONT, 14))
+        .draw()
+        .map_err(failed)?;
+    Ok(chart)
+}
+
 /// Writes a run's equity curve above its drawdown (equity over its running peak, minus one).
 pub fn equity(title: &str, points: &[(DateTime<Utc>, f64)]) -> Result<String> {
     render(|svg| {
@@ -454,14 +495,7 @@ pub fn equity(title: &str, points: &[(DateTime<Utc>, f64)]) -> Result<String> {
             return Err(anyhow!("the run has no equity curve to draw"));
         };
         let span = first.0..last.0.max(first.0 + chrono::Duration::seconds(1));
-        let mut peak = f64::MIN;
-        let drawdown: Vec<(DateTime<Utc>, f64)> = points
-            .iter()
-            .map(|(t, e)| {
-                peak = peak.max(*e);
-                (*t, e / peak - 1.0)
-            })
-            .collect();
+        let drawdown = drawdown_of(points);
         let (low, high) = bounds(&points.iter().map(|p| p.1).collect::<Vec<_>>());
         let deepest = drawdown.iter().map(|d| d.1).fold(0.0, f64::min);
         let root = titled_canvas(svg, (1000, 640), title)?;
@@ -480,23 +514,7 @@ pub fn equity(title: &str, points: &[(DateTime<Utc>, f64)]) -> Result<String> {
             ))
             .map_err(failed)?;
         let floor = if deepest < 0.0 { deepest * 1.05 } else { -0.01 };
-        let mut chart = ChartBuilder::on(&bottom)
-            .margin(12)
-            .x_label_area_size(40)
-            .y_label_area_size(90)
-            .build_cartesian_2d(span, floor..0.0)
-            .map_err(failed)?;
-        chart
-            .configure_mesh()
-            .y_desc("drawdown")
-            .x_desc("time")
-            .x_labels(8)
-            .x_label_formatter(&date)
-            .y_label_formatter(&|v| format!("{:.*}%", percent_digits(-floor), v * 100.0))
-            .label_style((FONT, 12))
-            .axis_desc_style((FONT, 14))
-            .draw()
-            .map_err(failed)?;
+        let mut chart = drawdown_panel(&bottom, span, floor, 90)?;
         chart
             .draw_series(AreaSeries::new(drawdown, 0.0, RED.mix(0.35)).border_style(RED))
             .map_err(failed)?;
@@ -558,19 +576,7 @@ pub fn overlaid(title: &str, series: &[(String, Curve)]) -> Result<String> {
     let (Some(first), Some(last)) = (times.clone().min(), times.max()) else {
         return Err(anyhow!("none of the runs has an equity curve to draw"));
     };
-    let drawdowns: Vec<Curve> = rebased
-        .iter()
-        .map(|(_, _, points)| {
-            let mut peak = f64::MIN;
-            points
-                .iter()
-                .map(|(t, e)| {
-                    peak = peak.max(*e);
-                    (*t, e / peak - 1.0)
-                })
-                .collect()
-        })
-        .collect();
+    let drawdowns: Vec<Curve> = rebased.iter().map(|(_, _, p)| drawdown_of(p)).collect();
     let values: Vec<f64> = rebased
         .iter()
         .flat_map(|(_, _, p)| p.iter().map(|p| p.1))
@@ -603,23 +609,7 @@ pub fn overlaid(title: &str, series: &[(String, Curve)]) -> Result<String> {
                 });
         }
         legend(&mut chart, SeriesLabelPosition::UpperLeft)?;
-        let mut chart = ChartBuilder::on(&bottom)
-            .margin(12)
-            .x_label_area_size(40)
-            .y_label_area_size(80)
-            .build_cartesian_2d(span, floor..0.0)
-            .map_err(failed)?;
-        chart
-            .configure_mesh()
-            .y_desc("drawdown")
-            .x_desc("time")
-            .x_labels(8)
-            .x_label_formatter(&date)
-            .y_label_formatter(&|v| format!("{:.*}%", percent_digits(-floor), v * 100.0))
-            .label_style((FONT, 12))
-            .axis_desc_style((FONT, 14))
-            .draw()
-            .map_err(failed)?;
+        let mut chart = drawdown_panel(&bottom, span, floor, 80)?;
         for ((i, _, _), drawdown) in rebased.iter().zip(&drawdowns) {
             let (colour, _) = SERIES[i % SERIES.len()];
             chart
