@@ -401,15 +401,12 @@ pub fn line_chart(chart_data: &LineChart) -> Result<String> {
     Ok(svg)
 }
 
+/// A chart of values over time, as the equity and drawdown charts are.
+type TimeChart<'a> =
+    ChartContext<'a, SVGBackend<'a>, Cartesian2d<RangedDateTime<DateTime<Utc>>, RangedCoordf64>>;
+
 /// The grid and axes of an equity chart: dates along, values up.
-fn equity_mesh<'a>(
-    chart: &mut ChartContext<
-        'a,
-        SVGBackend<'a>,
-        Cartesian2d<RangedDateTime<DateTime<Utc>>, RangedCoordf64>,
-    >,
-    y_desc: &str,
-) -> Result<()> {
+fn equity_mesh<'a>(chart: &mut TimeChart<'a>, y_desc: &str) -> Result<()> {
     chart
         .configure_mesh()
         .y_desc(y_desc)
@@ -465,9 +462,7 @@ fn drawdown_panel<'a>(
     span: std::ops::Range<DateTime<Utc>>,
     floor: f64,
     y_label_area: u32,
-) -> Result<
-    ChartContext<'a, SVGBackend<'a>, Cartesian2d<RangedDateTime<DateTime<Utc>>, RangedCoordf64>>,
-> {
+) -> Result<TimeChart<'a>> {
     let mut chart = ChartBuilder::on(area)
         .margin(12)
         .x_label_area_size(40)
