@@ -93,6 +93,7 @@ pub async fn answer(args: &Args, conn: &mut AsyncPgConnection) -> Result<RunPage
     let mut runs = list.fetch(conn).await?;
     let count = list.count(conn).await?;
     if runs.is_empty() {
+        list.filter.check_dataset(conn).await?;
         list.filter.check_parameters(conn).await?;
     }
     let more = runs.len() as i64 > args.limit;

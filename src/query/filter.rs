@@ -141,27 +141,12 @@ impl RunFilter {
 }
 
 impl Resolved {
-    /// When a filter selected nothing, fails if `--dataset` names a data set no run (of the
-    /// strategy) is on, or if `--where` names a parameter that no parameter set has (listing
-    /// the close ones), and warns of a comparison whose literal is of a type
+    /// When a filter selected nothing, fails if `--where` names a parameter that no parameter
+    /// set has (listing the close ones), and warns of a comparison whose literal is of a type
     /// the parameter is never stored as (`params.period = '10'` where periods are numbers); a
     /// filter that is merely strict passes. Reads every parameter set in scope, so it runs only
     /// after an empty result.
     pub async fn check_parameters(&self, conn: &mut AsyncPgConnection) -> Result<()> {
-        if let Some(dataset) = &self.dataset {
-            let known: Vec<String> = load(conn, || {
-                let query = runs::table.select(runs::dataset).distinct().into_boxed();
-                match &self.strategy_ids {
-                    Some(ids) => query.filter(runs::strategy_id.eq_any(ids.clone())),
-                    None => query,
-                }
-            })
-            .await?;
-            suggest::require(dataset, &known, || match self.strategy_ids {
-                Some(_) => format!("--dataset: the strategy has no run on `{dataset}`"),
-                None => format!("--dataset: no run is on `{dataset}`"),
-            })?;
-        }
         let comparisons: Vec<&Comparison> = self
             .condition
             .as_ref()
@@ -215,6 +200,27 @@ impl Resolved {
                     types.join(" or ")
                 );
             }
+        }
+        Ok(())
+    }
+
+    /// When a listing selected nothing, fails if `--dataset` names a data set no run (of the
+    /// strategy) is on, with the close names. Reads the data sets in scope, so it runs only
+    /// after an empty result.
+    pub async fn check_dataset(&self, conn: &mut AsyncPgConnection) -> Result<()> {
+        if let Some(dataset) = &self.dataset {
+            let known: Vec<String> = load(conn, || {
+                let query = runs::table.select(runs::dataset).distinct().into_boxed();
+                match &self.strategy_ids {
+                    Some(ids) => query.filter(runs::strategy_id.eq_any(ids.clone())),
+                    None => query,
+                }
+            })
+            .await?;
+            suggest::require(dataset, &known, || match self.strategy_ids {
+                Some(_) => format!("--dataset: the strategy has no run on `{dataset}`"),
+                None => format!("--dataset: no run is on `{dataset}`"),
+            })?;
         }
         Ok(())
     }
