@@ -200,7 +200,10 @@ async fn sort_mistakes_name_the_metric() {
     let err = fails(&db, &["runs", "--sort", "sharp"]);
     assert!(err.contains("did you mean `sharpe`"), "{err}");
     let err = fails(&db, &["runs", "--dataset", "d1"]);
-    assert!(err.contains("no run is on `d1`; did you mean `D1`"), "{err}");
+    assert!(
+        err.contains("no run is on `d1`; did you mean `D1`"),
+        "{err}"
+    );
     let err = fails(&db, &["runs", "--sort", "sharpe", "--status", "failed"]);
     assert!(err.contains("lists completed runs"), "{err}");
     // A cursor of the other order names a run without the metric.
