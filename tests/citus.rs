@@ -427,3 +427,152 @@ async fn export_and_delete_work_on_citus_as_on_one_server() {
     );
     assert!(again.contains("recorded 8, already present 17"), "{again}");
 }
+
+/// `value` without run ids, which differ where runs were recorded in another order.
+fn without_ids(mut value: Value) -> Value {
+    fn strip(value: &mut Value) {
+        match value {
+            Value::Object(map) => {
+                map.remove("id");
+                map.values_mut().for_each(strip);
+            }
+            Value::Array(items) => items.iter_mut().for_each(strip),
+            _ => {}
+        }
+    }
+    strip(&mut value);
+    value
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn summaries_stay_exact_while_recorders_run_on_citus() {
+    let Some(citus) = CitusDb::new().await else {
+        return;
+    };
+    let single = TestDb::new().await;
+    let dir = common::scratch_dir("citus-summaries");
+    // Four files of runs of the same three strategies over two data sets: every recorder
+    // changes every group.
+    let files: Vec<String> = (1..=4)
+        .map(|seed| {
+            let path = dir.join(format!("runs-{seed}.jsonl"));
+            let path = path.display().to_string();
+            let seed = seed.to_string();
+            ok_at(
+                single.url(),
+                &[
+                    "gen",
+                    "--runs",
+                    "300",
+                    "--strategies",
+                    "3",
+                    "--params",
+                    "40",
+                    "--trades",
+                    "2",
+                    "--equity",
+                    "20",
+                    "--seed",
+                    &seed,
+                    "-o",
+                    &path,
+                ],
+            );
+            path
+        })
+        .collect();
+    for file in &files {
+        ok_at(single.url(), &["record", "--jobs", "1", file]);
+    }
+    // The first file alone, so that the strategies get the ids they have on one server (ties
+    // in a ranking go to the lower id); the others by three recorders at once.
+    ok_at(citus.url(), &["record", "--jobs", "1", &files[0]]);
+    let recorders: Vec<_> = files[1..]
+        .iter()
+        .map(|file| {
+            std::process::Command::new(env!("CARGO_BIN_EXE_btdb"))
+                .args(["record", "--jobs", "2", "-q", file])
+                .env("DATABASE_URL", citus.url())
+                .env_remove("RUST_LOG")
+                .stderr(std::process::Stdio::piped())
+                .spawn()
+                .expect("running btdb record")
+        })
+        .collect();
+    // Rankings answer while the recorders write and fold.
+    for _ in 0..5 {
+        ok_at(
+            citus.url(),
+            &["rank", "--metric", "sharpe", "--by", "median"],
+        );
+    }
+    for recorder in recorders {
+        let out = recorder.wait_with_output().expect("btdb record");
+        assert!(out.status.success(), "{}", text(&out.stderr));
+    }
+    let mut conn = btdb::db::establish(citus.url(), common::TIMEOUT)
+        .await
+        .expect("connecting to the coordinator");
+    assert_folded_and_same(&mut conn, single.url(), citus.url()).await;
+    // A deletion changes every group too.
+    for url in [single.url(), citus.url()] {
+        ok_at(url, &["delete", "--sweep", "gen-2", "--yes"]);
+    }
+    assert_folded_and_same(&mut conn, single.url(), citus.url()).await;
+}
+
+/// No note is left on Citus, so that its rankings come from the summaries alone, and every
+/// order (pooled, per data set, with `--min-runs`) answers as on one server.
+async fn assert_folded_and_same(
+    conn: &mut diesel_async::AsyncPgConnection,
+    single: &str,
+    citus: &str,
+) {
+    #[derive(diesel::QueryableByName)]
+    struct Left {
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        n: i64,
+    }
+    let left: Left = diesel_async::RunQueryDsl::get_result(
+        diesel::sql_query("SELECT count(*) AS n FROM metric_summary_changes"),
+        conn,
+    )
+    .await
+    .expect("counting notes");
+    assert_eq!(left.n, 0, "every note folded");
+    for by in ["best", "mean", "median", "worst", "count"] {
+        let commands = [
+            vec!["rank", "--metric", "sharpe", "--by", by],
+            vec![
+                "rank",
+                "--metric",
+                "max_drawdown",
+                "--asc",
+                "--by",
+                by,
+                "--dataset",
+                "DS1-1d",
+            ],
+            vec![
+                "rank",
+                "--metric",
+                "sharpe",
+                "--by",
+                by,
+                "--min-runs",
+                "250",
+            ],
+        ];
+        for args in &commands {
+            let (one, distributed) = (
+                without_ids(answer(single, args)),
+                without_ids(answer(citus, args)),
+            );
+            assert!(
+                same(&one, &distributed),
+                "btdb {args:?} answers otherwise on Citus:\n{one}\n{distributed}"
+            );
+            assert!(one.as_array().is_some_and(|s| !s.is_empty()), "{one}");
+        }
+    }
+}

@@ -19,16 +19,22 @@ pub enum Layout {
     /// Every table on one server (the embedded cluster, or any PostgreSQL).
     #[default]
     Single,
-    /// Distributed over a Citus cluster: what only one server has is not there — the ranking
-    /// summaries' triggers and the change announcements — and record claims its keys in
-    /// `run_keys`.
+    /// Distributed over a Citus cluster: triggers are not there (record and delete note the
+    /// summaries' changes themselves, and nothing announces changes), and record claims its
+    /// keys in `run_keys`.
     Distributed,
 }
 
 impl Layout {
-    /// Whether the ranking summaries and the change announcements are kept.
-    pub fn keeps_summaries(self) -> bool {
+    /// Whether changes are announced to `btdb serve`, which can then keep its answers.
+    pub fn announces_changes(self) -> bool {
         self == Layout::Single
+    }
+
+    /// Whether a writer notes the summary groups it changes itself (`btdb_note`): on one
+    /// server, the triggers on `metrics` do.
+    pub fn notes_changes(self) -> bool {
+        self == Layout::Distributed
     }
 }
 
@@ -36,19 +42,17 @@ impl Layout {
 /// transaction: all of them or none.
 pub const DISTRIBUTE: &[&str] = &[
     // Triggers cannot run on a distributed table's shards and reach the coordinator: on
-    // Citus, rankings aggregate on the workers instead of reading summaries (which go, so that
-    // nothing reads them stale), and `btdb serve` keeps no answers.
+    // Citus, `record` and `delete` note the groups they change themselves (`btdb_note`, in
+    // SUMMARIES_ON_CITUS), and `btdb serve` keeps no answers (nothing announces a change).
     "DROP TRIGGER runs_announce_change ON runs",
     "DROP TRIGGER metrics_announce_change ON metrics",
     "DROP TRIGGER metrics_note_inserts ON metrics",
     "DROP TRIGGER metrics_note_updates ON metrics",
     "DROP TRIGGER metrics_note_deletes ON metrics",
     "DROP TRIGGER metrics_forget_summaries ON metrics",
-    "DROP FUNCTION btdb_summarize()",
     "DROP FUNCTION btdb_note_metric_changes()",
     "DROP FUNCTION btdb_forget_summaries()",
     "DROP FUNCTION btdb_announce_change()",
-    "DROP TABLE metric_summaries, pooled_metric_summaries, metric_summary_changes",
     "CREATE OR REPLACE VIEW metric_names AS
          SELECT DISTINCT name FROM metrics WHERE completed",
     // run_key's uniqueness, enforceable on Citus only with the key as distribution column.
@@ -82,6 +86,120 @@ pub const DISTRIBUTE: &[&str] = &[
     "SELECT setval(pg_get_serial_sequence('parameter_sets', 'id'),
                    coalesce((SELECT max(id) FROM parameter_sets), 0) + 1, false)",
     "SELECT setval('runs_id_seq', coalesce((SELECT max(id) FROM runs), 0) + 1, false)",
+];
+
+/// The ranking summaries on Citus (migration 12 keeps them on one server with triggers): plain
+/// tables on the coordinator, where a ranking reads one row per strategy without asking a
+/// worker, kept by `record` and `delete` themselves. Applied when the tables are distributed,
+/// and by `btdb db migrate` to a database distributed before Citus kept them (which then lacks
+/// the tables: they are created as migration 12 made them, and every group is folded).
+pub const SUMMARIES_ON_CITUS: &[&str] = &[
+    "CREATE TABLE IF NOT EXISTS metric_summaries (
+         name        text NOT NULL,
+         dataset     text NOT NULL,
+         strategy_id bigint NOT NULL,
+         runs        bigint NOT NULL CHECK (runs > 0),
+         mean        double precision NOT NULL,
+         median      double precision NOT NULL,
+         lowest      double precision NOT NULL,
+         highest     double precision NOT NULL,
+         PRIMARY KEY (name, dataset, strategy_id) INCLUDE (runs, mean, median, lowest, highest)
+     )",
+    // On Citus the summaries also name the earliest run with the lowest and the highest value:
+    // a ranking then finds its strategies' best runs without asking every shard (one server
+    // finds them with one index probe per strategy).
+    "ALTER TABLE metric_summaries ADD COLUMN IF NOT EXISTS lowest_run bigint,
+                                  ADD COLUMN IF NOT EXISTS highest_run bigint",
+    "CREATE TABLE IF NOT EXISTS pooled_metric_summaries (
+         name        text NOT NULL,
+         strategy_id bigint NOT NULL,
+         runs        bigint NOT NULL CHECK (runs > 0),
+         mean        double precision NOT NULL,
+         median      double precision NOT NULL,
+         lowest      double precision NOT NULL,
+         highest     double precision NOT NULL,
+         PRIMARY KEY (name, strategy_id) INCLUDE (runs, mean, median, lowest, highest)
+     )",
+    "ALTER TABLE pooled_metric_summaries ADD COLUMN IF NOT EXISTS lowest_run bigint,
+                                         ADD COLUMN IF NOT EXISTS highest_run bigint",
+    "CREATE TABLE IF NOT EXISTS metric_summary_changes (
+         id          bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+         strategy_id bigint NOT NULL,
+         dataset     text NOT NULL
+     )",
+    // Called by a recorder or a deleter in its own transaction, after its metrics are
+    // written: notes the groups it changes, committed with them, as migration 12's triggers
+    // do. The shared lock is held until the transaction has committed on every worker (a lock
+    // is released after Citus's commit on the workers), which the fold waits for.
+    "CREATE OR REPLACE FUNCTION btdb_note(strategy_ids bigint[], datasets text[])
+         RETURNS void
+         LANGUAGE plpgsql SECURITY DEFINER SET search_path = public, pg_temp AS $$
+     BEGIN
+         PERFORM pg_advisory_xact_lock_shared(hashtext('btdb_note'));
+         INSERT INTO metric_summary_changes (strategy_id, dataset)
+             SELECT DISTINCT * FROM unnest(strategy_ids, datasets);
+     END
+     $$",
+    // Migration 12's fold, for Citus: the notes are taken first; then the fold waits for every
+    // noting transaction still committing on the workers (on Citus a transaction is visible on
+    // the coordinator before its workers' part is), so that the recomputation sees their runs;
+    // then the noted groups are recomputed from `metrics` on the workers.
+    "CREATE OR REPLACE FUNCTION btdb_summarize() RETURNS bigint
+         LANGUAGE plpgsql SECURITY DEFINER SET search_path = public, pg_temp AS $$
+     DECLARE
+         strategy_ids bigint[];
+         datasets text[];
+         touched bigint[];
+     BEGIN
+         PERFORM pg_advisory_xact_lock(hashtext('btdb_summarize'));
+         WITH taken AS (
+             DELETE FROM metric_summary_changes RETURNING strategy_id, dataset
+         ), pairs AS (
+             SELECT DISTINCT strategy_id, dataset FROM taken
+         )
+         SELECT array_agg(strategy_id), array_agg(dataset) INTO strategy_ids, datasets
+         FROM pairs;
+         IF strategy_ids IS NULL THEN
+             RETURN 0;
+         END IF;
+         PERFORM pg_advisory_lock(hashtext('btdb_note'));
+         PERFORM pg_advisory_unlock(hashtext('btdb_note'));
+         touched := ARRAY(SELECT DISTINCT unnest(strategy_ids));
+         DELETE FROM metric_summaries s
+         USING unnest(strategy_ids, datasets) t(strategy_id, dataset)
+         WHERE s.strategy_id = t.strategy_id AND s.dataset = t.dataset;
+         INSERT INTO metric_summaries
+             SELECT a.name, a.dataset, a.strategy_id, a.runs, a.mean, a.median, a.lowest,
+                    a.highest, a.lowest_run, a.highest_run
+             FROM (SELECT name, dataset, strategy_id, count(*) AS runs, avg(value) AS mean,
+                          percentile_cont(0.5) WITHIN GROUP (ORDER BY value) AS median,
+                          min(value) AS lowest, max(value) AS highest,
+                          (array_agg(run_id ORDER BY value, run_id))[1] AS lowest_run,
+                          (array_agg(run_id ORDER BY value DESC, run_id))[1] AS highest_run
+                   FROM metrics
+                   WHERE completed AND strategy_id = ANY(touched) AND dataset = ANY(datasets)
+                   GROUP BY name, dataset, strategy_id) a
+             JOIN unnest(strategy_ids, datasets) t(strategy_id, dataset)
+               ON t.strategy_id = a.strategy_id AND t.dataset = a.dataset;
+         DELETE FROM pooled_metric_summaries WHERE strategy_id = ANY(touched);
+         INSERT INTO pooled_metric_summaries
+             SELECT name, strategy_id, count(*), avg(value),
+                    percentile_cont(0.5) WITHIN GROUP (ORDER BY value), min(value), max(value),
+                    (array_agg(run_id ORDER BY value, run_id))[1],
+                    (array_agg(run_id ORDER BY value DESC, run_id))[1]
+             FROM metrics
+             WHERE completed AND strategy_id = ANY(touched)
+             GROUP BY name, strategy_id;
+         RETURN array_length(strategy_ids, 1);
+     END
+     $$",
+    "REVOKE EXECUTE ON FUNCTION btdb_summarize() FROM PUBLIC",
+    "REVOKE EXECUTE ON FUNCTION btdb_note(bigint[], text[]) FROM PUBLIC",
+    // Every group once, for the runs' columns (and, on a database distributed before Citus
+    // kept summaries, for everything).
+    "INSERT INTO metric_summary_changes (strategy_id, dataset)
+         SELECT DISTINCT strategy_id, dataset FROM metrics WHERE completed",
+    "SELECT btdb_summarize()",
 ];
 
 /// True on the distributed layout, the only one with `run_keys`: an SQL expression, read with
@@ -120,21 +238,46 @@ pub async fn distribute(conn: &mut AsyncPgConnection, citus: bool, target: &str)
         return Ok(false);
     }
     if ask(conn, &format!("SELECT {IS_DISTRIBUTED} AS found")).await? {
+        if !ask(
+            conn,
+            "SELECT to_regclass('metric_summaries') IS NOT NULL AS found",
+        )
+        .await?
+        {
+            // Distributed by a btdb that dropped the summaries on Citus.
+            run_all(
+                conn,
+                SUMMARIES_ON_CITUS.iter().copied(),
+                "keeping the ranking summaries on Citus",
+            )
+            .await?;
+        }
         return Ok(false);
     }
+    run_all(
+        conn,
+        DISTRIBUTE.iter().chain(SUMMARIES_ON_CITUS).copied(),
+        "distributing the tables over Citus",
+    )
+    .await?;
+    Ok(true)
+}
+
+/// `statements` in one transaction, a failure named by its statement.
+async fn run_all(
+    conn: &mut AsyncPgConnection,
+    statements: impl Iterator<Item = &'static str> + Send,
+    doing: &str,
+) -> Result<()> {
     conn.transaction::<_, anyhow::Error, _>(async |conn| {
-        for statement in DISTRIBUTE {
-            conn.batch_execute(statement).await.with_context(|| {
-                format!(
-                    "distributing the tables over Citus: `{}`",
-                    first_line(statement)
-                )
-            })?;
+        for statement in statements {
+            conn.batch_execute(statement)
+                .await
+                .with_context(|| format!("{doing}: `{}`", first_line(statement)))?;
         }
         Ok(())
     })
-    .await?;
-    Ok(true)
+    .await
 }
 
 /// A statement's first line, to name it in a message.

@@ -78,9 +78,12 @@ pub async fn grant(
              ALTER DEFAULT PRIVILEGES IN SCHEMA public GRANT INSERT ON TABLES TO {role};
              ALTER DEFAULT PRIVILEGES IN SCHEMA public GRANT USAGE ON SEQUENCES TO {role};"
         ));
-        if layout.keeps_summaries() {
+        sql.push_str(&format!(
+            "GRANT EXECUTE ON FUNCTION btdb_summarize() TO {role};"
+        ));
+        if layout.notes_changes() {
             sql.push_str(&format!(
-                "GRANT EXECUTE ON FUNCTION btdb_summarize() TO {role};"
+                "GRANT EXECUTE ON FUNCTION btdb_note(bigint[], text[]) TO {role};"
             ));
         }
     }

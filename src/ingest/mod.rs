@@ -181,7 +181,7 @@ pub fn record(
     if let Some(e) = fatal.into_inner().unwrap_or_else(|p| p.into_inner()) {
         return Err(e);
     }
-    if summary.recorded > 0 && writers.layout().keeps_summaries() {
+    if summary.recorded > 0 {
         fold(writers);
     }
     Ok(summary)

@@ -347,5 +347,18 @@ fn insert(
     if !points.is_empty() {
         EquityPoint::copy_in(conn, &points)?;
     }
+    // Last, so that the note's lock is held only while the transaction commits.
+    if layout.notes_changes() {
+        let groups: Vec<(StrategyId, &str)> = runs
+            .iter()
+            .zip(&used)
+            .zip(&out)
+            .filter(|((run, _), id)| id.is_some() && run.status == RunStatus::Completed)
+            .map(|((run, used), _)| (used.strategy_id, run.dataset.as_str()))
+            .collect();
+        if !groups.is_empty() {
+            crate::query::summary::note_blocking(conn, &groups)?;
+        }
+    }
     Ok(out)
 }

@@ -8,7 +8,7 @@ use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 use serde::Serialize;
 
 use crate::db::Layout;
-use crate::models::RunId;
+use crate::models::{RunId, StrategyId};
 
 /// What a deletion removed, or (rolled back) would remove.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
@@ -57,9 +57,7 @@ pub async fn delete(
     match outcome {
         Ok(removed) => {
             // The runs are gone whatever happens here; rankings stay exact without the fold.
-            if layout.keeps_summaries()
-                && let Err(e) = super::summary::summarize(conn).await
-            {
+            if let Err(e) = super::summary::summarize(conn).await {
                 tracing::warn!("the ranking summaries were not brought up to date: {e}");
             }
             Ok(removed)
@@ -101,14 +99,24 @@ async fn remove_distributed(
         parameter_set_id: i64,
         #[diesel(sql_type = Nullable<BigInt>)]
         sweep_id: Option<i64>,
+        #[diesel(sql_type = Text)]
+        dataset: String,
+        #[diesel(sql_type = diesel::sql_types::Bool)]
+        completed: bool,
     }
     let gone: Vec<Row> = diesel::sql_query(
         "DELETE FROM runs WHERE id = ANY($1)
-         RETURNING run_key, strategy_id, parameter_set_id, sweep_id",
+         RETURNING run_key, strategy_id, parameter_set_id, sweep_id, dataset,
+                   status = 'completed' AS completed",
     )
     .bind::<Array<BigInt>, _>(ids.to_vec())
     .load(conn)
     .await?;
+    let groups: Vec<(StrategyId, &str)> = gone
+        .iter()
+        .filter(|r| r.completed)
+        .map(|r| (StrategyId(r.strategy_id), r.dataset.as_str()))
+        .collect();
     let keys: Vec<&str> = gone.iter().map(|r| r.run_key.as_str()).collect();
     diesel::sql_query("DELETE FROM run_keys WHERE run_key = ANY($1)")
         .bind::<Array<Text>, _>(keys)
@@ -179,6 +187,9 @@ async fn remove_distributed(
         )
         .await?;
         removed.strategies = drop("strategies", strategies).execute(conn).await? as u64;
+    }
+    if !groups.is_empty() {
+        super::summary::note_async(conn, &groups).await?;
     }
     Ok(removed)
 }

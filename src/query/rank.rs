@@ -128,30 +128,39 @@ impl Ranking {
         // answer any order with one row per strategy, counted. Under a filter they cannot
         // answer, `--by best` and `worst` read one index entry per strategy and do not count;
         // the other orders aggregate the matching runs.
-        // On Citus there are no summaries, and a probe per strategy cannot be pushed down to
-        // the workers: every order is an aggregate, computed per shard and combined.
+        // On Citus a probe per strategy cannot be pushed down to the workers: without the
+        // summaries every order is an aggregate, computed per shard and combined.
         let single = self.filter.layout == Layout::Single;
-        let summarised = single && summary::answers(&self.filter);
+        let summarised = summary::answers(&self.filter);
         // Where one server reads one index entry per strategy, runs are not counted, on Citus
         // either: both layouts give the same answer.
-        let uncounted = !summary::answers(&self.filter)
-            && matches!(self.by, By::Best | By::Worst)
-            && self.min_runs.is_none();
+        let uncounted =
+            !summarised && matches!(self.by, By::Best | By::Worst) && self.min_runs.is_none();
         let probe_only = single && uncounted;
+        // The value of each strategy's best run, where the summaries tell it, and on Citus
+        // the run.
+        let mut extremes: HashMap<StrategyId, (f64, Option<RunId>)> = HashMap::new();
         let scored: Vec<(StrategyId, f64, Option<RunId>, Option<i64>)> = if summarised {
             let ranking = SummaryRanking {
                 metric: &self.metric,
                 filter: &self.filter,
                 score: self.score(),
                 descending: self.ranks_descending(),
+                highest_best: self.descending,
                 min_runs: self.min_runs,
                 top: self.top,
             };
             explain::path("ranking from the summaries: one kept row per strategy");
-            load::<_, Scored>(conn, || ranking.query())
-                .await?
-                .into_iter()
-                .filter_map(|s| Some((s.strategy_id, s.score?, None, Some(s.runs))))
+            let rows: Vec<Scored> = if single {
+                load(conn, || ranking.query()).await?
+            } else {
+                ranking.load_distributed(conn).await?
+            };
+            rows.into_iter()
+                .filter_map(|s| {
+                    extremes.insert(s.strategy_id, (s.extreme?, s.best_run));
+                    Some((s.strategy_id, s.score?, None, Some(s.runs)))
+                })
                 .collect()
         } else if probe_only {
             let probe_descending = (self.by == By::Best) == self.descending;
@@ -179,6 +188,11 @@ impl Ranking {
             scored
                 .iter()
                 .filter_map(|(s, value, run, _)| Some((*s, ((*run)?, *value))))
+                .collect()
+        } else if !single && summarised {
+            extremes
+                .into_iter()
+                .filter_map(|(strategy, (value, run))| Some((strategy, (run?, value))))
                 .collect()
         } else {
             let best = if single {

@@ -9,12 +9,14 @@
 
 use diesel::pg::Pg;
 use diesel::query_builder::BoxedSqlQuery;
-use diesel::sql_types::{Array, BigInt, Nullable, Text};
+use diesel::sql_types::{Array, BigInt, Double, Nullable, Text};
 use diesel::{QueryResult, QueryableByName};
 use diesel_async::AsyncPgConnection;
 
 use super::filter::Resolved;
-use crate::models::StrategyId;
+use crate::db::Layout;
+use crate::db::explain::load;
+use crate::models::{RunId, StrategyId};
 
 /// Folds the pending notes into the summaries; returns how many groups were recomputed.
 const SUMMARIZE: &str = "SELECT btdb_summarize() AS groups";
@@ -37,6 +39,40 @@ pub async fn summarize(conn: &mut AsyncPgConnection) -> QueryResult<i64> {
         .map(|f| f.groups)
 }
 
+/// On Citus, where no trigger notes changes: notes the groups `(strategy, data set)` whose
+/// completed runs a writer adds or removes, in its own transaction (layout.rs, `btdb_note`).
+fn note(
+    groups: &[(StrategyId, &str)],
+) -> BoxedSqlQuery<'static, Pg, diesel::query_builder::SqlQuery> {
+    let mut pairs: Vec<(i64, String)> =
+        groups.iter().map(|(s, d)| (s.0, (*d).to_owned())).collect();
+    pairs.sort_unstable();
+    pairs.dedup();
+    let (strategies, datasets): (Vec<i64>, Vec<String>) = pairs.into_iter().unzip();
+    diesel::sql_query("SELECT btdb_note($1, $2)")
+        .into_boxed()
+        .bind::<Array<BigInt>, _>(strategies)
+        .bind::<Array<Text>, _>(datasets)
+}
+
+/// `note`, on a recorder's connection.
+pub fn note_blocking(
+    conn: &mut diesel::PgConnection,
+    groups: &[(StrategyId, &str)],
+) -> QueryResult<()> {
+    diesel::RunQueryDsl::execute(note(groups), conn).map(drop)
+}
+
+/// `note`, from async code.
+pub async fn note_async(
+    conn: &mut AsyncPgConnection,
+    groups: &[(StrategyId, &str)],
+) -> QueryResult<()> {
+    diesel_async::RunQueryDsl::execute(note(groups), conn)
+        .await
+        .map(drop)
+}
+
 /// Whether the summaries can answer a ranking under `filter`: they are kept per strategy and
 /// data set, so sweeps, tags and `--where` need the runs themselves.
 pub fn answers(filter: &Resolved) -> bool {
@@ -48,10 +84,16 @@ pub fn answers(filter: &Resolved) -> bool {
 pub struct Scored {
     #[diesel(sql_type = BigInt)]
     pub strategy_id: StrategyId,
-    #[diesel(sql_type = Nullable<diesel::sql_types::Double>)]
+    #[diesel(sql_type = Nullable<Double>)]
     pub score: Option<f64>,
     #[diesel(sql_type = BigInt)]
     pub runs: i64,
+    /// The value of its best run in the ranking's direction (highest when descending).
+    #[diesel(sql_type = Nullable<Double>)]
+    pub extreme: Option<f64>,
+    /// On Citus, the earliest run with that value (one server finds it by a probe).
+    #[diesel(sql_type = Nullable<BigInt>)]
+    pub best_run: Option<RunId>,
 }
 
 /// What is ranked: the score as a summary column and as the same aggregate over `metrics`.
@@ -68,50 +110,151 @@ pub struct SummaryRanking<'a> {
     pub filter: &'a Resolved,
     pub score: Score,
     pub descending: bool,
+    /// Whether a strategy's best run is its highest value (the metric's direction, which
+    /// `--by count` does not change).
+    pub highest_best: bool,
     pub min_runs: Option<i64>,
     pub top: Option<i64>,
 }
 
+/// One of the queries of a ranking on Citus.
+pub type Query = BoxedSqlQuery<'static, Pg, diesel::query_builder::SqlQuery>;
+
+#[derive(QueryableByName)]
+struct Noted {
+    #[diesel(sql_type = BigInt)]
+    strategy_id: i64,
+}
+
 impl SummaryRanking<'_> {
-    /// `(strategy, score, runs)` per strategy, best score first (ties: lower strategy id).
-    pub fn query(&self) -> BoxedSqlQuery<'static, Pg, diesel::query_builder::SqlQuery> {
-        // Static SQL per variant; every value the user typed is a bind.
-        let Score { column, aggregate } = self.score;
-        let (summaries, noted, noted_strategies) = match self.filter.dataset {
-            Some(_) => (
-                "metric_summaries s",
-                "c.strategy_id = s.strategy_id AND c.dataset = s.dataset",
-                "SELECT c.strategy_id FROM metric_summary_changes c WHERE c.dataset = $2",
-            ),
-            None => (
-                "pooled_metric_summaries s",
-                "c.strategy_id = s.strategy_id",
-                "SELECT c.strategy_id FROM metric_summary_changes c",
-            ),
+    /// `(strategy, score, runs, extreme)` per strategy, best score first (ties: lower strategy
+    /// id): on one server in one statement, so one snapshot.
+    pub fn query(&self) -> Query {
+        let noted = match self.filter.dataset {
+            Some(_) => "c.strategy_id = s.strategy_id AND c.dataset = s.dataset",
+            None => "c.strategy_id = s.strategy_id",
         };
-        let on = |table: &str| {
-            let mut restrict = String::new();
-            if self.filter.dataset.is_some() {
-                restrict.push_str(&format!(" AND {table}.dataset = $2"));
-            }
-            if self.filter.strategy_ids.is_some() {
-                restrict.push_str(&format!(" AND {table}.strategy_id = ANY($3)"));
-            }
-            restrict
+        let kept = self.kept(&format!(
+            "NOT EXISTS (SELECT 1 FROM metric_summary_changes c WHERE {noted})"
+        ));
+        let counted = self.counted(&format!("IN ({})", self.noted_strategies()));
+        self.bind(
+            self.ordered(&format!("{kept} UNION ALL {counted}")),
+            &[],
+            None,
+        )
+    }
+
+    /// The same on Citus, where `metrics` is on the workers and the summaries on the
+    /// coordinator: the noted strategies first (the coordinator alone), their scores from the
+    /// workers only if there are any, then the ranking on the coordinator, those scores given
+    /// to it. Without notes, as after every fold, no worker is asked.
+    pub async fn load_distributed(&self, conn: &mut AsyncPgConnection) -> QueryResult<Vec<Scored>> {
+        let noted: Vec<i64> = load::<_, Noted>(conn, || {
+            diesel::sql_query(format!(
+                "SELECT DISTINCT strategy_id FROM ({}) c",
+                self.noted_strategies()
+            ))
+            .into_boxed()
+            .bind::<Text, _>(self.metric.to_owned())
+            .bind::<Text, _>(self.filter.dataset.clone().unwrap_or_default())
+        })
+        .await?
+        .into_iter()
+        .map(|n| n.strategy_id)
+        .collect();
+        let counted: Vec<Scored> = if noted.is_empty() {
+            Vec::new()
+        } else {
+            load(conn, || self.bind(self.counted("= ANY($6)"), &noted, None)).await?
         };
-        let mut sql = format!(
-            "SELECT strategy_id, score, runs FROM (\
-             SELECT s.strategy_id, {column} AS score, s.runs FROM {summaries} \
-             WHERE s.name = $1{} \
-             AND NOT EXISTS (SELECT 1 FROM metric_summary_changes c WHERE {noted}) \
-             UNION ALL \
-             SELECT metrics.strategy_id, {aggregate} AS score, count(*) AS runs FROM metrics \
-             WHERE metrics.name = $1 AND metrics.completed{} \
-             AND metrics.strategy_id IN ({noted_strategies}) \
-             GROUP BY metrics.strategy_id) r",
-            on("s"),
-            on("metrics"),
-        );
+        let kept = self.kept("s.strategy_id <> ALL($6)");
+        let given = "SELECT * FROM unnest($7::bigint[], $8::float8[], $9::bigint[], \
+                     $10::float8[], $11::bigint[]) AS n(strategy_id, score, runs, extreme, best_run)";
+        load(conn, || {
+            self.bind(
+                self.ordered(&format!("{kept} UNION ALL {given}")),
+                &noted,
+                Some(&counted),
+            )
+        })
+        .await
+    }
+
+    fn distributed(&self) -> bool {
+        self.filter.layout == Layout::Distributed
+    }
+
+    /// The strategies with a noted group the ranking reads (`$2`: the data set).
+    fn noted_strategies(&self) -> &'static str {
+        match self.filter.dataset {
+            Some(_) => "SELECT c.strategy_id FROM metric_summary_changes c WHERE c.dataset = $2",
+            None => "SELECT c.strategy_id FROM metric_summary_changes c",
+        }
+    }
+
+    /// The filter's data set (`$2`) and strategies (`$3`) on `table`.
+    fn restrict(&self, table: &str) -> String {
+        let mut restrict = String::new();
+        if self.filter.dataset.is_some() {
+            restrict.push_str(&format!(" AND {table}.dataset = $2"));
+        }
+        if self.filter.strategy_ids.is_some() {
+            restrict.push_str(&format!(" AND {table}.strategy_id = ANY($3)"));
+        }
+        restrict
+    }
+
+    /// The kept rows of the strategies `fresh` accepts.
+    fn kept(&self, fresh: &str) -> String {
+        let summaries = match self.filter.dataset {
+            Some(_) => "metric_summaries s",
+            None => "pooled_metric_summaries s",
+        };
+        let (extreme, run) = if self.highest_best {
+            ("s.highest", "s.highest_run")
+        } else {
+            ("s.lowest", "s.lowest_run")
+        };
+        let run = if self.distributed() {
+            run
+        } else {
+            "NULL::bigint"
+        };
+        format!(
+            "SELECT s.strategy_id, {} AS score, s.runs, {extreme} AS extreme, {run} AS best_run \
+             FROM {summaries} \
+             WHERE s.name = $1{} AND {fresh}",
+            self.score.column,
+            self.restrict("s"),
+        )
+    }
+
+    /// The rows of the strategies `which` accepts, aggregated from `metrics`.
+    fn counted(&self, which: &str) -> String {
+        let (extreme, order) = if self.highest_best {
+            ("max(metrics.value)", "DESC")
+        } else {
+            ("min(metrics.value)", "ASC")
+        };
+        let run = if self.distributed() {
+            format!("(array_agg(metrics.run_id ORDER BY metrics.value {order}, metrics.run_id))[1]")
+        } else {
+            "NULL::bigint".to_owned()
+        };
+        format!(
+            "SELECT metrics.strategy_id, {} AS score, count(*) AS runs, {extreme} AS extreme, \
+             {run} AS best_run FROM metrics WHERE metrics.name = $1 AND metrics.completed{} \
+             AND metrics.strategy_id {which} GROUP BY metrics.strategy_id",
+            self.score.aggregate,
+            self.restrict("metrics"),
+        )
+    }
+
+    /// `rows` (a union of scored rows) kept to `--min-runs` (`$4`), in rank order, the first
+    /// `--top` (`$5`).
+    fn ordered(&self, rows: &str) -> String {
+        let mut sql = format!("SELECT strategy_id, score, runs, extreme, best_run FROM ({rows}) r");
         if self.min_runs.is_some() {
             sql.push_str(" WHERE runs >= $4");
         }
@@ -120,8 +263,13 @@ impl SummaryRanking<'_> {
         if self.top.is_some() {
             sql.push_str(" LIMIT $5");
         }
-        // Unused placeholders cannot be left out of the numbering: bind a value to each, and
-        // let the text above refer only to those it needs.
+        sql
+    }
+
+    /// `sql` with its values: `$1`–`$5` always (unused placeholders cannot be left out of
+    /// the numbering, so each gets a value and the text refers only to those it needs), the
+    /// noted strategies as `$6` and the scores counted from them as `$7`–`$10` on Citus.
+    fn bind(&self, sql: String, noted: &[i64], counted: Option<&[Scored]>) -> Query {
         let ids: Vec<i64> = self
             .filter
             .strategy_ids
@@ -129,12 +277,32 @@ impl SummaryRanking<'_> {
             .flatten()
             .map(|s| s.0)
             .collect();
-        diesel::sql_query(sql)
+        let query = diesel::sql_query(sql)
             .into_boxed()
             .bind::<Text, _>(self.metric.to_owned())
             .bind::<Text, _>(self.filter.dataset.clone().unwrap_or_default())
             .bind::<Array<BigInt>, _>(ids)
             .bind::<BigInt, _>(self.min_runs.unwrap_or(0))
-            .bind::<BigInt, _>(self.top.unwrap_or(0))
+            .bind::<BigInt, _>(self.top.unwrap_or(0));
+        if noted.is_empty() && counted.is_none() {
+            return query;
+        }
+        let query = query.bind::<Array<BigInt>, _>(noted.to_vec());
+        let Some(counted) = counted else {
+            return query;
+        };
+        query
+            .bind::<Array<BigInt>, _>(counted.iter().map(|c| c.strategy_id.0).collect::<Vec<_>>())
+            .bind::<Array<Nullable<Double>>, _>(counted.iter().map(|c| c.score).collect::<Vec<_>>())
+            .bind::<Array<BigInt>, _>(counted.iter().map(|c| c.runs).collect::<Vec<_>>())
+            .bind::<Array<Nullable<Double>>, _>(
+                counted.iter().map(|c| c.extreme).collect::<Vec<_>>(),
+            )
+            .bind::<Array<Nullable<BigInt>>, _>(
+                counted
+                    .iter()
+                    .map(|c| c.best_run.map(|r| r.0))
+                    .collect::<Vec<_>>(),
+            )
     }
 }

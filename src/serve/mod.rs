@@ -116,7 +116,7 @@ pub async fn serve(
     let address = listener.local_addr()?;
     let cache = AnswerCache::default();
     // On Citus no trigger announces a change, so nothing could tell a kept answer is stale.
-    if options.cache && db.layout().keeps_summaries() {
+    if options.cache && db.layout().announces_changes() {
         tokio::spawn(cache::follow(cache.clone(), db_options, db.clone()));
     }
     let workers = std::thread::available_parallelism().map_or(2, usize::from);

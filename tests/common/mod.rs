@@ -31,7 +31,7 @@ use diesel_async::{AsyncPgConnection, RunQueryDsl, SimpleAsyncConnection};
 const TEMPLATE: &str = "btdb_template";
 /// Advisory lock key held while the template is checked or rebuilt.
 const TEMPLATE_LOCK: i64 = 0x0062_7464_6274_706c;
-const TIMEOUT: Duration = Duration::from_secs(30);
+pub const TIMEOUT: Duration = Duration::from_secs(30);
 
 /// The URL of the cluster's maintenance database, and the template is current.
 static ADMIN_URL: LazyLock<String> = LazyLock::new(|| {
