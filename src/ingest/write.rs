@@ -65,11 +65,12 @@ struct Used {
 
 impl Parents {
     /// Finds or creates the parents of `runs` that are not cached yet, in the order the runs
-    /// were read (so that the strategy read first has the lower id), each committed on its
-    /// own before the runs' transaction: no recorder holds a parent's lock while it writes
+    /// were read (so that the strategy read first has the lower id), the group's new
+    /// parameter sets with one statement, committed before the runs' transaction: no recorder holds a parent's lock while it writes
     /// runs, so concurrent groups cannot deadlock on parents. A run the database then refuses
     /// may leave its new parents without a run (`btdb delete --prune` removes such).
     fn resolve(&mut self, conn: &mut PgConnection, runs: &[&ValidRun]) -> QueryResult<()> {
+        let mut missing = Vec::new();
         for run in runs {
             if let Some(name) = &run.sweep
                 && !self.sweeps.contains_key(name)
@@ -91,15 +92,22 @@ impl Parents {
                     row.id
                 }
             };
-            if let std::collections::hash_map::Entry::Vacant(slot) =
-                self.parameter_sets.entry((strategy_id, run.params_hash))
+            if !self
+                .parameter_sets
+                .contains_key(&(strategy_id, run.params_hash))
             {
-                let new = NewParameterSet {
+                missing.push(NewParameterSet {
                     strategy_id,
                     params: &run.params,
                     params_hash: &run.params_hash,
-                };
-                slot.insert(ParameterSet::find_or_create(conn, new)?.id);
+                });
+            }
+        }
+        if !missing.is_empty() {
+            for ((strategy_id, hash), id) in ParameterSet::find_or_create_all(conn, &missing)? {
+                if let Ok(hash) = hash.try_into() {
+                    self.parameter_sets.insert((strategy_id, hash), id);
+                }
             }
         }
         Ok(())

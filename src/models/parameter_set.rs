@@ -28,6 +28,9 @@ pub struct NewParameterSet<'a> {
     pub params_hash: &'a [u8],
 }
 
+/// A parameter set's strategy and hash: what identifies it.
+pub type SetKey = (StrategyId, Vec<u8>);
+
 impl ParameterSet {
     /// The parameter set of `strategy_id` whose canonical JSON hashes to `params_hash`.
     pub fn by_hash(
@@ -41,19 +44,79 @@ impl ParameterSet {
             .into_boxed()
     }
 
-    /// The parameter set of this strategy with this hash, created if it does not exist yet.
-    pub fn find_or_create(conn: &mut PgConnection, new: NewParameterSet<'_>) -> QueryResult<Self> {
-        super::find_or_create(
-            conn,
-            |conn| {
+    /// The ids of the parameter sets `news`, those missing created with one statement: on
+    /// Citus, where `parameter_sets` is a reference table, every statement that writes it is a
+    /// commit on every node, so a group's new sets cost one such commit, not one each. Rows
+    /// are written in (strategy, hash) order, the order every recorder takes the unique
+    /// index's locks in. A set another recorder is writing meanwhile is waited for, then read.
+    pub fn find_or_create_all(
+        conn: &mut PgConnection,
+        news: &[NewParameterSet<'_>],
+    ) -> QueryResult<Vec<(SetKey, ParameterSetId)>> {
+        let mut news: Vec<NewParameterSet<'_>> = news.to_vec();
+        news.sort_unstable_by(|a, b| {
+            (a.strategy_id, a.params_hash).cmp(&(b.strategy_id, b.params_hash))
+        });
+        news.dedup_by(|a, b| (a.strategy_id, a.params_hash) == (b.strategy_id, b.params_hash));
+        let find = |conn: &mut PgConnection, news: &[NewParameterSet<'_>]| {
+            let strategies: Vec<StrategyId> = news.iter().map(|n| n.strategy_id).collect();
+            let hashes: Vec<&[u8]> = news.iter().map(|n| n.params_hash).collect();
+            parameter_sets::table
+                .filter(parameter_sets::strategy_id.eq_any(strategies))
+                .filter(parameter_sets::params_hash.eq_any(hashes))
+                .select((
+                    parameter_sets::strategy_id,
+                    parameter_sets::params_hash,
+                    parameter_sets::id,
+                ))
+                .load::<(StrategyId, Vec<u8>, ParameterSetId)>(conn)
+        };
+        let mut found: std::collections::HashMap<SetKey, ParameterSetId> =
+            find(conn, &news)?
+                .into_iter()
+                .map(|(strategy, hash, id)| ((strategy, hash), id))
+                .collect();
+        let missing: Vec<NewParameterSet<'_>> = news
+            .iter()
+            .filter(|n| !found.contains_key(&(n.strategy_id, n.params_hash.to_vec())))
+            .copied()
+            .collect();
+        if !missing.is_empty() {
+            let created: Vec<(StrategyId, Vec<u8>, ParameterSetId)> =
                 diesel::insert_into(parameter_sets::table)
-                    .values(new)
+                    .values(&missing)
                     .on_conflict((parameter_sets::strategy_id, parameter_sets::params_hash))
                     .do_nothing()
-                    .returning(Self::as_returning())
-                    .get_result(conn)
-            },
-            |conn| Self::by_hash(new.strategy_id, new.params_hash).get_result(conn),
-        )
+                    .returning((
+                        parameter_sets::strategy_id,
+                        parameter_sets::params_hash,
+                        parameter_sets::id,
+                    ))
+                    .get_results(conn)?;
+            found.extend(
+                created
+                    .into_iter()
+                    .map(|(strategy, hash, id)| ((strategy, hash), id)),
+            );
+            let raced: Vec<NewParameterSet<'_>> = missing
+                .into_iter()
+                .filter(|n| !found.contains_key(&(n.strategy_id, n.params_hash.to_vec())))
+                .collect();
+            if !raced.is_empty() {
+                found.extend(
+                    find(conn, &raced)?
+                        .into_iter()
+                        .map(|(strategy, hash, id)| ((strategy, hash), id)),
+                );
+            }
+        }
+        // The candidates of `find` pair every strategy with every hash: only those asked for.
+        Ok(news
+            .iter()
+            .filter_map(|n| {
+                let key = (n.strategy_id, n.params_hash.to_vec());
+                found.get(&key).map(|id| (key, *id))
+            })
+            .collect())
     }
 }

@@ -105,19 +105,26 @@ impl Run {
                     #[diesel(sql_type = diesel::sql_types::Text)]
                     run_key: String,
                 }
-                let keys: Vec<&str> = rows.iter().map(|r| r.run_key).collect();
-                let ids: Vec<RunId> = rows.iter().map(|r| r.id).collect();
-                let claimed: HashSet<String> = diesel::sql_query(
-                    "INSERT INTO run_keys (run_key, run_id) \
-                     SELECT * FROM unnest($1::text[], $2::bigint[]) \
+                // A VALUES list, which Citus sends row by row to the keys' shards: from
+                // `unnest` it would plan an INSERT … SELECT through intermediate results,
+                // 7× slower for a group of 64 keys.
+                let values: Vec<String> = (0..rows.len())
+                    .map(|i| format!("(${}, ${})", 2 * i + 1, 2 * i + 2))
+                    .collect();
+                let mut claim = diesel::sql_query(format!(
+                    "INSERT INTO run_keys (run_key, run_id) VALUES {} \
                      ON CONFLICT (run_key) DO NOTHING RETURNING run_key",
-                )
-                .bind::<Array<Text>, _>(&keys)
-                .bind::<Array<BigInt>, _>(&ids)
-                .load::<Claimed>(conn)?
-                .into_iter()
-                .map(|c| c.run_key)
-                .collect();
+                    values.join(", ")
+                ))
+                .into_boxed();
+                for row in rows {
+                    claim = claim.bind::<Text, _>(row.run_key).bind::<BigInt, _>(row.id);
+                }
+                let claimed: HashSet<String> = claim
+                    .load::<Claimed>(conn)?
+                    .into_iter()
+                    .map(|c| c.run_key)
+                    .collect();
                 let rows: Vec<NewRun<'_>> = rows
                     .iter()
                     .filter(|r| claimed.contains(r.run_key))
