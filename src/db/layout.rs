@@ -41,6 +41,16 @@ impl Layout {
 /// The statements that distribute a current single-server schema, in order. They run in one
 /// transaction: all of them or none.
 pub const DISTRIBUTE: &[&str] = &[
+    // Four shards per worker, unless `citus.shard_count` was set: a ranking's 20 best runs
+    // then cost a task on each of 8 shards rather than on 20 of 32 (BENCHMARKS.md, "Shard
+    // count"), and up to four times as many workers can still be given a shard each.
+    "SELECT set_config('citus.shard_count',
+         CASE WHEN source <> 'default' THEN setting
+              ELSE (4 * greatest(1, (SELECT count(*) FROM pg_dist_node
+                                     WHERE noderole = 'primary' AND isactive
+                                       AND shouldhaveshards AND groupid <> 0)))::text
+         END, true)
+     FROM pg_settings WHERE name = 'citus.shard_count'",
     // Triggers cannot run on a distributed table's shards and reach the coordinator: on
     // Citus, `record` and `delete` note the groups they change themselves (`btdb_note`, in
     // SUMMARIES_ON_CITUS), and `btdb serve` keeps no answers (nothing announces a change).
