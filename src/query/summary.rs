@@ -120,6 +120,15 @@ pub struct SummaryRanking<'a> {
 /// One of the queries of a ranking on Citus.
 pub type Query = BoxedSqlQuery<'static, Pg, diesel::query_builder::SqlQuery>;
 
+/// A kept row, and the strategies with a note (the same on every row).
+#[derive(QueryableByName)]
+struct UnlessNoted {
+    #[diesel(embed)]
+    scored: Scored,
+    #[diesel(sql_type = Nullable<Array<BigInt>>)]
+    noted: Option<Vec<i64>>,
+}
+
 #[derive(QueryableByName)]
 struct Noted {
     #[diesel(sql_type = BigInt)]
@@ -130,55 +139,77 @@ impl SummaryRanking<'_> {
     /// `(strategy, score, runs, extreme)` per strategy, best score first (ties: lower strategy
     /// id): on one server in one statement, so one snapshot.
     pub fn query(&self) -> Query {
-        let noted = match self.filter.dataset {
-            Some(_) => "c.strategy_id = s.strategy_id AND c.dataset = s.dataset",
-            None => "c.strategy_id = s.strategy_id",
-        };
-        let kept = self.kept(&format!(
-            "NOT EXISTS (SELECT 1 FROM metric_summary_changes c WHERE {noted})"
-        ));
+        let kept = self.kept(&self.unless_noted());
         let counted = self.counted(&format!("IN ({})", self.noted_strategies()));
         self.bind(
-            self.ordered(&format!("{kept} UNION ALL {counted}")),
+            self.ordered(&format!("{kept} UNION ALL {counted}"), ""),
             &[],
             None,
         )
     }
 
     /// The same on Citus, where `metrics` is on the workers and the summaries on the
-    /// coordinator: the noted strategies first (the coordinator alone), their scores from the
-    /// workers only if there are any, then the ranking on the coordinator, those scores given
-    /// to it. Without notes, as after every fold, no worker is asked.
+    /// coordinator: the kept rows of the groups without a note, with the noted strategies, on
+    /// the coordinator alone; only if some are noted, their scores from the workers, then the
+    /// ranking on the coordinator again, those scores given to it.
     pub async fn load_distributed(&self, conn: &mut AsyncPgConnection) -> QueryResult<Vec<Scored>> {
-        let noted: Vec<i64> = load::<_, Noted>(conn, || {
-            diesel::sql_query(format!(
-                "SELECT DISTINCT strategy_id FROM ({}) c",
-                self.noted_strategies()
-            ))
-            .into_boxed()
-            .bind::<Text, _>(self.metric.to_owned())
-            .bind::<Text, _>(self.filter.dataset.clone().unwrap_or_default())
+        // The ranking as far as the kept rows tell it, with the noted strategies beside it:
+        // with none noted, as after every fold, that is the answer.
+        let noted_column = format!(
+            ", (SELECT array_agg(DISTINCT c.strategy_id) FROM ({}) c) AS noted",
+            self.noted_strategies()
+        );
+        let first: Vec<UnlessNoted> = load(conn, || {
+            self.bind(
+                self.ordered(&self.kept(&self.unless_noted()), &noted_column),
+                &[],
+                None,
+            )
         })
-        .await?
-        .into_iter()
-        .map(|n| n.strategy_id)
-        .collect();
-        let counted: Vec<Scored> = if noted.is_empty() {
-            Vec::new()
-        } else {
-            load(conn, || self.bind(self.counted("= ANY($6)"), &noted, None)).await?
+        .await?;
+        let noted: Vec<i64> = match first.first() {
+            Some(row) => row.noted.clone().unwrap_or_default(),
+            // No kept row to carry them: asked apart.
+            None => load::<_, Noted>(conn, || {
+                diesel::sql_query(format!(
+                    "SELECT DISTINCT strategy_id FROM ({}) c",
+                    self.noted_strategies()
+                ))
+                .into_boxed()
+                .bind::<Text, _>(self.metric.to_owned())
+                .bind::<Text, _>(self.filter.dataset.clone().unwrap_or_default())
+            })
+            .await?
+            .into_iter()
+            .map(|n| n.strategy_id)
+            .collect(),
         };
+        if noted.is_empty() {
+            return Ok(first.into_iter().map(|row| row.scored).collect());
+        }
+        // The noted strategies' scores from the workers, then the ranking with them.
+        let counted: Vec<Scored> =
+            load(conn, || self.bind(self.counted("= ANY($6)"), &noted, None)).await?;
         let kept = self.kept("s.strategy_id <> ALL($6)");
         let given = "SELECT * FROM unnest($7::bigint[], $8::float8[], $9::bigint[], \
                      $10::float8[], $11::bigint[]) AS n(strategy_id, score, runs, extreme, best_run)";
         load(conn, || {
             self.bind(
-                self.ordered(&format!("{kept} UNION ALL {given}")),
+                self.ordered(&format!("{kept} UNION ALL {given}"), ""),
                 &noted,
                 Some(&counted),
             )
         })
         .await
+    }
+
+    /// The kept rows' condition that their group has no note.
+    fn unless_noted(&self) -> String {
+        let noted = match self.filter.dataset {
+            Some(_) => "c.strategy_id = s.strategy_id AND c.dataset = s.dataset",
+            None => "c.strategy_id = s.strategy_id",
+        };
+        format!("NOT EXISTS (SELECT 1 FROM metric_summary_changes c WHERE {noted})")
     }
 
     fn distributed(&self) -> bool {
@@ -252,9 +283,10 @@ impl SummaryRanking<'_> {
     }
 
     /// `rows` (a union of scored rows) kept to `--min-runs` (`$4`), in rank order, the first
-    /// `--top` (`$5`).
-    fn ordered(&self, rows: &str) -> String {
-        let mut sql = format!("SELECT strategy_id, score, runs, extreme, best_run FROM ({rows}) r");
+    /// `--top` (`$5`), with the columns `more` after the score's.
+    fn ordered(&self, rows: &str, more: &str) -> String {
+        let mut sql =
+            format!("SELECT strategy_id, score, runs, extreme, best_run{more} FROM ({rows}) r");
         if self.min_runs.is_some() {
             sql.push_str(" WHERE runs >= $4");
         }
