@@ -212,15 +212,12 @@ impl Ranking {
             .filter_map(|s| best.get(s))
             .map(|b| b.0)
             .collect();
-        let runs: HashMap<RunId, RunSummary> = RunList {
-            ids: Some(run_ids),
-            ..RunList::default()
-        }
-        .fetch(conn)
-        .await?
-        .into_iter()
-        .map(|run| (run.id, run))
-        .collect();
+        let runs: HashMap<RunId, RunSummary> = RunList::by_ids(run_ids, self.filter.layout)
+            .fetch(conn)
+            .await?
+            .into_iter()
+            .map(|run| (run.id, run))
+            .collect();
         let trials = if deflated {
             self.trials(conn, &ids).await?
         } else {
@@ -270,10 +267,10 @@ impl Ranking {
             }
         };
         let ranked: Vec<(RunId, f64)> = load(conn, query).await?;
-        let runs = RunList {
-            ids: Some(ranked.iter().map(|(id, _)| *id).collect()),
-            ..RunList::default()
-        }
+        let runs = RunList::by_ids(
+            ranked.iter().map(|(id, _)| *id).collect(),
+            self.filter.layout,
+        )
         .fetch(conn)
         .await?;
         Ok(ranked

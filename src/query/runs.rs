@@ -85,7 +85,10 @@ async fn with_parents_apart(
         ids.dedup();
         ids
     };
-    let (set_ids, sweep_ids) = (ids(|r| Some(r.parameter_set_id.0)), ids(|r| r.sweep_id.map(|s| s.0)));
+    let (set_ids, sweep_ids) = (
+        ids(|r| Some(r.parameter_set_id.0)),
+        ids(|r| r.sweep_id.map(|s| s.0)),
+    );
     let sets: HashMap<i64, (ParameterSet, Strategy)> = load(conn, || {
         parameter_sets::table
             .inner_join(strategies::table)
@@ -183,6 +186,18 @@ pub struct RunList {
 type MetricKeyset = (f64, RunId);
 
 impl RunList {
+    /// Exactly the runs `ids`, in this order, on a database of `layout`.
+    pub fn by_ids(ids: Vec<RunId>, layout: Layout) -> Self {
+        RunList {
+            ids: Some(ids),
+            filter: Resolved {
+                layout,
+                ..Resolved::default()
+            },
+            ..RunList::default()
+        }
+    }
+
     /// Whether rows are read from the largest key down: the listing's order forward, the
     /// reverse when paging back.
     fn reads_down(&self) -> bool {
@@ -228,7 +243,10 @@ impl RunList {
         // (16 ms for 20 runs on 32 shards): runs chosen by id alone are read alone, and their
         // parents from the coordinator's copies of the reference tables.
         let by_ids_alone = self.status.is_none()
-            && self.filter.predicates::<runs::table, _, _, _, _>(RUNS).is_empty();
+            && self
+                .filter
+                .predicates::<runs::table, _, _, _, _>(RUNS)
+                .is_empty();
         let rows: Vec<RunWithParents> = match &picked {
             Some(ids) if by_ids_alone && self.filter.layout == Layout::Distributed => {
                 let runs: Vec<Run> = load(conn, || {
