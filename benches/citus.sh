@@ -5,9 +5,11 @@
 # database of each; on Citus it is loaded before the tables are distributed, and
 # `btdb db migrate --citus` then moves it to the workers, as a team moving its data would.
 # Per layout: `btdb record` of 2,000 runs of 50 trades and 500 equity points (runs/s), VACUUM
-# ANALYZE, then benches/scale.rs (rank --by best and --by median p95, compare on the sweep
-# p95, show p95) and the data's size on every node.
+# ANALYZE, then benches/scale.rs (every ranking order, pooled and on one data set, compare on
+# the sweep and show, p95 of 100 calls' database time) and the data's size on every node; last,
+# the ratio of each Citus figure to one server's of the same run.
 #   bash benches/citus.sh            (STRATEGIES=190: 200,000 runs; Citus must be installed)
+#   CITUS_SHARDS=32 bash benches/citus.sh      (another shard count)
 # As root, the Citus nodes run as the `postgres` account, like the embedded cluster.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -63,18 +65,26 @@ done
 psql "$coordinator" -qAt -c "SELECT citus_set_coordinator_host('127.0.0.1', ${ports[0]})" \
     -c "SELECT citus_add_node('127.0.0.1', ${ports[1]})" \
     -c "SELECT citus_add_node('127.0.0.1', ${ports[2]})" >/dev/null
+# CITUS_SHARDS=N distributes over N shards instead of btdb's four per worker.
+if [ -n "${CITUS_SHARDS:-}" ]; then
+    psql "$coordinator" -qc "ALTER DATABASE btdb SET citus.shard_count = $CITUS_SHARDS"
+fi
 start=$(date +%s.%N)
 "$BTDB" db migrate --citus --database-url "$coordinator" >&2
 echo "distributed in $(awk -v e="$(date +%s.%N)" -v s="$start" 'BEGIN { printf "%.1f", e - s }') s" >&2
 
 rows=()
+declare -A figures
 for layout in single citus; do
     if [ $layout = single ]; then url=$single; else url=$coordinator; fi
     start=$(date +%s.%N)
     DATABASE_URL=$url "$BTDB" record -q --jobs 2 "$WORK/record.jsonl"
     rate=$(awk -v end="$(date +%s.%N)" -v start="$start" 'BEGIN { printf "%.0f", 2000 / (end - start) }')
     psql "$url" -qc "VACUUM ANALYZE" >/dev/null
-    cells=$(DATABASE_URL=$url BTDB_SCALE_SHOW=gen:7:0 cargo bench --quiet --bench scale)
+    # runs | best | median | compare | show | size | mean | worst | count | min-runs | best,
+    # median on IS-2020
+    cells=$(DATABASE_URL=$url BTDB_SCALE_SHOW=gen:7:0 BTDB_SCALE_ORDERS=1 cargo bench --quiet --bench scale)
+    cell() { echo "$cells" | cut -d'|' -f"$1" | tr -d ' '; }
     if [ $layout = citus ]; then
         bytes=0
         for port in "${ports[@]}"; do
@@ -85,13 +95,27 @@ for layout in single citus; do
         bytes=$(psql "$url" -tAc "SELECT pg_database_size(current_database())")
     fi
     size=$(awk -v b="$bytes" 'BEGIN { printf "%.2f GB", b / 1e9 }')
-    # runs | record | best | median | compare | show | (this node's size, replaced by all nodes')
-    row="| $layout | $(echo "$cells" | cut -d'|' -f1 | tr -d ' ') | $rate | $(echo "$cells" | cut -d'|' -f2-5) | $size |"
+    # In the table's order: record, best, mean, median, worst, count, min-runs, the two on
+    # one data set, compare, show.
+    values=("$rate" "$(cell 2)" "$(cell 7)" "$(cell 3)" "$(cell 8)" "$(cell 9)" "$(cell 10)" \
+            "$(cell 11)" "$(cell 12)" "$(cell 4)" "$(cell 5)")
+    figures[$layout]="${values[*]}"
+    row="| $layout | $(cell 1) |"
+    for v in "${values[@]}"; do row+=" ${v/ms/ ms} |"; done
+    row+=" $size |"
     rows+=("$row")
     echo "$row" >&2
 done
-echo "| layout | runs | record runs/s (2,000 runs) | rank --by best p95 | rank --by median p95 | compare p95 (10,000-set sweep) | show p95 | size, all nodes |"
-echo "|---|---|---|---|---|---|---|---|"
-printf '%s\n' "${rows[@]}"
+# Citus over one server, each figure of this run (record: Citus's share of one server's rate).
+read -ra one <<< "${figures[single]}"
+read -ra many <<< "${figures[citus]}"
+ratio="| ratio, Citus / one server | |"
+for i in "${!one[@]}"; do
+    ratio+=" $(awk -v a="${many[$i]%ms}" -v b="${one[$i]%ms}" 'BEGIN { printf "%.2f×", a / b }') |"
+done
+ratio+=" |"
+echo "| layout | runs | record runs/s (2,000 runs) | rank best p95 | mean | median | worst | count | best --min-runs 900 | best, one data set | median, one data set | compare p95 (10,000-set sweep) | show p95 | size, all nodes |"
+echo "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"
+printf '%s\n' "${rows[@]}" "$ratio"
 for i in 0 1 2; do as_owner "$BIN/pg_ctl -D $WORK/node-$i/data stop -m fast" >/dev/null; done
 BTDB_HOME=$WORK/single "$BTDB" db stop >/dev/null

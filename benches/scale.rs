@@ -2,7 +2,8 @@
 //! time of `rank --by best` and `--by median`, of `compare` on the 10,000-set sweep and of
 //! `show` of a run with trades and equity (key `$BTDB_SCALE_SHOW`), and the database's size.
 //! Prints the row's cells after the runs count: `runs | rank best p95 | rank median p95 |
-//! compare p95 | show p95 | size`.
+//! compare p95 | show p95 | size`, and with `BTDB_SCALE_ORDERS` set, the other orders after
+//! them (benches/citus.sh).
 
 use std::time::Duration;
 
@@ -92,7 +93,10 @@ async fn run() -> Result<()> {
         ..RunFilter::default()
     };
     let compare = timed(&db, 20, async || {
-        let resolved = filter.resolve(&mut conn).await?;
+        let resolved = Resolved {
+            layout: db.layout(),
+            ..filter.resolve(&mut conn).await?
+        };
         let rows = sweep::load(&mut conn, "sharpe", &resolved, None).await?;
         sweep::pivot(&rows, "fast", Some("slow"));
         Ok(())
@@ -104,7 +108,7 @@ async fn run() -> Result<()> {
         Ok(())
     })
     .await?;
-    println!(
+    let mut line = format!(
         "{} | {:.2} ms | {:.2} ms | {:.1} ms | {:.2} ms | {:.1} GB",
         sizes.runs,
         percentile(&best, 95.0),
@@ -113,5 +117,36 @@ async fn run() -> Result<()> {
         percentile(&show, 95.0),
         sizes.bytes as f64 / 1e9
     );
+    // The other orders, for benches/citus.sh: mean, worst, count, best with --min-runs 900,
+    // best and median on one data set.
+    if std::env::var_os("BTDB_SCALE_ORDERS").is_some() {
+        let on_dataset = |by| Ranking {
+            filter: Resolved {
+                dataset: Some("IS-2020".into()),
+                ..rank(by).filter
+            },
+            ..rank(by)
+        };
+        let orders = [
+            rank(By::Mean),
+            rank(By::Worst),
+            rank(By::Count),
+            Ranking {
+                min_runs: Some(900),
+                ..rank(By::Best)
+            },
+            on_dataset(By::Best),
+            on_dataset(By::Median),
+        ];
+        for ranking in &orders {
+            let samples = timed(&db, 100, async || {
+                ranking.strategies(&mut conn, false).await?;
+                Ok(())
+            })
+            .await?;
+            line.push_str(&format!(" | {:.2} ms", percentile(&samples, 95.0)));
+        }
+    }
+    println!("{line}");
     Ok(())
 }
