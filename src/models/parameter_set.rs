@@ -71,11 +71,10 @@ impl ParameterSet {
                 ))
                 .load::<(StrategyId, Vec<u8>, ParameterSetId)>(conn)
         };
-        let mut found: std::collections::HashMap<SetKey, ParameterSetId> =
-            find(conn, &news)?
-                .into_iter()
-                .map(|(strategy, hash, id)| ((strategy, hash), id))
-                .collect();
+        let mut found: std::collections::HashMap<SetKey, ParameterSetId> = find(conn, &news)?
+            .into_iter()
+            .map(|(strategy, hash, id)| ((strategy, hash), id))
+            .collect();
         let missing: Vec<NewParameterSet<'_>> = news
             .iter()
             .filter(|n| !found.contains_key(&(n.strategy_id, n.params_hash.to_vec())))
