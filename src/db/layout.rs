@@ -41,12 +41,14 @@ impl Layout {
 /// The statements that distribute a current single-server schema, in order. They run in one
 /// transaction: all of them or none.
 pub const DISTRIBUTE: &[&str] = &[
-    // Four shards per worker, unless `citus.shard_count` was set: a ranking's 20 best runs
-    // then cost a task on each of 8 shards rather than on 20 of 32 (BENCHMARKS.md, "Shard
-    // count"), and up to four times as many workers can still be given a shard each.
+    // Two shards per worker, unless `citus.shard_count` was set: a ranking's 20 best runs
+    // then cost a task on each of 4 shards rather than on 20 of Citus's default 32, which kept
+    // every ranking order within 3x of one server where 8 shards did not (BENCHMARKS.md,
+    // "Shard count"). Twice as many workers can still be given a shard each; past that,
+    // Citus splits shards.
     "SELECT set_config('citus.shard_count',
          CASE WHEN source <> 'default' THEN setting
-              ELSE (4 * greatest(1, (SELECT count(*) FROM pg_dist_node
+              ELSE (2 * greatest(1, (SELECT count(*) FROM pg_dist_node
                                      WHERE noderole = 'primary' AND isactive
                                        AND shouldhaveshards AND groupid <> 0)))::text
          END, true)
