@@ -26,20 +26,25 @@ fn fixture(path: &str) -> String {
 fn answer(url: &str, args: &[&str]) -> Value {
     let mut args = args.to_vec();
     args.extend(["--format", "json"]);
-    let mut json: Value = serde_json::from_str(&ok_at(url, &args))
+    let json: Value = serde_json::from_str(&ok_at(url, &args))
         .unwrap_or_else(|e| panic!("btdb {args:?}: not JSON: {e}"));
-    fn strip(value: &mut Value) {
+    without(json, "recorded_at")
+}
+
+/// `value` without the field `key`, at any depth.
+fn without(mut value: Value, key: &str) -> Value {
+    fn strip(value: &mut Value, key: &str) {
         match value {
             Value::Object(map) => {
-                map.remove("recorded_at");
-                map.values_mut().for_each(strip);
+                map.remove(key);
+                map.values_mut().for_each(|v| strip(v, key));
             }
-            Value::Array(items) => items.iter_mut().for_each(strip),
+            Value::Array(items) => items.iter_mut().for_each(|v| strip(v, key)),
             _ => {}
         }
     }
-    strip(&mut json);
-    json
+    strip(&mut value, key);
+    value
 }
 
 /// Equal answers, numbers to 1e-12 relative: each worker sums its shards' values and the
@@ -428,22 +433,6 @@ async fn export_and_delete_work_on_citus_as_on_one_server() {
     assert!(again.contains("recorded 8, already present 17"), "{again}");
 }
 
-/// `value` without run ids, which differ where runs were recorded in another order.
-fn without_ids(mut value: Value) -> Value {
-    fn strip(value: &mut Value) {
-        match value {
-            Value::Object(map) => {
-                map.remove("id");
-                map.values_mut().for_each(strip);
-            }
-            Value::Array(items) => items.iter_mut().for_each(strip),
-            _ => {}
-        }
-    }
-    strip(&mut value);
-    value
-}
-
 #[tokio::test(flavor = "multi_thread")]
 async fn summaries_stay_exact_while_recorders_run_on_citus() {
     let Some(citus) = CitusDb::new().await else {
@@ -564,9 +553,10 @@ async fn assert_folded_and_same(
             ],
         ];
         for args in &commands {
+            // Run ids differ: the recorders on Citus took them in another order.
             let (one, distributed) = (
-                without_ids(answer(single, args)),
-                without_ids(answer(citus, args)),
+                without(answer(single, args), "id"),
+                without(answer(citus, args), "id"),
             );
             assert!(
                 same(&one, &distributed),
