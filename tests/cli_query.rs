@@ -282,7 +282,7 @@ async fn explain_prints_the_plan_of_every_query_instead_of_the_results() {
     assert!(
         text.starts_with(
             "query 1 of 4 (ranking from the summaries: one kept row per strategy): \
-             SELECT strategy_id, score, runs FROM"
+             SELECT strategy_id, score, runs, extreme, best_run FROM"
         ),
         "{text}"
     );
