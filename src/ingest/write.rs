@@ -66,8 +66,9 @@ struct Used {
 impl Parents {
     /// Finds or creates the parents of `runs` that are not cached yet, in the order the runs
     /// were read (so that the strategy read first has the lower id), the group's new
-    /// parameter sets with one statement, committed before the runs' transaction: no recorder holds a parent's lock while it writes
-    /// runs, so concurrent groups cannot deadlock on parents. A run the database then refuses
+    /// parameter sets with one statement, committed before the runs' transaction: no recorder
+    /// holds a parent's lock while it writes runs, so concurrent groups cannot deadlock on
+    /// parents. A run the database then refuses
     /// may leave its new parents without a run (`btdb delete --prune` removes such).
     fn resolve(&mut self, conn: &mut PgConnection, runs: &[&ValidRun]) -> QueryResult<()> {
         let mut missing = Vec::new();

@@ -58,6 +58,12 @@ impl ParameterSet {
             (a.strategy_id, a.params_hash).cmp(&(b.strategy_id, b.params_hash))
         });
         news.dedup_by(|a, b| (a.strategy_id, a.params_hash) == (b.strategy_id, b.params_hash));
+        fn keyed(
+            rows: Vec<(StrategyId, Vec<u8>, ParameterSetId)>,
+        ) -> impl Iterator<Item = (SetKey, ParameterSetId)> {
+            rows.into_iter()
+                .map(|(strategy, hash, id)| ((strategy, hash), id))
+        }
         let find = |conn: &mut PgConnection, news: &[NewParameterSet<'_>]| {
             let strategies: Vec<StrategyId> = news.iter().map(|n| n.strategy_id).collect();
             let hashes: Vec<&[u8]> = news.iter().map(|n| n.params_hash).collect();
@@ -70,11 +76,10 @@ impl ParameterSet {
                     parameter_sets::id,
                 ))
                 .load::<(StrategyId, Vec<u8>, ParameterSetId)>(conn)
+                .map(keyed)
         };
-        let mut found: std::collections::HashMap<SetKey, ParameterSetId> = find(conn, &news)?
-            .into_iter()
-            .map(|(strategy, hash, id)| ((strategy, hash), id))
-            .collect();
+        let mut found: std::collections::HashMap<SetKey, ParameterSetId> =
+            find(conn, &news)?.collect();
         let missing: Vec<NewParameterSet<'_>> = news
             .iter()
             .filter(|n| !found.contains_key(&(n.strategy_id, n.params_hash.to_vec())))
@@ -92,21 +97,13 @@ impl ParameterSet {
                         parameter_sets::id,
                     ))
                     .get_results(conn)?;
-            found.extend(
-                created
-                    .into_iter()
-                    .map(|(strategy, hash, id)| ((strategy, hash), id)),
-            );
+            found.extend(keyed(created));
             let raced: Vec<NewParameterSet<'_>> = missing
                 .into_iter()
                 .filter(|n| !found.contains_key(&(n.strategy_id, n.params_hash.to_vec())))
                 .collect();
             if !raced.is_empty() {
-                found.extend(
-                    find(conn, &raced)?
-                        .into_iter()
-                        .map(|(strategy, hash, id)| ((strategy, hash), id)),
-                );
+                found.extend(find(conn, &raced)?);
             }
         }
         // The candidates of `find` pair every strategy with every hash: only those asked for.

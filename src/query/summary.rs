@@ -300,7 +300,7 @@ impl SummaryRanking<'_> {
 
     /// `sql` with its values: `$1`–`$5` always (unused placeholders cannot be left out of
     /// the numbering, so each gets a value and the text refers only to those it needs), the
-    /// noted strategies as `$6` and the scores counted from them as `$7`–`$10` on Citus.
+    /// noted strategies as `$6` and the scores counted from them as `$7`–`$11` on Citus.
     fn bind(&self, sql: String, noted: &[i64], counted: Option<&[Scored]>) -> Query {
         let ids: Vec<i64> = self
             .filter
