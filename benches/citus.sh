@@ -10,6 +10,7 @@
 # the ratio of each Citus figure to one server's of the same run.
 #   bash benches/citus.sh            (STRATEGIES=190: 200,000 runs; Citus must be installed)
 #   CITUS_SHARDS=32 bash benches/citus.sh      (another shard count)
+#   CITUS_FLAT=1 bash benches/citus.sh         (trades and equity points unpartitioned in shards)
 # As root, the Citus nodes run as the `postgres` account, like the embedded cluster.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -68,6 +69,18 @@ psql "$coordinator" -qAt -c "SELECT citus_set_coordinator_host('127.0.0.1', ${po
 # CITUS_SHARDS=N distributes over N shards instead of btdb's four per worker.
 if [ -n "${CITUS_SHARDS:-}" ]; then
     psql "$coordinator" -qc "ALTER DATABASE btdb SET citus.shard_count = $CITUS_SHARDS"
+fi
+# CITUS_FLAT=1 replaces the hash-partitioned trades and equity_points by plain tables of the
+# same columns, constraints and indexes before they are distributed: each shard is then one
+# table rather than 16 partitions (BENCHMARKS.md, "Partitions inside shards").
+if [ -n "${CITUS_FLAT:-}" ]; then
+    for table in trades equity_points; do
+        psql "$coordinator" -q -v ON_ERROR_STOP=1 -1 \
+            -c "CREATE TABLE ${table}_flat (LIKE $table INCLUDING ALL)" \
+            -c "INSERT INTO ${table}_flat SELECT * FROM $table" \
+            -c "DROP TABLE $table" \
+            -c "ALTER TABLE ${table}_flat RENAME TO $table"
+    done
 fi
 start=$(date +%s.%N)
 "$BTDB" db migrate --citus --database-url "$coordinator" >&2
