@@ -116,6 +116,9 @@ pub struct RunRank {
     pub confidence: Option<SharpeConfidence>,
 }
 
+/// A strategy's best run and that run's value.
+type BestRun = (RunId, f64);
+
 impl Ranking {
     /// Strategies in rank order, each with its best run; `deflated` adds the deflated Sharpe
     /// ratio (which reads the `sharpe` metric whatever `metric` is).
@@ -124,8 +127,7 @@ impl Ranking {
         conn: &mut AsyncPgConnection,
         deflated: bool,
     ) -> Result<Vec<StrategyRank>> {
-        // (strategy, score, its extreme run, completed runs with the metric). The summaries
-        // answer any order with one row per strategy, counted. Under a filter they cannot
+        // The summaries answer any order with one row per strategy, counted. Under a filter they cannot
         // answer, `--by best` and `worst` read one index entry per strategy and do not count;
         // the other orders aggregate the matching runs.
         // On Citus a probe per strategy cannot be pushed down to the workers: without the
@@ -137,10 +139,9 @@ impl Ranking {
         let uncounted =
             !summarised && matches!(self.by, By::Best | By::Worst) && self.min_runs.is_none();
         let probe_only = single && uncounted;
-        // The value of each strategy's best run, where the summaries tell it, and on Citus
-        // the run.
-        let mut extremes: HashMap<StrategyId, (f64, Option<RunId>)> = HashMap::new();
-        let scored: Vec<(StrategyId, f64, Option<RunId>, Option<i64>)> = if summarised {
+        // (strategy, score, its best run and that run's value where already known, completed
+        // runs with the metric where counted).
+        let scored: Vec<(StrategyId, f64, Option<BestRun>, Option<i64>)> = if summarised {
             let ranking = SummaryRanking {
                 metric: &self.metric,
                 filter: &self.filter,
@@ -156,19 +157,23 @@ impl Ranking {
             } else {
                 ranking.load_distributed(conn).await?
             };
+            // On Citus the summaries name each strategy's best run.
             rows.into_iter()
                 .filter_map(|s| {
-                    extremes.insert(s.strategy_id, (s.extreme?, s.best_run));
-                    Some((s.strategy_id, s.score?, None, Some(s.runs)))
+                    let best = s.best_run.zip(s.extreme);
+                    Some((s.strategy_id, s.score?, best, Some(s.runs)))
                 })
                 .collect()
         } else if probe_only {
             let probe_descending = (self.by == By::Best) == self.descending;
             explain::path("ranking by probes: one index entry per strategy, runs not counted");
+            let probed_best = self.by == By::Best;
             load::<_, (StrategyId, RunId, f64)>(conn, || self.probe(probe_descending, None))
                 .await?
                 .into_iter()
-                .map(|(strategy, run, value)| (strategy, value, Some(run), None))
+                .map(|(strategy, run, value)| {
+                    (strategy, value, probed_best.then_some((run, value)), None)
+                })
                 .collect()
         } else {
             explain::path("ranking by aggregate: every matching run's value");
@@ -184,16 +189,12 @@ impl Ranking {
             return Ok(Vec::new());
         }
         let ids: Vec<StrategyId> = scored.iter().map(|(s, ..)| *s).collect();
-        let best: HashMap<StrategyId, (RunId, f64)> = if self.by == By::Best && probe_only {
-            scored
-                .iter()
-                .filter_map(|(s, value, run, _)| Some((*s, ((*run)?, *value))))
-                .collect()
-        } else if !single && summarised {
-            extremes
-                .into_iter()
-                .filter_map(|(strategy, (value, run))| Some((strategy, (run?, value))))
-                .collect()
+        let known: HashMap<StrategyId, BestRun> = scored
+            .iter()
+            .filter_map(|(s, _, best, _)| Some((*s, (*best)?)))
+            .collect();
+        let best = if known.len() == scored.len() {
+            known
         } else {
             let best = if single {
                 load::<_, (StrategyId, RunId, f64)>(conn, || {
