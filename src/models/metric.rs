@@ -50,6 +50,12 @@ pub struct MetricValue {
     pub value: f64,
 }
 
+impl From<MetricValue> for (String, f64) {
+    fn from(metric: MetricValue) -> Self {
+        (metric.name, metric.value)
+    }
+}
+
 /// A metric name, as `Metric::names` returns it.
 #[derive(Debug, Clone, QueryableByName)]
 pub struct MetricName {
