@@ -11,6 +11,7 @@ use std::process::Output;
 use common::TestDb;
 use common::citus::CitusDb;
 use common::cli::{btdb_at, ok_at, text};
+use common::serve::Server;
 use serde_json::Value;
 
 fn fixture(path: &str) -> String {
@@ -185,6 +186,57 @@ async fn every_command_answers_on_citus_as_on_one_server() {
     );
     // alpha, beta, gamma, delta (rank), momentum, sma_cross (good) and pbo_sweep.
     assert_eq!(ranked.as_array().map(Vec::len), Some(7), "{ranked}");
+}
+
+/// `btdb serve` on Citus gives one server's answers, and its pages render there, the runs
+/// page offering the data sets as it does on one server.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_web_view_answers_on_citus_as_on_one_server() {
+    let Some(citus) = CitusDb::new().await else {
+        return;
+    };
+    let single = TestDb::new().await;
+    record_fixtures(single.url());
+    record_fixtures(citus.url());
+    let sma = answer(single.url(), &["runs", "--strategy", "sma_cross"])["runs"][0]["id"]
+        .as_i64()
+        .expect("the sma_cross run's id");
+    let (one, many) = (
+        Server::start(single.url(), &[]),
+        Server::start(citus.url(), &[]),
+    );
+    for path in [
+        "/api/rank?metric=sharpe&by=median".to_owned(),
+        "/api/rank?metric=sharpe&runs&top=7".to_owned(),
+        "/api/compare?strategy=alpha&x=fast&y=slow".to_owned(),
+        "/api/runs?limit=5&after=20".to_owned(),
+        "/api/strategies/alpha".to_owned(),
+        format!("/api/runs/{sma}"),
+        format!("/api/runs/{sma}/trades"),
+        format!("/api/side-by-side?id=3&id={sma}&id=1"),
+    ] {
+        let expected = without(one.json(&path), "recorded_at");
+        let got = without(many.json(&path), "recorded_at");
+        assert!(
+            same(&expected, &got),
+            "GET {path} answers otherwise on Citus:\n{expected}\n{got}"
+        );
+    }
+    for path in [
+        "/".to_owned(),
+        "/strategies/alpha".to_owned(),
+        format!("/runs/{sma}"),
+        format!("/side-by-side?id=3&id={sma}"),
+    ] {
+        many.ok(&path);
+    }
+    let runs = many.ok("/runs");
+    for dataset in ["IS-2020", "OOS-2021", "PBO-1d"] {
+        assert!(
+            runs.contains(&format!("<option value=\"{dataset}\">")),
+            "the runs page on Citus does not offer {dataset}"
+        );
+    }
 }
 
 #[tokio::test(flavor = "multi_thread")]

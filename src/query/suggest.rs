@@ -5,7 +5,6 @@ use diesel_async::AsyncPgConnection;
 
 use diesel::prelude::*;
 
-use crate::db::Layout;
 use crate::db::explain::load;
 use crate::models::{Metric, MetricName, Sweep};
 use crate::schema::{metric_summaries, strategies};
@@ -22,9 +21,8 @@ pub struct Known {
 
 impl Known {
     /// Four small queries. Data sets come from the kept summaries (a few rows per strategy
-    /// and data set): on Citus, which keeps none, they are not offered, since the alternative
-    /// reads every run.
-    pub async fn load(conn: &mut AsyncPgConnection, layout: Layout) -> Result<Self> {
+    /// and data set, on the coordinator on Citus), not from every run.
+    pub async fn load(conn: &mut AsyncPgConnection) -> Result<Self> {
         let strategies = load(conn, || {
             strategies::table
                 .select(strategies::name)
@@ -32,18 +30,13 @@ impl Known {
                 .order(strategies::name)
         })
         .await?;
-        let datasets = match layout {
-            Layout::Single => {
-                load(conn, || {
-                    metric_summaries::table
-                        .select(metric_summaries::dataset)
-                        .distinct()
-                        .order(metric_summaries::dataset)
-                })
-                .await?
-            }
-            Layout::Distributed => Vec::new(),
-        };
+        let datasets = load(conn, || {
+            metric_summaries::table
+                .select(metric_summaries::dataset)
+                .distinct()
+                .order(metric_summaries::dataset)
+        })
+        .await?;
         Ok(Self {
             strategies,
             datasets,

@@ -7,6 +7,7 @@ use diesel::prelude::*;
 use diesel_async::AsyncPgConnection;
 use serde::Serialize;
 
+use crate::db::Layout;
 use crate::db::explain::load;
 use crate::models::{EquityPoint, RunId, Trade};
 use crate::query::NotFound;
@@ -59,6 +60,7 @@ pub async fn trades(
 /// The runs `ids` side by side, in the order given, with their equity curves when asked.
 pub async fn side_by_side(
     conn: &mut AsyncPgConnection,
+    layout: Layout,
     ids: &[RunId],
     with_equity: bool,
 ) -> Result<(SideBySide, HashMap<RunId, Vec<EquityPoint>>)> {
@@ -68,12 +70,7 @@ pub async fn side_by_side(
             ids.len()
         );
     }
-    let runs = RunList {
-        ids: Some(ids.to_vec()),
-        ..RunList::default()
-    }
-    .fetch(conn)
-    .await?;
+    let runs = RunList::by_ids(ids.to_vec(), layout).fetch(conn).await?;
     if let Some(missing) = ids.iter().find(|id| !runs.iter().any(|r| r.id == **id)) {
         return Err(NotFound(format!("no run with id {missing}")).into());
     }

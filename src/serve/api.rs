@@ -127,7 +127,7 @@ pub async fn side_by_side(State(app): State<App>, RawQuery(query): RawQuery) -> 
         let ids = answers::ids(&params.take("id"))?;
         params.finish(&["id"])?;
         let (side_by_side, _) =
-            answers::side_by_side(&mut *app.db.conn().await?, &ids, false).await?;
+            answers::side_by_side(&mut *app.db.conn().await?, app.db.layout(), &ids, false).await?;
         Ok(side_by_side)
     })
     .await

@@ -24,7 +24,7 @@ pub async fn page(State(app): State<App>, RawQuery(query): RawQuery) -> Response
         let basket = Basket::take(&mut params)?;
         let args: runs::Args = params.args(&[], WRITES_FILES)?;
         let mut conn = app.db.conn().await?;
-        let known = Known::load(&mut conn, app.db.layout()).await?;
+        let known = Known::load(&mut conn).await?;
         let view = View {
             args: &args,
             params: &params,
