@@ -384,7 +384,9 @@ async fn a_migration_citus_cannot_run_is_named_and_changes_nothing() {
 #[tokio::test(flavor = "multi_thread")]
 async fn a_database_holding_runs_is_distributed_and_records_on() {
     let (rank, sweep) = (fixture("rank/runs.jsonl"), fixture("good/sweep.jsonl"));
-    let Some(citus) = CitusDb::holding(&[&rank]).await else {
+    // A run with trades and an equity curve, whose partitioned tables move to the shards too.
+    let sma = fixture("good/sma_cross_run.json");
+    let Some(citus) = CitusDb::holding(&[&rank, &sma]).await else {
         return;
     };
     // The runs recorded before are on the workers now, and the same file again is idempotent.
@@ -400,14 +402,14 @@ async fn a_database_holding_runs_is_distributed_and_records_on() {
         .iter()
         .filter_map(|r| r["id"].as_i64())
         .collect();
-    assert_eq!(ids.len(), 28, "{runs}");
+    assert_eq!(ids.len(), 29, "{runs}");
     assert_eq!(
         ids[..3],
-        [28, 27, 26],
-        "the new runs follow the 25 moved ones"
+        [29, 28, 27],
+        "the new runs follow the 26 moved ones"
     );
     let single = TestDb::new().await;
-    for file in [&rank, &sweep] {
+    for file in [&rank, &sma, &sweep] {
         ok_at(single.url(), &["record", "--jobs", "1", file]);
     }
     assert_same_answers(
@@ -417,6 +419,7 @@ async fn a_database_holding_runs_is_distributed_and_records_on() {
             vec!["rank", "--metric", "sharpe", "--by", "mean"],
             vec!["runs", "--limit", "100"],
             vec!["compare", "--strategy", "momentum", "--x", "lookback"],
+            vec!["show", "26", "--trades", "--equity"],
         ],
     );
 }
