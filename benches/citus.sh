@@ -5,9 +5,10 @@
 # database of each; on Citus it is loaded before the tables are distributed, and
 # `btdb db migrate --citus` then moves it to the workers, as a team moving its data would.
 # Per layout: `btdb record` of 2,000 runs of 50 trades and 500 equity points (runs/s), VACUUM
-# ANALYZE, then benches/scale.rs (every ranking order, pooled and on one data set, compare on
-# the sweep and show, p95 of 100 calls' database time) and the data's size on every node; last,
-# the ratio of each Citus figure to one server's of the same run.
+# ANALYZE and the data's size on every node; then benches/scale.rs on both layouts at once,
+# taking turns call by call (every ranking order, pooled and on one data set, compare on the
+# sweep and show, p95 of 100 calls' database time); last, the ratio of each Citus figure to
+# one server's of the same run.
 #   bash benches/citus.sh            (STRATEGIES=190: 200,000 runs; Citus must be installed)
 #   CITUS_SHARDS=32 bash benches/citus.sh      (another shard count)
 #   CITUS_FLAT=1 bash benches/citus.sh         (trades and equity points unpartitioned in shards)
@@ -86,18 +87,13 @@ start=$(date +%s.%N)
 "$BTDB" db migrate --citus --database-url "$coordinator" >&2
 echo "distributed in $(awk -v e="$(date +%s.%N)" -v s="$start" 'BEGIN { printf "%.1f", e - s }') s" >&2
 
-rows=()
-declare -A figures
+declare -A rate size
 for layout in single citus; do
     if [ $layout = single ]; then url=$single; else url=$coordinator; fi
     start=$(date +%s.%N)
     DATABASE_URL=$url "$BTDB" record -q --jobs 2 "$WORK/record.jsonl"
-    rate=$(awk -v end="$(date +%s.%N)" -v start="$start" 'BEGIN { printf "%.0f", 2000 / (end - start) }')
+    rate[$layout]=$(awk -v end="$(date +%s.%N)" -v start="$start" 'BEGIN { printf "%.0f", 2000 / (end - start) }')
     psql "$url" -qc "VACUUM ANALYZE" >/dev/null
-    # runs | best | median | compare | show | size | mean | worst | count | min-runs | best,
-    # median on IS-2020
-    cells=$(DATABASE_URL=$url BTDB_SCALE_SHOW=gen:7:0 BTDB_SCALE_ORDERS=1 cargo bench --quiet --bench scale)
-    cell() { echo "$cells" | cut -d'|' -f"$1" | tr -d ' '; }
     if [ $layout = citus ]; then
         bytes=0
         for port in "${ports[@]}"; do
@@ -107,15 +103,26 @@ for layout in single citus; do
     else
         bytes=$(psql "$url" -tAc "SELECT pg_database_size(current_database())")
     fi
-    size=$(awk -v b="$bytes" 'BEGIN { printf "%.2f GB", b / 1e9 }')
+    size[$layout]=$(awk -v b="$bytes" 'BEGIN { printf "%.2f GB", b / 1e9 }')
+done
+# Both layouts in one process, call by call in turn (benches/scale.rs), so that the machine's
+# noisy moments fall on both alike. Per layout: runs | best | median | compare | show | size |
+# mean | worst | count | min-runs | best, median on IS-2020.
+both=$(DATABASE_URL=$single BTDB_SCALE_ALSO=$coordinator BTDB_SCALE_SHOW=gen:7:0 \
+       BTDB_SCALE_ORDERS=1 cargo bench --quiet --bench scale)
+rows=()
+declare -A figures
+for layout in single citus; do
+    if [ $layout = single ]; then cells=$(echo "$both" | sed -n 1p); else cells=$(echo "$both" | sed -n 2p); fi
+    cell() { echo "$cells" | cut -d'|' -f"$1" | tr -d ' '; }
     # In the table's order: record, best, mean, median, worst, count, min-runs, the two on
     # one data set, compare, show.
-    values=("$rate" "$(cell 2)" "$(cell 7)" "$(cell 3)" "$(cell 8)" "$(cell 9)" "$(cell 10)" \
-            "$(cell 11)" "$(cell 12)" "$(cell 4)" "$(cell 5)")
+    values=("${rate[$layout]}" "$(cell 2)" "$(cell 7)" "$(cell 3)" "$(cell 8)" "$(cell 9)" \
+            "$(cell 10)" "$(cell 11)" "$(cell 12)" "$(cell 4)" "$(cell 5)")
     figures[$layout]="${values[*]}"
     row="| $layout | $(cell 1) |"
     for v in "${values[@]}"; do row+=" ${v/ms/ ms} |"; done
-    row+=" $size |"
+    row+=" ${size[$layout]} |"
     rows+=("$row")
     echo "$row" >&2
 done
