@@ -91,18 +91,25 @@ fn record_fixtures(url: &str) {
     }
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn every_command_answers_on_citus_as_on_one_server() {
-    let Some(citus) = CitusDb::new().await else {
-        return;
-    };
+/// The fixtures on a Citus database and on one server (`None` without Citus), and the id of
+/// their run with trades and an equity curve.
+async fn fixtures_on_both() -> Option<(CitusDb, TestDb, i64)> {
+    let citus = CitusDb::new().await?;
     let single = TestDb::new().await;
     record_fixtures(single.url());
     record_fixtures(citus.url());
     let sma = answer(single.url(), &["runs", "--strategy", "sma_cross"])["runs"][0]["id"]
         .as_i64()
-        .expect("the sma_cross run's id")
-        .to_string();
+        .expect("the sma_cross run's id");
+    Some((citus, single, sma))
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn every_command_answers_on_citus_as_on_one_server() {
+    let Some((citus, single, sma)) = fixtures_on_both().await else {
+        return;
+    };
+    let sma = sma.to_string();
     let commands: Vec<Vec<&str>> = vec![
         vec!["rank", "--metric", "sharpe"],
         vec!["rank", "--metric", "sharpe", "--by", "worst"],
@@ -192,15 +199,9 @@ async fn every_command_answers_on_citus_as_on_one_server() {
 /// page offering the data sets as it does on one server.
 #[tokio::test(flavor = "multi_thread")]
 async fn the_web_view_answers_on_citus_as_on_one_server() {
-    let Some(citus) = CitusDb::new().await else {
+    let Some((citus, single, sma)) = fixtures_on_both().await else {
         return;
     };
-    let single = TestDb::new().await;
-    record_fixtures(single.url());
-    record_fixtures(citus.url());
-    let sma = answer(single.url(), &["runs", "--strategy", "sma_cross"])["runs"][0]["id"]
-        .as_i64()
-        .expect("the sma_cross run's id");
     let (one, many) = (
         Server::start(single.url(), &[]),
         Server::start(citus.url(), &[]),

@@ -127,9 +127,9 @@ impl Ranking {
         conn: &mut AsyncPgConnection,
         deflated: bool,
     ) -> Result<Vec<StrategyRank>> {
-        // The summaries answer any order with one row per strategy, counted. Under a filter they cannot
-        // answer, `--by best` and `worst` read one index entry per strategy and do not count;
-        // the other orders aggregate the matching runs.
+        // The summaries answer any order with one row per strategy, counted. Under a filter
+        // they cannot answer, `--by best` and `worst` read one index entry per strategy and do
+        // not count; the other orders aggregate the matching runs.
         // On Citus a probe per strategy cannot be pushed down to the workers: without the
         // summaries every order is an aggregate, computed per shard and combined.
         let single = self.filter.layout == Layout::Single;
