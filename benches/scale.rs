@@ -168,7 +168,7 @@ async fn run() -> Result<()> {
             Ranking {
                 filter: Resolved {
                     dataset: Some("IS-2020".into()),
-                    ..ranking.filter.clone()
+                    ..ranking.filter
                 },
                 ..ranking
             }
