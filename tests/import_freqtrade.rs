@@ -9,6 +9,7 @@ use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 
 use common::TestDb;
+use common::bits::{Bits, EXTREMES};
 use common::cli::{btdb, fails, ok, text};
 use common::figures::{close, json, number as f};
 use serde_json::Value;
@@ -316,4 +317,55 @@ async fn bad_input_is_one_line_naming_file_and_field_and_records_nothing_of_it()
     assert!(err.contains("1 of 2 files could not be imported"), "{err}");
     let runs = json(&ok(&db, &["runs", "--format", "json"]));
     assert_eq!(runs["runs"].as_array().map(Vec::len), Some(2));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn every_figure_comes_back_bit_for_bit() {
+    // A real result whose figures are random finite floats, the extremes among them; its
+    // starting balance stays, being the runs' initial capital too.
+    let mut result = json(&result_text(&zips()[0]));
+    let mut bits = Bits(0x6674_7261_6465);
+    let mut drawn = 0;
+    for stats in result["strategy"]
+        .as_object_mut()
+        .expect("strategies")
+        .values_mut()
+    {
+        for (name, value) in stats.as_object_mut().expect("stats") {
+            if value.is_f64() && name != "starting_balance" {
+                *value = serde_json::json!(
+                    EXTREMES
+                        .get(drawn)
+                        .copied()
+                        .unwrap_or_else(|| bits.finite())
+                );
+                drawn += 1;
+            }
+        }
+    }
+    let dir = common::scratch_dir("freqtrade-bits");
+    let file = dir.join("backtest-result-2026-12-02_13-36-02.json");
+    std::fs::write(&file, result.to_string()).expect("writing the result");
+
+    let db = TestDb::new().await;
+    ok(&db, &["import", "freqtrade", file.to_str().expect("utf-8")]);
+    let page = json(&ok(&db, &["runs", "--format", "json", "--limit", "100"]));
+    let mut compared = 0;
+    for run in page["runs"].as_array().expect("runs") {
+        let name = run["strategy"]["name"].as_str().expect("name");
+        let stats = &result["strategy"][name];
+        for (metric, got) in run["metrics"].as_object().expect("metrics") {
+            let Some(figure) = metric.strip_prefix("freqtrade.") else {
+                continue;
+            };
+            let (got, want) = (f(got), f(&stats[figure]));
+            assert_eq!(
+                got.to_bits(),
+                want.to_bits(),
+                "{name} {metric}: {want:e} as {got:e}"
+            );
+            compared += 1;
+        }
+    }
+    assert!(compared > EXTREMES.len(), "{compared} figures compared");
 }

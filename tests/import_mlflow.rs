@@ -5,9 +5,10 @@
 mod common;
 
 use common::TestDb;
+use common::bits::{Bits, EXTREMES};
 use common::cli::{btdb, fails, ok, text};
 use common::figures::json;
-use diesel_async::SimpleAsyncConnection;
+use diesel_async::{RunQueryDsl, SimpleAsyncConnection};
 use serde_json::Value;
 
 const STORE: &str = include_str!("fixtures/real/mlflow/store.sql");
@@ -274,4 +275,123 @@ async fn what_is_not_an_mlflow_store_is_one_line_and_records_nothing() {
     assert!(err.contains("--backend-store-uri"), "{err}");
     let runs = json(&ok(&db, &["runs", "--format", "json"]));
     assert_eq!(runs["runs"].as_array().map(Vec::len), Some(0));
+}
+
+/// Random finite floats (the extremes among them) as every latest metric value of `store`'s
+/// runs: (run_key, metric name as btdb names it) with the value the store reads back.
+type Written = Vec<(String, &'static str, f64)>;
+
+/// The store's (run, metric) pairs that hold a number, in a fixed order.
+const PAIRS: &str = "SELECT run_uuid, key FROM latest_metrics WHERE is_nan = false \
+                     ORDER BY run_uuid, key";
+
+fn value_for(i: usize, bits: &mut Bits) -> f64 {
+    EXTREMES.get(i).copied().unwrap_or_else(|| bits.finite())
+}
+
+/// Every metric that `import mlflow` recorded from `uri` equals `written`, bit for bit.
+fn imported_exactly(uri: &str, written: &Written, db: &TestDb) {
+    let out = import(db, uri);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let runs: Vec<Value> = ["completed", "failed"]
+        .iter()
+        .flat_map(|status| {
+            let page = json(&ok(
+                db,
+                &[
+                    "runs", "--status", status, "--limit", "100", "--format", "json",
+                ],
+            ));
+            page["runs"].as_array().cloned().unwrap_or_default()
+        })
+        .collect();
+    for (key, name, want) in written {
+        let run = runs
+            .iter()
+            .find(|r| r["run_key"] == key.as_str())
+            .unwrap_or_else(|| panic!("{key} missing"));
+        let got = run["metrics"][*name]
+            .as_f64()
+            .unwrap_or_else(|| panic!("{key} {name}: {}", run["metrics"]));
+        assert_eq!(
+            got.to_bits(),
+            want.to_bits(),
+            "{key} {name}: {want:e} as {got:e}"
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn every_metric_value_of_a_sqlite_store_comes_back_bit_for_bit() {
+    let dir = common::scratch_dir("mlflow-bits");
+    let path = dir.join("store.db");
+    std::fs::copy(SQLITE, &path).expect("copying the store");
+    let conn = rusqlite::Connection::open(&path).expect("opening the copy");
+    let pairs: Vec<(String, String)> = conn
+        .prepare(PAIRS)
+        .and_then(|mut s| {
+            s.query_map([], |row| Ok((row.get(0)?, row.get(1)?)))?
+                .collect()
+        })
+        .expect("reading the pairs");
+    let mut bits = Bits(0x6d6c_666c_6f77);
+    let mut written = Written::new();
+    for (i, (uuid, key)) in pairs.iter().enumerate() {
+        let value = value_for(i, &mut bits);
+        let set = "UPDATE latest_metrics SET value = ?1 WHERE run_uuid = ?2 AND key = ?3";
+        // Named in full: diesel-async's RunQueryDsl has an `execute` for every type.
+        rusqlite::Connection::execute(&conn, set, rusqlite::params![value, uuid, key])
+            .expect("writing a value");
+        // What the store gives back is what MLflow's own client would read.
+        let stored: f64 = conn
+            .query_row(
+                "SELECT value FROM latest_metrics WHERE run_uuid = ?1 AND key = ?2",
+                rusqlite::params![uuid, key],
+                |row| row.get(0),
+            )
+            .expect("reading it back");
+        written.push((format!("mlflow:{uuid}"), renamed(key), stored));
+    }
+    drop(conn);
+    assert!(written.len() > EXTREMES.len(), "{}", written.len());
+    imported_exactly(
+        &format!("sqlite:///{}", path.display()),
+        &written,
+        &TestDb::new().await,
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn every_metric_value_of_a_postgresql_store_comes_back_bit_for_bit() {
+    #[derive(diesel::QueryableByName)]
+    struct Pair {
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        run_uuid: String,
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        key: String,
+    }
+    let store = store().await;
+    let mut conn = store.conn().await;
+    let pairs: Vec<Pair> = diesel::sql_query(PAIRS)
+        .load(&mut conn)
+        .await
+        .expect("reading the pairs");
+    let mut bits = Bits(0x7067_6d6c_666c);
+    let mut written = Written::new();
+    for (i, pair) in pairs.iter().enumerate() {
+        let value = value_for(i, &mut bits);
+        diesel::sql_query("UPDATE latest_metrics SET value = $1 WHERE run_uuid = $2 AND key = $3")
+            .bind::<diesel::sql_types::Double, _>(value)
+            .bind::<diesel::sql_types::Text, _>(&pair.run_uuid)
+            .bind::<diesel::sql_types::Text, _>(&pair.key)
+            .execute(&mut conn)
+            .await
+            .expect("writing a value");
+        written.push((
+            format!("mlflow:{}", pair.run_uuid),
+            renamed(&pair.key),
+            value,
+        ));
+    }
+    imported_exactly(store.url(), &written, &TestDb::new().await);
 }

@@ -3,7 +3,9 @@
 
 use serde::Serialize;
 
-use super::{Table, number};
+use super::Table;
+use super::number;
+use super::table::Cell as Shown;
 use crate::metrics::pbo::{Pbo, PboMetric};
 use crate::models::RunId;
 use crate::query::sweep::{Cell, OutOfSample, Pivot, Sensitivity};
@@ -62,18 +64,18 @@ pub fn pbo_table(report: &PboReport) -> Table {
     let p = &report.pbo;
     let mut table = Table::new(["figure", "value"]);
     let rows = [
-        ("probability of backtest overfitting", number(p.probability)),
-        ("probability of loss", number(p.probability_of_loss)),
-        ("degradation slope", number(p.degradation.slope)),
-        ("degradation intercept", number(p.degradation.intercept)),
-        ("degradation R²", number(p.degradation.r2)),
-        ("parameter sets", p.parameter_sets.to_string()),
-        ("periods", p.periods.to_string()),
-        ("partitions", p.partitions.to_string()),
-        ("combinations", p.combinations.to_string()),
+        ("probability of backtest overfitting", p.probability.into()),
+        ("probability of loss", p.probability_of_loss.into()),
+        ("degradation slope", p.degradation.slope.into()),
+        ("degradation intercept", p.degradation.intercept.into()),
+        ("degradation R²", p.degradation.r2.into()),
+        ("parameter sets", p.parameter_sets.to_string().into()),
+        ("periods", p.periods.to_string().into()),
+        ("partitions", p.partitions.to_string().into()),
+        ("combinations", p.combinations.to_string().into()),
     ];
     for (name, value) in rows {
-        table.push(vec![name.to_owned(), value]);
+        table.push(vec![Shown::from(name), value]);
     }
     let metric = match report.metric {
         PboMetric::Sharpe => "Sharpe ratio",
@@ -104,11 +106,11 @@ pub fn out_of_sample_table(check: &OutOfSample, metric: &str) -> Table {
     let mut table = Table::new(["params", "in sample", "rank", "out of sample", "rank"]);
     for set in &check.sets {
         table.push(vec![
-            set.params.to_string(),
-            number(set.in_sample),
-            number(set.in_sample_rank),
-            number(set.out_of_sample),
-            number(set.out_of_sample_rank),
+            set.params.to_string().into(),
+            Shown::Number(set.in_sample),
+            Shown::Number(set.in_sample_rank),
+            Shown::Number(set.out_of_sample),
+            Shown::Number(set.out_of_sample_rank),
         ]);
     }
     table.note(format!(
@@ -130,12 +132,12 @@ pub fn out_of_sample_table(check: &OutOfSample, metric: &str) -> Table {
 }
 
 /// A cell's mean, min, max and run count, as the tables show them.
-fn cell_columns(cell: &Cell) -> [String; 4] {
+fn cell_columns(cell: &Cell) -> [Shown; 4] {
     [
-        number(cell.mean),
-        number(cell.min),
-        number(cell.max),
-        cell.runs.to_string(),
+        cell.mean.into(),
+        cell.min.into(),
+        cell.max.into(),
+        cell.runs.to_string().into(),
     ]
 }
 
@@ -143,7 +145,7 @@ fn sensitivity_table(sensitivity: &[Sensitivity]) -> Table {
     let mut table = Table::new(["parameter", "value", "mean", "min", "max", "runs"]);
     for s in sensitivity {
         for (value, cell) in &s.values {
-            let mut row = vec![s.parameter.clone(), value.to_string()];
+            let mut row: Vec<Shown> = vec![s.parameter.clone().into(), value.to_string().into()];
             row.extend(cell_columns(cell));
             table.push(row);
         }
@@ -163,7 +165,7 @@ fn pivot_table(pivot: &Pivot, metric: &str) -> Table {
             ]);
             for (value, cell) in pivot.x_values.iter().zip(&pivot.cells[0]) {
                 let Some(cell) = cell else { continue };
-                let mut row = vec![value.to_string()];
+                let mut row: Vec<Shown> = vec![value.to_string().into()];
                 row.extend(cell_columns(cell));
                 table.push(row);
             }
@@ -174,11 +176,8 @@ fn pivot_table(pivot: &Pivot, metric: &str) -> Table {
             header.extend(pivot.x_values.iter().map(ToString::to_string));
             let mut table = Table::new(header);
             for (value, row) in pivot.y_values.iter().zip(&pivot.cells) {
-                let mut line = vec![value.to_string()];
-                line.extend(
-                    row.iter()
-                        .map(|c| c.map_or_else(|| "-".to_owned(), |c| number(c.mean))),
-                );
+                let mut line: Vec<Shown> = vec![value.to_string().into()];
+                line.extend(row.iter().map(|c| Shown::maybe(c.as_ref().map(|c| c.mean))));
                 table.push(line);
             }
             table.note(format!("mean {metric} per cell"));

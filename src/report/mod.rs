@@ -20,7 +20,7 @@ use std::io::{self, Write as _};
 use anyhow::{Context, Result};
 use serde::Serialize;
 
-pub use table::Table;
+pub use table::{Cell, Table};
 
 /// `1 run`, `2 runs`, `3 strategies`: a count with its noun in the right number.
 pub fn plural(n: impl Into<u64>, noun: &str) -> String {
@@ -142,6 +142,17 @@ pub fn number(value: f64) -> String {
     }
 }
 
+/// A value for programs: the shortest text that reads back as the same f64, bit for bit
+/// (`-0` stays negative), with an exponent only for magnitudes no one writes out in full.
+pub fn exact(value: f64) -> String {
+    let magnitude = value.abs();
+    if magnitude == 0.0 || (1e-7..1e16).contains(&magnitude) {
+        value.to_string()
+    } else {
+        format!("{value:e}")
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -153,6 +164,35 @@ mod tests {
         assert_eq!(thousands(1000), "1,000");
         assert_eq!(thousands(-1_234_567), "-1,234,567");
         assert_eq!(thousands(100_000), "100,000");
+    }
+
+    #[test]
+    fn exact_numbers_read_back_bit_for_bit() {
+        for value in [
+            11099.605836499999,
+            0.1 + 0.2,
+            -0.0,
+            f64::MAX,
+            -f64::MAX,
+            f64::MIN_POSITIVE,
+            f64::from_bits(1),
+            1e16,
+            1e-7,
+            1e16 - 2.0,
+            123456789.0,
+        ] {
+            let text = exact(value);
+            let back: f64 = text.parse().expect("a number");
+            assert_eq!(
+                back.to_bits(),
+                value.to_bits(),
+                "{value:e} written as {text}"
+            );
+        }
+        assert_eq!(exact(f64::MAX), "1.7976931348623157e308");
+        assert_eq!(exact(f64::from_bits(1)), "5e-324");
+        assert_eq!(exact(1234.5), "1234.5");
+        assert_eq!(exact(-0.0), "-0");
     }
 
     #[test]

@@ -1,6 +1,6 @@
 //! `rank`'s tables: strategies with their best runs, or single runs.
 
-use super::{Table, number};
+use super::{Cell, Table};
 use crate::query::rank::{By, RunRank, StrategyRank};
 
 /// Strategies ranked by `by` of `metric`; the deflated columns appear when the ranking has
@@ -17,25 +17,29 @@ pub fn strategy_table(ranked: &[StrategyRank], by: By, metric: &str) -> Table {
     if deflated {
         header.extend(["trials", "expected max", "deflated"]);
     }
-    let or_dash = |v: Option<f64>| v.map_or_else(|| "-".to_owned(), number);
     let mut table = Table::new(header);
     for r in ranked {
-        let mut row = vec![
-            r.rank.to_string(),
-            number(r.score),
-            r.runs.map_or_else(|| "-".to_owned(), |n| n.to_string()),
-            r.strategy.to_string(),
-            r.best_run.id.to_string(),
+        let mut row: Vec<Cell> = vec![
+            r.rank.to_string().into(),
+            r.score.into(),
+            r.runs
+                .map_or_else(|| "-".to_owned(), |n| n.to_string())
+                .into(),
+            r.strategy.to_string().into(),
+            r.best_run.id.to_string().into(),
         ];
         if by != By::Best {
-            row.push(number(r.best_value));
+            row.push(r.best_value.into());
         }
-        row.extend([r.best_run.dataset.clone(), r.best_run.params.to_string()]);
+        row.extend([
+            r.best_run.dataset.clone().into(),
+            r.best_run.params.to_string().into(),
+        ]);
         if let Some(d) = &r.deflated {
             row.extend([
-                d.trials.to_string(),
-                or_dash(d.expected_max_sharpe),
-                or_dash(d.probability),
+                d.trials.to_string().into(),
+                Cell::maybe(d.expected_max_sharpe),
+                Cell::maybe(d.probability),
             ]);
         }
         table.push(row);
@@ -52,20 +56,17 @@ pub fn run_table(ranked: &[RunRank], metric: &str) -> Table {
     }
     let mut table = Table::new(header);
     for r in ranked {
-        let mut row = vec![
-            r.rank.to_string(),
-            number(r.value),
-            r.run.id.to_string(),
-            r.run.strategy.to_string(),
-            r.run.dataset.clone(),
-            r.run.params.to_string(),
+        let mut row: Vec<Cell> = vec![
+            r.rank.to_string().into(),
+            r.value.into(),
+            r.run.id.to_string().into(),
+            r.run.strategy.to_string().into(),
+            r.run.dataset.clone().into(),
+            r.run.params.to_string().into(),
         ];
         if let Some(c) = &r.confidence {
-            row.push(c.psr.map_or_else(|| "-".to_owned(), number));
-            row.push(
-                c.min_track_record
-                    .map_or_else(|| "-".to_owned(), |t| number(t.years)),
-            );
+            row.push(Cell::maybe(c.psr));
+            row.push(Cell::maybe(c.min_track_record.map(|t| t.years)));
         }
         table.push(row);
     }

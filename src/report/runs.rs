@@ -3,7 +3,7 @@
 use serde::Serialize;
 
 use super::table::csv_lines;
-use super::{Table, number, thousands};
+use super::{Cell, Table, exact, thousands};
 use crate::models::RunId;
 use crate::query::runs::{Count, RunSummary, Sort};
 
@@ -27,18 +27,18 @@ impl RunPage {
         header.extend(metrics.iter().map(String::as_str));
         let mut table = Table::new(header);
         for run in &self.runs {
-            let mut row = vec![
-                run.id.to_string(),
-                run.strategy.to_string(),
-                run.dataset.clone(),
-                run.status.to_string(),
-                run.params.to_string(),
+            let mut row: Vec<Cell> = vec![
+                run.id.to_string().into(),
+                run.strategy.to_string().into(),
+                run.dataset.clone().into(),
+                run.status.to_string().into(),
+                run.params.to_string().into(),
             ];
-            row.extend(metrics.iter().map(|m| {
-                run.metrics
-                    .get(m)
-                    .map_or_else(|| "-".to_owned(), |v| number(*v))
-            }));
+            row.extend(
+                metrics
+                    .iter()
+                    .map(|m| Cell::maybe(run.metrics.get(m).copied())),
+            );
             table.push(row);
         }
         table.note(self.count.to_string());
@@ -122,7 +122,7 @@ impl RunsCsv {
                 row.extend(
                     self.metrics
                         .iter()
-                        .map(|m| run.metrics.get(m).map(f64::to_string).unwrap_or_default()),
+                        .map(|m| run.metrics.get(m).copied().map(exact).unwrap_or_default()),
                 );
                 row
             })

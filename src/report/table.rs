@@ -9,8 +9,56 @@ use unicode_width::UnicodeWidthStr as _;
 #[derive(Debug, Clone, Default)]
 pub struct Table {
     header: Vec<String>,
-    rows: Vec<Vec<String>>,
+    rows: Vec<Vec<Cell>>,
     footer: Vec<String>,
+}
+
+/// One cell: text as it is, or a number that people read rounded and programs read exact.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Cell {
+    Text(String),
+    /// Six significant digits in the aligned text ([`super::number`]), every digit in CSV
+    /// ([`super::exact`]): a machine format is never rounded.
+    Number(f64),
+}
+
+impl Cell {
+    /// A number, or `-` for one that is not there.
+    pub fn maybe(value: Option<f64>) -> Self {
+        value.map_or_else(|| Cell::Text("-".to_owned()), Cell::Number)
+    }
+
+    fn text(&self) -> String {
+        match self {
+            Cell::Text(text) => printable(text),
+            Cell::Number(value) => super::number(*value),
+        }
+    }
+
+    fn csv(&self) -> String {
+        match self {
+            Cell::Text(text) => csv_cell(text).into_owned(),
+            Cell::Number(value) => super::exact(*value),
+        }
+    }
+}
+
+impl From<String> for Cell {
+    fn from(text: String) -> Self {
+        Cell::Text(text)
+    }
+}
+
+impl From<&str> for Cell {
+    fn from(text: &str) -> Self {
+        Cell::Text(text.to_owned())
+    }
+}
+
+impl From<f64> for Cell {
+    fn from(value: f64) -> Self {
+        Cell::Number(value)
+    }
 }
 
 impl Table {
@@ -21,8 +69,8 @@ impl Table {
         }
     }
 
-    pub fn push(&mut self, row: Vec<String>) {
-        self.rows.push(row);
+    pub fn push<C: Into<Cell>>(&mut self, row: Vec<C>) {
+        self.rows.push(row.into_iter().map(Into::into).collect());
     }
 
     /// A line printed under the table (not in CSV), e.g. the cursor of the next page.
@@ -38,7 +86,7 @@ impl Table {
         let rows: Vec<Vec<String>> = self
             .rows
             .iter()
-            .map(|row| row.iter().map(|c| printable(c)).collect())
+            .map(|row| row.iter().map(Cell::text).collect())
             .collect();
         let columns = header.len();
         let mut widths: Vec<usize> = header.iter().map(|h| h.width()).collect();
@@ -87,19 +135,35 @@ impl Table {
     /// a strategy name is anyone's text) is written after a `'`, which shows it as text; numbers
     /// stay as they are.
     pub fn to_csv(&self) -> String {
-        let lines = csv_lines(std::iter::once(&self.header).chain(&self.rows));
-        String::from_utf8(lines).unwrap_or_default()
+        let header: Vec<String> = self
+            .header
+            .iter()
+            .map(|c| csv_cell(c).into_owned())
+            .collect();
+        let rows = self
+            .rows
+            .iter()
+            .map(|row| row.iter().map(Cell::csv).collect::<Vec<_>>());
+        String::from_utf8(write_csv(std::iter::once(header).chain(rows))).unwrap_or_default()
     }
 }
 
-/// CSV lines of `rows`, each cell as `to_csv` writes it.
+/// CSV lines of `rows`, each cell as `to_csv` writes a text cell.
 pub(crate) fn csv_lines<'a>(rows: impl IntoIterator<Item = &'a Vec<String>>) -> Vec<u8> {
+    write_csv(
+        rows.into_iter()
+            .map(|row| row.iter().map(|c| csv_cell(c).into_owned()).collect()),
+    )
+}
+
+/// RFC 4180 lines of cells already written as CSV cells.
+fn write_csv(rows: impl IntoIterator<Item = Vec<String>>) -> Vec<u8> {
     let mut writer = csv::WriterBuilder::new()
         .terminator(csv::Terminator::CRLF)
         .from_writer(Vec::new());
     for row in rows {
         // Writing to memory fails only on rows of unequal length, which callers never give.
-        let _ = writer.write_record(row.iter().map(|c| csv_cell(c).into_owned()));
+        let _ = writer.write_record(row);
     }
     writer.into_inner().unwrap_or_default()
 }
@@ -144,9 +208,9 @@ mod tests {
 
     fn sample() -> Table {
         let mut t = Table::new(["name", "value"]);
-        t.push(vec!["a,b".into(), "1.5".into()]);
-        t.push(vec!["say \"hi\"\x1b[2J".into(), "-".into()]);
-        t.push(vec!["c".into(), "10".into()]);
+        t.push(vec!["a,b", "1.5"]);
+        t.push(vec!["say \"hi\"\x1b[2J", "-"]);
+        t.push(vec!["c", "10"]);
         t
     }
 
@@ -159,7 +223,7 @@ mod tests {
         assert_eq!(lines[0], format!("name{}value", pad(13 + 2)));
         // A numeric column's header is right-aligned over it.
         let mut pivot = Table::new(["y \\ x", "5", "10"]);
-        pivot.push(vec!["50".into(), "-0.038".into(), "0.0879".into()]);
+        pivot.push(vec!["50", "-0.038", "0.0879"]);
         assert_eq!(
             pivot.to_text().lines().next(),
             Some("y \\ x       5      10")
@@ -188,7 +252,7 @@ mod tests {
             "\tx",
             "plain",
         ] {
-            t.push(vec![name.into(), "-0.5".into()]);
+            t.push(vec![name, "-0.5"]);
         }
         let csv = t.to_csv();
         let cells: Vec<&str> = csv
@@ -211,10 +275,27 @@ mod tests {
     }
 
     #[test]
+    fn numbers_are_rounded_for_people_and_exact_in_csv() {
+        let mut t = Table::new(["metric"]);
+        for value in [Some(1.161399), Some(11099.605836499999), Some(-0.0), None] {
+            t.push(vec![Cell::maybe(value)]);
+        }
+        let text = t.to_text();
+        assert_eq!(
+            text.lines().collect::<Vec<_>>(),
+            [" metric", " 1.1614", "11099.6", "     -0", "      -"]
+        );
+        assert_eq!(
+            t.to_csv(),
+            "metric\r\n1.161399\r\n11099.605836499999\r\n-0\r\n\"\"\r\n"
+        );
+    }
+
+    #[test]
     fn wide_characters_take_two_columns() {
         let mut t = Table::new(["name", "n"]);
-        t.push(vec!["日本".into(), "1".into()]);
-        t.push(vec!["abcd".into(), "2".into()]);
+        t.push(vec!["日本", "1"]);
+        t.push(vec!["abcd", "2"]);
         let text = t.to_text();
         let lines: Vec<&str> = text.lines().collect();
         assert_eq!(lines[1], "日本  1");

@@ -9,6 +9,7 @@
 
 #![allow(dead_code)]
 
+pub mod bits;
 pub mod browser;
 pub mod citus;
 pub mod cli;
