@@ -622,3 +622,85 @@ async fn assert_folded_and_same(
         }
     }
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn extreme_values_fold_and_rank_on_citus_as_on_one_server() {
+    let Some(citus) = CitusDb::new().await else {
+        return;
+    };
+    let single = TestDb::new().await;
+    // Means whose sums overflow a float, medians of values far apart across zero, subnormals.
+    let max = f64::MAX;
+    let groups: [(&str, &[f64]); 3] = [
+        ("huge", &[max, max, 1.7e308, 1e300, 1.0]),
+        ("across", &[max, -max, 1.0, -max]),
+        (
+            "tiny",
+            &[5e-324, 1e-323, f64::MIN_POSITIVE, -0.0, 0.0, 5e-324],
+        ),
+    ];
+    let mut lines = Vec::new();
+    for (strategy, values) in groups {
+        for dataset in ["d1", "d2"] {
+            for (i, x) in values.iter().enumerate() {
+                lines.push(
+                    serde_json::json!({
+                        "run_key": format!("{strategy}:{dataset}:{i}"),
+                        "strategy": strategy,
+                        "dataset": dataset,
+                        "metrics": {"x": x},
+                    })
+                    .to_string(),
+                );
+            }
+        }
+    }
+    for url in [single.url(), citus.url()] {
+        let out = btdb_at(
+            url,
+            &["record", "--jobs", "1", "-"],
+            Some(&lines.join("\n")),
+        );
+        let err = text(&out.stderr);
+        assert!(
+            out.status.success() && !err.contains("not brought up to date"),
+            "{err}"
+        );
+    }
+    let mut conn = btdb::db::establish(citus.url(), common::TIMEOUT)
+        .await
+        .expect("connecting to the coordinator");
+    assert_eq!(
+        common::count(
+            &mut conn,
+            "SELECT count(*) AS n FROM metric_summary_changes"
+        )
+        .await,
+        0,
+        "every note folded"
+    );
+    // Noted groups are aggregated from the workers' rows: a note on every group of one
+    // strategy keeps them so for the rankings below.
+    diesel_async::SimpleAsyncConnection::batch_execute(
+        &mut conn,
+        "INSERT INTO metric_summary_changes (strategy_id, dataset) \
+         SELECT id, d FROM strategies, (VALUES ('d1'), ('d2')) v(d) WHERE name = 'across'",
+    )
+    .await
+    .expect("noting a strategy");
+    for by in ["best", "mean", "median", "worst", "count"] {
+        for dataset in [None, Some("d1")] {
+            let mut args = vec!["rank", "--metric", "x", "--by", by, "--min-runs", "1"];
+            args.extend(dataset.map(|d| ["--dataset", d]).into_iter().flatten());
+            let (one, distributed) = (
+                without(answer(single.url(), &args), "id"),
+                without(answer(citus.url(), &args), "id"),
+            );
+            assert_eq!(one.as_array().map(Vec::len), Some(3), "{args:?}: {one}");
+            assert!(
+                same(&one, &distributed),
+                "btdb {args:?} answers otherwise on Citus:\n{one}\n{distributed}"
+            );
+        }
+    }
+}

@@ -4,9 +4,11 @@
 
 mod common;
 
+use std::collections::BTreeMap;
 use std::process::{Command, Stdio};
 
 use common::TestDb;
+use common::bits::{Bits, EXTREMES};
 use common::cli::{btdb, fails, ok, page_ids, text};
 use diesel_async::SimpleAsyncConnection;
 use serde_json::{Value, json};
@@ -203,4 +205,165 @@ async fn a_server_error_btdb_does_not_recognise_ends_in_one_line_with_the_server
         err.contains(r#"relation "metrics" does not exist"#),
         "{err}"
     );
+}
+
+/// The strategies of `no_finite_value_stops_a_ranking_or_the_fold`: every value of the metric
+/// `x` random bits, or the extremes, or ordinary numbers.
+const WILD: [&str; 4] = ["bits_a", "bits_b", "extremes", "ordinary"];
+
+/// The values of `x` of each (strategy, data set).
+type Values = BTreeMap<(String, String), Vec<f64>>;
+
+/// The documents of every run, on two data sets, and the values of `x` they carry.
+fn wild_documents() -> (Vec<Value>, Values) {
+    let mut bits = Bits(0x6272_6963_6b73);
+    let mut docs = Vec::new();
+    let mut values = Values::new();
+    for strategy in WILD {
+        for (d, dataset) in ["d1", "d2"].iter().enumerate() {
+            let runs = 9 + d; // an odd and an even count: both kinds of median
+            for i in 0..runs {
+                let x = match strategy {
+                    "extremes" => EXTREMES[(i + d * 5) % EXTREMES.len()],
+                    "ordinary" => (i as f64 - 4.0) * 0.37,
+                    _ => bits.finite(),
+                };
+                let sharpe = bits.finite();
+                values
+                    .entry((strategy.to_owned(), (*dataset).to_owned()))
+                    .or_default()
+                    .push(x);
+                docs.push(json!({
+                    "run_key": format!("{strategy}:{dataset}:{i}"),
+                    "strategy": strategy,
+                    "dataset": dataset,
+                    "params": {"p": i % 3},
+                    "metrics": {"x": x, "sharpe": sharpe},
+                }));
+            }
+        }
+    }
+    (docs, values)
+}
+
+/// The expected score of `values` ranked by `by`, and how far the answer may be from it: a
+/// sum's rounding (mean), one halving (median), none otherwise.
+fn expected(by: &str, values: &[f64]) -> (f64, f64) {
+    let mut sorted = values.to_vec();
+    sorted.sort_by(f64::total_cmp);
+    let n = sorted.len();
+    let largest = sorted.iter().fold(0.0_f64, |m, v| m.max(v.abs()));
+    match by {
+        "best" => (sorted[n - 1], 0.0),
+        "worst" => (sorted[0], 0.0),
+        "count" => (n as f64, 0.0),
+        "median" if n % 2 == 1 => (sorted[n / 2], 0.0),
+        "median" => {
+            let (lo, hi) = (sorted[n / 2 - 1], sorted[n / 2]);
+            (
+                lo / 2.0 + hi / 2.0,
+                f64::EPSILON * lo.abs().max(hi.abs()) + 1e-323,
+            )
+        }
+        // Summed as 128-bit fixed point would need 2,100 bits: halves keep the sum finite,
+        // and the error bound is the sum's, n roundings of the largest value.
+        _ => {
+            let half_sum: f64 = sorted.iter().map(|v| v / 2.0).sum();
+            (
+                half_sum / n as f64 * 2.0,
+                n as f64 * f64::EPSILON * largest + 1e-323,
+            )
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn no_finite_value_stops_a_ranking_or_the_fold() {
+    let db = TestDb::new().await;
+    let (docs, values) = wild_documents();
+    let lines: Vec<String> = docs.iter().map(Value::to_string).collect();
+    let out = btdb(&db, &["record", "-"], Some(&lines.join("\n")));
+    let err = text(&out.stderr);
+    assert!(out.status.success(), "{err}");
+    // The fold finished: nothing left for rankings to count from the runs.
+    assert!(!err.contains("not brought up to date"), "{err}");
+    let mut conn = db.conn().await;
+    assert_eq!(
+        common::count(
+            &mut conn,
+            "SELECT count(*) AS n FROM metric_summary_changes"
+        )
+        .await,
+        0
+    );
+
+    for by in ["best", "mean", "median", "worst", "count"] {
+        for dataset in [None, Some("d1"), Some("d2")] {
+            let mut args = vec!["rank", "--metric", "x", "--by", by, "--min-runs", "1"];
+            args.extend(["--format", "json"]);
+            if let Some(d) = dataset {
+                args.extend(["--dataset", d]);
+            }
+            let ranked: Value = serde_json::from_str(&ok(&db, &args)).expect("json");
+            let ranked = ranked.as_array().expect("a ranking");
+            assert_eq!(ranked.len(), WILD.len(), "{by} {dataset:?}");
+            for row in ranked {
+                let strategy = row["strategy"]["name"].as_str().expect("name");
+                let pooled: Vec<f64> = values
+                    .iter()
+                    .filter(|((s, d), _)| s == strategy && dataset.is_none_or(|want| want == d))
+                    .flat_map(|(_, v)| v.iter().copied())
+                    .collect();
+                let (want, tolerance) = expected(by, &pooled);
+                let got = row["score"]
+                    .as_f64()
+                    .unwrap_or_else(|| panic!("{by} {dataset:?} {strategy}: {}", row["score"]));
+                assert!(
+                    got.is_finite() && (got - want).abs() <= tolerance,
+                    "{by} {dataset:?} {strategy}: {got:e}, want {want:e} ± {tolerance:e}"
+                );
+            }
+        }
+    }
+    // The deflated Sharpe ratio's variance of random Sharpe ratios, and a sweep compared.
+    ok(
+        &db,
+        &[
+            "rank",
+            "--metric",
+            "sharpe",
+            "--deflated",
+            "--format",
+            "json",
+        ],
+    );
+    let compared: Value = serde_json::from_str(&ok(
+        &db,
+        &[
+            "compare",
+            "--strategy",
+            "bits_a",
+            "--x",
+            "p",
+            "--metric",
+            "x",
+            "--format",
+            "json",
+        ],
+    ))
+    .expect("json");
+    for cell in compared["pivot"]["cells"][0].as_array().expect("cells") {
+        assert!(cell["mean"].as_f64().is_some_and(f64::is_finite), "{cell}");
+    }
+
+    // The web view ranks them too: one run of 1.7e308 once made every ranking by mean a 503.
+    let server = common::serve::Server::start(db.url(), &["--no-cache"]);
+    for by in ["mean", "median"] {
+        let answer = server.json(&format!("/api/rank?metric=x&by={by}"));
+        assert_eq!(
+            answer.as_array().map(Vec::len),
+            Some(WILD.len()),
+            "{answer}"
+        );
+    }
 }

@@ -13,6 +13,8 @@ use diesel::QueryableByName;
 use diesel::sql_types::Bool;
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl, SimpleAsyncConnection};
 
+use super::aggregate::{mean_of, median_of};
+
 /// How the schema's tables are laid out.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Layout {
@@ -152,10 +154,22 @@ pub const SUMMARIES_ON_CITUS: &[&str] = &[
              SELECT DISTINCT * FROM unnest(strategy_ids, datasets);
      END
      $$",
-    // Migration 12's fold, for Citus: the notes are taken first; then the fold waits for every
-    // noting transaction still committing on the workers (on Citus a transaction is visible on
-    // the coordinator before its workers' part is), so that the recomputation sees their runs;
-    // then the noted groups are recomputed from `metrics` on the workers.
+    CITUS_FOLD,
+    "REVOKE EXECUTE ON FUNCTION btdb_summarize() FROM PUBLIC",
+    "REVOKE EXECUTE ON FUNCTION btdb_note(bigint[], text[]) FROM PUBLIC",
+    // Every group once, for the runs' columns (and, on a database distributed before Citus
+    // kept summaries, for everything).
+    "INSERT INTO metric_summary_changes (strategy_id, dataset)
+         SELECT DISTINCT strategy_id, dataset FROM metrics WHERE completed",
+    "SELECT btdb_summarize()",
+];
+
+/// Migration 12's fold, for Citus: the notes are taken first; then the fold waits for every
+/// noting transaction still committing on the workers (on Citus a transaction is visible on
+/// the coordinator before its workers' part is), so that the recomputation sees their runs;
+/// then the noted groups are recomputed from `metrics` on the workers. Defined again by every
+/// `btdb db migrate`, so that a cluster distributed by an older btdb folds as this one does.
+pub const CITUS_FOLD: &str = concat!(
     "CREATE OR REPLACE FUNCTION btdb_summarize() RETURNS bigint
          LANGUAGE plpgsql SECURITY DEFINER SET search_path = public, pg_temp AS $$
      DECLARE
@@ -183,8 +197,11 @@ pub const SUMMARIES_ON_CITUS: &[&str] = &[
          INSERT INTO metric_summaries
              SELECT a.name, a.dataset, a.strategy_id, a.runs, a.mean, a.median, a.lowest,
                     a.highest, a.lowest_run, a.highest_run
-             FROM (SELECT name, dataset, strategy_id, count(*) AS runs, avg(value) AS mean,
-                          percentile_cont(0.5) WITHIN GROUP (ORDER BY value) AS median,
+             FROM (SELECT name, dataset, strategy_id, count(*) AS runs, ",
+    mean_of!("value"),
+    " AS mean, ",
+    median_of!("value"),
+    " AS median,
                           min(value) AS lowest, max(value) AS highest,
                           (array_agg(run_id ORDER BY value, run_id))[1] AS lowest_run,
                           (array_agg(run_id ORDER BY value DESC, run_id))[1] AS highest_run
@@ -195,8 +212,11 @@ pub const SUMMARIES_ON_CITUS: &[&str] = &[
                ON t.strategy_id = a.strategy_id AND t.dataset = a.dataset;
          DELETE FROM pooled_metric_summaries WHERE strategy_id = ANY(touched);
          INSERT INTO pooled_metric_summaries
-             SELECT name, strategy_id, count(*), avg(value),
-                    percentile_cont(0.5) WITHIN GROUP (ORDER BY value), min(value), max(value),
+             SELECT name, strategy_id, count(*), ",
+    mean_of!("value"),
+    ", ",
+    median_of!("value"),
+    ", min(value), max(value),
                     (array_agg(run_id ORDER BY value, run_id))[1],
                     (array_agg(run_id ORDER BY value DESC, run_id))[1]
              FROM metrics
@@ -204,15 +224,8 @@ pub const SUMMARIES_ON_CITUS: &[&str] = &[
              GROUP BY name, strategy_id;
          RETURN array_length(strategy_ids, 1);
      END
-     $$",
-    "REVOKE EXECUTE ON FUNCTION btdb_summarize() FROM PUBLIC",
-    "REVOKE EXECUTE ON FUNCTION btdb_note(bigint[], text[]) FROM PUBLIC",
-    // Every group once, for the runs' columns (and, on a database distributed before Citus
-    // kept summaries, for everything).
-    "INSERT INTO metric_summary_changes (strategy_id, dataset)
-         SELECT DISTINCT strategy_id, dataset FROM metrics WHERE completed",
-    "SELECT btdb_summarize()",
-];
+     $$"
+);
 
 /// True on the distributed layout, the only one with `run_keys`: an SQL expression, read with
 /// the schema check, by the migrations and before distributing.
@@ -261,6 +274,14 @@ pub async fn distribute(conn: &mut AsyncPgConnection, citus: bool, target: &str)
                 conn,
                 SUMMARIES_ON_CITUS.iter().copied(),
                 "keeping the ranking summaries on Citus",
+            )
+            .await?;
+        } else {
+            // Distributed by an older btdb: its fold, as this one folds.
+            run_all(
+                conn,
+                [CITUS_FOLD].into_iter(),
+                "defining the fold of the summaries on Citus",
             )
             .await?;
         }

@@ -1,6 +1,7 @@
 //! Where the database comes from (docs/database.md), the connection pool and
 //! schema migrations.
 
+pub mod aggregate;
 pub mod cluster;
 pub mod config;
 pub mod error;

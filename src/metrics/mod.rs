@@ -118,8 +118,23 @@ fn mean_of(values: impl ExactSizeIterator<Item = f64>) -> f64 {
     sum(values) / n
 }
 
-fn mean(values: &[f64]) -> f64 {
-    mean_of(values.iter().copied())
+/// The mean of finite values, finite always: their sum as it is where it does not overflow
+/// (so the same as summing and dividing), else the values scaled by 2^-64 first (exact for
+/// such magnitudes) and the mean kept within their range as the rounding could step past it.
+/// NaN for no values.
+pub fn mean(values: &[f64]) -> f64 {
+    let plain = mean_of(values.iter().copied());
+    if plain.is_finite() || values.is_empty() {
+        return plain;
+    }
+    const SCALE: f64 = 18_446_744_073_709_551_616.0; // 2^64
+    let scaled = mean_of(values.iter().map(|v| v / SCALE));
+    let (low, high) = values
+        .iter()
+        .fold((f64::INFINITY, f64::NEG_INFINITY), |(l, h), v| {
+            (l.min(*v), h.max(*v))
+        });
+    (scaled.clamp(low / SCALE, high / SCALE) * SCALE).clamp(low, high)
 }
 
 /// Metrics of a run's trades, from their exact pnl; no trades give none.
@@ -179,6 +194,20 @@ mod tests {
                 assert!(value.is_finite(), "{name} = {value} for {curve:?}");
             }
         }
+    }
+
+    #[test]
+    fn a_mean_is_finite_whatever_finite_values_it_takes() {
+        assert_eq!(mean(&[1.0, 2.0, 4.0]), 7.0 / 3.0);
+        assert_eq!(mean(&[f64::MAX, f64::MAX, f64::MAX]), f64::MAX);
+        assert_eq!(mean(&[f64::MAX, -f64::MAX]), 0.0);
+        assert_eq!(mean(&[f64::MAX, 1.0]), f64::MAX / 2.0);
+        // -2·MAX/3 correctly rounded: MAX/3 rounds to a half, which doubles exactly.
+        assert_eq!(
+            mean(&[-f64::MAX, -f64::MAX, 5e-324]),
+            -(f64::MAX / 3.0 * 2.0)
+        );
+        assert!(mean(&[]).is_nan());
     }
 
     #[test]

@@ -20,6 +20,7 @@ use diesel::sql_types::{Array, BigInt, Double, Nullable};
 use diesel_async::AsyncPgConnection;
 
 use crate::db::Layout;
+use crate::db::aggregate::{mean_of, median_of};
 use crate::db::explain::{self, load};
 use serde::Serialize;
 
@@ -418,11 +419,8 @@ impl Ranking {
         let (column, aggregate) = match (self.by, self.descending) {
             (By::Best, true) | (By::Worst, false) => ("s.highest", "max(metrics.value)"),
             (By::Best, false) | (By::Worst, true) => ("s.lowest", "min(metrics.value)"),
-            (By::Mean, _) => ("s.mean", "avg(metrics.value)"),
-            (By::Median, _) => (
-                "s.median",
-                "percentile_cont(0.5) WITHIN GROUP (ORDER BY metrics.value)",
-            ),
+            (By::Mean, _) => ("s.mean", mean_of!("metrics.value")),
+            (By::Median, _) => ("s.median", median_of!("metrics.value")),
             (By::Count, _) => ("s.runs::float8", "count(*)::float8"),
         };
         Score { column, aggregate }
@@ -453,8 +451,14 @@ impl Ranking {
                     metrics::strategy_id,
                     dsl::count(metrics::parameter_set_id).aggregate_distinct(),
                     // Per period: the stored Sharpe ratio is annualised by √periods_per_year.
+                    // Ratios past ±2^480 count as ±2^480, so that var_samp's sum of squares
+                    // cannot overflow and fail the ranking (the figure is then meaningless
+                    // for that strategy, and no other).
                     dsl::sql::<Nullable<Double>>(
-                        "var_samp(metrics.value / sqrt(runs.periods_per_year))",
+                        "var_samp(CASE \
+                             WHEN abs(metrics.value) < 2::float8 ^ 480 * sqrt(runs.periods_per_year) \
+                             THEN metrics.value / sqrt(runs.periods_per_year) \
+                             ELSE sign(metrics.value) * 2::float8 ^ 480 END)",
                     ),
                 ))
                 .into_boxed();

@@ -16,7 +16,7 @@ use super::filter::{METRICS, Resolved};
 use super::suggest;
 use crate::db::{Layout, explain};
 use crate::decimal;
-use crate::metrics::stats;
+use crate::metrics::{mean, stats};
 use crate::models::ParameterSetId;
 use crate::schema::{metrics, parameter_sets};
 
@@ -274,7 +274,7 @@ impl Cell {
             return None;
         }
         Some(Cell {
-            mean: values.iter().sum::<f64>() / values.len() as f64,
+            mean: mean(values),
             min: values.iter().copied().fold(f64::INFINITY, f64::min),
             max: values.iter().copied().fold(f64::NEG_INFINITY, f64::max),
             runs: values.len(),
@@ -461,7 +461,6 @@ pub fn out_of_sample(rows: &[SweepRow], is: &str, oos: &str, descending: bool) -
             entry.2.push(row.value);
         }
     }
-    let mean = |v: &[f64]| v.iter().sum::<f64>() / v.len() as f64;
     let paired: Vec<(ParameterSetId, &serde_json::Value, f64, f64)> = sets
         .into_iter()
         .filter(|(_, (_, a, b))| !a.is_empty() && !b.is_empty())
