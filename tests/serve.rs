@@ -688,3 +688,56 @@ async fn sigterm_stops_the_server_cleanly_and_every_request_was_logged() {
     );
     assert!(lines[1].contains("GET /runs 200"), "{log}");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_answer_cache_stays_within_its_size_under_distinct_large_answers() {
+    // 400 runs of 100 metrics: a listing of them all is about 0.85 MB of JSON.
+    let db = TestDb::new().await;
+    let docs: Vec<String> = (0..400)
+        .map(|i| {
+            let metrics: serde_json::Map<String, Value> = (0..100)
+                .map(|m| {
+                    (
+                        format!("metric_{m:02}"),
+                        Value::from(f64::from(i * m) / 7.0),
+                    )
+                })
+                .collect();
+            serde_json::json!({
+                "run_key": format!("wide:{i}"), "strategy": "wide", "dataset": "d",
+                "metrics": metrics,
+            })
+            .to_string()
+        })
+        .collect();
+    let out = btdb(&db, &["record", "-q", "-"], Some(&docs.join("\n")));
+    assert!(out.status.success(), "{}", text(&out.stderr));
+
+    let limit = 4 << 20;
+    let server = Server::start(db.url(), &["--cache-size", "4MiB"]);
+    let first = "/api/runs?limit=400";
+    server.until_cached(first);
+    let before = server.rss_bytes();
+    // 250 distinct answers, 200 MB in all: each a miss, each kept, the oldest dropped to
+    // make room.
+    let mut served = 0;
+    for limit in 151..=400 {
+        let path = format!("/api/runs?limit={limit}&sort=metric_01");
+        let response = server.get(&path, &[]);
+        assert_eq!(response.status, 200, "{path}: {}", response.body);
+        served += response.body.len();
+    }
+    assert!(served > 150 << 20, "{served} bytes served");
+    let status = server.json("/api/status");
+    let bytes = status["cache"]["bytes"].as_u64().expect("bytes");
+    assert_eq!(status["cache"]["limit"].as_u64(), Some(limit));
+    assert!(bytes <= limit && bytes > limit / 2, "{status}");
+    // The newest answer is kept; the first went long ago.
+    let last = server.get("/api/runs?limit=400&sort=metric_01", &[]);
+    assert_eq!(last.header("x-btdb-cache"), Some("hit"));
+    assert_eq!(server.get(first, &[]).header("x-btdb-cache"), Some("miss"));
+    // What the process grew by is the cache's bound and the work of a request, not the
+    // 200 MB it answered.
+    let grown = server.rss_bytes().saturating_sub(before);
+    assert!(grown < 96 << 20, "the server grew by {} MB", grown >> 20);
+}

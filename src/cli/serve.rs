@@ -23,13 +23,45 @@ pub struct Args {
     /// changes (to measure what the cache saves, or to rule it out).
     #[arg(long)]
     pub no_cache: bool,
+
+    /// Memory the kept answers may take in all, e.g. 64MiB or 1GB (KiB/MiB/GiB count by 1024,
+    /// KB/MB/GB by 1000, a bare number is bytes); the oldest go first to make room.
+    #[arg(long, default_value = "256MiB", value_name = "SIZE", value_parser = size)]
+    pub cache_size: usize,
+}
+
+/// `SIZE`: a whole number of bytes, or of KB, MB, GB (1000s) or KiB, MiB, GiB (1024s).
+fn size(text: &str) -> Result<usize, String> {
+    let split = text
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(text.len());
+    let (digits, unit) = text.split_at(split);
+    let scale: usize = match unit.trim() {
+        "" | "B" => 1,
+        "KB" | "kB" => 1_000,
+        "MB" => 1_000_000,
+        "GB" => 1_000_000_000,
+        "KiB" => 1 << 10,
+        "MiB" => 1 << 20,
+        "GiB" => 1 << 30,
+        other => {
+            return Err(format!(
+                "`{other}` is no unit of size: use B, KB, MB, GB, KiB, MiB or GiB"
+            ));
+        }
+    };
+    digits
+        .parse::<usize>()
+        .ok()
+        .and_then(|n| n.checked_mul(scale))
+        .ok_or_else(|| format!("`{text}` is not a size such as 256MiB"))
 }
 
 pub async fn run(args: Args, global: &GlobalArgs) -> Result<()> {
     let options = Options {
         bind: args.bind,
         token: args.token.filter(|t| !t.is_empty()),
-        cache: !args.no_cache,
+        cache_bytes: if args.no_cache { 0 } else { args.cache_size },
     };
     serve::serve(options, global.db_options(SchemaUse::Read), stopped()).await
 }
@@ -55,4 +87,24 @@ async fn stopped() {
     #[cfg(not(unix))]
     let _ = interrupt.await;
     tracing::info!("stopping: finishing the requests under way");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::size;
+
+    #[test]
+    fn sizes_read_with_their_units() {
+        assert_eq!(size("256MiB"), Ok(256 << 20));
+        assert_eq!(size("1GB"), Ok(1_000_000_000));
+        assert_eq!(size("4096"), Ok(4096));
+        assert_eq!(size("0"), Ok(0));
+        assert!(
+            size("12 parsecs")
+                .unwrap_err()
+                .contains("`parsecs` is no unit")
+        );
+        assert!(size("MiB").unwrap_err().contains("not a size"));
+        assert!(size("99999999999999999999GiB").is_err());
+    }
 }

@@ -141,3 +141,9 @@ pub async fn strategy(State(app): State<App>, Path(name): Path<String>) -> Respo
         })
         .await
 }
+
+/// `/api/status`: whether answers are kept, how many, and the bytes they take against the
+/// limit (`--cache-size`).
+pub async fn status(State(app): State<App>) -> Response {
+    json(Ok(serde_json::json!({ "cache": app.cache.usage() })))
+}

@@ -9,7 +9,7 @@
 //! unheard. Reading from a standby, answers stay off from an announcement until the standby
 //! has replayed the primary's WAL up to where it was when the announcement arrived.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -25,8 +25,12 @@ use crate::db::{Db, DbOptions, replica};
 /// The channel the trigger announces changes on.
 pub const CHANNEL: &str = "btdb_changes";
 
-/// Answers kept at most: a bound on memory, since each distinct URL is an entry.
-const CAPACITY: usize = 4096;
+/// What `btdb serve` keeps at most unless told (`--cache-size`).
+pub const DEFAULT_BYTES: usize = 256 << 20;
+
+/// What keeping an answer costs beyond its key and bytes: the map's and the queue's entries,
+/// the key's second copy's header, the answer's headers.
+const ENTRY_OVERHEAD: usize = 256;
 
 /// How often the listening session is checked when nothing is announced: a session lost
 /// without a word (a dropped network) is found within this.
@@ -41,6 +45,19 @@ pub struct Answer {
     pub body: Bytes,
 }
 
+impl Answer {
+    /// What keeping it under `key` costs in memory, near enough: the key (in the map and in
+    /// the queue), the body and the headers, and a fixed overhead.
+    fn cost(&self, key: &str) -> usize {
+        let header = |h: &Option<HeaderValue>| h.as_ref().map_or(0, HeaderValue::len);
+        2 * key.len()
+            + self.body.len()
+            + header(&self.content_type)
+            + header(&self.disposition)
+            + ENTRY_OVERHEAD
+    }
+}
+
 #[derive(Debug, Default)]
 struct State {
     /// Bumped by every announcement and every change of `live`.
@@ -49,17 +66,39 @@ struct State {
     /// has caught up.
     live: bool,
     answers: HashMap<String, Answer>,
+    /// The kept keys, oldest first: the first to go when a new answer needs the room.
+    order: VecDeque<String>,
+    /// What the kept answers cost, by [`Answer::cost`]; never above `limit`.
+    bytes: usize,
+    limit: usize,
 }
 
 /// The cache; cheap to share.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct AnswerCache(Arc<Mutex<State>>);
+
+/// How much the cache holds.
+#[derive(Debug, Clone, Copy, serde::Serialize)]
+pub struct Usage {
+    pub live: bool,
+    pub answers: usize,
+    pub bytes: usize,
+    pub limit: usize,
+}
 
 /// The generation an answer's query started in.
 #[derive(Debug, Clone, Copy)]
 pub struct Ticket(u64);
 
 impl AnswerCache {
+    /// A cache that keeps answers costing at most `limit` bytes in all (0 keeps none).
+    pub fn new(limit: usize) -> Self {
+        Self(Arc::new(Mutex::new(State {
+            limit,
+            ..State::default()
+        })))
+    }
+
     fn state(&self) -> std::sync::MutexGuard<'_, State> {
         self.0.lock().unwrap_or_else(|p| p.into_inner())
     }
@@ -75,15 +114,29 @@ impl AnswerCache {
         Ticket(self.state().generation)
     }
 
-    /// Keeps `answer` unless something changed since `ticket` was taken.
+    /// Keeps `answer` unless something changed since `ticket` was taken, making room by
+    /// dropping the oldest answers; one that would take more than the whole limit is not kept.
     pub fn put(&self, key: String, ticket: Ticket, answer: Answer) {
         let mut state = self.state();
-        if !state.live || state.generation != ticket.0 {
+        let cost = answer.cost(&key);
+        if !state.live || state.generation != ticket.0 || cost > state.limit {
             return;
         }
-        if state.answers.len() >= CAPACITY {
-            state.answers.clear();
+        // Two requests for the same answer computed it at once: the second replaces it.
+        if let Some(old) = state.answers.remove(&key) {
+            state.bytes -= old.cost(&key);
+            state.order.retain(|k| *k != key);
         }
+        while state.bytes + cost > state.limit {
+            let Some(oldest) = state.order.pop_front() else {
+                break;
+            };
+            if let Some(old) = state.answers.remove(&oldest) {
+                state.bytes -= old.cost(&oldest);
+            }
+        }
+        state.bytes += cost;
+        state.order.push_back(key.clone());
         state.answers.insert(key, answer);
     }
 
@@ -93,11 +146,19 @@ impl AnswerCache {
         state.generation += 1;
         state.live = live;
         state.answers.clear();
+        state.order.clear();
+        state.bytes = 0;
     }
 
-    /// Whether answers are being kept (for `/api/status` and the tests).
-    pub fn is_live(&self) -> bool {
-        self.state().live
+    /// Whether answers are kept, how many and what they cost (`/api/status`).
+    pub fn usage(&self) -> Usage {
+        let state = self.state();
+        Usage {
+            live: state.live,
+            answers: state.answers.len(),
+            bytes: state.bytes,
+            limit: state.limit,
+        }
     }
 }
 
@@ -195,14 +256,14 @@ mod tests {
 
     #[test]
     fn nothing_is_kept_while_not_listening() {
-        let cache = AnswerCache::default();
+        let cache = AnswerCache::new(DEFAULT_BYTES);
         cache.put("a".into(), cache.ticket(), answer("1"));
         assert!(cache.get("a").is_none());
     }
 
     #[test]
     fn an_answer_whose_query_overlapped_a_change_is_not_kept() {
-        let cache = AnswerCache::default();
+        let cache = AnswerCache::new(DEFAULT_BYTES);
         cache.reset(true);
         let before = cache.ticket();
         cache.reset(true);
@@ -212,5 +273,38 @@ mod tests {
         assert_eq!(cache.get("a").expect("kept").body, "new");
         cache.reset(false);
         assert!(cache.get("a").is_none());
+    }
+
+    #[test]
+    fn the_oldest_answers_make_room_and_the_bytes_never_pass_the_limit() {
+        let body = "x".repeat(1000);
+        let big = |text: &str| Answer {
+            content_type: None,
+            disposition: None,
+            body: Bytes::from(text.to_owned()),
+        };
+        let one = big(&body).cost("/k00");
+        let cache = AnswerCache::new(3 * one);
+        cache.reset(true);
+        for i in 0..10 {
+            cache.put(format!("/k{i:02}"), cache.ticket(), big(&body));
+            let usage = cache.usage();
+            assert!(usage.bytes <= usage.limit, "{usage:?}");
+        }
+        assert_eq!(cache.usage().answers, 3);
+        assert!(cache.get("/k09").is_some() && cache.get("/k07").is_some());
+        assert!(cache.get("/k06").is_none());
+        // The same key again replaces its answer rather than counting it twice.
+        cache.put("/k09".into(), cache.ticket(), big(&body));
+        assert_eq!(cache.usage().bytes, 3 * one);
+        // An answer larger than the whole limit is not kept, and drops nothing.
+        cache.put("/huge".into(), cache.ticket(), big(&"y".repeat(4 * one)));
+        assert!(cache.get("/huge").is_none());
+        assert_eq!(cache.usage().answers, 3);
+        // A limit of 0 keeps nothing.
+        let none = AnswerCache::new(0);
+        none.reset(true);
+        none.put("/a".into(), none.ticket(), answer("1"));
+        assert!(none.get("/a").is_none());
     }
 }

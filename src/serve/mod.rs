@@ -35,8 +35,9 @@ use cache::{Answer, AnswerCache};
 pub struct Options {
     pub bind: SocketAddr,
     pub token: Option<String>,
-    /// Keep answers until the data under them changes.
-    pub cache: bool,
+    /// Keep answers until the data under them changes, costing at most this many bytes in
+    /// all; 0 keeps none.
+    pub cache_bytes: usize,
 }
 
 /// What every handler shares.
@@ -114,9 +115,9 @@ pub async fn serve(
         .await
         .with_context(|| format!("cannot listen on {}", options.bind))?;
     let address = listener.local_addr()?;
-    let cache = AnswerCache::default();
+    let cache = AnswerCache::new(options.cache_bytes);
     // On Citus no trigger announces a change, so nothing could tell a kept answer is stale.
-    if options.cache && db.layout().announces_changes() {
+    if options.cache_bytes > 0 && db.layout().announces_changes() {
         tokio::spawn(cache::follow(cache.clone(), db_options, db.clone()));
     }
     let workers = std::thread::available_parallelism().map_or(2, usize::from);
@@ -156,6 +157,8 @@ pub fn router(app: App) -> Router {
         .layer(middleware::from_fn_with_state(app.clone(), cached))
         // Streamed: kept answers are held whole in memory, so this one is never kept.
         .route("/runs.csv", get(csv::runs))
+        // What the cache holds now, which a kept answer would not say.
+        .route("/api/status", get(api::status))
         .route("/login", get(auth::form).post(auth::login))
         .route("/static/style.css", get(style))
         .fallback(not_found)

@@ -110,6 +110,18 @@ impl Server {
         }
     }
 
+    /// The server's resident memory now, from /proc.
+    pub fn rss_bytes(&self) -> u64 {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id()))
+            .expect("the server's /proc status");
+        let kib: u64 = status
+            .lines()
+            .find_map(|l| l.strip_prefix("VmRSS:"))
+            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+            .expect("VmRSS");
+        kib * 1024
+    }
+
     /// Sends SIGTERM and waits for the exit: the exit status and everything on stderr.
     pub fn stop(mut self) -> (std::process::ExitStatus, String) {
         let sent = Command::new("kill")
