@@ -95,7 +95,10 @@ async fn imports_as_mlflow_reads_it(uri: &str, expected: &str) {
         stderr.contains("`accuracy/top-1` as `accuracy_top_1`"),
         "{stderr}"
     );
-    assert!(stderr.contains("1 metric value left out"), "{stderr}");
+    assert!(
+        stderr.contains("1 metric value left out, which a run cannot hold: 1 NaN"),
+        "{stderr}"
+    );
 
     let page = json(&ok(
         &db,
@@ -394,4 +397,33 @@ async fn every_metric_value_of_a_postgresql_store_comes_back_bit_for_bit() {
         ));
     }
     imported_exactly(store.url(), &written, &TestDb::new().await);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_infinite_metric_is_left_out_and_said_to_be_infinity() {
+    let store = store().await;
+    store
+        .conn()
+        .await
+        .batch_execute(
+            "UPDATE latest_metrics SET value = 'Infinity' \
+             WHERE (run_uuid, key) = (SELECT run_uuid, key FROM latest_metrics \
+                                      WHERE NOT is_nan ORDER BY run_uuid, key LIMIT 1); \
+             UPDATE latest_metrics SET value = '-Infinity' \
+             WHERE (run_uuid, key) = (SELECT run_uuid, key FROM latest_metrics \
+                                      WHERE NOT is_nan AND value <> 'Infinity' \
+                                      ORDER BY run_uuid, key LIMIT 1)",
+        )
+        .await
+        .expect("an infinite value");
+    let db = TestDb::new().await;
+    let out = import(&db, store.url());
+    let stderr = text(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(
+        stderr.contains(
+            "3 metric values left out, which a run cannot hold: 1 -infinity, 1 NaN, 1 infinity"
+        ),
+        "{stderr}"
+    );
 }

@@ -124,11 +124,17 @@ async fn import_mlflow(args: MlflowArgs, global: &GlobalArgs) -> Result<()> {
             renamed.join(", ")
         );
     }
-    if !read.nan.is_empty() {
-        let (run, metric) = &read.nan[0];
+    if let Some((run, metric, value)) = read.not_finite.first() {
+        let mut kinds: std::collections::BTreeMap<&str, usize> = Default::default();
+        for (_, _, word) in &read.not_finite {
+            *kinds.entry(word).or_default() += 1;
+        }
+        let kinds: Vec<String> = kinds.iter().map(|(w, n)| format!("{n} {w}")).collect();
         warn!(
-            "{} left out: a run holds no NaN (first: metric `{metric}` of run {run})",
-            report::plural(read.nan.len() as u64, "metric value")
+            "{} left out, which a run cannot hold: {} (first: metric `{metric}` of run {run} is \
+             {value})",
+            report::plural(read.not_finite.len() as u64, "metric value"),
+            kinds.join(", ")
         );
     }
     if read.unfinished > 0 {

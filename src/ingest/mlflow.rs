@@ -29,8 +29,9 @@ pub struct Read {
     pub documents: Vec<Value>,
     /// Metric names btdb's grammar refuses, and the names they were recorded under.
     pub renamed: BTreeMap<String, String>,
-    /// Metrics whose last value is NaN, which a run cannot hold: (run, metric).
-    pub nan: Vec<(String, String)>,
+    /// Metrics whose last value is NaN or infinite, which a run cannot hold: (run, metric,
+    /// the value as a word).
+    pub not_finite: Vec<(String, String, &'static str)>,
     /// Runs still running or scheduled, not imported.
     pub unfinished: usize,
 }
@@ -442,7 +443,13 @@ fn document(
     let mut doc_metrics = Map::new();
     for m in metrics {
         if m.is_nan || !m.value.is_finite() {
-            read.nan.push((run.run_uuid.clone(), m.key.clone()));
+            let word = match m.value {
+                v if m.is_nan || v.is_nan() => "NaN",
+                v if v > 0.0 => "infinity",
+                _ => "-infinity",
+            };
+            read.not_finite
+                .push((run.run_uuid.clone(), m.key.clone(), word));
             continue;
         }
         let name = metric_name(&m.key);
