@@ -391,6 +391,11 @@ async fn bad_input_gets_the_cli_line_and_a_400_never_a_500() {
         "/api/side-by-side?id=1&id=2&id=3&id=4&id=5&id=6&id=7&id=8&id=9",
         "/api/strategies/nobody",
         "/api/rank?where=%FF%FE",
+        // A NUL the database would refuse: the request's fault, not an outage.
+        "/api/runs?strategy=a%00b",
+        "/api/runs?where=params.x%20%3D%20%27a%00b%27",
+        "/api/rank?metric=sharpe&dataset=%00",
+        "/api/strategies/a%00b",
     ] {
         let response = server.get(path, &[]);
         assert_eq!(response.status, 400, "GET {path}: {}", response.body);
@@ -406,7 +411,15 @@ async fn bad_input_gets_the_cli_line_and_a_400_never_a_500() {
         !std::path::Path::new("/tmp/btdb-serve-test.svg").exists(),
         "a request wrote a file"
     );
+    for path in ["/api/runs?strategy=a%00b", "/api/strategies/a%00b"] {
+        let body = server.get(path, &[]).body;
+        assert!(
+            body.contains("holds a NUL character (%00)"),
+            "{path}: {body}"
+        );
+    }
     for path in [
+        "/runs?dataset=%00",
         "/runs/abc",
         "/runs?limit=-1",
         "/strategies/nobody",
@@ -678,10 +691,18 @@ async fn sigterm_stops_the_server_cleanly_and_every_request_was_logged() {
         "no runs: no metric"
     );
     server.ok("/runs");
+    // A secret put in a URL by mistake is not written to the log.
+    let leaked = "/api/rank?metric=sharpe&token=s3cr3t-t0ken-value&Password=hunter2";
+    assert_eq!(server.get(leaked, &[]).status, 400);
     let (status, log) = server.stop();
     assert!(status.success(), "{log}");
+    assert!(!log.contains("s3cr3t") && !log.contains("hunter2"), "{log}");
+    assert!(
+        log.contains("GET /api/rank?metric=sharpe&token=***&Password=*** 400"),
+        "{log}"
+    );
     let lines: Vec<&str> = log.lines().filter(|l| l.contains("GET ")).collect();
-    assert_eq!(lines.len(), 2, "{log}");
+    assert_eq!(lines.len(), 3, "{log}");
     assert!(
         lines[0].contains("GET /api/rank?metric=sharpe 400") && lines[0].ends_with(" ms"),
         "{log}"

@@ -162,6 +162,7 @@ pub fn router(app: App) -> Router {
         .route("/login", get(auth::form).post(auth::login))
         .route("/static/style.css", get(style))
         .fallback(not_found)
+        .layer(middleware::from_fn(refuse_nul))
         .layer(middleware::from_fn_with_state(app.clone(), auth::check))
         .layer(middleware::from_fn(headers))
         .layer(middleware::from_fn(log))
@@ -233,11 +234,7 @@ async fn headers(request: Request, next: Next) -> Response {
 async fn log(request: Request, next: Next) -> Response {
     let started = Instant::now();
     let method = request.method().clone();
-    let mut uri = request.uri().to_string();
-    if let Some((cut, _)) = uri.char_indices().nth(300) {
-        uri.truncate(cut);
-        uri.push('…');
-    }
+    let uri = logged_uri(request.uri());
     let response = next.run(request).await;
     tracing::info!(
         "{method} {uri} {} {:.1} ms",
@@ -260,11 +257,78 @@ async fn style() -> Response {
 
 async fn not_found(request: Request) -> Response {
     let message = format!("no page at {}", request.uri().path());
+    refusal(&request, StatusCode::NOT_FOUND, &message)
+}
+
+/// An error answer in the request's own kind: JSON under `/api/`, a page elsewhere.
+fn refusal(request: &Request, status: StatusCode, message: &str) -> Response {
     if request.uri().path().starts_with("/api/") {
-        api::error(StatusCode::NOT_FOUND, &message)
+        api::error(status, message)
     } else {
-        pages::error(StatusCode::NOT_FOUND, &message)
+        pages::error(status, message)
     }
+}
+
+/// Refuses a request whose path or parameters hold a NUL character (`%00`): no name or value
+/// btdb stores can hold one, and PostgreSQL refuses it in text, which would otherwise read as
+/// the database failing (503) rather than the request (400).
+async fn refuse_nul(request: Request, next: Next) -> Response {
+    let uri = request.uri();
+    let path = percent_encoding::percent_decode_str(uri.path()).collect::<Vec<u8>>();
+    let in_path = path.contains(&0);
+    let in_parameter = url::form_urlencoded::parse(uri.query().unwrap_or_default().as_bytes())
+        .find(|(name, value)| name.contains('\0') || value.contains('\0'))
+        .map(|(name, _)| name.replace('\0', "\\0"));
+    let message = match (in_path, in_parameter) {
+        (true, _) => "the path holds a NUL character (%00), which no name btdb stores holds".into(),
+        (false, Some(name)) => format!(
+            "`{name}` holds a NUL character (%00), which no name or value btdb stores holds"
+        ),
+        (false, None) => return next.run(request).await,
+    };
+    refusal(&request, StatusCode::BAD_REQUEST, &message)
+}
+
+/// The request's path and query as logged: the values of parameters whose names look like
+/// secrets (`token`, `password`, `api_key`, …) written as `***`, so that a secret put in a URL by mistake never
+/// reaches the log; the rest cut at 300 characters.
+fn logged_uri(uri: &axum::http::Uri) -> String {
+    const SECRET: &[&str] = &[
+        "token",
+        "password",
+        "passwd",
+        "pwd",
+        "secret",
+        "api_key",
+        "apikey",
+        "access_key",
+        "auth",
+        "credential",
+    ];
+    let mut logged = uri.path().to_owned();
+    if let Some(query) = uri.query() {
+        logged.push('?');
+        let pairs: Vec<String> = query
+            .split('&')
+            .map(|pair| {
+                let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
+                let lower = percent_encoding::percent_decode_str(name)
+                    .decode_utf8_lossy()
+                    .to_ascii_lowercase();
+                if !value.is_empty() && SECRET.iter().any(|s| lower.contains(s)) {
+                    format!("{name}=***")
+                } else {
+                    pair.to_owned()
+                }
+            })
+            .collect();
+        logged.push_str(&pairs.join("&"));
+    }
+    if let Some((cut, _)) = logged.char_indices().nth(300) {
+        logged.truncate(cut);
+        logged.push('…');
+    }
+    logged
 }
 
 /// The status of a failed answer: 404 for a run that does not exist, 503 when the database
