@@ -133,3 +133,37 @@ async fn gen_records_straight_into_the_database_what_it_would_write_to_a_file() 
     );
     assert_eq!(summary["recorded"], 0);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_server_failing_every_run_alike_is_said_once_with_the_count() {
+    let db = TestDb::new().await;
+    // The server refuses every run the same way, as a full disk does (SQLSTATE 53100).
+    diesel_async::SimpleAsyncConnection::batch_execute(
+        &mut db.conn().await,
+        "CREATE FUNCTION no_room() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN \
+             RAISE EXCEPTION 'could not extend file \"base/1/2\": No space left on device' \
+                 USING ERRCODE = 'disk_full'; \
+         END $$; \
+         CREATE TRIGGER no_room BEFORE INSERT ON runs FOR EACH ROW EXECUTE FUNCTION no_room();",
+    )
+    .await
+    .expect("the failing trigger");
+    let docs: Vec<String> = (0..150)
+        .map(|i| RUN.replace("\"k1\"", &format!("\"full:{i}\"")))
+        .collect();
+    let out = btdb(&db, &["record", "--jobs", "2", "-"], Some(&docs.join("\n")));
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = text(&out.stderr);
+    let lines: Vec<&str> = stderr.lines().collect();
+    assert_eq!(lines.len(), 3, "{stderr}");
+    assert!(
+        lines[0].starts_with("error: <stdin>:")
+            && lines[0].ends_with("could not extend file \"base/1/2\": No space left on device"),
+        "{stderr}"
+    );
+    assert_eq!(lines[1], "error: the same error for 149 more runs");
+    assert_eq!(
+        lines[2],
+        "error: 150 of 150 runs failed; nothing of those runs was written"
+    );
+}

@@ -74,6 +74,7 @@ pub async fn record_and_report(
     let progress = progress_bar(&inputs, global.quiet);
     let summary = tokio::task::spawn_blocking(move || {
         let mut counts = Summary::default();
+        let mut repeats = Repeats::default();
         let summary = ingest::record(
             &writers,
             &inputs,
@@ -81,13 +82,18 @@ pub async fn record_and_report(
             &|n| progress.inc(n),
             &mut |outcome| {
                 counts.add(outcome);
-                if let Outcome::Failed(failure) = outcome {
-                    progress.suspend(|| eprintln!("error: {}: {}", failure.origin, failure.error));
+                if let Outcome::Failed(failure) = outcome
+                    && let Some(lines) = repeats.failed(failure)
+                {
+                    progress.suspend(|| lines.iter().for_each(|l| eprintln!("{l}")));
                 }
                 progress.set_message(report::record::describe(&counts));
             },
         );
         progress.finish_and_clear();
+        if let Some(line) = repeats.finish() {
+            eprintln!("{line}");
+        }
         summary
     })
     .await??;
@@ -102,6 +108,42 @@ pub async fn record_and_report(
         );
     }
     Ok(())
+}
+
+/// Failures as printed: each on its line, except that one with the same error as the failure
+/// before it is counted instead (a full disk fails every run alike: one line says it, and one
+/// more how many runs it took).
+#[derive(Debug, Default)]
+struct Repeats {
+    last: Option<String>,
+    more: u64,
+}
+
+impl Repeats {
+    /// The lines to print for `failure`, if any.
+    fn failed(&mut self, failure: &ingest::Failure) -> Option<Vec<String>> {
+        if self.last.as_deref() == Some(failure.error.as_str()) {
+            self.more += 1;
+            return None;
+        }
+        let mut lines: Vec<String> = self.finish().into_iter().collect();
+        lines.push(format!(
+            "error: {}: {}",
+            failure.origin,
+            failure.error.trim_end()
+        ));
+        self.last = Some(failure.error.clone());
+        Some(lines)
+    }
+
+    /// The count of the repeats not printed yet.
+    fn finish(&mut self) -> Option<String> {
+        let more = std::mem::take(&mut self.more);
+        (more > 0).then(|| {
+            let runs = if more == 1 { "run" } else { "runs" };
+            format!("error: the same error for {more} more {runs}")
+        })
+    }
 }
 
 /// A bar over the bytes of the input files on a terminal; nothing otherwise.

@@ -9,7 +9,7 @@ pub mod source;
 pub mod validate;
 pub mod write;
 
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Mutex, mpsc};
 use std::time::Duration;
 
@@ -99,6 +99,11 @@ pub fn record(
 ) -> Result<Summary> {
     let stop = AtomicBool::new(false);
     let fatal: Mutex<Option<anyhow::Error>> = Mutex::new(None);
+    // Once the database is lost, the documents no run will be recorded of: those of the
+    // groups under way, those waiting for a worker, and those of the files not read yet.
+    let lost = AtomicBool::new(false);
+    let abandoned = AtomicU64::new(0);
+    let unread = AtomicBool::new(false);
     let (doc_tx, doc_rx) = mpsc::sync_channel::<Item>(options.jobs * 4);
     let doc_rx = Mutex::new(doc_rx);
     let (out_tx, out_rx) = mpsc::channel::<Outcome>();
@@ -106,10 +111,20 @@ pub fn record(
 
     std::thread::scope(|scope| {
         let reader_out = out_tx.clone();
-        let stop_ref = &stop;
+        let (stop_ref, lost_ref, abandoned_ref, unread_ref) = (&stop, &lost, &abandoned, &unread);
         scope.spawn(move || {
             for input in inputs {
                 let read = source::read(input, options.max_document, on_bytes, &mut |item| {
+                    if lost_ref.load(Ordering::Relaxed) {
+                        // Counted, to say how many runs were not recorded; standard input
+                        // may never end, so it is left unread.
+                        if matches!(input, Input::Stdin) {
+                            unread_ref.store(true, Ordering::Relaxed);
+                            return Flow::Stop;
+                        }
+                        abandoned_ref.fetch_add(1, Ordering::Relaxed);
+                        return Flow::Continue;
+                    }
                     if stop_ref.load(Ordering::Relaxed) || doc_tx.send(item).is_err() {
                         Flow::Stop
                     } else {
@@ -123,14 +138,15 @@ pub fn record(
                     };
                     let _ = reader_out.send(Outcome::Failed(failure));
                 }
-                if stop_ref.load(Ordering::Relaxed) {
+                if stop_ref.load(Ordering::Relaxed) && !lost_ref.load(Ordering::Relaxed) {
                     break;
                 }
             }
         });
         for _ in 0..options.jobs {
             let out = out_tx.clone();
-            let (doc_rx, stop, fatal) = (&doc_rx, &stop, &fatal);
+            let (doc_rx, stop, fatal, lost, abandoned) =
+                (&doc_rx, &stop, &fatal, &lost, &abandoned);
             scope.spawn(move || {
                 let work = || {
                     // The first fatal error stops every thread and is what `record` returns.
@@ -151,8 +167,14 @@ pub fn record(
                         if group.is_empty() || stop.load(Ordering::Relaxed) {
                             return;
                         }
-                        let (outcomes, lost) =
+                        let documents = group.len();
+                        let (outcomes, lost_now) =
                             process(&mut conn, &mut parents, group, options, writers.layout());
+                        if lost_now.is_some() {
+                            lost.store(true, Ordering::Relaxed);
+                            let dropped = documents - outcomes.len();
+                            abandoned.fetch_add(dropped as u64, Ordering::Relaxed);
+                        }
                         for outcome in outcomes {
                             if options.fail_fast && matches!(outcome, Outcome::Failed(_)) {
                                 stop.store(true, Ordering::Relaxed);
@@ -161,7 +183,7 @@ pub fn record(
                                 return;
                             }
                         }
-                        if let Some(e) = lost {
+                        if let Some(e) = lost_now {
                             return halt(e);
                         }
                     }
@@ -169,7 +191,15 @@ pub fn record(
                 work();
                 // However this worker ended, the reader must not block on a full channel that
                 // nobody empties: discard what is left until it sees the stop and closes it.
-                while !receive_group(doc_rx).is_empty() {}
+                loop {
+                    let discarded = receive_group(doc_rx).len();
+                    if discarded == 0 {
+                        break;
+                    }
+                    if lost.load(Ordering::Relaxed) {
+                        abandoned.fetch_add(discarded as u64, Ordering::Relaxed);
+                    }
+                }
             });
         }
         drop(out_tx);
@@ -179,7 +209,22 @@ pub fn record(
         }
     });
     if let Some(e) = fatal.into_inner().unwrap_or_else(|p| p.into_inner()) {
-        return Err(e);
+        if !lost.into_inner() {
+            return Err(e);
+        }
+        // One line for the whole batch, not one per run that could not be written.
+        let abandoned = abandoned.into_inner();
+        let rest = if unread.into_inner() {
+            " and the rest of standard input"
+        } else {
+            ""
+        };
+        return Err(anyhow!(
+            "{e:#}; recorded {} before it, not recorded {}{rest}: the same command records \
+             them once the database is back",
+            crate::report::plural(summary.recorded, "run"),
+            crate::report::plural(abandoned, "run"),
+        ));
     }
     if summary.recorded > 0 {
         fold(writers);
@@ -275,9 +320,10 @@ fn process(
                 run_key: run.run_key,
                 id,
             },
-            Err(WriteError::Database(e)) if connection_lost(&e) => {
+            Err(WriteError::Database(e)) if connection_lost(&e, conn) => {
                 lost = Some(anyhow!(
-                    "the database connection was lost while recording {origin}: {e}"
+                    "the database connection was lost while recording {origin}: {}",
+                    e.to_string().trim_end()
                 ));
                 break;
             }
@@ -329,10 +375,15 @@ fn failed(origin: &Origin, error: String) -> Outcome {
     })
 }
 
-/// Errors that end the batch rather than fail one run: no later run would fare better.
-fn connection_lost(e: &DieselError) -> bool {
-    matches!(
-        error::kind(e),
-        Some(ServerError::ConnectionLost | ServerError::SessionLost)
-    )
+/// Errors that end the batch rather than fail one run: no later run would fare better. A
+/// connection that broke without saying so (a killed server leaves libpq with "no connection
+/// to the server", which Diesel does not name) is found by asking it: one that no longer
+/// answers is lost.
+fn connection_lost(e: &DieselError, conn: &mut diesel::PgConnection) -> bool {
+    use diesel::r2d2::R2D2Connection;
+    match error::kind(e) {
+        Some(ServerError::ConnectionLost | ServerError::SessionLost) => true,
+        Some(_) => false,
+        None => matches!(e, DieselError::DatabaseError(..)) && conn.ping().is_err(),
+    }
 }
