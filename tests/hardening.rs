@@ -1,6 +1,7 @@
-//! Input that once crashed btdb, and its answers now: `--where` past its bounds, a closed
-//! standard output, a number that is both an id and a run_key, a server error btdb has no
-//! words of its own for.
+//! Input that once crashed or stopped btdb, and its answers now: `--where` past its bounds, a
+//! closed standard output, a number that is both an id and a run_key, a server error btdb has
+//! no words of its own for, metric values that overflowed every ranking, a FIFO given as a
+//! store.
 
 mod common;
 
@@ -364,6 +365,49 @@ async fn no_finite_value_stops_a_ranking_or_the_fold() {
             answer.as_array().map(Vec::len),
             Some(WILD.len()),
             "{answer}"
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_fifo_given_as_a_store_is_refused_not_waited_on() {
+    let db = TestDb::new().await;
+    let dir = common::scratch_dir("fifo-store");
+    let fifo = dir.join("backtest-result-2026-01-01_00-00-00.zip");
+    nix::unistd::mkfifo(&fifo, nix::sys::stat::Mode::S_IRWXU).expect("mkfifo");
+    let shown = fifo.display().to_string();
+    let uri = format!("sqlite:///{shown}");
+    for args in [
+        vec!["import", "freqtrade", shown.as_str()],
+        vec!["import", "mlflow", "--tracking-uri", uri.as_str()],
+    ] {
+        // Opening a FIFO to read waits for a writer: a regression would hang, so the test
+        // gives up after 20 s instead.
+        let mut child = Command::new(env!("CARGO_BIN_EXE_btdb"))
+            .args(&args)
+            .env("DATABASE_URL", db.url())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("btdb");
+        let started = std::time::Instant::now();
+        while child.try_wait().expect("waiting").is_none() {
+            if started.elapsed() > std::time::Duration::from_secs(20) {
+                let _ = child.kill();
+                panic!("btdb {args:?} waited on the FIFO");
+            }
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        let out = child.wait_with_output().expect("output");
+        let err = text(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{args:?}: {err}");
+        assert_eq!(
+            err.trim(),
+            format!(
+                "error: {shown}: a FIFO (named pipe), where a store is read from a regular file \
+                 (save the stream to one first)"
+            ),
+            "{args:?}"
         );
     }
 }

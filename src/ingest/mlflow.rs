@@ -230,6 +230,7 @@ pub async fn read(conn: &mut AsyncPgConnection, options: &MlflowOptions) -> Resu
 /// Reads a SQLite store (opened read-only) as `read` does a PostgreSQL one.
 pub fn read_sqlite(path: &Path, options: &MlflowOptions) -> Result<Read> {
     use rusqlite::{Connection, OpenFlags};
+    super::source::regular_file(path)?;
     let conn = Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_ONLY)
         .context("opening it")?;
     let tables: i64 = conn

@@ -82,6 +82,28 @@ pub fn expand(paths: &[PathBuf]) -> Result<Vec<Input>> {
     Ok(inputs)
 }
 
+/// Refuses a store that is not a regular file (the caller names the path): a store is read more than once and at will
+/// (a zip's directory at its end, SQLite's pages anywhere), and opening a FIFO would wait for a
+/// writer that may never come. `record` reads documents from FIFOs as streams; importers don't.
+pub fn regular_file(path: &Path) -> Result<()> {
+    use std::os::unix::fs::FileTypeExt;
+    let kind = std::fs::metadata(path)?.file_type();
+    let what = if kind.is_file() {
+        return Ok(());
+    } else if kind.is_dir() {
+        "a directory"
+    } else if kind.is_fifo() {
+        "a FIFO (named pipe)"
+    } else if kind.is_socket() {
+        "a socket"
+    } else if kind.is_char_device() || kind.is_block_device() {
+        "a device"
+    } else {
+        "not a regular file"
+    };
+    bail!("{what}, where a store is read from a regular file (save the stream to one first)")
+}
+
 fn walk(dir: &Path, found: &mut Vec<PathBuf>) -> Result<()> {
     let entries = std::fs::read_dir(dir).with_context(|| format!("reading `{}`", dir.display()))?;
     for entry in entries {
