@@ -454,3 +454,59 @@ async fn db_upgrade_moves_the_cluster_to_the_newest_postgresql_and_keeps_the_old
     ));
     assert_eq!(before, after);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn db_stop_says_when_the_server_had_ended_without_shutting_down() {
+    let home = Home::new("killed");
+    assert!(btdb(&home.0, &["db", "start"]).status.success());
+    let pid_file = home.0.join("pg/data/postmaster.pid");
+    let pid: i32 = std::fs::read_to_string(&pid_file)
+        .expect("postmaster.pid")
+        .lines()
+        .next()
+        .and_then(|l| l.trim().parse().ok())
+        .expect("the postmaster's pid");
+    let signal = |sig: &str| {
+        Command::new("kill")
+            .args([sig, &pid.to_string()])
+            .stderr(std::process::Stdio::null())
+            .status()
+            .expect("kill")
+            .success()
+    };
+    assert!(signal("-KILL"), "killing the postmaster");
+    // Until the process is gone, it is still running as far as anyone can tell.
+    let started = std::time::Instant::now();
+    while signal("-0") {
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "the postmaster lingers"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let out = btdb(&home.0, &["db", "stop"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        stdout(&out).starts_with("not running: "),
+        "{}",
+        stdout(&out)
+    );
+    let err = stderr(&out);
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(
+        err.contains("the server had ended without shutting down (killed, or crashed: see ")
+            && err.contains("its next start recovers the data from the write-ahead log"),
+        "{err}"
+    );
+    // It does: the cluster starts again.
+    assert!(btdb(&home.0, &["db", "start"]).status.success());
+    let out = btdb(&home.0, &["db", "stop"]);
+    assert_eq!(
+        stdout(&out)
+            .lines()
+            .next()
+            .map(|l| l.starts_with("stopped: ")),
+        Some(true)
+    );
+    assert!(stderr(&out).is_empty(), "{}", stderr(&out));
+}

@@ -4,7 +4,7 @@ use anyhow::{Context, Result, bail};
 use clap::{Subcommand, ValueEnum};
 
 use super::GlobalArgs;
-use crate::db::cluster::{self, Cluster, Status};
+use crate::db::cluster::{self, Cluster, Status, Stopped};
 use crate::db::config::{ConnConfig, Environment};
 use crate::db::roles::{self, Access};
 use crate::db::{self, Db, SchemaUse, layout, replica, url};
@@ -77,10 +77,18 @@ pub async fn run(args: Args, global: &GlobalArgs) -> Result<()> {
         }
         Action::Stop => {
             let cluster = embedded()?;
-            if cluster.stop()? {
-                say!("stopped: {}", cluster.data_dir().display());
-            } else {
-                say!("not running: {}", cluster.data_dir().display());
+            let data = cluster.data_dir();
+            match cluster.stop()? {
+                Stopped::Cleanly => say!("stopped: {}", data.display()),
+                Stopped::NotRunning => say!("not running: {}", data.display()),
+                Stopped::Uncleanly => {
+                    say!("not running: {}", data.display());
+                    tracing::warn!(
+                        "the server had ended without shutting down (killed, or crashed: see \
+                         {}); its next start recovers the data from the write-ahead log",
+                        cluster.log_file().display()
+                    );
+                }
             }
         }
         Action::Status => match &options.database_url {

@@ -38,6 +38,18 @@ pub enum Status {
     NotCreated,
 }
 
+/// How `stop` found the server.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stopped {
+    /// It was running and shut down cleanly.
+    Cleanly,
+    /// It was not running.
+    NotRunning,
+    /// Its process had ended without shutting down (killed or crashed): the next start
+    /// recovers the data from the write-ahead log.
+    Uncleanly,
+}
+
 /// A PostgreSQL cluster that btdb owns, living under one home directory.
 #[derive(Debug, Clone)]
 pub struct Cluster {
@@ -197,20 +209,29 @@ impl Cluster {
     }
 
     /// Stops the server if it runs; true when it was running.
-    pub fn stop(&self) -> Result<bool> {
+    pub fn stop(&self) -> Result<Stopped> {
         let _lock = self.lock()?;
-        if self.pg_ctl_status()? != Status::Running {
-            return Ok(false);
-        }
         let data = self.data_dir();
+        if self.pg_ctl_status()? != Status::Running {
+            // A server that shut down removed its PID file; one that was killed left it.
+            return Ok(if data.join("postmaster.pid").exists() {
+                Stopped::Uncleanly
+            } else {
+                Stopped::NotRunning
+            });
+        }
         let out = self.run(
             self.bin("pg_ctl")?
                 .args(["stop", "-s", "-w", "-m", "fast", "-D"])
                 .arg(&data),
         )?;
+        if !out.status.success() && self.pg_ctl_status()? != Status::Running {
+            // The process was on its way out (not yet reaped) when first asked.
+            return Ok(Stopped::Uncleanly);
+        }
         check(&out, "stopping the embedded PostgreSQL server")?;
         info!(data_dir = %data.display(), "embedded cluster stopped");
-        Ok(true)
+        Ok(Stopped::Cleanly)
     }
 
     pub fn status(&self) -> Result<Status> {
