@@ -3,6 +3,7 @@
 
 mod common;
 
+use std::io::Write;
 use std::process::{Command, Stdio};
 
 use common::TestDb;
@@ -320,4 +321,108 @@ async fn on_a_terminal_delete_asks_first() {
     assert!(yes.status.success(), "{}", text(&yes.stdout));
     assert!(text(&yes.stdout).contains("deleted 20 runs"));
     assert_eq!(counts(&lib).await.runs, all.runs - 20);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn prune_and_a_recorder_racing_over_a_parent_both_succeed() {
+    let db = TestDb::new().await;
+    let run = |key: &str| {
+        serde_json::json!({"run_key": key, "strategy": "raced", "dataset": "d",
+                           "params": {"fast": 5}, "metrics": {"sharpe": 1.0}})
+        .to_string()
+    };
+    let out = common::cli::btdb(&db, &["record", "-q", "-"], Some(&run("first")));
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    // A recorder's transaction gives the parameter set a second run and holds it open: its
+    // foreign key check keeps the set's row locked until it commits.
+    let mut recorder = db.conn().await;
+    recorder
+        .batch_execute(
+            "BEGIN; INSERT INTO runs (run_key, content_hash, strategy_id, parameter_set_id, \
+             dataset, status) SELECT 'second', content_hash, strategy_id, parameter_set_id, \
+             dataset, status FROM runs WHERE run_key = 'first'",
+        )
+        .await
+        .expect("the recorder's insert");
+    // Deleting the first run with --prune finds the set without a committed run and waits
+    // on its row; the recorder commits; the set is in use after all.
+    let delete = Command::new(env!("CARGO_BIN_EXE_btdb"))
+        .args([
+            "delete", "--key", "first", "--prune", "--yes", "--format", "json",
+        ])
+        .env("DATABASE_URL", db.url())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("btdb delete");
+    let mut watcher = db.conn().await;
+    let started = std::time::Instant::now();
+    while common::count(
+        &mut watcher,
+        "SELECT count(*) AS n FROM pg_locks WHERE NOT granted",
+    )
+    .await
+        == 0
+    {
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(30),
+            "the delete never waited on the parameter set"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    recorder.batch_execute("COMMIT").await.expect("commit");
+    let out = delete.wait_with_output().expect("btdb delete");
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let answer: serde_json::Value = serde_json::from_str(&text(&out.stdout)).expect("json");
+    assert_eq!(
+        (answer["runs"].as_i64(), answer["parameter_sets"].as_i64()),
+        (Some(1), Some(0)),
+        "{answer}"
+    );
+    assert_eq!(
+        common::count(&mut watcher, "SELECT count(*) AS n FROM parameter_sets").await,
+        1
+    );
+
+    // The other way round: a recorder that knows a strategy and its parameter set records
+    // again after both were pruned, and makes them again rather than failing its run.
+    let mut recorder = Command::new(env!("CARGO_BIN_EXE_btdb"))
+        .args(["record", "-", "--jobs", "1", "--format", "json"])
+        .env("DATABASE_URL", db.url())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("btdb record");
+    let mut input = recorder.stdin.take().expect("stdin");
+    let other = |key: &str| run(key).replace("\"raced\"", "\"raced_again\"");
+    writeln!(input, "{}", other("third")).expect("writing");
+    input.flush().expect("flushing");
+    let started = std::time::Instant::now();
+    while common::count(
+        &mut watcher,
+        "SELECT count(*) AS n FROM runs WHERE run_key = 'third'",
+    )
+    .await
+        == 0
+    {
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(30),
+            "third never recorded"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    ok(&db, &["delete", "--key", "third", "--prune", "--yes"]);
+    writeln!(input, "{}", other("fourth")).expect("writing");
+    drop(input);
+    let out = recorder.wait_with_output().expect("btdb record");
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(
+        common::count(
+            &mut watcher,
+            "SELECT count(*) AS n FROM runs WHERE run_key = 'fourth'"
+        )
+        .await,
+        1
+    );
 }

@@ -4,7 +4,7 @@ use std::collections::HashMap;
 
 use diesel::PgConnection;
 use diesel::prelude::*;
-use diesel::result::Error as DieselError;
+use diesel::result::{DatabaseErrorKind, Error as DieselError};
 
 use super::validate::ValidRun;
 use crate::db::Layout;
@@ -172,12 +172,24 @@ pub fn write_run(
     layout: Layout,
 ) -> Result<Written, WriteError> {
     let mut attempts = 0;
+    let mut pruned = 0;
     loop {
         if let Some(found) = existing(conn, run, layout)? {
             return found;
         }
         parents.resolve(conn, &[run])?;
-        let inserted = conn.transaction(|conn| insert(conn, &[run], parents, layout))?;
+        let inserted = match conn.transaction(|conn| insert(conn, &[run], parents, layout)) {
+            // A parent this recorder knew was pruned meanwhile (`btdb delete --prune` of the
+            // last runs that used it): found, or made, again.
+            Err(DieselError::DatabaseError(DatabaseErrorKind::ForeignKeyViolation, _))
+                if pruned < 2 =>
+            {
+                pruned += 1;
+                *parents = Parents::default();
+                continue;
+            }
+            inserted => inserted?,
+        };
         match inserted.into_iter().next().flatten() {
             Some(id) => return Ok(Written::Recorded(id)),
             // Another recorder committed this key between the check and the insert: its run is

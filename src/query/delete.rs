@@ -3,6 +3,7 @@
 
 use anyhow::Result;
 use diesel::prelude::*;
+use diesel::result::DatabaseErrorKind;
 use diesel::sql_types::{Array, BigInt, Nullable, Text};
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 use serde::Serialize;
@@ -21,6 +22,9 @@ pub struct Removed {
     pub sweeps: u64,
     pub strategies: u64,
 }
+
+/// Deletions tried when recorders keep racing the pruning of a parent.
+const PRUNE_ATTEMPTS: u32 = 3;
 
 /// Deletes the runs `ids`, what they own and, with `prune`, the parents they leave without a
 /// run, in one transaction; `dry_run` rolls it back, so its counts are exactly what would go.
@@ -41,19 +45,43 @@ pub async fn delete(
         }
     }
     let ids: Vec<i64> = ids.iter().map(|id| id.0).collect();
-    let outcome = conn
-        .transaction(async |conn| {
-            let removed = match layout {
-                Layout::Single => remove(conn, &ids, prune).await?,
-                Layout::Distributed => remove_distributed(conn, &ids, prune).await?,
-            };
-            if dry_run {
-                Err(Stop::DryRun(removed))
-            } else {
-                Ok(removed)
-            }
-        })
-        .await;
+    let mut attempt = 1;
+    let outcome = loop {
+        let outcome = conn
+            .transaction(async |conn| {
+                let removed = match layout {
+                    Layout::Single => remove(conn, &ids, prune).await?,
+                    Layout::Distributed => remove_distributed(conn, &ids, prune).await?,
+                };
+                if dry_run {
+                    Err(Stop::DryRun(removed))
+                } else {
+                    Ok(removed)
+                }
+            })
+            .await;
+        // A recorder gave a parent being pruned a run between the check that it had none and
+        // its removal: the deletion is rolled back whole and tried again, when the parent is
+        // seen to be in use and stays.
+        let raced = matches!(
+            &outcome,
+            Err(Stop::Failed(diesel::result::Error::DatabaseError(
+                DatabaseErrorKind::ForeignKeyViolation,
+                _
+            )))
+        );
+        if !raced {
+            break outcome;
+        }
+        if attempt == PRUNE_ATTEMPTS {
+            anyhow::bail!(
+                "recorders kept adding runs to the parameter sets, sweeps or strategies being \
+                 pruned ({PRUNE_ATTEMPTS} attempts); nothing was deleted: run the same delete \
+                 again, or without --prune"
+            );
+        }
+        attempt += 1;
+    };
     match outcome {
         Ok(removed) => {
             // The runs are gone whatever happens here; rankings stay exact without the fold.
