@@ -441,3 +441,47 @@ async fn runs_are_written_many_per_transaction_and_a_run_the_database_refuses_fa
     assert_eq!(counts(&db).await.runs, 229 + summary.recorded as i64);
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_float_read_one_unit_off_by_an_earlier_btdb_is_the_same_run() {
+    let test_db = TestDb::new().await;
+    let db = test_db.db().await;
+    let dir = common::scratch_dir("last-bits");
+    // 11099.605836499999 as an earlier btdb's parser read it: one unit in the last place off.
+    let exact: f64 = 11_099.605_836_499_999;
+    let off = f64::from_bits(exact.to_bits() + 1);
+    let with = |x: f64, ppy: f64| {
+        RUN.replace(
+            r#""dataset": "D""#,
+            &format!(r#""dataset": "D", "metrics": {{"x": {x:?}}}, "periods_per_year": {ppy:?}"#),
+        )
+    };
+    let summary = record(
+        &db,
+        &[&write(&dir, "a.jsonl", &with(off, 252.00000000000003))],
+    )
+    .await;
+    assert_eq!(summary.recorded, 1, "{:?}", summary.failures);
+    // The same document read exactly now: the same run, nothing written.
+    let summary = record(&db, &[&write(&dir, "b.jsonl", &with(exact, 252.0))]).await;
+    assert_eq!(
+        (summary.already_present, summary.failed),
+        (1, 0),
+        "{:?}",
+        summary.failures
+    );
+    // Two units apart is another value: a conflict, named.
+    let further = f64::from_bits(exact.to_bits() - 1);
+    let summary = record(
+        &db,
+        &[&write(&dir, "c.jsonl", &with(further, 252.00000000000003))],
+    )
+    .await;
+    assert!(
+        summary.failures[0]
+            .error
+            .contains("(first difference: metrics.x)"),
+        "{:?}",
+        summary.failures
+    );
+}

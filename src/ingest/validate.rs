@@ -114,6 +114,30 @@ pub fn first_difference(a: &ValidRun, b: &ValidRun) -> Option<String> {
     element("equity", a.equity.len(), b.equity.len(), point)
 }
 
+/// Whether `given` is `stored` but for floats one unit in the last place apart: the same
+/// document, recorded by a btdb whose JSON parser read some floats (17 significant digits)
+/// that far off. Recording it again is then recording the same run, not a conflict.
+pub fn same_but_for_last_bits(stored: &ValidRun, given: &ValidRun) -> bool {
+    let close = |a: f64, b: f64| a.to_bits().abs_diff(b.to_bits()) <= 1;
+    if stored.supplied_metrics != given.supplied_metrics
+        || !close(stored.periods_per_year, given.periods_per_year)
+    {
+        return false;
+    }
+    let mut aligned = given.clone();
+    aligned.periods_per_year = stored.periods_per_year;
+    for name in &given.supplied_metrics {
+        let (Some(a), Some(b)) = (stored.metrics.get(name), given.metrics.get(name)) else {
+            return false;
+        };
+        if !close(*a, *b) {
+            return false;
+        }
+        aligned.metrics.insert(name.clone(), *a);
+    }
+    first_difference(stored, &aligned).is_none()
+}
+
 /// A broken rule: the field's path in the document and what is wrong with it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Invalid {

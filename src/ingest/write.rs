@@ -271,6 +271,12 @@ fn compare(
         .flatten()
         .and_then(|doc| super::document::parse(&doc.to_string()).ok())
         .and_then(|doc| super::validate::validate(doc, None).ok());
+    if stored
+        .as_ref()
+        .is_some_and(|stored| super::validate::same_but_for_last_bits(stored, run))
+    {
+        return Ok(Written::AlreadyPresent(id));
+    }
     Err(WriteError::Conflict {
         key: run.run_key.clone(),
         field: stored.and_then(|stored| super::validate::first_difference(&stored, run)),
