@@ -113,7 +113,7 @@ fn queries(c: &mut Criterion) {
         let ranking = ranking(by);
         group.bench_function(format!("--metric sharpe --by {name} --top 20"), |b| {
             b.to_async(&rt).iter(|| async {
-                let mut conn = db.conn().await.expect("conn");
+                let mut conn = db.reader().await.expect("conn");
                 ranking.strategies(&mut conn, false).await.expect("rank")
             });
         });
@@ -124,7 +124,7 @@ fn queries(c: &mut Criterion) {
     group.sample_size(20);
     group.bench_function("10,000-set sweep --x fast --y slow", |b| {
         b.to_async(&rt).iter(|| async {
-            let mut conn = db.conn().await.expect("conn");
+            let mut conn = db.reader().await.expect("conn");
             let filter = RunFilter {
                 strategy: Some("sweep_10k".into()),
                 ..RunFilter::default()
@@ -147,7 +147,7 @@ fn queries(c: &mut Criterion) {
     let mut group = c.benchmark_group("show");
     group.bench_function("one run with 50 trades and 500 equity points", |b| {
         b.to_async(&rt).iter(|| async {
-            let mut conn = db.conn().await.expect("conn");
+            let mut conn = db.reader().await.expect("conn");
             RunDetail::load(&mut conn, &RunRef::Key(key.clone()), true, true)
                 .await
                 .expect("show")

@@ -46,7 +46,7 @@ fn main() -> Result<()> {
 
 /// One read of `kind`, as the CLI's command does it.
 async fn read(db: &Db, kind: &str, n: usize, shown: &[RunId]) -> Result<()> {
-    let mut conn = db.conn().await?;
+    let mut conn = db.reader().await?;
     match kind {
         "rank" => {
             let ranking = Ranking {
@@ -150,7 +150,7 @@ async fn run() -> Result<()> {
             limit: 1_000,
             ..RunList::default()
         }
-        .fetch(&mut *db.conn().await?)
+        .fetch(&mut db.reader().await?)
         .await?
         .into_iter()
         .map(|r| r.id)
@@ -225,7 +225,7 @@ async fn run() -> Result<()> {
          WHERE sweep_id IN (SELECT id FROM sweeps WHERE name = ANY($1))",
     )
     .bind::<diesel::sql_types::Array<Text>, _>(&sweeps)
-    .get_result(&mut *db.conn().await?)
+    .get_result(&mut *db.reader().await?)
     .await
     .context("counting the recorded runs")?;
 

@@ -16,7 +16,7 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
-use btdb::db::{Db, DbOptions};
+use btdb::db::{Db, DbOptions, Reader};
 use btdb::models::{MetricValue, ParameterSet, Run, Strategy, Sweep};
 use btdb::query::filter::{Resolved, RunFilter};
 use btdb::query::rank::{By, Ranking};
@@ -44,7 +44,7 @@ fn options() -> DbOptions {
 
 async fn run() -> Result<()> {
     let db = Db::connect(&options()).await?;
-    let mut conn = db.conn().await?;
+    let mut conn = db.reader().await?;
     let runs: i64 = runs::table.count().get_result(&mut *conn).await?;
     if runs < 1_000_000 {
         bail!("{runs} runs in the database: load benches/data_1m.sql first (benches/queries.sh)");
@@ -86,7 +86,7 @@ async fn run() -> Result<()> {
                 min_runs: matches!(by, By::Best | By::Worst).then_some(100),
                 ..ranking.clone()
             };
-            let timed = async |conn: &mut AsyncPgConnection, n: usize| -> Result<Vec<Duration>> {
+            let timed = async |conn: &mut Reader<'_>, n: usize| -> Result<Vec<Duration>> {
                 let mut samples = Vec::new();
                 for i in 0..n + 3 {
                     let before = db.stats().elapsed();
@@ -196,7 +196,7 @@ async fn run() -> Result<()> {
             scope
                 .spawn(|| {
                     threaded.block_on(async {
-                        let mut conn = threaded_db.conn().await?;
+                        let mut conn = threaded_db.reader().await?;
                         let start = Instant::now();
                         list.fetch(&mut conn).await?;
                         anyhow::Ok(start.elapsed())

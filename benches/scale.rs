@@ -12,14 +12,13 @@ use std::time::Duration;
 mod samples;
 
 use anyhow::{Context, Result};
-use btdb::db::{Db, DbOptions, Layout};
+use btdb::db::{Db, DbOptions, Reader};
 use btdb::query::filter::{Resolved, RunFilter};
 use btdb::query::rank::{By, Ranking};
 use btdb::query::run_detail::{RunDetail, RunRef};
 use btdb::query::sweep;
 use diesel::sql_types::BigInt;
-use diesel_async::pooled_connection::bb8::PooledConnection;
-use diesel_async::{AsyncPgConnection, RunQueryDsl};
+use diesel_async::RunQueryDsl;
 use samples::percentile;
 
 fn main() -> Result<()> {
@@ -41,7 +40,7 @@ struct Sizes {
 /// connection of it.
 struct Target<'a> {
     db: &'a Db,
-    conn: PooledConnection<'a, AsyncPgConnection>,
+    conn: Reader<'a>,
 }
 
 /// Database time of `n` calls of `work` on each target after 3 of warm-up. The targets take
@@ -64,27 +63,21 @@ where
 }
 
 /// The ranking every figure varies: sharpe, best first, the top 20.
-fn ranking(by: By, layout: Layout) -> Ranking {
+fn ranking(by: By) -> Ranking {
     Ranking {
         metric: "sharpe".into(),
         by,
         descending: true,
-        filter: Resolved {
-            layout,
-            ..Resolved::default()
-        },
+        filter: Resolved::default(),
         min_runs: None,
         top: Some(20),
     }
 }
 
 /// Each target's p95 of a ranking's strategies.
-async fn rank_p95(
-    targets: &mut [Target<'_>],
-    shape: impl Fn(Layout) -> Ranking,
-) -> Result<Vec<f64>> {
+async fn rank_p95(targets: &mut [Target<'_>], shape: impl Fn() -> Ranking) -> Result<Vec<f64>> {
     let samples = timed(targets, 100, async |t| {
-        shape(t.db.layout()).strategies(&mut t.conn, false).await?;
+        shape().strategies(&mut t.conn, false).await?;
         Ok(())
     })
     .await?;
@@ -111,7 +104,7 @@ async fn run() -> Result<()> {
     for db in &dbs {
         targets.push(Target {
             db,
-            conn: db.conn().await?,
+            conn: db.reader().await?,
         });
     }
     let mut sizes = Vec::with_capacity(targets.len());
@@ -125,17 +118,14 @@ async fn run() -> Result<()> {
         sizes.push(size);
     }
 
-    let best = rank_p95(&mut targets, |layout| ranking(By::Best, layout)).await?;
-    let median = rank_p95(&mut targets, |layout| ranking(By::Median, layout)).await?;
+    let best = rank_p95(&mut targets, || ranking(By::Best)).await?;
+    let median = rank_p95(&mut targets, || ranking(By::Median)).await?;
     let filter = RunFilter {
         strategy: Some("sweep_10k".into()),
         ..RunFilter::default()
     };
     let compare = timed(&mut targets, 20, async |t| {
-        let resolved = Resolved {
-            layout: t.db.layout(),
-            ..filter.resolve(&mut t.conn).await?
-        };
+        let resolved = filter.resolve(&mut t.conn).await?;
         let rows = sweep::load(&mut t.conn, "sharpe", &resolved, None).await?;
         sweep::pivot(&rows, "fast", Some("slow"));
         Ok(())
@@ -143,7 +133,7 @@ async fn run() -> Result<()> {
     .await?;
     let run = RunRef::Key(show_key);
     let show = timed(&mut targets, 100, async |t| {
-        RunDetail::load_on(&mut t.conn, &run, true, true, t.db.layout()).await?;
+        RunDetail::load_on(&mut t.conn, &run, true, true).await?;
         Ok(())
     })
     .await?;
@@ -163,8 +153,8 @@ async fn run() -> Result<()> {
     // The other orders, for benches/citus.sh: mean, worst, count, best with --min-runs 900,
     // best and median on one data set.
     if std::env::var_os("BTDB_SCALE_ORDERS").is_some() {
-        let on_dataset = |by, layout| {
-            let ranking = ranking(by, layout);
+        let on_dataset = |by| {
+            let ranking = ranking(by);
             Ranking {
                 filter: Resolved {
                     dataset: Some("IS-2020".into()),
@@ -173,16 +163,16 @@ async fn run() -> Result<()> {
                 ..ranking
             }
         };
-        let orders: [&dyn Fn(Layout) -> Ranking; 6] = [
-            &|layout| ranking(By::Mean, layout),
-            &|layout| ranking(By::Worst, layout),
-            &|layout| ranking(By::Count, layout),
-            &|layout| Ranking {
+        let orders: [&dyn Fn() -> Ranking; 6] = [
+            &|| ranking(By::Mean),
+            &|| ranking(By::Worst),
+            &|| ranking(By::Count),
+            &|| Ranking {
                 min_runs: Some(900),
-                ..ranking(By::Best, layout)
+                ..ranking(By::Best)
             },
-            &|layout| on_dataset(By::Best, layout),
-            &|layout| on_dataset(By::Median, layout),
+            &|| on_dataset(By::Best),
+            &|| on_dataset(By::Median),
         ];
         for shape in orders {
             let p95 = rank_p95(&mut targets, shape).await?;

@@ -184,7 +184,7 @@ async fn in_process(n: usize) -> Result<(f64, f64)> {
     let (mut ranks, mut compares) = (Vec::new(), Vec::new());
     for _ in 0..n {
         let started = Instant::now();
-        rank::answer(&rank_args, &mut *db.conn().await?, db.layout()).await?;
+        rank::answer(&rank_args, &mut db.reader().await?).await?;
         ranks.push(started.elapsed().as_secs_f64() * 1e3);
         let started = Instant::now();
         compare::answer(&compare_args, &db).await?;

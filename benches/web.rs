@@ -55,7 +55,7 @@ async fn run() -> Result<()> {
         ..DbOptions::default()
     };
     let db = Db::connect(&options).await?;
-    let mut conn = db.conn().await?;
+    let mut conn = db.reader().await?;
     let total: i64 = runs::table.count().get_result(&mut *conn).await?;
     let points: i64 = equity_points::table.count().get_result(&mut *conn).await?;
     if total < 1_000_000 || points == 0 {

@@ -265,7 +265,10 @@ async fn what_is_not_an_mlflow_store_is_one_line_and_records_nothing() {
             "sqlite:///no/such/mlflow.db",
         ],
     );
-    assert!(err.contains("no/such/mlflow.db: opening it"), "{err}");
+    assert!(
+        err.contains("no/such/mlflow.db: No such file or directory"),
+        "{err}"
+    );
     let err = fails(
         &db,
         &[

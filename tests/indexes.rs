@@ -6,6 +6,7 @@ mod common;
 use std::future::Future;
 
 use btdb::db::explain::{Captured, Plan, capture, plan};
+use btdb::db::{Db, Reader};
 use btdb::models::{
     EquityPoint, ParameterSet, Run, RunId, RunStatus, Strategy, StrategyId, Sweep, Trade,
 };
@@ -17,16 +18,16 @@ use btdb::query::suggest;
 use btdb::query::{sweep, where_parse};
 use common::TestDb;
 use diesel::prelude::*;
-use diesel_async::{AsyncPgConnection, RunQueryDsl, SimpleAsyncConnection};
+use diesel_async::{RunQueryDsl, SimpleAsyncConnection};
 
 /// 2,000 strategies with 10 parameter sets each, 500 sweeps, 20,000 runs on 5 data sets (one in
 /// 50 failed, ten tagged `rare`), 12 metrics a run, and 20 trades and 500 equity points for each of 2,000 runs,
 /// each run's points written together as `btdb record` writes them, then folded into the
 /// ranking summaries as `btdb record` does.
-async fn fixture() -> (TestDb, AsyncPgConnection) {
+async fn fixture() -> (TestDb, Db) {
     let db = TestDb::with_fixture("indexes", FIXTURE).await;
-    let conn = db.conn().await;
-    (db, conn)
+    let lib = db.db().await;
+    (db, lib)
 }
 
 const FIXTURE: &str = "INSERT INTO strategies (name) SELECT 'Strategy_' || g FROM generate_series(1, 2000) g;
@@ -65,7 +66,8 @@ fn assert_uses(plan: &Plan, index: &str) -> String {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn lookups_by_natural_key_use_their_unique_indexes() {
-    let (_db, mut conn) = fixture().await;
+    let (_db, lib) = fixture().await;
+    let mut conn = lib.reader().await.expect("a reader");
 
     let by_name = Strategy::by_name("STRATEGY_42").select(Strategy::as_select());
     assert_uses(
@@ -168,7 +170,7 @@ fn filter(strategy: Option<&str>, condition: Option<&str>) -> RunFilter {
     }
 }
 
-async fn listing(conn: &mut AsyncPgConnection, filter: RunFilter, list: RunList) -> Vec<Captured> {
+async fn listing(conn: &mut Reader<'_>, filter: RunFilter, list: RunList) -> Vec<Captured> {
     let (runs, captured) = plans(async {
         let resolved = filter.resolve(conn).await?;
         RunList {
@@ -186,7 +188,8 @@ async fn listing(conn: &mut AsyncPgConnection, filter: RunFilter, list: RunList)
 
 #[tokio::test(flavor = "multi_thread")]
 async fn every_query_of_btdb_runs_is_served_by_an_index() {
-    let (_db, mut conn) = fixture().await;
+    let (_db, lib) = fixture().await;
+    let mut conn = lib.reader().await.expect("a reader");
     let page = RunList {
         limit: 50,
         ..RunList::default()
@@ -262,7 +265,8 @@ fn ranking(metric: &str, by: By, filter: Resolved) -> Ranking {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn every_query_of_btdb_rank_is_served_by_an_index() {
-    let (_db, mut conn) = fixture().await;
+    let (_db, lib) = fixture().await;
+    let mut conn = lib.reader().await.expect("a reader");
 
     for by in [By::Best, By::Worst, By::Mean, By::Median, By::Count] {
         let (ranked, captured) = plans(async {
@@ -383,7 +387,8 @@ async fn every_query_of_btdb_rank_is_served_by_an_index() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn every_query_of_btdb_compare_and_show_is_served_by_an_index() {
-    let (_db, mut conn) = fixture().await;
+    let (_db, lib) = fixture().await;
+    let mut conn = lib.reader().await.expect("a reader");
 
     let (rows, captured) = plans(async {
         let resolved = filter(Some("Strategy_42"), None).resolve(&mut conn).await?;
@@ -416,7 +421,8 @@ async fn every_query_of_btdb_compare_and_show_is_served_by_an_index() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn one_runs_trades_and_equity_read_one_partition() {
-    let (_db, mut conn) = fixture().await;
+    let (_db, lib) = fixture().await;
+    let mut conn = lib.reader().await.expect("a reader");
 
     for run_id in [1, 1234, 1999].map(RunId) {
         let trades = plan(&mut conn, Trade::for_run(run_id)).await.unwrap();

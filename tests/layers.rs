@@ -1,5 +1,7 @@
 //! The house's arrows point one way: `cli, serve → answers → query, ingest, report → models,
-//! metrics → db`. A module may import only from the layers below its own.
+//! metrics → db`. A module may import only from the layers below its own. And every read goes
+//! through a `db::Reader`, the one place a query learns whether it runs on one server or on
+//! Citus.
 
 use std::path::{Path, PathBuf};
 
@@ -66,6 +68,61 @@ fn no_layer_imports_from_a_layer_above_it() {
     assert!(
         wrong.is_empty(),
         "imports from above:\n{}",
+        wrong.join("\n")
+    );
+}
+
+/// Files that may take a bare connection from the pool: schema upkeep, roles, health, the
+/// answer cache's listener. Everything else reads through a `Reader`.
+const BARE_CONNECTIONS: &[&str] = &[
+    "cli/db.rs",
+    "cli/doctor.rs",
+    "cli/record.rs",
+    "serve/cache.rs",
+];
+
+/// Files that may ask the database handle for its layout rather than a reader: `db status`
+/// says it, and the server decides whether answers can be cached.
+const LAYOUT_SAID: &[&str] = &["cli/db.rs", "serve/mod.rs"];
+
+#[test]
+fn every_read_goes_through_a_reader_which_alone_knows_the_layout() {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let mut wrong = Vec::new();
+    for layer in ["cli", "serve", "answers", "query", "report", "demo"] {
+        let mut files = Vec::new();
+        sources(&src.join(layer), &mut files);
+        for file in files {
+            let name = file
+                .strip_prefix(&src)
+                .expect("under src")
+                .to_string_lossy()
+                .into_owned();
+            let text = std::fs::read_to_string(&file).expect("reading a source");
+            for (n, line) in text.lines().enumerate() {
+                let code = line.split("//").next().unwrap_or_default();
+                let at = || format!("{name}:{}: {}", n + 1, line.trim());
+                // A layout handed around beside a connection is how a read once ran one
+                // server's SQL on Citus: it comes from the reader that runs the query.
+                if code.contains(": Layout") {
+                    wrong.push(format!("{} (a Layout passed by hand)", at()));
+                }
+                if code.contains(".layout()")
+                    && !code.contains("conn.layout()")
+                    && !code.contains("reader.layout()")
+                    && !LAYOUT_SAID.contains(&name.as_str())
+                {
+                    wrong.push(format!("{} (the layout not from a reader)", at()));
+                }
+                if code.contains(".conn().await") && !BARE_CONNECTIONS.contains(&name.as_str()) {
+                    wrong.push(format!("{} (a bare connection: use db.reader())", at()));
+                }
+            }
+        }
+    }
+    assert!(
+        wrong.is_empty(),
+        "reads around the reader:\n{}",
         wrong.join("\n")
     );
 }

@@ -35,7 +35,7 @@ async fn counted<T>(db: &Db, work: impl Future<Output = anyhow::Result<T>>) -> (
 async fn listing_10_or_1000_runs_costs_the_same_queries() {
     let test_db = TestDb::with_fixture("counts", FIXTURE).await;
     let db = test_db.db().await;
-    let mut conn = db.conn().await.expect("conn");
+    let mut conn = db.reader().await.expect("a reader");
     let mut counts = Vec::new();
     for limit in [10, 1000] {
         let list = RunList {
@@ -56,7 +56,7 @@ async fn listing_10_or_1000_runs_costs_the_same_queries() {
 async fn ranking_10_or_1000_strategies_costs_the_same_queries() {
     let test_db = TestDb::with_fixture("counts", FIXTURE).await;
     let db = test_db.db().await;
-    let mut conn = db.conn().await.expect("conn");
+    let mut conn = db.reader().await.expect("a reader");
     for (by, deflated) in [(By::Best, false), (By::Best, true), (By::Median, false)] {
         let mut counts = Vec::new();
         for top in [10, 1000] {

@@ -47,7 +47,7 @@ fn every_run() -> Resolved {
 
 /// The `top` strategies by their best Sharpe ratio under `filter`.
 async fn best_top(
-    conn: &mut diesel_async::AsyncPgConnection,
+    conn: &mut btdb::db::Reader<'_>,
     filter: &Resolved,
     top: i64,
 ) -> Vec<btdb::query::rank::StrategyRank> {
@@ -64,7 +64,7 @@ async fn best_top(
 #[tokio::test(flavor = "multi_thread")]
 async fn strategies_rank_by_best_worst_mean_median_and_count() {
     let (_test_db, db) = recorded().await;
-    let mut conn = db.conn().await.expect("conn");
+    let mut conn = db.reader().await.expect("a reader");
     let golden = golden();
     for (filter, path) in [(Resolved::default(), "summaries"), (every_run(), "runs")] {
         for (by, name) in [
@@ -101,7 +101,7 @@ async fn strategies_rank_by_best_worst_mean_median_and_count() {
 #[tokio::test(flavor = "multi_thread")]
 async fn min_runs_top_and_single_runs() {
     let (_test_db, db) = recorded().await;
-    let mut conn = db.conn().await.expect("conn");
+    let mut conn = db.reader().await.expect("a reader");
     let golden = golden();
 
     let at_least_three = Ranking {
@@ -162,7 +162,7 @@ async fn min_runs_top_and_single_runs() {
 #[tokio::test(flavor = "multi_thread")]
 async fn deflated_sharpe_matches_scipy() {
     let (_test_db, db) = recorded().await;
-    let mut conn = db.conn().await.expect("conn");
+    let mut conn = db.reader().await.expect("a reader");
     let golden = golden();
     let ranked = ranking(By::Best, true)
         .strategies(&mut conn, true)
@@ -194,7 +194,7 @@ async fn deflated_sharpe_matches_scipy() {
 }
 
 async fn sweep_rows(db: &Db, strategy: &str, datasets: Option<&[String]>) -> Vec<SweepRow> {
-    let mut conn = db.conn().await.expect("conn");
+    let mut conn = db.reader().await.expect("a reader");
     let filter = RunFilter {
         strategy: Some(strategy.into()),
         ..RunFilter::default()
@@ -294,7 +294,7 @@ async fn in_sample_against_out_of_sample_matches_scipy_spearman() {
 }
 
 async fn keys_where(db: &Db, condition: &str, tags: &[&str]) -> Value {
-    let mut conn = db.conn().await.expect("conn");
+    let mut conn = db.reader().await.expect("a reader");
     let filter = RunFilter {
         tags: tags.iter().map(|t| (*t).to_owned()).collect(),
         condition: Some(where_parse::parse(condition).expect("parses")),
@@ -337,7 +337,7 @@ async fn where_filters_select_the_runs_python_selects() {
         serde_json::json!([])
     );
 
-    let mut conn = db.conn().await.expect("conn");
+    let mut conn = db.reader().await.expect("a reader");
     let err = RunFilter {
         condition: Some(where_parse::parse("sharp > 1").expect("parses")),
         ..RunFilter::default()
@@ -375,7 +375,7 @@ const DOMINATED: &str = "INSERT INTO strategies (name) VALUES ('dominant');
 async fn the_top_strategies_are_right_when_one_strategy_holds_all_the_best_runs() {
     let test_db = TestDb::with_fixture("dominated", DOMINATED).await;
     let db = test_db.db().await;
-    let mut conn = db.conn().await.expect("conn");
+    let mut conn = db.reader().await.expect("a reader");
     // From the runs (a filter the summaries cannot answer), the value-ordered walk reads 256
     // rows, all of `dominant`: the probes take over. From the summaries (every group noted by
     // the fixture's inserts, none folded): the same.

@@ -10,7 +10,6 @@ use crate::db::Db;
 use crate::metrics::pbo::{self, PboError, PboMetric};
 use crate::metrics::{Direction, direction};
 use crate::models::StrategyId;
-use crate::query::filter::Resolved;
 use crate::query::pbo as pbo_query;
 use crate::query::suggest;
 use crate::query::sweep;
@@ -82,11 +81,8 @@ pub async fn answer(args: &Args, db: &Db) -> Result<Comparison> {
         bail!("--dataset and --is/--oos both choose data sets; give one or the other");
     }
     let filter = args.filter.to_filter(Some(args.strategy.clone()))?;
-    let mut conn = db.conn().await?;
-    let filter = Resolved {
-        layout: db.layout(),
-        ..filter.resolve(&mut conn).await?
-    };
+    let mut conn = db.reader().await?;
+    let filter = filter.resolve(&mut conn).await?;
     if args.pbo {
         let report = overfitting(
             db,

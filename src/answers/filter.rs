@@ -1,8 +1,8 @@
 //! The run filters that `runs`, `rank` and `compare` share, and the run selection of `delete`
 //! and `export`.
 
+use crate::db::Reader;
 use anyhow::Result;
-use diesel_async::AsyncPgConnection;
 
 use crate::models::RunId;
 use crate::query::filter::RunFilter;
@@ -82,10 +82,10 @@ impl SelectionArgs {
     }
 
     /// The selection, with `--where` parsed and the names looked up.
-    pub async fn resolve(&self, conn: &mut AsyncPgConnection) -> Result<Selection> {
+    pub async fn resolve(&self, reader: &mut Reader<'_>) -> Result<Selection> {
         let filter = self.filter.to_filter(self.strategy.clone())?;
         Ok(Selection {
-            filter: filter.resolve(conn).await?,
+            filter: filter.resolve(reader).await?,
             ids: self.ids.clone(),
             keys: self.keys.clone(),
         })

@@ -1,13 +1,11 @@
 //! `btdb rank`: strategies (or single runs) ranked by a metric.
 
+use crate::db::Reader;
 use anyhow::{Result, bail};
-use diesel_async::AsyncPgConnection;
 
 use super::filter::FilterArgs;
-use crate::db::Layout;
 use crate::metrics::stats::SharpeConfidence;
 use crate::metrics::{Direction, direction};
-use crate::query::filter::Resolved;
 use crate::query::rank::{By, Ranking, RunRank, StrategyRank};
 use crate::query::suggest;
 
@@ -84,7 +82,7 @@ impl Ranked {
 }
 
 /// The ranking `args` ask for: what `btdb rank` prints and `btdb serve` shows.
-pub async fn answer(args: &Args, conn: &mut AsyncPgConnection, layout: Layout) -> Result<Ranked> {
+pub async fn answer(args: &Args, conn: &mut Reader<'_>) -> Result<Ranked> {
     if args.deflated && args.metric != "sharpe" {
         bail!("--deflated ranks by sharpe; drop --metric {}", args.metric);
     }
@@ -98,10 +96,7 @@ pub async fn answer(args: &Args, conn: &mut AsyncPgConnection, layout: Layout) -
         metric: args.metric.clone(),
         by: args.by,
         descending,
-        filter: Resolved {
-            layout,
-            ..filter.resolve(conn).await?
-        },
+        filter: filter.resolve(conn).await?,
         min_runs: args.min_runs,
         top: (args.top > 0).then_some(args.top),
     };

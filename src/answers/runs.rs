@@ -1,7 +1,7 @@
 //! `btdb runs`: list runs, newest first or by a metric, a page at a time, with their count.
 
+use crate::db::Reader;
 use anyhow::{Result, bail};
-use diesel_async::AsyncPgConnection;
 
 use super::filter::FilterArgs;
 use crate::models::{RunId, RunStatus};
@@ -55,7 +55,7 @@ pub struct Args {
 
 /// The listing `args` ask for, its names looked up and its order checked; paged as `args`
 /// say, with the one run more that says whether another page follows.
-pub async fn listing(args: &Args, conn: &mut AsyncPgConnection) -> Result<RunList> {
+pub async fn listing(args: &Args, conn: &mut Reader<'_>) -> Result<RunList> {
     let filter = args.filter.to_filter(args.strategy.clone())?;
     let resolved = filter.resolve(conn).await?;
     let sort = Sort {
@@ -88,7 +88,7 @@ pub async fn listing(args: &Args, conn: &mut AsyncPgConnection) -> Result<RunLis
 }
 
 /// The page of runs `args` ask for, with the cursors of the pages beside it.
-pub async fn answer(args: &Args, conn: &mut AsyncPgConnection) -> Result<RunPage> {
+pub async fn answer(args: &Args, conn: &mut Reader<'_>) -> Result<RunPage> {
     let list = listing(args, conn).await?;
     let mut runs = list.fetch(conn).await?;
     let count = list.count(conn).await?;

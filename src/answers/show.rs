@@ -6,9 +6,8 @@ use anyhow::{Result, bail};
 use bigdecimal::BigDecimal;
 use chrono::{DateTime, Utc};
 use clap::ArgGroup;
-use diesel_async::AsyncPgConnection;
 
-use crate::db::Layout;
+use crate::db::Reader;
 use crate::metrics::{self, stats::SharpeConfidence};
 use crate::query::run_detail::{RunDetail, RunRef};
 
@@ -68,16 +67,12 @@ impl Args {
 
 /// The run `args` name, with its probabilistic Sharpe ratio, its trades with `--trades` and
 /// its equity curve with `--equity` or `--plot`.
-pub async fn answer(
-    args: &Args,
-    conn: &mut AsyncPgConnection,
-    layout: Layout,
-) -> Result<RunDetail> {
+pub async fn answer(args: &Args, conn: &mut Reader<'_>) -> Result<RunDetail> {
     let run = args.run_ref()?;
     let with_equity = args.equity || args.plot.is_some();
-    let detail = RunDetail::load_on(conn, &run, args.trades, with_equity, layout).await?;
+    let detail = RunDetail::load_on(conn, &run, args.trades, with_equity).await?;
     if let RunRef::Id(id) = run
-        && let Some(other) = RunDetail::id_of_key(conn, &id.to_string(), layout).await?
+        && let Some(other) = RunDetail::id_of_key(conn, &id.to_string()).await?
         && other != id
     {
         // Both readings of the number name a run: say which one this is and how to get the other.

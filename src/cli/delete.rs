@@ -40,7 +40,7 @@ pub async fn run(args: Args, global: &GlobalArgs) -> Result<()> {
     // --where is parsed before connecting: a syntax error needs no server.
     args.selection.filter.to_filter(None)?;
     let db = Db::connect(&global.db_options(SchemaUse::Write)).await?;
-    let mut conn = db.conn().await?;
+    let mut conn = db.reader().await?;
     roles::ensure_can(&mut conn, roles::Task::Delete).await?;
     let selection = args.selection.resolve(&mut conn).await?;
     let ids = selection.runs(&mut conn).await?;
@@ -57,7 +57,7 @@ pub async fn run(args: Args, global: &GlobalArgs) -> Result<()> {
                 ids.len()
             );
         }
-        let preview = delete::delete(&mut conn, &ids, args.prune, true, db.layout()).await?;
+        let preview = delete::delete(&mut conn, &ids, args.prune, true).await?;
         let question = format!(
             "{}\ndelete them? [y/N] ",
             Deletion::new(preview, true).describe()
@@ -66,7 +66,7 @@ pub async fn run(args: Args, global: &GlobalArgs) -> Result<()> {
             bail!("cancelled; nothing deleted");
         }
     }
-    let removed = delete::delete(&mut conn, &ids, args.prune, args.dry_run, db.layout()).await?;
+    let removed = delete::delete(&mut conn, &ids, args.prune, args.dry_run).await?;
     report::delete::summary(global.format, &Deletion::new(removed, args.dry_run))
 }
 

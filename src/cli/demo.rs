@@ -47,7 +47,7 @@ pub async fn run(args: Args, global: &GlobalArgs) -> Result<()> {
     );
 
     let db = Db::connect(&global.db_options(SchemaUse::Write)).await?;
-    roles::ensure_can(&mut *db.conn().await?, roles::Task::Record).await?;
+    roles::ensure_can(&mut *db.reader().await?, roles::Task::Record).await?;
     let jobs = args.jobs.min(global.pool_size);
     let writers = db.writers(jobs)?;
     let options = RecordOptions {
@@ -74,7 +74,7 @@ pub async fn run(args: Args, global: &GlobalArgs) -> Result<()> {
         ),
     );
 
-    let mut conn = db.conn().await?;
+    let mut conn = db.reader().await?;
     let (in_sample, out_of_sample) = demo::datasets(MAIN_MARKET);
     let ranking = Ranking {
         metric: "sharpe".into(),

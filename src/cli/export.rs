@@ -46,7 +46,7 @@ pub async fn run(args: Args, global: &GlobalArgs) -> Result<()> {
 
 async fn export(args: &Args, global: &GlobalArgs, sink: &mut Sink) -> Result<()> {
     let db = Db::connect(&global.db_options(SchemaUse::Read)).await?;
-    let mut conn = db.conn().await?;
+    let mut conn = db.reader().await?;
     let selection = args.selection.resolve(&mut conn).await?;
     let ids = selection.runs(&mut conn).await?;
     if ids.is_empty() && args.selection.selects() {

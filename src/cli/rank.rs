@@ -10,7 +10,7 @@ use crate::report;
 
 pub async fn run(args: Args, global: &GlobalArgs) -> Result<()> {
     let db = Db::connect(&global.db_options(SchemaUse::Read)).await?;
-    let mut conn = db.conn().await?;
-    let ranked = answer(&args, &mut conn, db.layout()).await?;
+    let mut conn = db.reader().await?;
+    let ranked = answer(&args, &mut conn).await?;
     report::emit(global.format, &ranked, || vec![ranked.table(&args)])
 }

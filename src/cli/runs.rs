@@ -10,7 +10,7 @@ use crate::report;
 
 pub async fn run(args: Args, global: &GlobalArgs) -> Result<()> {
     let db = Db::connect(&global.db_options(SchemaUse::Read)).await?;
-    let mut conn = db.conn().await?;
+    let mut conn = db.reader().await?;
     let page = answer(&args, &mut conn).await?;
     report::emit(global.format, &page, || vec![page.table(&args.metrics)])
 }

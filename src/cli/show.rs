@@ -11,8 +11,8 @@ use crate::report::{self, plot};
 
 pub async fn run(args: Args, global: &GlobalArgs) -> Result<()> {
     let db = Db::connect(&global.db_options(SchemaUse::Read)).await?;
-    let mut conn = db.conn().await?;
-    let detail = answer(&args, &mut conn, db.layout()).await?;
+    let mut conn = db.reader().await?;
+    let detail = answer(&args, &mut conn).await?;
     if let Some(path) = &args.plot {
         let points = equity_points(detail.equity.as_deref().unwrap_or_default());
         plot::save(path, &plot::equity(&title(&detail), &points)?)?;

@@ -84,6 +84,44 @@ pub struct WriterPool {
     layout: Layout,
 }
 
+/// A connection with the layout of the database it reads, resolved once when btdb connected:
+/// every query whose SQL differs between one server and Citus is built from a `Reader`, never
+/// from a layout passed beside a connection, so that no read can run one layout's SQL on the
+/// other. It is the connection too (it dereferences to one) for queries alike on both.
+pub struct Reader<'a> {
+    conn: PooledConnection<'a, AsyncPgConnection>,
+    layout: Layout,
+}
+
+impl std::fmt::Debug for Reader<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Reader")
+            .field("layout", &self.layout)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Reader<'_> {
+    /// How the tables this connection reads are laid out.
+    pub fn layout(&self) -> Layout {
+        self.layout
+    }
+}
+
+impl std::ops::Deref for Reader<'_> {
+    type Target = AsyncPgConnection;
+
+    fn deref(&self) -> &AsyncPgConnection {
+        &self.conn
+    }
+}
+
+impl std::ops::DerefMut for Reader<'_> {
+    fn deref_mut(&mut self) -> &mut AsyncPgConnection {
+        &mut self.conn
+    }
+}
+
 impl WriterPool {
     /// The layout of the tables these connections write.
     pub fn layout(&self) -> Layout {
@@ -282,7 +320,18 @@ impl Db {
         &self.schema
     }
 
-    /// A connection from the pool; waits up to the connect timeout for a free one.
+    /// A connection for the commands' queries, which knows the layout of what it reads (see
+    /// [`Reader`]); waits up to the connect timeout for a free one.
+    pub async fn reader(&self) -> Result<Reader<'_>> {
+        Ok(Reader {
+            conn: self.conn().await?,
+            layout: self.layout,
+        })
+    }
+
+    /// A bare connection from the pool, for what does not depend on the layout (schema
+    /// upkeep, roles, health); reads go through [`Db::reader`]. Waits up to the connect
+    /// timeout for a free one.
     pub async fn conn(&self) -> Result<PooledConnection<'_, AsyncPgConnection>> {
         self.pool.get().await.map_err(|e| {
             let last = self.last_error.0.lock().unwrap_or_else(|p| p.into_inner());

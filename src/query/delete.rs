@@ -8,7 +8,7 @@ use diesel::sql_types::{Array, BigInt, Nullable, Text};
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 use serde::Serialize;
 
-use crate::db::Layout;
+use crate::db::{Layout, Reader};
 use crate::models::{RunId, StrategyId};
 
 /// What a deletion removed, or (rolled back) would remove.
@@ -29,12 +29,12 @@ const PRUNE_ATTEMPTS: u32 = 3;
 /// Deletes the runs `ids`, what they own and, with `prune`, the parents they leave without a
 /// run, in one transaction; `dry_run` rolls it back, so its counts are exactly what would go.
 pub async fn delete(
-    conn: &mut AsyncPgConnection,
+    conn: &mut Reader<'_>,
     ids: &[RunId],
     prune: bool,
     dry_run: bool,
-    layout: Layout,
 ) -> Result<Removed> {
+    let layout = conn.layout();
     enum Stop {
         Failed(diesel::result::Error),
         DryRun(Removed),

@@ -11,7 +11,6 @@ use diesel_async::AsyncPgConnection;
 
 use super::suggest;
 use super::where_parse::{Comparison, Expr, Field, Op, Value};
-use crate::db::Layout;
 use crate::db::explain::load;
 use crate::models::{Strategy, StrategyId, Sweep, SweepId};
 use crate::schema::{metrics, parameter_sets, runs, strategies, sweeps};
@@ -46,8 +45,6 @@ pub struct Resolved {
     pub sweep_id: Option<SweepId>,
     pub tags: Vec<String>,
     pub condition: Option<Expr>,
-    /// The layout of the database the names were looked up in: it shapes the queries.
-    pub layout: Layout,
 }
 
 /// The columns by which a table's rows belong to a run.
@@ -135,7 +132,6 @@ impl RunFilter {
             sweep_id,
             tags: self.tags.clone(),
             condition: self.condition.clone(),
-            layout: Layout::Single,
         })
     }
 }

@@ -60,7 +60,7 @@ pub async fn load(db: &Db, strategies: &[StrategyId], dataset: &str) -> Result<S
     )
     .bind::<Array<BigInt>, _>(&ids)
     .bind::<Text, _>(dataset)
-    .load(&mut *db.conn().await?)
+    .load(&mut *db.reader().await?)
     .await?;
     let completed: i64 = {
         #[derive(diesel::QueryableByName)]
@@ -74,7 +74,7 @@ pub async fn load(db: &Db, strategies: &[StrategyId], dataset: &str) -> Result<S
         )
         .bind::<Array<BigInt>, _>(&ids)
         .bind::<Text, _>(dataset)
-        .get_result(&mut *db.conn().await?)
+        .get_result(&mut *db.reader().await?)
         .await?;
         total.n
     };
@@ -107,7 +107,8 @@ async fn curves(db: &Db, runs: &[RunId]) -> Result<Vec<Points>> {
         return Ok(Vec::new());
     }
     let ids: Vec<i64> = runs.iter().map(|r| r.0).collect();
-    let sql = match db.layout() {
+    let mut reader = db.reader().await?;
+    let sql = match reader.layout() {
         // One BRIN-guided read per run: `= ANY` would scan the BRIN index once per id.
         Layout::Single => {
             "SELECT c.run_id, e.ts, e.equity
@@ -128,7 +129,7 @@ async fn curves(db: &Db, runs: &[RunId]) -> Result<Vec<Points>> {
     };
     let mut found: HashMap<RunId, Points> = diesel::sql_query(sql)
         .bind::<Array<BigInt>, _>(ids)
-        .load::<Points>(&mut *db.conn().await?)
+        .load::<Points>(&mut *reader)
         .await?
         .into_iter()
         .map(|p| (p.run_id, p))

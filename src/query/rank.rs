@@ -19,9 +19,9 @@ use diesel::query_builder::{
 use diesel::sql_types::{Array, BigInt, Double, Nullable};
 use diesel_async::AsyncPgConnection;
 
-use crate::db::Layout;
 use crate::db::aggregate::{mean_of, median_of};
 use crate::db::explain::{self, load};
+use crate::db::{Layout, Reader};
 use serde::Serialize;
 
 use super::StrategyRef;
@@ -125,7 +125,7 @@ impl Ranking {
     /// ratio (which reads the `sharpe` metric whatever `metric` is).
     pub async fn strategies(
         &self,
-        conn: &mut AsyncPgConnection,
+        conn: &mut Reader<'_>,
         deflated: bool,
     ) -> Result<Vec<StrategyRank>> {
         // The summaries answer any order with one row per strategy, counted. Under a filter
@@ -133,7 +133,7 @@ impl Ranking {
         // not count; the other orders aggregate the matching runs.
         // On Citus a probe per strategy cannot be pushed down to the workers: without the
         // summaries every order is an aggregate, computed per shard and combined.
-        let single = self.filter.layout == Layout::Single;
+        let single = conn.layout() == Layout::Single;
         let summarised = summary::answers(&self.filter);
         // Where one server reads one index entry per strategy, runs are not counted, on Citus
         // either: both layouts give the same answer.
@@ -153,11 +153,7 @@ impl Ranking {
                 top: self.top,
             };
             explain::path("ranking from the summaries: one kept row per strategy");
-            let rows: Vec<Scored> = if single {
-                load(conn, || ranking.query()).await?
-            } else {
-                ranking.load_distributed(conn).await?
-            };
+            let rows: Vec<Scored> = ranking.load(conn).await?;
             // On Citus the summaries name each strategy's best run.
             rows.into_iter()
                 .filter_map(|s| {
@@ -214,7 +210,7 @@ impl Ranking {
             .filter_map(|s| best.get(s))
             .map(|b| b.0)
             .collect();
-        let runs: HashMap<RunId, RunSummary> = RunList::by_ids(run_ids, self.filter.layout)
+        let runs: HashMap<RunId, RunSummary> = RunList::by_ids(run_ids)
             .fetch(conn)
             .await?
             .into_iter()
@@ -253,7 +249,7 @@ impl Ranking {
     }
 
     /// Single runs in rank order.
-    pub async fn runs(&self, conn: &mut AsyncPgConnection) -> Result<Vec<RunRank>> {
+    pub async fn runs(&self, conn: &mut Reader<'_>) -> Result<Vec<RunRank>> {
         let query = || {
             let query = self
                 .completed_rows()
@@ -269,12 +265,9 @@ impl Ranking {
             }
         };
         let ranked: Vec<(RunId, f64)> = load(conn, query).await?;
-        let runs = RunList::by_ids(
-            ranked.iter().map(|(id, _)| *id).collect(),
-            self.filter.layout,
-        )
-        .fetch(conn)
-        .await?;
+        let runs = RunList::by_ids(ranked.iter().map(|(id, _)| *id).collect())
+            .fetch(conn)
+            .await?;
         Ok(ranked
             .into_iter()
             .zip(runs)

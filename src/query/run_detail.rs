@@ -10,8 +10,8 @@ use serde::Serialize;
 use super::runs::{RunSummary, RunWithParents, with_parents};
 
 use super::NotFound;
-use crate::db::Layout;
 use crate::db::explain::load;
+use crate::db::{Layout, Reader};
 use crate::metrics::stats::SharpeConfidence;
 use crate::models::run::Keyed;
 use crate::models::{EquityPoint, Metric, MetricValue, Run, RunId, Trade};
@@ -89,16 +89,9 @@ impl RunDetail {
 
     /// The id of the run recorded under `key`, if any: on Citus from `run_keys`, distributed
     /// by the key (one shard), rather than from `runs`, where a key is on any shard.
-    pub async fn id_of_key(
-        conn: &mut AsyncPgConnection,
-        key: &str,
-        layout: Layout,
-    ) -> Result<Option<RunId>> {
-        match layout {
-            Layout::Single => {
-                let found: Vec<(RunId, Vec<u8>)> = load(conn, || Run::by_key(key)).await?;
-                Ok(found.first().map(|(id, _)| *id))
-            }
+    pub async fn id_of_key(conn: &mut Reader<'_>, key: &str) -> Result<Option<RunId>> {
+        match conn.layout() {
+            Layout::Single => key_owner(conn, key).await,
             Layout::Distributed => {
                 let found: Vec<Keyed> = load(conn, || Run::keyed(&[key])).await?;
                 Ok(found.first().map(|k| k.run_id))
@@ -108,19 +101,16 @@ impl RunDetail {
 
     /// The run `run` names, a key turned into its id first on Citus (see `id_of_key`).
     pub async fn load_on(
-        conn: &mut AsyncPgConnection,
+        conn: &mut Reader<'_>,
         run: &RunRef,
         with_trades: bool,
         with_equity: bool,
-        layout: Layout,
     ) -> Result<Self> {
-        match (layout, run) {
-            (Layout::Distributed, RunRef::Key(key)) => {
-                match Self::id_of_key(conn, key, layout).await? {
-                    Some(id) => Self::load(conn, &RunRef::Id(id), with_trades, with_equity).await,
-                    None => Err(NotFound(format!("no run with run_key `{key}`")).into()),
-                }
-            }
+        match (conn.layout(), run) {
+            (Layout::Distributed, RunRef::Key(key)) => match Self::id_of_key(conn, key).await? {
+                Some(id) => Self::load(conn, &RunRef::Id(id), with_trades, with_equity).await,
+                None => Err(NotFound(format!("no run with run_key `{key}`")).into()),
+            },
             _ => Self::load(conn, run, with_trades, with_equity).await,
         }
     }
@@ -144,14 +134,12 @@ impl RunDetail {
         let Some(found) = found else {
             let missing = match run {
                 // An error's path: on Citus this asks every shard, which is fine here.
-                RunRef::Id(id) => {
-                    match Self::id_of_key(conn, &id.to_string(), Layout::Single).await? {
-                        Some(other) => format!(
-                            "no run with id {id}; run {other} has the run_key `{id}`: btdb show --key {id}"
-                        ),
-                        None => format!("no run with id {id}"),
-                    }
-                }
+                RunRef::Id(id) => match key_owner(conn, &id.to_string()).await? {
+                    Some(other) => format!(
+                        "no run with id {id}; run {other} has the run_key `{id}`: btdb show --key {id}"
+                    ),
+                    None => format!("no run with id {id}"),
+                },
                 RunRef::Key(key) => format!("no run with run_key `{key}`"),
             };
             return Err(NotFound(missing).into());
@@ -215,4 +203,11 @@ impl RunDetail {
             equity,
         })
     }
+}
+
+/// The run recorded under `key`, read from `runs` by its key: on any layout (on Citus it asks
+/// every shard, which only an error's path and one server's lookups do).
+async fn key_owner(conn: &mut AsyncPgConnection, key: &str) -> Result<Option<RunId>> {
+    let found: Vec<(RunId, Vec<u8>)> = load(conn, || Run::by_key(key)).await?;
+    Ok(found.first().map(|(id, _)| *id))
 }

@@ -17,8 +17,8 @@ use serde::Serialize;
 use super::StrategyRef;
 use super::count::bounded_count;
 use super::filter::{METRICS, RUNS, Resolved};
-use crate::db::Layout;
 use crate::db::explain::load;
+use crate::db::{Layout, Reader};
 use crate::models::{Metric, MetricValue, ParameterSet, Run, RunId, RunStatus, Strategy, Sweep};
 use crate::schema::{metrics, parameter_sets, runs, strategies, sweeps};
 
@@ -196,14 +196,10 @@ pub struct RunList {
 type MetricKeyset = (f64, RunId);
 
 impl RunList {
-    /// Exactly the runs `ids`, in this order, on a database of `layout`.
-    pub fn by_ids(ids: Vec<RunId>, layout: Layout) -> Self {
+    /// Exactly the runs `ids`, in this order.
+    pub fn by_ids(ids: Vec<RunId>) -> Self {
         RunList {
             ids: Some(ids),
-            filter: Resolved {
-                layout,
-                ..Resolved::default()
-            },
             ..RunList::default()
         }
     }
@@ -216,7 +212,7 @@ impl RunList {
 
     /// The runs, with their parents joined in one query and their metrics in a second; sorted
     /// by a metric, a first query takes the page's ids from the metric's index.
-    pub async fn fetch(&self, conn: &mut AsyncPgConnection) -> Result<Vec<RunSummary>> {
+    pub async fn fetch(&self, conn: &mut Reader<'_>) -> Result<Vec<RunSummary>> {
         let picked = match (&self.ids, &self.sort.metric) {
             (Some(ids), _) => Some(ids.clone()),
             (None, Some(metric)) => Some(self.page_by_metric(conn, metric).await?),
@@ -259,7 +255,7 @@ impl RunList {
                 .predicates::<runs::table, _, _, _, _>(RUNS)
                 .is_empty();
         let mut out: Vec<RunSummary> = match &picked {
-            Some(ids) if by_ids_alone && self.filter.layout == Layout::Distributed => {
+            Some(ids) if by_ids_alone && conn.layout() == Layout::Distributed => {
                 let read: Vec<(Run, Vec<String>, Vec<f64>)> = load(conn, || {
                     runs::table.filter(runs::id.eq_any(ids.clone())).select((
                         Run::as_select(),

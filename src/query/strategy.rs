@@ -1,11 +1,11 @@
 //! One strategy at a glance: its versions, the data sets and sweeps its runs are on, and the
 //! names of the parameters its sweeps vary.
 
+use crate::db::Reader;
 use anyhow::Result;
 use diesel::dsl::{count_star, sql};
 use diesel::prelude::*;
 use diesel::sql_types::Text;
-use diesel_async::AsyncPgConnection;
 use serde::Serialize;
 
 use super::StrategyRef;
@@ -34,7 +34,7 @@ pub struct Overview {
 impl Overview {
     /// The strategy named `name` (in any case, every version), in five queries; an unknown
     /// name is the error `compare` gives, with the close matches.
-    pub async fn load(conn: &mut AsyncPgConnection, name: &str) -> Result<Self> {
+    pub async fn load(conn: &mut Reader<'_>, name: &str) -> Result<Self> {
         let filter = RunFilter {
             strategy: Some(name.to_owned()),
             ..RunFilter::default()

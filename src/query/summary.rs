@@ -14,8 +14,8 @@ use diesel::{QueryResult, QueryableByName};
 use diesel_async::AsyncPgConnection;
 
 use super::filter::Resolved;
-use crate::db::Layout;
 use crate::db::explain::load;
+use crate::db::{Layout, Reader};
 use crate::models::{RunId, StrategyId};
 
 /// Folds the pending notes into the summaries; returns how many groups were recomputed.
@@ -136,11 +136,19 @@ struct Noted {
 }
 
 impl SummaryRanking<'_> {
-    /// `(strategy, score, runs, extreme)` per strategy, best score first (ties: lower strategy
-    /// id): on one server in one statement, so one snapshot.
-    pub fn query(&self) -> Query {
-        let kept = self.kept(&self.unless_noted());
-        let counted = self.counted(&format!("IN ({})", self.noted_strategies()));
+    /// `(strategy, score, runs, extreme, best run)` per strategy, best score first (ties:
+    /// lower strategy id), as the reader's layout reads them.
+    pub async fn load(&self, conn: &mut Reader<'_>) -> QueryResult<Vec<Scored>> {
+        match conn.layout() {
+            Layout::Single => load(conn, || self.query()).await,
+            Layout::Distributed => self.load_distributed(conn).await,
+        }
+    }
+
+    /// On one server: in one statement, so one snapshot.
+    fn query(&self) -> Query {
+        let kept = self.kept(&self.unless_noted(), false);
+        let counted = self.counted(&format!("IN ({})", self.noted_strategies()), false);
         self.bind(
             self.ordered(&format!("{kept} UNION ALL {counted}"), ""),
             &[],
@@ -152,7 +160,7 @@ impl SummaryRanking<'_> {
     /// coordinator: the kept rows of the groups without a note, with the noted strategies, on
     /// the coordinator alone; only if some are noted, their scores from the workers, then the
     /// ranking on the coordinator again, those scores given to it.
-    pub async fn load_distributed(&self, conn: &mut AsyncPgConnection) -> QueryResult<Vec<Scored>> {
+    async fn load_distributed(&self, conn: &mut AsyncPgConnection) -> QueryResult<Vec<Scored>> {
         // The ranking as far as the kept rows tell it, with the noted strategies beside it:
         // with none noted, as after every fold, that is the answer.
         let noted_column = format!(
@@ -161,7 +169,7 @@ impl SummaryRanking<'_> {
         );
         let first: Vec<UnlessNoted> = load(conn, || {
             self.bind(
-                self.ordered(&self.kept(&self.unless_noted()), &noted_column),
+                self.ordered(&self.kept(&self.unless_noted(), true), &noted_column),
                 &[],
                 None,
             )
@@ -188,9 +196,11 @@ impl SummaryRanking<'_> {
             return Ok(first.into_iter().map(|row| row.scored).collect());
         }
         // The noted strategies' scores from the workers, then the ranking with them.
-        let counted: Vec<Scored> =
-            load(conn, || self.bind(self.counted("= ANY($6)"), &noted, None)).await?;
-        let kept = self.kept("s.strategy_id <> ALL($6)");
+        let counted: Vec<Scored> = load(conn, || {
+            self.bind(self.counted("= ANY($6)", true), &noted, None)
+        })
+        .await?;
+        let kept = self.kept("s.strategy_id <> ALL($6)", true);
         let given = "SELECT * FROM unnest($7::bigint[], $8::float8[], $9::bigint[], \
                      $10::float8[], $11::bigint[]) AS n(strategy_id, score, runs, extreme, best_run)";
         load(conn, || {
@@ -210,10 +220,6 @@ impl SummaryRanking<'_> {
             None => "c.strategy_id = s.strategy_id",
         };
         format!("NOT EXISTS (SELECT 1 FROM metric_summary_changes c WHERE {noted})")
-    }
-
-    fn distributed(&self) -> bool {
-        self.filter.layout == Layout::Distributed
     }
 
     /// The strategies with a noted group the ranking reads (`$2`: the data set).
@@ -236,8 +242,9 @@ impl SummaryRanking<'_> {
         restrict
     }
 
-    /// The kept rows of the strategies `fresh` accepts.
-    fn kept(&self, fresh: &str) -> String {
+    /// The kept rows of the strategies `fresh` accepts; on Citus (`distributed`) with the
+    /// best run the summaries name.
+    fn kept(&self, fresh: &str, distributed: bool) -> String {
         let summaries = match self.filter.dataset {
             Some(_) => "metric_summaries s",
             None => "pooled_metric_summaries s",
@@ -247,11 +254,7 @@ impl SummaryRanking<'_> {
         } else {
             ("s.lowest", "s.lowest_run")
         };
-        let run = if self.distributed() {
-            run
-        } else {
-            "NULL::bigint"
-        };
+        let run = if distributed { run } else { "NULL::bigint" };
         format!(
             "SELECT s.strategy_id, {} AS score, s.runs, {extreme} AS extreme, {run} AS best_run \
              FROM {summaries} \
@@ -261,14 +264,15 @@ impl SummaryRanking<'_> {
         )
     }
 
-    /// The rows of the strategies `which` accepts, aggregated from `metrics`.
-    fn counted(&self, which: &str) -> String {
+    /// The rows of the strategies `which` accepts, aggregated from `metrics`; on Citus
+    /// (`distributed`) with their best run.
+    fn counted(&self, which: &str, distributed: bool) -> String {
         let (extreme, order) = if self.highest_best {
             ("max(metrics.value)", "DESC")
         } else {
             ("min(metrics.value)", "ASC")
         };
-        let run = if self.distributed() {
+        let run = if distributed {
             format!("(array_agg(metrics.run_id ORDER BY metrics.value {order}, metrics.run_id))[1]")
         } else {
             "NULL::bigint".to_owned()

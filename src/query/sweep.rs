@@ -14,7 +14,7 @@ use serde::Serialize;
 
 use super::filter::{METRICS, Resolved};
 use super::suggest;
-use crate::db::{Layout, explain};
+use crate::db::{Layout, Reader, explain};
 use crate::decimal;
 use crate::metrics::{mean, stats};
 use crate::models::ParameterSetId;
@@ -32,12 +32,12 @@ pub struct SweepRow {
 /// Loads the metric of every completed run that passes `filter` (which names the strategy),
 /// through `metrics_rank_idx` on (name, strategy_id).
 pub async fn load(
-    conn: &mut AsyncPgConnection,
+    conn: &mut Reader<'_>,
     metric: &str,
     filter: &Resolved,
     datasets: Option<&[String]>,
 ) -> Result<Vec<SweepRow>> {
-    if filter.layout == Layout::Distributed && filter.condition.is_none() {
+    if conn.layout() == Layout::Distributed && filter.condition.is_none() {
         return load_apart(conn, metric, filter, datasets).await;
     }
     let query = || {

@@ -7,7 +7,7 @@ use diesel::prelude::*;
 use diesel_async::AsyncPgConnection;
 use serde::Serialize;
 
-use crate::db::Layout;
+use crate::db::Reader;
 use crate::db::explain::load;
 use crate::models::{EquityPoint, RunId, Trade};
 use crate::query::NotFound;
@@ -59,8 +59,7 @@ pub async fn trades(
 
 /// The runs `ids` side by side, in the order given, with their equity curves when asked.
 pub async fn side_by_side(
-    conn: &mut AsyncPgConnection,
-    layout: Layout,
+    conn: &mut Reader<'_>,
     ids: &[RunId],
     with_equity: bool,
 ) -> Result<(SideBySide, HashMap<RunId, Vec<EquityPoint>>)> {
@@ -70,7 +69,7 @@ pub async fn side_by_side(
             ids.len()
         );
     }
-    let runs = RunList::by_ids(ids.to_vec(), layout).fetch(conn).await?;
+    let runs = RunList::by_ids(ids.to_vec()).fetch(conn).await?;
     if let Some(missing) = ids.iter().find(|id| !runs.iter().any(|r| r.id == **id)) {
         return Err(NotFound(format!("no run with id {missing}")).into());
     }

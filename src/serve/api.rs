@@ -43,7 +43,7 @@ pub const WRITES_FILES: &[&str] = &["plot"];
 pub async fn rank(State(app): State<App>, RawQuery(query): RawQuery) -> Response {
     answer(app, move |app| async move {
         let args: rank::Args = Params::parse(query.as_deref()).args(&[], WRITES_FILES)?;
-        rank::answer(&args, &mut *app.db.conn().await?, app.db.layout()).await
+        rank::answer(&args, &mut app.db.reader().await?).await
     })
     .await
 }
@@ -62,13 +62,13 @@ pub async fn runs(State(app): State<App>, RawQuery(query): RawQuery) -> Response
     if params.get("key").is_some() {
         return answer(app, move |app| async move {
             let args: show::Args = params.args(&[], WRITES_FILES)?;
-            show::answer(&args, &mut *app.db.conn().await?, app.db.layout()).await
+            show::answer(&args, &mut app.db.reader().await?).await
         })
         .await;
     }
     answer(app, move |app| async move {
         let args: runs::Args = params.args(&[], WRITES_FILES)?;
-        runs::answer(&args, &mut *app.db.conn().await?).await
+        runs::answer(&args, &mut app.db.reader().await?).await
     })
     .await
 }
@@ -80,7 +80,7 @@ pub async fn show(
 ) -> Response {
     answer(app, move |app| async move {
         let args: show::Args = Params::parse(query.as_deref()).args(&[id], WRITES_FILES)?;
-        show::answer(&args, &mut *app.db.conn().await?, app.db.layout()).await
+        show::answer(&args, &mut app.db.reader().await?).await
     })
     .await
 }
@@ -93,7 +93,7 @@ pub async fn trades(
 ) -> Response {
     answer(app, move |app| async move {
         let (id, after, limit) = trade_page(&id, &mut Params::parse(query.as_deref()))?;
-        answers::trades(&mut *app.db.conn().await?, id, after, limit).await
+        answers::trades(&mut *app.db.reader().await?, id, after, limit).await
     })
     .await
 }
@@ -127,7 +127,7 @@ pub async fn side_by_side(State(app): State<App>, RawQuery(query): RawQuery) -> 
         let ids = answers::ids(&params.take("id"))?;
         params.finish(&["id"])?;
         let (side_by_side, _) =
-            answers::side_by_side(&mut *app.db.conn().await?, app.db.layout(), &ids, false).await?;
+            answers::side_by_side(&mut app.db.reader().await?, &ids, false).await?;
         Ok(side_by_side)
     })
     .await
@@ -137,7 +137,7 @@ pub async fn side_by_side(State(app): State<App>, RawQuery(query): RawQuery) -> 
 pub async fn strategy(State(app): State<App>, Path(name): Path<String>) -> Response {
     app.clone()
         .local(move || async move {
-            json(async { Overview::load(&mut *app.db.conn().await?, &name).await }.await)
+            json(async { Overview::load(&mut app.db.reader().await?, &name).await }.await)
         })
         .await
 }

@@ -59,7 +59,7 @@ where
 pub async fn ranking(State(app): State<App>, RawQuery(query): RawQuery) -> Response {
     table(app, "ranking.csv".to_owned(), move |app| async move {
         let args: rank::Args = Params::parse(query.as_deref()).args(&[], WRITES_FILES)?;
-        let ranked = rank::answer(&args, &mut *app.db.conn().await?, app.db.layout()).await?;
+        let ranked = rank::answer(&args, &mut app.db.reader().await?).await?;
         Ok(ranked.table(&args))
     })
     .await
@@ -98,7 +98,7 @@ pub async fn run_rows(
         let mut params = Params::parse(None);
         params.push(if trades { "trades" } else { "equity" }, "true");
         let args: show::Args = params.args(&[id], WRITES_FILES)?;
-        let detail = show::answer(&args, &mut *app.db.conn().await?, app.db.layout()).await?;
+        let detail = show::answer(&args, &mut app.db.reader().await?).await?;
         Ok(match trades {
             true => crate::report::show::trades_table(detail.trades.as_deref().unwrap_or_default()),
             false => {
@@ -156,7 +156,7 @@ async fn stream(
     started: &mut Option<tokio::sync::oneshot::Sender<Result<(), Response>>>,
 ) -> anyhow::Result<()> {
     let args: runs::Args = params.args(&[], WRITES_FILES)?;
-    let mut conn = app.db.conn().await?;
+    let mut conn = app.db.reader().await?;
     let mut list: RunList = runs::listing(&args, &mut conn).await?;
     list.limit = PAGE;
     list.before = None;

@@ -22,8 +22,8 @@ pub async fn page(State(app): State<App>, RawQuery(query): RawQuery) -> Response
     let title = "Strategies".to_owned();
     on_worker(app, title, move |app| async move {
         let args: rank::Args = params.args(&[], WRITES_FILES)?;
-        let mut conn = app.db.conn().await?;
-        let ranked = rank::answer(&args, &mut conn, app.db.layout()).await?;
+        let mut conn = app.db.reader().await?;
+        let ranked = rank::answer(&args, &mut conn).await?;
         let metrics = suggest::metric_names(&mut conn).await?;
         Ok(content(&args, &metrics, &ranked, &params.query()))
     })

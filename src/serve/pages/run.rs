@@ -36,8 +36,8 @@ pub async fn page(
             .map_err(|_| anyhow::anyhow!("`trades-after` is a trade number"))?;
         params.default("equity", "true");
         let args: show::Args = params.args(std::slice::from_ref(&id), WRITES_FILES)?;
-        let mut conn = app.db.conn().await?;
-        let detail = show::answer(&args, &mut conn, app.db.layout()).await?;
+        let mut conn = app.db.reader().await?;
+        let detail = show::answer(&args, &mut conn).await?;
         let trades = answers::trades(&mut conn, detail.run.id, after, TRADES).await?;
         let twins = RunDetail::twins(&mut conn, detail.run.id).await?;
         let curve = show::equity_points(detail.equity.as_deref().unwrap_or_default());

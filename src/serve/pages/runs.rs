@@ -23,7 +23,7 @@ pub async fn page(State(app): State<App>, RawQuery(query): RawQuery) -> Response
         let mut params = Params::parse(query.as_deref());
         let basket = Basket::take(&mut params)?;
         let args: runs::Args = params.args(&[], WRITES_FILES)?;
-        let mut conn = app.db.conn().await?;
+        let mut conn = app.db.reader().await?;
         let known = Known::load(&mut conn).await?;
         let view = View {
             args: &args,

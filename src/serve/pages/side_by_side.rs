@@ -25,8 +25,7 @@ pub async fn page(State(app): State<App>, RawQuery(query): RawQuery) -> Response
             .take_one("diff")
             .is_some_and(|d| d != "false" && d != "0");
         params.finish(&["id", "diff"])?;
-        let (runs, curves) =
-            answers::side_by_side(&mut *app.db.conn().await?, app.db.layout(), &ids, true).await?;
+        let (runs, curves) = answers::side_by_side(&mut app.db.reader().await?, &ids, true).await?;
         let series: Vec<_> = runs
             .runs
             .iter()

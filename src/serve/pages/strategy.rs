@@ -24,7 +24,7 @@ pub async fn page(
     let title = name.clone();
     on_worker(app, title, move |app| async move {
         let mut params = Params::parse(query.as_deref());
-        let overview = Overview::load(&mut *app.db.conn().await?, &name).await?;
+        let overview = Overview::load(&mut app.db.reader().await?, &name).await?;
         let (is, oos) = (params.take_one("is"), params.take_one("oos"));
         params.take("strategy");
         let mut sweep = params.clone();
@@ -56,7 +56,7 @@ pub async fn page(
         let strategy = format!("--strategy={name}");
         let args: compare::Args = sweep.args(std::slice::from_ref(&strategy), WRITES_FILES)?;
         let comparison = compare::answer(&args, &app.db).await?;
-        let metrics = crate::query::suggest::metric_names(&mut *app.db.conn().await?).await?;
+        let metrics = crate::query::suggest::metric_names(&mut *app.db.reader().await?).await?;
         let to_runs = RunsOf {
             strategy: &name,
             dataset: args.filter.dataset.as_deref(),
