@@ -704,3 +704,70 @@ async fn extreme_values_fold_and_rank_on_citus_as_on_one_server() {
         }
     }
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_demo_runs_on_citus_and_ranks_as_on_one_server() {
+    let Some(citus) = CitusDb::new().await else {
+        return;
+    };
+    let single = TestDb::new().await;
+    let out = |url: &str| {
+        let dir = common::scratch_dir("citus-demo");
+        let printed = ok_at(
+            url,
+            &[
+                "demo",
+                "--out",
+                dir.to_str().expect("a path"),
+                "--format",
+                "json",
+            ],
+        );
+        serde_json::from_str::<Value>(&printed)
+            .unwrap_or_else(|e| panic!("the demo's JSON: {e}: {printed}"))
+    };
+    // What differs between two databases and two folders: times, ids and paths.
+    let comparable = |mut answer: Value| {
+        for key in [
+            "recorded_at",
+            "id",
+            "parameter_set_id",
+            "heatmap",
+            "runs_folder",
+        ] {
+            answer = without(answer, key);
+        }
+        answer
+    };
+    let (one, distributed) = (comparable(out(single.url())), comparable(out(citus.url())));
+    for part in ["ranking", "out_of_sample", "overfitting", "recorded"] {
+        assert!(
+            same(&one[part], &distributed[part]),
+            "the demo's {part} differs on Citus:\n{}\n{}",
+            one[part],
+            distributed[part]
+        );
+    }
+    // A listing and a ranking, through a reader that knows the layout (the demo recorded in
+    // parallel, so ids differ: runs compare by key).
+    let keys = |url: &str| {
+        let page = answer(url, &["runs", "--strategy", "sma_cross", "--limit", "500"]);
+        let mut keys: Vec<String> = page["runs"]
+            .as_array()
+            .expect("runs")
+            .iter()
+            .map(|r| r["run_key"].as_str().expect("key").to_owned())
+            .collect();
+        keys.sort();
+        keys
+    };
+    assert_eq!(keys(single.url()).len(), 120);
+    assert_eq!(keys(single.url()), keys(citus.url()));
+    let ranked = |url: &str| {
+        without(
+            answer(url, &["rank", "--metric", "sharpe", "--by", "median"]),
+            "id",
+        )
+    };
+    assert!(same(&ranked(single.url()), &ranked(citus.url())));
+}
