@@ -10,6 +10,7 @@ pub mod cli;
 pub mod db;
 pub mod decimal;
 pub mod demo;
+pub mod document;
 pub mod ingest;
 pub mod metrics;
 pub mod models;

@@ -4,7 +4,7 @@
 
 #![no_main]
 
-use btdb::ingest::{document, validate};
+use btdb::document;
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
@@ -14,7 +14,7 @@ fuzz_target!(|data: &[u8]| {
     let Ok(doc) = document::parse(text) else {
         return;
     };
-    let Ok(run) = validate::validate(doc, Some("fuzz")) else {
+    let Ok(run) = document::validate(doc, Some("fuzz")) else {
         return;
     };
     assert!(!run.run_key.is_empty());

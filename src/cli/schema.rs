@@ -2,7 +2,7 @@
 
 use anyhow::Result;
 
-use crate::ingest::document::JSON_SCHEMA;
+use crate::document::JSON_SCHEMA;
 use crate::report;
 
 #[derive(Debug, clap::Args)]

@@ -1,12 +1,9 @@
 //! Recording run documents: read, validate, write, many runs per transaction (each run whole
 //! or not at all).
 
-pub mod canonical;
-pub mod document;
 pub mod freqtrade;
 pub mod mlflow;
 pub mod source;
-pub mod validate;
 pub mod write;
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -19,6 +16,7 @@ use serde::Serialize;
 
 use crate::db::error::{self, ServerError};
 use crate::db::{Layout, WriterPool};
+use crate::document::{self, ValidRun};
 use crate::models::RunId;
 use source::{Flow, Input, Item, Origin};
 use write::{Parents, WriteError, Written};
@@ -305,7 +303,7 @@ fn process(
             }
         }
     }
-    let runs: Vec<&validate::ValidRun> = valid.iter().map(|(_, _, run)| run).collect();
+    let runs: Vec<&ValidRun> = valid.iter().map(|(_, _, run)| run).collect();
     let written = write::write_group(conn, &runs, parents, layout);
     let mut lost = None;
     for ((i, origin, run), result) in valid.into_iter().zip(written) {
@@ -339,7 +337,7 @@ fn process(
 }
 
 /// One document parsed and validated, or why it cannot be recorded.
-fn prepare(item: Item, options: &RecordOptions) -> Result<(Origin, validate::ValidRun), Outcome> {
+fn prepare(item: Item, options: &RecordOptions) -> Result<(Origin, ValidRun), Outcome> {
     let (origin, text) = match item {
         Item::Document { origin, text } => (origin, text),
         Item::Broken { origin, message } => return Err(failed(&origin, message)),
@@ -362,7 +360,7 @@ fn prepare(item: Item, options: &RecordOptions) -> Result<(Origin, validate::Val
             return Err(failed(&origin, format!("{place}{field}{}", e.message)));
         }
     };
-    match validate::validate(doc, options.sweep.as_deref()) {
+    match document::validate(doc, options.sweep.as_deref()) {
         Ok(run) => Ok((origin, run)),
         Err(invalid) => Err(failed(&origin, invalid.to_string())),
     }

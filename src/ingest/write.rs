@@ -6,8 +6,8 @@ use diesel::PgConnection;
 use diesel::prelude::*;
 use diesel::result::{DatabaseErrorKind, Error as DieselError};
 
-use super::validate::ValidRun;
 use crate::db::Layout;
+use crate::document::{self, ValidRun, validate};
 use crate::models::equity_point::NewEquityPoint;
 use crate::models::metric::NewMetric;
 use crate::models::numeric::Numeric;
@@ -269,17 +269,17 @@ fn compare(
     let stored = crate::query::export::stored_document(conn, id)
         .ok()
         .flatten()
-        .and_then(|doc| super::document::parse(&doc.to_string()).ok())
-        .and_then(|doc| super::validate::validate(doc, None).ok());
+        .and_then(|doc| document::parse(&doc.to_string()).ok())
+        .and_then(|doc| document::validate(doc, None).ok());
     if stored
         .as_ref()
-        .is_some_and(|stored| super::validate::same_but_for_last_bits(stored, run))
+        .is_some_and(|stored| validate::same_but_for_last_bits(stored, run))
     {
         return Ok(Written::AlreadyPresent(id));
     }
     Err(WriteError::Conflict {
         key: run.run_key.clone(),
-        field: stored.and_then(|stored| super::validate::first_difference(&stored, run)),
+        field: stored.and_then(|stored| validate::first_difference(&stored, run)),
     })
 }
 

@@ -12,7 +12,7 @@ use serde_json::{Map, Value, json};
 
 use super::runs::{RunWithParents, with_parents};
 use crate::db::explain::load;
-use crate::ingest::validate;
+use crate::document::validate;
 use crate::metrics;
 use crate::models::{EquityPoint, Metric, MetricValue, Run, RunId, Trade};
 use crate::schema::runs;

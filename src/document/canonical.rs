@@ -8,6 +8,8 @@ use bigdecimal::{BigDecimal, Zero};
 use chrono::{DateTime, Utc};
 use sha2::{Digest, Sha256};
 
+use super::validate::ValidRun;
+
 /// Hashing goes through a buffer: thousands of tiny `update` calls cost more than the hashing.
 #[derive(Debug, Default, Clone)]
 pub struct Canonical {
@@ -138,6 +140,68 @@ impl Canonical {
         self.buffer.clear();
         std::mem::take(&mut self.hasher).finalize().into()
     }
+}
+
+/// The content hash of `run`: its canonical form under document version 1, every field with
+/// its default applied, `given_key` being the document's own `run_key` (none when the key is
+/// derived from this hash). The order and spelling here are the contract that keys every
+/// stored run (docs/run-document.md): `tests/document.rs` pins the hash of a fixed document.
+pub fn content_hash(run: &ValidRun, given_key: Option<&str>) -> [u8; 32] {
+    let mut canonical = Canonical::new();
+    canonical
+        .field("version")
+        .str("1")
+        .field("run_key")
+        .opt_str(given_key)
+        .field("strategy")
+        .str(&run.strategy_name)
+        .str(&run.strategy_version)
+        .field("params")
+        .str(&run.params.to_string())
+        .field("dataset")
+        .str(&run.dataset)
+        .field("period_start")
+        .opt_time(run.period_start)
+        .field("period_end")
+        .opt_time(run.period_end)
+        .field("initial_capital")
+        .opt_decimal(run.initial_capital.as_ref())
+        .field("periods_per_year")
+        .f64(run.periods_per_year)
+        .field("sweep")
+        .opt_str(run.sweep.as_deref())
+        .field("tags")
+        .len(run.tags.len());
+    for tag in &run.tags {
+        canonical.str(tag);
+    }
+    canonical
+        .field("status")
+        .str(run.status.as_str())
+        .field("metrics")
+        .len(run.supplied_metrics.len());
+    for name in &run.supplied_metrics {
+        let value = run.metrics.get(name).copied().unwrap_or(f64::NAN);
+        canonical.str(name).f64(value);
+    }
+    canonical.field("trades").len(run.trades.len());
+    for t in &run.trades {
+        canonical
+            .str(&t.symbol)
+            .str(t.side.as_str())
+            .decimal(&t.quantity)
+            .time(t.entry_time)
+            .decimal(&t.entry_price)
+            .time(t.exit_time)
+            .decimal(&t.exit_price)
+            .decimal(&t.fees)
+            .decimal(&t.pnl);
+    }
+    canonical.field("equity").len(run.equity.len());
+    for (ts, value) in &run.equity {
+        canonical.time(*ts).decimal(value);
+    }
+    canonical.finish()
 }
 
 #[cfg(test)]

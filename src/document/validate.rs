@@ -12,8 +12,8 @@ use chrono::{DateTime, SecondsFormat, Utc};
 use serde_json::{Map, Number, Value};
 use sha2::{Digest, Sha256};
 
-use super::canonical::Canonical;
-use super::document::{Decimal, RunDocument, clip, kind};
+use super::canonical::content_hash;
+use super::fields::{Decimal, EquityPoint, RunDocument, TradeDocument, clip, kind};
 use crate::models::{RunStatus, TradeSide};
 use crate::{decimal, metrics};
 
@@ -195,8 +195,67 @@ pub fn is_metric_name(name: &str) -> bool {
         && chars.all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '.')
 }
 
-/// Applies every rule and default to a parsed document. `default_sweep` is `--sweep`.
+/// Applies every rule and default to a parsed document. `default_sweep` is `--sweep`. The
+/// steps run in the document's order, so that the first broken rule reported is the first in
+/// the document.
 pub fn validate(doc: RunDocument, default_sweep: Option<&str>) -> Result<ValidRun, Invalid> {
+    let sweep = doc
+        .sweep
+        .clone()
+        .or_else(|| default_sweep.map(str::to_owned));
+    let tags = doc.tags.clone().unwrap_or_default();
+    check_names(&doc, sweep.as_deref(), &tags)?;
+    let periods_per_year = periods_per_year(doc.periods_per_year)?;
+    let params = canonical_params(doc.params.unwrap_or_default())?;
+    let (equity, equity_f64) = equity_curve(doc.equity.unwrap_or_default())?;
+    let trades = trades(doc.trades.unwrap_or_default())?;
+    let (period_start, period_end) = period(
+        doc.period_start.map(|t| t.0),
+        doc.period_end.map(|t| t.0),
+        &equity,
+    )?;
+    let initial_capital = initial_capital(doc.initial_capital, &equity)?;
+    let supplied = doc.metrics.unwrap_or_default();
+    check_metrics(&supplied)?;
+
+    let pnl: Vec<&BigDecimal> = trades.iter().map(|t| &t.pnl).collect();
+    let mut metrics: BTreeMap<String, f64> = metrics::computed(&equity_f64, periods_per_year, &pnl)
+        .into_iter()
+        .map(|(name, value)| (name.to_owned(), value))
+        .collect();
+    let supplied_metrics = supplied.keys().cloned().collect();
+    metrics.extend(supplied);
+    let params_hash: [u8; 32] = Sha256::digest(params.to_string().as_bytes()).into();
+    let mut run = ValidRun {
+        run_key: String::new(),
+        content_hash: [0; 32],
+        strategy_name: doc.strategy.name,
+        strategy_version: doc.strategy.version,
+        params,
+        params_hash,
+        dataset: doc.dataset,
+        period_start,
+        period_end,
+        initial_capital,
+        periods_per_year,
+        sweep,
+        tags,
+        status: doc.status.unwrap_or(RunStatus::Completed),
+        metrics,
+        supplied_metrics,
+        trades,
+        equity,
+    };
+    run.content_hash = content_hash(&run, doc.run_key.as_deref());
+    run.run_key = doc
+        .run_key
+        .unwrap_or_else(|| derived_run_key(&run.content_hash));
+    Ok(run)
+}
+
+/// The names: a run key, strategy, version, data set, sweep and tags of the allowed lengths
+/// and characters.
+fn check_names(doc: &RunDocument, sweep: Option<&str>, tags: &[String]) -> Result<(), Invalid> {
     if let Some(key) = &doc.run_key {
         let chars = key.chars().count();
         if chars == 0 || chars > MAX_NAME_CHARS {
@@ -216,26 +275,37 @@ pub fn validate(doc: RunDocument, default_sweep: Option<&str>) -> Result<ValidRu
         ));
     }
     check_name(|| "dataset".into(), &doc.dataset)?;
-    let sweep = doc.sweep.or_else(|| default_sweep.map(str::to_owned));
-    if let Some(sweep) = &sweep {
+    if let Some(sweep) = sweep {
         check_name(|| "sweep".into(), sweep)?;
     }
-    let tags = doc.tags.unwrap_or_default();
     for (i, tag) in tags.iter().enumerate() {
         check_name(|| format!("tags[{i}]"), tag)?;
     }
-    let periods_per_year = doc.periods_per_year.unwrap_or(DEFAULT_PERIODS_PER_YEAR);
-    if !(periods_per_year.is_finite() && periods_per_year > 0.0) {
-        return Err(invalid(
-            "periods_per_year",
-            format!("must be a number > 0, not {periods_per_year}"),
-        ));
-    }
-    let params = canonical_params(doc.params.unwrap_or_default())?;
+    Ok(())
+}
 
-    let mut equity = Vec::with_capacity(doc.equity.as_ref().map_or(0, Vec::len));
-    let mut equity_f64 = Vec::with_capacity(equity.capacity());
-    for (i, point) in doc.equity.unwrap_or_default().into_iter().enumerate() {
+/// The annualisation factor, 252 unless given: a number > 0.
+fn periods_per_year(given: Option<f64>) -> Result<f64, Invalid> {
+    let value = given.unwrap_or(DEFAULT_PERIODS_PER_YEAR);
+    if value.is_finite() && value > 0.0 {
+        Ok(value)
+    } else {
+        Err(invalid(
+            "periods_per_year",
+            format!("must be a number > 0, not {value}"),
+        ))
+    }
+}
+
+/// The equity curve, exact and as the floats the metrics are computed from: values > 0 within
+/// a float64's range, timestamps strictly increasing.
+#[allow(clippy::type_complexity)]
+fn equity_curve(
+    points: Vec<EquityPoint>,
+) -> Result<(Vec<(DateTime<Utc>, BigDecimal)>, Vec<f64>), Invalid> {
+    let mut equity: Vec<(DateTime<Utc>, BigDecimal)> = Vec::with_capacity(points.len());
+    let mut equity_f64 = Vec::with_capacity(points.len());
+    for (i, point) in points.into_iter().enumerate() {
         check_positive(|| format!("equity[{i}].equity"), &point.equity)?;
         if !point.equity.approx.is_finite() {
             return Err(invalid(
@@ -261,9 +331,14 @@ pub fn validate(doc: RunDocument, default_sweep: Option<&str>) -> Result<ValidRu
         equity_f64.push(point.equity.approx);
         equity.push((point.ts.0, point.equity.value));
     }
+    Ok((equity, equity_f64))
+}
 
-    let mut trades = Vec::with_capacity(doc.trades.as_ref().map_or(0, Vec::len));
-    for (i, t) in doc.trades.unwrap_or_default().into_iter().enumerate() {
+/// The trades: quantities and prices > 0, exits not before entries, fees >= 0 (0 unless
+/// given), and pnl computed exactly where not given.
+fn trades(documents: Vec<TradeDocument>) -> Result<Vec<ValidTrade>, Invalid> {
+    let mut trades = Vec::with_capacity(documents.len());
+    for (i, t) in documents.into_iter().enumerate() {
         check_name(|| format!("trades[{i}].symbol"), &t.symbol)?;
         check_positive(|| format!("trades[{i}].quantity"), &t.quantity)?;
         check_positive(|| format!("trades[{i}].entry_price"), &t.entry_price)?;
@@ -315,15 +390,23 @@ pub fn validate(doc: RunDocument, default_sweep: Option<&str>) -> Result<ValidRu
             pnl,
         });
     }
+    Ok(trades)
+}
 
-    // One equity point is no period: the defaults need two.
+/// The period, the curve's first and last timestamps unless given (one point is no period),
+/// its end after its start.
+#[allow(clippy::type_complexity)]
+fn period(
+    start: Option<DateTime<Utc>>,
+    end: Option<DateTime<Utc>>,
+    equity: &[(DateTime<Utc>, BigDecimal)],
+) -> Result<(Option<DateTime<Utc>>, Option<DateTime<Utc>>), Invalid> {
     let (first, last) = match (equity.first(), equity.last()) {
         (Some(first), Some(last)) if equity.len() >= 2 => (Some(first.0), Some(last.0)),
         _ => (None, None),
     };
-    let period_start = doc.period_start.map(|t| t.0).or(first);
-    let period_end = doc.period_end.map(|t| t.0).or(last);
-    if let (Some(start), Some(end)) = (period_start, period_end)
+    let (start, end) = (start.or(first), end.or(last));
+    if let (Some(start), Some(end)) = (start, end)
         && start >= end
     {
         return Err(invalid(
@@ -335,16 +418,26 @@ pub fn validate(doc: RunDocument, default_sweep: Option<&str>) -> Result<ValidRu
             ),
         ));
     }
-    let initial_capital = match doc.initial_capital {
+    Ok((start, end))
+}
+
+/// The initial capital, > 0 when given, else the curve's first value.
+fn initial_capital(
+    given: Option<Decimal>,
+    equity: &[(DateTime<Utc>, BigDecimal)],
+) -> Result<Option<BigDecimal>, Invalid> {
+    match given {
         Some(capital) => {
             check_positive(|| "initial_capital".into(), &capital)?;
-            Some(capital.value)
+            Ok(Some(capital.value))
         }
-        None => equity.first().map(|(_, e)| e.clone()),
-    };
+        None => Ok(equity.first().map(|(_, e)| e.clone())),
+    }
+}
 
-    let supplied = doc.metrics.unwrap_or_default();
-    for (name, value) in &supplied {
+/// The supplied metrics: names of the grammar, finite values.
+fn check_metrics(supplied: &BTreeMap<String, f64>) -> Result<(), Invalid> {
+    for (name, value) in supplied {
         if !is_metric_name(name) {
             return Err(invalid(
                 format!("metrics.{}", clip(name)),
@@ -358,96 +451,7 @@ pub fn validate(doc: RunDocument, default_sweep: Option<&str>) -> Result<ValidRu
             ));
         }
     }
-
-    let status = doc.status.unwrap_or(RunStatus::Completed);
-    let mut canonical = Canonical::new();
-    canonical
-        .field("version")
-        .str("1")
-        .field("run_key")
-        .opt_str(doc.run_key.as_deref())
-        .field("strategy")
-        .str(&doc.strategy.name)
-        .str(&doc.strategy.version)
-        .field("params")
-        .str(&params.to_string())
-        .field("dataset")
-        .str(&doc.dataset)
-        .field("period_start")
-        .opt_time(period_start)
-        .field("period_end")
-        .opt_time(period_end)
-        .field("initial_capital")
-        .opt_decimal(initial_capital.as_ref())
-        .field("periods_per_year")
-        .f64(periods_per_year)
-        .field("sweep")
-        .opt_str(sweep.as_deref())
-        .field("tags")
-        .len(tags.len());
-    for tag in &tags {
-        canonical.str(tag);
-    }
-    canonical
-        .field("status")
-        .str(status.as_str())
-        .field("metrics")
-        .len(supplied.len());
-    for (name, value) in &supplied {
-        canonical.str(name).f64(*value);
-    }
-    canonical.field("trades").len(trades.len());
-    for t in &trades {
-        canonical
-            .str(&t.symbol)
-            .str(t.side.as_str())
-            .decimal(&t.quantity)
-            .time(t.entry_time)
-            .decimal(&t.entry_price)
-            .time(t.exit_time)
-            .decimal(&t.exit_price)
-            .decimal(&t.fees)
-            .decimal(&t.pnl);
-    }
-    canonical.field("equity").len(equity.len());
-    for (ts, value) in &equity {
-        canonical.time(*ts).decimal(value);
-    }
-    let content_hash = canonical.finish();
-    let run_key = match doc.run_key {
-        Some(key) => key,
-        None => derived_run_key(&content_hash),
-    };
-
-    let pnl: Vec<&BigDecimal> = trades.iter().map(|t| &t.pnl).collect();
-    let mut metrics: BTreeMap<String, f64> = metrics::computed(&equity_f64, periods_per_year, &pnl)
-        .into_iter()
-        .map(|(name, value)| (name.to_owned(), value))
-        .collect();
-    let supplied_metrics = supplied.keys().cloned().collect();
-    metrics.extend(supplied);
-
-    let params_hash: [u8; 32] = Sha256::digest(params.to_string().as_bytes()).into();
-    Ok(ValidRun {
-        run_key,
-        content_hash,
-        strategy_name: doc.strategy.name,
-        strategy_version: doc.strategy.version,
-        params,
-        params_hash,
-        dataset: doc.dataset,
-        period_start,
-        period_end,
-        initial_capital,
-        periods_per_year,
-        sweep,
-        tags,
-        status,
-        metrics,
-        supplied_metrics,
-        trades,
-        equity,
-    })
+    Ok(())
 }
 
 /// `sign·(exit − entry)·quantity − fees` in 128-bit integers, exactly as the decimal arithmetic
