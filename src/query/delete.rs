@@ -4,12 +4,12 @@
 use anyhow::Result;
 use diesel::prelude::*;
 use diesel::result::DatabaseErrorKind;
-use diesel::sql_types::{Array, BigInt, Nullable, Text};
+use diesel::sql_types::{Array, BigInt};
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 use serde::Serialize;
 
 use crate::db::{Layout, Reader};
-use crate::models::{RunId, StrategyId};
+use crate::models::RunId;
 
 /// What a deletion removed, or (rolled back) would remove.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
@@ -51,7 +51,7 @@ pub async fn delete(
             .transaction(async |conn| {
                 let removed = match layout {
                     Layout::Single => remove(conn, &ids, prune).await?,
-                    Layout::Distributed => remove_distributed(conn, &ids, prune).await?,
+                    Layout::Distributed => super::citus::delete_runs(conn, &ids, prune).await?,
                 };
                 if dry_run {
                     Err(Stop::DryRun(removed))
@@ -93,133 +93,6 @@ pub async fn delete(
         Err(Stop::DryRun(removed)) => Ok(removed),
         Err(Stop::Failed(e)) => Err(e.into()),
     }
-}
-
-/// `remove` in statements Citus runs on the shards: rows matched by `= ANY` on the
-/// distribution column (each shard gets its own ids), the keys freed in `run_keys`, and the
-/// parents left without a run found by asking which are still used, since a reference table's
-/// DELETE cannot look into a distributed one.
-async fn remove_distributed(
-    conn: &mut AsyncPgConnection,
-    ids: &[i64],
-    prune: bool,
-) -> diesel::QueryResult<Removed> {
-    // `runs` has foreign keys to reference tables: once it was changed over parallel
-    // connections to its shards, Citus refuses a change to those tables in the same
-    // transaction. One connection per node keeps the pruning possible.
-    diesel::sql_query("SET LOCAL citus.multi_shard_modify_mode TO 'sequential'")
-        .execute(conn)
-        .await?;
-    let owned = |table: &str| {
-        diesel::sql_query(format!("DELETE FROM {table} WHERE run_id = ANY($1)"))
-            .bind::<Array<BigInt>, _>(ids.to_vec())
-    };
-    let metrics = owned("metrics").execute(conn).await? as u64;
-    let trades = owned("trades").execute(conn).await? as u64;
-    let equity_points = owned("equity_points").execute(conn).await? as u64;
-    #[derive(QueryableByName)]
-    struct Row {
-        #[diesel(sql_type = Text)]
-        run_key: String,
-        #[diesel(sql_type = BigInt)]
-        strategy_id: i64,
-        #[diesel(sql_type = BigInt)]
-        parameter_set_id: i64,
-        #[diesel(sql_type = Nullable<BigInt>)]
-        sweep_id: Option<i64>,
-        #[diesel(sql_type = Text)]
-        dataset: String,
-        #[diesel(sql_type = diesel::sql_types::Bool)]
-        completed: bool,
-    }
-    let gone: Vec<Row> = diesel::sql_query(
-        "DELETE FROM runs WHERE id = ANY($1)
-         RETURNING run_key, strategy_id, parameter_set_id, sweep_id, dataset,
-                   status = 'completed' AS completed",
-    )
-    .bind::<Array<BigInt>, _>(ids.to_vec())
-    .load(conn)
-    .await?;
-    let groups: Vec<(StrategyId, &str)> = gone
-        .iter()
-        .filter(|r| r.completed)
-        .map(|r| (StrategyId(r.strategy_id), r.dataset.as_str()))
-        .collect();
-    let keys: Vec<&str> = gone.iter().map(|r| r.run_key.as_str()).collect();
-    diesel::sql_query("DELETE FROM run_keys WHERE run_key = ANY($1)")
-        .bind::<Array<Text>, _>(keys)
-        .execute(conn)
-        .await?;
-    let mut removed = Removed {
-        runs: gone.len() as u64,
-        metrics,
-        trades,
-        equity_points,
-        ..Removed::default()
-    };
-    if prune {
-        let distinct = |mut v: Vec<i64>| {
-            v.sort_unstable();
-            v.dedup();
-            v
-        };
-        // Of `candidates`, those that `used` (a query of the ids still referred to) leaves out.
-        async fn orphans(
-            conn: &mut AsyncPgConnection,
-            candidates: Vec<i64>,
-            used: &[&str],
-        ) -> diesel::QueryResult<Vec<i64>> {
-            #[derive(QueryableByName)]
-            struct Used {
-                #[diesel(sql_type = BigInt)]
-                id: i64,
-            }
-            let mut left = candidates;
-            for sql in used {
-                let still: Vec<Used> = diesel::sql_query(*sql)
-                    .bind::<Array<BigInt>, _>(left.clone())
-                    .load(conn)
-                    .await?;
-                left.retain(|id| !still.iter().any(|u| u.id == *id));
-            }
-            Ok(left)
-        }
-        let drop = |table: &str, orphans: Vec<i64>| {
-            diesel::sql_query(format!("DELETE FROM {table} WHERE id = ANY($1)"))
-                .bind::<Array<BigInt>, _>(orphans)
-        };
-        let sets = distinct(gone.iter().map(|r| r.parameter_set_id).collect());
-        let sets = orphans(
-            conn,
-            sets,
-            &["SELECT DISTINCT parameter_set_id AS id FROM runs WHERE parameter_set_id = ANY($1)"],
-        )
-        .await?;
-        removed.parameter_sets = drop("parameter_sets", sets).execute(conn).await? as u64;
-        let sweeps = distinct(gone.iter().filter_map(|r| r.sweep_id).collect());
-        let sweeps = orphans(
-            conn,
-            sweeps,
-            &["SELECT DISTINCT sweep_id AS id FROM runs WHERE sweep_id = ANY($1)"],
-        )
-        .await?;
-        removed.sweeps = drop("sweeps", sweeps).execute(conn).await? as u64;
-        let strategies = distinct(gone.iter().map(|r| r.strategy_id).collect());
-        let strategies = orphans(
-            conn,
-            strategies,
-            &[
-                "SELECT DISTINCT strategy_id AS id FROM runs WHERE strategy_id = ANY($1)",
-                "SELECT DISTINCT strategy_id AS id FROM parameter_sets WHERE strategy_id = ANY($1)",
-            ],
-        )
-        .await?;
-        removed.strategies = drop("strategies", strategies).execute(conn).await? as u64;
-    }
-    if !groups.is_empty() {
-        super::summary::note_async(conn, &groups).await?;
-    }
-    Ok(removed)
 }
 
 #[derive(QueryableByName)]

@@ -1,6 +1,7 @@
 //! Read models: query builders that load a page of rows with everything shown beside them in a
 //! constant number of queries.
 
+mod citus;
 pub mod count;
 pub mod delete;
 pub mod export;

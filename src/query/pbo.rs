@@ -118,14 +118,7 @@ async fn curves(db: &Db, runs: &[RunId]) -> Result<Vec<Points>> {
                         array_agg(p.equity::float8 ORDER BY p.seq) AS equity
                  FROM equity_points p WHERE p.run_id = c.run_id) e"
         }
-        // Grouped by the distribution column, so that every worker builds its runs' arrays;
-        // Citus cannot push a LATERAL join from a list of ids down to the shards.
-        Layout::Distributed => {
-            "SELECT p.run_id, array_agg(p.ts ORDER BY p.seq) AS ts,
-                    array_agg(p.equity::float8 ORDER BY p.seq) AS equity
-             FROM equity_points p WHERE p.run_id = ANY($1::bigint[])
-             GROUP BY p.run_id"
-        }
+        Layout::Distributed => super::citus::EQUITY_CURVES,
     };
     let mut found: HashMap<RunId, Points> = diesel::sql_query(sql)
         .bind::<Array<BigInt>, _>(ids)

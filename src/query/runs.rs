@@ -6,11 +6,10 @@ use std::collections::{BTreeMap, HashMap};
 use anyhow::{Result, bail};
 use chrono::{DateTime, Utc};
 use diesel::dsl::AsSelect;
-use diesel::dsl::sql;
 use diesel::expression::BoxableExpression;
 use diesel::pg::Pg;
 use diesel::prelude::*;
-use diesel::sql_types::{Array, BigInt, Double, Text};
+use diesel::sql_types::BigInt;
 use diesel_async::AsyncPgConnection;
 use serde::Serialize;
 
@@ -21,12 +20,6 @@ use crate::db::explain::load;
 use crate::db::{Layout, Reader};
 use crate::models::{Metric, MetricValue, ParameterSet, Run, RunId, RunStatus, Strategy, Sweep};
 use crate::schema::{metrics, parameter_sets, runs, strategies, sweeps};
-
-/// A run's metric names and, in the same order, their values, in a select list over `runs`.
-const METRIC_NAMES: &str = "coalesce((SELECT array_agg(m.name ORDER BY m.name) FROM metrics m \
-                            WHERE m.run_id = runs.id), '{}')";
-const METRIC_VALUES: &str = "coalesce((SELECT array_agg(m.value ORDER BY m.name) FROM metrics m \
-                             WHERE m.run_id = runs.id), '{}')";
 
 /// Most runs one page holds.
 pub const MAX_PAGE: i64 = 10_000;
@@ -79,54 +72,6 @@ pub fn with_parents() -> WithParents {
             ParameterSet::as_select(),
             Option::<Sweep>::as_select(),
         ))
-}
-
-/// `runs` with their parents, read by id from the parents' tables.
-async fn with_parents_apart(
-    conn: &mut AsyncPgConnection,
-    runs: Vec<Run>,
-) -> Result<Vec<RunWithParents>> {
-    let ids = |of: fn(&Run) -> Option<i64>| {
-        let mut ids: Vec<i64> = runs.iter().filter_map(of).collect();
-        ids.sort_unstable();
-        ids.dedup();
-        ids
-    };
-    let (set_ids, sweep_ids) = (
-        ids(|r| Some(r.parameter_set_id.0)),
-        ids(|r| r.sweep_id.map(|s| s.0)),
-    );
-    let sets: HashMap<i64, (ParameterSet, Strategy)> = load(conn, || {
-        parameter_sets::table
-            .inner_join(strategies::table)
-            .filter(parameter_sets::id.eq_any(set_ids.clone()))
-            .select((ParameterSet::as_select(), Strategy::as_select()))
-    })
-    .await?
-    .into_iter()
-    .map(|(set, strategy): (ParameterSet, Strategy)| (set.id.0, (set, strategy)))
-    .collect();
-    let sweeps: HashMap<i64, Sweep> = if sweep_ids.is_empty() {
-        HashMap::new()
-    } else {
-        load(conn, || {
-            sweeps::table
-                .filter(sweeps::id.eq_any(sweep_ids.clone()))
-                .select(Sweep::as_select())
-        })
-        .await?
-        .into_iter()
-        .map(|sweep: Sweep| (sweep.id.0, sweep))
-        .collect()
-    };
-    Ok(runs
-        .into_iter()
-        .filter_map(|run| {
-            let (set, strategy) = sets.get(&run.parameter_set_id.0)?.clone();
-            let sweep = run.sweep_id.and_then(|id| sweeps.get(&id.0).cloned());
-            Some((run, strategy, set, sweep))
-        })
-        .collect())
 }
 
 impl RunSummary {
@@ -256,28 +201,7 @@ impl RunList {
                 .is_empty();
         let mut out: Vec<RunSummary> = match &picked {
             Some(ids) if by_ids_alone && conn.layout() == Layout::Distributed => {
-                let read: Vec<(Run, Vec<String>, Vec<f64>)> = load(conn, || {
-                    runs::table.filter(runs::id.eq_any(ids.clone())).select((
-                        Run::as_select(),
-                        sql::<Array<Text>>(METRIC_NAMES),
-                        sql::<Array<Double>>(METRIC_VALUES),
-                    ))
-                })
-                .await?;
-                let mut metrics: HashMap<RunId, (Vec<String>, Vec<f64>)> = HashMap::new();
-                let mut runs = Vec::with_capacity(read.len());
-                for (run, names, values) in read {
-                    metrics.insert(run.id, (names, values));
-                    runs.push(run);
-                }
-                with_parents_apart(conn, runs)
-                    .await?
-                    .into_iter()
-                    .map(|row| {
-                        let (names, values) = metrics.remove(&row.0.id).unwrap_or_default();
-                        RunSummary::new(row, names.into_iter().zip(values))
-                    })
-                    .collect()
+                super::citus::runs_by_ids(conn, ids).await?
             }
             _ => {
                 let rows: Vec<RunWithParents> = load(conn, query).await?;

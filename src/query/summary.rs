@@ -120,28 +120,13 @@ pub struct SummaryRanking<'a> {
 /// One of the queries of a ranking on Citus.
 pub type Query = BoxedSqlQuery<'static, Pg, diesel::query_builder::SqlQuery>;
 
-/// A kept row, and the strategies with a note (the same on every row).
-#[derive(QueryableByName)]
-struct UnlessNoted {
-    #[diesel(embed)]
-    scored: Scored,
-    #[diesel(sql_type = Nullable<Array<BigInt>>)]
-    noted: Option<Vec<i64>>,
-}
-
-#[derive(QueryableByName)]
-struct Noted {
-    #[diesel(sql_type = BigInt)]
-    strategy_id: i64,
-}
-
 impl SummaryRanking<'_> {
     /// `(strategy, score, runs, extreme, best run)` per strategy, best score first (ties:
     /// lower strategy id), as the reader's layout reads them.
     pub async fn load(&self, conn: &mut Reader<'_>) -> QueryResult<Vec<Scored>> {
         match conn.layout() {
             Layout::Single => load(conn, || self.query()).await,
-            Layout::Distributed => self.load_distributed(conn).await,
+            Layout::Distributed => super::citus::summary_scores(self, conn).await,
         }
     }
 
@@ -156,65 +141,8 @@ impl SummaryRanking<'_> {
         )
     }
 
-    /// The same on Citus, where `metrics` is on the workers and the summaries on the
-    /// coordinator: the kept rows of the groups without a note, with the noted strategies, on
-    /// the coordinator alone; only if some are noted, their scores from the workers, then the
-    /// ranking on the coordinator again, those scores given to it.
-    async fn load_distributed(&self, conn: &mut AsyncPgConnection) -> QueryResult<Vec<Scored>> {
-        // The ranking as far as the kept rows tell it, with the noted strategies beside it:
-        // with none noted, as after every fold, that is the answer.
-        let noted_column = format!(
-            ", (SELECT array_agg(DISTINCT c.strategy_id) FROM ({}) c) AS noted",
-            self.noted_strategies()
-        );
-        let first: Vec<UnlessNoted> = load(conn, || {
-            self.bind(
-                self.ordered(&self.kept(&self.unless_noted(), true), &noted_column),
-                &[],
-                None,
-            )
-        })
-        .await?;
-        let noted: Vec<i64> = match first.first() {
-            Some(row) => row.noted.clone().unwrap_or_default(),
-            // No kept row to carry them: asked apart.
-            None => load::<_, Noted>(conn, || {
-                diesel::sql_query(format!(
-                    "SELECT DISTINCT strategy_id FROM ({}) c",
-                    self.noted_strategies()
-                ))
-                .into_boxed()
-                .bind::<Text, _>(self.metric.to_owned())
-                .bind::<Text, _>(self.filter.dataset.clone().unwrap_or_default())
-            })
-            .await?
-            .into_iter()
-            .map(|n| n.strategy_id)
-            .collect(),
-        };
-        if noted.is_empty() {
-            return Ok(first.into_iter().map(|row| row.scored).collect());
-        }
-        // The noted strategies' scores from the workers, then the ranking with them.
-        let counted: Vec<Scored> = load(conn, || {
-            self.bind(self.counted("= ANY($6)", true), &noted, None)
-        })
-        .await?;
-        let kept = self.kept("s.strategy_id <> ALL($6)", true);
-        let given = "SELECT * FROM unnest($7::bigint[], $8::float8[], $9::bigint[], \
-                     $10::float8[], $11::bigint[]) AS n(strategy_id, score, runs, extreme, best_run)";
-        load(conn, || {
-            self.bind(
-                self.ordered(&format!("{kept} UNION ALL {given}"), ""),
-                &noted,
-                Some(&counted),
-            )
-        })
-        .await
-    }
-
     /// The kept rows' condition that their group has no note.
-    fn unless_noted(&self) -> String {
+    pub(super) fn unless_noted(&self) -> String {
         let noted = match self.filter.dataset {
             Some(_) => "c.strategy_id = s.strategy_id AND c.dataset = s.dataset",
             None => "c.strategy_id = s.strategy_id",
@@ -223,7 +151,7 @@ impl SummaryRanking<'_> {
     }
 
     /// The strategies with a noted group the ranking reads (`$2`: the data set).
-    fn noted_strategies(&self) -> &'static str {
+    pub(super) fn noted_strategies(&self) -> &'static str {
         match self.filter.dataset {
             Some(_) => "SELECT c.strategy_id FROM metric_summary_changes c WHERE c.dataset = $2",
             None => "SELECT c.strategy_id FROM metric_summary_changes c",
@@ -244,7 +172,7 @@ impl SummaryRanking<'_> {
 
     /// The kept rows of the strategies `fresh` accepts; on Citus (`distributed`) with the
     /// best run the summaries name.
-    fn kept(&self, fresh: &str, distributed: bool) -> String {
+    pub(super) fn kept(&self, fresh: &str, distributed: bool) -> String {
         let summaries = match self.filter.dataset {
             Some(_) => "metric_summaries s",
             None => "pooled_metric_summaries s",
@@ -266,7 +194,7 @@ impl SummaryRanking<'_> {
 
     /// The rows of the strategies `which` accepts, aggregated from `metrics`; on Citus
     /// (`distributed`) with their best run.
-    fn counted(&self, which: &str, distributed: bool) -> String {
+    pub(super) fn counted(&self, which: &str, distributed: bool) -> String {
         let (extreme, order) = if self.highest_best {
             ("max(metrics.value)", "DESC")
         } else {
@@ -288,7 +216,7 @@ impl SummaryRanking<'_> {
 
     /// `rows` (a union of scored rows) kept to `--min-runs` (`$4`), in rank order, the first
     /// `--top` (`$5`), with the columns `more` after the score's.
-    fn ordered(&self, rows: &str, more: &str) -> String {
+    pub(super) fn ordered(&self, rows: &str, more: &str) -> String {
         let mut sql =
             format!("SELECT strategy_id, score, runs, extreme, best_run{more} FROM ({rows}) r");
         if self.min_runs.is_some() {
@@ -305,7 +233,7 @@ impl SummaryRanking<'_> {
     /// `sql` with its values: `$1`–`$5` always (unused placeholders cannot be left out of
     /// the numbering, so each gets a value and the text refers only to those it needs), the
     /// noted strategies as `$6` and the scores counted from them as `$7`–`$11` on Citus.
-    fn bind(&self, sql: String, noted: &[i64], counted: Option<&[Scored]>) -> Query {
+    pub(super) fn bind(&self, sql: String, noted: &[i64], counted: Option<&[Scored]>) -> Query {
         let ids: Vec<i64> = self
             .filter
             .strategy_ids

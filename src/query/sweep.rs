@@ -3,13 +3,12 @@
 //! out of sample.
 
 use std::cmp::Ordering;
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet};
 use std::str::FromStr;
 
 use anyhow::Result;
 use bigdecimal::BigDecimal;
 use diesel::prelude::*;
-use diesel_async::AsyncPgConnection;
 use serde::Serialize;
 
 use super::filter::{METRICS, Resolved};
@@ -38,7 +37,7 @@ pub async fn load(
     datasets: Option<&[String]>,
 ) -> Result<Vec<SweepRow>> {
     if conn.layout() == Layout::Distributed && filter.condition.is_none() {
-        return load_apart(conn, metric, filter, datasets).await;
+        return super::citus::sweep_rows(conn, metric, filter, datasets).await;
     }
     let query = || {
         let mut query = metrics::table
@@ -67,63 +66,6 @@ pub async fn load(
         query
     };
     Ok(explain::load(conn, query).await?)
-}
-
-/// `load` on Citus, where `--where` does not look into the parameters: the metric's rows
-/// from the workers alone, and their parameters from the coordinator's copy of
-/// `parameter_sets` (a reference table). Joined on the workers, every row would carry its
-/// parameters back through the coordinator.
-async fn load_apart(
-    conn: &mut AsyncPgConnection,
-    metric: &str,
-    filter: &Resolved,
-    datasets: Option<&[String]>,
-) -> Result<Vec<SweepRow>> {
-    let rows: Vec<(ParameterSetId, String, f64)> = explain::load(conn, || {
-        let mut query = metrics::table
-            .filter(metrics::name.eq(metric.to_owned()))
-            .filter(metrics::completed.eq(true))
-            .select((metrics::parameter_set_id, metrics::dataset, metrics::value))
-            .order((metrics::parameter_set_id, metrics::dataset, metrics::run_id))
-            .into_boxed();
-        for predicate in filter.predicates(METRICS) {
-            query = query.filter(predicate);
-        }
-        if let Some(datasets) = datasets {
-            query = query.filter(metrics::dataset.eq_any(datasets.to_vec()));
-        }
-        query
-    })
-    .await?;
-    let mut ids: Vec<ParameterSetId> = rows.iter().map(|(id, ..)| *id).collect();
-    ids.dedup();
-    // By strategy where the filter names it: a sweep's 10,000 ids in one `= ANY` cost twice
-    // the time of reading the strategy's sets through its index.
-    let params: HashMap<ParameterSetId, serde_json::Value> = explain::load(conn, || {
-        let query = parameter_sets::table
-            .select((parameter_sets::id, parameter_sets::params))
-            .into_boxed();
-        match &filter.strategy_ids {
-            Some(strategies) => {
-                query.filter(parameter_sets::strategy_id.eq_any(strategies.clone()))
-            }
-            None => query.filter(parameter_sets::id.eq_any(ids.clone())),
-        }
-    })
-    .await?
-    .into_iter()
-    .collect();
-    Ok(rows
-        .into_iter()
-        .filter_map(|(parameter_set_id, dataset, value)| {
-            Some(SweepRow {
-                parameter_set_id,
-                params: params.get(&parameter_set_id)?.clone(),
-                dataset,
-                value,
-            })
-        })
-        .collect())
 }
 
 /// A parameter's value, ordered numbers first (by value), then strings, then booleans.
