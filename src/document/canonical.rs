@@ -8,7 +8,7 @@ use bigdecimal::{BigDecimal, Zero};
 use chrono::{DateTime, Utc};
 use sha2::{Digest, Sha256};
 
-use super::validate::ValidRun;
+use super::run::ValidRun;
 
 /// Hashing goes through a buffer: thousands of tiny `update` calls cost more than the hashing.
 #[derive(Debug, Default, Clone)]

@@ -7,7 +7,7 @@ use diesel::prelude::*;
 use diesel::result::{DatabaseErrorKind, Error as DieselError};
 
 use crate::db::Layout;
-use crate::document::{self, ValidRun, validate};
+use crate::document::{self, ValidRun};
 use crate::models::equity_point::NewEquityPoint;
 use crate::models::metric::NewMetric;
 use crate::models::numeric::Numeric;
@@ -273,13 +273,13 @@ fn compare(
         .and_then(|doc| document::validate(doc, None).ok());
     if stored
         .as_ref()
-        .is_some_and(|stored| validate::same_but_for_last_bits(stored, run))
+        .is_some_and(|stored| document::run::same_but_for_last_bits(stored, run))
     {
         return Ok(Written::AlreadyPresent(id));
     }
     Err(WriteError::Conflict {
         key: run.run_key.clone(),
-        field: stored.and_then(|stored| validate::first_difference(&stored, run)),
+        field: stored.and_then(|stored| document::run::first_difference(&stored, run)),
     })
 }
 
