@@ -136,7 +136,7 @@ fn same_csv_metrics(row: &BTreeMap<String, String>, doc: &Value, what: &str) {
 #[tokio::test(flavor = "multi_thread")]
 async fn every_float_comes_back_bit_for_bit_through_every_way_out() {
     let db = TestDb::new().await;
-    let docs = documents(&mut Bits(0x6274_6462_2024));
+    let docs = documents(&mut Bits::new(0x6274_6462_2024));
     let lines: Vec<String> = docs.iter().map(Value::to_string).collect();
     let out = btdb(&db, &["record", "-", "-q"], Some(&lines.join("\n")));
     assert!(out.status.success(), "{}", text(&out.stderr));

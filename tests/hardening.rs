@@ -217,7 +217,7 @@ type Values = BTreeMap<(String, String), Vec<f64>>;
 
 /// The documents of every run, on two data sets, and the values of `x` they carry.
 fn wild_documents() -> (Vec<Value>, Values) {
-    let mut bits = Bits(0x6272_6963_6b73);
+    let mut bits = Bits::new(0x6272_6963_6b73);
     let mut docs = Vec::new();
     let mut values = Values::new();
     for strategy in WILD {

@@ -324,7 +324,7 @@ async fn every_figure_comes_back_bit_for_bit() {
     // A real result whose figures are random finite floats, the extremes among them; its
     // starting balance stays, being the runs' initial capital too.
     let mut result = json(&result_text(&zips()[0]));
-    let mut bits = Bits(0x6674_7261_6465);
+    let mut bits = Bits::new(0x6674_7261_6465);
     let mut drawn = 0;
     for stats in result["strategy"]
         .as_object_mut()

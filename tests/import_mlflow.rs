@@ -340,7 +340,7 @@ async fn every_metric_value_of_a_sqlite_store_comes_back_bit_for_bit() {
                 .collect()
         })
         .expect("reading the pairs");
-    let mut bits = Bits(0x6d6c_666c_6f77);
+    let mut bits = Bits::new(0x6d6c_666c_6f77);
     let mut written = Written::new();
     for (i, (uuid, key)) in pairs.iter().enumerate() {
         let value = value_for(i, &mut bits);
@@ -382,7 +382,7 @@ async fn every_metric_value_of_a_postgresql_store_comes_back_bit_for_bit() {
         .load(&mut conn)
         .await
         .expect("reading the pairs");
-    let mut bits = Bits(0x7067_6d6c_666c);
+    let mut bits = Bits::new(0x7067_6d6c_666c);
     let mut written = Written::new();
     for (i, pair) in pairs.iter().enumerate() {
         let value = value_for(i, &mut bits);

@@ -1,22 +1,20 @@
 //! Random floats for exactness tests: every bit pattern a finite f64 can have, from a fixed
 //! seed so that a failure replays, and the extremes no random draw should be trusted to give.
 
-/// splitmix64: random bits from a fixed seed, so that a failure replays.
-pub struct Bits(pub u64);
+use btdb::synth::Rng;
+
+/// Random bits from a fixed seed (btdb's own SplitMix64), so that a failure replays.
+pub struct Bits(Rng);
 
 impl Bits {
-    pub fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
+    pub fn new(seed: u64) -> Self {
+        Self(Rng::new(seed))
     }
 
     /// A finite f64 of random bits: every exponent equally likely, so extremes are common.
     pub fn finite(&mut self) -> f64 {
         loop {
-            let v = f64::from_bits(self.next());
+            let v = f64::from_bits(self.0.next_u64());
             if v.is_finite() {
                 return v;
             }
