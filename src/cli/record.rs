@@ -141,7 +141,10 @@ impl Repeats {
         let more = std::mem::take(&mut self.more);
         (more > 0).then(|| {
             let runs = if more == 1 { "run" } else { "runs" };
-            format!("error: the same error for {more} more {runs}")
+            format!(
+                "error: the same error for {} more {runs}",
+                report::thousands(more as i64)
+            )
         })
     }
 }
