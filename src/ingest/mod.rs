@@ -217,11 +217,13 @@ pub fn record(
         } else {
             ""
         };
+        // (Counted here, not by report's words: report reads ingest, not the other way.)
+        let runs = |n: u64| format!("{n} run{}", if n == 1 { "" } else { "s" });
         return Err(anyhow!(
             "{e:#}; recorded {} before it, not recorded {}{rest}: the same command records \
              them once the database is back",
-            crate::report::plural(summary.recorded, "run"),
-            crate::report::plural(abandoned, "run"),
+            runs(summary.recorded),
+            runs(abandoned),
         ));
     }
     if summary.recorded > 0 {
