@@ -1,7 +1,7 @@
 //! The house's arrows point one way: `cli, serve → answers → query, ingest, report →
-//! document → models, metrics → db`. A module may import only from the layers below its own. And every read goes
-//! through a `db::Reader`, the one place a query learns whether it runs on one server or on
-//! Citus.
+//! document → models, metrics → db`. A module may import only from the layers below its own.
+//! And every read goes through a `db::Reader`, the one place a query learns whether it runs on
+//! one server or on Citus.
 
 use std::path::{Path, PathBuf};
 

@@ -82,9 +82,10 @@ pub fn expand(paths: &[PathBuf]) -> Result<Vec<Input>> {
     Ok(inputs)
 }
 
-/// Refuses a store that is not a regular file (the caller names the path): a store is read more than once and at will
-/// (a zip's directory at its end, SQLite's pages anywhere), and opening a FIFO would wait for a
-/// writer that may never come. `record` reads documents from FIFOs as streams; importers don't.
+/// Refuses a store that is not a regular file (the caller names the path): a store is read
+/// more than once and at will (a zip's directory at its end, SQLite's pages anywhere), and
+/// opening a FIFO would wait for a writer that may never come. `record` reads documents from
+/// FIFOs as streams; importers don't.
 pub fn regular_file(path: &Path) -> Result<()> {
     use std::os::unix::fs::FileTypeExt;
     let kind = std::fs::metadata(path)?.file_type();

@@ -290,8 +290,8 @@ async fn refuse_nul(request: Request, next: Next) -> Response {
 }
 
 /// The request's path and query as logged: the values of parameters whose names look like
-/// secrets (`token`, `password`, `api_key`, …) written as `***`, so that a secret put in a URL by mistake never
-/// reaches the log; the rest cut at 300 characters.
+/// secrets (`token`, `password`, `api_key`, …) written as `***`, so that a secret put in a URL
+/// by mistake never reaches the log; the rest cut at 300 characters.
 fn logged_uri(uri: &axum::http::Uri) -> String {
     const SECRET: &[&str] = &[
         "token",
