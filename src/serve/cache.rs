@@ -116,7 +116,7 @@ impl AnswerCache {
 
     /// Keeps `answer` unless something changed since `ticket` was taken, making room by
     /// dropping the oldest answers; one that would take more than the whole limit is not kept.
-    pub fn put(&self, key: String, ticket: Ticket, answer: Answer) {
+    pub fn put(&self, key: String, ticket: Ticket, mut answer: Answer) {
         let mut state = self.state();
         let cost = answer.cost(&key);
         if !state.live || state.generation != ticket.0 || cost > state.limit {
@@ -135,6 +135,9 @@ impl AnswerCache {
                 state.bytes -= old.cost(&oldest);
             }
         }
+        // A body collected from a response may sit in a larger allocation (a serialiser's
+        // spare capacity): kept in one of its own size, it costs what is counted.
+        answer.body = Bytes::copy_from_slice(&answer.body);
         state.bytes += cost;
         state.order.push_back(key.clone());
         state.answers.insert(key, answer);
