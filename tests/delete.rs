@@ -356,20 +356,12 @@ async fn prune_and_a_recorder_racing_over_a_parent_both_succeed() {
         .spawn()
         .expect("btdb delete");
     let mut watcher = db.conn().await;
-    let started = std::time::Instant::now();
-    while common::count(
+    until_some(
         &mut watcher,
         "SELECT count(*) AS n FROM pg_locks WHERE NOT granted",
+        "the delete never waited on the parameter set",
     )
-    .await
-        == 0
-    {
-        assert!(
-            started.elapsed() < std::time::Duration::from_secs(30),
-            "the delete never waited on the parameter set"
-        );
-        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-    }
+    .await;
     recorder.batch_execute("COMMIT").await.expect("commit");
     let out = delete.wait_with_output().expect("btdb delete");
     assert!(out.status.success(), "{}", text(&out.stderr));
@@ -398,20 +390,12 @@ async fn prune_and_a_recorder_racing_over_a_parent_both_succeed() {
     let other = |key: &str| run(key).replace("\"raced\"", "\"raced_again\"");
     writeln!(input, "{}", other("third")).expect("writing");
     input.flush().expect("flushing");
-    let started = std::time::Instant::now();
-    while common::count(
+    until_some(
         &mut watcher,
         "SELECT count(*) AS n FROM runs WHERE run_key = 'third'",
+        "third never recorded",
     )
-    .await
-        == 0
-    {
-        assert!(
-            started.elapsed() < std::time::Duration::from_secs(30),
-            "third never recorded"
-        );
-        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-    }
+    .await;
     ok(&db, &["delete", "--key", "third", "--prune", "--yes"]);
     writeln!(input, "{}", other("fourth")).expect("writing");
     drop(input);
@@ -425,4 +409,16 @@ async fn prune_and_a_recorder_racing_over_a_parent_both_succeed() {
         .await,
         1
     );
+}
+
+/// Waits until `count_sql` counts something, failing with `never` after 30 s.
+async fn until_some(conn: &mut AsyncPgConnection, count_sql: &str, never: &str) {
+    let started = std::time::Instant::now();
+    while common::count(conn, count_sql).await == 0 {
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(30),
+            "{never}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
 }
