@@ -208,7 +208,7 @@ impl Cluster {
         Ok(())
     }
 
-    /// Stops the server if it runs; true when it was running.
+    /// Stops the server if it runs, and says how it found it.
     pub fn stop(&self) -> Result<Stopped> {
         let _lock = self.lock()?;
         let data = self.data_dir();

@@ -3,9 +3,8 @@
 
 use serde::Serialize;
 
-use super::Table;
-use super::number;
 use super::table::Cell as Shown;
+use super::{Table, number};
 use crate::metrics::pbo::{Pbo, PboMetric};
 use crate::models::RunId;
 use crate::query::sweep::{Cell, OutOfSample, Pivot, Sensitivity};
