@@ -125,7 +125,7 @@ fn by_key<'a>(docs: &'a [Value], ids: &BTreeMap<String, i64>) -> Vec<(String, &'
 fn same_csv_metrics(row: &BTreeMap<String, String>, doc: &Value, what: &str) {
     for (name, want) in doc["metrics"].as_object().expect("metrics") {
         let place = format!("{what} {} {name}", doc["run_key"]);
-        let cell = &row[name];
+        let cell = &row[&format!("metrics.{name}")];
         let got: f64 = cell
             .parse()
             .unwrap_or_else(|_| panic!("{place}: `{cell}` is not a number"));

@@ -5,6 +5,7 @@
 
 pub mod compare;
 pub mod filter;
+pub mod frames;
 pub mod rank;
 pub mod runs;
 pub mod show;

@@ -5,9 +5,11 @@ use anyhow::{Result, bail};
 
 use super::filter::FilterArgs;
 use crate::models::{RunId, RunStatus};
-use crate::query::runs::{MAX_PAGE, RunList, Sort};
+use crate::query::columns::{DecimalRange, MetricColumns};
+use crate::query::runs::{MAX_PAGE, Pages, RunList, Sort};
 use crate::query::suggest;
-use crate::report::runs::RunPage;
+use crate::report::arrow::{Decimals, NumericType};
+use crate::report::runs::{RunFrame, RunPage};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -22,9 +24,11 @@ pub struct Args {
     #[arg(long, value_enum)]
     pub status: Option<RunStatus>,
 
-    /// Runs per page.
-    #[arg(long, default_value_t = 50, value_parser = clap::value_parser!(i64).range(1..=MAX_PAGE))]
-    pub limit: i64,
+    /// Runs per page (at most 10,000), or `all`: every matching run, streamed, with --format
+    /// csv or arrow. A machine format cut by the limit says so on stderr, with the cursor of
+    /// the rest.
+    #[arg(long, default_value = "50", value_parser = Limit::parse)]
+    pub limit: Limit,
 
     /// Order by this metric, largest first (ties by id, newest first), or `recorded`: newest
     /// first. Sorted by a metric, only the completed runs that have it are listed.
@@ -44,13 +48,76 @@ pub struct Args {
     #[arg(long, value_name = "CURSOR")]
     pub before: Option<i64>,
 
-    /// Metrics shown as columns of the table and CSV (JSON has them all).
-    #[arg(
-        long,
-        value_delimiter = ',',
-        default_value = "sharpe,total_return,max_drawdown"
-    )]
-    pub metrics: Vec<String>,
+    /// Metrics shown as columns, or `all`: every metric the listed runs have. Default:
+    /// sharpe,total_return,max_drawdown in the table, all in CSV and Arrow (JSON has them all).
+    #[arg(long, value_delimiter = ',', value_name = "NAMES")]
+    pub metrics: Option<Vec<String>>,
+}
+
+/// The metrics the table shows when --metrics is not given.
+pub const TABLE_METRICS: [&str; 3] = ["sharpe", "total_return", "max_drawdown"];
+
+/// How many runs a listing shows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Limit {
+    /// A page of this many.
+    Page(i64),
+    /// Every matching run.
+    All,
+}
+
+impl Limit {
+    fn parse(text: &str) -> Result<Self, String> {
+        if text == "all" {
+            return Ok(Limit::All);
+        }
+        match text.parse::<i64>() {
+            Ok(n) if (1..=MAX_PAGE).contains(&n) => Ok(Limit::Page(n)),
+            _ => Err(format!(
+                "`{text}` is not a page size from 1 to {MAX_PAGE}, nor `all`"
+            )),
+        }
+    }
+
+    /// The page size; `all` is for the streamed formats alone.
+    pub fn page(self) -> Result<i64> {
+        match self {
+            Limit::Page(n) => Ok(n),
+            Limit::All => bail!(
+                "--limit all streams every run as --format csv or arrow; the table and JSON \
+                 show pages of at most {MAX_PAGE} (--after for the next)"
+            ),
+        }
+    }
+
+    /// How many runs a stream reads: `None` for all.
+    pub fn runs(self) -> Option<i64> {
+        match self {
+            Limit::Page(n) => Some(n),
+            Limit::All => None,
+        }
+    }
+}
+
+impl std::fmt::Display for Limit {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Limit::Page(n) => write!(f, "{n}"),
+            Limit::All => f.write_str("all"),
+        }
+    }
+}
+
+impl Args {
+    /// The metric columns asked for; `None` when every metric the listed runs have.
+    pub fn metric_columns(&self, machine: bool) -> MetricColumns {
+        match &self.metrics {
+            Some(names) if names.iter().any(|n| n == "all") => MetricColumns::All,
+            Some(names) => MetricColumns::Named(names.clone()),
+            None if machine => MetricColumns::All,
+            None => MetricColumns::Named(TABLE_METRICS.map(str::to_owned).to_vec()),
+        }
+    }
 }
 
 /// The listing `args` ask for, its names looked up and its order checked; paged as `args`
@@ -82,13 +149,14 @@ pub async fn listing(args: &Args, conn: &mut Reader<'_>) -> Result<RunList> {
         sort,
         after: args.after.map(RunId),
         before: args.before.map(RunId),
-        limit: args.limit + 1,
+        limit: args.limit.runs().unwrap_or(MAX_PAGE) + 1,
         ids: None,
     })
 }
 
 /// The page of runs `args` ask for, with the cursors of the pages beside it.
 pub async fn answer(args: &Args, conn: &mut Reader<'_>) -> Result<RunPage> {
+    let limit = args.limit.page()?;
     let list = listing(args, conn).await?;
     let mut runs = list.fetch(conn).await?;
     let count = list.count(conn).await?;
@@ -96,7 +164,7 @@ pub async fn answer(args: &Args, conn: &mut Reader<'_>) -> Result<RunPage> {
         list.filter.check_dataset(conn).await?;
         list.filter.check_parameters(conn).await?;
     }
-    let more = runs.len() as i64 > args.limit;
+    let more = runs.len() as i64 > limit;
     if more {
         // Paging back, the extra run is the first; forward, the last.
         match args.before {
@@ -112,11 +180,36 @@ pub async fn answer(args: &Args, conn: &mut Reader<'_>) -> Result<RunPage> {
             last.filter(|_| more),
         ),
     };
+    let metrics = match args.metric_columns(false) {
+        MetricColumns::Named(names) => names,
+        MetricColumns::All => list.metric_names(conn).await?,
+    };
     Ok(RunPage {
+        metrics,
         sort: list.sort,
         count,
         runs,
         next,
         previous,
     })
+}
+
+/// Every run `args` select (up to --limit), a page at a time, and the columns they are written
+/// with in the machine formats, decided before the first page.
+pub async fn stream(
+    args: &Args,
+    conn: &mut Reader<'_>,
+    decimals: Decimals,
+) -> Result<(Pages, RunFrame)> {
+    let list = listing(args, conn).await?;
+    let columns = list.columns(conn, &args.metric_columns(true)).await?;
+    let capital = match decimals {
+        Decimals::Exact => list.capital_range(conn).await?,
+        Decimals::Float | Decimals::Text => DecimalRange::default(),
+    };
+    if let Some(metric) = columns.metrics.iter().find(|m| m.is_empty()) {
+        bail!("--metrics: `{metric}` is not a metric name");
+    }
+    let frame = RunFrame::new(columns, NumericType::new(decimals, capital));
+    Ok((Pages::new(list, args.limit.runs()), frame))
 }

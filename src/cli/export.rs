@@ -1,50 +1,59 @@
-//! `btdb export`: runs back out as the run documents that recorded them, as JSON Lines: a
-//! backup any JSON reader can read, and the way to move runs to another server.
+//! `btdb export`: runs back out. As JSON Lines, the run documents that recorded them: a backup
+//! any JSON reader can read, and the way to move runs to another server. As Parquet (a
+//! directory of runs, trades and equity) or an Arrow stream (one of them), typed tables for
+//! DataFrame libraries and query engines.
 
-use std::fs::File;
-use std::io::{BufWriter, IsTerminal, Write};
-use std::path::{Path, PathBuf};
+use std::io::IsTerminal;
+use std::path::Path;
 use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use parquet::arrow::ArrowWriter;
+use parquet::basic::Compression;
+use parquet::file::properties::WriterProperties;
 use tracing::warn;
 
 use super::GlobalArgs;
 use crate::answers::filter::SelectionArgs;
-use crate::db::{Db, SchemaUse};
+use crate::answers::frames::{Frame, Rows};
+use crate::db::{Db, Reader, SchemaUse};
+use crate::models::RunId;
 use crate::query::export;
-use crate::report;
+use crate::query::selection::Selection;
+use crate::report::arrow::IpcStream;
+use crate::report::sink::PartialFile;
+use crate::report::{self, Format};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
     #[command(flatten)]
     pub selection: SelectionArgs,
 
-    /// Write to this file (made whole or not at all) instead of standard output.
-    #[arg(short, long, value_name = "FILE.jsonl")]
-    pub output: Option<PathBuf>,
+    /// With --format arrow: which table to write (Parquet writes all three).
+    #[arg(long, value_enum, default_value_t = Rows::Runs)]
+    pub table: Rows,
 }
+
+/// Rows per Parquet row group: large enough for scans to skip little, small enough to write in
+/// bounded memory.
+const ROW_GROUP: usize = 1 << 18;
 
 pub async fn run(args: Args, global: &GlobalArgs) -> Result<()> {
     // --where is parsed before connecting: a syntax error needs no server.
     args.selection.filter.to_filter(None)?;
-    // Before any query: a path that cannot be written fails first, and alone.
-    let mut sink = match &args.output {
-        Some(path) => Sink::file(path)?,
-        None => Sink::Stdout,
-    };
-    let result = export(&args, global, &mut sink).await;
-    match result {
-        Ok(()) => sink.finish(),
-        Err(e) => {
-            sink.abandon();
-            Err(e)
+    let directory = match (global.format, &global.output) {
+        (Format::Parquet, Some(dir)) => Some(dir.as_path()),
+        (Format::Parquet, None) => {
+            bail!(
+                "--format parquet writes runs.parquet, trades.parquet and equity.parquet: give -o DIR"
+            )
         }
-    }
-}
-
-async fn export(args: &Args, global: &GlobalArgs, sink: &mut Sink) -> Result<()> {
+        (Format::Csv, _) => {
+            bail!("export writes JSON Lines (the default), --format arrow or --format parquet")
+        }
+        _ => None,
+    };
     let db = Db::connect(&global.db_options(SchemaUse::Read)).await?;
     let mut conn = db.reader().await?;
     let selection = args.selection.resolve(&mut conn).await?;
@@ -54,18 +63,37 @@ async fn export(args: &Args, global: &GlobalArgs, sink: &mut Sink) -> Result<()>
         bail!("no run matches; nothing exported");
     }
     let bar = progress_bar(ids.len() as u64, global.quiet);
-    let exported = export::documents(&mut conn, &ids, |docs| {
+    let exported = match (global.format, directory) {
+        (Format::Parquet, Some(dir)) => {
+            parquet(&mut conn, &selection, &ids, global, dir, &bar).await?
+        }
+        (Format::Arrow, _) => arrow(&mut conn, &selection, &ids, global, args.table, &bar).await?,
+        _ => documents(&mut conn, &ids, &bar).await?,
+    };
+    bar.finish_and_clear();
+    if !global.quiet {
+        let to = match &global.output {
+            Some(path) => format!(" to {}", path.display()),
+            None => String::new(),
+        };
+        eprintln!("exported {}{to}", report::plural(exported, "run"));
+    }
+    Ok(())
+}
+
+/// The runs as run documents, one JSON line each.
+async fn documents(conn: &mut Reader<'_>, ids: &[RunId], bar: &ProgressBar) -> Result<u64> {
+    let exported = export::documents(conn, ids, |docs| {
         let mut text = String::new();
         for doc in &docs {
             text.push_str(&serde_json::to_string(doc)?);
             text.push('\n');
         }
-        sink.write(&text)?;
+        report::print(&text)?;
         bar.inc(docs.len() as u64);
         Ok(())
     })
     .await?;
-    bar.finish_and_clear();
     if exported.inferred > 0 {
         warn!(
             runs = exported.inferred,
@@ -74,82 +102,87 @@ async fn export(args: &Args, global: &GlobalArgs, sink: &mut Sink) -> Result<()>
              supplied"
         );
     }
-    if !global.quiet {
-        let to = match &args.output {
-            Some(path) => format!(" to {}", path.display()),
-            None => String::new(),
-        };
-        eprintln!("exported {}{to}", report::plural(exported.runs, "run"));
-    }
-    Ok(())
+    Ok(exported.runs)
 }
 
-/// Where the documents go: standard output, or a file that appears only once it is whole.
-enum Sink {
-    Stdout,
-    File {
-        path: PathBuf,
-        partial: PathBuf,
-        writer: BufWriter<File>,
-    },
+/// One table of the runs as an Arrow stream.
+async fn arrow(
+    conn: &mut Reader<'_>,
+    selection: &Selection,
+    ids: &[RunId],
+    global: &GlobalArgs,
+    rows: Rows,
+    bar: &ProgressBar,
+) -> Result<u64> {
+    let frame = Frame::new(rows, conn, &selection.filter, ids, global.decimals).await?;
+    let mut stream = IpcStream::new(frame.schema())?;
+    for page in ids.chunks(rows.page()) {
+        stream.write(&frame.batch(conn, page).await?)?;
+        bar.inc(page.len() as u64);
+    }
+    stream.finish()?;
+    Ok(ids.len() as u64)
 }
 
-impl Sink {
-    /// A hidden file beside `path`, renamed onto it at the end.
-    fn file(path: &Path) -> Result<Self> {
-        let name = path
-            .file_name()
-            .with_context(|| format!("`{}` is not a file name", path.display()))?;
-        let partial = path.with_file_name(format!(
-            ".{}.partial-{}",
-            name.to_string_lossy(),
-            std::process::id()
-        ));
-        let file = File::create_new(&partial)
-            .with_context(|| format!("cannot write `{}`", path.display()))?;
-        Ok(Sink::File {
-            path: path.to_owned(),
-            partial,
-            writer: BufWriter::new(file),
-        })
-    }
-
-    fn write(&mut self, text: &str) -> Result<()> {
-        match self {
-            Sink::Stdout => report::print(text),
-            Sink::File { path, writer, .. } => writer
-                .write_all(text.as_bytes())
-                .with_context(|| format!("writing `{}`", path.display())),
+/// `runs.parquet`, `trades.parquet` and `equity.parquet` in `dir`, which appear together once
+/// all three are whole.
+async fn parquet(
+    conn: &mut Reader<'_>,
+    selection: &Selection,
+    ids: &[RunId],
+    global: &GlobalArgs,
+    dir: &Path,
+    bar: &ProgressBar,
+) -> Result<u64> {
+    std::fs::create_dir_all(dir).with_context(|| format!("cannot make `{}`", dir.display()))?;
+    let mut written = Vec::new();
+    for rows in Rows::ALL {
+        let path = dir.join(format!("{}.parquet", rows.name()));
+        let file = PartialFile::create(&path)?;
+        match parquet_file(conn, selection, ids, global, rows, file, bar).await {
+            Ok(file) => written.push(file),
+            Err(e) => {
+                written.into_iter().for_each(PartialFile::abandon);
+                return Err(e);
+            }
         }
     }
-
-    fn finish(self) -> Result<()> {
-        let Sink::File {
-            path,
-            partial,
-            writer,
-        } = self
-        else {
-            return Ok(());
-        };
-        let done = writer
-            .into_inner()
-            .map_err(|e| e.into_error())
-            .and_then(|file| file.sync_all())
-            .and_then(|()| std::fs::rename(&partial, &path));
-        if let Err(e) = done {
-            let _ = std::fs::remove_file(&partial);
-            return Err(e).with_context(|| format!("writing `{}`", path.display()));
-        }
-        Ok(())
+    for file in written {
+        file.finish()?;
     }
+    Ok(ids.len() as u64)
+}
 
-    /// Removes what was written: a failed export leaves no file behind.
-    fn abandon(self) {
-        if let Sink::File { partial, .. } = self {
-            let _ = std::fs::remove_file(&partial);
-        }
+/// One table of the runs written to `file`, returned for renaming.
+async fn parquet_file(
+    conn: &mut Reader<'_>,
+    selection: &Selection,
+    ids: &[RunId],
+    global: &GlobalArgs,
+    rows: Rows,
+    file: PartialFile,
+    bar: &ProgressBar,
+) -> Result<PartialFile> {
+    let frame = Frame::new(rows, conn, &selection.filter, ids, global.decimals).await?;
+    let properties = WriterProperties::builder()
+        .set_compression(Compression::SNAPPY)
+        .set_max_row_group_row_count(Some(ROW_GROUP))
+        .build();
+    let path = file.path().to_owned();
+    let failed = |e: parquet::errors::ParquetError| {
+        anyhow::Error::new(e).context(format!("writing `{}`", path.display()))
+    };
+    let mut writer =
+        ArrowWriter::try_new(file, frame.schema().clone(), Some(properties)).map_err(failed)?;
+    bar.set_position(0);
+    bar.set_message(rows.name());
+    for page in ids.chunks(rows.page()) {
+        writer
+            .write(&frame.batch(conn, page).await?)
+            .map_err(failed)?;
+        bar.inc(page.len() as u64);
     }
+    writer.into_inner().map_err(failed)
 }
 
 /// A bar over the runs on a terminal; nothing otherwise.
@@ -158,7 +191,7 @@ fn progress_bar(total: u64, quiet: bool) -> ProgressBar {
         return ProgressBar::hidden();
     }
     let bar = ProgressBar::with_draw_target(Some(total), ProgressDrawTarget::stderr()).with_style(
-        ProgressStyle::with_template("{bar:30} {pos}/{len} runs {per_sec} eta {eta}")
+        ProgressStyle::with_template("{msg} {bar:30} {pos}/{len} runs {per_sec} eta {eta}")
             .unwrap_or_else(|_| ProgressStyle::default_bar()),
     );
     bar.enable_steady_tick(Duration::from_millis(200));

@@ -19,12 +19,15 @@ pub mod schema;
 pub mod serve;
 pub mod show;
 
+use std::io::IsTerminal as _;
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::Result;
 use clap::{Args, Parser, Subcommand};
 
+use crate::answers::frames::Rows;
 use crate::db::error::{self, ServerError};
 use crate::db::roles::Access;
 use crate::db::timing::QueryStats;
@@ -33,6 +36,8 @@ use crate::metrics::pbo::PboMetric;
 use crate::models::RunStatus;
 use crate::query::rank::By;
 pub use crate::report::Format;
+use crate::report::arrow::{ClosedPipe, Decimals};
+use crate::report::sink;
 
 /// btdb keeps backtest results in PostgreSQL: record runs, rank strategies, compare sweeps.
 ///
@@ -125,6 +130,15 @@ pub struct GlobalArgs {
     #[arg(long, global = true, value_enum, default_value_t = Format::Table)]
     pub format: Format,
 
+    /// Write the results to FILE instead of stdout; it appears only once the command has
+    /// succeeded. With `export --format parquet`, a directory.
+    #[arg(short, long, global = true, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+
+    /// Prices, quantities, capital and equity in Arrow and Parquet: exact decimals, or floats.
+    #[arg(long, global = true, value_enum, default_value_t = Decimals::Exact)]
+    pub decimals: Decimals,
+
     /// Colour in log lines on stderr: auto colours only a terminal, and not when NO_COLOR is
     /// set.
     #[arg(long, global = true, value_enum, default_value_t = Color::Auto, value_name = "WHEN")]
@@ -182,6 +196,20 @@ value_enum!(Format {
     Table => "table": "Aligned text for people",
     Json => "json": "JSON for programs (docs/json-output.md documents its shape)",
     Csv => "csv": "CSV with a header line",
+    Arrow => "arrow": "An Arrow IPC stream of typed columns (runs, rank, compare, show, export)",
+    Parquet => "parquet": "Parquet files in the -o directory (export)",
+});
+
+value_enum!(Rows {
+    Runs => "runs": "One row per run: its fields, params.KEY and metrics.NAME",
+    Trades => "trades": "One row per trade, by run and entry time",
+    Equity => "equity": "One row per equity point, by run and time",
+});
+
+value_enum!(Decimals {
+    Exact => "exact": "decimal128 at the values' largest scale: every digit",
+    Float => "float": "float64, the nearest double",
+    Text => "text": "Their text as stored",
 });
 
 value_enum!(By {
@@ -301,6 +329,15 @@ pub enum Command {
 pub async fn run(cli: Cli) -> Result<()> {
     let started = Instant::now();
     let global = &cli.global;
+    // Parquet is a directory of files, which export writes itself.
+    match (&global.output, global.format) {
+        (Some(_), Format::Parquet) => {}
+        (Some(path), _) => sink::redirect(path)?,
+        (None, Format::Arrow) if std::io::stdout().is_terminal() => anyhow::bail!(
+            "--format arrow writes binary: give -o FILE, or pipe it to a reader (pyarrow, polars)"
+        ),
+        (None, _) => {}
+    }
     let result = match cli.command {
         Command::Demo(args) => demo::run(args, global).await,
         Command::Db(args) => db::run(args, global).await,
@@ -321,6 +358,13 @@ pub async fn run(cli: Cli) -> Result<()> {
         Command::Man(args) => man::run(args).await,
         Command::Help(args) => help::run(args).await,
     };
+    // A reader that closed the pipe took what it wanted.
+    let result = match result {
+        Err(e) if e.is::<ClosedPipe>() => Ok(()),
+        other => other,
+    };
+    let finished = sink::finish(result.is_ok());
+    let result = result.and(finished);
     if global.timings {
         eprintln!(
             "timings: {} queries, {:.1} ms in the database, {:.1} ms in all",

@@ -1,16 +1,60 @@
-//! `btdb runs`: a page of runs, printed.
+//! `btdb runs`: a page of runs, printed; in CSV and Arrow, every run asked for, streamed.
 
 use anyhow::Result;
 
 use super::GlobalArgs;
 pub use crate::answers::runs::Args;
-use crate::answers::runs::answer;
-use crate::db::{Db, SchemaUse};
-use crate::report;
+use crate::answers::runs::{answer, stream};
+use crate::db::{Db, Reader, SchemaUse};
+use crate::report::arrow::{Decimals, IpcStream, csv_header, csv_rows};
+use crate::report::{self, Format, thousands};
 
 pub async fn run(args: Args, global: &GlobalArgs) -> Result<()> {
     let db = Db::connect(&global.db_options(SchemaUse::Read)).await?;
     let mut conn = db.reader().await?;
-    let page = answer(&args, &mut conn).await?;
-    report::emit(global.format, &page, || vec![page.table(&args.metrics)])
+    match global.format {
+        Format::Csv | Format::Arrow => streamed(&args, global, &mut conn).await,
+        format => {
+            let page = answer(&args, &mut conn).await?;
+            report::emit(format, &page, || vec![page.table()])
+        }
+    }
+}
+
+/// Every run asked for (up to --limit) in CSV or Arrow, a page at a time; a listing cut by the
+/// limit says so on stderr, with the cursor of the rest.
+async fn streamed(args: &Args, global: &GlobalArgs, conn: &mut Reader<'_>) -> Result<()> {
+    let decimals = match global.format {
+        Format::Csv => Decimals::Text,
+        _ => global.decimals,
+    };
+    let (mut pages, frame) = stream(args, conn, decimals).await?;
+    let mut arrow = match global.format {
+        Format::Arrow => Some(IpcStream::new(frame.schema())?),
+        _ => {
+            report::print_bytes(&csv_header(frame.schema()))?;
+            None
+        }
+    };
+    let mut written = 0i64;
+    while let Some(page) = pages.next(conn).await? {
+        let batch = frame.batch(&page)?;
+        written += page.len() as i64;
+        match &mut arrow {
+            Some(stream) => stream.write(&batch)?,
+            None => report::print_bytes(&csv_rows(&batch))?,
+        }
+    }
+    if let Some(stream) = arrow {
+        stream.finish()?;
+    }
+    if let Some(after) = pages.cut_after()
+        && !global.quiet
+    {
+        eprintln!(
+            "the first {} runs of more: --limit all for every run, or --after {after} for the next",
+            thousands(written)
+        );
+    }
+    Ok(())
 }

@@ -101,4 +101,16 @@ impl Trade {
             .order((trades::run_id, trades::seq))
             .into_boxed()
     }
+
+    /// The trades of the runs `ids`, by run and then by entry time (long-form tables).
+    pub fn for_run_ids(
+        ids: &[RunId],
+    ) -> trades::BoxedQuery<'static, Pg, diesel::dsl::SqlTypeOf<diesel::dsl::AsSelect<Trade, Pg>>>
+    {
+        trades::table
+            .filter(trades::run_id.eq_any(ids.to_vec()))
+            .select(Self::as_select())
+            .order((trades::run_id, trades::entry_time, trades::seq))
+            .into_boxed()
+    }
 }

@@ -2,6 +2,7 @@
 //! constant number of queries.
 
 mod citus;
+pub mod columns;
 pub mod count;
 pub mod delete;
 pub mod export;

@@ -4,6 +4,7 @@
 use std::collections::{BTreeMap, HashMap};
 
 use anyhow::{Result, bail};
+use bigdecimal::BigDecimal;
 use chrono::{DateTime, Utc};
 use diesel::dsl::AsSelect;
 use diesel::expression::BoxableExpression;
@@ -35,6 +36,9 @@ pub struct RunSummary {
     pub status: RunStatus,
     pub sweep: Option<String>,
     pub tags: Vec<String>,
+    pub period_start: Option<DateTime<Utc>>,
+    pub period_end: Option<DateTime<Utc>>,
+    pub initial_capital: Option<BigDecimal>,
     pub periods_per_year: f64,
     pub recorded_at: DateTime<Utc>,
     pub metrics: BTreeMap<String, f64>,
@@ -89,6 +93,9 @@ impl RunSummary {
             status: run.status,
             sweep: sweep.map(|s| s.name),
             tags: run.tags,
+            period_start: run.period_start,
+            period_end: run.period_end,
+            initial_capital: run.initial_capital,
             periods_per_year: run.periods_per_year,
             recorded_at: run.recorded_at,
             metrics: metrics.into_iter().map(Into::into).collect(),
@@ -267,29 +274,6 @@ impl RunList {
         query
     }
 
-    /// Every parameter key of the parameter sets the listing's runs use, sorted: the columns
-    /// of a CSV of all of them.
-    pub async fn parameter_keys(&self, conn: &mut AsyncPgConnection) -> Result<Vec<String>> {
-        let mut keys: Vec<String> = load(conn, || {
-            let mut used = runs::table.select(runs::parameter_set_id).into_boxed();
-            for predicate in self.filter.predicates(RUNS) {
-                used = used.filter(predicate);
-            }
-            if let Some(status) = self.status {
-                used = used.filter(runs::status.eq(status));
-            }
-            parameter_sets::table
-                .filter(parameter_sets::id.eq_any(used))
-                .select(diesel::dsl::sql::<diesel::sql_types::Text>(
-                    "jsonb_object_keys(params)",
-                ))
-                .distinct()
-        })
-        .await?;
-        keys.sort();
-        Ok(keys)
-    }
-
     /// How many runs the listing matches, counting no further than `COUNT_BOUND`.
     pub async fn count(&self, conn: &mut AsyncPgConnection) -> Result<Count> {
         let counted: Vec<i64> = match &self.sort.metric {
@@ -352,5 +336,68 @@ async fn cursor_value(conn: &mut AsyncPgConnection, metric: &str, id: RunId) -> 
             "the cursor names run {id}, which is not a completed run with metric `{metric}` \
              (deleted since, or a cursor of another order): start again without it"
         ),
+    }
+}
+
+/// Runs read per query when a listing is streamed whole: memory holds one page.
+pub const STREAM_PAGE: i64 = 5_000;
+
+/// A listing read a page at a time in its order, up to a number of runs or all of them: how
+/// the machine formats stream listings of any size in flat memory.
+#[derive(Debug, Clone)]
+pub struct Pages {
+    list: RunList,
+    /// Runs still to read; `None`: all.
+    left: Option<i64>,
+    done: bool,
+    /// Set once the limit was reached with runs beyond it: the last run read.
+    cut_after: Option<RunId>,
+}
+
+impl Pages {
+    /// `list` from its `after` cursor on (paging back is for pages, not streams).
+    pub fn new(mut list: RunList, limit: Option<i64>) -> Self {
+        list.before = None;
+        Self {
+            list,
+            left: limit,
+            done: false,
+            cut_after: None,
+        }
+    }
+
+    /// The next page, or `None` at the end.
+    pub async fn next(&mut self, conn: &mut Reader<'_>) -> Result<Option<Vec<RunSummary>>> {
+        if self.done {
+            return Ok(None);
+        }
+        let wanted = self.left.map_or(STREAM_PAGE, |left| left.min(STREAM_PAGE));
+        // One more than wanted says whether the listing goes on.
+        self.list.limit = wanted + 1;
+        let mut page = self.list.fetch(conn).await?;
+        let more = page.len() as i64 > wanted;
+        page.truncate(wanted as usize);
+        if let Some(left) = &mut self.left {
+            *left -= page.len() as i64;
+        }
+        let last = page.last().map(|r| r.id);
+        match (more, self.left) {
+            (false, _) => self.done = true,
+            (true, Some(0)) => {
+                self.done = true;
+                self.cut_after = last;
+            }
+            (true, _) => self.list.after = last,
+        }
+        Ok(Some(page))
+    }
+
+    /// Where the listing was cut by its limit: `--after` for the rest.
+    pub fn cut_after(&self) -> Option<RunId> {
+        self.cut_after
+    }
+
+    pub fn list(&self) -> &RunList {
+        &self.list
     }
 }

@@ -7,7 +7,7 @@ use super::table::Cell as Shown;
 use super::{Table, number};
 use crate::metrics::pbo::{Pbo, PboMetric};
 use crate::models::RunId;
-use crate::query::sweep::{Cell, OutOfSample, Pivot, Sensitivity};
+use crate::query::sweep::{Cell, OutOfSample, ParamValue, Pivot, Sensitivity};
 
 /// What `compare` prints (`--format json`); each part is there when it was asked for.
 #[derive(Debug, Clone, Serialize)]
@@ -68,10 +68,10 @@ pub fn pbo_table(report: &PboReport) -> Table {
         ("degradation slope", p.degradation.slope.into()),
         ("degradation intercept", p.degradation.intercept.into()),
         ("degradation R²", p.degradation.r2.into()),
-        ("parameter sets", p.parameter_sets.to_string().into()),
-        ("periods", p.periods.to_string().into()),
-        ("partitions", p.partitions.to_string().into()),
-        ("combinations", p.combinations.to_string().into()),
+        ("parameter sets", Shown::Int(p.parameter_sets as i64)),
+        ("periods", Shown::Int(p.periods as i64)),
+        ("partitions", Shown::Int(p.partitions as i64)),
+        ("combinations", Shown::Int(p.combinations as i64)),
     ];
     for (name, value) in rows {
         table.push(vec![Shown::from(name), value]);
@@ -136,7 +136,7 @@ fn cell_columns(cell: &Cell) -> [Shown; 4] {
         cell.mean.into(),
         cell.min.into(),
         cell.max.into(),
-        cell.runs.to_string().into(),
+        Shown::Int(cell.runs as i64),
     ]
 }
 
@@ -144,7 +144,7 @@ fn sensitivity_table(sensitivity: &[Sensitivity]) -> Table {
     let mut table = Table::new(["parameter", "value", "mean", "min", "max", "runs"]);
     for s in sensitivity {
         for (value, cell) in &s.values {
-            let mut row: Vec<Shown> = vec![s.parameter.clone().into(), value.to_string().into()];
+            let mut row: Vec<Shown> = vec![s.parameter.clone().into(), value.into()];
             row.extend(cell_columns(cell));
             table.push(row);
         }
@@ -164,7 +164,7 @@ fn pivot_table(pivot: &Pivot, metric: &str) -> Table {
             ]);
             for (value, cell) in pivot.x_values.iter().zip(&pivot.cells[0]) {
                 let Some(cell) = cell else { continue };
-                let mut row: Vec<Shown> = vec![value.to_string().into()];
+                let mut row: Vec<Shown> = vec![value.into()];
                 row.extend(cell_columns(cell));
                 table.push(row);
             }
@@ -175,12 +175,26 @@ fn pivot_table(pivot: &Pivot, metric: &str) -> Table {
             header.extend(pivot.x_values.iter().map(ToString::to_string));
             let mut table = Table::new(header);
             for (value, row) in pivot.y_values.iter().zip(&pivot.cells) {
-                let mut line: Vec<Shown> = vec![value.to_string().into()];
+                let mut line: Vec<Shown> = vec![value.into()];
                 line.extend(row.iter().map(|c| Shown::maybe(c.as_ref().map(|c| c.mean))));
                 table.push(line);
             }
             table.note(format!("mean {metric} per cell"));
             table
+        }
+    }
+}
+
+impl From<&ParamValue> for Shown {
+    /// A parameter's value as a typed cell: whole numbers as integers, so that a pivot's axis
+    /// is int64 in Arrow, as the parameter is in a listing.
+    fn from(value: &ParamValue) -> Self {
+        match value {
+            ParamValue::Number(text, float) => match text.parse::<i64>() {
+                Ok(n) => Shown::Int(n),
+                Err(_) => Shown::Number(*float),
+            },
+            ParamValue::Text(_) | ParamValue::Bool(_) => Shown::Text(value.to_string()),
         }
     }
 }

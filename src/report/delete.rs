@@ -76,6 +76,6 @@ pub fn summary(format: Format, deletion: &Deletion) -> anyhow::Result<()> {
             );
             table.to_csv()
         }
-        Format::Table | Format::Json => format!("{}\n", deletion.describe()),
+        _ => format!("{}\n", deletion.describe()),
     })
 }

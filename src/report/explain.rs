@@ -31,6 +31,10 @@ pub fn plans(format: Format, plans: &[Captured]) -> anyhow::Result<()> {
             text.push('\n');
             print(&text)
         }
+        Format::Arrow | Format::Parquet => anyhow::bail!(
+            "--format {}: explain prints plans as a table or JSON",
+            format.name()
+        ),
         Format::Table | Format::Csv => {
             let mut text = String::new();
             for (i, captured) in plans.iter().enumerate() {

@@ -2,6 +2,7 @@
 //! through [`print`], and the shapes it prints (JSON and tables) are this module's, so that any
 //! front end prints the same.
 
+pub mod arrow;
 pub mod compare;
 pub mod delete;
 pub mod demo;
@@ -10,14 +11,16 @@ pub mod explain;
 pub mod plot;
 pub mod rank;
 pub mod record;
+pub mod rows;
 pub mod runs;
 pub mod show;
 pub mod side_by_side;
+pub mod sink;
 pub mod table;
 
-use std::io::{self, Write as _};
+use std::io;
 
-use anyhow::{Context, Result};
+use anyhow::{Context, Result, bail};
 use serde::Serialize;
 
 pub use table::{Cell, Table};
@@ -56,6 +59,28 @@ pub enum Format {
     Json,
     /// CSV with a header line.
     Csv,
+    /// An Arrow IPC stream of typed columns (docs/arrow-output.md documents their types).
+    Arrow,
+    /// Parquet files in a directory (`export` alone).
+    Parquet,
+}
+
+impl Format {
+    /// The format's name on the command line.
+    pub fn name(self) -> &'static str {
+        match self {
+            Format::Table => "table",
+            Format::Json => "json",
+            Format::Csv => "csv",
+            Format::Arrow => "arrow",
+            Format::Parquet => "parquet",
+        }
+    }
+
+    /// Whether the format is for programs, with every run and every digit.
+    pub fn machine(self) -> bool {
+        !matches!(self, Format::Table)
+    }
 }
 
 tokio::task_local! {
@@ -74,6 +99,11 @@ pub fn emit<T: Serialize + ?Sized>(
     value: &T,
     tables: impl FnOnce() -> Vec<Table>,
 ) -> Result<()> {
+    if format == Format::Arrow {
+        let tables = tables();
+        let first = tables.first().context("nothing to write as Arrow")?;
+        return arrow::write_table(first);
+    }
     emit_text(format, value, || match format {
         Format::Csv => tables().first().map(Table::to_csv).unwrap_or_default(),
         _ => tables()
@@ -97,21 +127,34 @@ pub fn emit_text<T: Serialize + ?Sized>(
             text
         }
         Format::Table | Format::Csv => text(),
+        Format::Arrow | Format::Parquet => bail!(
+            "--format {}: this command writes no table of rows; use table, json or csv",
+            format.name()
+        ),
     };
     print(&text)
 }
 
-/// Writes `text` to standard output: the one way every command prints.
+/// Writes `text` where results go (standard output, or the `-o` file): the one way every
+/// command prints.
 pub fn print(text: &str) -> Result<()> {
-    if SILENCED.try_with(|()| ()).is_ok() {
+    if silenced_now() {
         return Ok(());
     }
-    let mut stdout = io::stdout().lock();
-    stdout_written(
-        stdout
-            .write_all(text.as_bytes())
-            .and_then(|()| stdout.flush()),
-    )
+    sink::write_all(text.as_bytes())
+}
+
+/// Writes `bytes` where results go, as [`print`] writes text.
+pub fn print_bytes(bytes: &[u8]) -> Result<()> {
+    if silenced_now() {
+        return Ok(());
+    }
+    sink::write_all(bytes)
+}
+
+/// Whether this command's results are to be dropped ([`silenced`]).
+fn silenced_now() -> bool {
+    SILENCED.try_with(|()| ()).is_ok()
 }
 
 /// The outcome of writing to standard output. A closed pipe (`| head`) is the reader's choice,

@@ -20,13 +20,11 @@ pub fn strategy_table(ranked: &[StrategyRank], by: By, metric: &str) -> Table {
     let mut table = Table::new(header);
     for r in ranked {
         let mut row: Vec<Cell> = vec![
-            r.rank.to_string().into(),
+            Cell::Int(r.rank as i64),
             r.score.into(),
-            r.runs
-                .map_or_else(|| "-".to_owned(), |n| n.to_string())
-                .into(),
+            r.runs.map_or_else(|| "-".into(), Cell::Int),
             r.strategy.to_string().into(),
-            r.best_run.id.to_string().into(),
+            r.best_run.id.0.into(),
         ];
         if by != By::Best {
             row.push(r.best_value.into());
@@ -37,7 +35,7 @@ pub fn strategy_table(ranked: &[StrategyRank], by: By, metric: &str) -> Table {
         ]);
         if let Some(d) = &r.deflated {
             row.extend([
-                d.trials.to_string().into(),
+                Cell::Int(d.trials),
                 Cell::maybe(d.expected_max_sharpe),
                 Cell::maybe(d.probability),
             ]);
@@ -57,9 +55,9 @@ pub fn run_table(ranked: &[RunRank], metric: &str) -> Table {
     let mut table = Table::new(header);
     for r in ranked {
         let mut row: Vec<Cell> = vec![
-            r.rank.to_string().into(),
+            Cell::Int(r.rank as i64),
             r.value.into(),
-            r.run.id.to_string().into(),
+            r.run.id.0.into(),
             r.run.strategy.to_string().into(),
             r.run.dataset.clone().into(),
             r.run.params.to_string().into(),

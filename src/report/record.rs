@@ -15,7 +15,7 @@ pub fn summary(format: Format, summary: &Summary) -> anyhow::Result<()> {
             ]);
             table.to_csv()
         }
-        Format::Table | Format::Json => format!("{}\n", describe(summary)),
+        _ => format!("{}\n", describe(summary)),
     })
 }
 

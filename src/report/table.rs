@@ -20,6 +20,8 @@ pub enum Cell {
     /// Six significant digits in the aligned text ([`super::number`]), every digit in CSV
     /// ([`super::exact`]): a machine format is never rounded.
     Number(f64),
+    /// A whole number: a rank, a count, a run id (int64 in Arrow).
+    Int(i64),
 }
 
 impl Cell {
@@ -28,18 +30,31 @@ impl Cell {
         value.map_or_else(|| Cell::Text("-".to_owned()), Cell::Number)
     }
 
+    /// Whether the cell is a value that is not there (`-`).
+    pub fn is_missing(&self) -> bool {
+        matches!(self, Cell::Text(text) if text == "-")
+    }
+
     fn text(&self) -> String {
         match self {
             Cell::Text(text) => printable(text),
             Cell::Number(value) => super::number(*value),
+            Cell::Int(n) => n.to_string(),
         }
     }
 
-    fn csv(&self) -> String {
+    pub(crate) fn csv(&self) -> String {
         match self {
             Cell::Text(text) => csv_cell(text).into_owned(),
             Cell::Number(value) => super::exact(*value),
+            Cell::Int(n) => n.to_string(),
         }
+    }
+}
+
+impl From<i64> for Cell {
+    fn from(n: i64) -> Self {
+        Cell::Int(n)
     }
 }
 
@@ -71,6 +86,14 @@ impl Table {
 
     pub fn push<C: Into<Cell>>(&mut self, row: Vec<C>) {
         self.rows.push(row.into_iter().map(Into::into).collect());
+    }
+
+    pub fn header(&self) -> &[String] {
+        &self.header
+    }
+
+    pub fn rows(&self) -> &[Vec<Cell>] {
+        &self.rows
     }
 
     /// A line printed under the table (not in CSV), e.g. the cursor of the next page.
@@ -148,16 +171,8 @@ impl Table {
     }
 }
 
-/// CSV lines of `rows`, each cell as `to_csv` writes a text cell.
-pub(crate) fn csv_lines<'a>(rows: impl IntoIterator<Item = &'a Vec<String>>) -> Vec<u8> {
-    write_csv(
-        rows.into_iter()
-            .map(|row| row.iter().map(|c| csv_cell(c).into_owned()).collect()),
-    )
-}
-
 /// RFC 4180 lines of cells already written as CSV cells.
-fn write_csv(rows: impl IntoIterator<Item = Vec<String>>) -> Vec<u8> {
+pub(crate) fn write_csv(rows: impl IntoIterator<Item = Vec<String>>) -> Vec<u8> {
     let mut writer = csv::WriterBuilder::new()
         .terminator(csv::Terminator::CRLF)
         .from_writer(Vec::new());
@@ -168,10 +183,16 @@ fn write_csv(rows: impl IntoIterator<Item = Vec<String>>) -> Vec<u8> {
     writer.into_inner().unwrap_or_default()
 }
 
+/// A table's text cell in CSV: `-` (no value) is empty.
 fn csv_cell(cell: &str) -> std::borrow::Cow<'_, str> {
     if cell == "-" {
         return "".into();
     }
+    csv_text(cell)
+}
+
+/// Text in CSV, kept from being read as a spreadsheet formula.
+pub(crate) fn csv_text(cell: &str) -> std::borrow::Cow<'_, str> {
     let formula = cell.starts_with(['=', '+', '-', '@', '\t', '\r']);
     if formula && cell.parse::<f64>().is_err() {
         format!("'{cell}").into()

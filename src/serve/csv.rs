@@ -12,13 +12,8 @@ use super::api::{self, WRITES_FILES};
 use super::params::Params;
 use super::{App, one_line, status_of};
 use crate::answers::{compare, rank, runs, show};
-use crate::query::runs::RunList;
-use crate::query::suggest;
 use crate::report::Table;
-use crate::report::runs::RunsCsv;
-
-/// Runs read per query while streaming: memory holds one page whatever the listing's size.
-const PAGE: i64 = 1000;
+use crate::report::arrow::{Decimals, csv_header, csv_rows};
 
 /// Pages that may wait to be sent: a slow client holds the reading back, not memory.
 const QUEUED: usize = 4;
@@ -157,26 +152,20 @@ async fn stream(
 ) -> anyhow::Result<()> {
     let args: runs::Args = params.args(&[], WRITES_FILES)?;
     let mut conn = app.db.reader().await?;
-    let mut list: RunList = runs::listing(&args, &mut conn).await?;
-    list.limit = PAGE;
-    list.before = None;
-    let csv = RunsCsv {
-        parameters: list.parameter_keys(&mut conn).await?,
-        metrics: suggest::metric_names(&mut conn).await?,
+    let args = runs::Args {
+        limit: runs::Limit::All,
+        ..args
     };
-    let mut chunk = csv.header();
-    loop {
-        let page = list.fetch(&mut conn).await?;
-        chunk.extend(csv.rows(&page));
+    let (mut pages, frame) = runs::stream(&args, &mut conn, Decimals::Text).await?;
+    let mut chunk = csv_header(frame.schema());
+    while let Some(page) = pages.next(&mut conn).await? {
+        chunk.extend(csv_rows(&frame.batch(&page)?));
         if let Some(started) = started.take() {
             let _ = started.send(Ok(()));
         }
         if sender.send(Ok(std::mem::take(&mut chunk))).await.is_err() {
             return Ok(());
         }
-        match page.last() {
-            Some(last) if page.len() as i64 == PAGE => list.after = Some(last.id),
-            _ => return Ok(()),
-        }
     }
+    Ok(())
 }

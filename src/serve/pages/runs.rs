@@ -120,7 +120,7 @@ impl View<'_> {
                     placeholder="sharpe > 1 and params.fast = 10"; }
                 label { "sort by" (super::select("sort", &sorts, Some(args.sort.as_str()), false)) }
                 label.check { input type="checkbox" name="asc" value="true" checked[args.asc]; "smallest first" }
-                label { "columns" input type="text" name="metrics" value=(args.metrics.join(",")); }
+                label { "columns" input type="text" name="metrics" value=(args.metrics.as_deref().map_or_else(|| runs::TABLE_METRICS.join(","), |m| m.join(","))); }
                 label { "per page" input type="text" name="limit" value=(args.limit); }
                 button type="submit" { "Filter" }
             }
@@ -146,7 +146,7 @@ impl View<'_> {
                             th { span.note { "compare" } }
                             (self.sort_header("recorded", "id"))
                             th { "strategy" } th { "data set" } th { "status" } th { "parameters" }
-                            @for m in &args.metrics { (self.sort_header(m, m)) }
+                            @for m in &page.metrics { (self.sort_header(m, m)) }
                         } }
                         tbody { @for run in &page.runs { tr {
                             td { (self.basket.toggle(run.id, "/runs", self.params)) }
@@ -155,7 +155,7 @@ impl View<'_> {
                             td { bdi { (run.dataset) } }
                             td { (run.status) }
                             td { (params_text(&run.params)) }
-                            @for m in &args.metrics { (value(run.metrics.get(m).copied())) }
+                            @for m in &page.metrics { (value(run.metrics.get(m).copied())) }
                         } } }
                     }
                 }

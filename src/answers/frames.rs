@@ -1,0 +1,126 @@
+//! Runs, their trades or their equity curves as typed tables (Arrow, Parquet), read a page of
+//! runs at a time: the schema is decided first, from the whole selection, so that every page
+//! fits it.
+
+use anyhow::Result;
+use arrow_array::RecordBatch;
+use arrow_schema::SchemaRef;
+
+use crate::db::Reader;
+use crate::db::explain::load;
+use crate::models::{EquityPoint, RunId, Trade};
+use crate::query::columns::{self, DecimalRange, MetricColumns};
+use crate::query::filter::Resolved;
+use crate::query::runs::RunList;
+use crate::report::arrow::{Decimals, NumericType};
+use crate::report::rows::{EquityFrame, TradeFrame};
+use crate::report::runs::RunFrame;
+
+/// Which rows a table holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Rows {
+    /// One row per run: its fields, `params.KEY` and `metrics.NAME`.
+    Runs,
+    /// One row per trade, by run and entry time.
+    Trades,
+    /// One row per equity point, by run and time.
+    Equity,
+}
+
+impl Rows {
+    pub const ALL: [Rows; 3] = [Rows::Runs, Rows::Trades, Rows::Equity];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Rows::Runs => "runs",
+            Rows::Trades => "trades",
+            Rows::Equity => "equity",
+        }
+    }
+
+    /// Runs read per page: a run's trades and curve are many rows, so fewer runs at a time.
+    pub fn page(self) -> usize {
+        match self {
+            Rows::Runs => 5_000,
+            Rows::Trades | Rows::Equity => 200,
+        }
+    }
+}
+
+/// The columns of one table and how to fill them.
+#[derive(Debug, Clone)]
+pub enum Frame {
+    Runs(RunFrame),
+    Trades(TradeFrame),
+    Equity(EquityFrame),
+}
+
+impl Frame {
+    /// The frame of `rows` for the runs `ids`, which `filter` selected.
+    pub async fn new(
+        rows: Rows,
+        conn: &mut Reader<'_>,
+        filter: &Resolved,
+        ids: &[RunId],
+        decimals: Decimals,
+    ) -> Result<Self> {
+        let exact = decimals == Decimals::Exact;
+        Ok(match rows {
+            Rows::Runs => {
+                let list = RunList {
+                    filter: filter.clone(),
+                    ids: Some(ids.to_vec()),
+                    ..RunList::default()
+                };
+                let columns = list.columns(conn, &MetricColumns::All).await?;
+                let capital = match exact {
+                    true => list.capital_range(conn).await?,
+                    false => DecimalRange::default(),
+                };
+                Frame::Runs(RunFrame::new(columns, NumericType::new(decimals, capital)))
+            }
+            Rows::Trades => {
+                let ranges = match exact {
+                    true => columns::trade_ranges(conn, ids).await?,
+                    false => Default::default(),
+                };
+                Frame::Trades(TradeFrame::new(
+                    ranges.map(|r| NumericType::new(decimals, r)),
+                ))
+            }
+            Rows::Equity => {
+                let range = match exact {
+                    true => columns::equity_range(conn, ids).await?,
+                    false => DecimalRange::default(),
+                };
+                Frame::Equity(EquityFrame::new(NumericType::new(decimals, range)))
+            }
+        })
+    }
+
+    pub fn schema(&self) -> &SchemaRef {
+        match self {
+            Frame::Runs(f) => f.schema(),
+            Frame::Trades(f) => f.schema(),
+            Frame::Equity(f) => f.schema(),
+        }
+    }
+
+    /// The rows of the runs `ids` (one page), in order.
+    pub async fn batch(&self, conn: &mut Reader<'_>, ids: &[RunId]) -> Result<RecordBatch> {
+        match self {
+            Frame::Runs(f) => {
+                let runs = RunList::by_ids(ids.to_vec()).fetch(conn).await?;
+                f.batch(&runs)
+            }
+            Frame::Trades(f) => {
+                let trades: Vec<Trade> = load(conn, || Trade::for_run_ids(ids)).await?;
+                f.batch(&trades)
+            }
+            Frame::Equity(f) => {
+                let points: Vec<EquityPoint> = load(conn, || EquityPoint::for_run_ids(ids)).await?;
+                f.batch(&points)
+            }
+        }
+    }
+}

@@ -1,0 +1,158 @@
+//! Where a command's results go: standard output, or with `-o FILE` a file that appears only
+//! once the command has succeeded, so that a failed or interrupted command never leaves half
+//! a result where a whole one is expected.
+
+use std::fs::File;
+use std::io::{self, BufWriter, Write};
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+use anyhow::{Context, Result};
+
+/// A file written under a hidden name beside its path and renamed onto it at the end.
+#[derive(Debug)]
+pub struct PartialFile {
+    path: PathBuf,
+    partial: PathBuf,
+    writer: BufWriter<File>,
+}
+
+impl PartialFile {
+    /// Creates the hidden file; a path that cannot be written fails here, before any work.
+    pub fn create(path: &Path) -> Result<Self> {
+        let name = path
+            .file_name()
+            .with_context(|| format!("`{}` is not a file name", path.display()))?;
+        let partial = path.with_file_name(format!(
+            ".{}.partial-{}",
+            name.to_string_lossy(),
+            std::process::id()
+        ));
+        let file = File::create_new(&partial)
+            .with_context(|| format!("cannot write `{}`", path.display()))?;
+        Ok(Self {
+            path: path.to_owned(),
+            partial,
+            writer: BufWriter::with_capacity(1 << 20, file),
+        })
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Flushes, syncs and renames the file onto its path.
+    pub fn finish(self) -> Result<()> {
+        let Self {
+            path,
+            partial,
+            writer,
+        } = self;
+        let done = writer
+            .into_inner()
+            .map_err(|e| e.into_error())
+            .and_then(|file| file.sync_all())
+            .and_then(|()| std::fs::rename(&partial, &path));
+        if let Err(e) = done {
+            let _ = std::fs::remove_file(&partial);
+            return Err(e).with_context(|| format!("writing `{}`", path.display()));
+        }
+        Ok(())
+    }
+
+    /// Removes what was written.
+    pub fn abandon(self) {
+        let _ = std::fs::remove_file(&self.partial);
+    }
+}
+
+impl Write for PartialFile {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.writer.write(buf)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.writer.flush()
+    }
+}
+
+/// The file standing in for standard output under `-o`, for the whole process: one command
+/// runs per process, and everything it prints goes to the same place.
+static REDIRECT: Mutex<Option<PartialFile>> = Mutex::new(None);
+
+/// From now on, what the command prints goes to `path` (see [`finish`]).
+pub fn redirect(path: &Path) -> Result<()> {
+    let file = PartialFile::create(path)?;
+    *lock() = Some(file);
+    Ok(())
+}
+
+/// Ends the redirection: on success the file takes its name, on failure it is removed.
+pub fn finish(succeeded: bool) -> Result<()> {
+    match lock().take() {
+        Some(file) if succeeded => file.finish(),
+        Some(file) => {
+            file.abandon();
+            Ok(())
+        }
+        None => Ok(()),
+    }
+}
+
+/// Whether results go to a file rather than standard output.
+pub fn redirected() -> bool {
+    lock().is_some()
+}
+
+fn lock() -> std::sync::MutexGuard<'static, Option<PartialFile>> {
+    // A panic while writing leaves the file as it was: still the one to finish or remove.
+    REDIRECT
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+/// Writes `bytes` where results go. A closed pipe (`| head`) is the reader's choice, not an
+/// error: the command ends quietly with success.
+pub fn write_all(bytes: &[u8]) -> Result<()> {
+    let mut redirect = lock();
+    if let Some(file) = redirect.as_mut() {
+        let path = file.path().to_owned();
+        return file
+            .write_all(bytes)
+            .with_context(|| format!("writing `{}`", path.display()));
+    }
+    drop(redirect);
+    let mut stdout = io::stdout().lock();
+    super::stdout_written(stdout.write_all(bytes).and_then(|()| stdout.flush()))
+}
+
+/// Where results go, as a writer: for encoders that write as they go (Arrow IPC).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Results;
+
+impl Write for Results {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        if super::silenced_now() {
+            return Ok(buf.len());
+        }
+        let mut redirect = lock();
+        match redirect.as_mut() {
+            Some(file) => file.write(buf),
+            None => {
+                drop(redirect);
+                io::stdout().lock().write(buf)
+            }
+        }
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        let mut redirect = lock();
+        match redirect.as_mut() {
+            Some(file) => file.flush(),
+            None => {
+                drop(redirect);
+                io::stdout().lock().flush()
+            }
+        }
+    }
+}
