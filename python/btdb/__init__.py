@@ -1,8 +1,11 @@
 """btdb from Python: backtesting.py and vectorbt results as btdb run documents, recorded by
-the btdb binary. Nothing beyond the standard library is imported here: the adapters read the
-objects the backtesting libraries hand them."""
+the btdb binary; and runs, rankings, sweeps, trades and equity curves read back as pandas or
+polars DataFrames through Arrow. Nothing beyond the standard library is imported here: the
+adapters read the objects the backtesting libraries hand them, and the readers import pyarrow
+when first called."""
 
 from ._backtesting import from_backtesting
+from ._read import compare, equity, rank, runs, trades
 from ._record import BtdbError, RecordError, RunWriter, record
 from ._vectorbt import from_vectorbt
 
@@ -10,7 +13,12 @@ __all__ = [
     "BtdbError",
     "RecordError",
     "RunWriter",
+    "compare",
+    "equity",
     "from_backtesting",
     "from_vectorbt",
+    "rank",
     "record",
+    "runs",
+    "trades",
 ]
