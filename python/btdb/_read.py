@@ -185,7 +185,7 @@ def _rows(
     bin: Optional[str],
     options: dict,
 ):
-    ids = [str(int(i)) for i in (run_ids or [])]
+    ids = [str(int(i)) for i in (run_ids if run_ids is not None else [])]
     if not ids and not options:
         raise ValueError(f"name the runs whose {what} to read: run ids, or filters")
     args = ["export", *ids, "--table", what]
@@ -219,12 +219,18 @@ def equity(
     **filters: Any,
 ):
     """The equity curves of the runs `run_ids` (or of the runs `filters` select) in long form,
-    `run_id, time, equity`, by run and time; `wide=True` gives one column per run on the times
-    of all of them (pandas and polars), missing where a run has no point."""
-    table = _rows("equity", run_ids, exact, database_url, bin, filters)
+    `run_id, time, equity`, by run and time; `wide=True` gives one column per run, in the
+    order of `run_ids`, on the times of all of them (pandas and polars), missing where a run
+    has no point."""
+    ids = [int(i) for i in run_ids] if run_ids is not None else None
+    table = _rows("equity", ids, exact, database_url, bin, filters)
     frame = _frame(table, backend)
     if not wide or backend == "arrow":
         return frame
+    # Columns in the order the runs were named (by id when chosen by filters).
     if backend == "polars":
-        return frame.pivot(on="run_id", index="time", values="equity").sort("time")
-    return frame.pivot(index="time", columns="run_id", values="equity").sort_index()
+        wide_frame = frame.pivot(on="run_id", index="time", values="equity").sort("time")
+        order = [str(i) for i in ids] if ids else sorted(wide_frame.columns[1:], key=int)
+        return wide_frame.select(["time", *order])
+    wide_frame = frame.pivot(index="time", columns="run_id", values="equity").sort_index()
+    return wide_frame[ids] if ids else wide_frame

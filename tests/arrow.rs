@@ -1,0 +1,338 @@
+//! The machine formats: every command's Arrow schema is the one docs/arrow-output.md lists,
+//! CSV, Arrow and Parquet listings carry the same columns and values, and a listing is
+//! streamed whole or says where it was cut.
+
+mod common;
+
+use std::collections::BTreeMap;
+use std::io::Cursor;
+
+use arrow_array::cast::AsArray;
+use arrow_array::types::Float64Type;
+use arrow_array::{Array, RecordBatch};
+use arrow_ipc::reader::StreamReader;
+use arrow_schema::{DataType, Schema};
+use common::TestDb;
+use common::cli::{btdb, fails, ok, text};
+use serde_json::{Value, json};
+
+/// A sweep of `fast` × `slow` on two data sets, with trades and an equity curve each, and one
+/// run of another strategy whose metric and parameter the sweep lacks.
+fn documents() -> Vec<Value> {
+    let mut docs = Vec::new();
+    for (i, (fast, slow)) in [(5, 50), (10, 50), (5, 100), (10, 100)].iter().enumerate() {
+        for dataset in ["IS", "OOS"] {
+            let i = i as f64;
+            docs.push(json!({
+                "run_key": format!("sweep:{fast}:{slow}:{dataset}"),
+                "strategy": "sma_cross",
+                "params": {"fast": fast, "slow": slow},
+                "dataset": dataset,
+                "periods_per_year": 252,
+                "initial_capital": "1000.50",
+                "sweep": "grid",
+                "trades": [{
+                    "symbol": "AAA", "side": "long", "quantity": "2",
+                    "entry_time": "2024-01-02T00:00:00Z", "entry_price": "10.125",
+                    "exit_time": "2024-01-03T00:00:00Z", "exit_price": "11", "fees": "0.5"
+                }],
+                "equity": [
+                    ["2024-01-01T00:00:00Z", 1000.5],
+                    ["2024-01-02T00:00:00Z", 1000.5 + i],
+                    ["2024-01-03T00:00:00Z", 990.25 + 3.0 * i],
+                    ["2024-01-04T00:00:00Z", 1010.0 - i],
+                ],
+            }));
+        }
+    }
+    docs.push(json!({
+        "run_key": "other",
+        "strategy": {"name": "momentum", "version": "2"},
+        "params": {"lookback": 20},
+        "dataset": "IS",
+        "periods_per_year": 252,
+        "metrics": {"only_momentum": 1.5},
+        "equity": [["2024-01-01T00:00:00Z", 1], ["2024-01-02T00:00:00Z", 2]],
+    }));
+    docs
+}
+
+async fn recorded() -> TestDb {
+    let db = TestDb::new().await;
+    let lines: Vec<String> = documents().iter().map(Value::to_string).collect();
+    let out = btdb(&db, &["record", "-", "-q"], Some(&lines.join("\n")));
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    db
+}
+
+/// The batches of the Arrow stream `btdb ARGS --format arrow` writes.
+fn arrow(db: &TestDb, args: &[&str]) -> (Schema, Vec<RecordBatch>) {
+    let mut all = args.to_vec();
+    all.extend(["--format", "arrow"]);
+    let out = btdb(db, &all, None);
+    assert!(out.status.success(), "btdb {all:?}: {}", text(&out.stderr));
+    let reader = StreamReader::try_new(Cursor::new(out.stdout), None).expect("an Arrow stream");
+    let schema = reader.schema().as_ref().clone();
+    let batches = reader.map(|b| b.expect("a batch")).collect();
+    (schema, batches)
+}
+
+/// A type as docs/arrow-output.md writes it.
+fn type_name(data_type: &DataType) -> String {
+    match data_type {
+        DataType::Int64 => "int64".into(),
+        DataType::Float64 => "float64".into(),
+        DataType::Utf8 => "utf8".into(),
+        DataType::Boolean => "bool".into(),
+        DataType::Timestamp(unit, Some(zone)) => {
+            format!("timestamp[{unit:?}, {zone}]").replace("Microsecond", "us")
+        }
+        DataType::Decimal128(precision, _) => format!("decimal128({precision}, S)"),
+        DataType::List(item) => format!("list<{}>", type_name(item.data_type())),
+        other => format!("{other}"),
+    }
+}
+
+/// The schema as docs/arrow-output.md lists it: `name: type`, `?` where nullable, the columns
+/// from the first `from` on (a listing's parameters and metrics, a grid's values) as `…`.
+fn listed(schema: &Schema, from: impl Fn(usize, &str) -> bool) -> String {
+    let mut lines = Vec::new();
+    for (i, field) in schema.fields().iter().enumerate() {
+        if from(i, field.name()) {
+            lines.push("…".to_owned());
+            break;
+        }
+        let null = if field.is_nullable() { "?" } else { "" };
+        lines.push(format!(
+            "{}: {}{null}",
+            field.name(),
+            type_name(field.data_type())
+        ));
+    }
+    lines.join("\n")
+}
+
+/// The block of docs/arrow-output.md fenced as ```text NAME.
+fn documented(name: &str) -> String {
+    let page = include_str!("../docs/arrow-output.md");
+    let start = format!("```text {name}\n");
+    let at = page
+        .find(&start)
+        .unwrap_or_else(|| panic!("docs/arrow-output.md has no block `{name}`"))
+        + start.len();
+    let end = page[at..].find("```").expect("the block's end");
+    page[at..at + end].trim_end().to_owned()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn every_command_s_arrow_schema_is_the_one_documented() {
+    let db = recorded().await;
+    let id = {
+        let page: Value =
+            serde_json::from_str(&ok(&db, &["runs", "--format", "json", "--limit", "1"]))
+                .expect("json");
+        page["runs"][0]["id"].to_string()
+    };
+    let first = ok(
+        &db,
+        &["runs", "--format", "json", "--strategy", "sma_cross"],
+    );
+    let sweep_run: Value = serde_json::from_str(&first).expect("json");
+    let sweep_run = sweep_run["runs"][0]["id"].to_string();
+    let listing =
+        |_: usize, name: &str| name.starts_with("params.") || name.starts_with("metrics.");
+    let none = |_: usize, _: &str| false;
+    let after_one = |i: usize, _: &str| i > 1;
+    let cases: Vec<(&str, Vec<&str>, &dyn Fn(usize, &str) -> bool)> = vec![
+        ("runs", vec!["runs", "--limit", "all"], &listing),
+        (
+            "trades",
+            vec!["export", "--table", "trades", &sweep_run],
+            &none,
+        ),
+        ("trades", vec!["show", &sweep_run, "--trades"], &none),
+        ("equity", vec!["export", "--table", "equity", &id], &none),
+        ("equity", vec!["show", &id, "--equity"], &none),
+        ("rank", vec!["rank"], &none),
+        ("rank --runs", vec!["rank", "--runs"], &none),
+        (
+            "compare --x",
+            vec!["compare", "--strategy", "sma_cross", "--x", "fast"],
+            &none,
+        ),
+        (
+            "compare --x --y",
+            vec![
+                "compare",
+                "--strategy",
+                "sma_cross",
+                "--x",
+                "fast",
+                "--y",
+                "slow",
+            ],
+            &after_one,
+        ),
+    ];
+    for (block, args, from) in cases {
+        let (schema, _) = arrow(&db, &args);
+        assert_eq!(
+            listed(&schema, from),
+            documented(block),
+            "btdb {args:?} --format arrow against docs/arrow-output.md `{block}`"
+        );
+    }
+    // Parquet's runs file has the listing's schema.
+    let dir = common::scratch_dir("arrow-parquet");
+    let out = dir.join("out");
+    let path = out.to_str().expect("a path");
+    ok(&db, &["export", "--format", "parquet", "-o", path, "-q"]);
+    let file = std::fs::File::open(out.join("runs.parquet")).expect("runs.parquet");
+    let parquet = parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(file)
+        .expect("a Parquet file");
+    assert_eq!(
+        listed(parquet.schema(), listing),
+        documented("runs"),
+        "runs.parquet"
+    );
+}
+
+/// CSV lines as maps from column to cell.
+fn csv_rows(csv: &str) -> (Vec<String>, Vec<BTreeMap<String, String>>) {
+    let mut reader = csv::Reader::from_reader(csv.as_bytes());
+    let header: Vec<String> = reader
+        .headers()
+        .expect("a header")
+        .iter()
+        .map(str::to_owned)
+        .collect();
+    let rows = reader
+        .records()
+        .map(|r| {
+            header
+                .iter()
+                .cloned()
+                .zip(r.expect("a record").iter().map(str::to_owned))
+                .collect()
+        })
+        .collect();
+    (header, rows)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn csv_and_arrow_list_the_same_columns_and_values() {
+    let db = recorded().await;
+    let args = ["runs", "--strategy", "sma_cross", "--limit", "all"];
+    let (schema, batches) = arrow(&db, &args);
+    let (header, rows) = csv_rows(&ok(&db, &[&args[..], &["--format", "csv"]].concat()));
+    let names: Vec<String> = schema.fields().iter().map(|f| f.name().clone()).collect();
+    assert_eq!(header, names);
+    // The sweep's own metrics and parameters, not those of the other strategy; no version
+    // column, since only the other strategy has a version.
+    assert!(header.contains(&"metrics.sharpe".to_owned()), "{header:?}");
+    assert!(
+        !header
+            .iter()
+            .any(|h| h.contains("only_momentum") || h.contains("lookback"))
+    );
+    assert!(!header.contains(&"version".to_owned()));
+    assert_eq!(rows.len(), 8);
+    let sharpe = batches[0]
+        .column_by_name("metrics.sharpe")
+        .expect("sharpe")
+        .as_primitive::<Float64Type>();
+    for (i, row) in rows.iter().enumerate() {
+        let cell: f64 = row["metrics.sharpe"].parse().expect("a number");
+        assert_eq!(cell.to_bits(), sharpe.value(i).to_bits());
+        assert_eq!(row["initial_capital"], "1000.50");
+    }
+    let fast = batches[0].column_by_name("params.fast").expect("fast");
+    assert_eq!(fast.data_type(), &DataType::Int64);
+    assert_eq!(fast.null_count(), 0);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_listing_cut_by_its_limit_says_so_and_all_streams_every_run() {
+    let db = recorded().await;
+    let out = btdb(&db, &["runs", "--format", "csv", "--limit", "3"], None);
+    assert!(out.status.success());
+    let (_, rows) = csv_rows(&text(&out.stdout));
+    assert_eq!(rows.len(), 3);
+    let err = text(&out.stderr);
+    let last = &rows[2]["id"];
+    assert!(
+        err.contains("the first 3 runs of more") && err.contains(&format!("--after {last}")),
+        "{err}"
+    );
+    // The cursor continues where the cut was.
+    let rest = ok(
+        &db,
+        &["runs", "--format", "csv", "--limit", "all", "--after", last],
+    );
+    assert_eq!(csv_rows(&rest).1.len(), 9 - 3);
+    let all = btdb(&db, &["runs", "--format", "csv", "--limit", "all"], None);
+    assert_eq!(csv_rows(&text(&all.stdout)).1.len(), 9);
+    assert!(text(&all.stderr).is_empty(), "{}", text(&all.stderr));
+    // Sorted by a metric, the stream keeps the order of the pages.
+    let sorted = ok(
+        &db,
+        &[
+            "runs", "--format", "csv", "--limit", "all", "--sort", "sharpe",
+        ],
+    );
+    let values: Vec<f64> = csv_rows(&sorted)
+        .1
+        .iter()
+        .map(|r| r["metrics.sharpe"].parse().expect("a number"))
+        .collect();
+    assert!(values.windows(2).all(|w| w[0] >= w[1]), "{values:?}");
+    let err = fails(&db, &["runs", "--limit", "all"]);
+    assert!(err.contains("--limit all streams every run"), "{err}");
+    let out = btdb(&db, &["runs", "--limit", "0"], None);
+    assert!(!out.status.success());
+    let err = text(&out.stderr);
+    assert!(
+        err.contains("not a page size from 1 to 10000, nor `all`"),
+        "{err}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn output_files_appear_only_whole_and_formats_say_what_they_need() {
+    let db = recorded().await;
+    let dir = common::scratch_dir("arrow-output");
+    let file = dir.join("runs.csv");
+    let path = file.to_str().expect("a path");
+    let out = btdb(&db, &["runs", "--format", "csv", "-o", path], None);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(out.stdout.is_empty());
+    assert_eq!(
+        csv_rows(&std::fs::read_to_string(&file).expect("the file"))
+            .1
+            .len(),
+        9
+    );
+    // A failing command leaves nothing behind.
+    let failed = dir.join("failed.csv");
+    let out = btdb(
+        &db,
+        &[
+            "runs",
+            "--format",
+            "csv",
+            "--sort",
+            "nope",
+            "-o",
+            failed.to_str().expect("path"),
+        ],
+        None,
+    );
+    assert!(!out.status.success());
+    assert_eq!(std::fs::read_dir(&*dir).expect("dir").count(), 1);
+    let err = fails(&db, &["export", "--format", "parquet"]);
+    assert!(err.contains("give -o DIR"), "{err}");
+    let err = fails(&db, &["show", "1", "--format", "arrow"]);
+    assert!(err.contains("give --trades or --equity"), "{err}");
+    let err = fails(&db, &["record", "-", "--format", "arrow"]);
+    assert!(err.contains("writes no table of rows"), "{err}");
+}
