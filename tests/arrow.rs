@@ -77,6 +77,9 @@ fn arrow(db: &TestDb, args: &[&str]) -> (Schema, Vec<RecordBatch>) {
     (schema, batches)
 }
 
+/// Which columns of a schema the docs write as `…`: from the first for which it is true.
+type Elided = dyn Fn(usize, &str) -> bool;
+
 /// A type as docs/arrow-output.md writes it.
 fn type_name(data_type: &DataType) -> String {
     match data_type {
@@ -95,7 +98,7 @@ fn type_name(data_type: &DataType) -> String {
 
 /// The schema as docs/arrow-output.md lists it: `name: type`, `?` where nullable, the columns
 /// from the first `from` on (a listing's parameters and metrics, a grid's values) as `…`.
-fn listed(schema: &Schema, from: impl Fn(usize, &str) -> bool) -> String {
+fn listed(schema: &Schema, from: &Elided) -> String {
     let mut lines = Vec::new();
     for (i, field) in schema.fields().iter().enumerate() {
         if from(i, field.name()) {
@@ -143,7 +146,7 @@ async fn every_command_s_arrow_schema_is_the_one_documented() {
         |_: usize, name: &str| name.starts_with("params.") || name.starts_with("metrics.");
     let none = |_: usize, _: &str| false;
     let after_one = |i: usize, _: &str| i > 1;
-    let cases: Vec<(&str, Vec<&str>, &dyn Fn(usize, &str) -> bool)> = vec![
+    let cases: Vec<(&str, Vec<&str>, &Elided)> = vec![
         ("runs", vec!["runs", "--limit", "all"], &listing),
         (
             "trades",
@@ -191,7 +194,7 @@ async fn every_command_s_arrow_schema_is_the_one_documented() {
     let parquet = parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(file)
         .expect("a Parquet file");
     assert_eq!(
-        listed(parquet.schema(), listing),
+        listed(parquet.schema(), &listing),
         documented("runs"),
         "runs.parquet"
     );
