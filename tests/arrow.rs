@@ -290,12 +290,20 @@ async fn a_listing_cut_by_its_limit_says_so_and_all_streams_every_run() {
         .collect();
     assert!(values.windows(2).all(|w| w[0] >= w[1]), "{values:?}");
     let err = fails(&db, &["runs", "--limit", "all"]);
-    assert!(err.contains("--limit all streams every run"), "{err}");
+    assert!(
+        err.contains("the table and JSON show pages of at most 10000"),
+        "{err}"
+    );
+    let err = fails(&db, &["runs", "--format", "json", "--limit", "10001"]);
+    assert!(
+        err.contains("--format csv or arrow streams any number"),
+        "{err}"
+    );
     let out = btdb(&db, &["runs", "--limit", "0"], None);
     assert!(!out.status.success());
     let err = text(&out.stderr);
     assert!(
-        err.contains("not a page size from 1 to 10000, nor `all`"),
+        err.contains("not a number of runs (1 or more) nor `all`"),
         "{err}"
     );
 }
@@ -338,4 +346,77 @@ async fn output_files_appear_only_whole_and_formats_say_what_they_need() {
     assert!(err.contains("give --trades or --equity"), "{err}");
     let err = fails(&db, &["record", "-", "--format", "arrow"]);
     assert!(err.contains("writes no table of rows"), "{err}");
+}
+
+/// The peak resident memory of `btdb ARGS` in kilobytes, sampled from /proc while it runs.
+fn peak_kb(db: &TestDb, args: &[&str]) -> u64 {
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_btdb"))
+        .args(args)
+        .env("DATABASE_URL", db.url())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("running btdb");
+    let status = format!("/proc/{}/status", child.id());
+    let mut peak = 0;
+    loop {
+        if let Ok(text) = std::fs::read_to_string(&status) {
+            let hwm = text
+                .lines()
+                .find_map(|l| l.strip_prefix("VmHWM:"))
+                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok());
+            peak = peak.max(hwm.unwrap_or(0));
+        }
+        if child.try_wait().expect("waiting").is_some() {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    let out = child.wait_with_output().expect("btdb");
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    peak
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn streaming_two_hundred_thousand_runs_keeps_memory_flat() {
+    use diesel_async::SimpleAsyncConnection;
+    let db = TestDb::new().await;
+    let mut conn = db.conn().await;
+    conn.batch_execute(
+        "INSERT INTO strategies (name) VALUES ('big');
+         INSERT INTO parameter_sets (strategy_id, params, params_hash)
+             SELECT 1, jsonb_build_object('fast', p % 20, 'slow', p / 20, 'mode', 'm' || p % 3),
+                    sha256(convert_to(p::text, 'UTF8'))
+             FROM generate_series(0, 399) p;
+         INSERT INTO runs (run_key, content_hash, strategy_id, parameter_set_id, dataset, status,
+                           periods_per_year, tags, initial_capital)
+             SELECT 'big:' || r, sha256(convert_to(r::text, 'UTF8')), 1, 1 + r % 400,
+                    'D' || r % 5, 'completed', 252, ARRAY['t'], 1000.25
+             FROM generate_series(1, 200000) r;
+         INSERT INTO metrics (run_id, name, value, strategy_id, parameter_set_id, dataset,
+                              completed)
+             SELECT r.id, 'm' || k, random(), r.strategy_id, r.parameter_set_id, r.dataset, true
+             FROM runs r, generate_series(1, 8) k;
+         ANALYZE runs, metrics, parameter_sets;",
+    )
+    .await
+    .expect("200,000 runs");
+    let dir = common::scratch_dir("arrow-memory");
+    let file = |name: &str| dir.join(name).to_str().expect("a path").to_owned();
+    let (small, all) = (file("small.arrow"), file("all.arrow"));
+    let args = ["runs", "--format", "arrow", "-q", "-o"];
+    let tenth = peak_kb(&db, &[&args[..], &[&small, "--limit", "20000"]].concat());
+    let whole = peak_kb(&db, &[&args[..], &[&all, "--limit", "all"]].concat());
+    let rows = |path: &str| -> usize {
+        let reader = StreamReader::try_new(std::fs::File::open(path).expect("file"), None)
+            .expect("an Arrow stream");
+        reader.map(|b| b.expect("a batch").num_rows()).sum()
+    };
+    assert_eq!(rows(&small), 20_000);
+    assert_eq!(rows(&all), 200_000);
+    // Ten times the runs, the same pages: memory is the page's, not the listing's.
+    assert!(
+        whole < tenth * 13 / 10 && whole < 100 * 1024,
+        "peak {whole} kB for 200,000 runs against {tenth} kB for 20,000"
+    );
 }

@@ -24,9 +24,9 @@ pub struct Args {
     #[arg(long, value_enum)]
     pub status: Option<RunStatus>,
 
-    /// Runs per page (at most 10,000), or `all`: every matching run, streamed, with --format
-    /// csv or arrow. A machine format cut by the limit says so on stderr, with the cursor of
-    /// the rest.
+    /// Runs per page (the table and JSON: at most 10,000), or `all`: with --format csv or
+    /// arrow, every matching run, streamed. A listing cut by the limit says so on stderr, with
+    /// the cursor of the rest.
     #[arg(long, default_value = "50", value_parser = Limit::parse)]
     pub limit: Limit,
 
@@ -72,20 +72,20 @@ impl Limit {
             return Ok(Limit::All);
         }
         match text.parse::<i64>() {
-            Ok(n) if (1..=MAX_PAGE).contains(&n) => Ok(Limit::Page(n)),
+            Ok(n) if n >= 1 => Ok(Limit::Page(n)),
             _ => Err(format!(
-                "`{text}` is not a page size from 1 to {MAX_PAGE}, nor `all`"
+                "`{text}` is not a number of runs (1 or more) nor `all`"
             )),
         }
     }
 
-    /// The page size; `all` is for the streamed formats alone.
+    /// The page size of the table and JSON, which show at most `MAX_PAGE` runs at a time.
     pub fn page(self) -> Result<i64> {
         match self {
-            Limit::Page(n) => Ok(n),
-            Limit::All => bail!(
-                "--limit all streams every run as --format csv or arrow; the table and JSON \
-                 show pages of at most {MAX_PAGE} (--after for the next)"
+            Limit::Page(n) if n <= MAX_PAGE => Ok(n),
+            _ => bail!(
+                "--limit {self}: the table and JSON show pages of at most {MAX_PAGE} runs (--after \
+                 for the next); --format csv or arrow streams any number, or all"
             ),
         }
     }
