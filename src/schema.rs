@@ -43,6 +43,14 @@ diesel::table! {
 }
 
 diesel::table! {
+    parameter_kinds (strategy_id, key, kind) {
+        strategy_id -> Int8,
+        key -> Text,
+        kind -> Text,
+    }
+}
+
+diesel::table! {
     parameter_sets (id) {
         id -> Int8,
         strategy_id -> Int8,
@@ -118,6 +126,7 @@ diesel::table! {
     }
 }
 
+diesel::joinable!(parameter_kinds -> strategies (strategy_id));
 diesel::joinable!(parameter_sets -> strategies (strategy_id));
 diesel::joinable!(runs -> parameter_sets (parameter_set_id));
 diesel::joinable!(runs -> strategies (strategy_id));
@@ -128,6 +137,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     metric_summaries,
     metric_summary_changes,
     metrics,
+    parameter_kinds,
     parameter_sets,
     pooled_metric_summaries,
     runs,

@@ -420,3 +420,29 @@ async fn streaming_two_hundred_thousand_runs_keeps_memory_flat() {
         "peak {whole} kB for 200,000 runs against {tenth} kB for 20,000"
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn parameter_kinds_follow_the_sets_written_and_deleted() {
+    let db = TestDb::new().await;
+    let doc = |key: &str, mode: Value| {
+        json!({
+            "run_key": key, "strategy": "kinds", "params": {"mode": mode, "n": 1},
+            "dataset": "D", "periods_per_year": 252,
+            "equity": [["2024-01-01T00:00:00Z", 1], ["2024-01-02T00:00:00Z", 2]],
+        })
+        .to_string()
+    };
+    let lines = [doc("a", json!(3)), doc("b", json!("auto"))].join("\n");
+    let out = btdb(&db, &["record", "-", "-q"], Some(&lines));
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let kind = |db: &TestDb| {
+        let (schema, _) = arrow(db, &["runs", "--limit", "all"]);
+        let field = schema.field_with_name("params.mode").expect("mode").clone();
+        (field.data_type().clone(), field.metadata().clone())
+    };
+    let (mixed, metadata) = kind(&db);
+    assert_eq!(mixed, DataType::Utf8);
+    assert_eq!(metadata["btdb.mixed_types"], "int,string");
+    ok(&db, &["delete", "--key", "b", "--prune", "--yes", "-q"]);
+    assert_eq!(kind(&db).0, DataType::Int64);
+}

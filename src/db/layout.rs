@@ -59,6 +59,9 @@ pub const DISTRIBUTE: &[&str] = &[
     // Citus, `record` and `delete` note the groups they change themselves (`btdb_note`, in
     // SUMMARIES_ON_CITUS), and `btdb serve` keeps no answers (nothing announces a change).
     "DROP TRIGGER runs_announce_change ON runs",
+    "DROP TRIGGER parameter_sets_note_kinds ON parameter_sets",
+    "DROP TRIGGER parameter_sets_forget_kinds ON parameter_sets",
+    "DROP TABLE parameter_kinds",
     "DROP TRIGGER metrics_announce_change ON metrics",
     "DROP TRIGGER metrics_note_inserts ON metrics",
     "DROP TRIGGER metrics_note_updates ON metrics",

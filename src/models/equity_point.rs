@@ -68,12 +68,9 @@ impl EquityPoint {
         Self::for_run_ids(&runs.iter().map(|r| r.id).collect::<Vec<_>>())
     }
 
-    /// The curves of the runs `ids`, in order. Close ids (a page of a listing in recording
-    /// order) are read as their id range, one pass over the BRIN index since curves are
-    /// written in id order, the ids themselves only filtering (`run_id + 0`). Ids far apart (runs
-    /// picked from a sweep, a page sorted by a metric) would make that range most of the
-    /// table, so they are matched by `run_id = ANY(…)`: one BRIN pass per id, each reading
-    /// only its run's block ranges.
+    /// The curves of the runs `ids`, in order: close ids as their id range (one pass over the
+    /// BRIN index, curves being written in id order), others one BRIN pass per id
+    /// ([`RunId::dense_range`]).
     pub fn for_run_ids(
         ids: &[RunId],
     ) -> equity_points::BoxedQuery<
@@ -82,21 +79,15 @@ impl EquityPoint {
         diesel::dsl::SqlTypeOf<diesel::dsl::AsSelect<EquityPoint, Pg>>,
     > {
         let ids = ids.to_vec();
-        let low = ids.iter().min().copied().unwrap_or(RunId(0));
-        let high = ids.iter().max().copied().unwrap_or(RunId(-1));
         let query = equity_points::table
             .order((equity_points::run_id, equity_points::seq))
             .select(Self::as_select())
             .into_boxed();
-        if high.0 - low.0 < DENSE * ids.len() as i64 {
-            query
+        match RunId::dense_range(&ids) {
+            Some((low, high)) => query
                 .filter(equity_points::run_id.between(low, high))
-                .filter((equity_points::run_id + 0_i64).eq_any(ids))
-        } else {
-            query.filter(equity_points::run_id.eq_any(ids))
+                .filter((equity_points::run_id + 0_i64).eq_any(ids)),
+            None => query.filter(equity_points::run_id.eq_any(ids)),
         }
     }
 }
-
-/// Ids are read as a range while it spans at most this many runs per run wanted.
-const DENSE: i64 = 16;

@@ -61,6 +61,23 @@ id_type!(
     /// `runs.id`, and the `run_id` of the rows a run owns.
     RunId
 );
+/// Ids are read as a range while it spans at most this many runs per run wanted.
+const DENSE: i64 = 16;
+
+impl RunId {
+    /// The range `ids` span, when they are close (a page of a listing in recording order):
+    /// the rows a run owns are then read as one range of their `run_id` index, the ids only
+    /// filtering (`run_id + 0 = ANY(…)`). Ids far apart (runs picked from a sweep, a page sorted
+    /// by a metric) would make that range most of the table: `None`, and they are matched by
+    /// `run_id = ANY(…)`, whose thousands of probes the planner may otherwise trade for a scan
+    /// of the whole table.
+    pub fn dense_range(ids: &[RunId]) -> Option<(RunId, RunId)> {
+        let low = ids.iter().min()?;
+        let high = ids.iter().max()?;
+        (high.0 - low.0 < DENSE * ids.len() as i64).then_some((*low, *high))
+    }
+}
+
 id_type!(
     /// `strategies.id`.
     StrategyId

@@ -15,7 +15,8 @@ use super::filter::{METRICS, RUNS};
 use super::runs::RunList;
 use super::suggest;
 use crate::db::explain::load;
-use crate::models::{RunId, RunStatus};
+use crate::db::{Layout, Reader};
+use crate::models::{ParameterKind, RunId, RunStatus, StrategyId};
 use crate::schema::{equity_points, metrics, parameter_sets, runs, strategies, trades};
 
 /// What a parameter key's values are across the listing's runs (nulls aside).
@@ -55,8 +56,10 @@ pub enum MetricColumns {
     Named(Vec<String>),
 }
 
-/// The kind of each value of one parameter set, by key: one JSON object per distinct shape,
-/// so that a listing of a million runs reads as many objects as its sets have shapes.
+/// The kind of each value of one parameter set, by key, as `btdb_parameter_kind` names it
+/// (migration 15), spelled out since Citus may run the query on a worker, which lacks the
+/// function: one JSON object per distinct shape. Citus's way, where `parameter_kinds` is not
+/// kept.
 const SHAPE: &str = "(SELECT jsonb_object_agg(key, CASE jsonb_typeof(value) \
      WHEN 'number' THEN CASE WHEN value::text ~ '^-?[0-9]{1,18}$' THEN 'int' ELSE 'float' END \
      ELSE jsonb_typeof(value) END) FROM jsonb_each(params))";
@@ -65,7 +68,7 @@ impl RunList {
     /// The columns a stream of this listing needs.
     pub async fn columns(
         &self,
-        conn: &mut AsyncPgConnection,
+        conn: &mut Reader<'_>,
         metrics: &MetricColumns,
     ) -> Result<ListingColumns> {
         Ok(ListingColumns {
@@ -78,27 +81,37 @@ impl RunList {
         })
     }
 
-    /// Every parameter key of the parameter sets the listing's runs use, sorted, each with the
-    /// kind of its values.
-    async fn parameter_kinds(
-        &self,
-        conn: &mut AsyncPgConnection,
-    ) -> Result<Vec<(String, ParamKind)>> {
-        let shapes: Vec<Option<serde_json::Value>> = load(conn, || {
-            let used = self.selected_runs().select(runs::parameter_set_id);
-            parameter_sets::table
-                .filter(parameter_sets::id.eq_any(used))
-                .select(diesel::dsl::sql::<Nullable<Jsonb>>(SHAPE))
-                .distinct()
-        })
-        .await?;
+    /// Every parameter key of the listing's strategies, sorted, each with the kind of its
+    /// values: on one server from `parameter_kinds` (a few rows per strategy), on Citus from
+    /// the parameter sets the listing's runs use.
+    async fn parameter_kinds(&self, conn: &mut Reader<'_>) -> Result<Vec<(String, ParamKind)>> {
         let mut kinds: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
-        for shape in shapes.into_iter().flatten() {
-            if let serde_json::Value::Object(shape) = shape {
-                for (key, kind) in shape {
-                    let kinds = kinds.entry(key).or_default();
-                    if let Some(kind) = kind.as_str().filter(|k| *k != "null") {
-                        kinds.insert(kind.to_owned());
+        match conn.layout() {
+            Layout::Single => {
+                let strategies = self.strategies(conn).await?;
+                let rows: Vec<ParameterKind> =
+                    load(conn, || ParameterKind::of_strategies(strategies.clone())).await?;
+                for row in rows {
+                    kinds.entry(row.key).or_default().insert(row.kind);
+                }
+            }
+            Layout::Distributed => {
+                let shapes: Vec<Option<serde_json::Value>> = load(conn, || {
+                    let used = self.selected_runs().select(runs::parameter_set_id);
+                    parameter_sets::table
+                        .filter(parameter_sets::id.eq_any(used))
+                        .select(diesel::dsl::sql::<Nullable<Jsonb>>(SHAPE))
+                        .distinct()
+                })
+                .await?;
+                for shape in shapes.into_iter().flatten() {
+                    if let serde_json::Value::Object(shape) = shape {
+                        for (key, kind) in shape {
+                            let kinds = kinds.entry(key).or_default();
+                            if let Some(kind) = kind.as_str().filter(|k| *k != "null") {
+                                kinds.insert(kind.to_owned());
+                            }
+                        }
                     }
                 }
             }
@@ -107,6 +120,28 @@ impl RunList {
             .into_iter()
             .map(|(key, kinds)| (key, ParamKind::of(&kinds)))
             .collect())
+    }
+
+    /// The strategies of the listing's runs: those named, every one when nothing narrows the
+    /// listing (`None`), else those its runs have.
+    async fn strategies(&self, conn: &mut AsyncPgConnection) -> Result<Option<Vec<StrategyId>>> {
+        if let Some(ids) = &self.filter.strategy_ids {
+            return Ok(Some(ids.clone()));
+        }
+        let narrowed = self.status.is_some()
+            || self.ids.is_some()
+            || !self
+                .filter
+                .predicates::<runs::table, _, _, _, _>(RUNS)
+                .is_empty();
+        if !narrowed {
+            return Ok(None);
+        }
+        let ids: Vec<StrategyId> = load(conn, || {
+            self.selected_runs().select(runs::strategy_id).distinct()
+        })
+        .await?;
+        Ok(Some(ids))
     }
 
     /// The names of the metrics the listing's runs have, sorted: each name btdb knows, kept if
