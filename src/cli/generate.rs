@@ -1,10 +1,8 @@
 //! `btdb gen`: deterministic benchmark data as JSON Lines.
 
-use std::fs::File;
 use std::io::{BufWriter, Write};
-use std::path::PathBuf;
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 
 use super::GlobalArgs;
 use super::record::record_and_report;
@@ -38,9 +36,6 @@ pub struct Args {
     /// Seed: the same seed and shape give the same bytes.
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
-    /// Where to write the JSON Lines (default: standard output).
-    #[arg(short, long, value_name = "FILE", conflicts_with = "record")]
-    pub output: Option<PathBuf>,
     /// Record the runs straight into the database instead, through the same path as
     /// `btdb record` (no file in between).
     #[arg(long)]
@@ -71,18 +66,7 @@ pub async fn run(args: Args, global: &GlobalArgs) -> Result<()> {
         };
         return record_and_report(vec![spec.into_input()], options, global).await;
     }
-    match &args.output {
-        Some(path) => {
-            let file =
-                File::create(path).with_context(|| format!("creating `{}`", path.display()))?;
-            let mut out = BufWriter::with_capacity(1 << 20, file);
-            write_jsonl(&spec, &mut out)
-                .and_then(|()| out.flush())
-                .with_context(|| format!("writing `{}`", path.display()))
-        }
-        None => {
-            let mut out = BufWriter::with_capacity(1 << 20, std::io::stdout().lock());
-            report::stdout_written(write_jsonl(&spec, &mut out).and_then(|()| out.flush()))
-        }
-    }
+    // Standard output, or the file of the global -o, which appears once whole.
+    let mut out = BufWriter::with_capacity(1 << 20, report::sink::Results);
+    report::stdout_written(write_jsonl(&spec, &mut out).and_then(|()| out.flush()))
 }
