@@ -19,6 +19,7 @@ bash benches/delete.sh
 bash benches/pbo.sh
 bash benches/fixed_cost.sh
 bash benches/serve.sh
+bash benches/frames.sh
 # One server against a local Citus cluster, where Citus is installed (docs/scale-out.md).
 if [ -f "${BTDB_CITUS_PG_BIN:-/usr/lib/postgresql/15/bin}/../lib/citus.so" ]; then
     bash benches/citus.sh

@@ -2,9 +2,12 @@
 //! runs at a time: the schema is decided first, from the whole selection, so that every page
 //! fits it.
 
+use std::collections::HashSet;
+
 use anyhow::Result;
 use arrow_array::RecordBatch;
 use arrow_schema::SchemaRef;
+use chrono::{DateTime, Utc};
 
 use crate::db::Reader;
 use crate::db::explain::load;
@@ -116,6 +119,14 @@ impl Frame {
             Frame::Trades(f) => {
                 let trades: Vec<Trade> = load(conn, || Trade::for_run_ids(ids)).await?;
                 f.batch(&trades)
+            }
+            Frame::Equity(f) if f.floats() => {
+                let wanted: HashSet<RunId> = ids.iter().copied().collect();
+                let mut points: Vec<(RunId, i32, DateTime<Utc>, f64)> =
+                    load(conn, || EquityPoint::floats_for(ids)).await?;
+                points.retain(|p| wanted.contains(&p.0));
+                points.sort_unstable_by_key(|p| (p.0, p.1));
+                f.batch_of_floats(&points)
             }
             Frame::Equity(f) => {
                 let points: Vec<EquityPoint> = load(conn, || EquityPoint::for_run_ids(ids)).await?;

@@ -4,11 +4,12 @@
 use std::sync::Arc;
 
 use anyhow::Result;
-use arrow_array::{ArrayRef, Int64Array, RecordBatch};
+use arrow_array::{ArrayRef, Float64Array, Int64Array, RecordBatch};
 use arrow_schema::{DataType, Field, Schema, SchemaRef};
+use chrono::{DateTime, Utc};
 
 use super::arrow::{self, DecimalColumn, NumericType};
-use crate::models::{EquityPoint, Trade};
+use crate::models::{EquityPoint, RunId, Trade};
 
 /// Trades: `run_id, seq, symbol, side, quantity, entry_time, entry_price, exit_time,
 /// exit_price, fees, pnl`, the decimals as their [`NumericType`]s.
@@ -111,6 +112,29 @@ impl EquityFrame {
 
     pub fn schema(&self) -> &SchemaRef {
         &self.schema
+    }
+
+    /// Whether the values are written as doubles, to be read as doubles
+    /// ([`Self::batch_of_floats`]).
+    pub fn floats(&self) -> bool {
+        self.equity.data_type() == &DataType::Float64
+    }
+
+    /// Points read as doubles (`--decimals float`): run, seq, time, value.
+    pub fn batch_of_floats(
+        &self,
+        points: &[(RunId, i32, DateTime<Utc>, f64)],
+    ) -> Result<RecordBatch> {
+        let mut times = arrow::timestamps(points.len());
+        for (_, _, t, _) in points {
+            times.append_value(arrow::micros(t));
+        }
+        let columns: Vec<ArrayRef> = vec![
+            Arc::new(Int64Array::from_iter_values(points.iter().map(|p| p.0.0))),
+            Arc::new(times.finish()),
+            Arc::new(Float64Array::from_iter_values(points.iter().map(|p| p.3))),
+        ];
+        Ok(RecordBatch::try_new(self.schema.clone(), columns)?)
     }
 
     pub fn batch(&self, points: &[EquityPoint]) -> Result<RecordBatch> {

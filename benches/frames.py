@@ -1,0 +1,109 @@
+"""BENCHMARKS.md's DataFrame figures: runs into pandas from btdb (Arrow), from btdb's older
+ways (`/runs.csv` read by pyarrow, `btdb runs --format json`) and from MLflow (`search_runs`),
+all in one run on the same 10,000 runs; then 100,000 and 1,010,000 runs, and 1,000 equity
+curves of 2,520 points. Run through benches/frames.sh, which prepares the data."""
+
+import json
+import os
+import resource
+import statistics
+import subprocess
+import sys
+import time
+import urllib.request
+
+import pyarrow.csv
+import btdb
+
+BIN = os.environ["BTDB_BIN"]
+REPEAT = int(os.environ.get("REPEAT", "5"))
+
+
+def timed(what, work, repeat=REPEAT):
+    """The median of `repeat` warm runs of `work` (after one to warm), in seconds."""
+    work()
+    times = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        result = work()
+        times.append(time.perf_counter() - start)
+    median = statistics.median(times)
+    print(f"{what}: median {median * 1e3:.0f} ms of {repeat} (min {min(times) * 1e3:.0f})")
+    return median, result
+
+
+def child_peak_mb():
+    return resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+
+
+def own_peak_mb():
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def btdb_json(strategy):
+    out = subprocess.run(
+        [BIN, "runs", "--strategy", strategy, "--limit", "10000", "--format", "json"],
+        capture_output=True, check=True,
+    )
+    import pandas as pd
+
+    return pd.json_normalize(json.loads(out.stdout)["runs"])
+
+
+def runs_csv(port, strategy):
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/runs.csv?strategy={strategy}") as r:
+        return pyarrow.csv.read_csv(r).to_pandas()
+
+
+def mlflow_frame(uri, experiment):
+    import mlflow
+
+    mlflow.set_tracking_uri(uri)
+    found = mlflow.get_experiment_by_name(experiment)
+    return mlflow.search_runs([found.experiment_id], max_results=100_000)
+
+
+def main():
+    figures = {}
+    port = int(os.environ["SERVE_PORT"])
+    mlflow_uri = os.environ["MLFLOW_URI"]
+    n = len(btdb.runs(strategy="sweep_10k"))
+    assert n == 10_000, n
+    figures["btdb.runs 10k"], frame = timed("btdb.runs(10,000 runs)", lambda: btdb.runs(strategy="sweep_10k"))
+    print(f"  {frame.shape[1]} columns; DataFrame {frame.memory_usage(deep=True).sum() / 2**20:.1f} MiB")
+    figures["btdb.runs 10k polars"], _ = timed(
+        "btdb.runs(10,000 runs, polars)", lambda: btdb.runs(strategy="sweep_10k", backend="polars")
+    )
+    figures["/runs.csv 10k"], _ = timed("/runs.csv + pyarrow (10,000 runs)", lambda: runs_csv(port, "sweep_10k"))
+    figures["json 10k"], _ = timed("btdb runs --format json (10,000 runs)", lambda: btdb_json("sweep_10k"))
+    figures["mlflow 10k"], mlflow = timed(
+        "mlflow.search_runs (10,000 runs)", lambda: mlflow_frame(mlflow_uri, "sweep_10k"), repeat=3
+    )
+    print(f"  {mlflow.shape[1]} columns")
+    print(
+        f"ratios at 10,000 runs: MLflow / btdb.runs = {figures['mlflow 10k'] / figures['btdb.runs 10k']:.0f}x, "
+        f"/runs.csv / btdb.runs = {figures['/runs.csv 10k'] / figures['btdb.runs 10k']:.1f}x, "
+        f"JSON / btdb.runs = {figures['json 10k'] / figures['btdb.runs 10k']:.1f}x"
+    )
+    figures["btdb.runs 100k"], frame = timed(
+        "btdb.runs(100,000 runs)", lambda: btdb.runs(limit=100_000), repeat=3
+    )
+    before = own_peak_mb()
+    figures["btdb.runs 1M"], frame = timed("btdb.runs(1,010,000 runs)", lambda: btdb.runs(), repeat=3)
+    size = frame.memory_usage(deep=True).sum() / 2**20
+    print(
+        f"  {frame.shape[0]:,} x {frame.shape[1]}; DataFrame {size:.0f} MiB; Python peak "
+        f"{own_peak_mb():.0f} MiB (before: {before:.0f}); btdb's peak {child_peak_mb():.0f} MiB"
+    )
+    del frame
+    ids = json.loads(os.environ["EQUITY_IDS"])
+    url = os.environ["EQUITY_URL"]
+    figures["equity 1000x2520"], curves = timed(
+        "btdb.equity(1,000 runs x 2,520 points)", lambda: btdb.equity(ids, database_url=url), repeat=3
+    )
+    print(f"  {len(curves):,} rows")
+    json.dump(figures, sys.stdout if os.environ.get("FIGURES") == "-" else open(os.devnull, "w"))
+
+
+if __name__ == "__main__":
+    main()
