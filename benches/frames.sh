@@ -37,3 +37,8 @@ for _ in $(seq 50); do
     sleep 0.2
 done
 "$venv/bin/python" benches/frames.py
+# The binary's own peak memory streaming every run, beside the DataFrame figures.
+for limit in 10000 all; do
+    /usr/bin/time -f "btdb runs --limit $limit --format arrow: %e s, peak %M KB" \
+        "$BTDB_BIN" runs --limit "$limit" --format arrow --decimals float -q >/dev/null
+done

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import subprocess
+import tempfile
 from typing import Any, Iterable, List, Optional, Sequence, Union
 
 from ._record import BtdbError, binary
@@ -46,22 +47,34 @@ def _flags(options: dict) -> List[str]:
 
 
 def _arrow(args: Sequence[str], database_url: Optional[str], bin: Optional[str]):
-    """The Arrow table `btdb ARGS --format arrow` writes; btdb's error as a BtdbError."""
+    """The Arrow table `btdb ARGS --format arrow` writes; btdb's error as a BtdbError. The
+    stream is read from the pipe as btdb writes it, a batch at a time, so that no copy of its
+    bytes is kept beside the table."""
     pa = _pyarrow()
     env = None
     if database_url is not None:
         env = dict(os.environ, DATABASE_URL=database_url)
     command = [binary(bin), *args, "--format", "arrow", "-q"]
-    try:
-        done = subprocess.run(command, capture_output=True, env=env)
-    except OSError as e:
-        raise BtdbError(f"cannot run {command[0]}: {e}") from e
-    if done.returncode != 0:
-        lines = done.stderr.decode("utf-8", "replace").strip().splitlines()
-        message = lines[-1] if lines else f"btdb exited with {done.returncode}"
-        raise BtdbError(message.removeprefix("error: "))
-    # Read in place: the table's columns are the bytes btdb wrote, not a copy of them.
-    return pa.ipc.open_stream(pa.py_buffer(done.stdout)).read_all()
+    # stderr to a file: a pipe nobody reads while the stream is read could fill and stop btdb.
+    with tempfile.TemporaryFile() as stderr:
+        try:
+            process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=stderr, env=env)
+        except OSError as e:
+            raise BtdbError(f"cannot run {command[0]}: {e}") from e
+        table = None
+        try:
+            table = pa.ipc.open_stream(process.stdout).read_all()
+        except pa.ArrowInvalid:
+            pass  # nothing or half a stream: btdb failed, and says why below
+        finally:
+            process.stdout.close()
+            code = process.wait()
+        if code != 0 or table is None:
+            stderr.seek(0)
+            lines = stderr.read().decode("utf-8", "replace").strip().splitlines()
+            message = lines[-1] if lines else f"btdb exited with {code}"
+            raise BtdbError(message.removeprefix("error: "))
+    return table
 
 
 def _frame(table, backend: Backend, index: Optional[str] = None):
@@ -83,7 +96,9 @@ def _frame(table, backend: Backend, index: Optional[str] = None):
         pa.float64(): pandas.Float64Dtype(),
         pa.bool_(): pandas.BooleanDtype(),
     }
-    frame = table.to_pandas(types_mapper=nullable.get)
+    # The table's buffers are released as their columns are converted: memory holds one copy.
+    frame = table.to_pandas(types_mapper=nullable.get, self_destruct=True, split_blocks=True)
+    del table
     if index is not None and index in frame.columns:
         frame = frame.set_index(index)
     return frame
