@@ -335,7 +335,7 @@ async fn every_page_renders_with_its_safety_headers() {
                 run["params"][key].to_string()
             );
         }
-        let sharpe: f64 = row[column("sharpe")].parse().expect("sharpe");
+        let sharpe: f64 = row[column("metrics.sharpe")].parse().expect("sharpe");
         assert_eq!(
             Some(sharpe),
             run["metrics"]["sharpe"].as_f64(),

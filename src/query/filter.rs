@@ -232,12 +232,18 @@ impl Resolved {
         dsl::EqAny<R, MetricRunIds>: BoxableExpression<QS, Pg, SqlType = Bool> + 'static,
         dsl::EqAny<P, ParamSetIds>: BoxableExpression<QS, Pg, SqlType = Bool> + 'static,
         dsl::EqAny<S, Vec<StrategyId>>: BoxableExpression<QS, Pg, SqlType = Bool> + 'static,
+        dsl::Eq<S, StrategyId>: BoxableExpression<QS, Pg, SqlType = Bool> + 'static,
         dsl::Eq<D, String>: BoxableExpression<QS, Pg, SqlType = Bool> + 'static,
         QS: 'static,
     {
         let mut out: Vec<Predicate<QS>> = Vec::new();
-        if let Some(ids) = &self.strategy_ids {
-            out.push(Box::new(cols.strategy_id.eq_any(ids.clone())));
+        // One strategy (the usual case: a name with one version) as an equality, which lets
+        // the planner read its runs in id order from runs_strategy_id_idx (migration 16);
+        // `= ANY` of one value does not.
+        match self.strategy_ids.as_deref() {
+            Some([id]) => out.push(Box::new(cols.strategy_id.eq(*id))),
+            Some(ids) => out.push(Box::new(cols.strategy_id.eq_any(ids.to_vec()))),
+            None => {}
         }
         if let Some(dataset) = &self.dataset {
             out.push(Box::new(cols.dataset.eq(dataset.clone())));
