@@ -24,6 +24,7 @@ if ! psql "$url" -tAc "SELECT 1 FROM pg_database WHERE datname = 'btdb_frames'" 
     DATABASE_URL=$equity_url $BTDB_BIN gen --runs 1000 --strategies 1 --params 1000 \
         --equity 2520 --trades 0 --record -q -j 2
 fi
+DATABASE_URL=$equity_url $BTDB_BIN db migrate >/dev/null
 export EQUITY_URL=$equity_url
 EQUITY_IDS=$(psql "$equity_url" -tAc "SELECT json_agg(id ORDER BY id) FROM runs")
 export EQUITY_IDS

@@ -4,7 +4,6 @@
 
 mod common;
 
-use std::collections::BTreeMap;
 use std::io::Cursor;
 
 use arrow_array::cast::AsArray;
@@ -14,6 +13,7 @@ use arrow_ipc::reader::StreamReader;
 use arrow_schema::{DataType, Schema};
 use common::TestDb;
 use common::cli::{btdb, fails, ok, text};
+use common::figures::csv_table;
 use serde_json::{Value, json};
 
 /// A sweep of `fast` × `slow` on two data sets, with trades and an equity curve each, and one
@@ -200,34 +200,12 @@ async fn every_command_s_arrow_schema_is_the_one_documented() {
     );
 }
 
-/// CSV lines as maps from column to cell.
-fn csv_rows(csv: &str) -> (Vec<String>, Vec<BTreeMap<String, String>>) {
-    let mut reader = csv::Reader::from_reader(csv.as_bytes());
-    let header: Vec<String> = reader
-        .headers()
-        .expect("a header")
-        .iter()
-        .map(str::to_owned)
-        .collect();
-    let rows = reader
-        .records()
-        .map(|r| {
-            header
-                .iter()
-                .cloned()
-                .zip(r.expect("a record").iter().map(str::to_owned))
-                .collect()
-        })
-        .collect();
-    (header, rows)
-}
-
 #[tokio::test(flavor = "multi_thread")]
 async fn csv_and_arrow_list_the_same_columns_and_values() {
     let db = recorded().await;
     let args = ["runs", "--strategy", "sma_cross", "--limit", "all"];
     let (schema, batches) = arrow(&db, &args);
-    let (header, rows) = csv_rows(&ok(&db, &[&args[..], &["--format", "csv"]].concat()));
+    let (header, rows) = csv_table(&ok(&db, &[&args[..], &["--format", "csv"]].concat()));
     let names: Vec<String> = schema.fields().iter().map(|f| f.name().clone()).collect();
     assert_eq!(header, names);
     // The sweep's own metrics and parameters, not those of the other strategy; no version
@@ -259,7 +237,7 @@ async fn a_listing_cut_by_its_limit_says_so_and_all_streams_every_run() {
     let db = recorded().await;
     let out = btdb(&db, &["runs", "--format", "csv", "--limit", "3"], None);
     assert!(out.status.success());
-    let (_, rows) = csv_rows(&text(&out.stdout));
+    let (_, rows) = csv_table(&text(&out.stdout));
     assert_eq!(rows.len(), 3);
     let err = text(&out.stderr);
     let last = &rows[2]["id"];
@@ -272,9 +250,9 @@ async fn a_listing_cut_by_its_limit_says_so_and_all_streams_every_run() {
         &db,
         &["runs", "--format", "csv", "--limit", "all", "--after", last],
     );
-    assert_eq!(csv_rows(&rest).1.len(), 9 - 3);
+    assert_eq!(csv_table(&rest).1.len(), 9 - 3);
     let all = btdb(&db, &["runs", "--format", "csv", "--limit", "all"], None);
-    assert_eq!(csv_rows(&text(&all.stdout)).1.len(), 9);
+    assert_eq!(csv_table(&text(&all.stdout)).1.len(), 9);
     assert!(text(&all.stderr).is_empty(), "{}", text(&all.stderr));
     // Sorted by a metric, the stream keeps the order of the pages.
     let sorted = ok(
@@ -283,7 +261,7 @@ async fn a_listing_cut_by_its_limit_says_so_and_all_streams_every_run() {
             "runs", "--format", "csv", "--limit", "all", "--sort", "sharpe",
         ],
     );
-    let values: Vec<f64> = csv_rows(&sorted)
+    let values: Vec<f64> = csv_table(&sorted)
         .1
         .iter()
         .map(|r| r["metrics.sharpe"].parse().expect("a number"))
@@ -318,7 +296,7 @@ async fn output_files_appear_only_whole_and_formats_say_what_they_need() {
     assert!(out.status.success(), "{}", text(&out.stderr));
     assert!(out.stdout.is_empty());
     assert_eq!(
-        csv_rows(&std::fs::read_to_string(&file).expect("the file"))
+        csv_table(&std::fs::read_to_string(&file).expect("the file"))
             .1
             .len(),
         9

@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 use common::TestDb;
 use common::bits::{Bits, EXTREMES};
 use common::cli::{btdb, ok, text};
-use common::figures::json;
+use common::figures::{csv_table, json};
 use common::serve::Server;
 use serde_json::{Value, json};
 
@@ -92,23 +92,10 @@ fn same_run(run: &Value, doc: &Value, what: &str) {
 
 /// The rows of a CSV document under its header, keyed by `key`'s column.
 fn csv_rows(csv: &str, key: &str) -> BTreeMap<String, BTreeMap<String, String>> {
-    let mut reader = csv::Reader::from_reader(csv.as_bytes());
-    let header: Vec<String> = reader
-        .headers()
-        .expect("a header")
-        .iter()
-        .map(str::to_owned)
-        .collect();
-    reader
-        .records()
-        .map(|r| {
-            let row: BTreeMap<String, String> = header
-                .iter()
-                .cloned()
-                .zip(r.expect("a record").iter().map(str::to_owned))
-                .collect();
-            (row[key].clone(), row)
-        })
+    csv_table(csv)
+        .1
+        .into_iter()
+        .map(|row| (row[key].clone(), row))
         .collect()
 }
 

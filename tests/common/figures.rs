@@ -44,3 +44,25 @@ pub fn pivot(db: &TestDb, strategy: &str, x: &str, y: &str) -> Value {
     ))["pivot"]
         .clone()
 }
+
+/// The header of a CSV document and its rows as maps from column to cell.
+pub fn csv_table(csv: &str) -> (Vec<String>, Vec<std::collections::BTreeMap<String, String>>) {
+    let mut reader = csv::Reader::from_reader(csv.as_bytes());
+    let header: Vec<String> = reader
+        .headers()
+        .expect("a header")
+        .iter()
+        .map(str::to_owned)
+        .collect();
+    let rows = reader
+        .records()
+        .map(|r| {
+            header
+                .iter()
+                .cloned()
+                .zip(r.expect("a record").iter().map(str::to_owned))
+                .collect()
+        })
+        .collect();
+    (header, rows)
+}
