@@ -96,8 +96,15 @@ def _frame(table, backend: Backend, index: Optional[str] = None):
         pa.float64(): pandas.Float64Dtype(),
         pa.bool_(): pandas.BooleanDtype(),
     }
+
+    def dtype(arrow_type):
+        # Lists (tags) stay Arrow lists: a Python list per row would cost more than the rest.
+        if pa.types.is_list(arrow_type):
+            return pandas.ArrowDtype(arrow_type)
+        return nullable.get(arrow_type)
+
     # The table's buffers are released as their columns are converted: memory holds one copy.
-    frame = table.to_pandas(types_mapper=nullable.get, self_destruct=True, split_blocks=True)
+    frame = table.to_pandas(types_mapper=dtype, self_destruct=True, split_blocks=True)
     del table
     if index is not None and index in frame.columns:
         frame = frame.set_index(index)
