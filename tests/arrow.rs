@@ -324,6 +324,8 @@ async fn output_files_appear_only_whole_and_formats_say_what_they_need() {
     assert!(err.contains("give --trades or --equity"), "{err}");
     let err = fails(&db, &["record", "-", "--format", "arrow"]);
     assert!(err.contains("writes no table of rows"), "{err}");
+    let err = fails(&db, &["runs", "--format", "parquet"]);
+    assert!(err.contains("btdb export --format parquet -o DIR"), "{err}");
 }
 
 /// The peak resident memory of `btdb ARGS` in kilobytes, sampled from /proc while it runs.

@@ -76,11 +76,6 @@ impl Format {
             Format::Parquet => "parquet",
         }
     }
-
-    /// Whether the format is for programs, with every run and every digit.
-    pub fn machine(self) -> bool {
-        !matches!(self, Format::Table)
-    }
 }
 
 tokio::task_local! {
@@ -127,9 +122,12 @@ pub fn emit_text<T: Serialize + ?Sized>(
             text
         }
         Format::Table | Format::Csv => text(),
-        Format::Arrow | Format::Parquet => bail!(
-            "--format {}: this command writes no table of rows; use table, json or csv",
-            format.name()
+        Format::Arrow => {
+            bail!("--format arrow: this command writes no table of rows; use table, json or csv")
+        }
+        Format::Parquet => bail!(
+            "--format parquet writes files of runs, trades and equity: btdb export --format \
+             parquet -o DIR (this command: table, json, csv or arrow)"
         ),
     };
     print(&text)
