@@ -9,7 +9,7 @@ use std::sync::Arc;
 
 use anyhow::{Context, Result};
 use arrow_array::builder::{
-    BooleanBuilder, Decimal128Builder, Float64Builder, Int64Builder, ListBuilder, StringBuilder,
+    Decimal128Builder, Float64Builder, Int64Builder, ListBuilder, StringBuilder,
     TimestampMicrosecondBuilder,
 };
 use arrow_array::cast::AsArray;
@@ -210,11 +210,6 @@ pub fn string_lists(rows: usize) -> ListBuilder<StringBuilder> {
 /// A timestamp column's builder, in UTC.
 pub fn timestamps(rows: usize) -> TimestampMicrosecondBuilder {
     TimestampMicrosecondBuilder::with_capacity(rows).with_timezone("UTC")
-}
-
-/// A boolean column's builder.
-pub fn booleans(rows: usize) -> BooleanBuilder {
-    BooleanBuilder::with_capacity(rows)
 }
 
 /// The lines of a batch as CSV: numbers in full (floats in the shortest text that reads back

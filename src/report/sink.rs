@@ -99,11 +99,6 @@ pub fn finish(succeeded: bool) -> Result<()> {
     }
 }
 
-/// Whether results go to a file rather than standard output.
-pub fn redirected() -> bool {
-    lock().is_some()
-}
-
 fn lock() -> std::sync::MutexGuard<'static, Option<PartialFile>> {
     // A panic while writing leaves the file as it was: still the one to finish or remove.
     REDIRECT
