@@ -762,3 +762,40 @@ async fn the_answer_cache_stays_within_its_size_under_distinct_large_answers() {
     let grown = server.rss_bytes().saturating_sub(before);
     assert!(grown < 96 << 20, "the server grew by {} MB", grown >> 20);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_request_naming_another_host_is_refused() {
+    let db = TestDb::new().await;
+    let server = Server::start(db.url(), &["--allow-host", "btdb.example.internal"]);
+    let port = server
+        .address
+        .rsplit(':')
+        .next()
+        .expect("a port")
+        .to_owned();
+    let with_host = |host: &str| server.get("/api/runs", &[("Host", host)]);
+    // What a page served from another site gets when its name resolves to 127.0.0.1.
+    let rebound = with_host(&format!("attacker.example:{port}"));
+    assert_eq!(rebound.status, 421);
+    assert!(
+        rebound
+            .body
+            .contains("this server is not `attacker.example:"),
+        "{}",
+        rebound.body
+    );
+    assert_eq!(
+        server
+            .get("/runs", &[("Host", &format!("attacker.example:{port}"))])
+            .status,
+        421
+    );
+    for host in [
+        format!("localhost:{port}"),
+        format!("127.0.0.1:{port}"),
+        format!("btdb.example.internal:{port}"),
+    ] {
+        assert_eq!(with_host(&host).status, 200, "{host}");
+    }
+    assert_eq!(with_host("localhost:1").status, 421);
+}

@@ -19,6 +19,12 @@ pub struct Args {
     #[arg(long, env = "BTDB_SERVE_TOKEN", hide_env_values = true)]
     pub token: Option<String>,
 
+    /// A name browsers reach this server by (e.g. btdb.example.internal), beside its address
+    /// (and localhost on loopback); repeat it for several. Requests naming any other host are
+    /// refused, so that no other site's page can read the runs through a name it points here.
+    #[arg(long = "allow-host", value_name = "NAME")]
+    pub allow_hosts: Vec<String>,
+
     /// Answer every request from the database instead of keeping answers until the data
     /// changes (to measure what the cache saves, or to rule it out).
     #[arg(long)]
@@ -62,6 +68,7 @@ pub async fn run(args: Args, global: &GlobalArgs) -> Result<()> {
         bind: args.bind,
         token: args.token.filter(|t| !t.is_empty()),
         cache_bytes: if args.no_cache { 0 } else { args.cache_size },
+        hosts: args.allow_hosts,
     };
     serve::serve(options, global.db_options(SchemaUse::Read), stopped()).await
 }

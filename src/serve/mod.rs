@@ -11,6 +11,7 @@ pub mod api;
 pub mod auth;
 pub mod cache;
 pub mod csv;
+pub mod host;
 pub mod pages;
 pub mod params;
 
@@ -38,6 +39,8 @@ pub struct Options {
     /// Keep answers until the data under them changes, costing at most this many bytes in
     /// all; 0 keeps none.
     pub cache_bytes: usize,
+    /// Names browsers may reach the server by, beside its address (`--allow-host`).
+    pub hosts: Vec<String>,
 }
 
 /// What every handler shares.
@@ -46,6 +49,8 @@ pub struct App {
     pub db: Db,
     pub cache: AnswerCache,
     pub token: Option<Token>,
+    /// The names a request may call this server by.
+    pub hosts: std::sync::Arc<host::Hosts>,
     /// Threads that run the database work of requests. Diesel's async queries are not `Send`
     /// for every lifetime, as axum's handlers must be, so each request's work runs pinned to
     /// one of these threads (as many as cores), its answer coming back over a channel.
@@ -125,6 +130,7 @@ pub async fn serve(
         db,
         cache,
         token,
+        hosts: std::sync::Arc::new(host::Hosts::new(address, &options.hosts)),
         workers: tokio_util::task::LocalPoolHandle::new(workers),
     };
     crate::report::print(&format!("btdb serve: http://{address}/\n"))?;
@@ -164,6 +170,7 @@ pub fn router(app: App) -> Router {
         .fallback(not_found)
         .layer(middleware::from_fn(refuse_nul))
         .layer(middleware::from_fn_with_state(app.clone(), auth::check))
+        .layer(middleware::from_fn_with_state(app.clone(), host::check))
         .layer(middleware::from_fn(headers))
         .layer(middleware::from_fn(log))
         .with_state(app)
@@ -261,7 +268,7 @@ async fn not_found(request: Request) -> Response {
 }
 
 /// An error answer in the request's own kind: JSON under `/api/`, a page elsewhere.
-fn refusal(request: &Request, status: StatusCode, message: &str) -> Response {
+pub(crate) fn refusal(request: &Request, status: StatusCode, message: &str) -> Response {
     if request.uri().path().starts_with("/api/") {
         api::error(status, message)
     } else {
