@@ -106,19 +106,31 @@ fn lock() -> std::sync::MutexGuard<'static, Option<PartialFile>> {
         .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
+/// Runs `on_file` on the `-o` file, or `on_stdout` on standard output when there is none.
+fn on_target<T>(
+    on_file: impl FnOnce(&mut PartialFile) -> T,
+    on_stdout: impl FnOnce(&mut io::StdoutLock<'static>) -> T,
+) -> T {
+    let mut redirect = lock();
+    match redirect.as_mut() {
+        Some(file) => on_file(file),
+        None => {
+            drop(redirect);
+            on_stdout(&mut io::stdout().lock())
+        }
+    }
+}
+
 /// Writes `bytes` where results go. A closed pipe (`| head`) is the reader's choice, not an
 /// error: the command ends quietly with success.
 pub fn write_all(bytes: &[u8]) -> Result<()> {
-    let mut redirect = lock();
-    if let Some(file) = redirect.as_mut() {
-        let path = file.path().to_owned();
-        return file
-            .write_all(bytes)
-            .with_context(|| format!("writing `{}`", path.display()));
-    }
-    drop(redirect);
-    let mut stdout = io::stdout().lock();
-    super::stdout_written(stdout.write_all(bytes).and_then(|()| stdout.flush()))
+    on_target(
+        |file| {
+            file.write_all(bytes)
+                .with_context(|| format!("writing `{}`", file.path().display()))
+        },
+        |stdout| super::stdout_written(stdout.write_all(bytes).and_then(|()| stdout.flush())),
+    )
 }
 
 /// Where results go, as a writer: for encoders that write as they go (Arrow IPC).
@@ -130,24 +142,10 @@ impl Write for Results {
         if super::silenced_now() {
             return Ok(buf.len());
         }
-        let mut redirect = lock();
-        match redirect.as_mut() {
-            Some(file) => file.write(buf),
-            None => {
-                drop(redirect);
-                io::stdout().lock().write(buf)
-            }
-        }
+        on_target(|file| file.write(buf), |stdout| stdout.write(buf))
     }
 
     fn flush(&mut self) -> io::Result<()> {
-        let mut redirect = lock();
-        match redirect.as_mut() {
-            Some(file) => file.flush(),
-            None => {
-                drop(redirect);
-                io::stdout().lock().flush()
-            }
-        }
+        on_target(|file| file.flush(), |stdout| stdout.flush())
     }
 }
