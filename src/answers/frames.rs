@@ -19,6 +19,22 @@ use crate::report::arrow::{Decimals, NumericType};
 use crate::report::rows::{EquityFrame, TradeFrame};
 use crate::report::runs::RunFrame;
 
+/// The columns of the listing `list` with the metric columns `metrics`: its initial capitals
+/// at their largest scale when `decimals` are exact.
+pub async fn run_frame(
+    list: &RunList,
+    conn: &mut Reader<'_>,
+    metrics: &MetricColumns,
+    decimals: Decimals,
+) -> Result<RunFrame> {
+    let columns = list.columns(conn, metrics).await?;
+    let capital = match decimals {
+        Decimals::Exact => list.capital_range(conn).await?,
+        Decimals::Float | Decimals::Text => DecimalRange::default(),
+    };
+    Ok(RunFrame::new(columns, NumericType::new(decimals, capital)))
+}
+
 /// Which rows a table holds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Rows {
@@ -75,12 +91,7 @@ impl Frame {
                     ids: Some(ids.to_vec()),
                     ..RunList::default()
                 };
-                let columns = list.columns(conn, &MetricColumns::All).await?;
-                let capital = match exact {
-                    true => list.capital_range(conn).await?,
-                    false => DecimalRange::default(),
-                };
-                Frame::Runs(RunFrame::new(columns, NumericType::new(decimals, capital)))
+                Frame::Runs(run_frame(&list, conn, &MetricColumns::All, decimals).await?)
             }
             Rows::Trades => {
                 let ranges = match exact {
@@ -107,6 +118,29 @@ impl Frame {
             Frame::Trades(f) => f.schema(),
             Frame::Equity(f) => f.schema(),
         }
+    }
+
+    /// Which rows the frame holds.
+    pub fn rows(&self) -> Rows {
+        match self {
+            Frame::Runs(_) => Rows::Runs,
+            Frame::Trades(_) => Rows::Trades,
+            Frame::Equity(_) => Rows::Equity,
+        }
+    }
+
+    /// Calls `write` with the batch of each page of the runs `ids`, in order, and how many runs
+    /// the page holds: memory holds one page, whatever the number of runs.
+    pub async fn each_page(
+        &self,
+        conn: &mut Reader<'_>,
+        ids: &[RunId],
+        mut write: impl FnMut(&RecordBatch, usize) -> Result<()>,
+    ) -> Result<()> {
+        for page in ids.chunks(self.rows().page()) {
+            write(&self.batch(conn, page).await?, page.len())?;
+        }
+        Ok(())
     }
 
     /// The rows of the runs `ids` (one page), in order.

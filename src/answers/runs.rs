@@ -4,11 +4,12 @@ use crate::db::Reader;
 use anyhow::{Result, bail};
 
 use super::filter::FilterArgs;
+use super::frames::run_frame;
 use crate::models::{RunId, RunStatus};
-use crate::query::columns::{DecimalRange, MetricColumns};
+use crate::query::columns::MetricColumns;
 use crate::query::runs::{MAX_PAGE, Pages, RunList, Sort};
 use crate::query::suggest;
-use crate::report::arrow::{Decimals, NumericType};
+use crate::report::arrow::Decimals;
 use crate::report::runs::{RunFrame, RunPage};
 
 #[derive(Debug, clap::Args)]
@@ -201,15 +202,13 @@ pub async fn stream(
     conn: &mut Reader<'_>,
     decimals: Decimals,
 ) -> Result<(Pages, RunFrame)> {
-    let list = listing(args, conn).await?;
-    let columns = list.columns(conn, &args.metric_columns(true)).await?;
-    let capital = match decimals {
-        Decimals::Exact => list.capital_range(conn).await?,
-        Decimals::Float | Decimals::Text => DecimalRange::default(),
-    };
-    if let Some(metric) = columns.metrics.iter().find(|m| m.is_empty()) {
+    let metrics = args.metric_columns(true);
+    if let MetricColumns::Named(names) = &metrics
+        && let Some(metric) = names.iter().find(|m| m.is_empty())
+    {
         bail!("--metrics: `{metric}` is not a metric name");
     }
-    let frame = RunFrame::new(columns, NumericType::new(decimals, capital));
+    let list = listing(args, conn).await?;
+    let frame = run_frame(&list, conn, &metrics, decimals).await?;
     Ok((Pages::new(list, args.limit.runs()), frame))
 }

@@ -116,10 +116,13 @@ async fn arrow(
 ) -> Result<u64> {
     let frame = Frame::new(rows, conn, &selection.filter, ids, global.decimals).await?;
     let mut stream = IpcStream::new(frame.schema())?;
-    for page in ids.chunks(rows.page()) {
-        stream.write(&frame.batch(conn, page).await?)?;
-        bar.inc(page.len() as u64);
-    }
+    frame
+        .each_page(conn, ids, |batch, runs| {
+            stream.write(batch)?;
+            bar.inc(runs as u64);
+            Ok(())
+        })
+        .await?;
     stream.finish()?;
     Ok(ids.len() as u64)
 }
@@ -176,12 +179,13 @@ async fn parquet_file(
         ArrowWriter::try_new(file, frame.schema().clone(), Some(properties)).map_err(failed)?;
     bar.set_position(0);
     bar.set_message(rows.name());
-    for page in ids.chunks(rows.page()) {
-        writer
-            .write(&frame.batch(conn, page).await?)
-            .map_err(failed)?;
-        bar.inc(page.len() as u64);
-    }
+    frame
+        .each_page(conn, ids, |batch, runs| {
+            writer.write(batch).map_err(failed)?;
+            bar.inc(runs as u64);
+            Ok(())
+        })
+        .await?;
     writer.into_inner().map_err(failed)
 }
 
