@@ -10,6 +10,22 @@ diesel::table! {
 }
 
 diesel::table! {
+    intermediate_values (run_id, step) {
+        run_id -> Int8,
+        step -> Int8,
+        value -> Float8,
+    }
+}
+
+diesel::table! {
+    metric_directions (name, strategy_id) {
+        strategy_id -> Int8,
+        name -> Text,
+        lower_is_better -> Bool,
+    }
+}
+
+diesel::table! {
     metric_summaries (name, dataset, strategy_id) {
         name -> Text,
         dataset -> Text,
@@ -89,6 +105,10 @@ diesel::table! {
         recorded_at -> Timestamptz,
         supplied_metrics -> Nullable<Array<Text>>,
         strategy_spelling -> Nullable<Text>,
+        trial -> Nullable<Int8>,
+        started_at -> Nullable<Timestamptz>,
+        finished_at -> Nullable<Timestamptz>,
+        directions -> Nullable<Jsonb>,
     }
 }
 
@@ -126,6 +146,7 @@ diesel::table! {
     }
 }
 
+diesel::joinable!(metric_directions -> strategies (strategy_id));
 diesel::joinable!(parameter_kinds -> strategies (strategy_id));
 diesel::joinable!(parameter_sets -> strategies (strategy_id));
 diesel::joinable!(runs -> parameter_sets (parameter_set_id));
@@ -134,6 +155,8 @@ diesel::joinable!(runs -> sweeps (sweep_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     equity_points,
+    intermediate_values,
+    metric_directions,
     metric_summaries,
     metric_summary_changes,
     metrics,

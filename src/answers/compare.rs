@@ -8,7 +8,7 @@ use anyhow::{Result, bail};
 use super::filter::FilterArgs;
 use crate::db::Db;
 use crate::metrics::pbo::{self, PboError, PboMetric};
-use crate::metrics::{Direction, direction};
+use crate::metrics::Direction;
 use crate::models::StrategyId;
 use crate::query::pbo as pbo_query;
 use crate::query::suggest;
@@ -119,7 +119,13 @@ pub async fn answer(args: &Args, db: &Db) -> Result<Comparison> {
             args.metric
         );
     }
-    let descending = direction(&args.metric) == Direction::HigherIsBetter;
+    let descending = crate::query::direction::of_metric(
+        &mut conn,
+        &args.metric,
+        filter.strategy_ids.clone(),
+    )
+    .await?
+        == Direction::HigherIsBetter;
     let mut output = Comparison {
         strategy: args.strategy.clone(),
         metric: args.metric.clone(),

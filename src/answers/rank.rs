@@ -5,7 +5,7 @@ use anyhow::{Result, bail};
 
 use super::filter::FilterArgs;
 use crate::metrics::stats::SharpeConfidence;
-use crate::metrics::{Direction, direction};
+use crate::metrics::Direction;
 use crate::query::rank::{By, Ranking, RunRank, StrategyRank};
 use crate::query::suggest;
 
@@ -87,16 +87,19 @@ pub async fn answer(args: &Args, conn: &mut Reader<'_>) -> Result<Ranked> {
         bail!("--deflated ranks by sharpe; drop --metric {}", args.metric);
     }
     let filter = args.filter.to_filter(args.strategy.clone())?;
+    let filter = filter.resolve(conn).await?;
     let descending = if args.asc {
         false
     } else {
-        args.desc || direction(&args.metric) == Direction::HigherIsBetter
+        args.desc
+            || crate::query::direction::of_metric(conn, &args.metric, filter.strategy_ids.clone()).await?
+                == Direction::HigherIsBetter
     };
     let ranking = Ranking {
         metric: args.metric.clone(),
         by: args.by,
         descending,
-        filter: filter.resolve(conn).await?,
+        filter,
         min_runs: args.min_runs,
         top: (args.top > 0).then_some(args.top),
     };

@@ -131,10 +131,10 @@ pub async fn listing(args: &Args, conn: &mut Reader<'_>) -> Result<RunList> {
         ascending: args.asc,
     };
     if let Some(metric) = &sort.metric {
-        if args.status == Some(RunStatus::Failed) {
+        if let Some(status @ (RunStatus::Failed | RunStatus::Pruned)) = args.status {
             bail!(
-                "--sort {metric} lists completed runs (failed runs' metrics are partial); \
-                 drop --status failed or sort by `recorded`"
+                "--sort {metric} lists completed runs ({status} runs' metrics are partial); \
+                 drop --status {status} or sort by `recorded`"
             );
         }
         let known = suggest::metric_names(conn).await?;

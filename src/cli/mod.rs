@@ -234,6 +234,7 @@ value_enum!(PboMetric {
 value_enum!(RunStatus {
     Completed => "completed": "Runs that completed",
     Failed => "failed": "Runs that failed",
+    Pruned => "pruned": "Runs an optimizer stopped early (Optuna's pruned trials)",
 });
 
 fn parse_seconds(text: &str) -> Result<f64, String> {

@@ -201,6 +201,29 @@ pub fn content_hash(run: &ValidRun, given_key: Option<&str>) -> [u8; 32] {
     for (ts, value) in &run.equity {
         canonical.time(*ts).decimal(value);
     }
+    // Fields added to version 1 later: hashed only when the document has them, so that every
+    // document without them keeps the hash it had.
+    if !run.directions.is_empty() {
+        canonical.field("directions").len(run.directions.len());
+        for (name, objective) in &run.directions {
+            canonical.str(name).str(objective.as_str());
+        }
+    }
+    if let Some(trial) = run.trial {
+        canonical.field("trial").str(&trial.to_string());
+    }
+    if let Some(t) = run.started_at {
+        canonical.field("started_at").time(t);
+    }
+    if let Some(t) = run.finished_at {
+        canonical.field("finished_at").time(t);
+    }
+    if !run.intermediate.is_empty() {
+        canonical.field("intermediate").len(run.intermediate.len());
+        for (step, value) in &run.intermediate {
+            canonical.str(&step.to_string()).f64(*value);
+        }
+    }
     canonical.finish()
 }
 

@@ -34,6 +34,28 @@ pub struct RunDocument {
     pub metrics: Option<BTreeMap<String, f64>>,
     pub trades: Option<Vec<TradeDocument>>,
     pub equity: Option<Vec<EquityPoint>>,
+    pub directions: Option<BTreeMap<String, Objective>>,
+    pub trial: Option<u64>,
+    pub started_at: Option<Timestamp>,
+    pub finished_at: Option<Timestamp>,
+    pub intermediate: Option<Vec<(u64, f64)>>,
+}
+
+/// Which way a metric is better, as an optimizer says it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Objective {
+    Maximize,
+    Minimize,
+}
+
+impl Objective {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Objective::Maximize => "maximize",
+            Objective::Minimize => "minimize",
+        }
+    }
 }
 
 #[derive(Debug, Deserialize)]

@@ -6,6 +6,7 @@ use bigdecimal::BigDecimal;
 use chrono::{DateTime, Utc};
 use serde_json::Value;
 
+use super::fields::Objective;
 use crate::models::{RunStatus, TradeSide};
 
 /// A run that passed every rule, with defaults applied and metrics computed.
@@ -33,6 +34,13 @@ pub struct ValidRun {
     pub supplied_metrics: Vec<String>,
     pub trades: Vec<ValidTrade>,
     pub equity: Vec<(DateTime<Utc>, BigDecimal)>,
+    /// Metrics whose direction the document declared.
+    pub directions: BTreeMap<String, Objective>,
+    pub trial: Option<i64>,
+    pub started_at: Option<DateTime<Utc>>,
+    pub finished_at: Option<DateTime<Utc>>,
+    /// (step, value), steps increasing.
+    pub intermediate: Vec<(i64, f64)>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -99,7 +107,22 @@ pub fn first_difference(a: &ValidRun, b: &ValidRun) -> Option<String> {
         return Some(field);
     }
     let point = a.equity.iter().zip(&b.equity).position(|(x, y)| x != y);
-    element("equity", a.equity.len(), b.equity.len(), point)
+    if let Some(field) = element("equity", a.equity.len(), b.equity.len(), point) {
+        return Some(field);
+    }
+    let later = [
+        ("directions", a.directions != b.directions),
+        ("trial", a.trial != b.trial),
+        ("started_at", a.started_at != b.started_at),
+        ("finished_at", a.finished_at != b.finished_at),
+    ];
+    if let Some((name, _)) = later.iter().find(|(_, differs)| *differs) {
+        return Some((*name).to_owned());
+    }
+    let bits = |v: &[(i64, f64)]| -> Vec<(i64, u64)> { v.iter().map(|(s, x)| (*s, x.to_bits())).collect() };
+    let (ia, ib) = (bits(&a.intermediate), bits(&b.intermediate));
+    let value = ia.iter().zip(&ib).position(|(x, y)| x != y);
+    element("intermediate", ia.len(), ib.len(), value)
 }
 
 /// Whether `given` is `stored` but for floats one unit in the last place apart: the same

@@ -13,7 +13,7 @@ use serde_json::{Map, Number, Value};
 use sha2::{Digest, Sha256};
 
 use super::canonical::content_hash;
-use super::fields::{Decimal, EquityPoint, RunDocument, TradeDocument, clip, kind};
+use super::fields::{Decimal, EquityPoint, RunDocument, Timestamp, TradeDocument, clip, kind};
 use super::run::{ValidRun, ValidTrade};
 use crate::models::{RunStatus, TradeSide};
 use crate::{decimal, metrics};
@@ -100,6 +100,15 @@ pub fn validate(doc: RunDocument, default_sweep: Option<&str>) -> Result<ValidRu
     let initial_capital = initial_capital(doc.initial_capital, &equity)?;
     let supplied = doc.metrics.unwrap_or_default();
     check_metrics(&supplied)?;
+    let directions = doc.directions.unwrap_or_default();
+    if let Some(name) = directions.keys().find(|name| !is_metric_name(name)) {
+        return Err(invalid(
+            format!("directions.{name}"),
+            "is not a metric name (^[A-Za-z_][A-Za-z0-9_.]{0,63}$)",
+        ));
+    }
+    let trial = trial(doc.trial, doc.started_at, doc.finished_at)?;
+    let intermediate = intermediate(doc.intermediate.unwrap_or_default())?;
 
     let pnl: Vec<&BigDecimal> = trades.iter().map(|t| &t.pnl).collect();
     let mut metrics: BTreeMap<String, f64> = metrics::computed(&equity_f64, periods_per_year, &pnl)
@@ -128,6 +137,11 @@ pub fn validate(doc: RunDocument, default_sweep: Option<&str>) -> Result<ValidRu
         supplied_metrics,
         trades,
         equity,
+        directions,
+        trial,
+        started_at: doc.started_at.map(|t| t.0),
+        finished_at: doc.finished_at.map(|t| t.0),
+        intermediate,
     };
     run.content_hash = content_hash(&run, doc.run_key.as_deref());
     run.run_key = doc
@@ -165,6 +179,55 @@ fn check_names(doc: &RunDocument, sweep: Option<&str>, tags: &[String]) -> Resul
         check_name(|| format!("tags[{i}]"), tag)?;
     }
     Ok(())
+}
+
+/// The trial number (it must fit a bigint) and its times, the start not after the finish.
+fn trial(
+    number: Option<u64>,
+    started: Option<Timestamp>,
+    finished: Option<Timestamp>,
+) -> Result<Option<i64>, Invalid> {
+    if let (Some(started), Some(finished)) = (started, finished)
+        && finished < started
+    {
+        return Err(invalid(
+            "finished_at",
+            format!(
+                "{} is before started_at {}",
+                rfc3339(finished.0),
+                rfc3339(started.0)
+            ),
+        ));
+    }
+    number
+        .map(|n| {
+            i64::try_from(n)
+                .map_err(|_| invalid("trial", format!("{n} is beyond 9223372036854775807")))
+        })
+        .transpose()
+}
+
+/// Intermediate values: steps strictly increasing, each within a bigint, values finite.
+fn intermediate(values: Vec<(u64, f64)>) -> Result<Vec<(i64, f64)>, Invalid> {
+    let mut out: Vec<(i64, f64)> = Vec::with_capacity(values.len());
+    for (i, (step, value)) in values.into_iter().enumerate() {
+        let Ok(step) = i64::try_from(step) else {
+            return Err(invalid(
+                format!("intermediate[{i}]"),
+                format!("step {step} is beyond 9223372036854775807"),
+            ));
+        };
+        if let Some((previous, _)) = out.last()
+            && step <= *previous
+        {
+            return Err(invalid(
+                format!("intermediate[{i}]"),
+                format!("step {step} is not after the previous step {previous}"),
+            ));
+        }
+        out.push((step, value));
+    }
+    Ok(out)
 }
 
 /// The annualisation factor, 252 unless given: a number > 0.

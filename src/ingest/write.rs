@@ -15,8 +15,9 @@ use crate::models::parameter_set::NewParameterSet;
 use crate::models::run::NewRun;
 use crate::models::strategy::NewStrategy;
 use crate::models::trade::NewTrade;
+use crate::document::fields::Objective;
 use crate::models::{
-    EquityPoint, Metric, ParameterSet, ParameterSetId, Run, RunId, RunStatus, Strategy, StrategyId,
+    EquityPoint, IntermediateValue, Metric, MetricDirection, ParameterSet, ParameterSetId, Run, RunId, RunStatus, Strategy, StrategyId,
     Sweep, SweepId, Trade,
 };
 
@@ -39,6 +40,15 @@ pub enum WriteError {
         "run_key `{0}` was recorded and deleted by others while this run was written; record it again"
     )]
     Raced(String),
+    #[error(
+        "directions.{metric}: runs of strategy `{strategy}` already {declared} {metric}; a \
+         strategy's metric ranks one way, so name this one otherwise; nothing written"
+    )]
+    Direction {
+        metric: String,
+        strategy: String,
+        declared: &'static str,
+    },
     #[error(transparent)]
     Database(#[from] DieselError),
 }
@@ -53,6 +63,8 @@ pub struct Parents {
     strategies: HashMap<(String, String), (StrategyId, bool)>,
     parameter_sets: HashMap<(StrategyId, [u8; 32]), ParameterSetId>,
     sweeps: HashMap<String, SweepId>,
+    /// Declared metric directions: whether lower is better.
+    directions: HashMap<(StrategyId, String), bool>,
 }
 
 /// The parents one run is written with.
@@ -111,7 +123,48 @@ impl Parents {
                 }
             }
         }
+        // Declared as parents are made, before the runs: the first declaration of a strategy's
+        // metric stands, and a run declaring the other direction is refused (`conflict`).
+        let mut undeclared: Vec<MetricDirection> = Vec::new();
+        for run in runs {
+            let strategy_id = self.of_strategy(run);
+            for (name, objective) in &run.directions {
+                let key = (strategy_id, name.clone());
+                if !self.directions.contains_key(&key)
+                    && !undeclared.iter().any(|d| d.strategy_id == strategy_id && &d.name == name)
+                {
+                    undeclared.push(MetricDirection {
+                        strategy_id,
+                        name: name.clone(),
+                        lower_is_better: *objective == Objective::Minimize,
+                    });
+                }
+            }
+        }
+        if !undeclared.is_empty() {
+            for declared in MetricDirection::declare(conn, &undeclared)? {
+                self.directions
+                    .insert((declared.strategy_id, declared.name), declared.lower_is_better);
+            }
+        }
         Ok(())
+    }
+
+    fn of_strategy(&self, run: &ValidRun) -> StrategyId {
+        self.strategies[&(run.strategy_name.clone(), run.strategy_version.clone())].0
+    }
+
+    /// A direction `run` declares against the one its strategy's metric has.
+    fn conflict(&self, run: &ValidRun) -> Option<WriteError> {
+        let strategy_id = self.of_strategy(run);
+        run.directions.iter().find_map(|(name, objective)| {
+            let lower = *self.directions.get(&(strategy_id, name.clone()))?;
+            (lower != (*objective == Objective::Minimize)).then(|| WriteError::Direction {
+                metric: name.clone(),
+                strategy: run.strategy_name.clone(),
+                declared: if lower { "minimise" } else { "maximise" },
+            })
+        })
     }
 
     /// The parents of a run that `resolve` has seen.
@@ -178,6 +231,9 @@ pub fn write_run(
             return found;
         }
         parents.resolve(conn, &[run])?;
+        if let Some(conflict) = parents.conflict(run) {
+            return Err(conflict);
+        }
         let inserted = match conn.transaction(|conn| insert(conn, &[run], parents, layout)) {
             // A parent this recorder knew was pruned meanwhile (`btdb delete --prune` of the
             // last runs that used it): found, or made, again.
@@ -212,16 +268,28 @@ fn write_together(
         .into_iter()
         .map(|(key, id, hash)| (key, (id, hash)))
         .collect();
-    let fresh: Vec<&ValidRun> = runs
+    let mut fresh: Vec<&ValidRun> = runs
         .iter()
         .filter(|r| !found.contains_key(&r.run_key))
         .copied()
         .collect();
+    let mut refused: HashMap<&str, WriteError> = HashMap::new();
     let inserted = if fresh.is_empty() {
         Vec::new()
     } else {
         parents.resolve(conn, &fresh)?;
-        conn.transaction(|conn| insert(conn, &fresh, parents, layout))?
+        fresh.retain(|run| match parents.conflict(run) {
+            Some(conflict) => {
+                refused.insert(run.run_key.as_str(), conflict);
+                false
+            }
+            None => true,
+        });
+        if fresh.is_empty() {
+            Vec::new()
+        } else {
+            conn.transaction(|conn| insert(conn, &fresh, parents, layout))?
+        }
     };
     let mut recorded: HashMap<&str, RunId> = fresh
         .iter()
@@ -232,6 +300,8 @@ fn write_together(
     for run in runs {
         let outcome = if let Some((id, hash)) = found.get(&run.run_key) {
             compare(conn, run, *id, hash)
+        } else if let Some(conflict) = refused.remove(run.run_key.as_str()) {
+            Err(conflict)
         } else if let Some(id) = recorded.remove(run.run_key.as_str()) {
             Ok(Written::Recorded(id))
         } else {
@@ -317,6 +387,17 @@ fn insert(
                 tags: &run.tags,
                 supplied_metrics: &run.supplied_metrics,
                 strategy_spelling: used.spelled_otherwise.then_some(run.strategy_name.as_str()),
+                trial: run.trial,
+                started_at: run.started_at,
+                finished_at: run.finished_at,
+                directions: (!run.directions.is_empty()).then(|| {
+                    serde_json::Value::Object(
+                        run.directions
+                            .iter()
+                            .map(|(name, objective)| (name.clone(), objective.as_str().into()))
+                            .collect(),
+                    )
+                }),
             }
         })
         .collect();
@@ -324,6 +405,7 @@ fn insert(
         Run::insert_new(conn, &rows, layout)?.into_iter().collect();
 
     let (mut metrics, mut trades, mut points) = (Vec::new(), Vec::new(), Vec::new());
+    let mut intermediate = Vec::new();
     let mut out = Vec::with_capacity(runs.len());
     for (run, used) in runs.iter().zip(&used) {
         let Some(&run_id) = inserted.get(&run.run_key) else {
@@ -363,7 +445,19 @@ fn insert(
                     equity: Numeric(equity),
                 }),
         );
+        intermediate.extend(
+            run.intermediate
+                .iter()
+                .map(|&(step, value)| IntermediateValue {
+                    run_id,
+                    step,
+                    value,
+                }),
+        );
         out.push(Some(run_id));
+    }
+    if !intermediate.is_empty() {
+        IntermediateValue::copy_in(conn, &intermediate)?;
     }
     if !metrics.is_empty() {
         Metric::copy_in(conn, &metrics)?;

@@ -7,7 +7,9 @@
 
 pub mod equity_point;
 pub mod id;
+pub mod intermediate_value;
 pub mod metric;
+pub mod metric_direction;
 pub mod numeric;
 pub mod parameter_kind;
 pub mod parameter_set;
@@ -18,7 +20,9 @@ pub mod trade;
 
 pub use equity_point::EquityPoint;
 pub use id::{ParameterSetId, RunId, StrategyId, SweepId};
+pub use intermediate_value::IntermediateValue;
 pub use metric::{Metric, MetricName, MetricValue};
+pub use metric_direction::MetricDirection;
 pub use parameter_kind::ParameterKind;
 pub use parameter_set::ParameterSet;
 pub use run::{Run, RunStatus};

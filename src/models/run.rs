@@ -21,10 +21,12 @@ pub struct Keyed {
 }
 
 text_enum! {
-    /// How a backtest ended; only completed runs are ranked.
+    /// How a backtest ended; only completed runs are ranked. Pruned runs were stopped early
+    /// by an optimizer (Optuna's pruners), judged not worth finishing.
     RunStatus {
         Completed => "completed",
         Failed => "failed",
+        Pruned => "pruned",
     }
 }
 
@@ -58,6 +60,16 @@ pub struct Run {
     /// otherwise.
     #[serde(skip)]
     pub strategy_spelling: Option<String>,
+    /// The run's number in its sweep's search (an optimizer's trial number).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub trial: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub started_at: Option<DateTime<Utc>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub finished_at: Option<DateTime<Utc>>,
+    /// The directions the document declared, metric → `maximize` or `minimize`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub directions: Option<serde_json::Value>,
 }
 
 #[derive(Debug, Clone, Insertable)]
@@ -80,6 +92,10 @@ pub struct NewRun<'a> {
     pub tags: &'a [String],
     pub supplied_metrics: &'a [String],
     pub strategy_spelling: Option<&'a str>,
+    pub trial: Option<i64>,
+    pub started_at: Option<DateTime<Utc>>,
+    pub finished_at: Option<DateTime<Utc>>,
+    pub directions: Option<serde_json::Value>,
 }
 
 impl Run {

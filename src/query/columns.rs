@@ -145,9 +145,10 @@ impl RunList {
     }
 
     /// The names of the metrics the listing's runs have, sorted: each name btdb knows, kept if
-    /// one selected run has it (completed runs, or failed ones when only those are listed).
+    /// one selected run has it (completed runs, or unranked ones when only failed or pruned
+    /// runs are listed).
     pub async fn metric_names(&self, conn: &mut AsyncPgConnection) -> Result<Vec<String>> {
-        let completed = self.status != Some(RunStatus::Failed);
+        let completed = !matches!(self.status, Some(RunStatus::Failed | RunStatus::Pruned));
         let mut names = Vec::new();
         for name in suggest::metric_names(conn).await? {
             let found: Vec<i64> = load(conn, || {

@@ -14,7 +14,7 @@ use super::runs::{RunWithParents, with_parents};
 use crate::db::explain::load;
 use crate::document::validate;
 use crate::metrics;
-use crate::models::{EquityPoint, Metric, MetricValue, Run, RunId, Trade};
+use crate::models::{EquityPoint, IntermediateValue, Metric, MetricValue, Run, RunId, Trade};
 use crate::schema::runs;
 
 /// Runs per page: a few hundred kilobytes for runs of the usual size.
@@ -47,14 +47,23 @@ pub async fn documents(
         let metrics: Vec<MetricValue> = load(conn, || Metric::for_runs(&runs)).await?;
         let trades: Vec<Trade> = load(conn, || Trade::for_runs(&runs)).await?;
         let equity: Vec<EquityPoint> = load(conn, || EquityPoint::for_runs(&runs)).await?;
+        let intermediate: Vec<IntermediateValue> =
+            load(conn, || IntermediateValue::for_runs(&runs)).await?;
         let owned = metrics
             .grouped_by(&runs)
             .into_iter()
             .zip(trades.grouped_by(&runs))
-            .zip(equity.grouped_by(&runs));
+            .zip(equity.grouped_by(&runs))
+            .zip(intermediate.grouped_by(&runs));
         let mut docs = Vec::with_capacity(rows.len());
-        for (row, ((metrics, trades), equity)) in rows.into_iter().zip(owned) {
-            let (doc, inferred) = document(row, &metrics, &trades, &equity);
+        for (row, (((metrics, trades), equity), intermediate)) in rows.into_iter().zip(owned) {
+            let owned = Owned {
+                metrics: &metrics,
+                trades: &trades,
+                equity: &equity,
+                intermediate: &intermediate,
+            };
+            let (doc, inferred) = document(row, owned);
             exported.runs += 1;
             exported.inferred += u64::from(inferred);
             docs.push(doc);
@@ -78,7 +87,14 @@ pub fn stored_document(conn: &mut diesel::PgConnection, id: RunId) -> QueryResul
     let metrics: Vec<MetricValue> = Metric::for_runs(run).load(conn)?;
     let trades: Vec<Trade> = Trade::for_runs(run).load(conn)?;
     let equity: Vec<EquityPoint> = EquityPoint::for_runs(run).load(conn)?;
-    Ok(Some(document(row, &metrics, &trades, &equity).0))
+    let intermediate: Vec<IntermediateValue> = IntermediateValue::for_runs(run).load(conn)?;
+    let owned = Owned {
+        metrics: &metrics,
+        trades: &trades,
+        equity: &equity,
+        intermediate: &intermediate,
+    };
+    Ok(Some(document(row, owned).0))
 }
 
 fn time(t: DateTime<Utc>) -> Value {
@@ -91,13 +107,22 @@ fn decimal(d: &BigDecimal) -> Value {
     Value::String(d.to_plain_string())
 }
 
+/// The rows a run owns.
+struct Owned<'a> {
+    metrics: &'a [MetricValue],
+    trades: &'a [Trade],
+    equity: &'a [EquityPoint],
+    intermediate: &'a [IntermediateValue],
+}
+
 /// The run document of one run, and whether its supplied metrics were inferred.
-fn document(
-    (run, strategy, params, sweep): RunWithParents,
-    metrics: &[MetricValue],
-    trades: &[Trade],
-    equity: &[EquityPoint],
-) -> (Value, bool) {
+fn document((run, strategy, params, sweep): RunWithParents, owned: Owned) -> (Value, bool) {
+    let Owned {
+        metrics,
+        trades,
+        equity,
+        intermediate,
+    } = owned;
     let mut doc = Map::new();
     // A key btdb derived from the content was not in the document, and is not part of it.
     if run.run_key != validate::derived_run_key(&run.content_hash) {
@@ -173,6 +198,25 @@ fn document(
             .map(|p| json!([time(p.ts), decimal(&p.equity)]))
             .collect();
         doc.insert("equity".into(), Value::Array(points));
+    }
+    if let Some(directions) = run.directions {
+        doc.insert("directions".into(), directions);
+    }
+    if let Some(trial) = run.trial {
+        doc.insert("trial".into(), json!(trial));
+    }
+    if let Some(started) = run.started_at {
+        doc.insert("started_at".into(), time(started));
+    }
+    if let Some(finished) = run.finished_at {
+        doc.insert("finished_at".into(), time(finished));
+    }
+    if !intermediate.is_empty() {
+        let values: Vec<Value> = intermediate
+            .iter()
+            .map(|v| json!([v.step, v.value]))
+            .collect();
+        doc.insert("intermediate".into(), Value::Array(values));
     }
     (Value::Object(doc), inferred)
 }

@@ -5,6 +5,7 @@ mod citus;
 pub mod columns;
 pub mod count;
 pub mod delete;
+pub mod direction;
 pub mod export;
 pub mod filter;
 pub mod health;

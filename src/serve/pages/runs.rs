@@ -93,7 +93,8 @@ impl View<'_> {
     fn content(&self, page: Result<&RunPage, &anyhow::Error>) -> Markup {
         let args = self.args;
         let status = args.status.map(|s| s.to_string());
-        let statuses = [RunStatus::Completed, RunStatus::Failed].map(|s| s.to_string());
+        let statuses =
+            [RunStatus::Completed, RunStatus::Failed, RunStatus::Pruned].map(|s| s.to_string());
         let mut sorts = vec!["recorded".to_owned()];
         sorts.extend(self.known.metrics.iter().cloned());
         let paged = |name: &str, cursor: String| {
