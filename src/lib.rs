@@ -11,6 +11,7 @@ pub mod db;
 pub mod decimal;
 pub mod demo;
 pub mod document;
+pub mod import;
 pub mod ingest;
 pub mod metrics;
 pub mod models;

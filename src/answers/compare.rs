@@ -7,8 +7,8 @@ use anyhow::{Result, bail};
 
 use super::filter::FilterArgs;
 use crate::db::Db;
-use crate::metrics::pbo::{self, PboError, PboMetric};
 use crate::metrics::Direction;
+use crate::metrics::pbo::{self, PboError, PboMetric};
 use crate::models::StrategyId;
 use crate::query::pbo as pbo_query;
 use crate::query::suggest;
@@ -119,13 +119,10 @@ pub async fn answer(args: &Args, db: &Db) -> Result<Comparison> {
             args.metric
         );
     }
-    let descending = crate::query::direction::of_metric(
-        &mut conn,
-        &args.metric,
-        filter.strategy_ids.clone(),
-    )
-    .await?
-        == Direction::HigherIsBetter;
+    let descending =
+        crate::query::direction::of_metric(&mut conn, &args.metric, filter.strategy_ids.clone())
+            .await?
+            == Direction::HigherIsBetter;
     let mut output = Comparison {
         strategy: args.strategy.clone(),
         metric: args.metric.clone(),

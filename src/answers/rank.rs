@@ -4,8 +4,8 @@ use crate::db::Reader;
 use anyhow::{Result, bail};
 
 use super::filter::FilterArgs;
-use crate::metrics::stats::SharpeConfidence;
 use crate::metrics::Direction;
+use crate::metrics::stats::SharpeConfidence;
 use crate::query::rank::{By, Ranking, RunRank, StrategyRank};
 use crate::query::suggest;
 
@@ -92,7 +92,8 @@ pub async fn answer(args: &Args, conn: &mut Reader<'_>) -> Result<Ranked> {
         false
     } else {
         args.desc
-            || crate::query::direction::of_metric(conn, &args.metric, filter.strategy_ids.clone()).await?
+            || crate::query::direction::of_metric(conn, &args.metric, filter.strategy_ids.clone())
+                .await?
                 == Direction::HigherIsBetter
     };
     let ranking = Ranking {

@@ -7,13 +7,13 @@ use std::time::Duration;
 
 use anyhow::{Result, bail};
 use serde_json::Value;
-use tracing::warn;
 
 use super::GlobalArgs;
 use super::record::record_and_report;
 use crate::db;
+use crate::import::{freqtrade, mlflow, optuna};
+use crate::ingest::RecordOptions;
 use crate::ingest::source::Input;
-use crate::ingest::{RecordOptions, freqtrade, mlflow};
 use crate::report;
 
 #[derive(Debug, clap::Args)]
@@ -32,6 +32,46 @@ pub enum Source {
     /// or failed run is one run, with its params, the last value of each metric and its tags
     /// (docs/importing.md).
     Mlflow(MlflowArgs),
+    /// Optuna studies, read from their storage (SQLite, PostgreSQL or a journal file): every
+    /// study is one sweep and every finished trial one run, with its parameters as Optuna
+    /// decoded them, its objective values as metrics ranked the way the study optimised them,
+    /// its state, times and intermediate values (docs/importing.md).
+    Optuna(OptunaArgs),
+}
+
+#[derive(Debug, clap::Args)]
+pub struct OptunaArgs {
+    /// The storage, as Optuna's `storage=` names it: sqlite:///study.db,
+    /// postgresql://user@host/optuna (also with +psycopg2), or the path of a JournalStorage
+    /// file (journal.log).
+    #[arg(value_name = "STORAGE")]
+    pub storage: String,
+
+    /// Only this study; repeat it for several (default: every study).
+    #[arg(long, value_name = "NAME")]
+    pub study: Vec<String>,
+
+    /// The study user attribute naming the strategy (default: the study's name).
+    #[arg(long, value_name = "ATTR", default_value = "strategy")]
+    pub strategy_attr: String,
+
+    /// The trial, else study, user attribute naming the data set; runs without it are on
+    /// `unspecified`.
+    #[arg(long, value_name = "ATTR", default_value = "dataset")]
+    pub dataset_attr: String,
+
+    /// The sweep of every run (default: each study's name).
+    #[arg(long, value_name = "NAME")]
+    pub sweep: Option<String>,
+
+    /// Print the run documents (JSON Lines) instead of recording them.
+    #[arg(long)]
+    pub dry_run: bool,
+
+    /// Import again every SECONDS, for a study still running, until interrupted: trials that
+    /// finished since are recorded, the others are already there.
+    #[arg(long, value_name = "SECONDS", value_parser = super::parse_seconds, conflicts_with = "dry_run")]
+    pub watch: Option<f64>,
 }
 
 #[derive(Debug, clap::Args)]
@@ -84,6 +124,48 @@ pub async fn run(args: Args, global: &GlobalArgs) -> Result<()> {
     match args.source {
         Source::Freqtrade(args) => import_freqtrade(args, global).await,
         Source::Mlflow(args) => import_mlflow(args, global).await,
+        Source::Optuna(args) => import_optuna(args, global).await,
+    }
+}
+
+async fn import_optuna(args: OptunaArgs, global: &GlobalArgs) -> Result<()> {
+    let storage = optuna::storage(&args.storage)?;
+    let shown = optuna::shown(&storage);
+    let options = optuna::OptunaOptions {
+        studies: args.study,
+        strategy_attr: args.strategy_attr,
+        dataset_attr: args.dataset_attr,
+        sweep: args.sweep,
+    };
+    loop {
+        let at = |e: anyhow::Error| anyhow::anyhow!("{shown}: {e:#}");
+        let (studies, notes) = match &storage {
+            optuna::Storage::Postgres(url) => {
+                let timeout = Duration::from_secs_f64(global.connect_timeout);
+                let mut conn = db::establish(url, timeout).await.map_err(at)?;
+                (optuna::rdb::read(&mut conn).await.map_err(at)?, Vec::new())
+            }
+            file => {
+                let file = file.clone();
+                tokio::task::spawn_blocking(move || optuna::read_file(&file))
+                    .await?
+                    .map_err(at)?
+            }
+        };
+        let mut read = optuna::convert(studies, &options).map_err(at)?;
+        read.notes.extend(notes);
+        read.warn();
+        let documents = vec![(format!("optuna {shown}"), read.documents)];
+        let Some(seconds) = args.watch else {
+            return record_documents(documents, args.dry_run, global).await;
+        };
+        // A round with no finished trial yet is not an error while watching.
+        if documents[0].1.is_empty() {
+            tracing::info!("no finished trial yet");
+        } else {
+            record_documents(documents, false, global).await?;
+        }
+        tokio::time::sleep(Duration::from_secs_f64(seconds)).await;
     }
 }
 
@@ -112,37 +194,7 @@ async fn import_mlflow(args: MlflowArgs, global: &GlobalArgs) -> Result<()> {
             (read, format!("mlflow {shown}"))
         }
     };
-    // Nothing is dropped without a word.
-    if !read.renamed.is_empty() {
-        let renamed: Vec<String> = read
-            .renamed
-            .iter()
-            .map(|(from, to)| format!("`{from}` as `{to}`"))
-            .collect();
-        warn!(
-            "metrics whose names btdb refuses are recorded as: {}",
-            renamed.join(", ")
-        );
-    }
-    if let Some((run, metric, value)) = read.not_finite.first() {
-        let mut kinds: std::collections::BTreeMap<&str, usize> = Default::default();
-        for (_, _, word) in &read.not_finite {
-            *kinds.entry(word).or_default() += 1;
-        }
-        let kinds: Vec<String> = kinds.iter().map(|(w, n)| format!("{n} {w}")).collect();
-        warn!(
-            "{} left out, which a run cannot hold: {} (first: metric `{metric}` of run {run} is \
-             {value})",
-            report::plural(read.not_finite.len() as u64, "metric value"),
-            kinds.join(", ")
-        );
-    }
-    if read.unfinished > 0 {
-        warn!(
-            "{} still running or scheduled, not imported",
-            report::plural(read.unfinished as u64, "run")
-        );
-    }
+    read.warn();
     record_documents(vec![(name, read.documents)], args.dry_run, global).await
 }
 

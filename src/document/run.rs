@@ -119,7 +119,9 @@ pub fn first_difference(a: &ValidRun, b: &ValidRun) -> Option<String> {
     if let Some((name, _)) = later.iter().find(|(_, differs)| *differs) {
         return Some((*name).to_owned());
     }
-    let bits = |v: &[(i64, f64)]| -> Vec<(i64, u64)> { v.iter().map(|(s, x)| (*s, x.to_bits())).collect() };
+    let bits = |v: &[(i64, f64)]| -> Vec<(i64, u64)> {
+        v.iter().map(|(s, x)| (*s, x.to_bits())).collect()
+    };
     let (ia, ib) = (bits(&a.intermediate), bits(&b.intermediate));
     let value = ia.iter().zip(&ib).position(|(x, y)| x != y);
     element("intermediate", ia.len(), ib.len(), value)

@@ -1,8 +1,6 @@
 //! Recording run documents: read, validate, write, many runs per transaction (each run whole
 //! or not at all).
 
-pub mod freqtrade;
-pub mod mlflow;
 pub mod source;
 pub mod write;
 

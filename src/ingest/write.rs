@@ -7,6 +7,7 @@ use diesel::prelude::*;
 use diesel::result::{DatabaseErrorKind, Error as DieselError};
 
 use crate::db::Layout;
+use crate::document::fields::Objective;
 use crate::document::{self, ValidRun};
 use crate::models::equity_point::NewEquityPoint;
 use crate::models::metric::NewMetric;
@@ -15,10 +16,9 @@ use crate::models::parameter_set::NewParameterSet;
 use crate::models::run::NewRun;
 use crate::models::strategy::NewStrategy;
 use crate::models::trade::NewTrade;
-use crate::document::fields::Objective;
 use crate::models::{
-    EquityPoint, IntermediateValue, Metric, MetricDirection, ParameterSet, ParameterSetId, Run, RunId, RunStatus, Strategy, StrategyId,
-    Sweep, SweepId, Trade,
+    EquityPoint, IntermediateValue, Metric, MetricDirection, ParameterSet, ParameterSetId, Run,
+    RunId, RunStatus, Strategy, StrategyId, Sweep, SweepId, Trade,
 };
 
 /// What recording a run did.
@@ -131,7 +131,9 @@ impl Parents {
             for (name, objective) in &run.directions {
                 let key = (strategy_id, name.clone());
                 if !self.directions.contains_key(&key)
-                    && !undeclared.iter().any(|d| d.strategy_id == strategy_id && &d.name == name)
+                    && !undeclared
+                        .iter()
+                        .any(|d| d.strategy_id == strategy_id && &d.name == name)
                 {
                     undeclared.push(MetricDirection {
                         strategy_id,
@@ -143,8 +145,10 @@ impl Parents {
         }
         if !undeclared.is_empty() {
             for declared in MetricDirection::declare(conn, &undeclared)? {
-                self.directions
-                    .insert((declared.strategy_id, declared.name), declared.lower_is_better);
+                self.directions.insert(
+                    (declared.strategy_id, declared.name),
+                    declared.lower_is_better,
+                );
             }
         }
         Ok(())

@@ -8,7 +8,15 @@ use super::{Run, RunId};
 use crate::schema::intermediate_values;
 
 #[derive(
-    Debug, Clone, PartialEq, Queryable, Selectable, Identifiable, Associations, Insertable, Serialize,
+    Debug,
+    Clone,
+    PartialEq,
+    Queryable,
+    Selectable,
+    Identifiable,
+    Associations,
+    Insertable,
+    Serialize,
 )]
 #[diesel(
     table_name = intermediate_values,

@@ -14,7 +14,7 @@ use crate::db::explain::load;
 use crate::db::{Layout, Reader};
 use crate::metrics::stats::SharpeConfidence;
 use crate::models::run::Keyed;
-use crate::models::{EquityPoint, Metric, MetricValue, Run, RunId, Trade};
+use crate::models::{EquityPoint, IntermediateValue, Metric, MetricValue, Run, RunId, Trade};
 use crate::schema::{equity_points, runs, trades};
 
 /// How a user names a run: by id or by run_key, never guessed from the text, since a run_key
@@ -37,6 +37,19 @@ pub struct RunDetail {
     pub n_trades: i64,
     pub trade_summary: TradeSummary,
     pub n_equity_points: i64,
+    /// The run's trial in its sweep's search, when an optimizer made it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub trial: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub started_at: Option<DateTime<Utc>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub finished_at: Option<DateTime<Utc>>,
+    /// The directions the run's document declared, metric → `maximize` or `minimize`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub directions: Option<serde_json::Value>,
+    /// The values the run reported as it ran, (step, value) in step order.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub intermediate: Vec<(i64, f64)>,
     /// The probabilistic Sharpe ratio and minimum track record: set by `show` against the
     /// benchmark it is given.
     #[serde(flatten)]
@@ -153,6 +166,14 @@ impl RunDetail {
             run_row.period_end,
             run_row.initial_capital.clone(),
         );
+        let (trial, started_at, finished_at, directions) = (
+            run_row.trial,
+            run_row.started_at,
+            run_row.finished_at,
+            run_row.directions.clone(),
+        );
+        let intermediate: Vec<IntermediateValue> =
+            load(conn, || IntermediateValue::for_run(id)).await?;
         let summary = || {
             trades::table.filter(trades::run_id.eq(id)).select((
                 diesel::dsl::count_star(),
@@ -198,6 +219,14 @@ impl RunDetail {
             n_trades,
             trade_summary,
             n_equity_points,
+            trial,
+            started_at,
+            finished_at,
+            directions,
+            intermediate: intermediate
+                .into_iter()
+                .map(|v| (v.step, v.value))
+                .collect(),
             confidence: SharpeConfidence::default(),
             trades,
             equity,

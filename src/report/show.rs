@@ -79,10 +79,37 @@ pub fn text(detail: &RunDetail) -> String {
     for (key, value) in rows {
         let _ = writeln!(out, "{key:<16} {value}");
     }
+    if let Some(trial) = detail.trial {
+        let _ = writeln!(
+            out,
+            "{:<16} {trial} ({} .. {})",
+            "trial",
+            opt(&detail.started_at),
+            opt(&detail.finished_at)
+        );
+    }
     if !detail.run.metrics.is_empty() {
         let _ = writeln!(out, "metrics");
         for (name, value) in &detail.run.metrics {
-            let _ = writeln!(out, "  {name:<20} {value}");
+            // A declared direction is said beside its metric: it decides how rankings order it.
+            match detail
+                .directions
+                .as_ref()
+                .and_then(|d| d.get(name)?.as_str())
+            {
+                Some(direction) => {
+                    let _ = writeln!(out, "  {name:<20} {value}  ({direction})");
+                }
+                None => {
+                    let _ = writeln!(out, "  {name:<20} {value}");
+                }
+            }
+        }
+    }
+    if !detail.intermediate.is_empty() {
+        let _ = writeln!(out, "intermediate values");
+        for (step, value) in &detail.intermediate {
+            let _ = writeln!(out, "  {step:<20} {value}");
         }
     }
     if let Some(trades) = &detail.trades {

@@ -2,7 +2,7 @@
 //! documents, for `btdb import mlflow`: one run per active MLflow run, read in six queries
 //! whatever the number of runs. docs/importing.md maps every field.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, anyhow, bail};
@@ -10,6 +10,8 @@ use chrono::{DateTime, SecondsFormat};
 use diesel::sql_types::{Array, BigInt, Bool, Double, Integer, Nullable, Text};
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use serde_json::{Map, Value, json};
+
+use super::{NO_DATASET, Read, metric_name, not_finite_word};
 
 /// What to read of the store, and how its runs become btdb's.
 #[derive(Debug, Clone, Default)]
@@ -22,22 +24,6 @@ pub struct MlflowOptions {
     pub dataset_tag: String,
     pub sweep: Option<String>,
 }
-
-/// What the import did beside the runs it gives.
-#[derive(Debug, Clone, Default)]
-pub struct Read {
-    pub documents: Vec<Value>,
-    /// Metric names btdb's grammar refuses, and the names they were recorded under.
-    pub renamed: BTreeMap<String, String>,
-    /// Metrics whose last value is NaN or infinite, which a run cannot hold: (run, metric,
-    /// the value as a word).
-    pub not_finite: Vec<(String, String, &'static str)>,
-    /// Runs still running or scheduled, not imported.
-    pub unfinished: usize,
-}
-
-/// The data set of a run that names none.
-pub const NO_DATASET: &str = "unspecified";
 
 /// Where an MLflow store's database is.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -230,7 +216,7 @@ pub async fn read(conn: &mut AsyncPgConnection, options: &MlflowOptions) -> Resu
 /// Reads a SQLite store (opened read-only) as `read` does a PostgreSQL one.
 pub fn read_sqlite(path: &Path, options: &MlflowOptions) -> Result<Read> {
     use rusqlite::{Connection, OpenFlags};
-    super::source::regular_file(path)?;
+    crate::ingest::source::regular_file(path)?;
     let conn = Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_ONLY)
         .context("opening it")?;
     let tables: i64 = conn
@@ -382,7 +368,7 @@ fn convert(tables: Tables, options: &MlflowOptions) -> Read {
             Some("FINISHED") => "completed",
             Some("FAILED" | "KILLED") => "failed",
             _ => {
-                read.unfinished += 1;
+                *read.unfinished.entry("unfinished run").or_default() += 1;
                 continue;
             }
         };
@@ -444,11 +430,7 @@ fn document(
     let mut doc_metrics = Map::new();
     for m in metrics {
         if m.is_nan || !m.value.is_finite() {
-            let word = match m.value {
-                v if m.is_nan || v.is_nan() => "NaN",
-                v if v > 0.0 => "infinity",
-                _ => "-infinity",
-            };
+            let word = not_finite_word(if m.is_nan { f64::NAN } else { m.value });
             read.not_finite
                 .push((run.run_uuid.clone(), m.key.clone(), word));
             continue;
@@ -505,25 +487,6 @@ fn param(text: &str) -> Value {
         "false" => json!(false),
         _ => json!(text),
     }
-}
-
-/// A metric name btdb takes (`^[A-Za-z_][A-Za-z0-9_.]{0,63}$`): every other character becomes
-/// `_`, a name starting with a digit or `.` gets a leading `_`, and it is cut to 64 characters.
-pub fn metric_name(name: &str) -> String {
-    let mut out: String = name
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || c == '_' || c == '.' {
-                c
-            } else {
-                '_'
-            }
-        })
-        .collect();
-    if !out.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_') {
-        out.insert(0, '_');
-    }
-    out.chars().take(64).collect()
 }
 
 #[cfg(test)]

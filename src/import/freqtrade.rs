@@ -110,7 +110,7 @@ fn is_result(path: &Path) -> bool {
 
 /// The result `.last_result.json` names, beside it.
 fn latest(path: &Path) -> Result<PathBuf> {
-    super::source::regular_file(path).map_err(|e| anyhow!("{}: {e:#}", path.display()))?;
+    crate::ingest::source::regular_file(path).map_err(|e| anyhow!("{}: {e:#}", path.display()))?;
     let text =
         std::fs::read_to_string(path).with_context(|| format!("reading `{}`", path.display()))?;
     let value: Value =
@@ -126,7 +126,7 @@ fn latest(path: &Path) -> Result<PathBuf> {
 /// the file is recorded.
 pub fn convert(path: &Path, sweep: Option<&str>) -> Result<Converted> {
     let shown = path.display().to_string();
-    super::source::regular_file(path).map_err(|e| anyhow!("{shown}: {e:#}"))?;
+    crate::ingest::source::regular_file(path).map_err(|e| anyhow!("{shown}: {e:#}"))?;
     let (result, parameter_files) = if path.extension().is_some_and(|e| e == "zip") {
         read_zip(path).map_err(|e| anyhow!("{shown}: {e:#}"))?
     } else {
