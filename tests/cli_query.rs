@@ -278,10 +278,15 @@ async fn explain_prints_the_plan_of_every_query_instead_of_the_results() {
         &db,
         &["explain", "rank", "--metric", "sharpe", "--top", "2"],
     );
-    // The path taken shows: the kept summaries, or under a `--where` the runs.
+    // First the metric's declared directions, then the path taken: the kept summaries, or
+    // under a `--where` the runs.
     assert!(
-        text.starts_with(
-            "query 1 of 4 (ranking from the summaries: one kept row per strategy): \
+        text.starts_with("query 1 of 5: SELECT \"metric_directions\""),
+        "{text}"
+    );
+    assert!(
+        text.contains(
+            "query 2 of 5 (ranking from the summaries: one kept row per strategy): \
              SELECT strategy_id, score, runs, extreme, best_run FROM"
         ),
         "{text}"
@@ -290,7 +295,7 @@ async fn explain_prints_the_plan_of_every_query_instead_of_the_results() {
     assert!(text.contains("-- binds: ["), "{text}");
     assert!(!text.contains("Id("), "{text}");
     assert!(text.contains("pooled_metric_summaries_pkey"), "{text}");
-    assert!(text.contains("query 4 of 4: SELECT \"metrics\""), "{text}");
+    assert!(text.contains("query 5 of 5: SELECT \"metrics\""), "{text}");
     let filtered = ok(
         &db,
         &[

@@ -109,7 +109,7 @@ fn imports_as_optuna_reads_it(db: &TestDb, storage: &str, expected: &str) {
         let metric_names: Vec<String> = match study["metric_names"].as_array() {
             Some(names) => names
                 .iter()
-                .map(|n| n.as_str().unwrap().to_owned())
+                .map(|n| n.as_str().expect("the test's data").to_owned())
                 .collect(),
             None if directions.len() == 1 => vec!["value".into()],
             None => (0..directions.len())
@@ -204,7 +204,12 @@ fn imports_as_optuna_reads_it(db: &TestDb, storage: &str, expected: &str) {
                 .as_object()
                 .expect("intermediate")
                 .iter()
-                .map(|(step, v)| (step.parse().unwrap(), from_hex(v.as_str().unwrap())))
+                .map(|(step, v)| {
+                    (
+                        step.parse().expect("the test's data"),
+                        from_hex(v.as_str().expect("the test's data")),
+                    )
+                })
                 .collect::<BTreeMap<_, _>>()
                 .into_iter()
                 .collect();
@@ -213,7 +218,12 @@ fn imports_as_optuna_reads_it(db: &TestDb, storage: &str, expected: &str) {
                 .map(|values| {
                     values
                         .iter()
-                        .map(|p| (p[0].as_i64().unwrap(), p[1].as_f64().unwrap()))
+                        .map(|p| {
+                            (
+                                p[0].as_i64().expect("the test's data"),
+                                p[1].as_f64().expect("the test's data"),
+                            )
+                        })
                         .collect()
                 })
                 .unwrap_or_default();
@@ -231,9 +241,11 @@ fn imports_as_optuna_reads_it(db: &TestDb, storage: &str, expected: &str) {
                         .expect("naive time")
                         .and_utc()
                 });
-                let got = doc[field]
-                    .as_str()
-                    .map(|t| DateTime::parse_from_rfc3339(t).unwrap().with_timezone(&Utc));
+                let got = doc[field].as_str().map(|t| {
+                    DateTime::parse_from_rfc3339(t)
+                        .expect("the test's data")
+                        .with_timezone(&Utc)
+                });
                 assert_eq!(got, want, "{key}.{field}");
             }
         }
@@ -280,14 +292,15 @@ async fn a_postgresql_storage_imports_as_optuna_reads_it() {
 async fn metrics_rank_the_way_their_study_optimised_them() {
     let db = TestDb::new().await;
     ok(&db, &["import", "optuna", &fixture("study.db")]);
-    let studies = json(&std::fs::read_to_string(fixture("expected-sqlite.json")).unwrap());
+    let studies =
+        json(&std::fs::read_to_string(fixture("expected-sqlite.json")).expect("the test's data"));
     let completed = |study: usize, objective: usize| -> Vec<f64> {
         let mut values: Vec<f64> = studies[study]["trials"]
             .as_array()
-            .unwrap()
+            .expect("the test's data")
             .iter()
             .filter(|t| t["state"] == "COMPLETE")
-            .map(|t| from_hex(t["values"][objective].as_str().unwrap()))
+            .map(|t| from_hex(t["values"][objective].as_str().expect("the test's data")))
             .filter(|v| v.is_finite())
             .collect();
         values.sort_by(f64::total_cmp);
@@ -356,15 +369,15 @@ async fn every_objective_value_comes_back_bit_for_bit() {
     // The fixture's values overwritten with the extremes and random bit patterns.
     let dir = common::scratch_dir("optuna-bits");
     let path = dir.join("study.db");
-    std::fs::copy(fixture("study.db"), &path).unwrap();
-    let conn = rusqlite::Connection::open(&path).unwrap();
+    std::fs::copy(fixture("study.db"), &path).expect("the test's data");
+    let conn = rusqlite::Connection::open(&path).expect("the test's data");
     let ids: Vec<i64> = conn
         .prepare("SELECT trial_value_id FROM trial_values WHERE value_type = 'FINITE' ORDER BY 1")
-        .unwrap()
+        .expect("the test's data")
         .query_map([], |row| row.get(0))
-        .unwrap()
+        .expect("the test's data")
         .collect::<Result<_, _>>()
-        .unwrap();
+        .expect("the test's data");
     let mut bits = Bits::new(33);
     let mut written = BTreeMap::new();
     for (i, id) in ids.iter().enumerate() {
@@ -373,7 +386,7 @@ async fn every_objective_value_comes_back_bit_for_bit() {
             "UPDATE trial_values SET value = ?1 WHERE trial_value_id = ?2",
             rusqlite::params![value, id],
         )
-        .unwrap();
+        .expect("the test's data");
         // What the file then holds: SQLite keeps an integral REAL as an integer, so -0.0
         // reads back as 0.0, for Optuna as for btdb.
         let held: f64 = conn
@@ -382,7 +395,7 @@ async fn every_objective_value_comes_back_bit_for_bit() {
                 [id],
                 |row| row.get(0),
             )
-            .unwrap();
+            .expect("the test's data");
         assert!(held == value, "{value:e} became {held:e}");
         written.insert(*id, held);
     }
@@ -392,16 +405,19 @@ async fn every_objective_value_comes_back_bit_for_bit() {
              JOIN trials t USING (trial_id) JOIN studies s USING (study_id) \
              WHERE v.value_type = 'FINITE' ORDER BY v.trial_value_id",
         )
-        .unwrap()
+        .expect("the test's data")
         .query_map([], |row| {
             Ok((row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?))
         })
-        .unwrap()
+        .expect("the test's data")
         .collect::<Result<_, _>>()
-        .unwrap();
+        .expect("the test's data");
     drop(conn);
     let db = TestDb::new().await;
-    ok(&db, &["import", "optuna", path.to_str().unwrap()]);
+    ok(
+        &db,
+        &["import", "optuna", path.to_str().expect("the test's data")],
+    );
     let docs = exported(&db);
     for ((study, number, state, objective), value) in pairs.iter().zip(written.values()) {
         if state == "RUNNING" || state == "WAITING" {
@@ -443,12 +459,15 @@ async fn what_is_not_an_optuna_storage_is_one_line_and_records_nothing() {
     // A schema revision btdb does not read is named, with the way out.
     let dir = common::scratch_dir("optuna-bad");
     let old = dir.join("old.db");
-    std::fs::copy(fixture("study.db"), &old).unwrap();
+    std::fs::copy(fixture("study.db"), &old).expect("the test's data");
     rusqlite::Connection::open(&old)
-        .unwrap()
+        .expect("the test's data")
         .execute("UPDATE alembic_version SET version_num = 'v2.6.0.a'", [])
-        .unwrap();
-    let err = fails(&db, &["import", "optuna", old.to_str().unwrap()]);
+        .expect("the test's data");
+    let err = fails(
+        &db,
+        &["import", "optuna", old.to_str().expect("the test's data")],
+    );
     assert!(
         err.contains("Optuna storage schema v2.6.0.a: btdb reads v3.0.0.d and v3.2.0.a"),
         "{err}"
@@ -471,12 +490,19 @@ async fn what_is_not_an_optuna_storage_is_one_line_and_records_nothing() {
     assert!(err.contains("journal files, not Redis"), "{err}");
 
     // A journal with a damaged line in its middle names the line, and records nothing.
-    let journal = std::fs::read_to_string(fixture("journal.log")).unwrap();
+    let journal = std::fs::read_to_string(fixture("journal.log")).expect("the test's data");
     let mut lines: Vec<&str> = journal.lines().collect();
     lines[9] = "{\"op_code\": 5, \"trial_id\"";
     let damaged = dir.join("damaged.log");
-    std::fs::write(&damaged, lines.join("\n") + "\n").unwrap();
-    let err = fails(&db, &["import", "optuna", damaged.to_str().unwrap()]);
+    std::fs::write(&damaged, lines.join("\n") + "\n").expect("the test's data");
+    let err = fails(
+        &db,
+        &[
+            "import",
+            "optuna",
+            damaged.to_str().expect("the test's data"),
+        ],
+    );
     assert!(err.contains("damaged.log: line 10: not JSON"), "{err}");
     let runs = json(&ok(&db, &["runs", "--format", "json"]));
     assert_eq!(runs["runs"].as_array().map(Vec::len), Some(0));
@@ -484,8 +510,12 @@ async fn what_is_not_an_optuna_storage_is_one_line_and_records_nothing() {
     // A journal cut in the middle of its last line (a write under way) imports what came
     // before it, and says what it left out.
     let cut = dir.join("cut.log");
-    std::fs::write(&cut, &journal[..journal.len() - 40]).unwrap();
-    let out = btdb(&db, &["import", "optuna", cut.to_str().unwrap()], None);
+    std::fs::write(&cut, &journal[..journal.len() - 40]).expect("the test's data");
+    let out = btdb(
+        &db,
+        &["import", "optuna", cut.to_str().expect("the test's data")],
+        None,
+    );
     let stderr = text(&out.stderr);
     assert!(out.status.success(), "{stderr}");
     assert!(stderr.contains("last line is incomplete"), "{stderr}");

@@ -21,7 +21,9 @@ use diesel::prelude::*;
 use diesel_async::{RunQueryDsl, SimpleAsyncConnection};
 
 /// 2,000 strategies with 10 parameter sets each, 500 sweeps, 20,000 runs on 5 data sets (one in
-/// 50 failed, ten tagged `rare`), 12 metrics a run, and 20 trades and 500 equity points for each of 2,000 runs,
+/// 50 failed, ten tagged `rare`), 12 metrics a run, 50 intermediate values for each of 4,000
+/// runs and a declared direction for each strategy's `loss`, and 20 trades and 500 equity
+/// points for each of 2,000 runs,
 /// each run's points written together as `btdb record` writes them, then folded into the
 /// ranking summaries as `btdb record` does.
 async fn fixture() -> (TestDb, Db) {
@@ -57,6 +59,10 @@ const FIXTURE: &str = "INSERT INTO strategies (name) SELECT 'Strategy_' || g FRO
            SELECT r, t, now() + t * interval '1 day', 100 + t
            FROM generate_series(1, 2000) r, generate_series(0, 499) t
            ORDER BY r, t;
+         INSERT INTO intermediate_values (run_id, step, value)
+           SELECT r, s, sin(r * s) FROM generate_series(1, 4000) r, generate_series(0, 49) s;
+         INSERT INTO metric_directions (strategy_id, name, lower_is_better)
+           SELECT s, 'loss', true FROM generate_series(1, 2000) s;
          SELECT btdb_summarize();";
 
 fn assert_uses(plan: &Plan, index: &str) -> String {

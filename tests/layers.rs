@@ -1,4 +1,4 @@
-//! The house's arrows point one way: `cli, serve → answers → query, ingest, report →
+//! The house's arrows point one way: `cli, serve → answers, import → query, ingest, report →
 //! document → models, metrics → db`. A module may import only from the layers below its own.
 //! And every read goes through a `db::Reader`, the one place a query learns whether it runs on
 //! one server or on Citus.
@@ -9,32 +9,36 @@ use std::path::{Path, PathBuf};
 /// neighbour.
 const FORBIDDEN: &[(&str, &[&str])] = &[
     ("serve", &["cli"]),
-    ("answers", &["cli", "serve"]),
-    ("query", &["cli", "serve", "answers"]),
-    ("ingest", &["cli", "serve", "answers"]),
-    ("report", &["cli", "serve", "answers"]),
+    ("answers", &["cli", "serve", "import"]),
+    // Importers translate other tools' output to run documents; only `btdb import` runs them.
+    ("import", &["cli", "serve", "answers"]),
+    ("query", &["cli", "serve", "answers", "import"]),
+    ("ingest", &["cli", "serve", "answers", "import"]),
+    ("report", &["cli", "serve", "answers", "import"]),
     // The run document: read by ingest, query (export) and cli (schema); it reads models and
     // metrics.
     (
         "document",
-        &["cli", "serve", "answers", "query", "ingest", "report"],
+        &[
+            "cli", "serve", "answers", "import", "query", "ingest", "report",
+        ],
     ),
     (
         "models",
         &[
-            "cli", "serve", "answers", "query", "ingest", "report", "document",
+            "cli", "serve", "answers", "import", "query", "ingest", "report", "document",
         ],
     ),
     (
         "metrics",
         &[
-            "cli", "serve", "answers", "query", "ingest", "report", "document",
+            "cli", "serve", "answers", "import", "query", "ingest", "report", "document",
         ],
     ),
     (
         "db",
         &[
-            "cli", "serve", "answers", "query", "ingest", "report", "document",
+            "cli", "serve", "answers", "import", "query", "ingest", "report", "document",
         ],
     ),
 ];

@@ -63,6 +63,15 @@ struct Here<'a> {
     twins: &'a [(RunId, String)],
 }
 
+/// The direction the run declared for `metric`, as the page says it.
+fn direction<'a>(detail: &'a RunDetail, metric: &str) -> Option<&'a str> {
+    match detail.directions.as_ref()?.get(metric)?.as_str()? {
+        "minimize" => Some("minimised"),
+        "maximize" => Some("maximised"),
+        _ => None,
+    }
+}
+
 fn content(detail: &RunDetail, svg: Option<&str>, trades: &TradePage, here: &Here<'_>) -> Markup {
     let run = &detail.run;
     let path = format!("/runs/{}", run.id);
@@ -86,6 +95,9 @@ fn content(detail: &RunDetail, svg: Option<&str>, trades: &TradePage, here: &Her
                 dt { "period" } dd { (detail.period_start.map(when).unwrap_or_default()) " – " (detail.period_end.map(when).unwrap_or_default()) }
                 dt { "initial capital" } dd { (detail.initial_capital.as_ref().map(ToString::to_string).unwrap_or_default()) }
                 dt { "recorded" } dd { (when(run.recorded_at)) }
+                @if let Some(trial) = detail.trial {
+                    dt { "trial" } dd { (trial) " (" (detail.started_at.map(when).unwrap_or_default()) " – " (detail.finished_at.map(when).unwrap_or_default()) ")" }
+                }
                 dt { "trades" } dd { (detail.n_trades) " (" (detail.trade_summary.winners) " won, " (detail.trade_summary.losers) " lost)" }
                 dt { "probabilistic Sharpe" } dd { (detail.confidence.psr.map_or_else(|| "–".to_owned(), crate::report::number)) }
             }
@@ -95,7 +107,19 @@ fn content(detail: &RunDetail, svg: Option<&str>, trades: &TradePage, here: &Her
             }
             table {
                 thead { tr { th { "metric" } th.num { "value" } } }
-                tbody { @for (k, v) in &run.metrics { tr { td { (k) } (value(Some(*v))) } } }
+                tbody { @for (k, v) in &run.metrics { tr {
+                    td { (k) @if let Some(d) = direction(detail, k) { " " span.note { "(" (d) ")" } } }
+                    (value(Some(*v)))
+                } } }
+            }
+        }
+        @if !detail.intermediate.is_empty() {
+            details.intermediate {
+                summary { "Intermediate values (" (detail.intermediate.len()) " steps)" }
+                table {
+                    thead { tr { th.num { "step" } th.num { "value" } } }
+                    tbody { @for (step, v) in &detail.intermediate { tr { td.num { (step) } (value(Some(*v))) } } }
+                }
             }
         }
         @if let Some(svg) = svg { h2 { "Equity and drawdown" } (chart(svg)) }
