@@ -26,7 +26,8 @@ pub struct Args {
 pub enum Source {
     /// Freqtrade backtest results (user_data/backtest_results): every strategy of a result is
     /// one run, with its trades, its closed-trade balance as equity curve and Freqtrade's
-    /// figures as freqtrade.* metrics (docs/importing.md).
+    /// figures as freqtrade.* metrics; hyperopt results (user_data/hyperopt_results/*.fthypt):
+    /// every epoch one run of the file's sweep, ranked by its loss (docs/importing.md).
     Freqtrade(FreqtradeArgs),
     /// An MLflow tracking store, read from its database (SQLite or PostgreSQL): every finished
     /// or failed run is one run, with its params, the last value of each metric and its tags
@@ -105,8 +106,8 @@ pub struct MlflowArgs {
 
 #[derive(Debug, clap::Args)]
 pub struct FreqtradeArgs {
-    /// Result files (backtest-result-*.zip or *.json), `.last_result.json` for the newest, or
-    /// directories of them.
+    /// Result files (backtest-result-*.zip or *.json, hyperopt *.fthypt), `.last_result.json`
+    /// for the newest, or directories of them.
     #[arg(required = true, value_name = "PATH")]
     pub paths: Vec<PathBuf>,
 
@@ -256,11 +257,19 @@ async fn import_freqtrade(args: FreqtradeArgs, global: &GlobalArgs) -> Result<()
     for e in &refused {
         eprintln!("error: {e:#}");
     }
+    // Lines of a hyperopt file that are no epoch: each named, the file's other epochs imported.
+    let broken: Vec<String> = converted
+        .iter()
+        .flat_map(|runs| runs.broken.iter().cloned())
+        .collect();
+    for line in &broken {
+        eprintln!("error: {line}");
+    }
     let groups: Vec<(String, Vec<Value>)> = converted
         .into_iter()
         .map(|runs| (runs.file.display().to_string(), runs.documents))
         .collect();
-    if !groups.is_empty() {
+    if groups.iter().any(|(_, documents)| !documents.is_empty()) {
         record_documents(groups, args.dry_run, global).await?;
     }
     if !refused.is_empty() {
@@ -268,6 +277,17 @@ async fn import_freqtrade(args: FreqtradeArgs, global: &GlobalArgs) -> Result<()
             "{} of {} could not be imported; nothing of them was recorded",
             refused.len(),
             report::plural(files.len() as u64, "file")
+        );
+    }
+    if !broken.is_empty() {
+        bail!(
+            "{} could not be read and {} not imported; the other epochs were",
+            report::plural(broken.len() as u64, "hyperopt line"),
+            if broken.len() == 1 {
+                "its epoch was"
+            } else {
+                "their epochs were"
+            }
         );
     }
     Ok(())

@@ -1,5 +1,5 @@
 //! Freqtrade's backtest results as run documents (`btdb import freqtrade`): one run per strategy
-//! of a result. Reads the result JSON as Freqtrade writes it since 2022 (per-strategy statistics
+//! of a result; hyperopt results, one run per epoch, in `hyperopt`. Reads the result JSON as Freqtrade writes it since 2022 (per-strategy statistics
 //! with trades as objects), whether plain (`backtest-result-*.json`) or inside the zip files
 //! Freqtrade writes since 2025 (with the strategy's parameter file beside it); docs/importing.md
 //! maps every field.
@@ -14,6 +14,8 @@ use anyhow::{Context, Result, anyhow, bail};
 use bigdecimal::BigDecimal;
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde_json::{Map, Number, Value, json};
+
+pub mod hyperopt;
 
 /// Freqtrade's summary figures kept beside btdb's, as `freqtrade.NAME`.
 const FIGURES: &[&str] = &[
@@ -58,11 +60,14 @@ const SETTINGS: &[&str] = &[
 const KNOWN_FORMAT: &str = "btdb reads the results of Freqtrade 2022.1 and later (tested with \
      2026.9): per-strategy statistics with trades as objects";
 
-/// One result file's runs, as run documents in strategy name order.
+/// One result file's runs, as run documents in strategy name order (a hyperopt file's in epoch
+/// order).
 #[derive(Debug)]
 pub struct Converted {
     pub file: PathBuf,
     pub documents: Vec<Value>,
+    /// Lines of a hyperopt file that could not be read, each named: `FILE:LINE: what`.
+    pub broken: Vec<String>,
 }
 
 /// The result files behind `paths`: zip and JSON results as given, `.last_result.json` as the
@@ -84,7 +89,7 @@ pub fn expand(paths: &[PathBuf]) -> Result<Vec<PathBuf>> {
             });
             if found.is_empty() {
                 bail!(
-                    "`{}` holds no backtest-result-*.zip or *.json",
+                    "`{}` holds no backtest-result-*.zip or *.json, and no hyperopt *.fthypt",
                     path.display()
                 );
             }
@@ -103,9 +108,10 @@ fn is_result(path: &Path) -> bool {
         .file_name()
         .and_then(|n| n.to_str())
         .unwrap_or_default();
-    name.starts_with("backtest-result-")
+    (name.starts_with("backtest-result-")
         && (name.ends_with(".zip") || name.ends_with(".json"))
-        && !name.ends_with(".meta.json")
+        && !name.ends_with(".meta.json"))
+        || hyperopt::is_hyperopt(path)
 }
 
 /// The result `.last_result.json` names, beside it.
@@ -115,8 +121,10 @@ fn latest(path: &Path) -> Result<PathBuf> {
         std::fs::read_to_string(path).with_context(|| format!("reading `{}`", path.display()))?;
     let value: Value =
         serde_json::from_str(&text).map_err(|e| anyhow!("{}: not JSON: {e}", path.display()))?;
+    // Backtests' folder names its newest result, hyperopt's its newest epochs file.
     let name = value
         .get("latest_backtest")
+        .or_else(|| value.get("latest_hyperopt"))
         .and_then(Value::as_str)
         .ok_or_else(|| anyhow!("{}: latest_backtest: missing", path.display()))?;
     Ok(path.with_file_name(name))
@@ -125,6 +133,14 @@ fn latest(path: &Path) -> Result<PathBuf> {
 /// The runs of one result file; any error names the file and the field, and means nothing of
 /// the file is recorded.
 pub fn convert(path: &Path, sweep: Option<&str>) -> Result<Converted> {
+    if hyperopt::is_hyperopt(path) {
+        let epochs = hyperopt::convert(path, sweep)?;
+        return Ok(Converted {
+            file: path.to_path_buf(),
+            documents: epochs.documents,
+            broken: epochs.broken,
+        });
+    }
     let shown = path.display().to_string();
     crate::ingest::source::regular_file(path).map_err(|e| anyhow!("{shown}: {e:#}"))?;
     let (result, parameter_files) = if path.extension().is_some_and(|e| e == "zip") {
@@ -161,6 +177,7 @@ pub fn convert(path: &Path, sweep: Option<&str>) -> Result<Converted> {
     Ok(Converted {
         file: path.to_path_buf(),
         documents,
+        broken: Vec::new(),
     })
 }
 
