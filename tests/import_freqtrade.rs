@@ -369,3 +369,126 @@ async fn every_figure_comes_back_bit_for_bit() {
     }
     assert!(compared > EXTREMES.len(), "{compared} figures compared");
 }
+
+const MANY_PAIRS: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/tests/fixtures/real/freqtrade/many_pairs/results"
+);
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_backtest_over_25_pairs_imports_under_a_short_name_that_keeps_the_whole_list() {
+    let db = TestDb::new().await;
+    let zip = std::fs::read_dir(MANY_PAIRS)
+        .expect("results")
+        .flatten()
+        .map(|e| e.path())
+        .find(|p| p.extension().is_some_and(|e| e == "zip"))
+        .expect("a result");
+    let result = json(&result_text(&zip));
+    let pairs: Vec<&str> = result["strategy"]["SmaCross"]["pairlist"]
+        .as_array()
+        .expect("pairlist")
+        .iter()
+        .map(|p| p.as_str().expect("pair"))
+        .collect();
+    assert_eq!(pairs.len(), 25);
+    assert!(
+        pairs.join(",").len() > 200,
+        "the full list is too long for a data set"
+    );
+    let summary = json(&ok(
+        &db,
+        &["import", "freqtrade", MANY_PAIRS, "--format", "json"],
+    ));
+    assert_eq!(summary["recorded"], 1);
+    let doc = json(&ok(&db, &["export"]));
+    let dataset = doc["dataset"].as_str().expect("dataset");
+    assert!(dataset.len() <= 200, "{dataset}");
+    assert!(
+        dataset.starts_with("BTC/USDT,ETH/USDT,SOL/USDT+22#"),
+        "{dataset}"
+    );
+    assert!(dataset.ends_with(":1h"), "{dataset}");
+    assert_eq!(doc["params"]["pairlist"], pairs.join(",").as_str());
+    // The same list gives the same data set: importing again, by the newest-result pointer,
+    // finds the run.
+    let pointer = format!("{MANY_PAIRS}/.last_result.json");
+    let again = json(&ok(
+        &db,
+        &["import", "freqtrade", &pointer, "--format", "json"],
+    ));
+    assert_eq!(again["already_present"], 1);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn freqtrade_s_drawdowns_rank_least_deep_first() {
+    let db = TestDb::new().await;
+    ok(&db, &["import", "freqtrade", RESULTS]);
+    for figure in [
+        "max_drawdown_account",
+        "max_relative_drawdown",
+        "max_drawdown_abs",
+    ] {
+        let mut want: Vec<f64> = freqtrade_runs()
+            .iter()
+            .filter_map(|(_, stats)| stats[figure].as_f64())
+            .collect();
+        want.sort_by(f64::total_cmp);
+        let metric = format!("freqtrade.{figure}");
+        let ranked = json(&ok(
+            &db,
+            &[
+                "rank", "--metric", &metric, "--runs", "--top", "100", "--format", "json",
+            ],
+        ));
+        let got: Vec<f64> = ranked
+            .as_array()
+            .expect("ranked runs")
+            .iter()
+            .map(|r| r["value"].as_f64().expect("value"))
+            .collect();
+        assert_eq!(got, want, "{metric}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn one_bad_path_among_many_is_said_and_the_others_import() {
+    let db = TestDb::new().await;
+    let dir = common::scratch_dir("freqtrade-paths");
+    // A results folder with a config and a strategy's parameter file beside a result: those
+    // are not results.
+    let results = dir.join("backtest_results");
+    std::fs::create_dir(&results).expect("mkdir");
+    let real = &zips()[0];
+    let stem = real.file_stem().and_then(|s| s.to_str()).expect("stem");
+    std::fs::copy(real, results.join(real.file_name().expect("name"))).expect("copy");
+    std::fs::write(results.join(format!("{stem}_config.json")), "{}").expect("write");
+    std::fs::write(
+        results.join(format!("{stem}_SmaCross.json")),
+        r#"{"strategy_name": "SmaCross", "params": {"buy": {"fast": 5}}}"#,
+    )
+    .expect("write");
+    let empty = dir.join("empty");
+    std::fs::create_dir(&empty).expect("mkdir");
+    let out = btdb(
+        &db,
+        &[
+            "import",
+            "freqtrade",
+            empty.to_str().expect("path"),
+            results.to_str().expect("path"),
+            "--format",
+            "json",
+        ],
+        None,
+    );
+    let err = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(err.contains("empty` holds no backtest-result"), "{err}");
+    assert!(err.contains("1 of 2 paths could not be imported"), "{err}");
+    let runs = json(&ok(&db, &["runs", "--format", "json"]));
+    let recorded = json(&result_text(real))["strategy"]
+        .as_object()
+        .map(|s| s.len());
+    assert_eq!(runs["runs"].as_array().map(Vec::len), recorded);
+}

@@ -240,9 +240,9 @@ async fn record_documents(
 }
 
 async fn import_freqtrade(args: FreqtradeArgs, global: &GlobalArgs) -> Result<()> {
-    let files = freqtrade::expand(&args.paths)?;
+    let (files, mut refused) = freqtrade::expand(&args.paths);
+    let unexpanded = refused.len();
     let mut converted = Vec::new();
-    let mut refused = Vec::new();
     for file in &files {
         match freqtrade::convert(file, args.sweep.as_deref()) {
             Ok(runs) => converted.push(runs),
@@ -276,7 +276,10 @@ async fn import_freqtrade(args: FreqtradeArgs, global: &GlobalArgs) -> Result<()
         bail!(
             "{} of {} could not be imported; nothing of them was recorded",
             refused.len(),
-            report::plural(files.len() as u64, "file")
+            report::plural(
+                (files.len() + unexpanded) as u64,
+                if unexpanded > 0 { "path" } else { "file" }
+            )
         );
     }
     if !broken.is_empty() {

@@ -20,11 +20,16 @@ pub enum Direction {
     LowerIsBetter,
 }
 
-/// The direction of a metric; every computed metric but volatility ranks higher-is-better, and
-/// so do metrics btdb does not compute.
+/// The direction of a metric where no run declared one: every computed metric but volatility
+/// ranks higher-is-better (btdb's drawdowns are negative: the least deep is the highest), and
+/// so do metrics btdb does not compute, but the drawdowns importers keep as positive figures
+/// (Freqtrade's), which rank least deep first too.
 pub fn direction(name: &str) -> Direction {
     match name {
-        "volatility" => Direction::LowerIsBetter,
+        "volatility"
+        | "freqtrade.max_drawdown_account"
+        | "freqtrade.max_drawdown_abs"
+        | "freqtrade.max_relative_drawdown" => Direction::LowerIsBetter,
         _ => Direction::HigherIsBetter,
     }
 }

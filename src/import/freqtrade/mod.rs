@@ -71,36 +71,46 @@ pub struct Converted {
 }
 
 /// The result files behind `paths`: zip and JSON results as given, `.last_result.json` as the
-/// result it names, directories as every result in them (sorted).
-pub fn expand(paths: &[PathBuf]) -> Result<Vec<PathBuf>> {
+/// result it names, directories as every result in them (sorted). A path that gives none (an
+/// empty directory, a pointer to nothing) is an error of its own, beside the files the others
+/// give.
+pub fn expand(paths: &[PathBuf]) -> (Vec<PathBuf>, Vec<anyhow::Error>) {
     let mut files = Vec::new();
+    let mut errors = Vec::new();
     for path in paths {
-        if path.is_dir() {
-            let mut found: Vec<PathBuf> = std::fs::read_dir(path)
-                .with_context(|| format!("reading `{}`", path.display()))?
-                .flatten()
-                .map(|e| e.path())
-                .filter(|p| is_result(p))
-                .collect();
-            found.sort();
-            // A result written both ways (older Freqtrade wrote .json, newer .zip): the zip.
-            found.retain(|p| {
-                p.extension().is_none_or(|e| e != "json") || !p.with_extension("zip").exists()
-            });
-            if found.is_empty() {
-                bail!(
-                    "`{}` holds no backtest-result-*.zip or *.json, and no hyperopt *.fthypt",
-                    path.display()
-                );
-            }
-            files.extend(found);
-        } else if path.file_name().is_some_and(|n| n == ".last_result.json") {
-            files.push(latest(path)?);
-        } else {
-            files.push(path.clone());
+        match expand_one(path) {
+            Ok(found) => files.extend(found),
+            Err(e) => errors.push(e),
         }
     }
-    Ok(files)
+    (files, errors)
+}
+
+fn expand_one(path: &Path) -> Result<Vec<PathBuf>> {
+    if path.is_dir() {
+        let mut found: Vec<PathBuf> = std::fs::read_dir(path)
+            .with_context(|| format!("reading `{}`", path.display()))?
+            .flatten()
+            .map(|e| e.path())
+            .filter(|p| is_result(p))
+            .collect();
+        found.sort();
+        // A result written both ways (older Freqtrade wrote .json, newer .zip): the zip.
+        found.retain(|p| {
+            p.extension().is_none_or(|e| e != "json") || !p.with_extension("zip").exists()
+        });
+        if found.is_empty() {
+            bail!(
+                "`{}` holds no backtest-result-*.zip or *.json, and no hyperopt *.fthypt",
+                path.display()
+            );
+        }
+        Ok(found)
+    } else if path.file_name().is_some_and(|n| n == ".last_result.json") {
+        Ok(vec![latest(path)?])
+    } else {
+        Ok(vec![path.to_path_buf()])
+    }
 }
 
 fn is_result(path: &Path) -> bool {
@@ -108,10 +118,16 @@ fn is_result(path: &Path) -> bool {
         .file_name()
         .and_then(|n| n.to_str())
         .unwrap_or_default();
-    (name.starts_with("backtest-result-")
-        && (name.ends_with(".zip") || name.ends_with(".json"))
-        && !name.ends_with(".meta.json"))
-        || hyperopt::is_hyperopt(path)
+    // A result is `backtest-result-DATE_TIME`; `…_config.json` and a strategy's parameter
+    // file `…_STRATEGY.json` beside it have one `_` more.
+    let stem = name
+        .strip_suffix(".zip")
+        .or_else(|| name.strip_suffix(".json"))
+        .filter(|stem| !stem.ends_with(".meta"));
+    let result = stem
+        .and_then(|stem| stem.strip_prefix("backtest-result-"))
+        .is_some_and(|stamp| stamp.matches('_').count() <= 1);
+    result || hyperopt::is_hyperopt(path)
 }
 
 /// The result `.last_result.json` names, beside it.
@@ -315,14 +331,14 @@ fn run(
         );
     }
     document.insert("strategy".into(), json!(name));
-    document.insert(
-        "params".into(),
-        Value::Object(params(stats, parameter_file)?),
-    );
-    document.insert(
-        "dataset".into(),
-        json!(format!("{}:{timeframe}", pairs.join(","))),
-    );
+    let (dataset_name, shortened) = dataset(&pairs, timeframe);
+    let mut run_params = params(stats, parameter_file)?;
+    // A data set named by a few of its pairs keeps the whole list on the run.
+    if shortened {
+        run_params.insert("pairlist".into(), json!(pairs.join(",")));
+    }
+    document.insert("params".into(), Value::Object(run_params));
+    document.insert("dataset".into(), json!(dataset_name));
     document.insert("period_start".into(), json!(rfc3339(start)));
     document.insert("period_end".into(), json!(rfc3339(end)));
     document.insert("initial_capital".into(), json!(starting.to_plain_string()));
@@ -350,6 +366,29 @@ fn run(
         ),
     );
     Ok(Value::Object(document))
+}
+
+/// The data set of a backtest: its pairs and timeframe (`BTC/USDT,ETH/USDT:1h`), or, where
+/// that is longer than a data set's 200 characters, its first pairs, how many more, and a hash
+/// of the whole list (`BTC/USDT,ETH/USDT,SOL/USDT+22#3fa2c1d9:1h`), the same for the same list;
+/// true when shortened.
+fn dataset(pairs: &[&str], timeframe: &str) -> (String, bool) {
+    use sha2::{Digest, Sha256};
+    let whole = format!("{}:{timeframe}", pairs.join(","));
+    if whole.chars().count() <= 200 {
+        return (whole, false);
+    }
+    let digest = Sha256::digest(pairs.join(",").as_bytes());
+    let hash: String = digest[..4].iter().map(|b| format!("{b:02x}")).collect();
+    let shown = 3.min(pairs.len());
+    let mut head = pairs[..shown].join(",");
+    // Pair names are short; a list of long ones keeps only what fits.
+    let tail = format!("+{}#{hash}:{timeframe}", pairs.len() - shown);
+    let room = 200usize.saturating_sub(tail.chars().count());
+    if head.chars().count() > room {
+        head = head.chars().take(room).collect();
+    }
+    (format!("{head}{tail}"), true)
 }
 
 /// One trade, its close time and its profit.
