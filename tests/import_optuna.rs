@@ -551,3 +551,92 @@ async fn studies_are_chosen_by_name_and_a_typo_gets_the_close_ones() {
         "{err}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_trial_recorded_with_its_backtest_is_left_by_a_later_import() {
+    let db = TestDb::new().await;
+    let journal = fixture("journal.log");
+    let backtest = r#"{"strategy": "any", "dataset": "any",
+        "params": {"fast": 1000, "commission": 0.002},
+        "metrics": {"value": 1e9, "bt.trades": 1},
+        "equity": [["2024-01-01T00:00:00Z", "100"], ["2024-01-02T00:00:00Z", "104"]],
+        "trades": [{"symbol": "SPY", "side": "long", "quantity": "1",
+                    "entry_time": "2024-01-01T00:00:00Z", "entry_price": "100",
+                    "exit_time": "2024-01-02T00:00:00Z", "exit_price": "104"}]}"#;
+    let attach = [
+        "import", "optuna", &journal, "--study", "sma_grid", "--trial", "0",
+    ];
+    let out = btdb(
+        &db,
+        &[&attach[..], &["--attach", "-"]].concat(),
+        Some(backtest),
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let doc = exported(&db).remove("optuna:sma_grid:0").expect("trial 0");
+    // The trial's own parameters and value win; the backtest adds what the trial lacks.
+    assert_eq!(doc["params"]["fast"], 5);
+    assert_eq!(doc["params"]["commission"], 0.002);
+    assert_ne!(doc["metrics"]["value"], 1e9);
+    assert_eq!(doc["metrics"]["bt.trades"], 1.0);
+    assert_eq!(doc["trades"].as_array().map(Vec::len), Some(1));
+    assert_eq!(doc["equity"].as_array().map(Vec::len), Some(2));
+    assert!(
+        doc["tags"]
+            .as_array()
+            .expect("tags")
+            .contains(&"optuna.backtest".into())
+    );
+    // btdb's own metrics come from the attached curve.
+    let show = json(&ok(
+        &db,
+        &["show", "--key", "optuna:sma_grid:0", "--format", "json"],
+    ));
+    let total_return = show["metrics"]["total_return"]
+        .as_f64()
+        .expect("total_return");
+    assert!((total_return - 0.04).abs() < 1e-12, "{total_return}");
+
+    // The whole study now: the trial with its backtest is left as it is, and said.
+    let out = btdb(
+        &db,
+        &[
+            "import", "optuna", &journal, "--study", "sma_grid", "--format", "json",
+        ],
+        None,
+    );
+    let stderr = text(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("1 trial already recorded with its backtest"),
+        "{stderr}"
+    );
+    let after = exported(&db).remove("optuna:sma_grid:0").expect("trial 0");
+    assert_eq!(after, doc);
+
+    // A trial of no one study, or one still running, is refused in one line.
+    let err = fails(
+        &db,
+        &[
+            "import",
+            "optuna",
+            &journal,
+            "--trial",
+            "0",
+            "--study",
+            "sma_grid",
+            "--study",
+            "momentum_pareto",
+        ],
+    );
+    assert!(err.contains("--trial names a trial of one study"), "{err}");
+    let err = fails(
+        &db,
+        &[
+            "import", "optuna", &journal, "--study", "sma_grid", "--trial", "40",
+        ],
+    );
+    assert!(
+        err.contains("trial 40 of study `sma_grid` is a running trial"),
+        "{err}"
+    );
+}

@@ -1,7 +1,7 @@
 //! `btdb import SOURCE`: runs from another tool's own output, converted to run documents and
 //! recorded as `btdb record` records them.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -11,7 +11,7 @@ use serde_json::Value;
 use super::GlobalArgs;
 use super::record::record_and_report;
 use crate::db;
-use crate::import::{freqtrade, mlflow, optuna};
+use crate::import::{self, freqtrade, mlflow, optuna};
 use crate::ingest::RecordOptions;
 use crate::ingest::source::Input;
 use crate::report;
@@ -69,9 +69,25 @@ pub struct OptunaArgs {
     #[arg(long)]
     pub dry_run: bool,
 
+    /// Only the trial of this number (with one --study), as btdb.optuna_callback records each
+    /// trial when it ends.
+    #[arg(long, value_name = "NUMBER", requires = "study")]
+    pub trial: Option<i64>,
+
+    /// A run document (a file, or - for standard input) whose backtest joins the trial's run
+    /// (with --trial): its trades, equity curve, period and capital, and the parameters,
+    /// metrics and tags the trial lacks. A later import of the study leaves the run as it is.
+    #[arg(long, value_name = "FILE", requires = "trial")]
+    pub attach: Option<PathBuf>,
+
     /// Import again every SECONDS, for a study still running, until interrupted: trials that
     /// finished since are recorded, the others are already there.
-    #[arg(long, value_name = "SECONDS", value_parser = super::parse_seconds, conflicts_with = "dry_run")]
+    #[arg(
+        long,
+        value_name = "SECONDS",
+        value_parser = super::parse_seconds,
+        conflicts_with_all = ["dry_run", "trial"]
+    )]
     pub watch: Option<f64>,
 }
 
@@ -132,11 +148,19 @@ pub async fn run(args: Args, global: &GlobalArgs) -> Result<()> {
 async fn import_optuna(args: OptunaArgs, global: &GlobalArgs) -> Result<()> {
     let storage = optuna::storage(&args.storage)?;
     let shown = optuna::shown(&storage);
+    if args.trial.is_some() && args.study.len() != 1 {
+        bail!("--trial names a trial of one study: give one --study");
+    }
+    let backtest = match &args.attach {
+        Some(path) => Some(attached(path)?),
+        None => None,
+    };
     let options = optuna::OptunaOptions {
         studies: args.study,
         strategy_attr: args.strategy_attr,
         dataset_attr: args.dataset_attr,
         sweep: args.sweep,
+        trial: args.trial,
     };
     loop {
         let at = |e: anyhow::Error| anyhow::anyhow!("{shown}: {e:#}");
@@ -155,6 +179,26 @@ async fn import_optuna(args: OptunaArgs, global: &GlobalArgs) -> Result<()> {
         };
         let mut read = optuna::convert(studies, &options).map_err(at)?;
         read.notes.extend(notes);
+        if let Some(number) = options.trial
+            && read.documents.is_empty()
+        {
+            let unfinished = read.unfinished.keys().next();
+            bail!(
+                "{shown}: trial {number} of study `{}` {}",
+                options.studies[0],
+                match unfinished {
+                    Some(what) => format!("is a {what}: it is imported once it ends"),
+                    None => "is not in the study".to_owned(),
+                }
+            );
+        }
+        if let Some(backtest) = &backtest {
+            for document in &mut read.documents {
+                optuna::attach(document, backtest)?;
+            }
+        } else if !args.dry_run {
+            leave_attached(&mut read, global).await?;
+        }
         read.warn();
         let documents = vec![(format!("optuna {shown}"), read.documents)];
         let Some(seconds) = args.watch else {
@@ -197,6 +241,66 @@ async fn import_mlflow(args: MlflowArgs, global: &GlobalArgs) -> Result<()> {
     };
     read.warn();
     record_documents(vec![(name, read.documents)], args.dry_run, global).await
+}
+
+/// The run document `--attach` names: one JSON object, from a file or standard input.
+fn attached(path: &Path) -> Result<serde_json::Value> {
+    let (shown, text) = if path == Path::new("-") {
+        let mut text = String::new();
+        std::io::Read::read_to_string(&mut std::io::stdin(), &mut text)?;
+        ("<stdin>".to_owned(), text)
+    } else {
+        let shown = path.display().to_string();
+        let text =
+            std::fs::read_to_string(path).map_err(|e| anyhow::anyhow!("--attach {shown}: {e}"))?;
+        (shown, text)
+    };
+    match serde_json::from_str(&text) {
+        Ok(value @ serde_json::Value::Object(_)) => Ok(value),
+        Ok(_) => bail!("--attach {shown}: not a run document (a JSON object)"),
+        Err(e) => bail!("--attach {shown}: not JSON: {e}"),
+    }
+}
+
+/// Drops the trials already recorded with their backtest attached (by btdb.optuna_callback):
+/// the study's own reading of them lacks the backtest, and they cannot have changed since they
+/// ended.
+async fn leave_attached(read: &mut import::Read, global: &GlobalArgs) -> Result<()> {
+    let keys: Vec<String> = read
+        .documents
+        .iter()
+        .filter_map(|d| d.get("run_key")?.as_str().map(str::to_owned))
+        .collect();
+    if keys.is_empty() {
+        return Ok(());
+    }
+    let db = db::Db::connect(&global.db_options(super::SchemaUse::Read)).await?;
+    let mut conn = db.reader().await?;
+    let attached: std::collections::HashSet<String> = crate::db::explain::load(&mut conn, || {
+        crate::models::Run::keys_tagged(keys.clone(), optuna::WITH_BACKTEST)
+    })
+    .await?
+    .into_iter()
+    .collect();
+    if attached.is_empty() {
+        return Ok(());
+    }
+    read.documents.retain(|d| {
+        d.get("run_key")
+            .and_then(serde_json::Value::as_str)
+            .is_none_or(|key| !attached.contains(key))
+    });
+    read.notes.push(format!(
+        "{} already recorded with {} backtest (btdb.optuna_callback): left as {}",
+        report::plural(attached.len() as u64, "trial"),
+        if attached.len() == 1 { "its" } else { "their" },
+        if attached.len() == 1 {
+            "it is"
+        } else {
+            "they are"
+        }
+    ));
+    Ok(())
 }
 
 /// Prints the documents (`--dry-run`) or records them, each group under the name of the file

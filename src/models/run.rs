@@ -195,6 +195,18 @@ impl Run {
             .into_boxed()
     }
 
+    /// The keys among `keys` whose runs carry `tag`.
+    pub fn keys_tagged(
+        keys: Vec<String>,
+        tag: &str,
+    ) -> runs::BoxedQuery<'static, Pg, diesel::sql_types::Text> {
+        runs::table
+            .filter(runs::run_key.eq_any(keys))
+            .filter(runs::tags.contains(vec![tag.to_owned()]))
+            .select(runs::run_key)
+            .into_boxed()
+    }
+
     /// On Citus: the ids `run_keys` holds for `keys`, from the keys' shards only.
     pub fn keyed(keys: &[&str]) -> BoxedSqlQuery<'static, Pg, SqlQuery> {
         diesel::sql_query("SELECT run_id FROM run_keys WHERE run_key = ANY($1::text[])")

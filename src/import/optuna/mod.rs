@@ -27,7 +27,13 @@ pub struct OptunaOptions {
     pub dataset_attr: String,
     /// The sweep of every run; each study's name when `None`.
     pub sweep: Option<String>,
+    /// Only the trial of this number.
+    pub trial: Option<i64>,
 }
+
+/// The tag of a trial's run recorded with its backtest attached (`attach`): a later import of
+/// the study leaves such runs as they are.
+pub const WITH_BACKTEST: &str = "optuna.backtest";
 
 /// Where an Optuna storage is.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -268,6 +274,9 @@ pub fn convert(studies: Vec<Study>, options: &OptunaOptions) -> Result<Read> {
             .filter_map(|(name, d)| Some((name.clone(), json!((*d)?))))
             .collect();
         for trial in &study.trials {
+            if options.trial.is_some_and(|n| n != trial.number) {
+                continue;
+            }
             let status = match trial.state {
                 State::Complete => "completed",
                 State::Pruned => "pruned",
@@ -396,6 +405,56 @@ pub fn convert(studies: Vec<Study>, options: &OptunaOptions) -> Result<Read> {
         ));
     }
     Ok(read)
+}
+
+/// Joins a backtest's run document to a trial's (`btdb import optuna --trial N --attach`): the
+/// backtest gives the trades, equity curve, period, initial capital and periods per year, and
+/// the parameters, metrics and tags the trial lacks; the trial keeps its key, strategy, data
+/// set, sweep, status, objective values and the rest. The run is tagged `WITH_BACKTEST`.
+pub fn attach(trial: &mut Value, backtest: &Value) -> Result<()> {
+    let (Value::Object(run), Value::Object(backtest)) = (trial, backtest) else {
+        bail!("the attached run document is not a JSON object");
+    };
+    for field in [
+        "trades",
+        "equity",
+        "period_start",
+        "period_end",
+        "initial_capital",
+        "periods_per_year",
+    ] {
+        if let Some(value) = backtest.get(field).filter(|v| !v.is_null()) {
+            run.insert(field.to_owned(), value.clone());
+        }
+    }
+    for field in ["params", "metrics"] {
+        if let Some(Value::Object(given)) = backtest.get(field) {
+            let Value::Object(own) = run.entry(field).or_insert_with(|| json!({})) else {
+                continue;
+            };
+            for (name, value) in given {
+                own.entry(name.clone()).or_insert_with(|| value.clone());
+            }
+        }
+    }
+    let mut tags: Vec<Value> = run
+        .get("tags")
+        .and_then(Value::as_array)
+        .cloned()
+        .unwrap_or_default();
+    for tag in backtest
+        .get("tags")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .chain([&json!(WITH_BACKTEST)])
+    {
+        if !tags.contains(tag) {
+            tags.push(tag.clone());
+        }
+    }
+    run.insert("tags".into(), Value::Array(tags));
+    Ok(())
 }
 
 /// The metric name of each objective: the study's metric names, else `value` for one
