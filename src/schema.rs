@@ -109,6 +109,7 @@ diesel::table! {
         started_at -> Nullable<Timestamptz>,
         finished_at -> Nullable<Timestamptz>,
         directions -> Nullable<Jsonb>,
+        search_space -> Nullable<Jsonb>,
     }
 }
 

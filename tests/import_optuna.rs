@@ -164,6 +164,29 @@ fn imports_as_optuna_reads_it(db: &TestDb, storage: &str, expected: &str) {
                 assert_eq!(got.is_i64(), want.is_i64(), "{key}.{param}: {got}");
                 assert_eq!(got.is_boolean(), want.is_boolean(), "{key}.{param}");
             }
+            // Each parameter's distribution, as the trial's search space.
+            for (param, distribution) in trial["distributions"].as_object().expect("distributions")
+            {
+                let distribution = json(distribution.as_str().expect("distribution JSON"));
+                let axis = &doc["search_space"][param];
+                let attributes = distribution["attributes"].as_object().expect("attributes");
+                if let Some(choices) = attributes.get("choices") {
+                    assert_eq!(&axis["choices"], choices, "{key}.{param}");
+                    continue;
+                }
+                for (name, value) in attributes {
+                    match (value.as_f64(), axis[name].as_f64()) {
+                        (Some(want), Some(got)) => assert_eq!(got, want, "{key}.{param}.{name}"),
+                        _ => assert_eq!(&axis[name], value, "{key}.{param}.{name}"),
+                    }
+                }
+                let kind = if distribution["name"] == "IntDistribution" {
+                    "int"
+                } else {
+                    "float"
+                };
+                assert_eq!(axis["type"], kind, "{key}.{param}");
+            }
             // Objective values under the study's metric names, each in its direction.
             let metrics = doc["metrics"].as_object().cloned().unwrap_or_default();
             if let Some(values) = trial["values"].as_array() {
@@ -267,6 +290,32 @@ async fn a_sqlite_storage_imports_as_optuna_reads_it() {
         &format!("sqlite:///{}", fixture("study.db")),
         "expected-sqlite.json",
     );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn exported_trials_record_elsewhere_as_the_same_runs() {
+    // Export writes each run back as the document the import made: recorded in another
+    // database, then imported there, every trial is already present.
+    let (db, elsewhere) = (TestDb::new().await, TestDb::new().await);
+    let journal = fixture("journal.log");
+    ok(&db, &["import", "optuna", &journal]);
+    let documents = ok(&db, &["export"]);
+    let out = btdb(
+        &elsewhere,
+        &["record", "-", "--format", "json"],
+        Some(&documents),
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let recorded = json(&text(&out.stdout))["recorded"]
+        .as_u64()
+        .expect("recorded");
+    assert_eq!(recorded as usize, documents.lines().count());
+    let again = json(&ok(
+        &elsewhere,
+        &["import", "optuna", &journal, "--format", "json"],
+    ));
+    assert_eq!(again["recorded"], 0);
+    assert_eq!(again["already_present"], recorded);
 }
 
 #[tokio::test(flavor = "multi_thread")]

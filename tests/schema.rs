@@ -100,6 +100,9 @@ const BEYOND_SHAPE: &[&str] = &[
     "metric_out_of_float_range.jsonl",
     // A parser keeps one of two equal keys; what is left has the right shape.
     "duplicate_field.jsonl",
+    "finished_before_started.jsonl",
+    "intermediate_steps_going_back.jsonl",
+    "search_space_low_above_high.jsonl",
 ];
 
 #[test]

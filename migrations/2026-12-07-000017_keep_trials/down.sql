@@ -2,6 +2,7 @@ DROP TABLE metric_directions;
 DROP TABLE intermediate_values;
 DROP INDEX runs_pruned_id_idx;
 ALTER TABLE runs DROP CONSTRAINT runs_trial_times_check;
+ALTER TABLE runs DROP COLUMN search_space;
 ALTER TABLE runs DROP COLUMN directions;
 ALTER TABLE runs DROP COLUMN finished_at;
 ALTER TABLE runs DROP COLUMN started_at;

@@ -1,8 +1,9 @@
 -- What an optimizer knows of the runs it makes (Optuna's trials, docs/run-document.md):
 -- a third status, `pruned`, for runs stopped early (stored and listed, never ranked); the
--- trial's number in its sweep and when it started and finished; the intermediate values it
--- reported by step; and the direction in which a strategy's metric ranks, where a document
--- says it (a study that minimises its `max_drawdown`). Nullable columns: adding them rewrites
+-- trial's number in its sweep, when it started and finished, and the search space it was
+-- drawn from; the intermediate values it reported by step; and the direction in which a
+-- strategy's metric ranks, where a document says it (a study that minimises its
+-- `max_drawdown`). Nullable columns: adding them rewrites
 -- nothing.
 ALTER TABLE runs DROP CONSTRAINT runs_status_check;
 ALTER TABLE runs ADD CONSTRAINT runs_status_check
@@ -15,6 +16,9 @@ ALTER TABLE runs ADD CONSTRAINT runs_trial_times_check CHECK (started_at <= fini
 -- so that `btdb export` writes the document back whole; metric_directions below is what
 -- ranking reads.
 ALTER TABLE runs ADD COLUMN directions jsonb CHECK (jsonb_typeof(directions) = 'object');
+-- The search space the run's parameters were drawn from (an Optuna trial's distributions),
+-- parameter → its range or choices: a sweep's axes, as wide as its runs' spaces.
+ALTER TABLE runs ADD COLUMN search_space jsonb CHECK (jsonb_typeof(search_space) = 'object');
 
 -- Partial index, as runs_failed_id_idx: `btdb runs --status pruned` walks the pruned runs
 -- only, however many completed runs there are.

@@ -224,6 +224,9 @@ pub fn content_hash(run: &ValidRun, given_key: Option<&str>) -> [u8; 32] {
             canonical.str(&step.to_string()).f64(*value);
         }
     }
+    if let Some(space) = &run.search_space {
+        canonical.field("search_space").str(&space.to_string());
+    }
     canonical.finish()
 }
 

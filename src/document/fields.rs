@@ -39,6 +39,7 @@ pub struct RunDocument {
     pub started_at: Option<Timestamp>,
     pub finished_at: Option<Timestamp>,
     pub intermediate: Option<Vec<(u64, f64)>>,
+    pub search_space: Option<serde_json::Map<String, Value>>,
 }
 
 /// Which way a metric is better, as an optimizer says it.

@@ -41,6 +41,8 @@ pub struct ValidRun {
     pub finished_at: Option<DateTime<Utc>>,
     /// (step, value), steps increasing.
     pub intermediate: Vec<(i64, f64)>,
+    /// Parameter → its range or choices, numbers normalised (`validate::search_space`).
+    pub search_space: Option<Value>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -115,6 +117,7 @@ pub fn first_difference(a: &ValidRun, b: &ValidRun) -> Option<String> {
         ("trial", a.trial != b.trial),
         ("started_at", a.started_at != b.started_at),
         ("finished_at", a.finished_at != b.finished_at),
+        ("search_space", a.search_space != b.search_space),
     ];
     if let Some((name, _)) = later.iter().find(|(_, differs)| *differs) {
         return Some((*name).to_owned());

@@ -109,6 +109,7 @@ pub fn validate(doc: RunDocument, default_sweep: Option<&str>) -> Result<ValidRu
     }
     let trial = trial(doc.trial, doc.started_at, doc.finished_at)?;
     let intermediate = intermediate(doc.intermediate.unwrap_or_default())?;
+    let search_space = search_space(doc.search_space.unwrap_or_default())?;
 
     let pnl: Vec<&BigDecimal> = trades.iter().map(|t| &t.pnl).collect();
     let mut metrics: BTreeMap<String, f64> = metrics::computed(&equity_f64, periods_per_year, &pnl)
@@ -142,6 +143,7 @@ pub fn validate(doc: RunDocument, default_sweep: Option<&str>) -> Result<ValidRu
         started_at: doc.started_at.map(|t| t.0),
         finished_at: doc.finished_at.map(|t| t.0),
         intermediate,
+        search_space,
     };
     run.content_hash = content_hash(&run, doc.run_key.as_deref());
     run.run_key = doc
@@ -228,6 +230,58 @@ fn intermediate(values: Vec<(u64, f64)>) -> Result<Vec<(i64, f64)>, Invalid> {
         out.push((step, value));
     }
     Ok(out)
+}
+
+/// A search space: each parameter's `{"low", "high"}` (with `step`, `log` and `type` where
+/// given) or `{"choices": […]}`, numbers normalised to their shortest float text (integers
+/// stay integers) so that the same space hashes alike however its numbers were spelled.
+/// `None` when empty.
+fn search_space(space: Map<String, Value>) -> Result<Option<Value>, Invalid> {
+    fn normalised(value: &Value) -> Value {
+        match value {
+            Value::Number(n) if n.is_i64() || n.is_u64() => value.clone(),
+            Value::Number(n) => n.as_f64().map_or_else(|| value.clone(), |f| Value::from(f)),
+            Value::Array(items) => Value::Array(items.iter().map(normalised).collect()),
+            Value::Object(map) => Value::Object(
+                map.iter()
+                    .map(|(k, v)| (k.clone(), normalised(v)))
+                    .collect(),
+            ),
+            other => other.clone(),
+        }
+    }
+    if space.is_empty() {
+        return Ok(None);
+    }
+    for (name, axis) in &space {
+        let field = || format!("search_space.{name}");
+        let Value::Object(axis) = axis else {
+            return Err(invalid(
+                field(),
+                "must be an object: {\"low\", \"high\"} or {\"choices\"}",
+            ));
+        };
+        if let Some(choices) = axis.get("choices") {
+            if !choices.is_array() {
+                return Err(invalid(format!("{}.choices", field()), "must be an array"));
+            }
+        } else {
+            let bound = |key: &str| axis.get(key).and_then(Value::as_f64);
+            match (bound("low"), bound("high")) {
+                (Some(low), Some(high)) if low <= high => {}
+                (Some(low), Some(high)) => {
+                    return Err(invalid(field(), format!("low {low} is above high {high}")));
+                }
+                _ => {
+                    return Err(invalid(
+                        field(),
+                        "needs numbers low and high, or an array of choices",
+                    ));
+                }
+            }
+        }
+    }
+    Ok(Some(normalised(&Value::Object(space))))
 }
 
 /// The annualisation factor, 252 unless given: a number > 0.

@@ -402,6 +402,7 @@ fn insert(
                             .collect(),
                     )
                 }),
+                search_space: run.search_space.as_ref(),
             }
         })
         .collect();

@@ -70,6 +70,9 @@ pub struct Run {
     /// The directions the document declared, metric → `maximize` or `minimize`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub directions: Option<serde_json::Value>,
+    /// The search space the parameters were drawn from, parameter → range or choices.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub search_space: Option<serde_json::Value>,
 }
 
 #[derive(Debug, Clone, Insertable)]
@@ -96,6 +99,7 @@ pub struct NewRun<'a> {
     pub started_at: Option<DateTime<Utc>>,
     pub finished_at: Option<DateTime<Utc>>,
     pub directions: Option<serde_json::Value>,
+    pub search_space: Option<&'a serde_json::Value>,
 }
 
 impl Run {

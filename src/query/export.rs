@@ -211,6 +211,9 @@ fn document((run, strategy, params, sweep): RunWithParents, owned: Owned) -> (Va
     if let Some(finished) = run.finished_at {
         doc.insert("finished_at".into(), time(finished));
     }
+    if let Some(space) = run.search_space {
+        doc.insert("search_space".into(), space);
+    }
     if !intermediate.is_empty() {
         let values: Vec<Value> = intermediate
             .iter()

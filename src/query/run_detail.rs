@@ -47,6 +47,9 @@ pub struct RunDetail {
     /// The directions the run's document declared, metric → `maximize` or `minimize`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub directions: Option<serde_json::Value>,
+    /// The search space its parameters were drawn from, parameter → range or choices.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub search_space: Option<serde_json::Value>,
     /// The values the run reported as it ran, (step, value) in step order.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub intermediate: Vec<(i64, f64)>,
@@ -166,11 +169,12 @@ impl RunDetail {
             run_row.period_end,
             run_row.initial_capital.clone(),
         );
-        let (trial, started_at, finished_at, directions) = (
+        let (trial, started_at, finished_at, directions, search_space) = (
             run_row.trial,
             run_row.started_at,
             run_row.finished_at,
             run_row.directions.clone(),
+            run_row.search_space.clone(),
         );
         let intermediate: Vec<IntermediateValue> =
             load(conn, || IntermediateValue::for_run(id)).await?;
@@ -223,6 +227,7 @@ impl RunDetail {
             started_at,
             finished_at,
             directions,
+            search_space,
             intermediate: intermediate
                 .into_iter()
                 .map(|v| (v.step, v.value))

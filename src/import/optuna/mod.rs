@@ -225,6 +225,29 @@ pub fn decode(param: &RawParam) -> Result<Option<Value>> {
     Ok(Some(out))
 }
 
+/// A parameter's distribution as a run's search space holds it: an int or float range
+/// (`type`, `low`, `high`, `step`, `log`) or categorical `choices`; `None` for a distribution
+/// that is not JSON (the parameter's decoding says so).
+fn axis(param: &RawParam) -> Option<Value> {
+    let distribution: Value = serde_json::from_str(&param.distribution).ok()?;
+    let attributes = distribution.get("attributes")?;
+    let kind = match distribution.get("name")?.as_str()? {
+        "CategoricalDistribution" => return Some(json!({"choices": attributes.get("choices")?})),
+        "IntDistribution" | "IntUniformDistribution" | "IntLogUniformDistribution" => "int",
+        _ => "float",
+    };
+    let mut axis = Map::new();
+    axis.insert("type".into(), json!(kind));
+    for key in ["low", "high", "step", "log", "q"] {
+        if let Some(value) = attributes.get(key).filter(|v| !v.is_null()) {
+            // Optuna's older DiscreteUniformDistribution calls its step q.
+            let key = if key == "q" { "step" } else { key };
+            axis.insert(key.into(), value.clone());
+        }
+    }
+    Some(Value::Object(axis))
+}
+
 /// The studies `wanted` names (every one when it names none); a name the storage lacks is an
 /// error listing the close ones.
 fn choose(studies: Vec<Study>, wanted: &[String]) -> Result<Vec<Study>> {
@@ -291,6 +314,12 @@ pub fn convert(studies: Vec<Study>, options: &OptunaOptions) -> Result<Read> {
                 }
             };
             let run = format!("{}#{}", study.name, trial.number);
+            let mut space = Map::new();
+            for param in &trial.params {
+                if let Some(axis) = axis(param) {
+                    space.insert(param.name.clone(), axis);
+                }
+            }
             let mut params = Map::new();
             for param in &trial.params {
                 match decode(param)
@@ -381,6 +410,9 @@ pub fn convert(studies: Vec<Study>, options: &OptunaOptions) -> Result<Read> {
             }
             if !intermediate.is_empty() {
                 doc.insert("intermediate".into(), Value::Array(intermediate));
+            }
+            if !space.is_empty() {
+                doc.insert("search_space".into(), Value::Object(space));
             }
             read.documents.push(Value::Object(doc));
         }
