@@ -240,7 +240,7 @@ fn search_space(space: Map<String, Value>) -> Result<Option<Value>, Invalid> {
     fn normalised(value: &Value) -> Value {
         match value {
             Value::Number(n) if n.is_i64() || n.is_u64() => value.clone(),
-            Value::Number(n) => n.as_f64().map_or_else(|| value.clone(), |f| Value::from(f)),
+            Value::Number(n) => n.as_f64().map_or_else(|| value.clone(), Value::from),
             Value::Array(items) => Value::Array(items.iter().map(normalised).collect()),
             Value::Object(map) => Value::Object(
                 map.iter()
