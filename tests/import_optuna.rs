@@ -689,3 +689,57 @@ async fn a_trial_recorded_with_its_backtest_is_left_by_a_later_import() {
         "{err}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn watching_a_study_records_its_trials_as_they_finish() {
+    let db = TestDb::new().await;
+    let dir = common::scratch_dir("optuna-watch");
+    let path = dir.join("journal.log");
+    let journal = std::fs::read_to_string(fixture("journal.log")).expect("journal");
+    let lines: Vec<&str> = journal.lines().collect();
+    // The study as it stood a third of the way in.
+    let (before, after) = lines.split_at(lines.len() / 3);
+    std::fs::write(&path, before.join("\n") + "\n").expect("write");
+    let runs = |db: &TestDb| -> usize { ok(db, &["export"]).lines().count() };
+    let mut watch = std::process::Command::new(env!("CARGO_BIN_EXE_btdb"))
+        .args([
+            "import",
+            "optuna",
+            path.to_str().expect("path"),
+            "--watch",
+            "0.2",
+            "-q",
+        ])
+        .env("DATABASE_URL", db.url())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("btdb import --watch");
+    let until = |want: &dyn Fn(usize) -> bool| {
+        let deadline = std::time::Instant::now() + common::TIMEOUT;
+        loop {
+            let n = runs(&db);
+            if want(n) {
+                return n;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "{n} runs after {:?}",
+                common::TIMEOUT
+            );
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+    };
+    let early = until(&|n| n > 0);
+    // The rest of the study is written: its trials arrive without another command.
+    let mut file = std::fs::OpenOptions::new()
+        .append(true)
+        .open(&path)
+        .expect("open");
+    std::io::Write::write_all(&mut file, (after.join("\n") + "\n").as_bytes()).expect("append");
+    drop(file);
+    let all = until(&|n| n == 64);
+    let _ = watch.kill();
+    let _ = watch.wait();
+    assert!(early < all, "{early} then {all}");
+}
