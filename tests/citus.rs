@@ -772,3 +772,40 @@ async fn the_demo_runs_on_citus_and_ranks_as_on_one_server() {
     };
     assert!(same(&ranked(single.url()), &ranked(citus.url())));
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_optuna_study_imports_ranks_and_deletes_on_citus_as_on_one_server() {
+    let Some(citus) = CitusDb::new().await else {
+        return;
+    };
+    let single = TestDb::new().await;
+    let journal = fixture("real/optuna/journal.log");
+    for url in [single.url(), citus.url()] {
+        let out = ok_at(url, &["import", "optuna", &journal]);
+        assert!(
+            out.contains("recorded 64, already present 0, failed 0"),
+            "{out}"
+        );
+    }
+    assert_same_answers(
+        single.url(),
+        citus.url(),
+        &[
+            // A study's minimised metric, its declared direction read on the coordinator.
+            vec!["rank", "--metric", "max_drawdown", "--runs"],
+            vec!["rank", "--metric", "value"],
+            vec!["runs", "--status", "pruned", "--limit", "100"],
+            vec!["show", "--key", "optuna:sma_grid:1"],
+        ],
+    );
+    assert_eq!(
+        ok_at(single.url(), &["export", "--sweep", "sma_grid"]),
+        ok_at(citus.url(), &["export", "--sweep", "sma_grid"])
+    );
+    let delete = ["delete", "--sweep", "sma_grid", "--yes", "--format", "json"];
+    let deleted =
+        |url: &str| -> Value { serde_json::from_str(&ok_at(url, &delete)).expect("json") };
+    let (one, distributed) = (deleted(single.url()), deleted(citus.url()));
+    assert_eq!(one, distributed);
+    assert!(one["intermediate_values"].as_u64() > Some(0), "{one}");
+}

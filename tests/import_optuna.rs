@@ -743,3 +743,40 @@ async fn watching_a_study_records_its_trials_as_they_finish() {
     let _ = watch.wait();
     assert!(early < all, "{early} then {all}");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn deleting_a_study_s_runs_takes_their_intermediate_values() {
+    let db = TestDb::new().await;
+    ok(&db, &["import", "optuna", &fixture("journal.log")]);
+    let left = |db: &TestDb| {
+        ok(db, &["export"])
+            .lines()
+            .map(json)
+            .map(|d| d["intermediate"].as_array().map_or(0, Vec::len))
+            .sum::<usize>()
+    };
+    let before = left(&db);
+    assert!(before > 0);
+    let deleted = json(&ok(
+        &db,
+        &[
+            "delete", "--sweep", "sma_grid", "--yes", "--prune", "--format", "json",
+        ],
+    ));
+    assert_eq!(deleted["intermediate_values"].as_u64(), Some(before as u64));
+    // None is left behind: the other study reported none.
+    let rows: Vec<Count> = diesel_async::RunQueryDsl::load(
+        diesel::sql_query("SELECT count(*) AS n FROM intermediate_values"),
+        &mut db.conn().await,
+    )
+    .await
+    .expect("counting");
+    assert_eq!(rows[0].n, 0);
+    assert_eq!(left(&db), 0);
+}
+
+#[derive(diesel::QueryableByName)]
+struct Count {
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    n: i64,
+}

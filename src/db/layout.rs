@@ -88,10 +88,12 @@ pub const DISTRIBUTE: &[&str] = &[
     "SELECT create_reference_table('strategies')",
     "SELECT create_reference_table('sweeps')",
     "SELECT create_reference_table('parameter_sets')",
+    "SELECT create_reference_table('metric_directions')",
     "SELECT create_distributed_table('runs', 'id')",
     "SELECT create_distributed_table('metrics', 'run_id', colocate_with => 'runs')",
     "SELECT create_distributed_table('trades', 'run_id', colocate_with => 'runs')",
     "SELECT create_distributed_table('equity_points', 'run_id', colocate_with => 'runs')",
+    "SELECT create_distributed_table('intermediate_values', 'run_id', colocate_with => 'runs')",
     "SELECT create_distributed_table('run_keys', 'run_key', colocate_with => 'none')",
     // Last: making `strategies` a reference table turns the tables whose foreign keys reach it
     // into Citus tables, which restarts their identity sequences at 1. Every id sequence

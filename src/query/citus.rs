@@ -194,6 +194,7 @@ pub(super) async fn delete_runs(
     let metrics = owned("metrics").execute(conn).await? as u64;
     let trades = owned("trades").execute(conn).await? as u64;
     let equity_points = owned("equity_points").execute(conn).await? as u64;
+    let intermediate_values = owned("intermediate_values").execute(conn).await? as u64;
     #[derive(QueryableByName)]
     struct Row {
         #[diesel(sql_type = Text)]
@@ -232,6 +233,7 @@ pub(super) async fn delete_runs(
         metrics,
         trades,
         equity_points,
+        intermediate_values,
         ..Removed::default()
     };
     if prune {

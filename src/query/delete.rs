@@ -18,6 +18,8 @@ pub struct Removed {
     pub metrics: u64,
     pub trades: u64,
     pub equity_points: u64,
+    /// Optimizer trials' intermediate values.
+    pub intermediate_values: u64,
     pub parameter_sets: u64,
     pub sweeps: u64,
     pub strategies: u64,
@@ -125,6 +127,7 @@ async fn remove(
     let metrics = owned("metrics").execute(conn).await? as u64;
     let trades = owned("trades").execute(conn).await? as u64;
     let equity_points = owned("equity_points").execute(conn).await? as u64;
+    let intermediate_values = owned("intermediate_values").execute(conn).await? as u64;
     let gone: Gone = diesel::sql_query(
         "WITH gone AS (
              DELETE FROM runs r USING unnest($1::bigint[]) AS d(id) WHERE r.id = d.id
@@ -144,6 +147,7 @@ async fn remove(
         metrics,
         trades,
         equity_points,
+        intermediate_values,
         ..Removed::default()
     };
     if prune {

@@ -32,6 +32,12 @@ impl Deletion {
             plural(r.trades, "trade"),
             plural(r.equity_points, "equity point")
         );
+        if r.intermediate_values > 0 {
+            line.push_str(&format!(
+                " (and {})",
+                plural(r.intermediate_values, "intermediate value")
+            ));
+        }
         if r.parameter_sets + r.sweeps + r.strategies > 0 {
             line.push_str(&format!(
                 "; pruned {}, {} and {}",
