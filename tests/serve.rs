@@ -567,6 +567,51 @@ async fn only_requests_carrying_the_token_are_answered_off_loopback() {
     let open_redirect = log_in(&format!("token={}&next=%2F%2Fevil.example", enc(token)));
     assert_eq!(open_redirect.header("location"), Some("/"));
 
+    // A session lasts --session-hours (12 by default), and each login is a session of its own.
+    assert!(cookie.contains("Max-Age=43200"), "{cookie}");
+    let other = log_in(&body);
+    let other = other
+        .header("set-cookie")
+        .and_then(|c| c.split(';').next())
+        .expect("another session")
+        .to_owned();
+    assert_ne!(other, session);
+    // Logging out ends that session, here and wherever its cookie went, and no other.
+    let page = get("/runs?limit=3", &[("Cookie", session)]);
+    assert!(
+        page.body.contains("action=\"/logout\""),
+        "a page offers to log out"
+    );
+    let out = request(&address, "POST", "/logout", &[("Cookie", session)], None);
+    assert_eq!(out.status, 303);
+    assert_eq!(out.header("location"), Some("/login"));
+    assert!(
+        out.header("set-cookie")
+            .is_some_and(|c| c.contains("Max-Age=0")),
+        "the browser forgets the cookie"
+    );
+    assert_eq!(get("/runs?limit=3", &[("Cookie", session)]).status, 303);
+    assert_eq!(get("/runs?limit=3", &[("Cookie", &other)]).status, 200);
+
+    // Guessing the token: ten wrong tokens, then the address is refused, even the right token,
+    // for a while; scripts with the bearer token go on.
+    for _ in 0..9 {
+        assert_eq!(log_in("token=guess&next=%2F").status, 401);
+    }
+    let refused = log_in(&body);
+    assert_eq!(refused.status, 429);
+    assert!(
+        refused.body.contains("Too many wrong tokens"),
+        "{}",
+        refused.body
+    );
+    let wait: u64 = refused
+        .header("retry-after")
+        .and_then(|s| s.parse().ok())
+        .expect("Retry-After seconds");
+    assert!((1..=300).contains(&wait), "{wait}");
+    assert_eq!(get("/api/runs", &[("Authorization", &bearer)]).status, 200);
+
     let (status, log) = server.stop();
     assert!(status.success(), "{log}");
     assert!(!log.contains(token), "the token was logged: {log}");

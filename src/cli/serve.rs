@@ -30,10 +30,25 @@ pub struct Args {
     #[arg(long)]
     pub no_cache: bool,
 
+    /// Hours a browser stays logged in after the login form (with --token); a restart or
+    /// the page's Log out ends a session sooner.
+    #[arg(long, default_value_t = 12.0, value_name = "HOURS", value_parser = hours)]
+    pub session_hours: f64,
+
     /// Memory the kept answers may take in all, e.g. 64MiB or 1GB (KiB/MiB/GiB count by 1024,
     /// KB/MB/GB by 1000, a bare number is bytes); the oldest go first to make room.
     #[arg(long, default_value = "256MiB", value_name = "SIZE", value_parser = size)]
     pub cache_size: usize,
+}
+
+/// Hours, more than none and at most a year.
+fn hours(text: &str) -> Result<f64, String> {
+    match text.parse::<f64>() {
+        Ok(h) if h > 0.0 && h <= 8_760.0 => Ok(h),
+        _ => Err(format!(
+            "`{text}` is not a number of hours between 0 and 8760"
+        )),
+    }
 }
 
 /// `SIZE`: a whole number of bytes, or of KB, MB, GB (1000s) or KiB, MiB, GiB (1024s).
@@ -69,6 +84,7 @@ pub async fn run(args: Args, global: &GlobalArgs) -> Result<()> {
         token: args.token.filter(|t| !t.is_empty()),
         cache_bytes: if args.no_cache { 0 } else { args.cache_size },
         hosts: args.allow_hosts,
+        session_life: std::time::Duration::from_secs_f64(args.session_hours * 3_600.0),
     };
     serve::serve(options, global.db_options(SchemaUse::Read), stopped()).await
 }

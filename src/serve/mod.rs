@@ -41,6 +41,8 @@ pub struct Options {
     pub cache_bytes: usize,
     /// Names browsers may reach the server by, beside its address (`--allow-host`).
     pub hosts: Vec<String>,
+    /// How long a browser stays logged in.
+    pub session_life: std::time::Duration,
 }
 
 /// What every handler shares.
@@ -107,7 +109,7 @@ pub async fn serve(
             "--token is {} characters; use at least {MIN_TOKEN} (e.g. `openssl rand -hex 16`)",
             t.len()
         ),
-        (Some(t), _) => Some(Token::new(t)),
+        (Some(t), _) => Some(Token::new(t, options.session_life)),
         (None, true) => None,
         (None, false) => bail!(
             "--bind {} is not a loopback address: anyone who reaches it could read every run; \
@@ -134,7 +136,9 @@ pub async fn serve(
         workers: tokio_util::task::LocalPoolHandle::new(workers),
     };
     crate::report::print(&format!("btdb serve: http://{address}/\n"))?;
-    axum::serve(listener, router(app))
+    // With each request's address, which the login counts wrong tokens by.
+    let service = router(app).into_make_service_with_connect_info::<SocketAddr>();
+    axum::serve(listener, service)
         .with_graceful_shutdown(shutdown)
         .await
         .context("serving")?;
@@ -166,6 +170,7 @@ pub fn router(app: App) -> Router {
         // What the cache holds now, which a kept answer would not say.
         .route("/api/status", get(api::status))
         .route("/login", get(auth::form).post(auth::login))
+        .route("/logout", axum::routing::post(auth::logout))
         .route("/static/style.css", get(style))
         .fallback(not_found)
         .layer(middleware::from_fn(refuse_nul))

@@ -19,7 +19,7 @@ use crate::models::RunId;
 use crate::report::number;
 
 /// A whole page around `content`.
-pub fn layout(title: &str, content: Markup) -> Markup {
+pub fn layout(title: &str, content: Markup, signed_in: bool) -> Markup {
     html! {
         (DOCTYPE)
         html lang="en" {
@@ -35,6 +35,9 @@ pub fn layout(title: &str, content: Markup) -> Markup {
                     a.brand href="/" { "btdb" }
                     a href="/" { "Strategies" }
                     a href="/runs" { "Runs" }
+                    @if signed_in {
+                        form.logout method="post" action="/logout" { button type="submit" { "Log out" } }
+                    }
                 }
                 main { (content) }
             }
@@ -61,16 +64,17 @@ where
     F: FnOnce(App) -> Fut + Send + 'static,
     Fut: Future<Output = anyhow::Result<(StatusCode, Markup)>> + 'static,
 {
+    let signed_in = app.token.is_some();
     app.clone()
-        .local(move || async move { render(&title, work(app).await) })
+        .local(move || async move { render(&title, work(app).await, signed_in) })
         .await
 }
 
 /// A page, or the error's page with its status (400 for what was asked, 503 for the
 /// database).
-fn render(title: &str, content: anyhow::Result<(StatusCode, Markup)>) -> Response {
+fn render(title: &str, content: anyhow::Result<(StatusCode, Markup)>, signed_in: bool) -> Response {
     match content {
-        Ok((status, content)) => html_response(status, layout(title, content)),
+        Ok((status, content)) => html_response(status, layout(title, content, signed_in)),
         Err(e) => error(status_of(&e), &one_line(&e)),
     }
 }
@@ -82,7 +86,7 @@ pub fn error(status: StatusCode, message: &str) -> Response {
         p.error { (message) }
         p { a href="/" { "Strategies" } " · " a href="/runs" { "Runs" } }
     };
-    html_response(status, layout("Error", content))
+    html_response(status, layout("Error", content, false))
 }
 
 fn html_response(status: StatusCode, page: Markup) -> Response {
