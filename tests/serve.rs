@@ -473,7 +473,21 @@ async fn hostile_names_show_as_text() {
             page.contains("&lt;img src=x onerror=alert(1)&gt;") || path.starts_with("/side"),
             "GET {path}"
         );
+        // A chart is no <bdi>: a right-to-left override in a name would reorder its titles
+        // and labels, so it shows as its escape there.
+        for chart in page.split("<svg").skip(1) {
+            let chart = chart.split("</svg>").next().unwrap_or_default();
+            assert!(
+                !chart.contains('\u{202e}'),
+                "GET {path}: a chart holds U+202E"
+            );
+        }
     }
+    let charts: usize = paths
+        .iter()
+        .map(|p| server.ok(p).matches("\\u{202e}").count())
+        .sum();
+    assert!(charts > 0, "the override shows as its escape in some chart");
     let strategy_page = server.ok(&paths[1]);
     assert!(
         strategy_page.contains("&lt;b&gt;x&lt;/b&gt;"),

@@ -25,6 +25,12 @@ use serde::Serialize;
 
 pub use table::{Cell, Table};
 
+/// A failure of btdb's own, not of what it was asked: a chart that could not be drawn, output
+/// that could not be written. `btdb serve` answers it 500, never 400.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct Internal(pub String);
+
 /// `1 run`, `2 runs`, `3 strategies`: a count with its noun in the right number.
 pub fn plural(n: impl Into<u64>, noun: &str) -> String {
     match (n.into(), noun.strip_suffix('y')) {

@@ -64,14 +64,34 @@ fn titled_canvas<'a>(
 }
 
 fn failed(e: impl std::fmt::Display) -> anyhow::Error {
-    anyhow!("drawing a chart: {e}")
+    super::Internal(format!("drawing a chart: {e}")).into()
 }
 
-/// The SVG document `draw` draws.
+/// The SVG document `draw` draws, with every character that would reorder its text (a
+/// strategy named with a right-to-left override) or that XML cannot hold written as its
+/// escape, visibly: names come from the database and are anyone's.
 fn render(draw: impl FnOnce(&mut String) -> Result<()>) -> Result<String> {
     let mut svg = String::new();
     draw(&mut svg)?;
-    Ok(svg)
+    Ok(neutral(svg))
+}
+
+/// `text` with the characters `render` writes as escapes so written; the SVG's own line
+/// breaks and tabs kept.
+fn neutral(text: String) -> String {
+    let unsafe_here = |c: char| super::table::unsafe_char(c) && !matches!(c, '\n' | '\t');
+    if !text.chars().any(unsafe_here) {
+        return text;
+    }
+    text.chars()
+        .map(|c| {
+            if unsafe_here(c) {
+                c.escape_default().to_string()
+            } else {
+                c.to_string()
+            }
+        })
+        .collect()
 }
 
 /// Writes a chart to `path`.
@@ -246,12 +266,14 @@ impl Heatmap {
     }
 }
 
-/// Text or an attribute's value as SVG holds it.
+/// Text or an attribute's value as SVG holds it (and as `render` leaves it).
 fn escape(text: &str) -> String {
-    text.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
+    neutral(
+        text.replace('&', "&amp;")
+            .replace('<', "&lt;")
+            .replace('>', "&gt;")
+            .replace('"', "&quot;"),
+    )
 }
 
 /// A transparent rectangle between two corners, titled with `text`, and a link to `href`

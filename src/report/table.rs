@@ -202,7 +202,7 @@ pub(crate) fn csv_text(cell: &str) -> std::borrow::Cow<'_, str> {
 }
 
 /// Control characters, and the format characters that reorder text on a terminal.
-fn unsafe_char(c: char) -> bool {
+pub(crate) fn unsafe_char(c: char) -> bool {
     c.is_control()
         || matches!(c, '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
 }

@@ -6,7 +6,7 @@ use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 
 use super::params::Params;
-use super::{App, answers, one_line, status_of};
+use super::{App, answers, failure};
 use crate::answers::{compare, rank, runs, show};
 use crate::models::RunId;
 use crate::query::strategy::Overview;
@@ -15,7 +15,10 @@ use crate::query::strategy::Overview;
 fn json<T: Serialize>(answer: anyhow::Result<T>) -> Response {
     match answer.and_then(|value| Ok(serde_json::to_vec(&value)?)) {
         Ok(body) => ([(header::CONTENT_TYPE, "application/json")], body).into_response(),
-        Err(e) => error(status_of(&e), &one_line(&e)),
+        Err(e) => {
+            let (status, message) = failure(&e);
+            error(status, &message)
+        }
     }
 }
 

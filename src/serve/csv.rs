@@ -10,7 +10,7 @@ use axum::extract::Path;
 
 use super::api::{self, WRITES_FILES};
 use super::params::Params;
-use super::{App, one_line, status_of};
+use super::{App, failure, one_line};
 use crate::answers::{compare, rank, runs, show};
 use crate::report::Table;
 use crate::report::arrow::{Decimals, csv_header, csv_rows};
@@ -44,7 +44,10 @@ where
         .local(move || async move {
             match work(app).await {
                 Ok(table) => attachment(&name, table.to_csv()),
-                Err(e) => api::error(status_of(&e), &one_line(&e)),
+                Err(e) => {
+                    let (status, message) = failure(&e);
+                    api::error(status, &message)
+                }
             }
         })
         .await
@@ -117,7 +120,8 @@ pub async fn runs(State(app): State<App>, RawQuery(query): RawQuery) -> Response
         match (result, started) {
             // Failed before the first line: the request gets the error.
             (Err(e), Some(started)) => {
-                let _ = started.send(Err(api::error(status_of(&e), &one_line(&e))));
+                let (status, message) = failure(&e);
+                let _ = started.send(Err(api::error(status, &message)));
             }
             // Failed midway: the download ends short, as an error the client sees.
             (Err(e), None) => {

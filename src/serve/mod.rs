@@ -78,13 +78,10 @@ impl App {
     {
         match self.workers.spawn_pinned(work).await {
             Ok(response) => response,
-            Err(e) => {
-                tracing::error!("a request's work ended abnormally: {e}");
-                pages::error(
-                    StatusCode::INTERNAL_SERVER_ERROR,
-                    "the request failed inside btdb",
-                )
-            }
+            Err(e) => pages::error(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                &internal_failure(&format!("a request's work ended abnormally: {e}")),
+            ),
         }
     }
 }
@@ -344,11 +341,20 @@ fn logged_uri(uri: &axum::http::Uri) -> String {
 }
 
 /// The status of a failed answer: 404 for a run that does not exist, 503 when the database
-/// could not answer, 400 when the request was at fault (every other error a read command gives
-/// is about what it was asked).
+/// could not answer, 500 for a failure of btdb's own (a chart not drawn, output not written,
+/// work that ended abnormally), 400 when the request was at fault (every other error a read
+/// command gives is about what it was asked).
 pub fn status_of(e: &anyhow::Error) -> StatusCode {
     if e.chain().any(|cause| cause.is::<crate::query::NotFound>()) {
         return StatusCode::NOT_FOUND;
+    }
+    let internal = e.chain().any(|cause| {
+        cause.is::<crate::report::Internal>()
+            || cause.is::<std::io::Error>()
+            || cause.is::<tokio::task::JoinError>()
+    });
+    if internal {
+        return StatusCode::INTERNAL_SERVER_ERROR;
     }
     let database = e.chain().any(|cause| {
         cause.is::<db::Unavailable>()
@@ -363,10 +369,62 @@ pub fn status_of(e: &anyhow::Error) -> StatusCode {
     }
 }
 
+/// A failed answer's status and what it says. The request's own faults are said as the CLI
+/// says them; a failure of btdb's own is logged whole under a new id, and the answer gives
+/// only the id, which finds it in the log.
+pub fn failure(e: &anyhow::Error) -> (StatusCode, String) {
+    let status = status_of(e);
+    if status != StatusCode::INTERNAL_SERVER_ERROR {
+        return (status, one_line(e));
+    }
+    (status, internal_failure(&one_line(e)))
+}
+
+/// Logs `what` under a new id and gives the message that names the id.
+pub(crate) fn internal_failure(what: &str) -> String {
+    let mut id = [0u8; 4];
+    let _ = getrandom::fill(&mut id);
+    let id: String = id.iter().map(|b| format!("{b:02x}")).collect();
+    tracing::error!("error {id}: {what}");
+    format!("btdb failed to answer: error {id}, in the server's log")
+}
+
 /// An error as one line, as the CLI prints it.
 pub fn one_line(e: &anyhow::Error) -> String {
     format!("{e:#}")
         .split_whitespace()
         .collect::<Vec<_>>()
         .join(" ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn what_was_asked_is_400_and_btdb_s_own_failure_500_with_an_id() {
+        let asked = anyhow::anyhow!("--metric: no completed run has metric `sharp`");
+        assert_eq!(failure(&asked), (StatusCode::BAD_REQUEST, one_line(&asked)));
+        let missing = anyhow::Error::new(crate::query::NotFound("no run with id 9".into()));
+        assert_eq!(status_of(&missing), StatusCode::NOT_FOUND);
+        for own in [
+            anyhow::Error::new(crate::report::Internal("drawing a chart: font".into())),
+            anyhow::Error::new(std::io::Error::other("disk full")).context("writing the page"),
+        ] {
+            let (status, message) = failure(&own);
+            assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR);
+            // The id, never the inside of the failure.
+            assert!(
+                message.starts_with("btdb failed to answer: error "),
+                "{message}"
+            );
+            assert!(
+                !message.contains("font") && !message.contains("disk"),
+                "{message}"
+            );
+        }
+        let (_, first) = failure(&anyhow::Error::new(crate::report::Internal("x".into())));
+        let (_, second) = failure(&anyhow::Error::new(crate::report::Internal("x".into())));
+        assert_ne!(first, second, "each failure has an id of its own");
+    }
 }

@@ -14,7 +14,7 @@ use axum::response::{IntoResponse, Response};
 use maud::{DOCTYPE, Markup, PreEscaped, html};
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 
-use super::{App, one_line, status_of};
+use super::{App, failure};
 use crate::models::RunId;
 use crate::report::number;
 
@@ -75,7 +75,10 @@ where
 fn render(title: &str, content: anyhow::Result<(StatusCode, Markup)>, signed_in: bool) -> Response {
     match content {
         Ok((status, content)) => html_response(status, layout(title, content, signed_in)),
-        Err(e) => error(status_of(&e), &one_line(&e)),
+        Err(e) => {
+            let (status, message) = failure(&e);
+            error(status, &message)
+        }
     }
 }
 
