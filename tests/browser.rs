@@ -320,3 +320,34 @@ async fn a_heatmap_cell_leads_to_exactly_its_runs() {
     assert_eq!(shown, wanted, "fast = {fast}, slow = {slow} on {dataset}");
     assert!(browser.problems().is_empty(), "{:#?}", browser.problems());
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn logging_in_and_out_by_clicks_ends_the_session() {
+    let Some(mut browser) = browser() else { return };
+    let db = TestDb::new().await;
+    record_hostile(&db);
+    let token = "a-token-for-the-browser-test-42";
+    let server = Server::start(db.url(), &["--token", token]);
+    // A page asked for leads to the login form, and the form back to the page.
+    browser.open(&format!("{}/runs", server.base));
+    let here = |b: &mut Browser| {
+        b.eval("location.pathname")
+            .as_str()
+            .unwrap_or_default()
+            .to_owned()
+    };
+    assert_eq!(here(&mut browser), "/login");
+    browser.type_into("input[name=token]", token);
+    browser.click_and_wait("form.filters button");
+    assert_eq!(here(&mut browser), "/runs");
+    assert_eq!(
+        browser.eval("document.querySelectorAll('table tbody tr').length"),
+        4
+    );
+    // Log out: the login form again, and the runs no longer open.
+    browser.click_and_wait("form.logout button");
+    assert_eq!(here(&mut browser), "/login");
+    browser.open(&format!("{}/runs", server.base));
+    assert_eq!(here(&mut browser), "/login");
+    assert!(browser.problems().is_empty(), "{:?}", browser.problems());
+}
