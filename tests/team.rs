@@ -135,6 +135,14 @@ async fn readers_read_writers_record_and_neither_changes_the_schema() {
     assert_eq!(common::count(&mut conn, RUNS).await, 25);
     let out = btdb_at(&writer_url, &["rank"], None);
     assert!(out.status.success(), "{}", text(&out.stderr));
+    // An Optuna study too: its directions and intermediate values are the writer's to record.
+    let journal = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/fixtures/real/optuna/journal.log"
+    );
+    let out = btdb_at(&writer_url, &["import", "optuna", "-q", journal], None);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(common::count(&mut conn, RUNS).await, 25 + 64);
     // ... and folded what it recorded into the ranking summaries, with the one function it
     // may run for that.
     let pending = "SELECT count(*) AS n FROM metric_summary_changes";
@@ -190,7 +198,7 @@ async fn readers_read_writers_record_and_neither_changes_the_schema() {
         )),
         "{err}"
     );
-    assert_eq!(common::count(&mut conn, RUNS).await, 25);
+    assert_eq!(common::count(&mut conn, RUNS).await, 25 + 64);
 
     // Neither role may delete, truncate, drop, alter or migrate.
     for url in [&reader_url, &writer_url] {
@@ -218,7 +226,7 @@ async fn readers_read_writers_record_and_neither_changes_the_schema() {
         let fold = as_role.batch_execute("SELECT btdb_summarize()").await;
         assert_eq!(fold.is_ok(), url == &writer_url, "{url}: btdb_summarize()");
     }
-    assert_eq!(common::count(&mut conn, RUNS).await, 25);
+    assert_eq!(common::count(&mut conn, RUNS).await, 25 + 64);
 
     // A table a later migration adds (created by the owner) is readable by both at once.
     conn.batch_execute("CREATE TABLE later_table (x int); INSERT INTO later_table VALUES (1)")

@@ -9,7 +9,7 @@ use diesel_async::{AsyncPgConnection, RunQueryDsl, SimpleAsyncConnection};
 use super::Layout;
 
 /// The tables `record` writes, each needing INSERT (and SELECT, to find what is there).
-pub const RECORDED_TABLES: [&str; 7] = [
+pub const RECORDED_TABLES: [&str; 9] = [
     "strategies",
     "parameter_sets",
     "sweeps",
@@ -17,6 +17,8 @@ pub const RECORDED_TABLES: [&str; 7] = [
     "metrics",
     "trades",
     "equity_points",
+    "intermediate_values",
+    "metric_directions",
 ];
 
 /// What a role may do with btdb's data.

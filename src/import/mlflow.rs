@@ -5,7 +5,7 @@
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
-use anyhow::{Context, Result, anyhow, bail};
+use anyhow::{Context, Result, bail};
 use chrono::{DateTime, SecondsFormat};
 use diesel::sql_types::{Array, BigInt, Bool, Double, Integer, Nullable, Text};
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
@@ -127,22 +127,14 @@ struct Tables {
 const NOT_A_STORE: &str = "not an MLflow tracking store: the database has no experiments, \
      runs, params, latest_metrics and tags tables";
 
-/// The active experiments `wanted` names (all when it names none); a name the store lacks is an
-/// error listing the close ones.
+/// The active experiments `wanted` names (all when it names none).
 fn choose(active: Vec<Experiment>, wanted: &[String]) -> Result<Vec<Experiment>> {
-    for name in wanted {
-        if !active.iter().any(|e| &e.name == name) {
-            let names: Vec<String> = active.iter().map(|e| e.name.clone()).collect();
-            bail!(
-                "--experiment: the store has no active experiment `{name}`{}",
-                crate::query::suggest::hint(name, &names)
-            );
-        }
-    }
-    Ok(active
-        .into_iter()
-        .filter(|e| wanted.is_empty() || wanted.contains(&e.name))
-        .collect())
+    super::choose(
+        active,
+        wanted,
+        |e| &e.name,
+        "--experiment: the store has no active experiment",
+    )
 }
 
 /// Reads a PostgreSQL store's active runs of the chosen experiments, in six queries whatever
@@ -215,30 +207,20 @@ pub async fn read(conn: &mut AsyncPgConnection, options: &MlflowOptions) -> Resu
 
 /// Reads a SQLite store (opened read-only) as `read` does a PostgreSQL one.
 pub fn read_sqlite(path: &Path, options: &MlflowOptions) -> Result<Read> {
-    use rusqlite::{Connection, OpenFlags};
-    crate::ingest::source::regular_file(path)?;
-    let conn = Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_ONLY)
-        .context("opening it")?;
-    let tables: i64 = conn
-        .query_row(
-            "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name IN \
-             ('experiments', 'runs', 'params', 'latest_metrics', 'tags', 'alembic_version')",
-            [],
-            |row| row.get(0),
-        )
-        .map_err(|_| anyhow!("not a SQLite database"))?;
-    if tables != 6 {
-        bail!(NOT_A_STORE);
-    }
+    let conn = super::open_sqlite(
+        path,
+        &[
+            "experiments",
+            "runs",
+            "params",
+            "latest_metrics",
+            "tags",
+            "alembic_version",
+        ],
+        NOT_A_STORE,
+    )?;
     let all = |sql: &str| -> Result<Vec<Vec<rusqlite::types::Value>>> {
-        let mut statement = conn.prepare(sql)?;
-        let width = statement.column_count();
-        let rows = statement.query_map([], |row| {
-            (0..width)
-                .map(|i| row.get(i))
-                .collect::<rusqlite::Result<Vec<_>>>()
-        })?;
-        Ok(rows.collect::<rusqlite::Result<_>>()?)
+        Ok(super::sqlite_rows(&conn, sql)?)
     };
     use rusqlite::types::Value as V;
     let text = |v: &V| match v {

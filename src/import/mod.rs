@@ -69,6 +69,72 @@ impl Read {
     }
 }
 
+/// The items `wanted` names by `name` (every one when it names none); a name no item has is
+/// an error saying `what` it is (`--study: the storage has no study`) with the close names.
+pub fn choose<T>(
+    items: Vec<T>,
+    wanted: &[String],
+    name: impl Fn(&T) -> &str,
+    what: &str,
+) -> anyhow::Result<Vec<T>> {
+    for asked in wanted {
+        if !items.iter().any(|item| name(item) == asked) {
+            let names: Vec<String> = items.iter().map(|i| name(i).to_owned()).collect();
+            anyhow::bail!(
+                "{what} `{asked}`{}",
+                crate::query::suggest::hint(asked, &names)
+            );
+        }
+    }
+    Ok(items
+        .into_iter()
+        .filter(|item| wanted.is_empty() || wanted.iter().any(|w| w == name(item)))
+        .collect())
+}
+
+/// Another tool's SQLite database, opened read-only: the file must be a SQLite database
+/// holding every table of `tables`, else `not_it` is the error.
+pub fn open_sqlite(
+    path: &std::path::Path,
+    tables: &[&str],
+    not_it: &str,
+) -> anyhow::Result<rusqlite::Connection> {
+    use rusqlite::{Connection, OpenFlags};
+    crate::ingest::source::regular_file(path)?;
+    let conn = Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_ONLY)
+        .map_err(|e| anyhow::anyhow!("opening it: {e}"))?;
+    let listed: Vec<String> = tables.iter().map(|t| format!("'{t}'")).collect();
+    let found: i64 = conn
+        .query_row(
+            &format!(
+                "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name IN ({})",
+                listed.join(", ")
+            ),
+            [],
+            |row| row.get(0),
+        )
+        .map_err(|_| anyhow::anyhow!("not a SQLite database"))?;
+    if found != tables.len() as i64 {
+        anyhow::bail!("{not_it}");
+    }
+    Ok(conn)
+}
+
+/// Every row `sql` gives, as SQLite's values.
+pub fn sqlite_rows(
+    conn: &rusqlite::Connection,
+    sql: &str,
+) -> rusqlite::Result<Vec<Vec<rusqlite::types::Value>>> {
+    let mut statement = conn.prepare(sql)?;
+    let width = statement.column_count();
+    let rows = statement.query_map([], |row| {
+        (0..width)
+            .map(|i| row.get(i))
+            .collect::<rusqlite::Result<Vec<_>>>()
+    })?;
+    rows.collect()
+}
+
 /// A non-finite value as the warning says it.
 pub fn not_finite_word(value: f64) -> &'static str {
     match value {

@@ -248,27 +248,14 @@ fn axis(param: &RawParam) -> Option<Value> {
     Some(Value::Object(axis))
 }
 
-/// The studies `wanted` names (every one when it names none); a name the storage lacks is an
-/// error listing the close ones.
-fn choose(studies: Vec<Study>, wanted: &[String]) -> Result<Vec<Study>> {
-    for name in wanted {
-        if !studies.iter().any(|s| &s.name == name) {
-            let names: Vec<String> = studies.iter().map(|s| s.name.clone()).collect();
-            bail!(
-                "--study: the storage has no study `{name}`{}",
-                crate::query::suggest::hint(name, &names)
-            );
-        }
-    }
-    Ok(studies
-        .into_iter()
-        .filter(|s| wanted.is_empty() || wanted.contains(&s.name))
-        .collect())
-}
-
 /// The run documents of the chosen studies' finished trials.
 pub fn convert(studies: Vec<Study>, options: &OptunaOptions) -> Result<Read> {
-    let studies = choose(studies, &options.studies)?;
+    let studies = super::choose(
+        studies,
+        &options.studies,
+        |s| &s.name,
+        "--study: the storage has no study",
+    )?;
     let mut read = Read::default();
     let mut none_choices = 0usize;
     let mut not_finite_steps = 0usize;

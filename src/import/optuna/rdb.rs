@@ -197,21 +197,11 @@ struct StudyTableCount {
 /// Reads a SQLite storage, opened read-only.
 pub fn read_sqlite(path: &Path) -> Result<Vec<Study>> {
     use rusqlite::types::Value as V;
-    use rusqlite::{Connection, OpenFlags};
-    crate::ingest::source::regular_file(path)?;
-    let conn = Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_ONLY)
-        .context("opening it")?;
-    let tables: i64 = conn
-        .query_row(
-            "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name IN \
-             ('studies', 'trials', 'alembic_version')",
-            [],
-            |row| row.get(0),
-        )
-        .map_err(|_| anyhow!("not a SQLite database"))?;
-    if tables != 3 {
-        bail!("{NOT_A_STORAGE}");
-    }
+    let conn = crate::import::open_sqlite(
+        path,
+        &["studies", "trials", "alembic_version"],
+        NOT_A_STORAGE,
+    )?;
     let revision: Option<String> = conn
         .query_row("SELECT version_num FROM alembic_version", [], |row| {
             row.get(0)
