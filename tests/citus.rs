@@ -809,3 +809,69 @@ async fn an_optuna_study_imports_ranks_and_deletes_on_citus_as_on_one_server() {
     assert_eq!(one, distributed);
     assert!(one["intermediate_values"].as_u64() > Some(0), "{one}");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_database_distributed_before_migration_17_takes_it() {
+    use diesel::{Connection, RunQueryDsl};
+    let Some(citus) = CitusDb::new().await else {
+        return;
+    };
+    let url = citus.url().to_owned();
+    let dir = "/migrations/2026-12-07-000017_keep_trials";
+    let read = |name: &str| {
+        std::fs::read_to_string(format!("{}{dir}/{name}", env!("CARGO_MANIFEST_DIR")))
+            .expect("the migration")
+    };
+    let (down, up) = (read("down.sql"), read("up.sql"));
+    // Back to migration 16 on the distributed database, then 17 again, as `btdb db migrate`
+    // applies it on Citus.
+    let tables = tokio::task::spawn_blocking(move || {
+        let mut conn = diesel::PgConnection::establish(&url).expect("connecting");
+        conn.transaction(|conn| {
+            btdb::db::migrate::apply_statementwise(conn, &[("down", &down)])?;
+            diesel::sql_query(
+                "DELETE FROM __diesel_schema_migrations WHERE version IN ('20261207000017', 'down')",
+            )
+            .execute(conn)?;
+            btdb::db::migrate::apply_statementwise(conn, &[("20261207000017", &up)])?;
+            Ok::<_, Box<dyn std::error::Error + Send + Sync>>(())
+        })
+        .expect("migration 17 on a distributed database");
+        #[derive(diesel::QueryableByName)]
+        struct Table {
+            #[diesel(sql_type = diesel::sql_types::Text)]
+            name: String,
+            #[diesel(sql_type = diesel::sql_types::Text)]
+            method: String,
+        }
+        diesel::sql_query(
+            "SELECT logicalrelid::text AS name, partmethod::text AS method FROM pg_dist_partition \
+             WHERE logicalrelid::text IN ('intermediate_values', 'metric_directions') ORDER BY 1",
+        )
+        .load::<Table>(&mut conn)
+        .expect("Citus's tables")
+        .into_iter()
+        .map(|t| (t.name, t.method))
+        .collect::<Vec<_>>()
+    })
+    .await
+    .expect("the migration thread");
+    // Distributed by hash (co-located with runs), and a reference table.
+    assert_eq!(
+        tables,
+        [
+            ("intermediate_values".to_owned(), "h".to_owned()),
+            ("metric_directions".to_owned(), "n".to_owned())
+        ]
+    );
+    let out = ok_at(
+        citus.url(),
+        &["import", "optuna", &fixture("real/optuna/journal.log")],
+    );
+    assert!(out.contains("recorded 64"), "{out}");
+    let ranked = answer(
+        citus.url(),
+        &["rank", "--metric", "max_drawdown", "--runs", "--top", "1"],
+    );
+    assert_eq!(ranked[0]["run"]["strategy"]["name"], "momentum_pareto");
+}

@@ -3,22 +3,28 @@
 -- trial's number in its sweep, when it started and finished, and the search space it was
 -- drawn from; the intermediate values it reported by step; and the direction in which a
 -- strategy's metric ranks, where a document says it (a study that minimises its
--- `max_drawdown`). Nullable columns: adding them rewrites
--- nothing.
+-- `max_drawdown`). Nullable columns: adding them rewrites nothing.
+
 ALTER TABLE runs DROP CONSTRAINT runs_status_check;
 ALTER TABLE runs ADD CONSTRAINT runs_status_check
     CHECK (status IN ('completed', 'failed', 'pruned'));
-ALTER TABLE runs ADD COLUMN trial bigint CHECK (trial >= 0);
+-- Columns first, then their checks: Citus adds no column with a constraint in one command.
+ALTER TABLE runs ADD COLUMN trial bigint;
+ALTER TABLE runs ADD CONSTRAINT runs_trial_check CHECK (trial >= 0);
 ALTER TABLE runs ADD COLUMN started_at timestamptz;
 ALTER TABLE runs ADD COLUMN finished_at timestamptz;
 ALTER TABLE runs ADD CONSTRAINT runs_trial_times_check CHECK (started_at <= finished_at);
 -- The directions the run's document declared, metric name → 'maximize' or 'minimize', kept
 -- so that `btdb export` writes the document back whole; metric_directions below is what
 -- ranking reads.
-ALTER TABLE runs ADD COLUMN directions jsonb CHECK (jsonb_typeof(directions) = 'object');
+ALTER TABLE runs ADD COLUMN directions jsonb;
+ALTER TABLE runs ADD CONSTRAINT runs_directions_check
+    CHECK (jsonb_typeof(directions) = 'object');
 -- The search space the run's parameters were drawn from (an Optuna trial's distributions),
 -- parameter → its range or choices: a sweep's axes, as wide as its runs' spaces.
-ALTER TABLE runs ADD COLUMN search_space jsonb CHECK (jsonb_typeof(search_space) = 'object');
+ALTER TABLE runs ADD COLUMN search_space jsonb;
+ALTER TABLE runs ADD CONSTRAINT runs_search_space_check
+    CHECK (jsonb_typeof(search_space) = 'object');
 
 -- Partial index, as runs_failed_id_idx: `btdb runs --status pruned` walks the pruned runs
 -- only, however many completed runs there are.

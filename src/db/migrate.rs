@@ -81,6 +81,10 @@ type MigrationError = Box<dyn std::error::Error + Send + Sync>;
 /// does: on Citus a statement it cannot run (a trigger on a distributed table, a unique
 /// constraint without the distribution column) is named in the error. Run inside the
 /// migration transaction, so that such an error leaves the schema as it was.
+///
+/// Over one connection per node: Citus refuses DDL on a reference table (a new foreign key to
+/// `strategies`) in a transaction that changed a distributed table over parallel connections,
+/// as an earlier migration of the same transaction may have.
 pub fn apply_statementwise<C>(
     conn: &mut C,
     pending: &[(&str, &str)],
@@ -88,6 +92,7 @@ pub fn apply_statementwise<C>(
 where
     C: diesel::Connection<Backend = diesel::pg::Pg>,
 {
+    conn.batch_execute("SET LOCAL citus.multi_shard_modify_mode TO 'sequential'")?;
     for (version, sql) in pending {
         for statement in super::statements::split(sql) {
             conn.batch_execute(statement).map_err(|e| {
