@@ -79,6 +79,7 @@ fn record(c: &mut Criterion) {
                     fail_fast: true,
                     sweep: None,
                     max_document: 64 << 20,
+                    replace: false,
                 };
                 let began = Instant::now();
                 let summary = ingest::record(&writers, &inputs, &options, &|_| {}, &mut |_| {})

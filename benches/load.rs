@@ -191,6 +191,7 @@ async fn run() -> Result<()> {
                     fail_fast: false,
                     sweep: None,
                     max_document: 64 << 20,
+                    replace: false,
                 };
                 let began = Instant::now();
                 let summary = ingest::record(

@@ -167,3 +167,85 @@ async fn a_server_failing_every_run_alike_is_said_once_with_the_count() {
         "error: 150 of 150 runs failed; nothing of those runs was written"
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn replace_records_a_run_in_place_of_the_other_content_its_key_had() {
+    let db = TestDb::new().await;
+    let first = r#"{"run_key": "k2", "strategy": "s", "dataset": "D", "params": {"fast": 1},
+        "metrics": {"custom.x": 1}, "equity": [["2024-01-01T00:00:00Z", 100], ["2024-01-02T00:00:00Z", 90]],
+        "trades": [{"symbol": "A", "side": "long", "quantity": "1", "entry_time": "2024-01-01T00:00:00Z",
+                    "entry_price": "10", "exit_time": "2024-01-02T00:00:00Z", "exit_price": "9"}]}"#;
+    let second = RUN.replace("k1", "k2");
+    let json = |out: &std::process::Output| -> serde_json::Value {
+        serde_json::from_slice(&out.stdout).expect("a JSON answer")
+    };
+    assert!(btdb(&db, &["record", "-"], Some(first)).status.success());
+    let old = json(&btdb(
+        &db,
+        &["--format", "json", "show", "--key", "k2"],
+        None,
+    ));
+    // Without --replace: refused, saying how to replace it.
+    let refused = btdb(&db, &["record", "-"], Some(&second));
+    assert_eq!(refused.status.code(), Some(1));
+    let err = text(&refused.stderr);
+    assert!(
+        err.contains("already recorded with different content"),
+        "{err}"
+    );
+    assert!(
+        err.contains("--replace records this run in its place"),
+        "{err}"
+    );
+    // With it: the run is the second document's, with nothing left of the first.
+    let out = btdb(
+        &db,
+        &["--format", "json", "record", "-", "--replace"],
+        Some(&second),
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let summary = json(&out);
+    assert_eq!(
+        (summary["replaced"].as_u64(), summary["recorded"].as_u64()),
+        (Some(1), Some(0))
+    );
+    let new = json(&btdb(
+        &db,
+        &["--format", "json", "show", "--key", "k2"],
+        None,
+    ));
+    assert_ne!(new["id"], old["id"]);
+    assert_eq!(new["metrics"]["custom.x"], 0.25);
+    assert_eq!(new["n_trades"], 0);
+    assert_eq!(new["n_equity_points"], 3);
+    assert_eq!(new["params"], serde_json::json!({}));
+    let gone = btdb(&db, &["show", &old["id"].to_string()], None);
+    assert!(!gone.status.success());
+    let runs = json(&btdb(&db, &["--format", "json", "runs"], None));
+    assert_eq!(runs["runs"].as_array().map(Vec::len), Some(1));
+    // Rankings know only the new run's value.
+    for by in ["best", "mean", "count"] {
+        let ranked = json(&btdb(
+            &db,
+            &[
+                "--format", "json", "rank", "--metric", "custom.x", "--by", by,
+            ],
+            None,
+        ));
+        let want = if by == "count" { 1.0 } else { 0.25 };
+        assert_eq!(
+            ranked[0]["score"].as_f64(),
+            Some(want),
+            "--by {by}: {ranked}"
+        );
+        assert_eq!(ranked[0]["runs"], 1, "--by {by}: {ranked}");
+    }
+    // The same document again is the same run: nothing to replace.
+    let again = json(&btdb(
+        &db,
+        &["--format", "json", "record", "-", "--replace"],
+        Some(&second),
+    ));
+    assert_eq!(again["already_present"], 1);
+    assert_eq!(again["replaced"], 0);
+}

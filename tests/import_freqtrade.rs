@@ -492,3 +492,71 @@ async fn one_bad_path_among_many_is_said_and_the_others_import() {
         .map(|s| s.len());
     assert_eq!(runs["runs"].as_array().map(Vec::len), recorded);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_backtest_without_trades_ranks_flat_and_replace_mends_an_earlier_import() {
+    let db = TestDb::new().await;
+    let dir = common::scratch_dir("freqtrade-flat");
+    // A real result with its trades taken out: its strategies traded nothing.
+    let real = &zips()[0];
+    let mut result = json(&result_text(real));
+    for stats in result["strategy"]
+        .as_object_mut()
+        .expect("strategies")
+        .values_mut()
+    {
+        stats["trades"] = serde_json::json!([]);
+    }
+    let stem = real.file_stem().and_then(|s| s.to_str()).expect("stem");
+    let file = dir.join(format!("{stem}.json"));
+    std::fs::write(&file, result.to_string()).expect("write");
+    let path = file.to_str().expect("path");
+    // As an earlier btdb imported it: a curve of one point, and so no figures of its own.
+    let documents: Vec<Value> = ok(&db, &["import", "freqtrade", path, "--dry-run"])
+        .lines()
+        .map(json)
+        .collect();
+    let earlier: Vec<String> = documents
+        .iter()
+        .map(|doc| {
+            let mut doc = doc.clone();
+            doc["equity"].as_array_mut().expect("curve").truncate(1);
+            doc["metrics"]
+                .as_object_mut()
+                .expect("metrics")
+                .remove("n_trades");
+            doc.to_string()
+        })
+        .collect();
+
+    let out = btdb(&db, &["record", "-"], Some(&earlier.join("\n")));
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    // Importing it now is refused, saying how to replace what is there.
+    let out = btdb(&db, &["import", "freqtrade", path], None);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        text(&out.stderr).contains("--replace records this run in its place"),
+        "{}",
+        text(&out.stderr)
+    );
+    let replaced = json(&ok(
+        &db,
+        &["import", "freqtrade", path, "--replace", "--format", "json"],
+    ));
+    assert_eq!(replaced["replaced"].as_u64(), Some(documents.len() as u64));
+    for doc in &documents {
+        let key = doc["run_key"].as_str().expect("key");
+        let run = json(&ok(&db, &["show", "--key", key, "--format", "json"]));
+        for metric in ["total_return", "max_drawdown", "n_trades"] {
+            assert_eq!(
+                run["metrics"][metric].as_f64(),
+                Some(0.0),
+                "{key}: {metric}"
+            );
+        }
+        assert_eq!(
+            run["n_equity_points"], 2,
+            "{key}: start and end of the backtest"
+        );
+    }
+}

@@ -55,6 +55,7 @@ pub async fn run(args: Args, global: &GlobalArgs) -> Result<()> {
         fail_fast: false,
         sweep: None,
         max_document: 64 << 20,
+        replace: false,
     };
     let folder = runs_folder.clone();
     let summary: Summary = tokio::task::spawn_blocking(move || {

@@ -63,6 +63,7 @@ pub async fn run(args: Args, global: &GlobalArgs) -> Result<()> {
             fail_fast: false,
             sweep: None,
             max_document: 64 << 20,
+            replace: false,
         };
         return record_and_report(vec![spec.into_input()], options, global).await;
     }

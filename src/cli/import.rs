@@ -20,6 +20,12 @@ use crate::report;
 pub struct Args {
     #[command(subcommand)]
     pub source: Source,
+
+    /// Replace a run recorded under the same key with other content (one an earlier btdb
+    /// imported otherwise, say) by this reading, instead of refusing it: the old run and its
+    /// rows are deleted, and the new one recorded, in one transaction.
+    #[arg(long, global = true)]
+    pub replace: bool,
 }
 
 #[derive(Debug, clap::Subcommand)]
@@ -138,14 +144,15 @@ pub struct FreqtradeArgs {
 }
 
 pub async fn run(args: Args, global: &GlobalArgs) -> Result<()> {
+    let replace = args.replace;
     match args.source {
-        Source::Freqtrade(args) => import_freqtrade(args, global).await,
-        Source::Mlflow(args) => import_mlflow(args, global).await,
-        Source::Optuna(args) => import_optuna(args, global).await,
+        Source::Freqtrade(args) => import_freqtrade(args, replace, global).await,
+        Source::Mlflow(args) => import_mlflow(args, replace, global).await,
+        Source::Optuna(args) => import_optuna(args, replace, global).await,
     }
 }
 
-async fn import_optuna(args: OptunaArgs, global: &GlobalArgs) -> Result<()> {
+async fn import_optuna(args: OptunaArgs, replace: bool, global: &GlobalArgs) -> Result<()> {
     let storage = optuna::storage(&args.storage)?;
     let shown = optuna::shown(&storage);
     if args.trial.is_some() && args.study.len() != 1 {
@@ -202,19 +209,19 @@ async fn import_optuna(args: OptunaArgs, global: &GlobalArgs) -> Result<()> {
         read.warn();
         let documents = vec![(format!("optuna {shown}"), read.documents)];
         let Some(seconds) = args.watch else {
-            return record_documents(documents, args.dry_run, global).await;
+            return record_documents(documents, args.dry_run, replace, global).await;
         };
         // A round with no finished trial yet is not an error while watching.
         if documents[0].1.is_empty() {
             tracing::info!("no finished trial yet");
         } else {
-            record_documents(documents, false, global).await?;
+            record_documents(documents, false, replace, global).await?;
         }
         tokio::time::sleep(Duration::from_secs_f64(seconds)).await;
     }
 }
 
-async fn import_mlflow(args: MlflowArgs, global: &GlobalArgs) -> Result<()> {
+async fn import_mlflow(args: MlflowArgs, replace: bool, global: &GlobalArgs) -> Result<()> {
     let store = mlflow::store(&args.tracking_uri)?;
     let options = mlflow::MlflowOptions {
         experiments: args.experiment,
@@ -240,7 +247,7 @@ async fn import_mlflow(args: MlflowArgs, global: &GlobalArgs) -> Result<()> {
         }
     };
     read.warn();
-    record_documents(vec![(name, read.documents)], args.dry_run, global).await
+    record_documents(vec![(name, read.documents)], args.dry_run, replace, global).await
 }
 
 /// The run document `--attach` names: one JSON object, from a file or standard input.
@@ -308,6 +315,7 @@ async fn leave_attached(read: &mut import::Read, global: &GlobalArgs) -> Result<
 async fn record_documents(
     groups: Vec<(String, Vec<Value>)>,
     dry_run: bool,
+    replace: bool,
     global: &GlobalArgs,
 ) -> Result<()> {
     let converted: Vec<(String, String)> = groups
@@ -339,11 +347,12 @@ async fn record_documents(
         fail_fast: false,
         sweep: None,
         max_document: 64 << 20,
+        replace,
     };
     record_and_report(inputs, options, global).await
 }
 
-async fn import_freqtrade(args: FreqtradeArgs, global: &GlobalArgs) -> Result<()> {
+async fn import_freqtrade(args: FreqtradeArgs, replace: bool, global: &GlobalArgs) -> Result<()> {
     let (files, mut refused) = freqtrade::expand(&args.paths);
     let unexpanded = refused.len();
     let mut converted = Vec::new();
@@ -374,7 +383,7 @@ async fn import_freqtrade(args: FreqtradeArgs, global: &GlobalArgs) -> Result<()
         .map(|runs| (runs.file.display().to_string(), runs.documents))
         .collect();
     if groups.iter().any(|(_, documents)| !documents.is_empty()) {
-        record_documents(groups, args.dry_run, global).await?;
+        record_documents(groups, args.dry_run, replace, global).await?;
     }
     if !refused.is_empty() {
         bail!(

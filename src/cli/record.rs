@@ -36,6 +36,12 @@ pub struct Args {
     #[arg(long)]
     pub fail_fast: bool,
 
+    /// Replace a run recorded under the same key with other content by this document,
+    /// instead of refusing it: the old run and its rows are deleted, and the new one recorded,
+    /// in one transaction (with a new id).
+    #[arg(long)]
+    pub replace: bool,
+
     /// Largest single document (one line of JSON Lines) accepted, in MiB.
     #[arg(long, value_name = "MIB", default_value_t = 64, value_parser = clap::value_parser!(u32).range(1..=4096))]
     pub max_document_size: u32,
@@ -48,6 +54,7 @@ pub async fn run(args: Args, global: &GlobalArgs) -> Result<()> {
         fail_fast: args.fail_fast,
         sweep: args.sweep,
         max_document: args.max_document_size as usize * (1 << 20),
+        replace: args.replace,
     };
     record_and_report(inputs, options, global).await
 }

@@ -30,6 +30,9 @@ pub struct RecordOptions {
     pub sweep: Option<String>,
     /// The largest document accepted, in bytes.
     pub max_document: usize,
+    /// A run recorded under the same key with other content is replaced (deleted with its
+    /// rows, and this one recorded, in one transaction) instead of refused.
+    pub replace: bool,
 }
 
 /// What happened to one document.
@@ -41,6 +44,12 @@ pub enum Outcome {
         id: RunId,
     },
     AlreadyPresent {
+        origin: Origin,
+        run_key: String,
+        id: RunId,
+    },
+    /// Recorded in place of the run its key had (`replace`).
+    Replaced {
         origin: Origin,
         run_key: String,
         id: RunId,
@@ -61,6 +70,8 @@ pub struct Summary {
     pub recorded: u64,
     pub already_present: u64,
     pub failed: u64,
+    /// Runs recorded in place of the other content their key had (`replace`).
+    pub replaced: u64,
     pub failures: Vec<Failure>,
 }
 
@@ -70,6 +81,7 @@ impl Summary {
         match outcome {
             Outcome::Recorded { .. } => self.recorded += 1,
             Outcome::AlreadyPresent { .. } => self.already_present += 1,
+            Outcome::Replaced { .. } => self.replaced += 1,
             Outcome::Failed(failure) => {
                 self.failed += 1;
                 self.failures.push(failure.clone());
@@ -224,7 +236,7 @@ pub fn record(
             runs(abandoned),
         ));
     }
-    if summary.recorded > 0 {
+    if summary.recorded + summary.replaced > 0 {
         fold(writers);
     }
     Ok(summary)
@@ -304,7 +316,7 @@ fn process(
         }
     }
     let runs: Vec<&ValidRun> = valid.iter().map(|(_, _, run)| run).collect();
-    let written = write::write_group(conn, &runs, parents, layout);
+    let written = write::write_group(conn, &runs, parents, layout, options.replace);
     let mut lost = None;
     for ((i, origin, run), result) in valid.into_iter().zip(written) {
         outcomes[i] = Some(match result {
@@ -314,6 +326,11 @@ fn process(
                 id,
             },
             Ok(Written::AlreadyPresent(id)) => Outcome::AlreadyPresent {
+                origin,
+                run_key: run.run_key,
+                id,
+            },
+            Ok(Written::Replaced(id)) => Outcome::Replaced {
                 origin,
                 run_key: run.run_key,
                 id,

@@ -27,12 +27,15 @@ pub enum Written {
     Recorded(RunId),
     /// The same run (same key, same content) was there already; nothing was written.
     AlreadyPresent(RunId),
+    /// The key had other content, which this run replaced (`--replace`).
+    Replaced(RunId),
 }
 
 #[derive(Debug, thiserror::Error)]
 pub enum WriteError {
     #[error(
-        "run_key `{key}` is already recorded with different content{}; nothing written",
+        "run_key `{key}` is already recorded with different content{}; nothing written \
+         (--replace records this run in its place)",
         field.as_ref().map(|f| format!(" (first difference: {f})")).unwrap_or_default()
     )]
     Conflict { key: String, field: Option<String> },
@@ -201,6 +204,7 @@ pub fn write_group(
     runs: &[&ValidRun],
     parents: &mut Parents,
     layout: Layout,
+    replace: bool,
 ) -> Vec<Result<Written, WriteError>> {
     let mut keys: Vec<&str> = runs.iter().map(|r| r.run_key.as_str()).collect();
     keys.sort_unstable();
@@ -208,7 +212,7 @@ pub fn write_group(
     // committed, as it would be in a later group.
     let repeated = keys.windows(2).any(|w| w[0] == w[1]);
     if runs.len() > 1 && !repeated {
-        match write_together(conn, runs, parents, layout) {
+        match write_together(conn, runs, parents, layout, replace) {
             Ok(outcomes) => return outcomes,
             Err(e) => tracing::debug!(
                 "a group of {} runs was not recorded ({e}); recording them one by one",
@@ -217,7 +221,7 @@ pub fn write_group(
         }
     }
     runs.iter()
-        .map(|run| write_run(conn, run, parents, layout))
+        .map(|run| write_run(conn, run, parents, layout, replace))
         .collect()
 }
 
@@ -227,12 +231,13 @@ pub fn write_run(
     run: &ValidRun,
     parents: &mut Parents,
     layout: Layout,
+    replace: bool,
 ) -> Result<Written, WriteError> {
     let mut attempts = 0;
     let mut pruned = 0;
     loop {
-        if let Some(found) = existing(conn, run, layout)? {
-            return found;
+        if let Some((id, found)) = existing(conn, run, layout)? {
+            return replaced_if_asked(conn, run, id, found, parents, layout, replace);
         }
         parents.resolve(conn, &[run])?;
         if let Some(conflict) = parents.conflict(run) {
@@ -266,6 +271,7 @@ fn write_together(
     runs: &[&ValidRun],
     parents: &mut Parents,
     layout: Layout,
+    replace: bool,
 ) -> QueryResult<Vec<Result<Written, WriteError>>> {
     let keys: Vec<&str> = runs.iter().map(|r| r.run_key.as_str()).collect();
     let found: HashMap<String, (RunId, Vec<u8>)> = Run::found(conn, &keys, layout)?
@@ -303,30 +309,62 @@ fn write_together(
     let mut outcomes = Vec::with_capacity(runs.len());
     for run in runs {
         let outcome = if let Some((id, hash)) = found.get(&run.run_key) {
-            compare(conn, run, *id, hash)
+            let compared = compare(conn, run, *id, hash);
+            replaced_if_asked(conn, run, *id, compared, parents, layout, replace)
         } else if let Some(conflict) = refused.remove(run.run_key.as_str()) {
             Err(conflict)
         } else if let Some(id) = recorded.remove(run.run_key.as_str()) {
             Ok(Written::Recorded(id))
         } else {
             // Committed by another recorder meanwhile: compared like any run found.
-            write_run(conn, run, parents, layout)
+            write_run(conn, run, parents, layout, replace)
         };
         outcomes.push(outcome);
     }
     Ok(outcomes)
 }
 
+/// The stored run under `run`'s key, if any, compared with it.
+#[allow(clippy::type_complexity)]
 fn existing(
     conn: &mut PgConnection,
     run: &ValidRun,
     layout: Layout,
-) -> QueryResult<Option<Result<Written, WriteError>>> {
+) -> QueryResult<Option<(RunId, Result<Written, WriteError>)>> {
     let found = Run::found(conn, &[run.run_key.as_str()], layout)?;
     Ok(found
         .into_iter()
         .next()
-        .map(|(_, id, hash)| compare(conn, run, id, &hash)))
+        .map(|(_, id, hash)| (id, compare(conn, run, id, &hash))))
+}
+
+/// A comparison's outcome, or, when it found other content under the key and `replace` asks
+/// for it, the stored run `old` replaced by `run`: deleted with its rows, and `run` recorded,
+/// in one transaction (a new id; the key stays).
+fn replaced_if_asked(
+    conn: &mut PgConnection,
+    run: &ValidRun,
+    old: RunId,
+    compared: Result<Written, WriteError>,
+    parents: &mut Parents,
+    layout: Layout,
+    replace: bool,
+) -> Result<Written, WriteError> {
+    if !(replace && matches!(compared, Err(WriteError::Conflict { .. }))) {
+        return compared;
+    }
+    parents.resolve(conn, &[run])?;
+    if let Some(conflict) = parents.conflict(run) {
+        return Err(conflict);
+    }
+    let inserted = conn.transaction(|conn| {
+        crate::query::delete::remove_blocking(conn, old, layout)?;
+        insert(conn, &[run], parents, layout)
+    })?;
+    match inserted.into_iter().next().flatten() {
+        Some(id) => Ok(Written::Replaced(id)),
+        None => Err(WriteError::Raced(run.run_key.clone())),
+    }
 }
 
 /// The same run again, or the same key with other content, named by the first field in which

@@ -97,6 +97,69 @@ pub async fn delete(
     }
 }
 
+/// The tables whose rows belong to a run, deleted with it.
+const OWNED: [&str; 4] = ["metrics", "trades", "equity_points", "intermediate_values"];
+
+/// Deletes `table`'s rows of the runs bound as `$1`.
+fn delete_owned(table: &str) -> String {
+    format!("DELETE FROM {table} t USING unnest($1::bigint[]) AS d(id) WHERE t.run_id = d.id")
+}
+
+/// Deletes run `id` and its rows on the recorder's blocking connection, inside the transaction
+/// that records its replacement (`btdb record --replace`). On one server the triggers note
+/// the ranking groups it leaves; on Citus its key is freed and its group noted here, as
+/// recording notes the groups it adds.
+pub fn remove_blocking(
+    conn: &mut diesel::PgConnection,
+    id: RunId,
+    layout: Layout,
+) -> QueryResult<()> {
+    use diesel::RunQueryDsl as Blocking;
+    for table in OWNED {
+        Blocking::execute(
+            diesel::sql_query(delete_owned(table)).bind::<Array<BigInt>, _>(vec![id.0]),
+            conn,
+        )?;
+    }
+    #[derive(QueryableByName)]
+    struct Gone {
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        run_key: String,
+        #[diesel(sql_type = BigInt)]
+        strategy_id: i64,
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        dataset: String,
+        #[diesel(sql_type = diesel::sql_types::Bool)]
+        completed: bool,
+    }
+    let gone: Vec<Gone> = Blocking::load(
+        diesel::sql_query(
+            "DELETE FROM runs WHERE id = $1 \
+             RETURNING run_key, strategy_id, dataset, status = 'completed' AS completed",
+        )
+        .bind::<BigInt, _>(id.0),
+        conn,
+    )?;
+    if layout == Layout::Distributed {
+        for run in &gone {
+            Blocking::execute(
+                diesel::sql_query("DELETE FROM run_keys WHERE run_key = $1")
+                    .bind::<diesel::sql_types::Text, _>(&run.run_key),
+                conn,
+            )?;
+        }
+        let groups: Vec<(crate::models::StrategyId, &str)> = gone
+            .iter()
+            .filter(|r| r.completed)
+            .map(|r| (crate::models::StrategyId(r.strategy_id), r.dataset.as_str()))
+            .collect();
+        if !groups.is_empty() {
+            super::summary::note_blocking(conn, &groups)?;
+        }
+    }
+    Ok(())
+}
+
 #[derive(QueryableByName)]
 struct Gone {
     #[diesel(sql_type = BigInt)]
@@ -118,16 +181,15 @@ async fn remove(
     ids: &[i64],
     prune: bool,
 ) -> diesel::QueryResult<Removed> {
-    let owned = |table: &str| {
-        diesel::sql_query(format!(
-            "DELETE FROM {table} t USING unnest($1::bigint[]) AS d(id) WHERE t.run_id = d.id"
-        ))
-        .bind::<Array<BigInt>, _>(ids.to_vec())
+    let owned =
+        |table: &str| diesel::sql_query(delete_owned(table)).bind::<Array<BigInt>, _>(ids.to_vec());
+    let [metrics, trades, equity_points, intermediate_values] = {
+        let mut counts = [0u64; 4];
+        for (count, table) in counts.iter_mut().zip(OWNED) {
+            *count = owned(table).execute(conn).await? as u64;
+        }
+        counts
     };
-    let metrics = owned("metrics").execute(conn).await? as u64;
-    let trades = owned("trades").execute(conn).await? as u64;
-    let equity_points = owned("equity_points").execute(conn).await? as u64;
-    let intermediate_values = owned("intermediate_values").execute(conn).await? as u64;
     let gone: Gone = diesel::sql_query(
         "WITH gone AS (
              DELETE FROM runs r USING unnest($1::bigint[]) AS d(id) WHERE r.id = d.id

@@ -19,10 +19,15 @@ pub fn summary(format: Format, summary: &Summary) -> anyhow::Result<()> {
     })
 }
 
-/// The counts in one line, for people (the summary and the progress bar).
+/// The counts in one line, for people (the summary and the progress bar); runs replaced
+/// (`--replace`) are said when there are some.
 pub fn describe(summary: &Summary) -> String {
-    format!(
+    let mut line = format!(
         "recorded {}, already present {}, failed {}",
         summary.recorded, summary.already_present, summary.failed
-    )
+    );
+    if summary.replaced > 0 {
+        line.push_str(&format!(", replaced {}", summary.replaced));
+    }
+    line
 }

@@ -14,6 +14,7 @@ pub fn options() -> RecordOptions {
         fail_fast: false,
         sweep: None,
         max_document: 64 << 20,
+        replace: false,
     }
 }
 

@@ -320,7 +320,13 @@ fn run(
         converted.push(doc);
         closes.push((close, profit));
     }
-    let equity = curve(start, &starting, closes);
+    let mut equity = curve(start, &starting, closes);
+    // A backtest without a trade held its balance from start to end: a flat curve, so that
+    // its returns and drawdown are 0 like any run's, not missing.
+    let flat = converted.is_empty() && end > start;
+    if flat {
+        equity.push((end, starting.clone()));
+    }
     let years = (end - start).num_seconds() as f64 / (365.25 * 86_400.0);
 
     let mut document = Map::new();
@@ -354,7 +360,12 @@ fn run(
         document.insert("sweep".into(), json!(sweep));
     }
     document.insert("tags".into(), json!(["freqtrade"]));
-    document.insert("metrics".into(), Value::Object(figures(stats)));
+    let mut metrics = figures(stats);
+    if flat {
+        // btdb counts trades from the trades; a run without any has none to count.
+        metrics.insert("n_trades".into(), json!(0));
+    }
+    document.insert("metrics".into(), Value::Object(metrics));
     document.insert("trades".into(), Value::Array(converted));
     document.insert(
         "equity".into(),
