@@ -875,3 +875,37 @@ async fn a_database_distributed_before_migration_17_takes_it() {
     );
     assert_eq!(ranked[0]["run"]["strategy"]["name"], "momentum_pareto");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_run_is_replaced_on_citus_as_on_one_server() {
+    let Some(citus) = CitusDb::new().await else {
+        return;
+    };
+    let single = TestDb::new().await;
+    let run = |x: u32| {
+        format!(
+            r#"{{"run_key": "k", "strategy": "s", "dataset": "D", "metrics": {{"sharpe": {x}}},
+                "equity": [["2024-01-01T00:00:00Z", 100], ["2024-01-02T00:00:00Z", 10{x}]]}}"#
+        )
+    };
+    for url in [single.url(), citus.url()] {
+        let out = btdb_at(url, &["record", "-"], Some(&run(1)));
+        assert!(out.status.success(), "{}", text(&out.stderr));
+        for x in [2, 3] {
+            let out = btdb_at(url, &["record", "-", "--replace"], Some(&run(x)));
+            let said = text(&out.stdout);
+            assert!(said.contains("replaced 1"), "{said}");
+        }
+    }
+    assert_same_answers(
+        single.url(),
+        citus.url(),
+        &[
+            vec!["show", "--key", "k"],
+            vec!["rank", "--metric", "sharpe", "--by", "count"],
+            vec!["runs"],
+        ],
+    );
+    let ranked = answer(citus.url(), &["rank", "--metric", "sharpe"]);
+    assert_eq!(ranked[0]["score"].as_f64(), Some(3.0), "{ranked}");
+}
