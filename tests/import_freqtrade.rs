@@ -560,3 +560,79 @@ async fn a_backtest_without_trades_ranks_flat_and_replace_mends_an_earlier_impor
         );
     }
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_strategy_without_a_parameter_file_has_its_defaults_and_a_zip_reads_as_unzipped() {
+    let db = TestDb::new().await;
+    // The strategy-list result (SmaCross and RsiRevert, no parameter file): each run has the
+    // defaults its strategy's source declares (tests/fixtures/real/freqtrade/strategies).
+    let listed = zips()
+        .into_iter()
+        .find(|zip| {
+            json(&result_text(zip))["strategy"]
+                .as_object()
+                .is_some_and(|s| s.len() == 2)
+        })
+        .expect("the strategy-list result");
+    let path = listed.to_str().expect("path");
+    let zipped: Vec<Value> = ok(&db, &["import", "freqtrade", path, "--dry-run"])
+        .lines()
+        .map(json)
+        .collect();
+    let by_strategy = |name: &str| {
+        zipped
+            .iter()
+            .find(|d| d["strategy"] == name)
+            .unwrap_or_else(|| panic!("a run of {name}"))
+    };
+    assert_eq!(by_strategy("SmaCross")["params"]["fast"], 10);
+    assert_eq!(by_strategy("SmaCross")["params"]["slow"], 60);
+    assert_eq!(by_strategy("RsiRevert")["params"]["low"], 30);
+    assert_eq!(by_strategy("RsiRevert")["params"]["high"], 70);
+
+    // The same result unzipped, its files side by side: the same run documents.
+    let dir = common::scratch_dir("freqtrade-unzipped");
+    let mut archive =
+        zip::ZipArchive::new(std::fs::File::open(&listed).expect("zip")).expect("zip");
+    archive.extract(&dir).expect("unzipping");
+    let stem = listed.file_stem().and_then(|s| s.to_str()).expect("stem");
+    let plain = dir.join(format!("{stem}.json"));
+    let unzipped: Vec<Value> = ok(
+        &db,
+        &[
+            "import",
+            "freqtrade",
+            plain.to_str().expect("path"),
+            "--dry-run",
+        ],
+    )
+    .lines()
+    .map(json)
+    .collect();
+    assert_eq!(unzipped, zipped);
+    // And the folder it lies in: the result, not its strategies' files beside it.
+    let folder: Vec<Value> = ok(
+        &db,
+        &[
+            "import",
+            "freqtrade",
+            dir.to_str().expect("path"),
+            "--dry-run",
+        ],
+    )
+    .lines()
+    .map(json)
+    .collect();
+    assert_eq!(folder, zipped);
+
+    // The 25-pair backtest ran SmaCross without a parameter file too.
+    let many = ok(&db, &["import", "freqtrade", MANY_PAIRS, "--dry-run"]);
+    let doc = json(many.lines().next().expect("a run"));
+    assert_eq!(
+        (
+            doc["params"]["fast"].as_i64(),
+            doc["params"]["slow"].as_i64()
+        ),
+        (Some(10), Some(60))
+    );
+}

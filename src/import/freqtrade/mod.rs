@@ -15,6 +15,7 @@ use bigdecimal::BigDecimal;
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde_json::{Map, Number, Value, json};
 
+mod defaults;
 pub mod hyperopt;
 
 /// Freqtrade's summary figures kept beside btdb's, as `freqtrade.NAME`.
@@ -159,11 +160,12 @@ pub fn convert(path: &Path, sweep: Option<&str>) -> Result<Converted> {
     }
     let shown = path.display().to_string();
     crate::ingest::source::regular_file(path).map_err(|e| anyhow!("{shown}: {e:#}"))?;
-    let (result, parameter_files) = if path.extension().is_some_and(|e| e == "zip") {
+    let zipped = path.extension().is_some_and(|e| e == "zip");
+    let (result, kept) = if zipped {
         read_zip(path).map_err(|e| anyhow!("{shown}: {e:#}"))?
     } else {
         let text = std::fs::read_to_string(path).with_context(|| format!("reading `{shown}`"))?;
-        (text, BTreeMap::new())
+        (text, Strategies::default())
     };
     let result: Value = serde_json::from_str(&result)
         .map_err(|e| anyhow!("{shown}: not a Freqtrade backtest result: {e}"))?;
@@ -183,10 +185,18 @@ pub fn convert(path: &Path, sweep: Option<&str>) -> Result<Converted> {
                  `strategy_comparison` array); {KNOWN_FORMAT}"
             )
         })?;
+    let kept = if zipped {
+        kept
+    } else {
+        beside(path, &strategies.keys().collect::<Vec<_>>())?
+    };
     let mut documents = Vec::with_capacity(strategies.len());
     for (name, stats) in strategies {
-        let params = parameter_files.get(name);
-        let document = run(name, stats, params, sweep)
+        let saved = Saved {
+            parameter_file: kept.parameter_files.get(name),
+            source: kept.sources.get(name).map(String::as_str),
+        };
+        let document = run(name, stats, saved, sweep)
             .map_err(|e| anyhow!("{shown}: strategy.{name}.{e:#}"))?;
         documents.push(document);
     }
@@ -197,9 +207,17 @@ pub fn convert(path: &Path, sweep: Option<&str>) -> Result<Converted> {
     })
 }
 
+/// What a result keeps of each strategy beside its statistics: its parameter file
+/// (`NAME_STRATEGY.json`) and its source (`NAME_STRATEGY.py`), by strategy.
+#[derive(Debug, Default)]
+struct Strategies {
+    parameter_files: BTreeMap<String, Value>,
+    sources: BTreeMap<String, String>,
+}
+
 /// The result JSON inside a zip (`NAME.json` in `NAME.zip`, or its one result entry when the
-/// zip was renamed), and the strategies' parameter files (`NAME_STRATEGY.json`) by strategy.
-fn read_zip(path: &Path) -> Result<(String, BTreeMap<String, Value>)> {
+/// zip was renamed), and what the zip keeps of its strategies.
+fn read_zip(path: &Path) -> Result<(String, Strategies)> {
     let file = File::open(path).context("opening it")?;
     let mut archive = zip::ZipArchive::new(file).context("not a zip file")?;
     let names: Vec<String> = archive
@@ -236,22 +254,51 @@ fn read_zip(path: &Path) -> Result<(String, BTreeMap<String, Value>)> {
     };
     let text = read(&mut archive, &result)?;
     let prefix = format!("{}_", result.trim_end_matches(".json"));
-    let mut parameter_files = BTreeMap::new();
+    let mut strategies = Strategies::default();
     for name in &names {
-        let Some(strategy) = name
-            .strip_prefix(&prefix)
-            .and_then(|rest| rest.strip_suffix(".json"))
-        else {
+        let Some(rest) = name.strip_prefix(&prefix) else {
             continue;
         };
-        if strategy == "config" {
-            continue;
+        if let Some(strategy) = rest.strip_suffix(".json").filter(|s| *s != "config") {
+            let params: Value = serde_json::from_str(&read(&mut archive, name)?)
+                .map_err(|e| anyhow!("{name} inside: not JSON: {e}"))?;
+            strategies
+                .parameter_files
+                .insert(strategy.to_owned(), params);
+        } else if let Some(strategy) = rest.strip_suffix(".py") {
+            strategies
+                .sources
+                .insert(strategy.to_owned(), read(&mut archive, name)?);
         }
-        let params: Value = serde_json::from_str(&read(&mut archive, name)?)
-            .map_err(|e| anyhow!("{name} inside: not JSON: {e}"))?;
-        parameter_files.insert(strategy.to_owned(), params);
     }
-    Ok((text, parameter_files))
+    Ok((text, strategies))
+}
+
+/// What lies beside a plain result JSON of each of `names`, as a zip holds it: a result
+/// unzipped reads as its zip does.
+fn beside(path: &Path, names: &[&String]) -> Result<Strategies> {
+    let mut strategies = Strategies::default();
+    let stem = path
+        .file_stem()
+        .and_then(|s| s.to_str())
+        .unwrap_or_default();
+    for name in names {
+        let file = path.with_file_name(format!("{stem}_{name}.json"));
+        if file.is_file() {
+            let text = std::fs::read_to_string(&file)
+                .with_context(|| format!("reading `{}`", file.display()))?;
+            let params: Value = serde_json::from_str(&text)
+                .map_err(|e| anyhow!("{}: not JSON: {e}", file.display()))?;
+            strategies.parameter_files.insert((*name).clone(), params);
+        }
+        let source = path.with_file_name(format!("{stem}_{name}.py"));
+        if source.is_file() {
+            let text = std::fs::read_to_string(&source)
+                .with_context(|| format!("reading `{}`", source.display()))?;
+            strategies.sources.insert((*name).clone(), text);
+        }
+    }
+    Ok(strategies)
 }
 
 /// A field of `stats`, or an error naming it.
@@ -285,12 +332,14 @@ fn rfc3339(t: DateTime<Utc>) -> String {
 }
 
 /// The run document of one strategy's statistics.
-fn run(
-    name: &str,
-    stats: &Value,
-    parameter_file: Option<&Value>,
-    sweep: Option<&str>,
-) -> Result<Value> {
+/// What a result keeps of one strategy: its parameter file and its source.
+#[derive(Debug, Clone, Copy, Default)]
+struct Saved<'a> {
+    parameter_file: Option<&'a Value>,
+    source: Option<&'a str>,
+}
+
+fn run(name: &str, stats: &Value, saved: Saved, sweep: Option<&str>) -> Result<Value> {
     let trades = field(stats, "trades")?
         .as_array()
         .ok_or_else(|| anyhow!("trades: expected an array; {KNOWN_FORMAT}"))?;
@@ -338,7 +387,7 @@ fn run(
     }
     document.insert("strategy".into(), json!(name));
     let (dataset_name, shortened) = dataset(&pairs, timeframe);
-    let mut run_params = params(stats, parameter_file)?;
+    let mut run_params = params(stats, saved)?;
     // A data set named by a few of its pairs keeps the whole list on the run.
     if shortened {
         run_params.insert("pairlist".into(), json!(pairs.join(",")));
@@ -458,11 +507,15 @@ fn curve(
 }
 
 /// The run's parameters: the strategy settings the result records, `minimal_roi` as its JSON
-/// text, and every parameter of the strategy's parameter file (buy, sell, protection spaces)
-/// under its own name.
-fn params(stats: &Value, parameter_file: Option<&Value>) -> Result<Map<String, Value>> {
+/// text, and every hyperoptable parameter (buy, sell, protection spaces) under its own name:
+/// its default in the strategy's source, or its value in the parameter file.
+fn params(stats: &Value, saved: Saved) -> Result<Map<String, Value>> {
     let mut params = Map::new();
-    if let Some(spaces) = parameter_file
+    if let Some(source) = saved.source {
+        params.extend(defaults::defaults(source));
+    }
+    if let Some(spaces) = saved
+        .parameter_file
         .and_then(|f| f.get("params"))
         .and_then(Value::as_object)
     {
