@@ -358,7 +358,22 @@ fn replaced_if_asked(
         return Err(conflict);
     }
     let inserted = conn.transaction(|conn| {
-        crate::query::delete::remove_blocking(conn, old, layout)?;
+        let gone = crate::query::delete::remove_run_blocking(conn, old)?;
+        // On Citus no trigger notes the group the old run leaves, and its key is claimed in
+        // run_keys: freed here, as `btdb delete` frees it.
+        if layout == Layout::Distributed {
+            for run in &gone {
+                Run::free_key(conn, &run.run_key)?;
+            }
+            let groups: Vec<(StrategyId, &str)> = gone
+                .iter()
+                .filter(|r| r.completed)
+                .map(|r| (r.strategy_id, r.dataset.as_str()))
+                .collect();
+            if !groups.is_empty() {
+                crate::query::summary::note_blocking(conn, &groups)?;
+            }
+        }
         insert(conn, &[run], parents, layout)
     })?;
     match inserted.into_iter().next().flatten() {

@@ -199,6 +199,13 @@ impl Run {
             .into_boxed()
     }
 
+    /// On Citus: frees `key` in `run_keys`, its run deleted in the same transaction.
+    pub fn free_key(conn: &mut PgConnection, key: &str) -> QueryResult<usize> {
+        diesel::sql_query("DELETE FROM run_keys WHERE run_key = $1")
+            .bind::<Text, _>(key)
+            .execute(conn)
+    }
+
     /// The keys among `keys` whose runs carry `tag`.
     pub fn keys_tagged(
         keys: Vec<String>,

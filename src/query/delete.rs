@@ -105,15 +105,27 @@ fn delete_owned(table: &str) -> String {
     format!("DELETE FROM {table} t USING unnest($1::bigint[]) AS d(id) WHERE t.run_id = d.id")
 }
 
+/// A run deleted by `remove_run_blocking`: what its ranking group and key were.
+#[derive(Debug, QueryableByName)]
+pub struct GoneRun {
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    pub run_key: String,
+    #[diesel(sql_type = BigInt)]
+    pub strategy_id: crate::models::StrategyId,
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    pub dataset: String,
+    #[diesel(sql_type = diesel::sql_types::Bool)]
+    pub completed: bool,
+}
+
 /// Deletes run `id` and its rows on the recorder's blocking connection, inside the transaction
-/// that records its replacement (`btdb record --replace`). On one server the triggers note
-/// the ranking groups it leaves; on Citus its key is freed and its group noted here, as
-/// recording notes the groups it adds.
-pub fn remove_blocking(
+/// that records its replacement (`btdb record --replace`): the same statements `delete` runs.
+/// On one server the triggers note the ranking group it leaves; on Citus the writer frees its
+/// key and notes its group.
+pub fn remove_run_blocking(
     conn: &mut diesel::PgConnection,
     id: RunId,
-    layout: Layout,
-) -> QueryResult<()> {
+) -> QueryResult<Vec<GoneRun>> {
     use diesel::RunQueryDsl as Blocking;
     for table in OWNED {
         Blocking::execute(
@@ -121,43 +133,14 @@ pub fn remove_blocking(
             conn,
         )?;
     }
-    #[derive(QueryableByName)]
-    struct Gone {
-        #[diesel(sql_type = diesel::sql_types::Text)]
-        run_key: String,
-        #[diesel(sql_type = BigInt)]
-        strategy_id: i64,
-        #[diesel(sql_type = diesel::sql_types::Text)]
-        dataset: String,
-        #[diesel(sql_type = diesel::sql_types::Bool)]
-        completed: bool,
-    }
-    let gone: Vec<Gone> = Blocking::load(
+    Blocking::load(
         diesel::sql_query(
             "DELETE FROM runs WHERE id = $1 \
              RETURNING run_key, strategy_id, dataset, status = 'completed' AS completed",
         )
         .bind::<BigInt, _>(id.0),
         conn,
-    )?;
-    if layout == Layout::Distributed {
-        for run in &gone {
-            Blocking::execute(
-                diesel::sql_query("DELETE FROM run_keys WHERE run_key = $1")
-                    .bind::<diesel::sql_types::Text, _>(&run.run_key),
-                conn,
-            )?;
-        }
-        let groups: Vec<(crate::models::StrategyId, &str)> = gone
-            .iter()
-            .filter(|r| r.completed)
-            .map(|r| (crate::models::StrategyId(r.strategy_id), r.dataset.as_str()))
-            .collect();
-        if !groups.is_empty() {
-            super::summary::note_blocking(conn, &groups)?;
-        }
-    }
-    Ok(())
+    )
 }
 
 #[derive(QueryableByName)]
