@@ -209,17 +209,7 @@ pub fn read_sqlite(path: &Path) -> Result<Vec<Study>> {
         .ok();
     check_revision(revision.as_deref())?;
     let all = |sql: &str, what: &str| -> Result<Vec<Vec<V>>> {
-        let read = || -> rusqlite::Result<Vec<Vec<V>>> {
-            let mut statement = conn.prepare(sql)?;
-            let width = statement.column_count();
-            let rows = statement.query_map([], |row| {
-                (0..width)
-                    .map(|i| row.get(i))
-                    .collect::<rusqlite::Result<Vec<_>>>()
-            })?;
-            rows.collect()
-        };
-        read().with_context(|| format!("reading Optuna's {what}"))
+        crate::import::sqlite_rows(&conn, sql).with_context(|| format!("reading Optuna's {what}"))
     };
     let int = |v: &V| match v {
         V::Integer(i) => *i,
