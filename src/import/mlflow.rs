@@ -3,7 +3,7 @@
 //! whatever the number of runs. docs/importing.md maps every field.
 
 use std::collections::HashMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use anyhow::{Context, Result, bail};
 use chrono::{DateTime, SecondsFormat};
@@ -25,14 +25,9 @@ pub struct MlflowOptions {
     pub sweep: Option<String>,
 }
 
-/// Where an MLflow store's database is.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Store {
-    /// A PostgreSQL URL btdb connects with.
-    Postgres(String),
-    /// A SQLite file (MLflow's default store, `sqlite:///mlflow.db`).
-    Sqlite(PathBuf),
-}
+/// Where an MLflow store's database is: PostgreSQL, or a SQLite file (MLflow's default store,
+/// `sqlite:///mlflow.db`).
+pub use super::Database as Store;
 
 /// A tracking URI as MLflow writes it (`postgresql://`, `postgresql+psycopg2://`,
 /// `sqlite:///mlflow.db`, …) as the database btdb reads.
@@ -43,15 +38,11 @@ pub fn store(tracking_uri: &str) -> Result<Store> {
              postgresql://user@host/mlflow or sqlite:///mlflow.db"
         );
     };
-    let driver = scheme.split('+').next().unwrap_or_default();
-    match driver {
-        "postgresql" | "postgres" => Ok(Store::Postgres(format!("postgres://{rest}"))),
-        // SQLAlchemy's form: three slashes and a relative path, or four and an absolute one.
-        "sqlite" => match rest.strip_prefix('/') {
-            Some(path) if !path.is_empty() => Ok(Store::Sqlite(PathBuf::from(path))),
-            _ => bail!("--tracking-uri `{tracking_uri}` names no file: sqlite:///PATH"),
-        },
-        "mysql" | "mssql" => {
+    if let Some(database) = super::sqlalchemy_database(scheme, rest) {
+        return database.map_err(|e| anyhow::anyhow!("--tracking-uri `{tracking_uri}` {e}"));
+    }
+    match scheme.split('+').next().unwrap_or_default() {
+        driver @ ("mysql" | "mssql") => {
             bail!("--tracking-uri: btdb reads MLflow stores in PostgreSQL or SQLite, not {driver}")
         }
         "http" | "https" | "file" | "databricks" => bail!(

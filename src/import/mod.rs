@@ -16,6 +16,30 @@ use crate::report::plural;
 /// The data set of a run that names none.
 pub const NO_DATASET: &str = "unspecified";
 
+/// A PostgreSQL or SQLite database, as another tool's store names it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Database {
+    /// A PostgreSQL URL btdb connects with.
+    Postgres(String),
+    /// A SQLite file.
+    Sqlite(std::path::PathBuf),
+}
+
+/// The database a SQLAlchemy URL names, split at its `://` into `scheme` and `rest`, as MLflow
+/// and Optuna write them: `postgresql[+driver]://…`, or `sqlite:///relative.db` and
+/// `sqlite:////absolute.db`. `None` for another driver, which each importer refuses in its own
+/// terms; an error, to be prefixed with the URL, for a SQLite URL that names no file.
+pub fn sqlalchemy_database(scheme: &str, rest: &str) -> Option<anyhow::Result<Database>> {
+    match scheme.split('+').next().unwrap_or_default() {
+        "postgresql" | "postgres" => Some(Ok(Database::Postgres(format!("postgres://{rest}")))),
+        "sqlite" => Some(match rest.strip_prefix('/') {
+            Some(path) if !path.is_empty() => Ok(Database::Sqlite(path.into())),
+            _ => Err(anyhow::anyhow!("names no file: sqlite:///PATH")),
+        }),
+        _ => None,
+    }
+}
+
 /// What an import read: the run documents, and what it could not carry into them.
 #[derive(Debug, Clone, Default)]
 pub struct Read {

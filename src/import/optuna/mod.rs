@@ -50,14 +50,14 @@ pub enum Storage {
 /// file is taken for what it is.
 pub fn storage(text: &str) -> Result<Storage> {
     if let Some((scheme, rest)) = text.split_once("://") {
+        if let Some(database) = super::sqlalchemy_database(scheme, rest) {
+            return match database.map_err(|e| anyhow!("`{text}` {e}"))? {
+                super::Database::Postgres(url) => Ok(Storage::Postgres(url)),
+                super::Database::Sqlite(path) => Ok(Storage::Sqlite(path)),
+            };
+        }
         let driver = scheme.split('+').next().unwrap_or_default();
-        return match driver {
-            "postgresql" | "postgres" => Ok(Storage::Postgres(format!("postgres://{rest}"))),
-            // SQLAlchemy's form: three slashes and a relative path, or four and an absolute one.
-            "sqlite" => match rest.strip_prefix('/') {
-                Some(path) if !path.is_empty() => Ok(Storage::Sqlite(PathBuf::from(path))),
-                _ => bail!("`{text}` names no file: sqlite:///PATH"),
-            },
+        match driver {
             "mysql" | "oracle" | "mssql" => {
                 bail!(
                     "btdb reads Optuna storages in SQLite, PostgreSQL or a journal file, not {driver}"
@@ -68,7 +68,7 @@ pub fn storage(text: &str) -> Result<Storage> {
                  optuna.copy_study(..., to_storage=JournalStorage(JournalFileBackend(PATH)))"
             ),
             other => bail!("`{other}://` is not a storage btdb reads"),
-        };
+        }
     }
     let path = PathBuf::from(text);
     let mut magic = [0u8; 16];
