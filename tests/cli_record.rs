@@ -249,3 +249,75 @@ async fn replace_records_a_run_in_place_of_the_other_content_its_key_had() {
     assert_eq!(again["already_present"], 1);
     assert_eq!(again["replaced"], 0);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_run_recorded_again_with_a_sweep_moves_into_it_and_without_one_stays() {
+    let db = TestDb::new().await;
+    let json = |out: &std::process::Output| -> serde_json::Value {
+        assert!(out.status.success(), "{}", text(&out.stderr));
+        serde_json::from_slice(&out.stdout).expect("a JSON answer")
+    };
+    let record = |args: &[&str]| {
+        let mut all = vec!["--format", "json", "record", "-"];
+        all.extend_from_slice(args);
+        json(&btdb(&db, &all, Some(RUN)))
+    };
+    let sweep_of = || {
+        json(&btdb(
+            &db,
+            &["--format", "json", "show", "--key", "k1"],
+            None,
+        ))["sweep"]
+            .clone()
+    };
+    let first = record(&[]);
+    assert_eq!(first["recorded"], 1);
+    assert_eq!(sweep_of(), serde_json::Value::Null);
+
+    let moved = record(&["--sweep", "grid"]);
+    assert_eq!(
+        (
+            &moved["recorded"],
+            &moved["already_present"],
+            &moved["moved"]
+        ),
+        (
+            &serde_json::json!(0),
+            &serde_json::json!(1),
+            &serde_json::json!(1)
+        ),
+        "{moved}"
+    );
+    assert_eq!(sweep_of(), "grid");
+    let listed = json(&btdb(
+        &db,
+        &["--format", "json", "runs", "--sweep", "grid"],
+        None,
+    ));
+    assert_eq!(listed["runs"].as_array().map(Vec::len), Some(1));
+    // The same again is nothing to move; without a sweep the run stays where it is.
+    assert_eq!(record(&["--sweep", "grid"])["moved"], 0);
+    let without = record(&[]);
+    assert_eq!(
+        (&without["already_present"], &without["moved"]),
+        (&serde_json::json!(1), &serde_json::json!(0))
+    );
+    assert_eq!(sweep_of(), "grid");
+    // Said in the line people read.
+    let out = btdb(&db, &["record", "-", "--sweep", "grid-2"], Some(RUN));
+    assert_eq!(
+        text(&out.stdout).trim(),
+        "recorded 0, already present 1 (1 moved into the sweep given), failed 0"
+    );
+    assert_eq!(sweep_of(), "grid-2");
+    // Other content under the key is still refused, naming what differs, not the sweep.
+    let other = RUN.replace("0.25", "0.5");
+    let refused = btdb(&db, &["record", "-", "--sweep", "grid-3"], Some(&other));
+    assert_eq!(refused.status.code(), Some(1));
+    let err = text(&refused.stderr);
+    assert!(
+        err.contains("(first difference: metrics.custom.x)"),
+        "{err}"
+    );
+    assert_eq!(sweep_of(), "grid-2");
+}

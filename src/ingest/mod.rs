@@ -54,6 +54,12 @@ pub enum Outcome {
         run_key: String,
         id: RunId,
     },
+    /// There already, in another sweep or in none, and moved into the sweep given.
+    Moved {
+        origin: Origin,
+        run_key: String,
+        id: RunId,
+    },
     Failed(Failure),
 }
 
@@ -72,6 +78,8 @@ pub struct Summary {
     pub failed: u64,
     /// Runs recorded in place of the other content their key had (`replace`).
     pub replaced: u64,
+    /// Of the runs already present, those moved into the sweep given.
+    pub moved: u64,
     pub failures: Vec<Failure>,
 }
 
@@ -82,6 +90,10 @@ impl Summary {
             Outcome::Recorded { .. } => self.recorded += 1,
             Outcome::AlreadyPresent { .. } => self.already_present += 1,
             Outcome::Replaced { .. } => self.replaced += 1,
+            Outcome::Moved { .. } => {
+                self.already_present += 1;
+                self.moved += 1;
+            }
             Outcome::Failed(failure) => {
                 self.failed += 1;
                 self.failures.push(failure.clone());
@@ -331,6 +343,11 @@ fn process(
                 id,
             },
             Ok(Written::Replaced(id)) => Outcome::Replaced {
+                origin,
+                run_key: run.run_key,
+                id,
+            },
+            Ok(Written::Moved(id)) => Outcome::Moved {
                 origin,
                 run_key: run.run_key,
                 id,

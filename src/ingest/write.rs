@@ -29,6 +29,17 @@ pub enum Written {
     AlreadyPresent(RunId),
     /// The key had other content, which this run replaced (`--replace`).
     Replaced(RunId),
+    /// The same run was there in another sweep, or in none, and is now in this one's.
+    Moved(RunId),
+}
+
+/// How a stored run compares with the run given under its key.
+enum Compared {
+    Same,
+    /// Equal but for the sweep, which the given run names.
+    InOtherSweep,
+    /// Other content: the first field that differs, when known.
+    Differs(Option<String>),
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -237,7 +248,7 @@ pub fn write_run(
     let mut pruned = 0;
     loop {
         if let Some((id, found)) = existing(conn, run, layout)? {
-            return replaced_if_asked(conn, run, id, found, parents, layout, replace);
+            return settle(conn, run, id, found, parents, layout, replace);
         }
         parents.resolve(conn, &[run])?;
         if let Some(conflict) = parents.conflict(run) {
@@ -310,7 +321,7 @@ fn write_together(
     for run in runs {
         let outcome = if let Some((id, hash)) = found.get(&run.run_key) {
             let compared = compare(conn, run, *id, hash);
-            replaced_if_asked(conn, run, *id, compared, parents, layout, replace)
+            settle(conn, run, *id, compared, parents, layout, replace)
         } else if let Some(conflict) = refused.remove(run.run_key.as_str()) {
             Err(conflict)
         } else if let Some(id) = recorded.remove(run.run_key.as_str()) {
@@ -325,12 +336,11 @@ fn write_together(
 }
 
 /// The stored run under `run`'s key, if any, compared with it.
-#[allow(clippy::type_complexity)]
 fn existing(
     conn: &mut PgConnection,
     run: &ValidRun,
     layout: Layout,
-) -> QueryResult<Option<(RunId, Result<Written, WriteError>)>> {
+) -> QueryResult<Option<(RunId, Compared)>> {
     let found = Run::found(conn, &[run.run_key.as_str()], layout)?;
     Ok(found
         .into_iter()
@@ -338,20 +348,37 @@ fn existing(
         .map(|(_, id, hash)| (id, compare(conn, run, id, &hash))))
 }
 
-/// A comparison's outcome, or, when it found other content under the key and `replace` asks
-/// for it, the stored run `old` replaced by `run`: deleted with its rows, and `run` recorded,
-/// in one transaction (a new id; the key stays).
-fn replaced_if_asked(
+/// What a comparison with the stored run `old` comes to: the same run; the same run moved
+/// into the sweep this one names (in none, or in another, before); or other content, refused,
+/// unless `replace` asks for the stored run to be replaced by `run`: deleted with its rows,
+/// and `run` recorded, in one transaction (a new id; the key stays).
+fn settle(
     conn: &mut PgConnection,
     run: &ValidRun,
     old: RunId,
-    compared: Result<Written, WriteError>,
+    compared: Compared,
     parents: &mut Parents,
     layout: Layout,
     replace: bool,
 ) -> Result<Written, WriteError> {
-    if !(replace && matches!(compared, Err(WriteError::Conflict { .. }))) {
-        return compared;
+    let field = match compared {
+        Compared::Same => return Ok(Written::AlreadyPresent(old)),
+        Compared::InOtherSweep => {
+            parents.resolve(conn, &[run])?;
+            let sweep = parents.of(run).sweep_id;
+            // The hash follows the sweep, so that the next import finds the run the same.
+            return match Run::move_to_sweep(conn, old, sweep, &run.content_hash)? {
+                0 => Err(WriteError::Raced(run.run_key.clone())),
+                _ => Ok(Written::Moved(old)),
+            };
+        }
+        Compared::Differs(field) => field,
+    };
+    if !replace {
+        return Err(WriteError::Conflict {
+            key: run.run_key.clone(),
+            field,
+        });
     }
     parents.resolve(conn, &[run])?;
     if let Some(conflict) = parents.conflict(run) {
@@ -382,32 +409,33 @@ fn replaced_if_asked(
     }
 }
 
-/// The same run again, or the same key with other content, named by the first field in which
-/// the stored run differs (read back only then: a conflict is rare and ends the run anyway).
-fn compare(
-    conn: &mut PgConnection,
-    run: &ValidRun,
-    id: RunId,
-    hash: &[u8],
-) -> Result<Written, WriteError> {
+/// The stored run `id` against `run`, read back only when the hashes differ (rare: a conflict,
+/// a sweep given on recording again, or floats a former parser read a bit off). A run given
+/// without a sweep is the same as its stored self in a sweep: recording a file again does not
+/// take its runs out of the sweep they were put in.
+fn compare(conn: &mut PgConnection, run: &ValidRun, id: RunId, hash: &[u8]) -> Compared {
     if hash == run.content_hash {
-        return Ok(Written::AlreadyPresent(id));
+        return Compared::Same;
     }
-    let stored = crate::query::export::stored_document(conn, id)
+    let Some(stored) = crate::query::export::stored_document(conn, id)
         .ok()
         .flatten()
         .and_then(|doc| document::parse(&doc.to_string()).ok())
-        .and_then(|doc| document::validate(doc, None).ok());
-    if stored
-        .as_ref()
-        .is_some_and(|stored| document::run::same_but_for_last_bits(stored, run))
-    {
-        return Ok(Written::AlreadyPresent(id));
+        .and_then(|doc| document::validate(doc, None).ok())
+    else {
+        return Compared::Differs(None);
+    };
+    // Compared as if given in the stored run's sweep: the sweep alone never conflicts.
+    let moved = run.sweep.is_some() && stored.sweep != run.sweep;
+    let mut given = run.clone();
+    given.sweep.clone_from(&stored.sweep);
+    if !document::run::same_but_for_last_bits(&stored, &given) {
+        Compared::Differs(document::run::first_difference(&stored, &given))
+    } else if moved {
+        Compared::InOtherSweep
+    } else {
+        Compared::Same
     }
-    Err(WriteError::Conflict {
-        key: run.run_key.clone(),
-        field: stored.and_then(|stored| document::run::first_difference(&stored, run)),
-    })
 }
 
 /// The runs' rows, with one statement per table, their parents already resolved: `None` for

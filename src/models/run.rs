@@ -206,6 +206,22 @@ impl Run {
             .execute(conn)
     }
 
+    /// Puts run `id` in `sweep` (none: in no sweep), with the content hash its document has
+    /// there; the number of runs changed (0: the run is gone).
+    pub fn move_to_sweep(
+        conn: &mut PgConnection,
+        id: RunId,
+        sweep: Option<SweepId>,
+        content_hash: &[u8],
+    ) -> QueryResult<usize> {
+        diesel::update(runs::table.find(id))
+            .set((
+                runs::sweep_id.eq(sweep),
+                runs::content_hash.eq(content_hash),
+            ))
+            .execute(conn)
+    }
+
     /// The keys among `keys` whose runs carry `tag`.
     pub fn keys_tagged(
         keys: Vec<String>,

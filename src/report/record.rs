@@ -20,10 +20,14 @@ pub fn summary(format: Format, summary: &Summary) -> anyhow::Result<()> {
 }
 
 /// The counts in one line, for people (the summary and the progress bar); runs replaced
-/// (`--replace`) are said when there are some.
+/// (`--replace`) and runs moved into the sweep given are said when there are some.
 pub fn describe(summary: &Summary) -> String {
+    let moved = match summary.moved {
+        0 => String::new(),
+        n => format!(" ({n} moved into the sweep given)"),
+    };
     let mut line = format!(
-        "recorded {}, already present {}, failed {}",
+        "recorded {}, already present {}{moved}, failed {}",
         summary.recorded, summary.already_present, summary.failed
     );
     if summary.replaced > 0 {
