@@ -98,7 +98,10 @@ async fn every_run_keeps_freqtrade_s_own_figures_and_importing_again_adds_nothin
         let (name, stats) = expected
             .iter()
             .find(|(name, stats)| {
-                key == format!("freqtrade:{name}:{}", stats["backtest_run_start_ts"])
+                key.starts_with(&format!(
+                    "freqtrade:{name}:{}:",
+                    stats["backtest_run_start_ts"]
+                ))
             })
             .unwrap_or_else(|| panic!("no result for {key}"));
         assert_eq!(run["strategy"]["name"], name.as_str());
@@ -634,5 +637,98 @@ async fn a_strategy_without_a_parameter_file_has_its_defaults_and_a_zip_reads_as
             doc["params"]["slow"].as_i64()
         ),
         (Some(10), Some(60))
+    );
+}
+
+/// Two results of one strategy, as two machines (or two processes) running the grid in
+/// parallel wrote them: the second's backtest started in the same second as the first's.
+fn parallel_pair(dir: &Path) -> (PathBuf, PathBuf) {
+    let single: Vec<Value> = zips()
+        .iter()
+        .map(|zip| json(&result_text(zip)))
+        .filter(|result| result["strategy"].as_object().is_some_and(|s| s.len() == 1))
+        .take(2)
+        .collect();
+    assert_eq!(single.len(), 2, "two results of one strategy each");
+    let started = single[0]["strategy"]
+        .as_object()
+        .and_then(|s| s.values().next())
+        .map(|stats| stats["backtest_run_start_ts"].clone())
+        .expect("a start");
+    let mut paths = Vec::new();
+    for (i, mut result) in single.into_iter().enumerate() {
+        for stats in result["strategy"]
+            .as_object_mut()
+            .expect("strategies")
+            .values_mut()
+        {
+            stats["backtest_run_start_ts"] = started.clone();
+        }
+        let machine = dir.join(format!("machine-{i}"));
+        std::fs::create_dir_all(&machine).expect("dir");
+        let file = machine.join("backtest-result-2026-12-02_13-36-02.json");
+        std::fs::write(&file, result.to_string()).expect("write");
+        paths.push(file);
+    }
+    (paths[0].clone(), paths[1].clone())
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn backtests_started_in_the_same_second_are_two_runs() {
+    let db = TestDb::new().await;
+    let dir = common::scratch_dir("freqtrade-parallel");
+    let (a, b) = parallel_pair(&dir);
+    let (a, b) = (a.to_str().expect("path"), b.to_str().expect("path"));
+    let summary = json(&ok(&db, &["import", "freqtrade", a, b, "--format", "json"]));
+    assert_eq!(
+        (&summary["recorded"], &summary["failed"]),
+        (&2.into(), &0.into()),
+        "{summary}"
+    );
+    let again = json(&ok(&db, &["import", "freqtrade", b, a, "--format", "json"]));
+    assert_eq!(
+        (&again["recorded"], &again["already_present"]),
+        (&0.into(), &2.into()),
+        "{again}"
+    );
+    let page = json(&ok(&db, &["runs", "--format", "json"]));
+    let keys: Vec<&str> = page["runs"]
+        .as_array()
+        .expect("runs")
+        .iter()
+        .filter_map(|r| r["run_key"].as_str())
+        .collect();
+    assert_eq!(keys.len(), 2);
+    assert_ne!(keys[0], keys[1]);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_backtest_recorded_under_its_former_key_keeps_it() {
+    let db = TestDb::new().await;
+    let dir = common::scratch_dir("freqtrade-former");
+    let (a, b) = parallel_pair(&dir);
+    let (a, b) = (a.to_str().expect("path"), b.to_str().expect("path"));
+    // As btdb keyed a backtest before: `freqtrade:STRATEGY:SECOND`.
+    let mut former = json(&ok(&db, &["import", "freqtrade", a, "--dry-run"]));
+    let key = former["run_key"].as_str().expect("key").to_owned();
+    let (kept, hash) = key.rsplit_once(':').expect("a hashed key");
+    assert_eq!(hash.len(), 8, "{key}");
+    former["run_key"] = kept.into();
+    let out = btdb(&db, &["record", "-"], Some(&former.to_string()));
+    assert!(out.status.success(), "{}", text(&out.stderr));
+
+    let again = json(&ok(&db, &["import", "freqtrade", a, "--format", "json"]));
+    assert_eq!(
+        (&again["recorded"], &again["already_present"]),
+        (&0.into(), &1.into()),
+        "{again}"
+    );
+    // The other backtest of that second is a run of its own, not a conflict with the first.
+    let other = json(&ok(&db, &["import", "freqtrade", b, "--format", "json"]));
+    assert_eq!(other["recorded"], 1, "{other}");
+    let stored = json(&ok(&db, &["show", "--key", kept, "--format", "json"]));
+    assert_eq!(
+        stored["metrics"]["freqtrade.final_balance"],
+        former["metrics"]["freqtrade.final_balance"]
     );
 }

@@ -310,6 +310,39 @@ async fn leave_attached(read: &mut import::Read, global: &GlobalArgs) -> Result<
     Ok(())
 }
 
+/// Backtests recorded under their former key (`freqtrade:STRATEGY:SECOND`) keep it.
+async fn keep_former_keys(groups: &mut [(String, Vec<Value>)], global: &GlobalArgs) -> Result<()> {
+    let keys: Vec<String> = groups
+        .iter()
+        .flat_map(|(_, documents)| documents.iter().filter_map(freqtrade::former_key))
+        .map(|(key, _)| key)
+        .collect();
+    if keys.is_empty() {
+        return Ok(());
+    }
+    let db = db::Db::connect(&global.db_options(super::SchemaUse::Read)).await?;
+    let mut conn = db.reader().await?;
+    let stored = crate::db::explain::load(&mut conn, || {
+        crate::models::Run::with_metric(keys.clone(), freqtrade::FINAL_BALANCE)
+    })
+    .await?
+    .into_iter()
+    .map(|(key, dataset, period_start, period_end, final_balance)| {
+        let backtest = freqtrade::Backtest {
+            dataset,
+            period_start,
+            period_end,
+            final_balance,
+        };
+        (key, backtest)
+    })
+    .collect();
+    for (_, documents) in groups {
+        freqtrade::keep_former_keys(documents, &stored);
+    }
+    Ok(())
+}
+
 /// Prints the documents (`--dry-run`) or records them, each group under the name of the file
 /// or store it came from.
 async fn record_documents(
@@ -378,10 +411,13 @@ async fn import_freqtrade(args: FreqtradeArgs, replace: bool, global: &GlobalArg
     for line in &broken {
         eprintln!("error: {line}");
     }
-    let groups: Vec<(String, Vec<Value>)> = converted
+    let mut groups: Vec<(String, Vec<Value>)> = converted
         .into_iter()
         .map(|runs| (runs.file.display().to_string(), runs.documents))
         .collect();
+    if !args.dry_run {
+        keep_former_keys(&mut groups, global).await?;
+    }
     if groups.iter().any(|(_, documents)| !documents.is_empty()) {
         record_documents(groups, args.dry_run, replace, global).await?;
     }

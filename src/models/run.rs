@@ -222,6 +222,49 @@ impl Run {
             .execute(conn)
     }
 
+    /// `(run_key, dataset, period_start, period_end, value of metric)` of the runs under
+    /// `keys`: what tells one backtest from another (`import::freqtrade::Backtest`).
+    #[allow(clippy::type_complexity)]
+    pub fn with_metric(
+        keys: Vec<String>,
+        metric: &str,
+    ) -> diesel::dsl::Select<
+        diesel::dsl::Filter<
+            diesel::dsl::LeftJoinOn<
+                runs::table,
+                crate::schema::metrics::table,
+                diesel::dsl::And<
+                    diesel::dsl::Eq<crate::schema::metrics::run_id, runs::id>,
+                    diesel::dsl::Eq<crate::schema::metrics::name, String>,
+                >,
+            >,
+            diesel::dsl::EqAny<runs::run_key, Vec<String>>,
+        >,
+        (
+            runs::run_key,
+            runs::dataset,
+            runs::period_start,
+            runs::period_end,
+            diesel::dsl::Nullable<crate::schema::metrics::value>,
+        ),
+    > {
+        use crate::schema::metrics;
+        runs::table
+            .left_join(
+                metrics::table.on(metrics::run_id
+                    .eq(runs::id)
+                    .and(metrics::name.eq(metric.to_owned()))),
+            )
+            .filter(runs::run_key.eq_any(keys))
+            .select((
+                runs::run_key,
+                runs::dataset,
+                runs::period_start,
+                runs::period_end,
+                metrics::value.nullable(),
+            ))
+    }
+
     /// The keys among `keys` whose runs carry `tag`.
     pub fn keys_tagged(
         keys: Vec<String>,

@@ -380,10 +380,7 @@ fn run(name: &str, stats: &Value, saved: Saved, sweep: Option<&str>) -> Result<V
 
     let mut document = Map::new();
     if let Some(started) = stats.get("backtest_run_start_ts").and_then(Value::as_i64) {
-        document.insert(
-            "run_key".into(),
-            json!(format!("freqtrade:{name}:{started}")),
-        );
+        document.insert("run_key".into(), json!(run_key(name, started, stats)));
     }
     document.insert("strategy".into(), json!(name));
     let (dataset_name, shortened) = dataset(&pairs, timeframe);
@@ -426,6 +423,67 @@ fn run(name: &str, stats: &Value, saved: Saved, sweep: Option<&str>) -> Result<V
         ),
     );
     Ok(Value::Object(document))
+}
+
+/// A backtest's key: its strategy, the second it started, and a hash of its statistics, so
+/// that backtests started in the same second (run in parallel) are two runs, and the same
+/// result, zipped or not, renamed or not, is one.
+fn run_key(name: &str, started: i64, stats: &Value) -> String {
+    use sha2::{Digest, Sha256};
+    let digest = Sha256::digest(stats.to_string().as_bytes());
+    let hash: String = digest[..4].iter().map(|b| format!("{b:02x}")).collect();
+    format!("freqtrade:{name}:{started}:{hash}")
+}
+
+/// What tells one backtest from another started in the same second: btdb before 2026-12-07
+/// keyed backtests `freqtrade:STRATEGY:SECOND`, and a run recorded so keeps its key
+/// (`keep_former_keys`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Backtest {
+    pub dataset: String,
+    pub period_start: Option<DateTime<Utc>>,
+    pub period_end: Option<DateTime<Utc>>,
+    /// Freqtrade's `final_balance`, which differs between backtests of other parameters.
+    pub final_balance: Option<f64>,
+}
+
+/// The metric `Backtest::final_balance` is read from.
+pub const FINAL_BALANCE: &str = "freqtrade.final_balance";
+
+/// The former key of a backtest's run document (`freqtrade:STRATEGY:SECOND`) with what tells
+/// its backtest; none for another document.
+pub fn former_key(document: &Value) -> Option<(String, Backtest)> {
+    let key = document.get("run_key")?.as_str()?;
+    let (former, _) = key.strip_prefix("freqtrade:")?.rsplit_once(':')?;
+    let time = |field: &str| {
+        document
+            .get(field)
+            .and_then(Value::as_str)
+            .and_then(|t| DateTime::parse_from_rfc3339(t).ok())
+            .map(|t| t.with_timezone(&Utc))
+    };
+    let backtest = Backtest {
+        dataset: document.get("dataset")?.as_str()?.to_owned(),
+        period_start: time("period_start"),
+        period_end: time("period_end"),
+        final_balance: document["metrics"]
+            .get(FINAL_BALANCE)
+            .and_then(Value::as_f64),
+    };
+    Some((format!("freqtrade:{former}"), backtest))
+}
+
+/// Gives each document whose former key holds its backtest (in `stored`, by key) that key
+/// back: importing a result again then finds the run recorded before, rather than recording it
+/// a second time under the new key.
+pub fn keep_former_keys(documents: &mut [Value], stored: &BTreeMap<String, Backtest>) {
+    for document in documents {
+        if let Some((former, backtest)) = former_key(document)
+            && stored.get(&former) == Some(&backtest)
+        {
+            document["run_key"] = json!(former);
+        }
+    }
 }
 
 /// The data set of a backtest: its pairs and timeframe (`BTC/USDT,ETH/USDT:1h`), or, where
