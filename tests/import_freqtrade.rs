@@ -691,7 +691,26 @@ async fn backtests_started_in_the_same_second_are_two_runs() {
         (&0.into(), &2.into()),
         "{again}"
     );
-    let page = json(&ok(&db, &["runs", "--format", "json"]));
+    // Named as a sweep afterwards: the runs are moved into it, not refused.
+    let swept = json(&ok(
+        &db,
+        &[
+            "import",
+            "freqtrade",
+            a,
+            b,
+            "--sweep",
+            "grid",
+            "--format",
+            "json",
+        ],
+    ));
+    assert_eq!(
+        (&swept["already_present"], &swept["moved"]),
+        (&2.into(), &2.into()),
+        "{swept}"
+    );
+    let page = json(&ok(&db, &["runs", "--sweep", "grid", "--format", "json"]));
     let keys: Vec<&str> = page["runs"]
         .as_array()
         .expect("runs")
