@@ -144,6 +144,9 @@ diesel::table! {
         exit_price -> Numeric,
         fees -> Numeric,
         pnl -> Numeric,
+        entry_tag -> Nullable<Text>,
+        exit_reason -> Nullable<Text>,
+        leverage -> Nullable<Numeric>,
     }
 }
 

@@ -321,3 +321,53 @@ async fn a_run_recorded_again_with_a_sweep_moves_into_it_and_without_one_stays()
     );
     assert_eq!(sweep_of(), "grid-2");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_trade_s_entry_tag_exit_reason_and_leverage_come_back_as_given() {
+    let db = TestDb::new().await;
+    let doc = r#"{"run_key": "k3", "strategy": "s", "dataset": "D",
+        "equity": [["2024-01-01T00:00:00Z", 100], ["2024-01-03T00:00:00Z", 101]],
+        "trades": [
+          {"symbol": "A", "side": "long", "quantity": "1", "entry_time": "2024-01-01T00:00:00Z",
+           "entry_price": "10", "exit_time": "2024-01-02T00:00:00Z", "exit_price": "11", "entry_tag": "ema\u202ecross", "exit_reason": "roi", "leverage": "2.50"},
+          {"symbol": "B", "side": "short", "quantity": "1", "entry_time": "2024-01-01T00:00:00Z",
+           "entry_price": "10", "exit_time": "2024-01-02T00:00:00Z", "exit_price": "9"}]}"#;
+    let out = btdb(&db, &["record", "-"], Some(doc));
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let show = btdb(
+        &db,
+        &["--format", "json", "show", "--key", "k3", "--trades"],
+        None,
+    );
+    let run: serde_json::Value = serde_json::from_slice(&show.stdout).expect("JSON");
+    let trades = run["trades"].as_array().expect("trades");
+    assert_eq!(trades[0]["entry_tag"], "ema\u{202e}cross");
+    assert_eq!(trades[0]["exit_reason"], "roi");
+    assert_eq!(trades[0]["leverage"], "2.50");
+    for field in ["entry_tag", "exit_reason", "leverage"] {
+        assert!(trades[1].get(field).is_none(), "{}", trades[1]);
+    }
+    // The exported document is the one recorded: recording it again is the same run.
+    let exported = btdb(&db, &["export", "--key", "k3"], None);
+    let line = text(&exported.stdout);
+    let back: serde_json::Value = serde_json::from_str(line.trim()).expect("a document");
+    assert_eq!(back["trades"][0]["exit_reason"], "roi");
+    assert_eq!(back["trades"][0]["leverage"], "2.50");
+    let again = btdb(&db, &["--format", "json", "record", "-"], Some(&line));
+    let summary: serde_json::Value = serde_json::from_slice(&again.stdout).expect("JSON");
+    assert_eq!(summary["already_present"], 1, "{summary}");
+    // A run without them keeps the hash it always had: only the trades' details differ here.
+    let plain = doc
+        .replace(
+            r#", "entry_tag": "ema\u202ecross", "exit_reason": "roi", "leverage": "2.50""#,
+            "",
+        )
+        .replace("k3", "k4");
+    assert!(btdb(&db, &["record", "-"], Some(&plain)).status.success());
+    let refused = btdb(&db, &["record", "-"], Some(&doc.replace("k3", "k4")));
+    assert!(
+        text(&refused.stderr).contains("(first difference: trades[0])"),
+        "{}",
+        text(&refused.stderr)
+    );
+}

@@ -116,6 +116,14 @@ async fn every_run_keeps_freqtrade_s_own_figures_and_importing_again_adds_nothin
             stats["total_trades"].as_u64().expect("count")
         );
         trades_seen += trades.len();
+        // Each trade's exit reason, entry tag and leverage, as Freqtrade wrote them (an empty
+        // tag is no tag).
+        for (ours, theirs) in trades.iter().zip(stats["trades"].as_array().expect("trades")) {
+            assert_eq!(ours["exit_reason"], theirs["exit_reason"], "{key}");
+            let tag = theirs["enter_tag"].as_str().filter(|t| !t.is_empty());
+            assert_eq!(ours["entry_tag"].as_str(), tag, "{key}");
+            assert_eq!(f(&ours["leverage"]), f(&theirs["leverage"]), "{key}");
+        }
         let profit: f64 = trades.iter().map(|t| f(&t["pnl"])).sum();
         assert!(
             close(profit, f(&stats["profit_total_abs"])),

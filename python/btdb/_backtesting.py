@@ -72,7 +72,7 @@ def _parameters(runner: Any) -> Dict[str, Any]:
 def _trade(row: Any, symbol: str) -> Dict[str, Any]:
     size = float(row.Size)
     commission = getattr(row, "Commission", 0.0)
-    return {
+    trade = {
         "symbol": symbol,
         "side": "long" if size > 0 else "short",
         "quantity": abs(size),
@@ -83,6 +83,11 @@ def _trade(row: Any, symbol: str) -> Dict[str, Any]:
         "fees": float(commission),
         "pnl": float(row.PnL),
     }
+    # `self.buy(tag=...)`'s tag, kept as the trade's entry tag; untagged trades have None.
+    tag = getattr(row, "Tag", None)
+    if tag is not None and tag == tag and str(tag):
+        trade["entry_tag"] = str(tag)
+    return trade
 
 
 def _metrics(stats: Any) -> Dict[str, float]:

@@ -20,3 +20,15 @@ class SmaCross(Strategy):
         elif crossover(self.slow_ma, self.fast_ma):
             self.position.close()
             self.sell()
+
+
+class TaggedSmaCross(SmaCross):
+    """SmaCross with each entry tagged by the cross that made it."""
+
+    def next(self):
+        if crossover(self.fast_ma, self.slow_ma):
+            self.position.close()
+            self.buy(tag="cross-up")
+        elif crossover(self.slow_ma, self.fast_ma):
+            self.position.close()
+            self.sell(tag="cross-down")

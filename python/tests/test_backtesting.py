@@ -9,7 +9,7 @@ from backtesting.test import GOOG
 import btdb
 from conftest import btdb as cli
 from conftest import close
-from strategies import SmaCross
+from strategies import SmaCross, TaggedSmaCross
 
 CASH = 10_000
 
@@ -70,3 +70,15 @@ def test_parameters_left_at_their_defaults_are_the_run_s_too():
 def test_what_is_not_a_run_result_is_refused_in_one_line():
     with pytest.raises(TypeError, match="not a Backtest.run\\(\\) result"):
         btdb.from_backtesting({"Return [%]": 1.0}, dataset="GOOG-1d")
+
+
+def test_a_trade_s_tag_is_its_entry_tag():
+    stats = Backtest(GOOG.iloc[:600], TaggedSmaCross, cash=CASH, finalize_trades=True).run()
+    doc = btdb.from_backtesting(stats, dataset="GOOG-1d")
+    tags = [t.get("entry_tag") for t in doc["trades"]]
+    assert tags == list(stats._trades["Tag"])
+    assert set(tags) == {"cross-up", "cross-down"}
+    untagged = btdb.from_backtesting(
+        Backtest(GOOG.iloc[:600], SmaCross, cash=CASH, finalize_trades=True).run(), dataset="GOOG-1d"
+    )
+    assert all("entry_tag" not in t for t in untagged["trades"])

@@ -227,6 +227,21 @@ pub fn content_hash(run: &ValidRun, given_key: Option<&str>) -> [u8; 32] {
     if let Some(space) = &run.search_space {
         canonical.field("search_space").str(&space.to_string());
     }
+    // A trade's entry_tag, exit_reason and leverage: all trades' in one section, there when
+    // any trade has one, so that trades without them hash as before.
+    if run
+        .trades
+        .iter()
+        .any(|t| t.entry_tag.is_some() || t.exit_reason.is_some() || t.leverage.is_some())
+    {
+        canonical.field("trade_details").len(run.trades.len());
+        for t in &run.trades {
+            canonical
+                .opt_str(t.entry_tag.as_deref())
+                .opt_str(t.exit_reason.as_deref())
+                .opt_decimal(t.leverage.as_ref());
+        }
+    }
     canonical.finish()
 }
 

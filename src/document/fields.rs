@@ -71,6 +71,9 @@ pub struct TradeDocument {
     pub exit_price: Decimal,
     pub fees: Option<Decimal>,
     pub pnl: Option<Decimal>,
+    pub entry_tag: Option<String>,
+    pub exit_reason: Option<String>,
+    pub leverage: Option<Decimal>,
 }
 
 /// `"name"` or `{"name": ..., "version": ...}`.

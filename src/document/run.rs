@@ -56,6 +56,10 @@ pub struct ValidTrade {
     pub exit_price: BigDecimal,
     pub fees: BigDecimal,
     pub pnl: BigDecimal,
+    /// What opened the trade, why it closed, and its leverage, where the document says.
+    pub entry_tag: Option<String>,
+    pub exit_reason: Option<String>,
+    pub leverage: Option<BigDecimal>,
 }
 
 /// The first field of the run document, in the document's order, in which `b` differs from

@@ -343,6 +343,15 @@ fn trades(documents: Vec<TradeDocument>) -> Result<Vec<ValidTrade>, Invalid> {
         check_positive(|| format!("trades[{i}].quantity"), &t.quantity)?;
         check_positive(|| format!("trades[{i}].entry_price"), &t.entry_price)?;
         check_positive(|| format!("trades[{i}].exit_price"), &t.exit_price)?;
+        if let Some(tag) = &t.entry_tag {
+            check_name(|| format!("trades[{i}].entry_tag"), tag)?;
+        }
+        if let Some(reason) = &t.exit_reason {
+            check_name(|| format!("trades[{i}].exit_reason"), reason)?;
+        }
+        if let Some(leverage) = &t.leverage {
+            check_positive(|| format!("trades[{i}].leverage"), leverage)?;
+        }
         if t.exit_time < t.entry_time {
             return Err(invalid(
                 format!("trades[{i}].exit_time"),
@@ -388,6 +397,9 @@ fn trades(documents: Vec<TradeDocument>) -> Result<Vec<ValidTrade>, Invalid> {
             exit_price: t.exit_price.value,
             fees,
             pnl,
+            entry_tag: t.entry_tag,
+            exit_reason: t.exit_reason,
+            leverage: t.leverage.map(|l| l.value),
         });
     }
     Ok(trades)

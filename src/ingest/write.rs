@@ -519,6 +519,9 @@ fn insert(
             exit_price: Numeric(&t.exit_price),
             fees: Numeric(&t.fees),
             pnl: Numeric(&t.pnl),
+            entry_tag: t.entry_tag.as_deref(),
+            exit_reason: t.exit_reason.as_deref(),
+            leverage: t.leverage.as_ref().map(Numeric),
         }));
         points.extend(
             run.equity

@@ -38,6 +38,12 @@ pub struct Trade {
     pub exit_price: BigDecimal,
     pub fees: BigDecimal,
     pub pnl: BigDecimal,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub entry_tag: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub exit_reason: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub leverage: Option<BigDecimal>,
 }
 
 /// A trade row for COPY: every column given, none left to a default.
@@ -55,6 +61,9 @@ pub struct NewTrade<'a> {
     pub exit_price: Numeric<'a>,
     pub fees: Numeric<'a>,
     pub pnl: Numeric<'a>,
+    pub entry_tag: Option<&'a str>,
+    pub exit_reason: Option<&'a str>,
+    pub leverage: Option<Numeric<'a>>,
 }
 
 impl Trade {

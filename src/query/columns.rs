@@ -270,24 +270,33 @@ impl RunList {
 }
 
 /// How far the decimals of the trades of runs `ids` reach: quantity, entry price, exit price,
-/// fees and pnl, in that order.
+/// fees, pnl and leverage, in that order.
 pub async fn trade_ranges(
     conn: &mut AsyncPgConnection,
     ids: &[RunId],
-) -> Result<[DecimalRange; 5]> {
-    let columns = ["quantity", "entry_price", "exit_price", "fees", "pnl"];
+) -> Result<[DecimalRange; 6]> {
+    let columns = [
+        "quantity",
+        "entry_price",
+        "exit_price",
+        "fees",
+        "pnl",
+        "leverage",
+    ];
     let sql = columns.map(decimal_range_sql).join(", ");
     type Pair = (BigInt, BigInt);
     type Range = (i64, i64);
-    let ranges: Vec<(Range, Range, Range, Range, Range)> = load(conn, || {
+    let ranges: Vec<(Range, Range, Range, Range, Range, Range)> = load(conn, || {
         trades::table
             .filter(trades::run_id.eq_any(ids.to_vec()))
-            .select(diesel::dsl::sql::<(Pair, Pair, Pair, Pair, Pair)>(&sql))
+            .select(diesel::dsl::sql::<(Pair, Pair, Pair, Pair, Pair, Pair)>(
+                &sql,
+            ))
     })
     .await?;
     Ok(ranges
         .first()
-        .map(|&(a, b, c, d, e)| [a, b, c, d, e].map(Into::into))
+        .map(|&(a, b, c, d, e, f)| [a, b, c, d, e, f].map(Into::into))
         .unwrap_or_default())
 }
 

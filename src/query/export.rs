@@ -177,7 +177,7 @@ fn document((run, strategy, params, sweep): RunWithParents, owned: Owned) -> (Va
         let trades: Vec<Value> = trades
             .iter()
             .map(|t| {
-                json!({
+                let mut trade = json!({
                     "symbol": t.symbol,
                     "side": t.side.as_str(),
                     "quantity": decimal(&t.quantity),
@@ -187,7 +187,17 @@ fn document((run, strategy, params, sweep): RunWithParents, owned: Owned) -> (Va
                     "exit_price": decimal(&t.exit_price),
                     "fees": decimal(&t.fees),
                     "pnl": decimal(&t.pnl),
-                })
+                });
+                if let Some(tag) = &t.entry_tag {
+                    trade["entry_tag"] = json!(tag);
+                }
+                if let Some(reason) = &t.exit_reason {
+                    trade["exit_reason"] = json!(reason);
+                }
+                if let Some(leverage) = &t.leverage {
+                    trade["leverage"] = json!(decimal(leverage));
+                }
+                trade
             })
             .collect();
         doc.insert("trades".into(), Value::Array(trades));

@@ -12,17 +12,18 @@ use super::arrow::{self, DecimalColumn, NumericType};
 use crate::models::{EquityPoint, RunId, Trade};
 
 /// Trades: `run_id, seq, symbol, side, quantity, entry_time, entry_price, exit_time,
-/// exit_price, fees, pnl`, the decimals as their [`NumericType`]s.
+/// exit_price, fees, pnl, entry_tag, exit_reason, leverage`, the decimals as their
+/// [`NumericType`]s; the last three null where the run's document does not say.
 #[derive(Debug, Clone)]
 pub struct TradeFrame {
-    decimals: [NumericType; 5],
+    decimals: [NumericType; 6],
     schema: SchemaRef,
 }
 
 impl TradeFrame {
-    /// `decimals`: quantity, entry price, exit price, fees and pnl.
-    pub fn new(decimals: [NumericType; 5]) -> Self {
-        let [quantity, entry_price, exit_price, fees, pnl] = &decimals;
+    /// `decimals`: quantity, entry price, exit price, fees, pnl and leverage.
+    pub fn new(decimals: [NumericType; 6]) -> Self {
+        let [quantity, entry_price, exit_price, fees, pnl, leverage] = &decimals;
         let schema = Schema::new(vec![
             Field::new("run_id", DataType::Int64, false),
             Field::new("seq", DataType::Int64, false),
@@ -35,6 +36,9 @@ impl TradeFrame {
             exit_price.field("exit_price", false),
             fees.field("fees", false),
             pnl.field("pnl", false),
+            Field::new("entry_tag", DataType::Utf8, true),
+            Field::new("exit_reason", DataType::Utf8, true),
+            leverage.field("leverage", true),
         ]);
         Self {
             decimals,
@@ -65,11 +69,18 @@ impl TradeFrame {
             }
             Arc::new(b.finish())
         };
+        let optional_texts = |value: fn(&Trade) -> Option<&str>| -> ArrayRef {
+            let mut b = arrow::strings(n);
+            for t in trades {
+                b.append_option(value(t));
+            }
+            Arc::new(b.finish())
+        };
         let decimal =
-            |i: usize, value: fn(&Trade) -> &bigdecimal::BigDecimal| -> Result<ArrayRef> {
+            |i: usize, value: fn(&Trade) -> Option<&bigdecimal::BigDecimal>| -> Result<ArrayRef> {
                 let mut column = DecimalColumn::new(self.decimals[i].data_type(), n);
                 for t in trades {
-                    column.append(Some(value(t)))?;
+                    column.append(value(t))?;
                 }
                 Ok(column.finish())
             };
@@ -78,13 +89,16 @@ impl TradeFrame {
             ints(|t| i64::from(t.seq)),
             texts(|t| t.symbol.clone()),
             texts(|t| t.side.to_string()),
-            decimal(0, |t| &t.quantity)?,
+            decimal(0, |t| Some(&t.quantity))?,
             times(|t| arrow::micros(&t.entry_time)),
-            decimal(1, |t| &t.entry_price)?,
+            decimal(1, |t| Some(&t.entry_price))?,
             times(|t| arrow::micros(&t.exit_time)),
-            decimal(2, |t| &t.exit_price)?,
-            decimal(3, |t| &t.fees)?,
-            decimal(4, |t| &t.pnl)?,
+            decimal(2, |t| Some(&t.exit_price))?,
+            decimal(3, |t| Some(&t.fees))?,
+            decimal(4, |t| Some(&t.pnl))?,
+            optional_texts(|t| t.entry_tag.as_deref()),
+            optional_texts(|t| t.exit_reason.as_deref()),
+            decimal(5, |t| t.leverage.as_ref())?,
         ];
         Ok(RecordBatch::try_new(self.schema.clone(), columns)?)
     }

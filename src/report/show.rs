@@ -115,11 +115,21 @@ pub fn text(detail: &RunDetail) -> String {
     if let Some(trades) = &detail.trades {
         let _ = writeln!(out, "trades");
         for t in trades {
-            let _ = writeln!(
+            let _ = write!(
                 out,
                 "  {} {} {} @ {} -> {} pnl {}",
                 t.symbol, t.side, t.quantity, t.entry_price, t.exit_price, t.pnl
             );
+            if let Some(leverage) = &t.leverage {
+                let _ = write!(out, " leverage {leverage}");
+            }
+            if let Some(tag) = &t.entry_tag {
+                let _ = write!(out, " entry {tag}");
+            }
+            if let Some(reason) = &t.exit_reason {
+                let _ = write!(out, " exit {reason}");
+            }
+            out.push('\n');
         }
     }
     if let Some(equity) = &detail.equity {
@@ -144,6 +154,9 @@ pub fn trades_table(trades: &[crate::models::Trade]) -> super::Table {
         "exit_price",
         "fees",
         "pnl",
+        "entry_tag",
+        "exit_reason",
+        "leverage",
     ]);
     for t in trades {
         table.push(vec![
@@ -157,6 +170,12 @@ pub fn trades_table(trades: &[crate::models::Trade]) -> super::Table {
             t.exit_price.to_string(),
             t.fees.to_string(),
             t.pnl.to_string(),
+            t.entry_tag.clone().unwrap_or_default(),
+            t.exit_reason.clone().unwrap_or_default(),
+            t.leverage
+                .as_ref()
+                .map(ToString::to_string)
+                .unwrap_or_default(),
         ]);
     }
     table

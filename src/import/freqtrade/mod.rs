@@ -530,7 +530,7 @@ fn trade(trade: &Value) -> Result<(Value, DateTime<Utc>, BigDecimal)> {
     let fees = &amount * dec("open_rate")? * dec("fee_open")?
         + &amount * dec("close_rate")? * dec("fee_close")?;
     let profit = dec("profit_abs")?;
-    let doc = json!({
+    let mut doc = json!({
         "symbol": pair,
         "side": if short { "short" } else { "long" },
         "quantity": text("amount")?,
@@ -541,6 +541,19 @@ fn trade(trade: &Value) -> Result<(Value, DateTime<Utc>, BigDecimal)> {
         "fees": fees.normalized().to_plain_string(),
         "pnl": text("profit_abs")?,
     });
+    // Freqtrade writes an empty tag for a trade its strategy did not tag.
+    for (from, to) in [("enter_tag", "entry_tag"), ("exit_reason", "exit_reason")] {
+        if let Some(tag) = trade
+            .get(from)
+            .and_then(Value::as_str)
+            .filter(|t| !t.is_empty())
+        {
+            doc[to] = json!(tag);
+        }
+    }
+    if let Some(leverage) = trade.get("leverage").filter(|v| !v.is_null()) {
+        doc["leverage"] = json!(number(leverage, "leverage")?.to_string());
+    }
     Ok((doc, closed, profit))
 }
 

@@ -126,13 +126,24 @@ fn content(detail: &RunDetail, svg: Option<&str>, trades: &TradePage, here: &Her
         h2 { "Trades" }
         @if trades.trades.is_empty() { p.note { "No trades" (if detail.n_trades > 0 { " after this one" } else { "" }) "." } }
         @else {
+            @let tagged = trades.trades.iter().any(|t| t.entry_tag.is_some() || t.exit_reason.is_some());
+            @let levered = trades.trades.iter().any(|t| t.leverage.is_some());
             table.trades {
-                thead { tr { th.num { "#" } th { "symbol" } th { "side" } th.num { "quantity" } th { "entry" } th.num { "price" } th { "exit" } th.num { "price" } th.num { "fees" } th.num { "pnl" } } }
+                thead { tr {
+                    th.num { "#" } th { "symbol" } th { "side" } th.num { "quantity" } th { "entry" } th.num { "price" } th { "exit" } th.num { "price" } th.num { "fees" } th.num { "pnl" }
+                    @if levered { th.num { "leverage" } }
+                    @if tagged { th { "entry tag" } th { "exit reason" } }
+                } }
                 tbody { @for t in &trades.trades { tr {
                     td.num { (t.seq) } td { bdi { (t.symbol) } } td { (t.side) } td.num { (t.quantity) }
                     td { (when(t.entry_time)) } td.num { (t.entry_price) }
                     td { (when(t.exit_time)) } td.num { (t.exit_price) }
                     td.num { (t.fees) } td.num { (t.pnl) }
+                    @if levered { td.num { @if let Some(l) = &t.leverage { (l) } } }
+                    @if tagged {
+                        td { @if let Some(tag) = &t.entry_tag { bdi { (tag) } } }
+                        td { @if let Some(reason) = &t.exit_reason { bdi { (reason) } } }
+                    }
                 } } }
             }
         }

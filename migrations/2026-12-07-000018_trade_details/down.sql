@@ -1,0 +1,3 @@
+ALTER TABLE trades DROP COLUMN leverage;
+ALTER TABLE trades DROP COLUMN exit_reason;
+ALTER TABLE trades DROP COLUMN entry_tag;
