@@ -347,6 +347,37 @@ async fn a_trade_s_entry_tag_exit_reason_and_leverage_come_back_as_given() {
     for field in ["entry_tag", "exit_reason", "leverage"] {
         assert!(trades[1].get(field).is_none(), "{}", trades[1]);
     }
+    // Grouped as Freqtrade's tables are: by pair, by exit reason.
+    let by = btdb(
+        &db,
+        &[
+            "--format",
+            "json",
+            "show",
+            "--key",
+            "k3",
+            "--by",
+            "symbol",
+            "--by",
+            "exit-reason",
+        ],
+        None,
+    );
+    let grouped: serde_json::Value = serde_json::from_slice(&by.stdout).expect("JSON");
+    let symbols = &grouped["trades_by"]["symbol"];
+    assert_eq!(symbols[0]["name"], "A", "{grouped}");
+    assert_eq!(symbols[0]["pnl"], trades[0]["pnl"]);
+    assert_eq!(symbols[1]["name"], "B");
+    assert_eq!(symbols[1]["pnl"], trades[1]["pnl"]);
+    let reasons = &grouped["trades_by"]["exit_reason"];
+    assert_eq!(reasons.as_array().map(Vec::len), Some(2), "{reasons}");
+    assert_eq!(reasons[1]["name"], serde_json::Value::Null);
+    assert_eq!(
+        (&reasons[0]["trades"], &reasons[0]["winners"]),
+        (&1.into(), &1.into())
+    );
+    let shown = text(&btdb(&db, &["show", "--key", "k3", "--by", "exit-reason"], None).stdout);
+    assert!(shown.contains("trades by exit reason"), "{shown}");
     // The exported document is the one recorded: recording it again is the same run.
     let exported = btdb(&db, &["export", "--key", "k3"], None);
     let line = text(&exported.stdout);

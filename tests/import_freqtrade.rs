@@ -118,7 +118,10 @@ async fn every_run_keeps_freqtrade_s_own_figures_and_importing_again_adds_nothin
         trades_seen += trades.len();
         // Each trade's exit reason, entry tag and leverage, as Freqtrade wrote them (an empty
         // tag is no tag).
-        for (ours, theirs) in trades.iter().zip(stats["trades"].as_array().expect("trades")) {
+        for (ours, theirs) in trades
+            .iter()
+            .zip(stats["trades"].as_array().expect("trades"))
+        {
             assert_eq!(ours["exit_reason"], theirs["exit_reason"], "{key}");
             let tag = theirs["enter_tag"].as_str().filter(|t| !t.is_empty());
             assert_eq!(ours["entry_tag"].as_str(), tag, "{key}");

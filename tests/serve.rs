@@ -488,6 +488,13 @@ async fn hostile_names_show_as_text() {
         .map(|p| server.ok(p).matches("\\u{202e}").count())
         .sum();
     assert!(charts > 0, "the override shows as its escape in some chart");
+    // A run's trades by symbol and by exit reason, their names as text.
+    let run = server.ok("/runs/1");
+    for heading in ["Trades by symbol", "Trades by exit reason", "Trades by entry tag"] {
+        assert!(run.contains(heading), "/runs/1 lacks {heading}");
+    }
+    assert!(run.contains("&lt;script&gt;alert(4)&lt;/script&gt;"));
+    assert!(run.contains("&lt;i&gt;A&lt;/i&gt;"));
     let strategy_page = server.ok(&paths[1]);
     assert!(
         strategy_page.contains("&lt;b&gt;x&lt;/b&gt;"),

@@ -9,7 +9,7 @@ use clap::ArgGroup;
 
 use crate::db::Reader;
 use crate::metrics::{self, stats::SharpeConfidence};
-use crate::query::run_detail::{RunDetail, RunRef};
+use crate::query::run_detail::{RunDetail, RunRef, TradeGroup, TradeGroupRow};
 
 #[derive(Debug, clap::Args)]
 #[command(group(ArgGroup::new("which").required(true).args(["id", "key"])))]
@@ -29,6 +29,11 @@ pub struct Args {
     /// Include the equity curve.
     #[arg(long)]
     pub equity: bool,
+
+    /// The trades grouped by symbol, entry tag or exit reason: count, winners, losers, pnl and
+    /// fees of each group, most profitable first (repeat for several).
+    #[arg(long, value_enum, value_name = "FIELD")]
+    pub by: Vec<TradeGroup>,
 
     /// Draw the equity curve and its drawdown to this SVG file.
     #[arg(long, value_name = "FILE.svg")]
@@ -70,7 +75,11 @@ impl Args {
 pub async fn answer(args: &Args, conn: &mut Reader<'_>) -> Result<RunDetail> {
     let run = args.run_ref()?;
     let with_equity = args.equity || args.plot.is_some();
-    let detail = RunDetail::load_on(conn, &run, args.trades, with_equity).await?;
+    let mut detail = RunDetail::load_on(conn, &run, args.trades, with_equity).await?;
+    for by in &args.by {
+        let rows = TradeGroupRow::of_run(conn, detail.run.id, *by).await?;
+        detail.trades_by.insert(*by, rows);
+    }
     if let RunRef::Id(id) = run
         && let Some(other) = RunDetail::id_of_key(conn, &id.to_string()).await?
         && other != id

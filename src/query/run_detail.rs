@@ -1,9 +1,12 @@
 //! One run with its strategy, parameters, sweep, metrics and, on request, trades and equity.
 
+use std::collections::BTreeMap;
+
 use anyhow::Result;
 use bigdecimal::BigDecimal;
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
+use diesel::sql_types::{BigInt, Nullable, Numeric, Text};
 use diesel_async::AsyncPgConnection;
 use serde::Serialize;
 
@@ -61,6 +64,82 @@ pub struct RunDetail {
     pub trades: Option<Vec<Trade>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub equity: Option<Vec<(DateTime<Utc>, BigDecimal)>>,
+    /// The trades grouped as asked (`show --by`), by grouping.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub trades_by: BTreeMap<TradeGroup, Vec<TradeGroupRow>>,
+}
+
+/// What a run's trades can be grouped by: per pair, per entry signal, per exit reason, as
+/// Freqtrade's result tables are.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, clap::ValueEnum)]
+#[serde(rename_all = "snake_case")]
+pub enum TradeGroup {
+    Symbol,
+    EntryTag,
+    ExitReason,
+}
+
+impl TradeGroup {
+    /// The trades column grouped by.
+    fn column(self) -> &'static str {
+        match self {
+            TradeGroup::Symbol => "symbol",
+            TradeGroup::EntryTag => "entry_tag",
+            TradeGroup::ExitReason => "exit_reason",
+        }
+    }
+
+    /// How pages and text name it.
+    pub fn label(self) -> &'static str {
+        match self {
+            TradeGroup::Symbol => "symbol",
+            TradeGroup::EntryTag => "entry tag",
+            TradeGroup::ExitReason => "exit reason",
+        }
+    }
+}
+
+/// One group of a run's trades; `name` is null for the trades without an entry tag or exit
+/// reason. Sums are exact decimals.
+#[derive(Debug, Clone, Serialize, QueryableByName)]
+pub struct TradeGroupRow {
+    #[diesel(sql_type = Nullable<Text>)]
+    pub name: Option<String>,
+    #[diesel(sql_type = BigInt)]
+    pub trades: i64,
+    #[diesel(sql_type = BigInt)]
+    pub winners: i64,
+    #[diesel(sql_type = BigInt)]
+    pub losers: i64,
+    #[diesel(sql_type = Numeric)]
+    pub pnl: BigDecimal,
+    #[diesel(sql_type = Numeric)]
+    pub fees: BigDecimal,
+}
+
+impl TradeGroupRow {
+    /// Run `id`'s trades grouped `by`, the most profitable group first; one scan of the run's
+    /// trades partition.
+    pub async fn of_run(
+        conn: &mut AsyncPgConnection,
+        id: RunId,
+        by: TradeGroup,
+    ) -> Result<Vec<Self>> {
+        let column = by.column();
+        let sql = format!(
+            "SELECT {column} AS name, count(*) AS trades, \
+             count(*) FILTER (WHERE pnl > 0) AS winners, \
+             count(*) FILTER (WHERE pnl < 0) AS losers, sum(pnl) AS pnl, sum(fees) AS fees \
+             FROM trades WHERE run_id = $1 GROUP BY {column} \
+             ORDER BY sum(pnl) DESC, {column} NULLS LAST"
+        );
+        Ok(load(conn, || {
+            diesel::sql_query(sql.clone())
+                .into_boxed()
+                .bind::<BigInt, _>(id.0)
+        })
+        .await?)
+    }
 }
 
 /// The run's trades in aggregate; sums are exact decimals, `null` without trades.
@@ -235,6 +314,7 @@ impl RunDetail {
             confidence: SharpeConfidence::default(),
             trades,
             equity,
+            trades_by: BTreeMap::new(),
         })
     }
 }

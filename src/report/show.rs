@@ -132,6 +132,21 @@ pub fn text(detail: &RunDetail) -> String {
             out.push('\n');
         }
     }
+    for (by, groups) in &detail.trades_by {
+        let _ = writeln!(out, "trades by {}", by.label());
+        for g in groups {
+            let _ = writeln!(
+                out,
+                "  {:<20} {} trades ({} won, {} lost) pnl {} fees {}",
+                g.name.as_deref().unwrap_or("(none)"),
+                g.trades,
+                g.winners,
+                g.losers,
+                g.pnl,
+                g.fees
+            );
+        }
+    }
     if let Some(equity) = &detail.equity {
         let _ = writeln!(out, "equity");
         for (ts, value) in equity {

@@ -21,6 +21,15 @@ pub fn record_hostile(db: &super::TestDb) {
                 "tags": ["\u{202e}evil"],
                 "metrics": {"sharpe": 1.0 + f64::from(i)},
                 "equity": [["2024-01-01T00:00:00Z", 100], ["2024-01-02T00:00:00Z", 101 + i]],
+                "trades": [
+                    {"symbol": "<i>A</i>\u{202e}", "side": "long", "quantity": "1",
+                     "entry_time": "2024-01-01T00:00:00Z", "entry_price": "10",
+                     "exit_time": "2024-01-02T00:00:00Z", "exit_price": "11",
+                     "exit_reason": "<script>alert(4)</script>", "entry_tag": "\u{202e}tag"},
+                    {"symbol": "B", "side": "long", "quantity": "1",
+                     "entry_time": "2024-01-01T00:00:00Z", "entry_price": "10",
+                     "exit_time": "2024-01-02T00:00:00Z", "exit_price": "9"},
+                ],
             })
             .to_string()
         })

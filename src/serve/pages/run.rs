@@ -10,7 +10,7 @@ use super::basket::Basket;
 use super::{chart, on_worker, strategy_link, value, when};
 use crate::answers::show;
 use crate::models::RunId;
-use crate::query::run_detail::RunDetail;
+use crate::query::run_detail::{RunDetail, TradeGroup};
 use crate::report::plot;
 use crate::serve::App;
 use crate::serve::answers::{self, TradePage};
@@ -35,7 +35,12 @@ pub async fn page(
             .transpose()
             .map_err(|_| anyhow::anyhow!("`trades-after` is a trade number"))?;
         params.default("equity", "true");
-        let args: show::Args = params.args(std::slice::from_ref(&id), WRITES_FILES)?;
+        let mut args: show::Args = params.args(std::slice::from_ref(&id), WRITES_FILES)?;
+        args.by = vec![
+            TradeGroup::Symbol,
+            TradeGroup::EntryTag,
+            TradeGroup::ExitReason,
+        ];
         let mut conn = app.db.reader().await?;
         let detail = show::answer(&args, &mut conn).await?;
         let trades = answers::trades(&mut conn, detail.run.id, after, TRADES).await?;
@@ -123,6 +128,20 @@ fn content(detail: &RunDetail, svg: Option<&str>, trades: &TradePage, here: &Her
             }
         }
         @if let Some(svg) = svg { h2 { "Equity and drawdown" } (chart(svg)) }
+        @for (by, groups) in &detail.trades_by {
+            // A breakdown says something when the trades fall in more than one group, or
+            // when the backtester named them at all.
+            @if groups.len() > 1 || (*by != TradeGroup::Symbol && groups.iter().any(|g| g.name.is_some())) {
+                h2 { "Trades by " (by.label()) }
+                table.breakdown {
+                    thead { tr { th { (by.label()) } th.num { "trades" } th.num { "won" } th.num { "lost" } th.num { "pnl" } th.num { "fees" } } }
+                    tbody { @for g in groups { tr {
+                        td { @match &g.name { Some(name) => bdi { (name) }, None => span.note { "none" } } }
+                        td.num { (g.trades) } td.num { (g.winners) } td.num { (g.losers) } td.num { (g.pnl) } td.num { (g.fees) }
+                    } } }
+                }
+            }
+        }
         h2 { "Trades" }
         @if trades.trades.is_empty() { p.note { "No trades" (if detail.n_trades > 0 { " after this one" } else { "" }) "." } }
         @else {
