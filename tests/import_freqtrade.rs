@@ -762,3 +762,154 @@ async fn a_backtest_recorded_under_its_former_key_keeps_it() {
         former["metrics"]["freqtrade.final_balance"]
     );
 }
+
+/// Each strategy's wallet in a result's zip, read as Freqtrade wrote it: per candle, the
+/// `total_quote` of each currency.
+fn wallets(zip: &Path) -> Vec<(String, Vec<(i64, Vec<f64>)>)> {
+    use arrow_array::{Array, Float64Array, TimestampMicrosecondArray};
+    let mut archive = zip::ZipArchive::new(std::fs::File::open(zip).expect("zip")).expect("zip");
+    let names: Vec<String> = archive
+        .file_names()
+        .map(|n| n.expect("a name").into_owned())
+        .collect();
+    let mut found = Vec::new();
+    for name in names.iter().filter(|n| n.ends_with("_wallet.feather")) {
+        let strategy = name
+            .trim_end_matches("_wallet.feather")
+            .rsplit('_')
+            .next()
+            .expect("strategy")
+            .to_owned();
+        let mut bytes = Vec::new();
+        archive
+            .by_name(name)
+            .expect("entry")
+            .read_to_end(&mut bytes)
+            .expect("read");
+        let reader = arrow_ipc::reader::FileReader::try_new(std::io::Cursor::new(bytes), None)
+            .expect("feather");
+        let mut by_date: std::collections::BTreeMap<i64, Vec<f64>> = Default::default();
+        for batch in reader {
+            let batch = batch.expect("batch");
+            let dates = batch
+                .column_by_name("date")
+                .and_then(|c| c.as_any().downcast_ref::<TimestampMicrosecondArray>())
+                .expect("dates in microseconds")
+                .clone();
+            let values = batch
+                .column_by_name("total_quote")
+                .and_then(|c| c.as_any().downcast_ref::<Float64Array>())
+                .expect("doubles")
+                .clone();
+            for row in 0..batch.num_rows() {
+                by_date
+                    .entry(dates.value(row))
+                    .or_default()
+                    .push(values.value(row));
+            }
+        }
+        found.push((strategy, by_date.into_iter().collect()));
+    }
+    found
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_wallet_marked_to_market_is_the_curve_when_asked() {
+    let db = TestDb::new().await;
+    let zip = &zips()[0];
+    let path = zip.to_str().expect("path");
+    let summary = json(&ok(
+        &db,
+        &[
+            "import",
+            "freqtrade",
+            path,
+            "--equity",
+            "wallet",
+            "--format",
+            "json",
+        ],
+    ));
+    let wallets = wallets(zip);
+    assert!(!wallets.is_empty(), "the result keeps its wallets");
+    assert_eq!(summary["recorded"], wallets.len(), "{summary}");
+    let page = json(&ok(&db, &["runs", "--format", "json"]));
+    for (strategy, candles) in &wallets {
+        let run = page["runs"]
+            .as_array()
+            .expect("runs")
+            .iter()
+            .find(|r| r["strategy"]["name"] == strategy.as_str())
+            .unwrap_or_else(|| panic!("no run of {strategy}"));
+        let shown = json(&ok(
+            &db,
+            &[
+                "show",
+                &run["id"].to_string(),
+                "--equity",
+                "--format",
+                "json",
+            ],
+        ));
+        let equity = shown["equity"].as_array().expect("equity");
+        assert_eq!(
+            equity.len(),
+            candles.len(),
+            "{strategy}: one point a candle"
+        );
+        for (point, (micros, values)) in equity.iter().zip(candles) {
+            let at = chrono::DateTime::parse_from_rfc3339(point[0].as_str().expect("time"))
+                .expect("rfc 3339");
+            assert_eq!(at.timestamp_micros(), *micros, "{strategy}");
+            let ours = f(&point[1]);
+            if let [only] = values.as_slice() {
+                // One currency: its double, bit for bit.
+                assert_eq!(ours.to_bits(), only.to_bits(), "{strategy} at {at}");
+            } else {
+                let theirs: f64 = values.iter().sum();
+                assert!(
+                    close(ours, theirs),
+                    "{strategy} at {at}: {ours} against {theirs}"
+                );
+            }
+        }
+        // Open trades at market: the wallet moves between closes, so it has more points than
+        // the closed-trade balance, and its drawdown is at least as deep.
+        let stats = freqtrade_runs()
+            .into_iter()
+            .find(|(name, stats)| {
+                name == strategy
+                    && run["run_key"].as_str().is_some_and(|k| {
+                        k.contains(&format!(":{}:", stats["backtest_run_start_ts"]))
+                    })
+            })
+            .expect("the strategy's statistics")
+            .1;
+        assert!(candles.len() > stats["total_trades"].as_u64().expect("count") as usize + 1);
+        let deepest = -f(&shown["metrics"]["max_drawdown"]);
+        assert!(
+            deepest + 1e-12 >= f(&stats["max_relative_drawdown"]),
+            "{strategy}"
+        );
+    }
+    // A result without its wallet (unzipped, the feather left behind) says so.
+    let dir = common::scratch_dir("freqtrade-no-wallet");
+    let stem = zip.file_stem().and_then(|s| s.to_str()).expect("stem");
+    let plain = dir.join(format!("{stem}.json"));
+    std::fs::write(&plain, result_text(zip)).expect("write");
+    let err = fails(
+        &db,
+        &[
+            "import",
+            "freqtrade",
+            plain.to_str().expect("path"),
+            "--equity",
+            "wallet",
+        ],
+    );
+    assert!(err.contains("wallet: this result keeps none"), "{err}");
+    assert!(
+        err.starts_with(&format!("error: {}: strategy.", plain.display())),
+        "{err}"
+    );
+}

@@ -490,7 +490,11 @@ async fn hostile_names_show_as_text() {
     assert!(charts > 0, "the override shows as its escape in some chart");
     // A run's trades by symbol and by exit reason, their names as text.
     let run = server.ok("/runs/1");
-    for heading in ["Trades by symbol", "Trades by exit reason", "Trades by entry tag"] {
+    for heading in [
+        "Trades by symbol",
+        "Trades by exit reason",
+        "Trades by entry tag",
+    ] {
         assert!(run.contains(heading), "/runs/1 lacks {heading}");
     }
     assert!(run.contains("&lt;script&gt;alert(4)&lt;/script&gt;"));

@@ -141,6 +141,13 @@ pub struct FreqtradeArgs {
     /// The sweep the runs belong to.
     #[arg(long, value_name = "NAME")]
     pub sweep: Option<String>,
+
+    /// Each backtest's equity curve: `closed`, its balance after each trade's close (what
+    /// Freqtrade's account drawdown reads), or `wallet`, its wallet's value at every candle with
+    /// open trades at market (the `_wallet.feather` in the result's zip). btdb's own metrics
+    /// are computed from it; Freqtrade's figures are kept either way.
+    #[arg(long, value_enum, default_value_t = freqtrade::Curve::Closed, value_name = "CURVE")]
+    pub equity: freqtrade::Curve,
 }
 
 pub async fn run(args: Args, global: &GlobalArgs) -> Result<()> {
@@ -390,7 +397,7 @@ async fn import_freqtrade(args: FreqtradeArgs, replace: bool, global: &GlobalArg
     let unexpanded = refused.len();
     let mut converted = Vec::new();
     for file in &files {
-        match freqtrade::convert(file, args.sweep.as_deref()) {
+        match freqtrade::convert(file, args.sweep.as_deref(), args.equity) {
             Ok(runs) => converted.push(runs),
             Err(e) => refused.push(e),
         }

@@ -133,8 +133,14 @@ fn document(epoch: &Value, stem: &str, sweep: &str) -> Result<Value> {
     let name = field(stats, "strategy_name")?
         .as_str()
         .ok_or_else(|| anyhow!("results_metrics.strategy_name: expected a string"))?;
-    let mut doc = super::run(name, stats, super::Saved::default(), Some(sweep))
-        .map_err(|e| anyhow!("results_metrics.{e:#}"))?;
+    let mut doc = super::run(
+        name,
+        stats,
+        super::Saved::default(),
+        Some(sweep),
+        super::Curve::Closed,
+    )
+    .map_err(|e| anyhow!("results_metrics.{e:#}"))?;
     let Value::Object(doc_map) = &mut doc else {
         unreachable!("a run document is an object")
     };

@@ -17,6 +17,7 @@ use serde_json::{Map, Number, Value, json};
 
 mod defaults;
 pub mod hyperopt;
+mod wallet;
 
 /// Freqtrade's summary figures kept beside btdb's, as `freqtrade.NAME`.
 const FIGURES: &[&str] = &[
@@ -60,6 +61,17 @@ const SETTINGS: &[&str] = &[
 /// What the importer says it reads, in every message about a format it does not know.
 const KNOWN_FORMAT: &str = "btdb reads the results of Freqtrade 2022.1 and later (tested with \
      2026.9): per-strategy statistics with trades as objects";
+
+/// The equity curve a backtest's run gets.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, clap::ValueEnum)]
+pub enum Curve {
+    /// The balance after each trade's close, as Freqtrade's account drawdown reads it.
+    #[default]
+    Closed,
+    /// The wallet's value at every candle, open trades at market (`STRATEGY_wallet.feather`,
+    /// in the zips Freqtrade writes since 2025).
+    Wallet,
+}
 
 /// One result file's runs, as run documents in strategy name order (a hyperopt file's in epoch
 /// order).
@@ -149,8 +161,14 @@ fn latest(path: &Path) -> Result<PathBuf> {
 
 /// The runs of one result file; any error names the file and the field, and means nothing of
 /// the file is recorded.
-pub fn convert(path: &Path, sweep: Option<&str>) -> Result<Converted> {
+pub fn convert(path: &Path, sweep: Option<&str>, curve: Curve) -> Result<Converted> {
     if hyperopt::is_hyperopt(path) {
+        if curve == Curve::Wallet {
+            bail!(
+                "{}: a hyperopt result keeps no wallet; --equity wallet reads backtest results",
+                path.display()
+            );
+        }
         let epochs = hyperopt::convert(path, sweep)?;
         return Ok(Converted {
             file: path.to_path_buf(),
@@ -195,8 +213,9 @@ pub fn convert(path: &Path, sweep: Option<&str>) -> Result<Converted> {
         let saved = Saved {
             parameter_file: kept.parameter_files.get(name),
             source: kept.sources.get(name).map(String::as_str),
+            wallet: kept.wallets.get(name).map(Vec::as_slice),
         };
-        let document = run(name, stats, saved, sweep)
+        let document = run(name, stats, saved, sweep, curve)
             .map_err(|e| anyhow!("{shown}: strategy.{name}.{e:#}"))?;
         documents.push(document);
     }
@@ -208,12 +227,16 @@ pub fn convert(path: &Path, sweep: Option<&str>) -> Result<Converted> {
 }
 
 /// What a result keeps of each strategy beside its statistics: its parameter file
-/// (`NAME_STRATEGY.json`) and its source (`NAME_STRATEGY.py`), by strategy.
+/// (`NAME_STRATEGY.json`), its source (`NAME_STRATEGY.py`) and its wallet
+/// (`NAME_STRATEGY_wallet.feather`), by strategy.
 #[derive(Debug, Default)]
 struct Strategies {
     parameter_files: BTreeMap<String, Value>,
     sources: BTreeMap<String, String>,
+    wallets: BTreeMap<String, Vec<u8>>,
 }
+
+const WALLET: &str = "_wallet.feather";
 
 /// The result JSON inside a zip (`NAME.json` in `NAME.zip`, or its one result entry when the
 /// zip was renamed), and what the zip keeps of its strategies.
@@ -259,7 +282,15 @@ fn read_zip(path: &Path) -> Result<(String, Strategies)> {
         let Some(rest) = name.strip_prefix(&prefix) else {
             continue;
         };
-        if let Some(strategy) = rest.strip_suffix(".json").filter(|s| *s != "config") {
+        if let Some(strategy) = rest.strip_suffix(WALLET) {
+            let mut bytes = Vec::new();
+            archive
+                .by_name(name)
+                .with_context(|| format!("reading `{name}` inside"))?
+                .read_to_end(&mut bytes)
+                .with_context(|| format!("reading `{name}` inside"))?;
+            strategies.wallets.insert(strategy.to_owned(), bytes);
+        } else if let Some(strategy) = rest.strip_suffix(".json").filter(|s| *s != "config") {
             let params: Value = serde_json::from_str(&read(&mut archive, name)?)
                 .map_err(|e| anyhow!("{name} inside: not JSON: {e}"))?;
             strategies
@@ -297,6 +328,12 @@ fn beside(path: &Path, names: &[&String]) -> Result<Strategies> {
                 .with_context(|| format!("reading `{}`", source.display()))?;
             strategies.sources.insert((*name).clone(), text);
         }
+        let wallet = path.with_file_name(format!("{stem}_{name}{WALLET}"));
+        if wallet.is_file() {
+            let bytes = std::fs::read(&wallet)
+                .with_context(|| format!("reading `{}`", wallet.display()))?;
+            strategies.wallets.insert((*name).clone(), bytes);
+        }
     }
     Ok(strategies)
 }
@@ -332,14 +369,21 @@ fn rfc3339(t: DateTime<Utc>) -> String {
 }
 
 /// The run document of one strategy's statistics.
-/// What a result keeps of one strategy: its parameter file and its source.
+/// What a result keeps of one strategy: its parameter file, its source and its wallet.
 #[derive(Debug, Clone, Copy, Default)]
 struct Saved<'a> {
     parameter_file: Option<&'a Value>,
     source: Option<&'a str>,
+    wallet: Option<&'a [u8]>,
 }
 
-fn run(name: &str, stats: &Value, saved: Saved, sweep: Option<&str>) -> Result<Value> {
+fn run(
+    name: &str,
+    stats: &Value,
+    saved: Saved,
+    sweep: Option<&str>,
+    curve: Curve,
+) -> Result<Value> {
     let trades = field(stats, "trades")?
         .as_array()
         .ok_or_else(|| anyhow!("trades: expected an array; {KNOWN_FORMAT}"))?;
@@ -369,11 +413,22 @@ fn run(name: &str, stats: &Value, saved: Saved, sweep: Option<&str>) -> Result<V
         converted.push(doc);
         closes.push((close, profit));
     }
-    let mut equity = curve(start, &starting, closes);
+    let mut equity = match curve {
+        Curve::Closed => closed_balance(start, &starting, closes),
+        Curve::Wallet => {
+            let feather = saved.wallet.ok_or_else(|| {
+                anyhow!(
+                    "wallet: this result keeps none ({name}{WALLET}); without --equity wallet \
+                     the run gets the closed-trade balance"
+                )
+            })?;
+            wallet::curve(feather).map_err(|e| anyhow!("wallet: {name}{WALLET}: {e:#}"))?
+        }
+    };
     // A backtest without a trade held its balance from start to end: a flat curve, so that
     // its returns and drawdown are 0 like any run's, not missing.
     let flat = converted.is_empty() && end > start;
-    if flat {
+    if flat && curve == Curve::Closed {
         equity.push((end, starting.clone()));
     }
     let years = (end - start).num_seconds() as f64 / (365.25 * 86_400.0);
@@ -394,8 +449,8 @@ fn run(name: &str, stats: &Value, saved: Saved, sweep: Option<&str>) -> Result<V
     document.insert("period_start".into(), json!(rfc3339(start)));
     document.insert("period_end".into(), json!(rfc3339(end)));
     document.insert("initial_capital".into(), json!(starting.to_plain_string()));
-    // One point per trade close: the per-period metrics are per closed trade, annualised by
-    // the closes per year.
+    // One point per trade close (or per candle of the wallet): the per-period metrics are per
+    // closed trade (or candle), annualised by the points per year.
     if equity.len() > 1 && years > 0.0 {
         document.insert(
             "periods_per_year".into(),
@@ -559,7 +614,7 @@ fn trade(trade: &Value) -> Result<(Value, DateTime<Utc>, BigDecimal)> {
 
 /// The closed-trade balance: the starting balance at the start, then after each close (trades
 /// closing at one time in one point), as Freqtrade's account drawdown reads it.
-fn curve(
+fn closed_balance(
     start: DateTime<Utc>,
     starting: &BigDecimal,
     mut closes: Vec<(DateTime<Utc>, BigDecimal)>,
@@ -643,7 +698,7 @@ mod tests {
     fn trades_closing_together_are_one_point_of_the_balance() {
         let t = |s: i64| DateTime::from_timestamp(s, 0).expect("time");
         let d = |s: &str| BigDecimal::from_str(s).expect("decimal");
-        let points = curve(
+        let points = closed_balance(
             t(0),
             &d("100"),
             vec![(t(20), d("-2")), (t(10), d("5")), (t(20), d("1.5"))],
