@@ -763,9 +763,11 @@ async fn a_backtest_recorded_under_its_former_key_keeps_it() {
     );
 }
 
-/// Each strategy's wallet in a result's zip, read as Freqtrade wrote it: per candle, the
-/// `total_quote` of each currency.
-fn wallets(zip: &Path) -> Vec<(String, Vec<(i64, Vec<f64>)>)> {
+/// A wallet's candles: the time in microseconds, and the `total_quote` of each currency.
+type Candles = Vec<(i64, Vec<f64>)>;
+
+/// Each strategy's wallet in a result's zip, read as Freqtrade wrote it.
+fn wallets(zip: &Path) -> Vec<(String, Candles)> {
     use arrow_array::{Array, Float64Array, TimestampMicrosecondArray};
     let mut archive = zip::ZipArchive::new(std::fs::File::open(zip).expect("zip")).expect("zip");
     let names: Vec<String> = archive
