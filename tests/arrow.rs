@@ -261,10 +261,15 @@ async fn a_listing_cut_by_its_limit_says_so_and_all_streams_every_run() {
             "runs", "--format", "csv", "--limit", "all", "--sort", "sharpe",
         ],
     );
-    let values: Vec<f64> = csv_table(&sorted)
-        .1
+    // Runs without a Sharpe ratio come last: every run is streamed.
+    let rows = csv_table(&sorted).1;
+    assert_eq!(rows.len(), 9);
+    let cells: Vec<&str> = rows.iter().map(|r| r["metrics.sharpe"].as_str()).collect();
+    let ranked = cells.iter().take_while(|c| !c.is_empty()).count();
+    assert!(cells[ranked..].iter().all(|c| c.is_empty()), "{cells:?}");
+    let values: Vec<f64> = cells[..ranked]
         .iter()
-        .map(|r| r["metrics.sharpe"].parse().expect("a number"))
+        .map(|c| c.parse().expect("a number"))
         .collect();
     assert!(values.windows(2).all(|w| w[0] >= w[1]), "{values:?}");
     let err = fails(&db, &["runs", "--limit", "all"]);

@@ -76,22 +76,31 @@ fn json_of(text: &str) -> Value {
 }
 
 /// The ids the listing should give: completed runs with sharpe matching `keep`, by sharpe
-/// then id, largest first (or smallest first, `ascending`).
+/// then id, largest first (or smallest first, `ascending`); then the other runs matching
+/// `keep` (failed, or without sharpe) by id, newest first (oldest first, `ascending`).
 fn expected(
     runs: &HashMap<i64, Written>,
     keep: impl Fn(&Written) -> bool,
     ascending: bool,
 ) -> Vec<i64> {
+    let ranked = |w: &Written| w.completed && w.sharpe.is_some();
     let mut ids: Vec<(f64, i64)> = runs
         .iter()
-        .filter(|(_, w)| w.completed && keep(w))
+        .filter(|(_, w)| ranked(w) && keep(w))
         .filter_map(|(id, w)| Some((w.sharpe?, *id)))
         .collect();
     ids.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
+    let mut rest: Vec<i64> = runs
+        .iter()
+        .filter(|(_, w)| !ranked(w) && keep(w))
+        .map(|(id, _)| *id)
+        .collect();
+    rest.sort();
     if !ascending {
         ids.reverse();
+        rest.reverse();
     }
-    ids.into_iter().map(|(_, id)| id).collect()
+    ids.into_iter().map(|(_, id)| id).chain(rest).collect()
 }
 
 /// Every page of `args` forward from the first, by the `next` cursors: the ids in order and
@@ -190,8 +199,7 @@ async fn sorting_keeps_the_filters_and_the_count_counts_every_page() {
     assert_eq!(page_ids(&oldest.to_string()), ids[..3]);
 
     let table = ok(&db, &["runs", "--sort", "sharpe", "--limit", "2"]);
-    let matching = expected(&runs, |_| true, false).len();
-    assert!(table.contains(&format!("{matching} runs match")), "{table}");
+    assert!(table.contains("60 runs match"), "{table}");
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -205,22 +213,53 @@ async fn sort_mistakes_name_the_metric() {
         "{err}"
     );
     let err = fails(&db, &["runs", "--sort", "sharpe", "--status", "failed"]);
-    assert!(err.contains("lists completed runs"), "{err}");
-    // A cursor of the other order names a run without the metric.
-    let listed = json_of(&ok(&db, &["runs", "--limit", "100", "--format", "json"]));
-    let without = listed["runs"]
-        .as_array()
-        .expect("runs")
-        .iter()
-        .find(|r| r["metrics"].get("sharpe").is_none())
-        .and_then(|r| r["id"].as_i64())
-        .expect("a run without sharpe");
-    let err = fails(
-        &db,
-        &["runs", "--sort", "sharpe", "--after", &without.to_string()],
-    );
     assert!(
-        err.contains(&format!("the cursor names run {without}")),
+        err.contains("orders completed runs by their value"),
         "{err}"
     );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn runs_without_the_metric_follow_and_a_cursor_among_them_pages_on() {
+    let (db, runs) = tied().await;
+    let order = expected(&runs, |_| true, false);
+    assert_eq!(order.len(), 60, "every run is listed, sorted or not");
+    // A cursor among the runs without sharpe continues among them.
+    let without = *order
+        .iter()
+        .find(|id| runs[id].sharpe.is_none())
+        .expect("a run without sharpe");
+    let at = order.iter().position(|id| *id == without).expect("listed");
+    let after = json_of(&ok(
+        &db,
+        &[
+            "runs",
+            "--sort",
+            "sharpe",
+            "--after",
+            &without.to_string(),
+            "--limit",
+            "100",
+            "--format",
+            "json",
+        ],
+    ));
+    assert_eq!(page_ids(&after.to_string()), order[at + 1..]);
+    // Sorting by a metric that no run of the filter has lists them, not none.
+    assert!(runs.values().any(|w| w.sharpe.is_none()));
+    let lacking = json_of(&ok(
+        &db,
+        &[
+            "runs",
+            "--sort",
+            "sharpe",
+            "--where",
+            "n_trades = 5",
+            "--format",
+            "json",
+        ],
+    ));
+    assert_eq!(lacking["count"]["runs"], 1);
+    assert_eq!(lacking["runs"].as_array().map(Vec::len), Some(1));
+    assert!(lacking["runs"][0]["metrics"].get("sharpe").is_none());
 }

@@ -32,7 +32,8 @@ pub struct Args {
     pub limit: Limit,
 
     /// Order by this metric, largest first (ties by id, newest first), or `recorded`: newest
-    /// first. Sorted by a metric, only the completed runs that have it are listed.
+    /// first. Sorted by a metric, the runs without a value of it (failed or pruned runs, runs
+    /// lacking it) follow the others, newest first (oldest with --asc).
     #[arg(long, value_name = "METRIC", default_value = "recorded")]
     pub sort: String,
 
@@ -133,8 +134,8 @@ pub async fn listing(args: &Args, conn: &mut Reader<'_>) -> Result<RunList> {
     if let Some(metric) = &sort.metric {
         if let Some(status @ (RunStatus::Failed | RunStatus::Pruned)) = args.status {
             bail!(
-                "--sort {metric} lists completed runs ({status} runs' metrics are partial); \
-                 drop --status {status} or sort by `recorded`"
+                "--sort {metric} orders completed runs by their value ({status} runs' metrics \
+                 are partial, and are never ranked); drop --status {status} or sort by `recorded`"
             );
         }
         let known = suggest::metric_names(conn).await?;

@@ -3,7 +3,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use anyhow::{Result, bail};
+use anyhow::Result;
 use bigdecimal::BigDecimal;
 use chrono::{DateTime, Utc};
 use diesel::dsl::AsSelect;
@@ -147,6 +147,15 @@ pub struct RunList {
 /// A keyset condition: rows after `(value, id)` when reading downwards, before it upwards.
 type MetricKeyset = (f64, RunId);
 
+/// Where a page sorted by a metric starts: at the listing's start, at a run with a ranked
+/// value, or at one of the rest, listed after them.
+#[derive(Debug, Clone, Copy)]
+enum At {
+    Start,
+    Ranked(MetricKeyset),
+    Rest(RunId),
+}
+
 impl RunList {
     /// Exactly the runs `ids`, in this order.
     pub fn by_ids(ids: Vec<RunId>) -> Self {
@@ -232,33 +241,106 @@ impl RunList {
         Ok(out)
     }
 
-    /// The ids of a page sorted by `metric`, read from the metric's rows alone: `metrics`
-    /// carries the run's strategy and data set, so `metrics_rank_idx` (one strategy) or
-    /// `metrics_value_idx` (any) yields them in value order and the scan stops at the page's
-    /// end. Only completed runs that have the metric are listed, as in ranking.
+    /// The ids of a page sorted by `metric`: first the completed runs that have it, in value
+    /// order, read from the metric's rows alone (`metrics` carries the run's strategy and data
+    /// set, so `metrics_rank_idx` (one strategy) or `metrics_value_idx` (any) yields them in
+    /// that order and the scan stops at the page's end); then the other runs the listing
+    /// matches (failed and pruned runs, runs without the metric) by id in the same direction,
+    /// read once the first part is done. A cursor lies in one part or the other.
     async fn page_by_metric(
         &self,
         conn: &mut AsyncPgConnection,
         metric: &str,
     ) -> Result<Vec<RunId>> {
-        let keyset = match self.after.or(self.before) {
-            None => None,
-            Some(id) => Some((cursor_value(conn, metric, id).await?, id)),
+        let limit = self.limit.clamp(1, MAX_PAGE + 1);
+        let at = match self.after.or(self.before) {
+            None => At::Start,
+            Some(id) => match cursor_value(conn, metric, id).await? {
+                Some(value) => At::Ranked((value, id)),
+                None => At::Rest(id),
+            },
         };
         let down = self.reads_down();
-        let ids = load(conn, || {
-            let mut query = self.metric_rows(metric);
-            if let Some((value, id)) = keyset {
-                query = query.filter(beyond(down, (value, id)));
+        // Only completed runs have a ranked value; a listing of the others has none.
+        let ranked_listed = self.status.is_none_or(|s| s == RunStatus::Completed);
+        let ranked = |keyset: Option<MetricKeyset>, limit: i64| {
+            move || {
+                let mut query = self.metric_rows(metric);
+                if let Some(keyset) = keyset {
+                    query = query.filter(beyond(down, keyset));
+                }
+                let query = match down {
+                    true => query.order((metrics::value.desc(), metrics::run_id.desc())),
+                    false => query.order((metrics::value.asc(), metrics::run_id.asc())),
+                };
+                query.limit(limit)
             }
-            let query = match down {
-                true => query.order((metrics::value.desc(), metrics::run_id.desc())),
-                false => query.order((metrics::value.asc(), metrics::run_id.asc())),
-            };
-            query.limit(self.limit.clamp(1, MAX_PAGE + 1))
-        })
-        .await?;
+        };
+        let rest = |after: Option<RunId>, limit: i64| {
+            move || {
+                let mut query = self.unranked(metric);
+                query = match (down, after) {
+                    (true, Some(c)) => query.filter(runs::id.lt(c)),
+                    (false, Some(c)) => query.filter(runs::id.gt(c)),
+                    (_, None) => query,
+                };
+                let query = match down {
+                    true => query.order(runs::id.desc()),
+                    false => query.order(runs::id.asc()),
+                };
+                query.limit(limit)
+            }
+        };
+        let short = |ids: &Vec<RunId>| limit - ids.len() as i64;
+        let mut ids: Vec<RunId> = Vec::new();
+        match (self.before.is_none(), at) {
+            // Forward through the ranked runs, then on into the rest.
+            (true, At::Start | At::Ranked(_)) | (false, At::Start) => {
+                let keyset = match at {
+                    At::Ranked(keyset) => Some(keyset),
+                    _ => None,
+                };
+                if ranked_listed {
+                    ids = load(conn, ranked(keyset, limit)).await?;
+                }
+                if short(&ids) > 0 {
+                    ids.extend(load::<_, RunId>(conn, rest(None, short(&ids))).await?);
+                }
+            }
+            (true, At::Rest(id)) => ids = load(conn, rest(Some(id), limit)).await?,
+            (false, At::Ranked(keyset)) if ranked_listed => {
+                ids = load(conn, ranked(Some(keyset), limit)).await?;
+            }
+            (false, At::Ranked(_)) => {}
+            // Back through the rest, then on into the ranked runs from their end.
+            (false, At::Rest(id)) => {
+                ids = load(conn, rest(Some(id), limit)).await?;
+                if short(&ids) > 0 && ranked_listed {
+                    ids.extend(load::<_, RunId>(conn, ranked(None, short(&ids))).await?);
+                }
+            }
+        }
         Ok(ids)
+    }
+
+    /// The runs the listing matches that have no ranked value of `metric`: not completed, or
+    /// without it.
+    fn unranked(&self, metric: &str) -> runs::BoxedQuery<'static, Pg, BigInt> {
+        let ranked = metrics::table
+            .filter(metrics::run_id.eq(runs::id))
+            .filter(metrics::name.eq(metric.to_owned()))
+            .filter(metrics::completed.eq(true));
+        let mut query = runs::table
+            .filter(diesel::dsl::not(diesel::dsl::exists(ranked)))
+            .select(runs::id)
+            .into_boxed();
+        for predicate in self.filter.predicates(RUNS) {
+            query = query.filter(predicate);
+        }
+        if let Some(status) = self.status {
+            query = query.filter(runs::status.eq(status));
+        }
+        query
     }
 
     /// The run ids of the metric rows this listing covers, unordered.
@@ -274,24 +356,20 @@ impl RunList {
         query
     }
 
-    /// How many runs the listing matches, counting no further than `COUNT_BOUND`.
+    /// How many runs the listing matches, counting no further than `COUNT_BOUND`; sorted by a
+    /// metric, the runs without a ranked value count too (they are listed last).
     pub async fn count(&self, conn: &mut AsyncPgConnection) -> Result<Count> {
-        let counted: Vec<i64> = match &self.sort.metric {
-            Some(metric) => load(conn, || bounded_count(self.metric_rows(metric))).await?,
-            None => {
-                load(conn, || {
-                    let mut query = runs::table.select(runs::id).into_boxed();
-                    for predicate in self.filter.predicates(RUNS) {
-                        query = query.filter(predicate);
-                    }
-                    if let Some(status) = self.status {
-                        query = query.filter(runs::status.eq(status));
-                    }
-                    bounded_count(query)
-                })
-                .await?
+        let counted: Vec<i64> = load(conn, || {
+            let mut query = runs::table.select(runs::id).into_boxed();
+            for predicate in self.filter.predicates(RUNS) {
+                query = query.filter(predicate);
             }
-        };
+            if let Some(status) = self.status {
+                query = query.filter(runs::status.eq(status));
+            }
+            bounded_count(query)
+        })
+        .await?;
         let counted = counted.first().copied().unwrap_or(0);
         Ok(Count {
             runs: counted.min(COUNT_BOUND),
@@ -320,8 +398,13 @@ fn beyond(
     }
 }
 
-/// The cursor run's value of `metric`: where its page ends.
-async fn cursor_value(conn: &mut AsyncPgConnection, metric: &str, id: RunId) -> Result<f64> {
+/// The cursor run's ranked value of `metric`, where its page ends; none when the run has none
+/// (a cursor in the listing's rest).
+async fn cursor_value(
+    conn: &mut AsyncPgConnection,
+    metric: &str,
+    id: RunId,
+) -> Result<Option<f64>> {
     let values: Vec<f64> = load(conn, || {
         metrics::table
             .filter(metrics::run_id.eq(id))
@@ -330,13 +413,7 @@ async fn cursor_value(conn: &mut AsyncPgConnection, metric: &str, id: RunId) -> 
             .select(metrics::value)
     })
     .await?;
-    match values.first() {
-        Some(value) => Ok(*value),
-        None => bail!(
-            "the cursor names run {id}, which is not a completed run with metric `{metric}` \
-             (deleted since, or a cursor of another order): start again without it"
-        ),
-    }
+    Ok(values.first().copied())
 }
 
 /// Runs read per query when a listing is streamed whole: memory holds one page.
