@@ -869,3 +869,58 @@ async fn a_request_naming_another_host_is_refused() {
     }
     assert_eq!(with_host("localhost:1").status, 421);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_basket_survives_every_page_and_the_check_keeps_the_heatmap() {
+    let db = demo().await;
+    let server = Server::start(db.url(), &[]);
+    let picked = "pick=1&pick=2&pick=3";
+    for path in [
+        format!("/?{picked}"),
+        format!("/strategies/sma_cross?{picked}"),
+        format!("/runs?{picked}"),
+        format!("/runs/4?{picked}"),
+    ] {
+        let page = server.ok(&path);
+        assert!(page.contains("Picked:"), "GET {path}: no basket bar");
+        // Every link to a strategy, a run or a listing carries the three runs on.
+        for href in page.split("href=\"").skip(1) {
+            let href = href
+                .split('"')
+                .next()
+                .unwrap_or_default()
+                .replace("&amp;", "&");
+            let inner = ["/strategies/", "/runs"]
+                .iter()
+                .any(|p| href.starts_with(p));
+            if inner && !href.ends_with(".csv") && !href.contains(".csv?") {
+                let kept = ["pick=1", "pick=2", "pick=3"]
+                    .iter()
+                    .filter(|p| href.contains(*p))
+                    .count();
+                // A drop link keeps the two others.
+                assert!(kept >= 2, "GET {path}: {href} drops the basket");
+            }
+        }
+    }
+    // The in-sample check is submitted with the heatmap's choices, and answers with them.
+    let page = server.ok("/strategies/sma_cross?x=slow&y=fast&dataset=SYNA-1d-IS");
+    let check = page
+        .split("In sample against out of sample")
+        .nth(1)
+        .expect("the check's form");
+    for field in [
+        r#"name="x" value="slow""#,
+        r#"name="y" value="fast""#,
+        r#"name="dataset" value="SYNA-1d-IS""#,
+    ] {
+        assert!(check.contains(field), "the check's form lacks {field}");
+    }
+    let checked = server
+        .ok("/strategies/sma_cross?x=slow&y=fast&dataset=SYNA-1d-IS&is=SYNA-1d-IS&oos=SYNA-1d-OOS");
+    assert!(checked.contains("Spearman rank correlation"));
+    assert!(
+        checked.contains(r#"<option value="slow" selected>"#),
+        "x stays slow"
+    );
+}

@@ -223,7 +223,11 @@ fn login_page(status: StatusCode, next: &str, problem: Option<&str>) -> Response
             button type="submit" { "Log in" }
         }
     };
-    (status, pages::layout("Log in", body, false)).into_response()
+    (
+        status,
+        pages::layout(&pages::Head::plain("Log in"), body, false),
+    )
+        .into_response()
 }
 
 /// Checks the token and opens a session. A client that sent too many wrong tokens lately is

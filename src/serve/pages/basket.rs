@@ -34,6 +34,21 @@ impl Basket {
         Ok(Self(ids))
     }
 
+    /// The runs `name` carries in `query`, ids that are no number passed over: what a page's
+    /// frame carries on, before the page reads (and checks) its query.
+    pub fn peek(query: Option<&str>, name: &str) -> Self {
+        let mut params = Params::parse(query);
+        let mut ids: Vec<RunId> = params
+            .take(name)
+            .iter()
+            .filter_map(|id| id.parse().ok().map(RunId))
+            .collect();
+        let mut seen = std::collections::HashSet::new();
+        ids.retain(|id| seen.insert(*id));
+        ids.truncate(MAX_RUNS);
+        Self(ids)
+    }
+
     pub fn ids(&self) -> &[RunId] {
         &self.0
     }
@@ -75,6 +90,15 @@ impl Basket {
         match self.0.is_empty() {
             true => format!("/runs/{id}"),
             false => format!("/runs/{id}?{}", self.query(&Params::parse(None))),
+        }
+    }
+
+    /// The link to strategy `name`'s page, keeping the basket.
+    pub fn strategy_href(&self, name: &str) -> String {
+        let path = format!("/strategies/{}", super::segment(name));
+        match self.0.is_empty() {
+            true => path,
+            false => format!("{path}?{}", self.query(&Params::parse(None))),
         }
     }
 

@@ -18,8 +18,41 @@ use super::{App, failure};
 use crate::models::RunId;
 use crate::report::number;
 
+/// What a page's frame shows: its title, and the compare basket its navigation carries on.
+#[derive(Debug, Clone, Default)]
+pub struct Head {
+    pub title: String,
+    pub basket: basket::Basket,
+}
+
+impl Head {
+    pub fn new(title: impl Into<String>, basket: basket::Basket) -> Self {
+        Self {
+            title: title.into(),
+            basket,
+        }
+    }
+
+    /// A page that carries no basket.
+    pub fn plain(title: impl Into<String>) -> Self {
+        Self::new(title, basket::Basket::default())
+    }
+
+    /// `path` with the basket.
+    fn href(&self, path: &str) -> String {
+        match self.basket.ids().is_empty() {
+            true => path.to_owned(),
+            false => format!(
+                "{path}?{}",
+                self.basket.query(&super::params::Params::parse(None))
+            ),
+        }
+    }
+}
+
 /// A whole page around `content`.
-pub fn layout(title: &str, content: Markup, signed_in: bool) -> Markup {
+pub fn layout(head: &Head, content: Markup, signed_in: bool) -> Markup {
+    let title = &head.title;
     html! {
         (DOCTYPE)
         html lang="en" {
@@ -32,9 +65,9 @@ pub fn layout(title: &str, content: Markup, signed_in: bool) -> Markup {
             }
             body {
                 header {
-                    a.brand href="/" { "btdb" }
-                    a href="/" { "Strategies" }
-                    a href="/runs" { "Runs" }
+                    a.brand href=(head.href("/")) { "btdb" }
+                    a href=(head.href("/")) { "Strategies" }
+                    a href=(head.href("/runs")) { "Runs" }
                     @if signed_in {
                         form.logout method="post" action="/logout" { button type="submit" { "Log out" } }
                     }
@@ -46,12 +79,12 @@ pub fn layout(title: &str, content: Markup, signed_in: bool) -> Markup {
 }
 
 /// Runs `work` on a worker thread and renders the page it makes, titled `title`.
-pub async fn on_worker<F, Fut>(app: App, title: String, work: F) -> Response
+pub async fn on_worker<F, Fut>(app: App, head: Head, work: F) -> Response
 where
     F: FnOnce(App) -> Fut + Send + 'static,
     Fut: Future<Output = anyhow::Result<Markup>> + 'static,
 {
-    on_worker_with_status(app, title, move |app| async move {
+    on_worker_with_status(app, head, move |app| async move {
         Ok((StatusCode::OK, work(app).await?))
     })
     .await
@@ -59,22 +92,22 @@ where
 
 /// `on_worker` for a page that answers with a status of its own: a form shown again with
 /// what was wrong in it.
-pub async fn on_worker_with_status<F, Fut>(app: App, title: String, work: F) -> Response
+pub async fn on_worker_with_status<F, Fut>(app: App, head: Head, work: F) -> Response
 where
     F: FnOnce(App) -> Fut + Send + 'static,
     Fut: Future<Output = anyhow::Result<(StatusCode, Markup)>> + 'static,
 {
     let signed_in = app.token.is_some();
     app.clone()
-        .local(move || async move { render(&title, work(app).await, signed_in) })
+        .local(move || async move { render(&head, work(app).await, signed_in) })
         .await
 }
 
 /// A page, or the error's page with its status (400 for what was asked, 503 for the
 /// database).
-fn render(title: &str, content: anyhow::Result<(StatusCode, Markup)>, signed_in: bool) -> Response {
+fn render(head: &Head, content: anyhow::Result<(StatusCode, Markup)>, signed_in: bool) -> Response {
     match content {
-        Ok((status, content)) => html_response(status, layout(title, content, signed_in)),
+        Ok((status, content)) => html_response(status, layout(head, content, signed_in)),
         Err(e) => {
             let (status, message) = failure(&e);
             error(status, &message)
@@ -89,7 +122,7 @@ pub fn error(status: StatusCode, message: &str) -> Response {
         p.error { (message) }
         p { a href="/" { "Strategies" } " · " a href="/runs" { "Runs" } }
     };
-    html_response(status, layout("Error", content, false))
+    html_response(status, layout(&Head::plain("Error"), content, false))
 }
 
 fn html_response(status: StatusCode, page: Markup) -> Response {
@@ -109,8 +142,13 @@ const SEGMENT: &AsciiSet = &NON_ALPHANUMERIC
     .remove(b'~');
 
 /// A strategy's name as a link to its page.
-pub fn strategy_link(name: &str) -> Markup {
-    html! { a href={ "/strategies/" (utf8_percent_encode(name, SEGMENT)) } { bdi { (name) } } }
+pub fn strategy_link(name: &str, basket: &basket::Basket) -> Markup {
+    html! { a href=(basket.strategy_href(name)) { bdi { (name) } } }
+}
+
+/// `text` as one segment of a path.
+pub fn segment(text: &str) -> String {
+    utf8_percent_encode(text, SEGMENT).to_string()
 }
 
 /// A run's id as a link to its page.

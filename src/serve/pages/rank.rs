@@ -5,7 +5,8 @@ use axum::extract::{RawQuery, State};
 use axum::response::Response;
 use maud::{Markup, html};
 
-use super::{on_worker, params as params_text, run_link, strategy_link, value};
+use super::basket::Basket;
+use super::{on_worker, params as params_text, strategy_link, value};
 use crate::answers::rank::{self, Ranked};
 use crate::query::rank::By;
 use crate::query::suggest;
@@ -20,21 +21,38 @@ pub async fn page(State(app): State<App>, RawQuery(query): RawQuery) -> Response
         params.default("deflated", "true");
     }
     let title = "Strategies".to_owned();
-    on_worker(app, title, move |app| async move {
-        let args: rank::Args = params.args(&[], WRITES_FILES)?;
-        let mut conn = app.db.reader().await?;
-        let ranked = rank::answer(&args, &mut conn).await?;
-        let metrics = suggest::metric_names(&mut conn).await?;
-        Ok(content(&args, &metrics, &ranked, &params.query()))
-    })
+    on_worker(
+        app,
+        super::Head::new(
+            title,
+            super::basket::Basket::peek(query.as_deref(), super::basket::PICK),
+        ),
+        move |app| async move {
+            let basket = Basket::take(&mut params)?;
+            let args: rank::Args = params.args(&[], WRITES_FILES)?;
+            let mut conn = app.db.reader().await?;
+            let ranked = rank::answer(&args, &mut conn).await?;
+            let metrics = suggest::metric_names(&mut conn).await?;
+            Ok(content(&args, &metrics, &ranked, (&params, &basket)))
+        },
+    )
     .await
 }
 
-fn content(args: &rank::Args, metrics: &[String], ranked: &Ranked, query: &str) -> Markup {
+fn content(
+    args: &rank::Args,
+    metrics: &[String],
+    ranked: &Ranked,
+    (params, basket): (&Params, &Basket),
+) -> Markup {
     let metric = &args.metric;
+    let query = params.query();
+    let run_link = |id| html! { a href=(basket.run_href(id)) { (id) } };
     html! {
         h1 { "Strategies by " (metric) }
+        (basket.bar("/", params))
         form.filters method="get" action="/" {
+            (basket.fields())
             label { "metric" input type="text" name="metric" value=(metric) list="metrics"; }
             datalist id="metrics" { @for m in metrics { option value=(m) {} } }
             label { "by" select name="by" {
@@ -62,7 +80,7 @@ fn content(args: &rank::Args, metrics: &[String], ranked: &Ranked, query: &str) 
                         } }
                         tbody { @for row in rows { tr {
                             td.num { (row.rank) }
-                            td { (strategy_link(&row.strategy.name)) @if !row.strategy.version.is_empty() { " " span.note { (row.strategy.version) } } }
+                            td { (strategy_link(&row.strategy.name, basket)) @if !row.strategy.version.is_empty() { " " span.note { (row.strategy.version) } } }
                             (value(Some(row.score)))
                             td.num { (row.runs.map_or_else(|| "–".to_owned(), |n| n.to_string())) }
                             td { (run_link(row.best_run.id)) " " span.note { (row.best_run.dataset) } }
@@ -81,7 +99,7 @@ fn content(args: &rank::Args, metrics: &[String], ranked: &Ranked, query: &str) 
                     thead { tr { th.num { "#" } th { "run" } th { "strategy" } th { "data set" } th.num { (metric) } th { "parameters" } } }
                     tbody { @for row in rows { tr {
                         td.num { (row.rank) } td { (run_link(row.run.id)) }
-                        td { (strategy_link(&row.run.strategy.name)) } td { bdi { (row.run.dataset) } }
+                        td { (strategy_link(&row.run.strategy.name, basket)) } td { bdi { (row.run.dataset) } }
                         (value(Some(row.value))) td { (params_text(&row.run.params)) }
                     } } }
                 }

@@ -26,38 +26,45 @@ pub async fn page(
     RawQuery(query): RawQuery,
 ) -> Response {
     let title = format!("Run {id}");
-    on_worker(app, title, move |app| async move {
-        let mut params = Params::parse(query.as_deref());
-        let basket = Basket::take(&mut params)?;
-        let after = params
-            .take_one("trades-after")
-            .map(|a| a.parse::<i32>())
-            .transpose()
-            .map_err(|_| anyhow::anyhow!("`trades-after` is a trade number"))?;
-        params.default("equity", "true");
-        let mut args: show::Args = params.args(std::slice::from_ref(&id), WRITES_FILES)?;
-        args.by = vec![
-            TradeGroup::Symbol,
-            TradeGroup::EntryTag,
-            TradeGroup::ExitReason,
-        ];
-        let mut conn = app.db.reader().await?;
-        let detail = show::answer(&args, &mut conn).await?;
-        let trades = answers::trades(&mut conn, detail.run.id, after, TRADES).await?;
-        let twins = RunDetail::twins(&mut conn, detail.run.id).await?;
-        let curve = show::equity_points(detail.equity.as_deref().unwrap_or_default());
-        let svg = if curve.is_empty() {
-            None
-        } else {
-            Some(plot::equity(&show::title(&detail), &curve)?)
-        };
-        let here = Here {
-            basket: &basket,
-            params: &params,
-            twins: &twins,
-        };
-        Ok(content(&detail, svg.as_deref(), &trades, &here))
-    })
+    on_worker(
+        app,
+        super::Head::new(
+            title,
+            super::basket::Basket::peek(query.as_deref(), super::basket::PICK),
+        ),
+        move |app| async move {
+            let mut params = Params::parse(query.as_deref());
+            let basket = Basket::take(&mut params)?;
+            let after = params
+                .take_one("trades-after")
+                .map(|a| a.parse::<i32>())
+                .transpose()
+                .map_err(|_| anyhow::anyhow!("`trades-after` is a trade number"))?;
+            params.default("equity", "true");
+            let mut args: show::Args = params.args(std::slice::from_ref(&id), WRITES_FILES)?;
+            args.by = vec![
+                TradeGroup::Symbol,
+                TradeGroup::EntryTag,
+                TradeGroup::ExitReason,
+            ];
+            let mut conn = app.db.reader().await?;
+            let detail = show::answer(&args, &mut conn).await?;
+            let trades = answers::trades(&mut conn, detail.run.id, after, TRADES).await?;
+            let twins = RunDetail::twins(&mut conn, detail.run.id).await?;
+            let curve = show::equity_points(detail.equity.as_deref().unwrap_or_default());
+            let svg = if curve.is_empty() {
+                None
+            } else {
+                Some(plot::equity(&show::title(&detail), &curve)?)
+            };
+            let here = Here {
+                basket: &basket,
+                params: &params,
+                twins: &twins,
+            };
+            Ok(content(&detail, svg.as_deref(), &trades, &here))
+        },
+    )
     .await
 }
 
@@ -81,7 +88,7 @@ fn content(detail: &RunDetail, svg: Option<&str>, trades: &TradePage, here: &Her
     let run = &detail.run;
     let path = format!("/runs/{}", run.id);
     html! {
-        h1 { "Run " (run.id) ": " (strategy_link(&run.strategy.name)) " on " bdi { (run.dataset) } }
+        h1 { "Run " (run.id) ": " (strategy_link(&run.strategy.name, here.basket)) " on " bdi { (run.dataset) } }
         (here.basket.bar(&path, here.params))
         p.compare {
             (here.basket.toggle(run.id, &path, here.params))

@@ -19,28 +19,35 @@ use crate::serve::{App, one_line, status_of};
 
 pub async fn page(State(app): State<App>, RawQuery(query): RawQuery) -> Response {
     let title = "Runs".to_owned();
-    on_worker_with_status(app, title, move |app| async move {
-        let mut params = Params::parse(query.as_deref());
-        let basket = Basket::take(&mut params)?;
-        let args: runs::Args = params.args(&[], WRITES_FILES)?;
-        let mut conn = app.db.reader().await?;
-        let known = Known::load(&mut conn).await?;
-        let view = View {
-            args: &args,
-            params: &params,
-            basket: &basket,
-            known: &known,
-        };
-        // What was asked cannot be answered (a bad `where`, an unknown name): the form stays
-        // filled in under the error, so that it can be corrected.
-        Ok(match runs::answer(&args, &mut conn).await {
-            Ok(page) => (StatusCode::OK, view.content(Ok(&page))),
-            Err(e) => match status_of(&e) {
-                StatusCode::BAD_REQUEST => (StatusCode::BAD_REQUEST, view.content(Err(&e))),
-                _ => return Err(e),
-            },
-        })
-    })
+    on_worker_with_status(
+        app,
+        super::Head::new(
+            title,
+            super::basket::Basket::peek(query.as_deref(), super::basket::PICK),
+        ),
+        move |app| async move {
+            let mut params = Params::parse(query.as_deref());
+            let basket = Basket::take(&mut params)?;
+            let args: runs::Args = params.args(&[], WRITES_FILES)?;
+            let mut conn = app.db.reader().await?;
+            let known = Known::load(&mut conn).await?;
+            let view = View {
+                args: &args,
+                params: &params,
+                basket: &basket,
+                known: &known,
+            };
+            // What was asked cannot be answered (a bad `where`, an unknown name): the form stays
+            // filled in under the error, so that it can be corrected.
+            Ok(match runs::answer(&args, &mut conn).await {
+                Ok(page) => (StatusCode::OK, view.content(Ok(&page))),
+                Err(e) => match status_of(&e) {
+                    StatusCode::BAD_REQUEST => (StatusCode::BAD_REQUEST, view.content(Err(&e))),
+                    _ => return Err(e),
+                },
+            })
+        },
+    )
     .await
 }
 
@@ -152,7 +159,7 @@ impl View<'_> {
                         tbody { @for run in &page.runs { tr {
                             td { (self.basket.toggle(run.id, "/runs", self.params)) }
                             td.num { a href=(self.basket.run_href(run.id)) { (run.id) } }
-                            td { (strategy_link(&run.strategy.name)) }
+                            td { (strategy_link(&run.strategy.name, self.basket)) }
                             td { bdi { (run.dataset) } }
                             td { (run.status) }
                             td { (params_text(&run.params)) }

@@ -18,29 +18,34 @@ use crate::serve::params::Params;
 
 pub async fn page(State(app): State<App>, RawQuery(query): RawQuery) -> Response {
     let title = "Side by side".to_owned();
-    on_worker(app, title, move |app| async move {
-        let mut params = Params::parse(query.as_deref());
-        let ids = answers::ids(&params.take("id"))?;
-        let diff = params
-            .take_one("diff")
-            .is_some_and(|d| d != "false" && d != "0");
-        params.finish(&["id", "diff"])?;
-        let (runs, curves) = answers::side_by_side(&mut app.db.reader().await?, &ids, true).await?;
-        let series: Vec<_> = runs
-            .runs
-            .iter()
-            .map(|r| {
-                let points = curves.get(&r.id).map(Vec::as_slice).unwrap_or_default();
-                let points: Vec<_> = points
-                    .iter()
-                    .map(|p| (p.ts, metrics::to_f64(&p.equity)))
-                    .collect();
-                (legend(&runs, r), points)
-            })
-            .collect();
-        let svg = plot::overlaid("equity, rebased to 1, over drawdown", &series).ok();
-        Ok(content(&runs, svg.as_deref(), diff, &ids))
-    })
+    on_worker(
+        app,
+        super::Head::new(title, super::basket::Basket::peek(query.as_deref(), "id")),
+        move |app| async move {
+            let mut params = Params::parse(query.as_deref());
+            let ids = answers::ids(&params.take("id"))?;
+            let diff = params
+                .take_one("diff")
+                .is_some_and(|d| d != "false" && d != "0");
+            params.finish(&["id", "diff"])?;
+            let (runs, curves) =
+                answers::side_by_side(&mut app.db.reader().await?, &ids, true).await?;
+            let series: Vec<_> = runs
+                .runs
+                .iter()
+                .map(|r| {
+                    let points = curves.get(&r.id).map(Vec::as_slice).unwrap_or_default();
+                    let points: Vec<_> = points
+                        .iter()
+                        .map(|p| (p.ts, metrics::to_f64(&p.equity)))
+                        .collect();
+                    (legend(&runs, r), points)
+                })
+                .collect();
+            let svg = plot::overlaid("equity, rebased to 1, over drawdown", &series).ok();
+            Ok(content(&runs, svg.as_deref(), diff, &ids))
+        },
+    )
     .await
 }
 
@@ -85,7 +90,7 @@ fn content(
                 @if side.runs.len() > 2 {
                     tr { th {} @for r in &side.runs { td { a.drop href=(Basket::side_by_side(basket.without(r.id).ids())) title={ "drop run " (r.id) } { "× drop" } } } }
                 }
-                tr { th { "strategy" } @for r in &side.runs { td { (strategy_link(&r.strategy.name)) } } }
+                tr { th { "strategy" } @for r in &side.runs { td { (strategy_link(&r.strategy.name, &basket)) } } }
                 tr { th { "data set" } @for r in &side.runs { td { bdi { (r.dataset) } } } }
             }
             tbody {

@@ -6,6 +6,7 @@ use axum::extract::{Path, RawQuery, State};
 use axum::response::Response;
 use maud::{Markup, html};
 
+use super::basket::Basket;
 use super::{chart, on_worker, params as params_text, select, value};
 use crate::answers::compare;
 use crate::query::strategy::Overview;
@@ -22,81 +23,91 @@ pub async fn page(
     RawQuery(query): RawQuery,
 ) -> Response {
     let title = name.clone();
-    on_worker(app, title, move |app| async move {
-        let mut params = Params::parse(query.as_deref());
-        let overview = Overview::load(&mut app.db.reader().await?, &name).await?;
-        let (is, oos) = (params.take_one("is"), params.take_one("oos"));
-        params.take("strategy");
-        let mut sweep = params.clone();
-        // The page opens on one data set, the one with most runs: pooling hourly and daily
-        // runs would average unlike figures. An empty `dataset` (the form's "all data sets")
-        // pools them, and says so.
-        let opened_on = match sweep.has("dataset") {
-            true => None,
-            false => overview
-                .datasets
-                .iter()
-                .max_by_key(|d| d.runs)
-                .map(|d| d.name.clone()),
-        };
-        if let Some(dataset) = &opened_on {
-            sweep.default("dataset", dataset);
-        }
-        // On first opening, the first two parameters, so that the page opens on a heatmap; a
-        // submitted form may leave y empty for a line chart.
-        if !sweep.has("x") && !sweep.has("y") {
-            let mut names = overview.parameters.iter();
-            if let Some(x) = names.next() {
-                sweep.default("x", x);
+    on_worker(
+        app,
+        super::Head::new(
+            title,
+            super::basket::Basket::peek(query.as_deref(), super::basket::PICK),
+        ),
+        move |app| async move {
+            let mut params = Params::parse(query.as_deref());
+            let basket = Basket::take(&mut params)?;
+            let overview = Overview::load(&mut app.db.reader().await?, &name).await?;
+            let (is, oos) = (params.take_one("is"), params.take_one("oos"));
+            params.take("strategy");
+            let mut sweep = params.clone();
+            // The page opens on one data set, the one with most runs: pooling hourly and daily
+            // runs would average unlike figures. An empty `dataset` (the form's "all data sets")
+            // pools them, and says so.
+            let opened_on = match sweep.has("dataset") {
+                true => None,
+                false => overview
+                    .datasets
+                    .iter()
+                    .max_by_key(|d| d.runs)
+                    .map(|d| d.name.clone()),
+            };
+            if let Some(dataset) = &opened_on {
+                sweep.default("dataset", dataset);
             }
-            if let Some(y) = names.next() {
-                sweep.default("y", y);
+            // On first opening, the first two parameters, so that the page opens on a heatmap; a
+            // submitted form may leave y empty for a line chart.
+            if !sweep.has("x") && !sweep.has("y") {
+                let mut names = overview.parameters.iter();
+                if let Some(x) = names.next() {
+                    sweep.default("x", x);
+                }
+                if let Some(y) = names.next() {
+                    sweep.default("y", y);
+                }
             }
-        }
-        let strategy = format!("--strategy={name}");
-        let args: compare::Args = sweep.args(std::slice::from_ref(&strategy), WRITES_FILES)?;
-        let comparison = compare::answer(&args, &app.db).await?;
-        let metrics = crate::query::suggest::metric_names(&mut *app.db.reader().await?).await?;
-        let to_runs = RunsOf {
-            strategy: &name,
-            dataset: args.filter.dataset.as_deref(),
-            condition: args.filter.condition.as_deref(),
-            metric: &args.metric,
-        };
-        let link = |x: &ParamValue, y: Option<&ParamValue>| {
-            let mut pairs = vec![(args.x.as_deref().unwrap_or_default(), x)];
-            if let (Some(name), Some(y)) = (args.y.as_deref(), y) {
-                pairs.push((name, y));
-            }
-            to_runs.href(&pairs)
-        };
-        let heatmap = match &comparison.pivot {
-            Some(pivot) => Some(plot::sweep(&name, &args.metric, pivot, Some(&link))?),
-            None => None,
-        };
-        let check = match (&is, &oos) {
-            (Some(is), Some(oos)) => {
-                let mut split = params.clone();
-                split.take("dataset");
-                split.take("x");
-                split.take("y");
-                split.default("is", is);
-                split.default("oos", oos);
-                let args: compare::Args = split.args(&[strategy], WRITES_FILES)?;
-                Some(compare::answer(&args, &app.db).await?)
-            }
-            _ => None,
-        };
-        Ok(content(
-            &overview,
-            &args,
-            &comparison,
-            heatmap.as_deref(),
-            (is.as_deref(), oos.as_deref()),
-            check.as_ref(),
-            (&to_runs, opened_on.as_deref(), &metrics),
-        ))
-    })
+            let strategy = format!("--strategy={name}");
+            let args: compare::Args = sweep.args(std::slice::from_ref(&strategy), WRITES_FILES)?;
+            let comparison = compare::answer(&args, &app.db).await?;
+            let metrics = crate::query::suggest::metric_names(&mut *app.db.reader().await?).await?;
+            let to_runs = RunsOf {
+                strategy: &name,
+                dataset: args.filter.dataset.as_deref(),
+                condition: args.filter.condition.as_deref(),
+                metric: &args.metric,
+                basket: &basket,
+            };
+            let link = |x: &ParamValue, y: Option<&ParamValue>| {
+                let mut pairs = vec![(args.x.as_deref().unwrap_or_default(), x)];
+                if let (Some(name), Some(y)) = (args.y.as_deref(), y) {
+                    pairs.push((name, y));
+                }
+                to_runs.href(&pairs)
+            };
+            let heatmap = match &comparison.pivot {
+                Some(pivot) => Some(plot::sweep(&name, &args.metric, pivot, Some(&link))?),
+                None => None,
+            };
+            let check = match (&is, &oos) {
+                (Some(is), Some(oos)) => {
+                    let mut split = params.clone();
+                    split.take("dataset");
+                    split.take("x");
+                    split.take("y");
+                    split.default("is", is);
+                    split.default("oos", oos);
+                    let args: compare::Args = split.args(&[strategy], WRITES_FILES)?;
+                    Some(compare::answer(&args, &app.db).await?)
+                }
+                _ => None,
+            };
+            Ok(content(
+                &overview,
+                &args,
+                &comparison,
+                heatmap.as_deref(),
+                (is.as_deref(), oos.as_deref()),
+                check.as_ref(),
+                (&to_runs, opened_on.as_deref(), &metrics),
+                &params,
+            ))
+        },
+    )
     .await
 }
 
@@ -107,6 +118,7 @@ struct RunsOf<'a> {
     dataset: Option<&'a str>,
     condition: Option<&'a str>,
     metric: &'a str,
+    basket: &'a Basket,
 }
 
 impl RunsOf<'_> {
@@ -123,7 +135,7 @@ impl RunsOf<'_> {
         }
         p.push("where", &condition);
         p.push("sort", self.metric);
-        Some(format!("/runs?{}", p.query()))
+        Some(format!("/runs?{}", self.basket.query(&p)))
     }
 
     fn href(&self, pairs: &[(&str, &ParamValue)]) -> Option<String> {
@@ -156,7 +168,16 @@ fn content(
     (is, oos): (Option<&str>, Option<&str>),
     check: Option<&Comparison>,
     (to_runs, opened_on, metrics): (&RunsOf<'_>, Option<&str>, &[String]),
+    params: &Params,
 ) -> Markup {
+    let basket = to_runs.basket;
+    let path = format!("/strategies/{}", super::segment(&overview.name));
+    let runs_on = |dataset: &str| {
+        let mut p = Params::parse(None);
+        p.push("strategy", &overview.name);
+        p.push("dataset", dataset);
+        format!("/runs?{}", basket.query(&p))
+    };
     let datasets: Vec<String> = overview.datasets.iter().map(|d| d.name.clone()).collect();
     let drawn: Vec<&str> = [args.x.as_deref(), args.y.as_deref()]
         .into_iter()
@@ -169,10 +190,11 @@ fn content(
         .collect();
     html! {
         h1 { bdi { (overview.name) } }
+        (basket.bar(&path, params))
         div.row {
             table {
                 thead { tr { th { "data set" } th.num { "runs" } } }
-                tbody { @for d in &overview.datasets { tr { td { a href={ "/runs?strategy=" (enc(&overview.name)) "&dataset=" (enc(&d.name)) } { bdi { (d.name) } } } td.num { (d.runs) } } } }
+                tbody { @for d in &overview.datasets { tr { td { a href=(runs_on(&d.name)) { bdi { (d.name) } } } td.num { (d.runs) } } } }
             }
             @if !overview.sweeps.is_empty() {
                 table {
@@ -187,6 +209,7 @@ fn content(
         }
         h2 { "By parameter" }
         form.filters method="get" {
+            (basket.fields())
             label { "metric" input type="text" name="metric" list="metrics" value=(args.metric); }
             label { "x" (select("x", &overview.parameters, args.x.as_deref(), false)) }
             label { "y" (select("y", &overview.parameters, args.y.as_deref(), true)) }
@@ -238,7 +261,13 @@ fn content(
         }
         h2 { "In sample against out of sample" }
         form.filters method="get" {
+            (basket.fields())
+            // The heatmap's state rides along, so that checking leaves it as it was.
             input type="hidden" name="metric" value=(args.metric);
+            @if let Some(x) = &args.x { input type="hidden" name="x" value=(x); }
+            input type="hidden" name="y" value=(args.y.as_deref().unwrap_or_default());
+            input type="hidden" name="dataset" value=(args.filter.dataset.as_deref().unwrap_or_default());
+            @if let Some(c) = &args.filter.condition { input type="hidden" name="where" value=(c); }
             label { "in sample" (select("is", &datasets, is, true)) }
             label { "out of sample" (select("oos", &datasets, oos, true)) }
             button type="submit" { "Check" }
@@ -268,10 +297,6 @@ fn content(
             p.note { "The in-sample value links to the set's runs in sample, the out-of-sample value to its runs out of sample; a run's page compares it with its twin." }
         }
     }
-}
-
-fn enc(text: &str) -> String {
-    url::form_urlencoded::byte_serialize(text.as_bytes()).collect()
 }
 
 /// The query of the page's pivot, as `/api/compare` and `/compare.csv` take it.
