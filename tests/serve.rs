@@ -924,3 +924,50 @@ async fn the_basket_survives_every_page_and_the_check_keeps_the_heatmap() {
         "x stays slow"
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_trades_of_a_run_page_both_ways() {
+    let db = TestDb::new().await;
+    let trades: Vec<Value> = (0..120)
+        .map(|i| {
+            serde_json::json!({
+                "symbol": format!("S{i}"), "side": "long", "quantity": "1",
+                "entry_time": "2024-01-01T00:00:00Z", "entry_price": "10",
+                "exit_time": "2024-01-02T00:00:00Z", "exit_price": "11",
+            })
+        })
+        .collect();
+    let doc = serde_json::json!({
+        "run_key": "many-trades", "strategy": "s", "dataset": "D", "trades": trades,
+        "equity": [["2024-01-01T00:00:00Z", 100], ["2024-01-02T00:00:00Z", 220]],
+    });
+    let out = common::cli::btdb(&db, &["record", "-"], Some(&doc.to_string()));
+    assert!(out.status.success());
+    let server = Server::start(db.url(), &[]);
+    let link = |page: &str, class: &str| -> Option<String> {
+        let at = page.find(&format!("class=\"{class}\" href=\""))?;
+        let rest = &page[at + class.len() + 15..];
+        Some(rest[..rest.find('"')?].replace("&amp;", "&"))
+    };
+    let first_symbol = |page: &str| -> String {
+        let table = page.split("table class=\"trades\"").nth(1).expect("trades");
+        let cell = table.split("<bdi>").nth(1).expect("a symbol");
+        cell[..cell.find('<').expect("end")].to_owned()
+    };
+    // Forward by "later", then back by "earlier", to the same pages.
+    let mut pages = vec![server.ok("/runs/1?pick=1")];
+    while let Some(next) = link(pages.last().expect("a page"), "next") {
+        pages.push(server.ok(&next));
+    }
+    let firsts: Vec<String> = pages.iter().map(|p| first_symbol(p)).collect();
+    assert_eq!(firsts, ["S0", "S50", "S100"]);
+    assert!(
+        link(&pages[0], "previous").is_none(),
+        "no page before the first"
+    );
+    for k in (1..pages.len()).rev() {
+        let back = link(&pages[k], "previous").expect("earlier trades");
+        assert!(back.contains("pick=1"), "{back}");
+        assert_eq!(first_symbol(&server.ok(&back)), firsts[k - 1], "{back}");
+    }
+}

@@ -61,6 +61,7 @@ pub async fn page(
                 basket: &basket,
                 params: &params,
                 twins: &twins,
+                trades_after: after,
             };
             Ok(content(&detail, svg.as_deref(), &trades, &here))
         },
@@ -73,6 +74,22 @@ struct Here<'a> {
     basket: &'a Basket,
     params: &'a Params,
     twins: &'a [(RunId, String)],
+    /// The trade the trades shown follow (`trades-after`).
+    trades_after: Option<i32>,
+}
+
+impl Here<'_> {
+    /// The run's page showing the trades after trade `after` (from the first: `None`),
+    /// keeping the rest of the page's state.
+    fn trades_from(&self, path: &str, after: Option<i32>) -> String {
+        let params = match after {
+            Some(after) => self
+                .params
+                .with_pairs(&[("trades-after", &after.to_string())]),
+            None => self.params.clone(),
+        };
+        format!("{path}?{}", self.basket.query(&params))
+    }
 }
 
 /// The direction the run declared for `metric`, as the page says it.
@@ -174,7 +191,11 @@ fn content(detail: &RunDetail, svg: Option<&str>, trades: &TradePage, here: &Her
             }
         }
         nav.paging {
-            @if let Some(next) = trades.next { a.next href={ (path) "?" (here.basket.query(&here.params.with_pairs(&[("trades-after", &next.to_string())]))) } { "later trades →" } }
+            // Trades are numbered from 0 without gaps, so the page before starts a page back.
+            @if let Some(after) = here.trades_after {
+                a.previous href=(here.trades_from(&path, Some(after - TRADES as i32).filter(|a| *a >= 0))) { "← earlier trades" }
+            }
+            @if let Some(next) = trades.next { a.next href=(here.trades_from(&path, Some(next))) { "later trades →" } }
             a href={ (path) "/trades.csv" } { "trades as CSV" }
             a href={ (path) "/equity.csv" } { "equity as CSV" }
             a href={ "/api/runs/" (run.id) } { "JSON" }
