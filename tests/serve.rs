@@ -971,3 +971,48 @@ async fn the_trades_of_a_run_page_both_ways() {
         assert_eq!(first_symbol(&server.ok(&back)), firsts[k - 1], "{back}");
     }
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_parameter_constant_in_the_sweep_gives_a_line_not_a_blank_heatmap() {
+    let db = TestDb::new().await;
+    let docs: Vec<String> = [5, 10, 20]
+        .iter()
+        .map(|fast| {
+            serde_json::json!({
+                "run_key": format!("c{fast}"), "strategy": "const", "dataset": "D",
+                "params": {"fast": fast, "slow": 30}, "metrics": {"sharpe": f64::from(*fast) / 10.0},
+                "equity": [["2024-01-01T00:00:00Z", 100], ["2024-01-02T00:00:00Z", 101]],
+            })
+            .to_string()
+        })
+        .collect();
+    let out = common::cli::btdb(&db, &["record", "-"], Some(&docs.join("\n")));
+    assert!(out.status.success());
+    let server = Server::start(db.url(), &[]);
+    // Opened on its first two parameters, fast and slow; and asked the other way round.
+    for query in ["", "?x=slow&y=fast"] {
+        let page = server.ok(&format!("/strategies/const{query}"));
+        assert!(
+            page.contains(
+                "<bdi>slow</bdi> is 30 in every run here, so the chart is by <bdi>fast</bdi> alone."
+            ),
+            "{query}"
+        );
+        let svg = page
+            .split("<svg")
+            .nth(1)
+            .and_then(|s| s.split("</svg>").next())
+            .expect("a chart");
+        assert!(
+            svg.contains("sharpe by fast (slow = 30 in every run)"),
+            "{query}"
+        );
+        // One point a value of fast, each a link to its runs.
+        let links: std::collections::BTreeSet<&str> = svg
+            .split("<a href=\"/runs?")
+            .skip(1)
+            .filter_map(|a| a.split('"').next())
+            .collect();
+        assert_eq!(links.len(), 3, "{query}: {links:?}");
+    }
+}

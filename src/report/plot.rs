@@ -100,7 +100,9 @@ pub fn save(path: &Path, svg: &str) -> Result<()> {
 }
 
 /// Draws a sweep's pivot: a heatmap of means for a grid, a line chart with min–max bars for
-/// one parameter; `link`, when given, makes each cell or point a link (to its runs).
+/// one parameter; `link`, when given, makes each cell or point a link (to its runs). A grid
+/// one of whose parameters takes a single value is drawn as a line over the other, its title
+/// naming the value (a heatmap of one row or column has no height or width to show).
 pub fn sweep(
     strategy: &str,
     metric: &str,
@@ -108,7 +110,38 @@ pub fn sweep(
     link: Option<Link<'_>>,
 ) -> Result<String> {
     let ticks = |values: &[ParamValue]| values.iter().map(ToString::to_string).collect();
+    let (nx, ny) = (pivot.x_values.len(), pivot.y_values.len());
     match &pivot.y {
+        Some(y) if ny == 1 => {
+            let row = pivot.x_values.iter().zip(pivot.cells[0].iter().copied());
+            let link = link.map(|link| move |x: &ParamValue| link(x, Some(&pivot.y_values[0])));
+            one_parameter(
+                format!(
+                    "{strategy}: {metric} by {} ({y} = {} in every run)",
+                    pivot.x, pivot.y_values[0]
+                ),
+                &pivot.x,
+                metric,
+                row,
+                link.as_ref()
+                    .map(|l| l as &dyn Fn(&ParamValue) -> Option<String>),
+            )
+        }
+        Some(y) if nx == 1 && ny > 1 => {
+            let column = pivot.y_values.iter().zip(pivot.cells.iter().map(|r| r[0]));
+            let link = link.map(|link| move |yv: &ParamValue| link(&pivot.x_values[0], Some(yv)));
+            one_parameter(
+                format!(
+                    "{strategy}: {metric} by {y} ({} = {} in every run)",
+                    pivot.x, pivot.x_values[0]
+                ),
+                y,
+                metric,
+                column,
+                link.as_ref()
+                    .map(|l| l as &dyn Fn(&ParamValue) -> Option<String>),
+            )
+        }
         Some(y) => heatmap(&Heatmap {
             title: format!("{strategy}: mean {metric} by {} and {y}", pivot.x),
             x_label: pivot.x.clone(),
@@ -131,27 +164,45 @@ pub fn sweep(
             },
         }),
         None => {
-            let cells: Vec<(&ParamValue, Cell)> = pivot
+            let row = pivot
                 .x_values
                 .iter()
-                .zip(pivot.cells.first().into_iter().flatten())
-                .filter_map(|(v, c)| Some((v, (*c)?)))
-                .collect();
-            line_chart(&LineChart {
-                title: format!("{strategy}: {metric} by {}", pivot.x),
-                x_label: pivot.x.clone(),
-                y_label: metric.to_owned(),
-                x_ticks: cells.iter().map(|c| c.0.to_string()).collect(),
-                mean: cells.iter().map(|c| c.1.mean).collect(),
-                min: cells.iter().map(|c| c.1.min).collect(),
-                max: cells.iter().map(|c| c.1.max).collect(),
-                links: match link {
-                    None => Vec::new(),
-                    Some(link) => cells.iter().map(|c| link(c.0, None)).collect(),
-                },
-            })
+                .zip(pivot.cells.first().into_iter().flatten().copied());
+            let link = link.map(|link| move |x: &ParamValue| link(x, None));
+            one_parameter(
+                format!("{strategy}: {metric} by {}", pivot.x),
+                &pivot.x,
+                metric,
+                row,
+                link.as_ref()
+                    .map(|l| l as &dyn Fn(&ParamValue) -> Option<String>),
+            )
         }
     }
+}
+
+/// A metric's mean by one parameter's values, with min–max bars: the cells that have runs.
+fn one_parameter<'a>(
+    title: String,
+    parameter: &str,
+    metric: &str,
+    cells: impl Iterator<Item = (&'a ParamValue, Option<Cell>)>,
+    link: Option<&dyn Fn(&ParamValue) -> Option<String>>,
+) -> Result<String> {
+    let cells: Vec<(&ParamValue, Cell)> = cells.filter_map(|(v, c)| Some((v, c?))).collect();
+    line_chart(&LineChart {
+        title,
+        x_label: parameter.to_owned(),
+        y_label: metric.to_owned(),
+        x_ticks: cells.iter().map(|c| c.0.to_string()).collect(),
+        mean: cells.iter().map(|c| c.1.mean).collect(),
+        min: cells.iter().map(|c| c.1.min).collect(),
+        max: cells.iter().map(|c| c.1.max).collect(),
+        links: match link {
+            None => Vec::new(),
+            Some(link) => cells.iter().map(|c| link(c.0)).collect(),
+        },
+    })
 }
 
 /// Writes the heatmap with a colour scale beside it.

@@ -183,6 +183,15 @@ fn content(
         .into_iter()
         .flatten()
         .collect();
+    // A parameter of the grid that takes one value: the chart is a line over the other.
+    let constant = comparison.pivot.as_ref().and_then(|p| {
+        let y = p.y.as_ref()?;
+        match (p.x_values.as_slice(), p.y_values.as_slice()) {
+            (_, [only]) => Some((y.clone(), only.to_string(), p.x.clone())),
+            ([only], [_, _, ..]) => Some((p.x.clone(), only.to_string(), y.clone())),
+            _ => None,
+        }
+    });
     let averaged: Vec<&String> = overview
         .parameters
         .iter()
@@ -234,7 +243,10 @@ fn content(
                 span.params { (averaged.iter().map(|p| p.as_str()).collect::<Vec<_>>().join(", ")) }
                 "; narrow them with where (e.g. params." (averaged[0]) " = …). "
             }
-            "Click a " (if args.y.is_some() { "cell" } else { "point" }) " for its runs."
+            @if let Some((name, v, other)) = &constant {
+                bdi { (name) } " is " (v) " in every run here, so the chart is by " bdi { (other) } " alone. "
+            }
+            "Click a " (if args.y.is_some() && constant.is_none() { "cell" } else { "point" }) " for its runs."
         }
         @if let Some(svg) = heatmap { (chart(svg)) }
         p.note {
