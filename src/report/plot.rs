@@ -34,6 +34,9 @@ pub struct Heatmap {
 /// Where a chart's cell or point links to, given its x value and its y value (a grid's).
 pub type Link<'a> = &'a dyn Fn(&ParamValue, Option<&ParamValue>) -> Option<String>;
 
+/// The link of a point of a one-parameter chart, by the parameter's value.
+type PointLink<'a> = &'a dyn Fn(&ParamValue) -> Option<String>;
+
 /// One metric by the values of one parameter: the mean, with the min–max range as error bars.
 #[derive(Debug, Clone)]
 pub struct LineChart {
@@ -187,7 +190,7 @@ fn one_parameter<'a>(
     parameter: &str,
     metric: &str,
     cells: impl Iterator<Item = (&'a ParamValue, Option<Cell>)>,
-    link: Option<&dyn Fn(&ParamValue) -> Option<String>>,
+    link: Option<PointLink<'_>>,
 ) -> Result<String> {
     let cells: Vec<(&ParamValue, Cell)> = cells.filter_map(|(v, c)| Some((v, c?))).collect();
     line_chart(&LineChart {
