@@ -365,6 +365,19 @@ async fn bad_input_gets_the_cli_line_and_a_400_never_a_500() {
     let page = server.get("/?metric=sharpee", &[]);
     assert_eq!(page.status, 400);
     assert!(page.body.contains("did you mean"), "{}", page.body);
+    // A page names its own fields, not the command line's flags.
+    for (path, field) in [
+        ("/runs?limit=0", "“per page”"),
+        ("/runs?sort=sharpee", "“sort by”"),
+        ("/?by=sideways", "“by”"),
+    ] {
+        let page = server.get(path, &[]);
+        assert_eq!(page.status, 400, "{path}");
+        let error = page.body.split("class=\"error\"").nth(1).expect("an error");
+        let error = &error[..error.find("</p>").expect("its end")];
+        assert!(error.contains(field), "{path}: {error}");
+        assert!(!error.contains("--"), "{path}: {error}");
+    }
 
     for path in [
         "/api/rank?top=abc",

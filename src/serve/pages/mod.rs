@@ -110,6 +110,7 @@ fn render(head: &Head, content: anyhow::Result<(StatusCode, Markup)>, signed_in:
         Ok((status, content)) => html_response(status, layout(head, content, signed_in)),
         Err(e) => {
             let (status, message) = failure(&e);
+            let message = page_terms(&message);
             error(status, &message)
         }
     }
@@ -205,4 +206,86 @@ pub fn select(name: &str, options: &[String], selected: Option<&str>, blank: boo
 /// The `<datalist>` an input names with `list=id`: the known values, offered as it is typed in.
 pub fn datalist(id: &str, options: &[String]) -> Markup {
     html! { datalist id=(id) { @for o in options { option value=(o) {} } } }
+}
+
+/// How a page's form labels its fields, where the label is not the field's name.
+const LABELS: &[(&str, &str)] = &[
+    ("dataset", "data set"),
+    ("sort", "sort by"),
+    ("asc", "smallest first"),
+    ("metrics", "columns"),
+    ("limit", "per page"),
+    ("min-runs", "min runs"),
+    ("is", "in sample"),
+    ("oos", "out of sample"),
+];
+
+/// An error as a page says it: the CLI's flags (`--sort`, `'--limit <LIMIT>'`) named as the
+/// page's fields are (“sort by”, “per page”). The API keeps the CLI's words.
+pub fn page_terms(message: &str) -> String {
+    let mut out = String::with_capacity(message.len());
+    let mut rest = message;
+    while let Some(at) = rest.find("--") {
+        let (before, flag) = rest.split_at(at);
+        let starts_word = before
+            .chars()
+            .last()
+            .is_none_or(|c| c.is_whitespace() || "('`\"".contains(c));
+        let name_len = flag[2..]
+            .find(|c: char| !(c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-'))
+            .unwrap_or(flag.len() - 2);
+        let name = &flag[2..2 + name_len];
+        if !starts_word || name.is_empty() {
+            out.push_str(before);
+            out.push_str("--");
+            rest = &flag[2..];
+            continue;
+        }
+        let label = LABELS
+            .iter()
+            .find(|(field, _)| *field == name)
+            .map_or(name, |(_, label)| label);
+        let mut after = &flag[2 + name_len..];
+        // clap's `'--limit <LIMIT>'`: the quotes and the value's placeholder go too.
+        let mut before = before;
+        if let Some(quoted) = before.strip_suffix('\'')
+            && let Some(end) = after
+                .strip_prefix(" <")
+                .and_then(|a| a.find(">'").map(|i| (a, i)))
+        {
+            before = quoted;
+            after = &end.0[end.1 + 2..];
+        }
+        out.push_str(before);
+        out.push('“');
+        out.push_str(label);
+        out.push('”');
+        rest = after;
+    }
+    out.push_str(rest);
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::page_terms;
+
+    #[test]
+    fn errors_name_the_page_s_fields_not_the_cli_s_flags() {
+        assert_eq!(
+            page_terms("invalid value '0' for '--limit <LIMIT>': `0` is not a number of runs"),
+            "invalid value '0' for “per page”: `0` is not a number of runs"
+        );
+        assert_eq!(
+            page_terms("--sort: no completed run has metric `nope`; known: `cagr`"),
+            "“sort by”: no completed run has metric `nope`; known: `cagr`"
+        );
+        assert_eq!(
+            page_terms("drop --status failed or sort by `recorded`"),
+            "drop “status” failed or sort by `recorded`"
+        );
+        // Not a flag: a dash inside a word or a value, and text without any.
+        assert_eq!(page_terms("a-b--c and 2--3"), "a-b--c and 2--3");
+        assert_eq!(page_terms("no run with id 9"), "no run with id 9");
+    }
 }

@@ -115,7 +115,7 @@ impl View<'_> {
         html! {
             h1 { "Runs" }
             (self.basket.bar("/runs", self.params))
-            @if let Err(e) = page { p.error role="alert" { (one_line(e)) } }
+            @if let Err(e) = page { p.error role="alert" { (super::page_terms(&one_line(e))) } }
             form.filters method="get" action="/runs" {
                 (self.basket.fields())
                 label { "strategy" input type="text" name="strategy" list="strategies" value=[args.strategy.as_deref()]; }
