@@ -498,3 +498,55 @@ async fn timings_count_the_queries_and_slow_ones_are_logged() {
     let out = common::cli::btdb(&db, &["rank", "--slow-ms", "0", "--color", "always"], None);
     assert!(common::cli::text(&out.stderr).contains("\x1b["));
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn runs_of_one_strategy_version_are_filtered_by_it() {
+    let db = TestDb::new().await;
+    let docs: Vec<String> = [
+        ("s", "v1", 1),
+        ("s", "v2", 2),
+        ("s", "v2", 3),
+        ("t", "v2", 4),
+    ]
+    .iter()
+    .map(|(name, version, i)| {
+        serde_json::json!({
+            "run_key": format!("k{i}"), "strategy": {"name": name, "version": version},
+            "dataset": "D", "params": {"i": i}, "metrics": {"sharpe": f64::from(*i)},
+            "equity": [["2024-01-01T00:00:00Z", 100], ["2024-01-02T00:00:00Z", 101]],
+        })
+        .to_string()
+    })
+    .collect();
+    let out = common::cli::btdb(&db, &["record", "-"], Some(&docs.join("\n")));
+    assert!(out.status.success());
+    let keys = |args: &[&str]| -> Vec<String> {
+        let mut all = vec!["runs", "--format", "json", "--sort", "sharpe", "--asc"];
+        all.extend_from_slice(args);
+        json(&ok(&db, &all))["runs"]
+            .as_array()
+            .expect("runs")
+            .iter()
+            .map(|r| r["run_key"].as_str().expect("key").to_owned())
+            .collect()
+    };
+    assert_eq!(
+        keys(&["--strategy", "s", "--strategy-version", "v2"]),
+        ["k2", "k3"]
+    );
+    assert_eq!(keys(&["--strategy-version", "v2"]), ["k2", "k3", "k4"]);
+    assert_eq!(
+        keys(&["--strategy", "S", "--strategy-version", "v1"]),
+        ["k1"]
+    );
+    let err = fails(
+        &db,
+        &["runs", "--strategy", "t", "--strategy-version", "v1"],
+    );
+    assert!(
+        err.contains("strategy `t` has no version `v1`; did you mean `v2`"),
+        "{err}"
+    );
+    let err = fails(&db, &["rank", "--strategy-version", "v3"]);
+    assert!(err.contains("no strategy has version `v3`"), "{err}");
+}

@@ -19,6 +19,11 @@ pub struct FilterArgs {
     #[arg(long, value_name = "NAME")]
     pub sweep: Option<String>,
 
+    /// Only runs of this strategy version (exactly as recorded): of the strategy named, or of
+    /// any strategy.
+    #[arg(long, value_name = "VERSION")]
+    pub strategy_version: Option<String>,
+
     /// Only runs carrying this tag; repeat it for runs carrying every one.
     #[arg(long = "tag", value_name = "TAG")]
     pub tags: Vec<String>,
@@ -41,6 +46,7 @@ impl FilterArgs {
             .transpose()?;
         Ok(RunFilter {
             strategy,
+            version: self.strategy_version.clone(),
             dataset: self.dataset.clone(),
             sweep: self.sweep.clone(),
             tags: self.tags.clone(),
@@ -77,6 +83,7 @@ impl SelectionArgs {
             || self.strategy.is_some()
             || f.dataset.is_some()
             || f.sweep.is_some()
+            || f.strategy_version.is_some()
             || !f.tags.is_empty()
             || f.condition.is_some()
     }

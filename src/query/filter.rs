@@ -30,6 +30,8 @@ pub type Predicate<QS> = Box<dyn BoxableExpression<QS, Pg, SqlType = Bool>>;
 pub struct RunFilter {
     /// Strategy name, any case, every version.
     pub strategy: Option<String>,
+    /// Strategy version, exactly: of the named strategy, or of any.
+    pub version: Option<String>,
     pub dataset: Option<String>,
     pub sweep: Option<String>,
     /// Runs carrying every one of these tags.
@@ -94,6 +96,37 @@ impl RunFilter {
                     let names = || strategies::table.select(strategies::name).distinct();
                     let known: Vec<String> = load(conn, names).await?;
                     bail!("no strategy named `{name}`{}", suggest::hint(name, &known));
+                }
+                Some(ids)
+            }
+        };
+        let strategy_ids = match &self.version {
+            None => strategy_ids,
+            Some(version) => {
+                let of_version = || {
+                    let mut query = strategies::table
+                        .select((strategies::id, strategies::version))
+                        .into_boxed();
+                    if let Some(ids) = &strategy_ids {
+                        query = query.filter(strategies::id.eq_any(ids.clone()));
+                    }
+                    query
+                };
+                let versions: Vec<(StrategyId, String)> = load(conn, of_version).await?;
+                let ids: Vec<StrategyId> = versions
+                    .iter()
+                    .filter(|(_, v)| v == version)
+                    .map(|(id, _)| *id)
+                    .collect();
+                if ids.is_empty() {
+                    let mut known: Vec<String> = versions.into_iter().map(|(_, v)| v).collect();
+                    known.sort();
+                    known.dedup();
+                    let whose = match &self.strategy {
+                        Some(name) => format!("strategy `{name}` has no version"),
+                        None => "no strategy has version".to_owned(),
+                    };
+                    bail!("{whose} `{version}`{}", suggest::hint(version, &known));
                 }
                 Some(ids)
             }

@@ -211,6 +211,7 @@ pub fn datalist(id: &str, options: &[String]) -> Markup {
 /// How a page's form labels its fields, where the label is not the field's name.
 const LABELS: &[(&str, &str)] = &[
     ("dataset", "data set"),
+    ("strategy-version", "version"),
     ("sort", "sort by"),
     ("asc", "smallest first"),
     ("metrics", "columns"),

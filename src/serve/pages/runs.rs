@@ -121,6 +121,7 @@ impl View<'_> {
                 label { "strategy" input type="text" name="strategy" list="strategies" value=[args.strategy.as_deref()]; }
                 label { "data set" input type="text" name="dataset" list="datasets" value=[args.filter.dataset.as_deref()]; }
                 label { "sweep" input type="text" name="sweep" list="sweeps" value=[args.filter.sweep.as_deref()]; }
+                label { "version" input type="text" name="strategy-version" value=[args.filter.strategy_version.as_deref()]; }
                 @for tag in &args.filter.tags { input type="hidden" name="tag" value=(tag); }
                 label { "tag" input type="text" name="tag" value=""; }
                 label { "status" (super::select("status", &statuses, status.as_deref(), true)) }

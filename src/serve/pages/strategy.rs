@@ -172,6 +172,12 @@ fn content(
 ) -> Markup {
     let basket = to_runs.basket;
     let path = format!("/strategies/{}", super::segment(&overview.name));
+    let version_runs = |version: &str| {
+        let mut p = Params::parse(None);
+        p.push("strategy", &overview.name);
+        p.push("strategy-version", version);
+        format!("/runs?{}", basket.query(&p))
+    };
     let runs_on = |dataset: &str| {
         let mut p = Params::parse(None);
         p.push("strategy", &overview.name);
@@ -212,7 +218,9 @@ fn content(
                 }
             }
             dl.facts {
-                dt { "versions" } dd { @for v in &overview.versions { span.params { (if v.version.is_empty() { "(none)" } else { &v.version }) } " " } }
+                dt { "versions" } dd { @for v in &overview.versions {
+                    a.params href=(version_runs(&v.version)) { (if v.version.is_empty() { "(none)" } else { &v.version }) } " "
+                } }
                 dt { "parameters" } dd { span.params { (overview.parameters.join(", ")) } }
             }
         }
