@@ -110,6 +110,7 @@ diesel::table! {
         finished_at -> Nullable<Timestamptz>,
         directions -> Nullable<Jsonb>,
         search_space -> Nullable<Jsonb>,
+        note -> Nullable<Text>,
     }
 }
 
@@ -128,6 +129,7 @@ diesel::table! {
         id -> Int8,
         name -> Text,
         created_at -> Timestamptz,
+        note -> Nullable<Text>,
     }
 }
 

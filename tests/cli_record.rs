@@ -402,3 +402,84 @@ async fn a_trade_s_entry_tag_exit_reason_and_leverage_come_back_as_given() {
         text(&refused.stderr)
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn notes_on_runs_and_sweeps_are_kept_shown_and_found() {
+    let db = TestDb::new().await;
+    let out = btdb(&db, &["record", "-", "--sweep", "grid"], Some(RUN));
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let run = |args: &[&str]| btdb(&db, args, None);
+    let written = run(&[
+        "note",
+        "--key",
+        "k1",
+        "--text",
+        "Overfit: 100% in-sample\nsee grid B",
+    ]);
+    assert!(written.status.success(), "{}", text(&written.stderr));
+    assert_eq!(
+        text(&run(&["note", "--key", "k1"]).stdout),
+        "Overfit: 100% in-sample\nsee grid B\n"
+    );
+    let shown = run(&["--format", "json", "show", "--key", "k1"]);
+    let shown: serde_json::Value = serde_json::from_slice(&shown.stdout).expect("JSON");
+    assert_eq!(shown["note"], "Overfit: 100% in-sample\nsee grid B");
+    let id = shown["id"].to_string();
+    assert!(
+        text(&run(&["show", &id]).stdout)
+            .contains("note             Overfit: 100% in-sample\n                 see grid B\n")
+    );
+    // Found by any of its words, in any case; a wildcard in the search is itself.
+    let found = |needle: &str| -> usize {
+        let out = run(&["--format", "json", "runs", "--note", needle]);
+        let page: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
+        page["runs"].as_array().map_or(0, Vec::len)
+    };
+    assert_eq!(
+        (
+            found("OVERFIT"),
+            found("100%"),
+            found("100_"),
+            found("nothing")
+        ),
+        (1, 1, 0, 0)
+    );
+    // A note is no part of the run: recording it again is the same run, and export leaves it.
+    let again = btdb(
+        &db,
+        &["--format", "json", "record", "-", "--sweep", "grid"],
+        Some(RUN),
+    );
+    let again: serde_json::Value = serde_json::from_slice(&again.stdout).expect("JSON");
+    assert_eq!(again["already_present"], 1);
+    assert!(!text(&run(&["export", "--key", "k1"]).stdout).contains("Overfit"));
+    // On a sweep, and cleared.
+    assert!(
+        run(&["note", "--sweep", "grid", "--text", "fast × slow"])
+            .status
+            .success()
+    );
+    assert_eq!(
+        text(&run(&["note", "--sweep", "grid"]).stdout),
+        "fast × slow\n"
+    );
+    assert!(run(&["note", "--key", "k1", "--clear"]).status.success());
+    assert_eq!(text(&run(&["note", "--key", "k1"]).stdout), "");
+    // Mistakes, each one line.
+    let err = text(&run(&["note", "--sweep", "gird", "--text", "x"]).stderr);
+    assert!(
+        err.contains("no sweep named `gird`; did you mean `grid`"),
+        "{err}"
+    );
+    let err = text(&run(&["note", "--key", "k1", "--text", "  "]).stderr);
+    assert!(
+        err.contains("--text is empty; --clear removes a note"),
+        "{err}"
+    );
+    let long = "x".repeat(10_001);
+    let err = text(&run(&["note", "--key", "k1", "--text", &long]).stderr);
+    assert!(
+        err.contains("a note holds at most 10000 characters, not 10001"),
+        "{err}"
+    );
+}

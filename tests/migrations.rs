@@ -67,7 +67,7 @@ async fn migrations_run_up_down_up_on_an_empty_database() {
     assert_eq!(tables(&mut conn).await, after_up);
 }
 
-const MIGRATIONS_COUNT: usize = 18;
+const MIGRATIONS_COUNT: usize = 19;
 
 #[test]
 fn every_migration_directory_is_embedded() {

@@ -1029,3 +1029,64 @@ async fn a_parameter_constant_in_the_sweep_gives_a_line_not_a_blank_heatmap() {
         assert_eq!(links.len(), 3, "{query}: {links:?}");
     }
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn notes_are_written_from_the_pages_and_never_from_another_site() {
+    let db = demo().await;
+    let server = Server::start(db.url(), &[]);
+    let form = "application/x-www-form-urlencoded";
+    let origin = format!("http://{}", server.address);
+    let post = |path: &str, body: &str, from: &str| {
+        request(
+            &server.address,
+            "POST",
+            path,
+            &[("Origin", from)],
+            Some((form, body)),
+        )
+    };
+    // Kept first, so that the note must drop the kept answer to be seen.
+    server.ok("/runs/5");
+    let written = post(
+        "/runs/5/note",
+        "note=too+good+%3Cb%3Eto%3C%2Fb%3E+be+true&back=%2Fruns%2F5%3Fpick%3D5",
+        &origin,
+    );
+    assert_eq!(written.status, 303, "{}", written.body);
+    assert_eq!(written.header("location"), Some("/runs/5?pick=5"));
+    let page = server.ok("/runs/5");
+    assert!(
+        page.contains("too good &lt;b&gt;to&lt;/b&gt; be true"),
+        "the note, as text"
+    );
+    assert_eq!(
+        cli_json(&db, &["show", "5"])["note"],
+        "too good <b>to</b> be true"
+    );
+    let found = server.ok("/runs?note=GOOD");
+    assert!(found.contains("1 run matches"), "found by a word of it");
+    // A sweep's note, shown on its strategy's page.
+    let written = post(
+        "/sweeps/demo/note",
+        "note=first+grid&back=%2Fstrategies%2Fsma_cross",
+        &origin,
+    );
+    assert_eq!(written.status, 303, "{}", written.body);
+    assert!(
+        server
+            .ok("/strategies/sma_cross")
+            .contains("value=\"first grid\"")
+    );
+    // A form posted from elsewhere, or sent back somewhere else, writes nothing there.
+    let foreign = post("/runs/5/note", "note=pwned", "http://evil.example");
+    assert_eq!(foreign.status, 403);
+    let away = post(
+        "/runs/5/note",
+        "note=kept&back=https%3A%2F%2Fevil.example",
+        &origin,
+    );
+    assert_eq!(away.header("location"), Some("/"));
+    assert_eq!(cli_json(&db, &["show", "5"])["note"], "kept");
+    let missing = post("/runs/99999/note", "note=x", &origin);
+    assert_eq!(missing.status, 404);
+}

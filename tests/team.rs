@@ -150,6 +150,34 @@ async fn readers_read_writers_record_and_neither_changes_the_schema() {
     let kept = "SELECT count(*) AS n FROM metric_summaries";
     assert!(common::count(&mut conn, kept).await > 0);
 
+    // ... moved what it recorded into a sweep by recording it again, and wrote notes.
+    let out = btdb_at(
+        &writer_url,
+        &["import", "optuna", "-q", "--sweep", "later", journal],
+        None,
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let moved = "SELECT count(*) AS n FROM runs r JOIN sweeps s ON s.id = r.sweep_id \
+                 WHERE s.name = 'later'";
+    assert_eq!(common::count(&mut conn, moved).await, 64);
+    for args in [
+        &["note", "1", "--text", "a writer's note"][..],
+        &["note", "--sweep", "later", "--text", "moved"],
+    ] {
+        let out = btdb_at(&writer_url, args, None);
+        assert!(
+            out.status.success(),
+            "writer: btdb {args:?}: {}",
+            text(&out.stderr)
+        );
+    }
+    // A reader may not write one: one line saying the role lacks a privilege.
+    let out = btdb_at(&reader_url, &["note", "1", "--text", "mine"], None);
+    assert_eq!(out.status.code(), Some(1));
+    let err = text(&out.stderr);
+    assert!(err.contains("permission denied for table runs"), "{err}");
+    assert!(err.contains("lacks a privilege"), "{err}");
+
     // The reader runs every read command.
     let id = {
         let out = btdb_at(

@@ -34,6 +34,10 @@ pub struct FilterArgs {
     /// completed runs.
     #[arg(long = "where", value_name = "EXPR")]
     pub condition: Option<String>,
+
+    /// Only runs whose note (`btdb note`) holds this text, in any case.
+    #[arg(long, value_name = "TEXT")]
+    pub note: Option<String>,
 }
 
 impl FilterArgs {
@@ -51,6 +55,7 @@ impl FilterArgs {
             sweep: self.sweep.clone(),
             tags: self.tags.clone(),
             condition,
+            note: self.note.clone(),
         })
     }
 }
@@ -84,6 +89,7 @@ impl SelectionArgs {
             || f.dataset.is_some()
             || f.sweep.is_some()
             || f.strategy_version.is_some()
+            || f.note.is_some()
             || !f.tags.is_empty()
             || f.condition.is_some()
     }

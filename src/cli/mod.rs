@@ -12,6 +12,7 @@ pub mod generate;
 pub mod help;
 pub mod import;
 pub mod man;
+pub mod note;
 pub mod rank;
 pub mod record;
 pub mod runs;
@@ -298,6 +299,9 @@ pub enum Command {
     Export(export::Args),
     /// Show one run: parameters, metrics, trade summary; --trades, --equity, --plot.
     Show(show::Args),
+    /// Write, print or clear the note on a run or a sweep: what an analyst wants to remember
+    /// of it (shown by show and the pages, found with --note TEXT).
+    Note(note::Args),
     /// Rank strategies (or runs with --runs) by a metric; --deflated for the deflated Sharpe.
     Rank(rank::Args),
     /// Compare one strategy's parameter sweep: by parameter (--x, --y, --plot), or in sample
@@ -348,6 +352,7 @@ pub async fn run(cli: Cli) -> Result<()> {
         Command::Delete(args) => delete::run(args, global).await,
         Command::Export(args) => export::run(args, global).await,
         Command::Show(args) => show::run(args, global).await,
+        Command::Note(args) => note::run(args, global).await,
         Command::Rank(args) => rank::run(args, global).await,
         Command::Compare(args) => compare::run(args, global).await,
         Command::Serve(args) => serve::run(args, global).await,

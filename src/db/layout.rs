@@ -69,6 +69,7 @@ pub const DISTRIBUTE: &[&str] = &[
     "DROP TRIGGER metrics_forget_summaries ON metrics",
     "DROP FUNCTION btdb_note_metric_changes()",
     "DROP FUNCTION btdb_forget_summaries()",
+    "DROP TRIGGER sweeps_announce_change ON sweeps",
     "DROP FUNCTION btdb_announce_change()",
     "CREATE OR REPLACE VIEW metric_names AS
          SELECT DISTINCT name FROM metrics WHERE completed",

@@ -83,6 +83,12 @@ pub async fn grant(
         sql.push_str(&format!(
             "GRANT EXECUTE ON FUNCTION btdb_summarize() TO {role};"
         ));
+        // A run recorded again into a sweep is moved there; notes are written on runs and
+        // sweeps. Nothing else of a recorded run changes.
+        sql.push_str(&format!(
+            "GRANT UPDATE (sweep_id, content_hash, note) ON runs TO {role};
+             GRANT UPDATE (note) ON sweeps TO {role};"
+        ));
         if layout.notes_changes() {
             sql.push_str(&format!(
                 "GRANT EXECUTE ON FUNCTION btdb_note(bigint[], text[]) TO {role};"

@@ -73,6 +73,9 @@ pub struct Run {
     /// The search space the parameters were drawn from, parameter → range or choices.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub search_space: Option<serde_json::Value>,
+    /// What an analyst wrote of the run (`btdb note`); not part of its document.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
 }
 
 #[derive(Debug, Clone, Insertable)]

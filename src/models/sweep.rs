@@ -13,6 +13,8 @@ pub struct Sweep {
     pub id: SweepId,
     pub name: String,
     pub created_at: DateTime<Utc>,
+    /// What an analyst wrote of the sweep (`btdb note --sweep`).
+    pub note: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, Insertable)]

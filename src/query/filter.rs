@@ -37,6 +37,8 @@ pub struct RunFilter {
     /// Runs carrying every one of these tags.
     pub tags: Vec<String>,
     pub condition: Option<Expr>,
+    /// Runs whose note holds this text, in any case.
+    pub note: Option<String>,
 }
 
 /// A filter whose names were looked up: ids to bind instead of names to join.
@@ -47,6 +49,7 @@ pub struct Resolved {
     pub sweep_id: Option<SweepId>,
     pub tags: Vec<String>,
     pub condition: Option<Expr>,
+    pub note: Option<String>,
 }
 
 /// The columns by which a table's rows belong to a run.
@@ -165,6 +168,7 @@ impl RunFilter {
             sweep_id,
             tags: self.tags.clone(),
             condition: self.condition.clone(),
+            note: self.note.clone(),
         })
     }
 }
@@ -292,6 +296,21 @@ impl Resolved {
         if !self.tags.is_empty() {
             let ids: RunIds = runs::table
                 .filter(runs::tags.contains(self.tags.clone()))
+                .select(runs::id)
+                .into_boxed();
+            out.push(Box::new(cols.run_id.eq_any(ids)));
+        }
+        if let Some(text) = &self.note {
+            // The text as itself: LIKE's wildcards and escape in it match literally.
+            let literal: String = text
+                .chars()
+                .flat_map(|c| match c {
+                    '%' | '_' | '\\' => vec!['\\', c],
+                    c => vec![c],
+                })
+                .collect();
+            let ids: RunIds = runs::table
+                .filter(runs::note.ilike(format!("%{literal}%")))
                 .select(runs::id)
                 .into_boxed();
             out.push(Box::new(cols.run_id.eq_any(ids)));

@@ -9,6 +9,7 @@ pub mod direction;
 pub mod export;
 pub mod filter;
 pub mod health;
+pub mod note;
 pub mod pbo;
 pub mod rank;
 pub mod run_detail;

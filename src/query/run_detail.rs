@@ -64,6 +64,9 @@ pub struct RunDetail {
     pub trades: Option<Vec<Trade>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub equity: Option<Vec<(DateTime<Utc>, BigDecimal)>>,
+    /// What an analyst wrote of the run (`btdb note`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
     /// The trades grouped as asked (`show --by`), by grouping.
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     pub trades_by: BTreeMap<TradeGroup, Vec<TradeGroupRow>>,
@@ -248,6 +251,7 @@ impl RunDetail {
             run_row.period_end,
             run_row.initial_capital.clone(),
         );
+        let note = run_row.note.clone();
         let (trial, started_at, finished_at, directions, search_space) = (
             run_row.trial,
             run_row.started_at,
@@ -314,6 +318,7 @@ impl RunDetail {
             confidence: SharpeConfidence::default(),
             trades,
             equity,
+            note,
             trades_by: BTreeMap::new(),
         })
     }

@@ -21,13 +21,21 @@ pub struct Counted {
     pub runs: i64,
 }
 
+/// A sweep with the number of the strategy's runs in it, and its note.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct SweepCount {
+    pub name: String,
+    pub runs: i64,
+    pub note: Option<String>,
+}
+
 /// What a strategy's page shows before any comparison (`/api/strategies/{name}`).
 #[derive(Debug, Clone, Serialize)]
 pub struct Overview {
     pub name: String,
     pub versions: Vec<StrategyRef>,
     pub datasets: Vec<Counted>,
-    pub sweeps: Vec<Counted>,
+    pub sweeps: Vec<SweepCount>,
     pub parameters: Vec<String>,
 }
 
@@ -57,12 +65,12 @@ impl Overview {
                 .order(runs::dataset)
         })
         .await?;
-        let sweeps: Vec<(String, i64)> = load(conn, || {
+        let sweeps: Vec<(String, Option<String>, i64)> = load(conn, || {
             runs::table
                 .inner_join(sweeps::table)
                 .filter(runs::strategy_id.eq_any(ids.clone()))
-                .group_by(sweeps::name)
-                .select((sweeps::name, count_star()))
+                .group_by((sweeps::name, sweeps::note))
+                .select((sweeps::name, sweeps::note, count_star()))
                 .order(sweeps::name)
         })
         .await?;
@@ -83,7 +91,10 @@ impl Overview {
             name: name.to_owned(),
             versions: versions.into_iter().map(StrategyRef::from).collect(),
             datasets: counted(datasets),
-            sweeps: counted(sweeps),
+            sweeps: sweeps
+                .into_iter()
+                .map(|(name, note, runs)| SweepCount { name, runs, note })
+                .collect(),
             parameters,
         })
     }

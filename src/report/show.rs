@@ -88,6 +88,14 @@ pub fn text(detail: &RunDetail) -> String {
             opt(&detail.finished_at)
         );
     }
+    if let Some(note) = &detail.note {
+        // A note keeps its own lines, each indented under the first.
+        let indented = note
+            .lines()
+            .collect::<Vec<_>>()
+            .join(&format!("\n{:<17}", ""));
+        let _ = writeln!(out, "{:<16} {indented}", "note");
+    }
     if !detail.run.metrics.is_empty() {
         let _ = writeln!(out, "metrics");
         for (name, value) in &detail.run.metrics {

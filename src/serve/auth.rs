@@ -200,7 +200,7 @@ pub struct Login {
 }
 
 /// Where to go after logging in: a path on this server only.
-fn local(next: Option<&str>) -> &str {
+pub fn local(next: Option<&str>) -> &str {
     match next {
         Some(p) if p.starts_with('/') && !p.starts_with("//") && !p.starts_with("/\\") => p,
         _ => "/",

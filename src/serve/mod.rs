@@ -166,6 +166,11 @@ pub fn router(app: App) -> Router {
         .route("/runs.csv", get(csv::runs))
         // What the cache holds now, which a kept answer would not say.
         .route("/api/status", get(api::status))
+        .route("/runs/{id}/note", axum::routing::post(pages::note::on_run))
+        .route(
+            "/sweeps/{name}/note",
+            axum::routing::post(pages::note::on_sweep),
+        )
         .route("/login", get(auth::form).post(auth::login))
         .route("/logout", axum::routing::post(auth::logout))
         .route("/static/style.css", get(style))

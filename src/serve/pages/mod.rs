@@ -3,6 +3,7 @@
 //! reorder the text around them.
 
 pub mod basket;
+pub mod note;
 pub mod rank;
 pub mod run;
 pub mod runs;

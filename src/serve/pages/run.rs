@@ -142,6 +142,11 @@ fn content(detail: &RunDetail, svg: Option<&str>, trades: &TradePage, here: &Her
                 } } }
             }
         }
+        form.note method="post" action={ (path) "/note" } {
+            input type="hidden" name="back" value={ (path) "?" (here.basket.query(here.params)) };
+            label { "note" textarea name="note" rows="3" cols="60" placeholder="what to remember of this run" { (detail.note.as_deref().unwrap_or_default()) } }
+            button type="submit" { "Save note" }
+        }
         @if !detail.intermediate.is_empty() {
             details.intermediate {
                 summary { "Intermediate values (" (detail.intermediate.len()) " steps)" }

@@ -122,6 +122,7 @@ impl View<'_> {
                 label { "data set" input type="text" name="dataset" list="datasets" value=[args.filter.dataset.as_deref()]; }
                 label { "sweep" input type="text" name="sweep" list="sweeps" value=[args.filter.sweep.as_deref()]; }
                 label { "version" input type="text" name="strategy-version" value=[args.filter.strategy_version.as_deref()]; }
+                label { "note" input type="text" name="note" value=[args.filter.note.as_deref()] placeholder="words in a run's note"; }
                 @for tag in &args.filter.tags { input type="hidden" name="tag" value=(tag); }
                 label { "tag" input type="text" name="tag" value=""; }
                 label { "status" (super::select("status", &statuses, status.as_deref(), true)) }

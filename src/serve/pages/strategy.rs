@@ -178,6 +178,12 @@ fn content(
         p.push("strategy-version", version);
         format!("/runs?{}", basket.query(&p))
     };
+    let sweep_runs = |sweep: &str| {
+        let mut p = Params::parse(None);
+        p.push("strategy", &overview.name);
+        p.push("sweep", sweep);
+        format!("/runs?{}", basket.query(&p))
+    };
     let runs_on = |dataset: &str| {
         let mut p = Params::parse(None);
         p.push("strategy", &overview.name);
@@ -213,8 +219,15 @@ fn content(
             }
             @if !overview.sweeps.is_empty() {
                 table {
-                    thead { tr { th { "sweep" } th.num { "runs" } } }
-                    tbody { @for s in &overview.sweeps { tr { td { bdi { (s.name) } } td.num { (s.runs) } } } }
+                    thead { tr { th { "sweep" } th.num { "runs" } th { "note" } } }
+                    tbody { @for s in &overview.sweeps { tr {
+                        td { a href=(sweep_runs(&s.name)) { bdi { (s.name) } } } td.num { (s.runs) }
+                        td { form.note method="post" action={ "/sweeps/" (super::segment(&s.name)) "/note" } {
+                            input type="hidden" name="back" value={ (path) "?" (basket.query(params)) };
+                            input type="text" name="note" value=(s.note.as_deref().unwrap_or_default()) placeholder="a note on this sweep";
+                            button type="submit" { "Save" }
+                        } }
+                    } } }
                 }
             }
             dl.facts {
