@@ -228,7 +228,7 @@ async fn a_bad_where_shows_its_error_above_the_form_still_filled_in() {
     assert!(
         error
             .as_str()
-            .is_some_and(|e| e.contains("--where at column 10")),
+            .is_some_and(|e| e.contains("“where” at column 10")),
         "{error}"
     );
     let kept = browser.eval(

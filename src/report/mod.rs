@@ -10,6 +10,7 @@ pub mod doctor;
 pub mod explain;
 pub mod plot;
 pub mod rank;
+pub mod readable;
 pub mod record;
 pub mod rows;
 pub mod runs;

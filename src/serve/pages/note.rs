@@ -70,7 +70,7 @@ async fn write(app: App, headers: &HeaderMap, form: Written, subject: Subject) -
     app.clone()
         .local(move || async move {
             let written = async {
-                let mut conn = app.db.conn().await?;
+                let mut conn = app.db.reader().await?;
                 match &subject {
                     Subject::Run(id) => note::on_run(&mut conn, *id, text.as_deref()).await,
                     Subject::Sweep(name) => note::on_sweep(&mut conn, name, text.as_deref()).await,
