@@ -17,7 +17,7 @@ use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 
 use super::{App, failure};
 use crate::models::RunId;
-use crate::report::number;
+use crate::report::readable;
 
 /// What a page's frame shows: its title, and the compare basket its navigation carries on.
 #[derive(Debug, Clone, Default)]
@@ -160,7 +160,12 @@ pub fn run_link(id: RunId) -> Markup {
 
 /// A metric value, `–` when missing.
 pub fn value(v: Option<f64>) -> Markup {
-    html! { td.num { (v.map_or_else(|| "–".to_owned(), number)) } }
+    html! { td.num { (v.map_or_else(|| "–".to_owned(), |v| readable::significant(v, 4))) } }
+}
+
+/// A value of metric `name` in a cell, as its unit reads (percent, ratio, amount, count).
+pub fn metric_value(name: &str, v: Option<f64>) -> Markup {
+    html! { td.num { (v.map_or_else(|| "–".to_owned(), |v| readable::metric(name, v))) } }
 }
 
 /// A time as a person reads it: the date alone at midnight UTC (daily data), else to the

@@ -6,7 +6,8 @@ use axum::response::Response;
 use maud::{Markup, html};
 
 use super::basket::Basket;
-use super::{on_worker, params as params_text, strategy_link, value};
+use super::{metric_value, on_worker, params as params_text, strategy_link, value};
+use crate::report::readable;
 use crate::answers::rank::{self, Ranked};
 use crate::query::rank::By;
 use crate::query::suggest;
@@ -81,12 +82,12 @@ fn content(
                         tbody { @for row in rows { tr {
                             td.num { (row.rank) }
                             td { (strategy_link(&row.strategy.name, basket)) @if !row.strategy.version.is_empty() { " " span.note { (row.strategy.version) } } }
-                            (value(Some(row.score)))
+                            @if args.by == By::Count { td.num { (readable::fixed(row.score, 0)) } } @else { (metric_value(metric, Some(row.score))) }
                             td.num { (row.runs.map_or_else(|| "–".to_owned(), |n| n.to_string())) }
                             td { (run_link(row.best_run.id)) " " span.note { (row.best_run.dataset) } }
                             td { (params_text(&row.best_run.params)) }
                             @if let Some(d) = &row.deflated {
-                                (value(d.probability)) td.num { (d.trials) } (value(d.expected_max_sharpe))
+                                td.num { (d.probability.map_or_else(|| "–".to_owned(), readable::percent)) } td.num { (d.trials) } (value(d.expected_max_sharpe))
                             }
                         } } }
                     }
@@ -100,7 +101,7 @@ fn content(
                     tbody { @for row in rows { tr {
                         td.num { (row.rank) } td { (run_link(row.run.id)) }
                         td { (strategy_link(&row.run.strategy.name, basket)) } td { bdi { (row.run.dataset) } }
-                        (value(Some(row.value))) td { (params_text(&row.run.params)) }
+                        (metric_value(metric, Some(row.value))) td { (params_text(&row.run.params)) }
                     } } }
                 }
             }

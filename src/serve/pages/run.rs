@@ -7,11 +7,11 @@ use axum::response::Response;
 use maud::{Markup, html};
 
 use super::basket::Basket;
-use super::{chart, on_worker, strategy_link, value, when};
+use super::{chart, metric_value, on_worker, strategy_link, value, when};
 use crate::answers::show;
 use crate::models::RunId;
 use crate::query::run_detail::{RunDetail, TradeGroup};
-use crate::report::plot;
+use crate::report::{plot, readable};
 use crate::serve::App;
 use crate::serve::answers::{self, TradePage};
 use crate::serve::api::WRITES_FILES;
@@ -122,13 +122,13 @@ fn content(detail: &RunDetail, svg: Option<&str>, trades: &TradePage, here: &Her
                 dt { "sweep" } dd { bdi { (run.sweep.as_deref().unwrap_or("–")) } }
                 dt { "tags" } dd { bdi { (run.tags.join(", ")) } }
                 dt { "period" } dd { (detail.period_start.map(when).unwrap_or_default()) " – " (detail.period_end.map(when).unwrap_or_default()) }
-                dt { "initial capital" } dd { (detail.initial_capital.as_ref().map(ToString::to_string).unwrap_or_default()) }
+                dt { "initial capital" } dd { (detail.initial_capital.as_ref().map(|c| readable::grouped(&c.to_plain_string())).unwrap_or_default()) }
                 dt { "recorded" } dd { (when(run.recorded_at)) }
                 @if let Some(trial) = detail.trial {
                     dt { "trial" } dd { (trial) " (" (detail.started_at.map(when).unwrap_or_default()) " – " (detail.finished_at.map(when).unwrap_or_default()) ")" }
                 }
                 dt { "trades" } dd { (detail.n_trades) " (" (detail.trade_summary.winners) " won, " (detail.trade_summary.losers) " lost)" }
-                dt { "probabilistic Sharpe" } dd { (detail.confidence.psr.map_or_else(|| "–".to_owned(), crate::report::number)) }
+                dt { "probabilistic Sharpe" } dd { (detail.confidence.psr.map_or_else(|| "–".to_owned(), readable::percent)) }
             }
             table {
                 thead { tr { th { "parameter" } th { "value" } } }
@@ -138,7 +138,7 @@ fn content(detail: &RunDetail, svg: Option<&str>, trades: &TradePage, here: &Her
                 thead { tr { th { "metric" } th.num { "value" } } }
                 tbody { @for (k, v) in &run.metrics { tr {
                     td { (k) @if let Some(d) = direction(detail, k) { " " span.note { "(" (d) ")" } } }
-                    (value(Some(*v)))
+                    (metric_value(k, Some(*v)))
                 } } }
             }
         }
@@ -176,17 +176,21 @@ fn content(detail: &RunDetail, svg: Option<&str>, trades: &TradePage, here: &Her
         @else {
             @let tagged = trades.trades.iter().any(|t| t.entry_tag.is_some() || t.exit_reason.is_some());
             @let levered = trades.trades.iter().any(|t| t.leverage.is_some());
+            // Each column of decimals to the same places, as a trade blotter reads.
+            @let column = |f: fn(&crate::models::Trade) -> &bigdecimal::BigDecimal| readable::decimals_alike(trades.trades.iter().map(f).collect::<Vec<_>>());
+            @let (quantity, entry, exit) = (column(|t| &t.quantity), column(|t| &t.entry_price), column(|t| &t.exit_price));
+            @let (fees, pnl) = (column(|t| &t.fees), column(|t| &t.pnl));
             table.trades {
                 thead { tr {
                     th.num { "#" } th { "symbol" } th { "side" } th.num { "quantity" } th { "entry" } th.num { "price" } th { "exit" } th.num { "price" } th.num { "fees" } th.num { "pnl" }
                     @if levered { th.num { "leverage" } }
                     @if tagged { th { "entry tag" } th { "exit reason" } }
                 } }
-                tbody { @for t in &trades.trades { tr {
-                    td.num { (t.seq) } td { bdi { (t.symbol) } } td { (t.side) } td.num { (t.quantity) }
-                    td { (when(t.entry_time)) } td.num { (t.entry_price) }
-                    td { (when(t.exit_time)) } td.num { (t.exit_price) }
-                    td.num { (t.fees) } td.num { (t.pnl) }
+                tbody { @for (i, t) in trades.trades.iter().enumerate() { tr {
+                    td.num { (t.seq) } td { bdi { (t.symbol) } } td { (t.side) } td.num { (quantity[i]) }
+                    td { (when(t.entry_time)) } td.num { (entry[i]) }
+                    td { (when(t.exit_time)) } td.num { (exit[i]) }
+                    td.num { (fees[i]) } td.num { (pnl[i]) }
                     @if levered { td.num { @if let Some(l) = &t.leverage { (l) } } }
                     @if tagged {
                         td { @if let Some(tag) = &t.entry_tag { bdi { (tag) } } }

@@ -8,7 +8,7 @@ use axum::response::Response;
 use maud::{Markup, html};
 
 use super::basket::Basket;
-use super::{datalist, on_worker_with_status, params as params_text, strategy_link, value};
+use super::{datalist, metric_value, on_worker_with_status, params as params_text, strategy_link};
 use crate::answers::runs;
 use crate::models::RunStatus;
 use crate::query::suggest::Known;
@@ -165,7 +165,7 @@ impl View<'_> {
                             td { bdi { (run.dataset) } }
                             td { (run.status) }
                             td { (params_text(&run.params)) }
-                            @for m in &page.metrics { (value(run.metrics.get(m).copied())) }
+                            @for m in &page.metrics { (metric_value(m, run.metrics.get(m).copied())) }
                         } } }
                     }
                 }

@@ -8,7 +8,7 @@ use axum::response::Response;
 use maud::{Markup, html};
 
 use super::basket::Basket;
-use super::{chart, on_worker, strategy_link, value};
+use super::{chart, metric_value, on_worker, strategy_link};
 use crate::metrics;
 use crate::report::plot;
 use crate::report::side_by_side::SideBySide;
@@ -100,7 +100,7 @@ fn content(
                 }
                 tr { th colspan=(side.runs.len() + 1) { "metrics" } }
                 @for row in side.metrics.iter().filter(|r| !diff || r.differs) {
-                    tr.differs[row.differs] { td { (row.name) } @for v in &row.values { (value(*v)) } }
+                    tr.differs[row.differs] { td { (row.name) } @for v in &row.values { (metric_value(&row.name, *v)) } }
                 }
             }
         }

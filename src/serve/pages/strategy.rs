@@ -7,7 +7,8 @@ use axum::response::Response;
 use maud::{Markup, html};
 
 use super::basket::Basket;
-use super::{chart, on_worker, params as params_text, select, value};
+use super::{chart, metric_value, on_worker, params as params_text, select};
+use crate::report::readable;
 use crate::answers::compare;
 use crate::query::strategy::Overview;
 use crate::query::sweep::{self, ParamValue};
@@ -284,9 +285,9 @@ fn content(
             table {
                 thead { tr { th { "parameter" } th.num { "spread of means" } th { "mean by value" } } }
                 tbody { @for s in sensitivity { tr {
-                    td { bdi { (s.parameter) } } (value(Some(s.spread)))
+                    td { bdi { (s.parameter) } } (metric_value(&comparison.metric, Some(s.spread)))
                     td { span.params { @for (v, cell) in &s.values {
-                        (maybe_link(to_runs.href(&[(s.parameter.as_str(), v)]), html! { (v) ": " (crate::report::number(cell.mean)) }))
+                        (maybe_link(to_runs.href(&[(s.parameter.as_str(), v)]), html! { (v) ": " (readable::metric(&comparison.metric, cell.mean)) }))
                         "  "
                     } } }
                 } } }
@@ -321,9 +322,9 @@ fn content(
                 thead { tr { th { "parameters" } th.num { "in sample" } th.num { "rank" } th.num { "out of sample" } th.num { "rank" } } }
                 tbody { @for s in check.sets.iter().take(50) { tr {
                     td { (params_text(&s.params)) }
-                    td.num { (maybe_link(to_runs.of_set(&s.params, &check.in_sample), html! { (crate::report::number(s.in_sample)) })) }
+                    td.num { (maybe_link(to_runs.of_set(&s.params, &check.in_sample), html! { (readable::metric(&args.metric, s.in_sample)) })) }
                     td.num { (s.in_sample_rank) }
-                    td.num { (maybe_link(to_runs.of_set(&s.params, &check.out_of_sample), html! { (crate::report::number(s.out_of_sample)) })) }
+                    td.num { (maybe_link(to_runs.of_set(&s.params, &check.out_of_sample), html! { (readable::metric(&args.metric, s.out_of_sample)) })) }
                     td.num { (s.out_of_sample_rank) }
                 } } }
             }
