@@ -488,7 +488,8 @@ fn equity_mesh<'a>(chart: &mut TimeChart<'a>, y_desc: &str) -> Result<()> {
         .y_desc(y_desc)
         .x_labels(8)
         .x_label_formatter(&date)
-        .y_label_formatter(&|v| super::number(*v))
+        // In the curve's own units, its thousands apart: 140,000 rather than 140000.
+        .y_label_formatter(&|v| super::readable::significant(*v, 6))
         .label_style((FONT, 12))
         .axis_desc_style((FONT, 14))
         .draw()
@@ -551,7 +552,13 @@ fn drawdown_panel<'a>(
         .x_desc("time")
         .x_labels(8)
         .x_label_formatter(&date)
-        .y_label_formatter(&|v| format!("{:.*}%", percent_digits(-floor), v * 100.0))
+        // The top of the panel is 0%, not -0%.
+        .y_label_formatter(&|v| {
+            format!(
+                "{}%",
+                super::readable::fixed(v * 100.0, percent_digits(-floor))
+            )
+        })
         .label_style((FONT, 12))
         .axis_desc_style((FONT, 14))
         .draw()
@@ -845,6 +852,32 @@ fn colour(t: f64) -> RGBColor {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The text of every `<text>` element of `svg`.
+    fn texts(svg: &str) -> Vec<String> {
+        svg.split("<text")
+            .skip(1)
+            .filter_map(|e| {
+                let body = &e[e.find('>')? + 1..];
+                Some(body[..body.find("</text>")?].trim().to_owned())
+            })
+            .collect()
+    }
+
+    #[test]
+    fn the_equity_axis_reads_in_capital_units_and_the_drawdown_axis_starts_at_0() {
+        let day = |d: i64| DateTime::from_timestamp(1_700_000_000 + d * 86_400, 0).expect("time");
+        let points: Vec<(DateTime<Utc>, f64)> = (0..200)
+            .map(|d| (day(d), 100_000.0 + 40_000.0 * ((d as f64) / 30.0).sin()))
+            .collect();
+        let labels = texts(&equity("run 1", &points).expect("a chart"));
+        assert!(labels.iter().any(|l| l == "100,000"), "{labels:?}");
+        assert!(labels.iter().any(|l| l == "0%"), "{labels:?}");
+        assert!(
+            !labels.iter().any(|l| l.starts_with("-0%") || l == "-0"),
+            "{labels:?}"
+        );
+    }
 
     #[test]
     fn colour_scale_runs_from_purple_to_yellow() {

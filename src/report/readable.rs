@@ -23,20 +23,45 @@ pub enum Unit {
 /// metric it does not know reads as a plain number.
 pub fn unit(metric: &str) -> Unit {
     match metric {
-        "total_return" | "cagr" | "max_drawdown" | "volatility" | "win_rate"
-        | "freqtrade.profit_total" | "freqtrade.profit_mean" | "freqtrade.profit_median"
-        | "freqtrade.max_drawdown_account" | "freqtrade.max_relative_drawdown"
-        | "freqtrade.cagr" | "freqtrade.winrate" | "freqtrade.market_change" => Unit::Percent,
-        "n_trades" | "n_periods" | "freqtrade.total_trades" | "freqtrade.wins"
-        | "freqtrade.draws" | "freqtrade.losses" => Unit::Count,
-        "avg_trade_pnl" | "best_trade" | "worst_trade" | "freqtrade.profit_total_abs"
-        | "freqtrade.max_drawdown_abs" | "freqtrade.starting_balance"
-        | "freqtrade.final_balance" | "freqtrade.expectancy" => Unit::Amount,
-        "sharpe" | "sortino" | "calmar" | "profit_factor" | "returns_skew"
-        | "returns_kurtosis" | "freqtrade.sharpe" | "freqtrade.sortino" | "freqtrade.calmar"
-        | "freqtrade.profit_factor" | "freqtrade.sqn" | "freqtrade.expectancy_ratio" => {
-            Unit::Ratio
-        }
+        "total_return"
+        | "cagr"
+        | "max_drawdown"
+        | "volatility"
+        | "win_rate"
+        | "freqtrade.profit_total"
+        | "freqtrade.profit_mean"
+        | "freqtrade.profit_median"
+        | "freqtrade.max_drawdown_account"
+        | "freqtrade.max_relative_drawdown"
+        | "freqtrade.cagr"
+        | "freqtrade.winrate"
+        | "freqtrade.market_change" => Unit::Percent,
+        "n_trades"
+        | "n_periods"
+        | "freqtrade.total_trades"
+        | "freqtrade.wins"
+        | "freqtrade.draws"
+        | "freqtrade.losses" => Unit::Count,
+        "avg_trade_pnl"
+        | "best_trade"
+        | "worst_trade"
+        | "freqtrade.profit_total_abs"
+        | "freqtrade.max_drawdown_abs"
+        | "freqtrade.starting_balance"
+        | "freqtrade.final_balance"
+        | "freqtrade.expectancy" => Unit::Amount,
+        "sharpe"
+        | "sortino"
+        | "calmar"
+        | "profit_factor"
+        | "returns_skew"
+        | "returns_kurtosis"
+        | "freqtrade.sharpe"
+        | "freqtrade.sortino"
+        | "freqtrade.calmar"
+        | "freqtrade.profit_factor"
+        | "freqtrade.sqn"
+        | "freqtrade.expectancy_ratio" => Unit::Ratio,
         _ => Unit::Plain,
     }
 }

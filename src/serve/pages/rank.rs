@@ -7,10 +7,10 @@ use maud::{Markup, html};
 
 use super::basket::Basket;
 use super::{metric_value, on_worker, params as params_text, strategy_link, value};
-use crate::report::readable;
 use crate::answers::rank::{self, Ranked};
 use crate::query::rank::By;
 use crate::query::suggest;
+use crate::report::readable;
 use crate::serve::App;
 use crate::serve::api::WRITES_FILES;
 use crate::serve::params::Params;

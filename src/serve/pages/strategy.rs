@@ -8,12 +8,12 @@ use maud::{Markup, html};
 
 use super::basket::Basket;
 use super::{chart, metric_value, on_worker, params as params_text, select};
-use crate::report::readable;
 use crate::answers::compare;
 use crate::query::strategy::Overview;
 use crate::query::sweep::{self, ParamValue};
 use crate::report::compare::Comparison;
 use crate::report::plot;
+use crate::report::readable;
 use crate::serve::App;
 use crate::serve::api::WRITES_FILES;
 use crate::serve::params::Params;
