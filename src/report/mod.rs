@@ -3,6 +3,7 @@
 //! front end prints the same.
 
 pub mod arrow;
+pub mod calendar;
 pub mod compare;
 pub mod delete;
 pub mod demo;

@@ -9,6 +9,7 @@ use plotters::coord::ranged1d::SegmentedCoord;
 use plotters::coord::types::RangedCoordf64;
 use plotters::prelude::*;
 
+use super::calendar::Calendar;
 use crate::metrics::pbo::Pbo;
 use crate::query::sweep::{Cell, ParamValue, Pivot};
 
@@ -478,8 +479,7 @@ pub fn line_chart(chart_data: &LineChart) -> Result<String> {
 }
 
 /// A chart of values over time, as the equity and drawdown charts are.
-type TimeChart<'a> =
-    ChartContext<'a, SVGBackend<'a>, Cartesian2d<RangedDateTime<DateTime<Utc>>, RangedCoordf64>>;
+type TimeChart<'a> = ChartContext<'a, SVGBackend<'a>, Cartesian2d<Calendar, RangedCoordf64>>;
 
 /// The grid and axes of an equity chart: dates along, values up.
 fn equity_mesh<'a>(chart: &mut TimeChart<'a>, y_desc: &str) -> Result<()> {
@@ -487,7 +487,6 @@ fn equity_mesh<'a>(chart: &mut TimeChart<'a>, y_desc: &str) -> Result<()> {
         .configure_mesh()
         .y_desc(y_desc)
         .x_labels(8)
-        .x_label_formatter(&date)
         // In the curve's own units, its thousands apart: 140,000 rather than 140000.
         .y_label_formatter(&|v| super::readable::significant(*v, 6))
         .label_style((FONT, 12))
@@ -544,14 +543,13 @@ fn drawdown_panel<'a>(
         .margin(12)
         .x_label_area_size(40)
         .y_label_area_size(y_label_area)
-        .build_cartesian_2d(span, floor..0.0)
+        .build_cartesian_2d(Calendar::new(span), floor..0.0)
         .map_err(failed)?;
     chart
         .configure_mesh()
         .y_desc("drawdown")
         .x_desc("time")
         .x_labels(8)
-        .x_label_formatter(&date)
         // The top of the panel is 0%, not -0%.
         .y_label_formatter(&|v| {
             format!(
@@ -582,7 +580,7 @@ pub fn equity(title: &str, points: &[(DateTime<Utc>, f64)]) -> Result<String> {
             .margin(12)
             .x_label_area_size(30)
             .y_label_area_size(90)
-            .build_cartesian_2d(span.clone(), low..high)
+            .build_cartesian_2d(Calendar::new(span.clone()), low..high)
             .map_err(failed)?;
         equity_mesh(&mut chart, "equity")?;
         chart
@@ -670,7 +668,7 @@ pub fn overlaid(title: &str, series: &[(String, Curve)]) -> Result<String> {
             .margin(12)
             .x_label_area_size(30)
             .y_label_area_size(80)
-            .build_cartesian_2d(span.clone(), low..high)
+            .build_cartesian_2d(Calendar::new(span.clone()), low..high)
             .map_err(failed)?;
         equity_mesh(&mut chart, "equity (first value = 1)")?;
         for (i, label, points) in &rebased {
@@ -794,10 +792,6 @@ pub fn overfitting(title: &str, metric: &str, pbo: &Pbo) -> Result<String> {
             .map_err(failed)?;
         root.present().map_err(failed)
     })
-}
-
-fn date(t: &DateTime<Utc>) -> String {
-    t.format("%Y-%m-%d").to_string()
 }
 
 /// `n` categories, one segment each (a segmented `0..n` would draw an empty extra one).
