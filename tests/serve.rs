@@ -1090,3 +1090,45 @@ async fn notes_are_written_from_the_pages_and_never_from_another_site() {
     let missing = post("/runs/99999/note", "note=x", &origin);
     assert_eq!(missing.status, 404);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn side_by_side_warns_of_unlike_bars_and_aligns_by_elapsed_time() {
+    let db = TestDb::new().await;
+    let docs: Vec<String> = [("2020", 252.0), ("2023", 8760.0)]
+        .iter()
+        .enumerate()
+        .map(|(i, (year, bars))| {
+            serde_json::json!({
+                "run_key": format!("r{i}"), "strategy": "s", "dataset": format!("D{i}"),
+                "periods_per_year": bars,
+                "equity": [[format!("{year}-01-01T00:00:00Z"), 100], [format!("{year}-03-01T00:00:00Z"), 104], [format!("{year}-06-01T00:00:00Z"), 101]],
+            })
+            .to_string()
+        })
+        .collect();
+    let out = common::cli::btdb(&db, &["record", "-"], Some(&docs.join("\n")));
+    assert!(out.status.success());
+    let server = Server::start(db.url(), &[]);
+    let page = server.ok("/side-by-side?id=1&id=2");
+    assert!(page.contains("These runs are of unlike bars (252, 8,760 periods a year)"));
+    assert!(page.contains("align by elapsed time to lay them over one another"));
+    // By elapsed time: both from 0, the axis counting months since.
+    let page = server.ok("/side-by-side?id=1&id=2&align=elapsed");
+    let svg = page.split("<svg").nth(1).expect("a chart");
+    let labels: Vec<&str> = svg
+        .split("<text")
+        .skip(1)
+        .filter_map(|t| t.split('>').nth(1)?.split('<').next())
+        .map(str::trim)
+        .collect();
+    assert!(
+        labels.contains(&"0 mo") && labels.contains(&"3 mo"),
+        "{labels:?}"
+    );
+    assert!(
+        !labels.iter().any(|l| l.starts_with("20")),
+        "no calendar dates: {labels:?}"
+    );
+    let bad = server.get("/side-by-side?id=1&id=2&align=sideways", &[]);
+    assert_eq!(bad.status, 400);
+}

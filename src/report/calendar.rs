@@ -1,6 +1,8 @@
 //! A time axis whose ticks fall on the calendar: the first of a year, a quarter, a month, a
 //! Monday, a midnight or a round hour, whichever gives a handful of them over the span, each
-//! labelled only as finely as its step needs (`2021`, `2021-07`, `2021-07-05`).
+//! labelled only as finely as its step needs (`2021`, `2021-07`, `2021-07-05`). Or, for
+//! curves aligned by their start, time elapsed since it (`6 mo`, `2 y`), the curves moved
+//! to start at [`START`].
 
 use std::ops::Range;
 
@@ -43,12 +45,31 @@ impl Step {
         Step::Years(50),
     ];
 
-    /// The finest step that puts at most `most` ticks on `span`.
-    pub fn over(span: &Range<DateTime<Utc>>, most: usize) -> Step {
+    /// The finest step that puts at most `most` ticks on `span`; elapsed time counts weeks
+    /// as seven days, not from Mondays.
+    pub fn over(span: &Range<DateTime<Utc>>, most: usize, elapsed: bool) -> Step {
         Step::ALL
             .into_iter()
-            .find(|step| step.ticks(span).len() <= most.max(2))
+            .filter(|step| !(elapsed && matches!(step, Step::Weeks(_))))
+            .chain(
+                [Step::Days(7), Step::Days(14)]
+                    .into_iter()
+                    .filter(|_| elapsed),
+            )
+            .filter(|step| step.ticks(span).len() <= most.max(2))
+            .min_by_key(|step| step.seconds())
             .unwrap_or(Step::Years(100))
+    }
+
+    /// The step's length, about: what orders steps from fine to coarse.
+    fn seconds(self) -> i64 {
+        match self {
+            Step::Hours(n) => 3_600 * i64::from(n),
+            Step::Days(n) => 86_400 * i64::from(n),
+            Step::Weeks(n) => 7 * 86_400 * i64::from(n),
+            Step::Months(n) => 30 * 86_400 * i64::from(n),
+            Step::Years(n) => 365 * 86_400 * i64::from(n),
+        }
     }
 
     /// The ticks in `span`, from the first boundary at or after its start.
@@ -71,8 +92,9 @@ impl Step {
                 day(date) + Duration::hours(i64::from(hour))
             }
             Step::Days(n) => {
-                let since = date.num_days_from_ce();
-                day(date) - Duration::days(i64::from(since.rem_euclid(n as i32)))
+                // Counted from START, so that elapsed days tick at 0, n, 2n.
+                let since = (day(date) - START).num_days();
+                day(date) - Duration::days(since.rem_euclid(i64::from(n)))
             }
             Step::Weeks(_) => {
                 day(date) - Duration::days(i64::from(date.weekday().num_days_from_monday()))
@@ -107,6 +129,20 @@ impl Step {
         }
     }
 
+    /// A tick's label as the time elapsed since [`START`], in the step's unit.
+    pub fn elapsed(self, t: &DateTime<Utc>) -> String {
+        let since = *t - START;
+        match self {
+            Step::Hours(_) => format!("{} h", since.num_hours()),
+            Step::Days(_) | Step::Weeks(_) => format!("{} d", since.num_days()),
+            Step::Months(_) => {
+                let months = (t.year() - START.year()) * 12 + t.month0() as i32;
+                format!("{months} mo")
+            }
+            Step::Years(_) => format!("{} y", t.year() - START.year()),
+        }
+    }
+
     /// A tick's label, as fine as the step.
     pub fn label(self, t: &DateTime<Utc>) -> String {
         let format = match self {
@@ -119,20 +155,34 @@ impl Step {
     }
 }
 
-/// A time axis over a span, ticked on the calendar.
+/// Where curves aligned by their start begin: the elapsed axis's zero.
+pub const START: DateTime<Utc> = DateTime::UNIX_EPOCH;
+
+/// A time axis over a span, ticked on the calendar, or by the time elapsed since [`START`].
 #[derive(Clone)]
 pub struct Calendar {
     inner: RangedDateTime<DateTime<Utc>>,
     span: Range<DateTime<Utc>>,
     step: Step,
+    elapsed: bool,
 }
 
 impl Calendar {
     pub fn new(span: Range<DateTime<Utc>>) -> Self {
+        Self::with(span, false)
+    }
+
+    /// The axis of curves moved to start at [`START`]: labelled by the time since.
+    pub fn elapsed(span: Range<DateTime<Utc>>) -> Self {
+        Self::with(span, true)
+    }
+
+    fn with(span: Range<DateTime<Utc>>, elapsed: bool) -> Self {
         Self {
             inner: RangedDateTime::from(span.clone()),
-            step: Step::over(&span, MOST),
+            step: Step::over(&span, MOST, elapsed),
             span,
+            elapsed,
         }
     }
 }
@@ -142,6 +192,7 @@ impl std::fmt::Debug for Calendar {
         f.debug_struct("Calendar")
             .field("span", &self.span)
             .field("step", &self.step)
+            .field("elapsed", &self.elapsed)
             .finish()
     }
 }
@@ -168,7 +219,10 @@ impl Ranged for Calendar {
 
 impl ValueFormatter<DateTime<Utc>> for Calendar {
     fn format_ext(&self, value: &DateTime<Utc>) -> String {
-        self.step.label(value)
+        match self.elapsed {
+            true => self.step.elapsed(value),
+            false => self.step.label(value),
+        }
     }
 }
 
@@ -186,14 +240,14 @@ mod tests {
     fn ticks_fall_on_the_calendar_a_handful_at_a_time() {
         // Four years of daily bars: every first of January (or July), never 2021-04-21.
         let years = at("2020-10-21T00:00:00Z")..at("2024-08-29T00:00:00Z");
-        let step = Step::over(&years, MOST);
+        let step = Step::over(&years, MOST, false);
         let labels: Vec<String> = step.ticks(&years).iter().map(|t| step.label(t)).collect();
         assert_eq!(step, Step::Months(6));
         assert_eq!(labels.first().map(String::as_str), Some("2021-01"));
         assert!(labels.len() <= MOST && labels.len() >= 4, "{labels:?}");
         // Two months of hourly bars: Mondays.
         let weeks = at("2023-01-05T01:00:00Z")..at("2023-03-01T00:00:00Z");
-        let step = Step::over(&weeks, MOST);
+        let step = Step::over(&weeks, MOST, false);
         let ticks = step.ticks(&weeks);
         assert!(
             ticks
@@ -203,11 +257,27 @@ mod tests {
         assert_eq!(step.label(&ticks[0]), "2023-01-09");
         // A session: round hours, from the first after the open.
         let day = at("2024-01-02T09:30:00Z")..at("2024-01-02T17:00:00Z");
-        let step = Step::over(&day, MOST);
+        let step = Step::over(&day, MOST, false);
         assert_eq!(step, Step::Hours(1));
         assert_eq!(step.label(&step.ticks(&day)[0]), "2024-01-02 10:00");
         // Fifty years: decades.
         let long = at("1970-03-01T00:00:00Z")..at("2020-01-01T00:00:00Z");
-        assert_eq!(Step::over(&long, MOST), Step::Years(10));
+        assert_eq!(Step::over(&long, MOST, false), Step::Years(10));
+    }
+
+    #[test]
+    fn elapsed_time_counts_from_the_start() {
+        let two_years = START..START + Duration::days(730);
+        let step = Step::over(&two_years, MOST, true);
+        let labels: Vec<String> = step
+            .ticks(&two_years)
+            .iter()
+            .map(|t| step.elapsed(t))
+            .collect();
+        assert_eq!(labels, ["0 mo", "6 mo", "12 mo", "18 mo", "24 mo"]);
+        let weeks = START..START + Duration::days(40);
+        let step = Step::over(&weeks, MOST, true);
+        assert_eq!(step, Step::Days(7));
+        assert_eq!(step.elapsed(&step.ticks(&weeks)[1]), "7 d");
     }
 }

@@ -535,7 +535,7 @@ fn drawdown_of(points: &[(DateTime<Utc>, f64)]) -> Curve {
 /// The drawdown panel under an equity chart: time along, percent below zero down to `floor`.
 fn drawdown_panel<'a>(
     area: &DrawingArea<SVGBackend<'a>, Shift>,
-    span: std::ops::Range<DateTime<Utc>>,
+    axis: Calendar,
     floor: f64,
     y_label_area: u32,
 ) -> Result<TimeChart<'a>> {
@@ -543,7 +543,7 @@ fn drawdown_panel<'a>(
         .margin(12)
         .x_label_area_size(40)
         .y_label_area_size(y_label_area)
-        .build_cartesian_2d(Calendar::new(span), floor..0.0)
+        .build_cartesian_2d(axis, floor..0.0)
         .map_err(failed)?;
     chart
         .configure_mesh()
@@ -590,7 +590,7 @@ pub fn equity(title: &str, points: &[(DateTime<Utc>, f64)]) -> Result<String> {
             ))
             .map_err(failed)?;
         let floor = if deepest < 0.0 { deepest * 1.05 } else { -0.01 };
-        let mut chart = drawdown_panel(&bottom, span, floor, 90)?;
+        let mut chart = drawdown_panel(&bottom, Calendar::new(span), floor, 90)?;
         chart
             .draw_series(AreaSeries::new(drawdown, 0.0, RED.mix(0.35)).border_style(RED))
             .map_err(failed)?;
@@ -630,20 +630,35 @@ fn dashed(svg: &mut String, colour: RGBColor, pattern: &str) {
     *svg = svg.replace(&stroke, &with);
 }
 
+/// How curves of runs over different periods are laid along time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Align {
+    /// On the calendar: each where its dates are.
+    #[default]
+    Dates,
+    /// By the time since each curve's start: all from 0, as if started together.
+    Elapsed,
+}
+
 /// Several runs' equity curves on one chart, each divided by its first value so that all
 /// start at 1, and their drawdowns overlaid below; `series` holds a legend label and a curve
-/// for each (at most 8: one colour and dash pattern each).
-pub fn overlaid(title: &str, series: &[(String, Curve)]) -> Result<String> {
+/// for each (at most 8: one colour and dash pattern each). The legend stands above the chart,
+/// where it covers no curve.
+pub fn overlaid(title: &str, series: &[(String, Curve)], align: Align) -> Result<String> {
     let rebased: Vec<(usize, &String, Curve)> = series
         .iter()
         .enumerate()
         .filter_map(|(i, (label, points))| {
-            let start = points.first()?.1;
+            let (t0, start) = *points.first()?;
             (start != 0.0 && start.is_finite()).then(|| {
+                let at = |t: DateTime<Utc>| match align {
+                    Align::Dates => t,
+                    Align::Elapsed => super::calendar::START + (t - t0),
+                };
                 (
                     i,
                     label,
-                    points.iter().map(|(t, e)| (*t, e / start)).collect(),
+                    points.iter().map(|(t, e)| (at(*t), e / start)).collect(),
                 )
             })
         })
@@ -661,31 +676,47 @@ pub fn overlaid(title: &str, series: &[(String, Curve)]) -> Result<String> {
     let deepest = drawdowns.iter().flatten().map(|d| d.1).fold(0.0, f64::min);
     let floor = if deepest < 0.0 { deepest * 1.05 } else { -0.01 };
     let span = first..last.max(first + chrono::Duration::seconds(1));
+    let axis = || match align {
+        Align::Dates => Calendar::new(span.clone()),
+        Align::Elapsed => Calendar::elapsed(span.clone()),
+    };
+    let key_rows = rebased.len() as u32;
     let mut svg = render(|svg| {
-        let root = titled_canvas(svg, (1000, 700), title)?;
-        let (top, bottom) = root.split_vertically(440);
+        let root = titled_canvas(svg, (1000, 700 + 22 * key_rows), title)?;
+        let (key, rest) = root.split_vertically(12 + 22 * key_rows);
+        for (row, (i, label, _)) in rebased.iter().enumerate() {
+            let (colour, _) = SERIES[i % SERIES.len()];
+            let y = 10 + 22 * row as i32;
+            key.draw(&PathElement::new(
+                [(90, y), (118, y)],
+                colour.stroke_width(2),
+            ))
+            .map_err(failed)?;
+            key.draw(&Text::new(
+                label.to_string(),
+                (126, y - 7),
+                (FONT, 13).into_font().color(&BLACK),
+            ))
+            .map_err(failed)?;
+        }
+        let (top, bottom) = rest.split_vertically(440);
         let mut chart = ChartBuilder::on(&top)
             .margin(12)
             .x_label_area_size(30)
             .y_label_area_size(80)
-            .build_cartesian_2d(Calendar::new(span.clone()), low..high)
+            .build_cartesian_2d(axis(), low..high)
             .map_err(failed)?;
         equity_mesh(&mut chart, "equity (first value = 1)")?;
-        for (i, label, points) in &rebased {
+        for (i, _, points) in &rebased {
             let (colour, _) = SERIES[i % SERIES.len()];
             chart
                 .draw_series(LineSeries::new(
                     points.iter().copied(),
                     colour.stroke_width(2),
                 ))
-                .map_err(failed)?
-                .label(label.as_str())
-                .legend(move |(x, y)| {
-                    PathElement::new([(x, y), (x + 28, y)], colour.stroke_width(2))
-                });
+                .map_err(failed)?;
         }
-        legend(&mut chart, SeriesLabelPosition::UpperLeft)?;
-        let mut chart = drawdown_panel(&bottom, span, floor, 80)?;
+        let mut chart = drawdown_panel(&bottom, axis(), floor, 80)?;
         for ((i, _, _), drawdown) in rebased.iter().zip(&drawdowns) {
             let (colour, _) = SERIES[i % SERIES.len()];
             chart

@@ -10,7 +10,7 @@ use maud::{Markup, html};
 use super::basket::Basket;
 use super::{chart, metric_value, on_worker, strategy_link};
 use crate::metrics;
-use crate::report::plot;
+use crate::report::plot::{self, Align};
 use crate::report::side_by_side::SideBySide;
 use crate::serve::App;
 use crate::serve::answers;
@@ -27,7 +27,14 @@ pub async fn page(State(app): State<App>, RawQuery(query): RawQuery) -> Response
             let diff = params
                 .take_one("diff")
                 .is_some_and(|d| d != "false" && d != "0");
-            params.finish(&["id", "diff"])?;
+            let align = match params.take_one("align").as_deref() {
+                None | Some("" | "dates") => Align::Dates,
+                Some("elapsed") => Align::Elapsed,
+                Some(other) => anyhow::bail!(
+                    "align is `dates` (on the calendar) or `elapsed` (from each run's start), not `{other}`"
+                ),
+            };
+            params.finish(&["id", "diff", "align"])?;
             let (runs, curves) =
                 answers::side_by_side(&mut app.db.reader().await?, &ids, true).await?;
             let series: Vec<_> = runs
@@ -42,8 +49,16 @@ pub async fn page(State(app): State<App>, RawQuery(query): RawQuery) -> Response
                     (legend(&runs, r), points)
                 })
                 .collect();
-            let svg = plot::overlaid("equity, rebased to 1, over drawdown", &series).ok();
-            Ok(content(&runs, svg.as_deref(), diff, &ids))
+            let svg = plot::overlaid("equity, rebased to 1, over drawdown", &series, align).ok();
+            // Curves over periods that never meet share no stretch of the calendar.
+            let spans: Vec<_> = series
+                .iter()
+                .filter_map(|(_, p)| Some((p.first()?.0, p.last()?.0)))
+                .collect();
+            let apart = spans
+                .iter()
+                .any(|a| spans.iter().any(|b| a.1 < b.0 || b.1 < a.0));
+            Ok(content(&runs, svg.as_deref(), (diff, align, apart), &ids))
         },
     )
     .await
@@ -69,10 +84,14 @@ fn legend(side: &SideBySide, run: &crate::query::runs::RunSummary) -> String {
 fn content(
     side: &SideBySide,
     svg: Option<&str>,
-    diff: bool,
+    (diff, align, apart): (bool, Align, bool),
     ids: &[crate::models::RunId],
 ) -> Markup {
     let basket = Basket::from(ids);
+    // Runs of unlike bars annualise their per-period figures from unlike data.
+    let mut bars: Vec<f64> = side.runs.iter().map(|r| r.periods_per_year).collect();
+    bars.sort_by(f64::total_cmp);
+    bars.dedup();
     html! {
         h1 { (side.runs.len()) " runs side by side" }
         p.note {
@@ -82,6 +101,7 @@ fn content(
         form.filters method="get" action="/side-by-side" {
             @for id in ids { input type="hidden" name="id" value=(id); }
             label { "differences only" input type="checkbox" name="diff" checked[diff]; }
+            label { "align by elapsed time" input type="checkbox" name="align" value="elapsed" checked[align == Align::Elapsed]; }
             button type="submit" { "Show" }
         }
         table.side {
@@ -104,7 +124,17 @@ fn content(
                 }
             }
         }
-        @if let Some(svg) = svg { h2 { "Equity, rebased to 1" } (chart(svg)) }
+        @if bars.len() > 1 {
+            p.warning role="note" {
+                "These runs are of unlike bars (" (bars.iter().map(|b| crate::report::readable::significant(*b, 4)).collect::<Vec<_>>().join(", ")) " periods a year): "
+                "their Sharpe ratios, volatilities and other per-period figures are annualised from unlike data."
+            }
+        }
+        @if let Some(svg) = svg {
+            h2 { "Equity, rebased to 1" @if align == Align::Elapsed { ", by time since each run's start" } }
+            @if apart && align == Align::Dates { p.note { "Some of these runs' periods do not meet: align by elapsed time to lay them over one another." } }
+            (chart(svg))
+        }
         p.note { a href={ "/api/side-by-side?" @for (i, id) in ids.iter().enumerate() { @if i > 0 { "&" } "id=" (id) } } { "JSON" } }
     }
 }
