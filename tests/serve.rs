@@ -1132,3 +1132,102 @@ async fn side_by_side_warns_of_unlike_bars_and_aligns_by_elapsed_time() {
     let bad = server.get("/side-by-side?id=1&id=2&align=sideways", &[]);
     assert_eq!(bad.status, 400);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_sweep_is_seen_whole_every_mark_a_link_to_its_run() {
+    let db = TestDb::new().await;
+    // 200 trials of a search: fast moves sharpe, kind a little; calmar trades off against it.
+    let docs: Vec<String> = (0..200)
+        .map(|i: i32| {
+            let fast = i % 20 + 1;
+            let kind = ["ema", "sma"][(i / 20 % 2) as usize];
+            let sharpe = f64::from(fast) / 10.0 + if kind == "ema" { 0.05 } else { 0.0 };
+            let calmar = 3.0 - f64::from((i * 7) % 23) / 10.0;
+            serde_json::json!({
+                "run_key": format!("t{i}"), "strategy": "opt", "dataset": "D", "sweep": "study",
+                "trial": i, "params": {"fast": fast, "kind": kind},
+                "metrics": {"sharpe": sharpe, "calmar": calmar},
+                "equity": [["2024-01-01T00:00:00Z", 100], ["2024-01-02T00:00:00Z", 101]],
+            })
+            .to_string()
+        })
+        .collect();
+    let out = common::cli::btdb(&db, &["record", "-"], Some(&docs.join("\n")));
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let server = Server::start(db.url(), &[]);
+    let page = server.ok("/sweeps/study?metric=sharpe&pareto=calmar");
+    let charts: Vec<&str> = page
+        .split("<svg")
+        .skip(1)
+        .filter_map(|s| s.split("</svg>").next())
+        .collect();
+    // Parallel coordinates: one line per run, each leading to it.
+    let parallel = charts[0];
+    let lines: Vec<&str> = parallel
+        .split("<a href=\"/runs/")
+        .skip(1)
+        .filter(|a| a.contains("<polyline class=\"run\""))
+        .filter_map(|a| a.split('"').next())
+        .collect();
+    assert_eq!(lines.len(), 200);
+    let ids: std::collections::BTreeSet<&str> = lines.iter().copied().collect();
+    assert_eq!(ids.len(), 200, "each run once");
+    let one = server.ok(&format!("/runs/{}", lines[0]));
+    assert!(one.contains("Run "), "a line leads to its run");
+    assert!(parallel.contains("one line a run, 200 runs"));
+    // Importance: the bars' shares add up to 100%, fast first.
+    let importance = charts[1];
+    let shares: Vec<f64> = importance
+        .split(" explains ")
+        .skip(1)
+        .filter_map(|s| s.split('%').next()?.parse().ok())
+        .collect();
+    assert_eq!(shares.len(), 2);
+    assert!(
+        (shares.iter().sum::<f64>() - 100.0).abs() < 0.02,
+        "{shares:?}"
+    );
+    assert!(
+        importance.find(">fast<") < importance.find(">kind<"),
+        "fast first"
+    );
+    // The search by trial, with the best so far; and the Pareto front as computed here.
+    assert!(page.contains("Optimisation history") && page.contains("class=\"best\""));
+    let points: Vec<(i32, f64, f64)> = (0..200)
+        .map(|i: i32| {
+            let fast = i % 20 + 1;
+            let kind_bonus = if i / 20 % 2 == 0 { 0.05 } else { 0.0 };
+            (
+                i,
+                f64::from(fast) / 10.0 + kind_bonus,
+                3.0 - f64::from((i * 7) % 23) / 10.0,
+            )
+        })
+        .collect();
+    let front: std::collections::BTreeSet<i32> = points
+        .iter()
+        .filter(|(_, s, c)| {
+            !points
+                .iter()
+                .any(|(_, s2, c2)| s2 >= s && c2 >= c && (s2 > s || c2 > c))
+        })
+        .map(|(i, _, _)| *i)
+        .collect();
+    let listed = page
+        .split("runs no other run beats on both: ")
+        .nth(1)
+        .expect("the front's runs")
+        .split("</p>")
+        .next()
+        .unwrap_or_default()
+        .matches(">run ")
+        .count();
+    assert_eq!(listed, front.len());
+    // Mistakes: a sweep or a metric that is not there.
+    let missing = server.get("/sweeps/studdy", &[]);
+    assert_eq!(missing.status, 404);
+    assert!(missing.body.contains("did you mean `study`"));
+    let metric = server.get("/sweeps/study?metric=sharp", &[]);
+    assert_eq!(metric.status, 400);
+    assert!(metric.body.contains("did you mean `sharpe`"));
+}

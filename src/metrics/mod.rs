@@ -9,6 +9,7 @@
 
 pub mod pbo;
 pub mod stats;
+pub mod sweep;
 
 use bigdecimal::{BigDecimal, Zero};
 

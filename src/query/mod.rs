@@ -19,6 +19,7 @@ pub mod strategy;
 pub mod suggest;
 pub mod summary;
 pub mod sweep;
+pub mod sweep_view;
 pub mod where_parse;
 
 use serde::Serialize;

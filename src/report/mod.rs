@@ -18,6 +18,7 @@ pub mod runs;
 pub mod show;
 pub mod side_by_side;
 pub mod sink;
+pub mod sweep_charts;
 pub mod table;
 
 use std::io;

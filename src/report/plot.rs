@@ -322,7 +322,7 @@ impl Heatmap {
 }
 
 /// Text or an attribute's value as SVG holds it (and as `render` leaves it).
-fn escape(text: &str) -> String {
+pub(super) fn escape(text: &str) -> String {
     neutral(
         text.replace('&', "&amp;")
             .replace('<', "&lt;")
@@ -858,7 +858,7 @@ fn scale(value: f64, low: f64, high: f64) -> f64 {
 }
 
 /// Viridis, interpolated between five of its colours: perceptually even and readable in grey.
-fn colour(t: f64) -> RGBColor {
+pub(super) fn colour(t: f64) -> RGBColor {
     const STOPS: [(f64, f64, f64); 5] = [
         (68.0, 1.0, 84.0),
         (59.0, 82.0, 139.0),

@@ -148,6 +148,7 @@ pub fn router(app: App) -> Router {
     Router::new()
         .route("/", get(pages::rank::page))
         .route("/strategies/{name}", get(pages::strategy::page))
+        .route("/sweeps/{name}", get(pages::sweep::page))
         .route("/runs", get(pages::runs::page))
         .route("/runs/{id}", get(pages::run::page))
         .route("/runs/{id}/{csv}", get(csv::run_rows))

@@ -9,6 +9,7 @@ pub mod run;
 pub mod runs;
 pub mod side_by_side;
 pub mod strategy;
+pub mod sweep;
 
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};

@@ -181,9 +181,8 @@ fn content(
     };
     let sweep_runs = |sweep: &str| {
         let mut p = Params::parse(None);
-        p.push("strategy", &overview.name);
-        p.push("sweep", sweep);
-        format!("/runs?{}", basket.query(&p))
+        p.push("metric", &args.metric);
+        format!("/sweeps/{}?{}", super::segment(sweep), basket.query(&p))
     };
     let runs_on = |dataset: &str| {
         let mut p = Params::parse(None);
