@@ -1231,3 +1231,36 @@ async fn a_sweep_is_seen_whole_every_mark_a_link_to_its_run() {
     assert_eq!(metric.status, 400);
     assert!(metric.body.contains("did you mean `sharpe`"));
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_strategy_page_estimates_overfitting_on_its_data_set() {
+    let db = demo().await;
+    let server = Server::start(db.url(), &[]);
+    let cli = cli_json(
+        &db,
+        &[
+            "compare",
+            "--strategy",
+            "sma_cross",
+            "--pbo",
+            "--dataset",
+            "SYNA-1d-IS",
+            "--partitions",
+            "8",
+        ],
+    );
+    let probability = cli["pbo"]["probability"].as_f64().expect("a probability");
+    let page =
+        server.ok("/strategies/sma_cross?pbo=true&dataset=SYNA-1d-IS&partitions=8&x=fast&y=slow");
+    let shown = page
+        .split("probability of backtest overfitting</dt><dd>")
+        .nth(1)
+        .and_then(|s| s.split('<').next())
+        .expect("the estimate");
+    assert_eq!(shown, format!("{:.2}%", probability * 100.0));
+    // The heatmap stays as it was asked, beside the estimate.
+    assert!(page.contains(r#"<option value="fast" selected>"#));
+    // Pooled over data sets there is nothing to estimate: said in the section, not a 400.
+    let pooled = server.ok("/strategies/sma_cross?pbo=true&dataset=");
+    assert!(pooled.contains("the estimate is of one data set: choose one above"));
+}

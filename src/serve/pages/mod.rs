@@ -256,13 +256,15 @@ pub fn page_terms(message: &str) -> String {
         let mut after = &flag[2 + name_len..];
         // clap's `'--limit <LIMIT>'`: the quotes and the value's placeholder go too.
         let mut before = before;
-        if let Some(quoted) = before.strip_suffix('\'')
-            && let Some(end) = after
+        if let Some(quoted) = before.strip_suffix('\'') {
+            let placeholder = after
                 .strip_prefix(" <")
-                .and_then(|a| a.find(">'").map(|i| (a, i)))
-        {
-            before = quoted;
-            after = &end.0[end.1 + 2..];
+                .and_then(|a| a.find(">'").map(|i| &a[i + 2..]));
+            // clap's `'--limit <LIMIT>'` and `'--pbo'`.
+            if let Some(rest) = placeholder.or_else(|| after.strip_prefix('\'')) {
+                before = quoted;
+                after = rest;
+            }
         }
         out.push_str(before);
         out.push('“');
@@ -287,6 +289,10 @@ mod tests {
         assert_eq!(
             page_terms("--sort: no completed run has metric `nope`; known: `cagr`"),
             "“sort by”: no completed run has metric `nope`; known: `cagr`"
+        );
+        assert_eq!(
+            page_terms("the argument '--pbo' cannot be used with '--x <X>'"),
+            "the argument “pbo” cannot be used with “x”"
         );
         assert_eq!(
             page_terms("drop --status failed or sort by `recorded`"),

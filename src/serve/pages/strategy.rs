@@ -35,6 +35,12 @@ pub async fn page(
             let basket = Basket::take(&mut params)?;
             let overview = Overview::load(&mut app.db.reader().await?, &name).await?;
             let (is, oos) = (params.take_one("is"), params.take_one("oos"));
+            // The overfitting estimate's own fields: asked for apart from the heatmap's.
+            let pbo_asked = params
+                .take_one("pbo")
+                .is_some_and(|v| v != "false" && !v.is_empty());
+            let partitions = params.take_one("partitions").filter(|p| !p.is_empty());
+            let intersect = params.take_one("align").is_some_and(|a| a == "intersect");
             params.take("strategy");
             let mut sweep = params.clone();
             // The page opens on one data set, the one with most runs: pooling hourly and daily
@@ -92,10 +98,23 @@ pub async fn page(
                     split.take("y");
                     split.default("is", is);
                     split.default("oos", oos);
-                    let args: compare::Args = split.args(&[strategy], WRITES_FILES)?;
+                    let args: compare::Args =
+                        split.args(std::slice::from_ref(&strategy), WRITES_FILES)?;
                     Some(compare::answer(&args, &app.db).await?)
                 }
                 _ => None,
+            };
+            let overfitting = Overfitting {
+                result: overfitting(
+                    &app,
+                    &strategy,
+                    &args,
+                    pbo_asked,
+                    (partitions.as_deref(), intersect),
+                )
+                .await?,
+                partitions: partitions.as_deref(),
+                intersect,
             };
             Ok(content(
                 &overview,
@@ -106,6 +125,7 @@ pub async fn page(
                 check.as_ref(),
                 (&to_runs, opened_on.as_deref(), &metrics),
                 &params,
+                &overfitting,
             ))
         },
     )
@@ -170,6 +190,7 @@ fn content(
     check: Option<&Comparison>,
     (to_runs, opened_on, metrics): (&RunsOf<'_>, Option<&str>, &[String]),
     params: &Params,
+    overfitting: &Overfitting<'_>,
 ) -> Markup {
     let basket = to_runs.basket;
     let path = format!("/strategies/{}", super::segment(&overview.name));
@@ -329,6 +350,87 @@ fn content(
             }
             p.note { "The in-sample value links to the set's runs in sample, the out-of-sample value to its runs out of sample; a run's page compares it with its twin." }
         }
+        h2 { "Probability of backtest overfitting" }
+        form.filters method="get" {
+            (basket.fields())
+            input type="hidden" name="pbo" value="true";
+            input type="hidden" name="metric" value=(args.metric);
+            @if let Some(x) = &args.x { input type="hidden" name="x" value=(x); }
+            input type="hidden" name="y" value=(args.y.as_deref().unwrap_or_default());
+            input type="hidden" name="dataset" value=(args.filter.dataset.as_deref().unwrap_or_default());
+            @if let Some(c) = &args.filter.condition { input type="hidden" name="where" value=(c); }
+            label { "partitions" input type="text" name="partitions" value=(overfitting.partitions.unwrap_or("16")); }
+            label.check { input type="checkbox" name="align" value="intersect" checked[overfitting.intersect]; "leave out runs of shorter curves" }
+            button type="submit" { "Estimate" }
+        }
+        @match &overfitting.result {
+            None => { p.note { "Combinatorially symmetric cross-validation of the sweep on " (args.filter.dataset.as_deref().unwrap_or("one data set")) ": how often the in-sample best parameter set ranks in the bottom half out of sample (docs/metrics.md)." } }
+            Some(Err(e)) => { p.error role="alert" { (e) } }
+            Some(Ok(report)) => {
+                dl.facts {
+                    dt { "probability of backtest overfitting" } dd { (readable::percent(report.pbo.probability)) }
+                    dt { "probability of loss" } dd { (readable::percent(report.pbo.probability_of_loss)) }
+                    dt { "degradation slope" } dd { (readable::significant(report.pbo.degradation.slope, 4)) " (R² " (readable::significant(report.pbo.degradation.r2, 3)) ")" }
+                    dt { "parameter sets · periods" } dd { (report.pbo.parameter_sets) " · " (readable::fixed(report.pbo.periods as f64, 0)) }
+                    dt { "splits" } dd { (readable::fixed(report.pbo.combinations as f64, 0)) " (" (report.pbo.partitions) " partitions)" }
+                }
+                @if !report.dropped.is_empty() { p.note { (report.dropped.len()) " runs of shorter curves left out." } }
+                @if let Ok(svg) = plot::overfitting(&format!("{}: overfitting on {}", overview.name, report.dataset), &args.metric, &report.pbo) { (chart(&svg)) }
+            }
+        }
+    }
+}
+
+/// The overfitting section's state: its estimate (or why there is none), and its fields.
+struct Overfitting<'a> {
+    result: Option<Result<crate::report::compare::PboReport, String>>,
+    partitions: Option<&'a str>,
+    intersect: bool,
+}
+
+/// The probability of backtest overfitting of the page's sweep on its data set, when asked:
+/// what stands in its way (one data set, curves that do not align) is said in its section,
+/// not as the page's error.
+async fn overfitting(
+    app: &App,
+    strategy: &str,
+    args: &compare::Args,
+    asked: bool,
+    (partitions, intersect): (Option<&str>, bool),
+) -> anyhow::Result<Option<Result<crate::report::compare::PboReport, String>>> {
+    if !asked {
+        return Ok(None);
+    }
+    let Some(dataset) = args.filter.dataset.as_deref() else {
+        return Ok(Some(Err(
+            "the estimate is of one data set: choose one above".to_owned(),
+        )));
+    };
+    let mut asked = vec![
+        strategy.to_owned(),
+        "--pbo".to_owned(),
+        format!("--dataset={dataset}"),
+        format!("--metric={}", args.metric),
+    ];
+    if let Some(n) = partitions {
+        asked.push(format!("--partitions={n}"));
+    }
+    if intersect {
+        asked.push("--align=intersect".to_owned());
+    }
+    let estimate = match Params::parse(None).args::<compare::Args>(&asked, WRITES_FILES) {
+        Ok(pbo_args) => compare::answer(&pbo_args, &app.db).await,
+        Err(e) => Err(e.into()),
+    };
+    match estimate {
+        Ok(c) => Ok(Some(c.pbo.ok_or_else(|| "no estimate".to_owned()))),
+        Err(e) if crate::serve::status_of(&e) == axum::http::StatusCode::BAD_REQUEST => Ok(Some(
+            Err(super::page_terms(&crate::serve::one_line(&e).replace(
+                "--align intersect leaves them out",
+                "“leave out runs of shorter curves” does",
+            ))),
+        )),
+        Err(e) => Err(e),
     }
 }
 
