@@ -351,3 +351,46 @@ async fn logging_in_and_out_by_clicks_ends_the_session() {
     assert_eq!(here(&mut browser), "/login");
     assert!(browser.problems().is_empty(), "{:?}", browser.problems());
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_sweep_s_parallel_coordinates_draw_a_line_per_run_that_leads_to_it() {
+    let Some(mut browser) = browser() else { return };
+    let db = demo().await;
+    let server = Server::start(db.url(), &[]);
+    browser.open(&format!("{}/sweeps/demo?metric=sharpe", server.base));
+    let runs = browser.eval("document.querySelectorAll('.chart polyline.run').length");
+    let listed: serde_json::Value = serde_json::from_str(&ok(
+        &db,
+        &[
+            "runs",
+            "--sweep",
+            "demo",
+            "--where",
+            "sharpe > -1000",
+            "--limit",
+            "1",
+            "--format",
+            "json",
+        ],
+    ))
+    .expect("JSON");
+    let with_sharpe = listed["count"]["runs"].clone();
+    assert_eq!(runs, with_sharpe, "one line per run");
+    let png = browser.screenshot(".chart");
+    let (inked, colours) = browser::ink(&png);
+    assert!(
+        inked > 0.05 && colours > 10,
+        "drawn ({inked:.3} inked, {colours} colours)"
+    );
+    let href = browser
+        .eval("document.querySelector('.chart polyline.run').parentNode.getAttribute('href')");
+    browser.follow(".chart polyline.run");
+    let at = browser.eval("location.pathname");
+    assert_eq!(at, href, "the line led to its run");
+    let heading = browser.eval("document.querySelector('h1').textContent");
+    assert!(
+        heading.as_str().is_some_and(|h| h.starts_with("Run ")),
+        "{heading}"
+    );
+    assert!(browser.problems().is_empty(), "{:#?}", browser.problems());
+}
