@@ -453,6 +453,18 @@ async fn notes_on_runs_and_sweeps_are_kept_shown_and_found() {
     let again: serde_json::Value = serde_json::from_slice(&again.stdout).expect("JSON");
     assert_eq!(again["already_present"], 1);
     assert!(!text(&run(&["export", "--key", "k1"]).stdout).contains("Overfit"));
+    // A run replaced by other content under its key keeps the analyst's note.
+    let other = RUN.replace("0.25", "0.75");
+    let replaced = btdb(
+        &db,
+        &["record", "-", "--sweep", "grid", "--replace"],
+        Some(&other),
+    );
+    assert!(replaced.status.success(), "{}", text(&replaced.stderr));
+    assert_eq!(
+        text(&run(&["note", "--key", "k1"]).stdout),
+        "Overfit: 100% in-sample\nsee grid B\n"
+    );
     // On a sweep, and cleared.
     assert!(
         run(&["note", "--sweep", "grid", "--text", "fast × slow"])

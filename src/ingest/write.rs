@@ -401,7 +401,15 @@ fn settle(
                 crate::query::summary::note_blocking(conn, &groups)?;
             }
         }
-        insert(conn, &[run], parents, layout)
+        let inserted = insert(conn, &[run], parents, layout)?;
+        // A note is the analyst's, not the document's: the replacement keeps it.
+        if let (Some(Some(id)), Some(note)) = (
+            inserted.first(),
+            gone.iter().find_map(|r| r.note.as_deref()),
+        ) {
+            Run::set_note(conn, *id, note)?;
+        }
+        QueryResult::Ok(inserted)
     })?;
     match inserted.into_iter().next().flatten() {
         Some(id) => Ok(Written::Replaced(id)),

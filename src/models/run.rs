@@ -268,6 +268,13 @@ impl Run {
             ))
     }
 
+    /// Writes run `id`'s note (a replaced run's, kept by its replacement).
+    pub fn set_note(conn: &mut PgConnection, id: RunId, note: &str) -> QueryResult<usize> {
+        diesel::update(runs::table.find(id))
+            .set(runs::note.eq(note))
+            .execute(conn)
+    }
+
     /// The keys among `keys` whose runs carry `tag`.
     pub fn keys_tagged(
         keys: Vec<String>,

@@ -116,6 +116,9 @@ pub struct GoneRun {
     pub dataset: String,
     #[diesel(sql_type = diesel::sql_types::Bool)]
     pub completed: bool,
+    /// The analyst's note on it, which its replacement keeps.
+    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Text>)]
+    pub note: Option<String>,
 }
 
 /// Deletes run `id` and its rows on the recorder's blocking connection, inside the transaction
@@ -136,7 +139,7 @@ pub fn remove_run_blocking(
     Blocking::load(
         diesel::sql_query(
             "DELETE FROM runs WHERE id = $1 \
-             RETURNING run_key, strategy_id, dataset, status = 'completed' AS completed",
+             RETURNING run_key, strategy_id, dataset, status = 'completed' AS completed, note",
         )
         .bind::<BigInt, _>(id.0),
         conn,
