@@ -545,9 +545,16 @@ async fn a_backtest_without_trades_ranks_flat_and_replace_mends_an_earlier_impor
 
     let out = btdb(&db, &["record", "-"], Some(&earlier.join("\n")));
     assert!(out.status.success(), "{}", text(&out.stderr));
-    // Importing it now is refused, saying how to replace what is there.
+    // Importing it now is refused, naming the backtest by its file and key, and saying how
+    // to replace what is there.
     let out = btdb(&db, &["import", "freqtrade", path], None);
     assert_eq!(out.status.code(), Some(1));
+    let first_key = documents[0]["run_key"].as_str().expect("key");
+    assert!(
+        text(&out.stderr).starts_with(&format!("error: {path} ({first_key}): ")),
+        "{}",
+        text(&out.stderr)
+    );
     assert!(
         text(&out.stderr).contains("--replace records this run in its place"),
         "{}",

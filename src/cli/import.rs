@@ -358,25 +358,38 @@ async fn record_documents(
     replace: bool,
     global: &GlobalArgs,
 ) -> Result<()> {
-    let converted: Vec<(String, String)> = groups
+    // Each document named by its key beside its source: what its errors say.
+    type Group = (String, String, Arc<[Arc<str>]>);
+    let converted: Vec<Group> = groups
         .into_iter()
         .filter(|(_, documents)| !documents.is_empty())
         .map(|(name, documents)| {
             let lines = documents.iter().map(|doc| format!("{doc}\n")).collect();
-            (name, lines)
+            let labels = documents
+                .iter()
+                .enumerate()
+                .map(
+                    |(i, doc)| match doc.get("run_key").and_then(Value::as_str) {
+                        Some(key) => Arc::from(format!("{name} ({key})")),
+                        None => Arc::from(format!("{name}:{}", i + 1)),
+                    },
+                )
+                .collect();
+            (name, lines, labels)
         })
         .collect();
     if dry_run {
-        for (_, lines) in &converted {
+        for (_, lines, _) in &converted {
             report::print(lines)?;
         }
         return Ok(());
     }
     let inputs: Vec<Input> = converted
         .into_iter()
-        .map(|(name, lines)| Input::Converted {
+        .map(|(name, lines, labels)| Input::Converted {
             name: name.into(),
             lines: Arc::from(lines.into_bytes()),
+            labels,
         })
         .collect();
     if inputs.is_empty() {

@@ -19,7 +19,13 @@ pub enum Input {
     File(PathBuf),
     Stdin,
     Generated(Generator),
-    Converted { name: Arc<str>, lines: Arc<[u8]> },
+    Converted {
+        name: Arc<str>,
+        lines: Arc<[u8]>,
+        /// What each line's document is in the other tool's terms (`study.db (optuna:s:63)`),
+        /// which its errors name instead of a line of JSON the user never saw.
+        labels: Arc<[Arc<str>]>,
+    },
 }
 
 /// Writes JSON Lines into the pipe it is given, on a thread of its own; it should end when a
@@ -179,6 +185,27 @@ pub fn read(
     progress: &(dyn Fn(u64) + Sync),
     sink: &mut dyn FnMut(Item) -> Flow,
 ) -> Result<()> {
+    // A converted document's errors name it as the other tool does, not by its line.
+    let mut relabelled;
+    let sink: &mut dyn FnMut(Item) -> Flow = match input {
+        Input::Converted { labels, .. } if !labels.is_empty() => {
+            let labels = labels.clone();
+            relabelled = move |item: Item| {
+                sink(match item {
+                    Item::Document { origin, text } => Item::Document {
+                        origin: relabel(origin, &labels),
+                        text,
+                    },
+                    Item::Broken { origin, message } => Item::Broken {
+                        origin: relabel(origin, &labels),
+                        message,
+                    },
+                })
+            };
+            &mut relabelled
+        }
+        _ => sink,
+    };
     let name: Arc<str> = input.name().into();
     let raw: Box<dyn Read> = match input {
         Input::File(path) => {
@@ -237,6 +264,21 @@ pub fn read(
             });
             Ok(())
         }
+    }
+}
+
+/// `origin` named by the label of its line, where there is one.
+fn relabel(origin: Origin, labels: &[Arc<str>]) -> Origin {
+    let label = origin
+        .line
+        .and_then(|line| labels.get(usize::try_from(line).ok()?.checked_sub(1)?));
+    match label {
+        Some(label) => Origin {
+            file: label.clone(),
+            line: None,
+            index: None,
+        },
+        None => origin,
     }
 }
 
