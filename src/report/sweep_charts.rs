@@ -266,45 +266,87 @@ pub fn importance_bars(view: &SweepView, metric: &str) -> (String, Vec<(String, 
     (svg, shares)
 }
 
-/// A scatter of `points` (x, y, run) on a panel at (`ox`, `oy`) of `w` × `h`, each dot a link.
-#[allow(clippy::too_many_arguments)]
+/// A plotting box at (`ox`, `oy`) of `w` × `h`, its axes spanning `x` and `y`.
+struct Panel {
+    ox: f64,
+    oy: f64,
+    w: f64,
+    h: f64,
+    x: (f64, f64),
+    y: (f64, f64),
+}
+
+impl Panel {
+    fn new((ox, oy, w, h): (f64, f64, f64, f64), x: (f64, f64), y: (f64, f64)) -> Self {
+        Self { ox, oy, w, h, x, y }
+    }
+
+    fn sx(&self, v: f64) -> f64 {
+        let (low, high) = self.x;
+        self.ox
+            + if high > low {
+                (v - low) / (high - low)
+            } else {
+                0.5
+            } * self.w
+    }
+
+    fn sy(&self, v: f64) -> f64 {
+        let (low, high) = self.y;
+        self.oy + self.h
+            - if high > low {
+                (v - low) / (high - low)
+            } else {
+                0.5
+            } * self.h
+    }
+
+    /// The box, the x axis's name and ends under it, and the y axis's ends (`y_ends`, low
+    /// then high) beside it.
+    fn frame(&self, svg: &mut String, x_label: &str, (y_low, y_high): (&str, &str)) {
+        let (ox, oy, w, h) = (self.ox, self.oy, self.w, self.h);
+        let _ = write!(
+            svg,
+            "<rect x=\"{ox}\" y=\"{oy}\" width=\"{w}\" height=\"{h}\" fill=\"none\" stroke=\"#999\"/>\
+             <text x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"middle\" font-size=\"12\">{}</text>\
+             <text x=\"{ox:.1}\" y=\"{:.1}\" font-size=\"10\">{}</text>\
+             <text x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"end\" font-size=\"10\">{}</text>\
+             <text x=\"{:.1}\" y=\"{:.1}\" font-size=\"10\" text-anchor=\"end\">{}</text>\
+             <text x=\"{:.1}\" y=\"{:.1}\" font-size=\"10\" text-anchor=\"end\">{}</text>",
+            ox + w / 2.0,
+            oy + h + 28.0,
+            escape(x_label),
+            oy + h + 13.0,
+            escape(&significant(self.x.0, 4)),
+            ox + w,
+            oy + h + 13.0,
+            escape(&significant(self.x.1, 4)),
+            ox - 4.0,
+            oy + h,
+            escape(y_low),
+            ox - 4.0,
+            oy + 9.0,
+            escape(y_high),
+        );
+    }
+}
+
+/// A scatter of `points` (x, y, run) in a panel at `area`, each dot a link; the panel.
 fn scatter(
     svg: &mut String,
-    (ox, oy, w, h): (f64, f64, f64, f64),
+    area: (f64, f64, f64, f64),
     points: &[(f64, f64, &Point)],
     (x_label, y_label): (&str, &str),
     colour_of: &dyn Fn(&Point) -> String,
     highlight: &dyn Fn(&Point) -> bool,
-) {
-    let (xl, xh) = bounds(points.iter().map(|p| p.0));
-    let (yl, yh) = bounds(points.iter().map(|p| p.1));
-    let sx = |v: f64| ox + if xh > xl { (v - xl) / (xh - xl) } else { 0.5 } * w;
-    let sy = |v: f64| oy + h - if yh > yl { (v - yl) / (yh - yl) } else { 0.5 } * h;
-    let _ = write!(
-        svg,
-        "<rect x=\"{ox}\" y=\"{oy}\" width=\"{w}\" height=\"{h}\" fill=\"none\" stroke=\"#999\"/>\
-         <text x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"middle\" font-size=\"12\">{}</text>\
-         <text x=\"{:.1}\" y=\"{:.1}\" font-size=\"10\">{}</text>\
-         <text x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"end\" font-size=\"10\">{}</text>\
-         <text x=\"{:.1}\" y=\"{:.1}\" font-size=\"10\" text-anchor=\"end\">{}</text>\
-         <text x=\"{:.1}\" y=\"{:.1}\" font-size=\"10\" text-anchor=\"end\">{}</text>",
-        ox + w / 2.0,
-        oy + h + 28.0,
-        escape(x_label),
-        ox,
-        oy + h + 13.0,
-        escape(&significant(xl, 4)),
-        ox + w,
-        oy + h + 13.0,
-        escape(&significant(xh, 4)),
-        ox - 4.0,
-        oy + h,
-        escape(&significant(yl, 4)),
-        ox - 4.0,
-        oy + 9.0,
-        escape(&significant(yh, 4)),
+) -> Panel {
+    let panel = Panel::new(
+        area,
+        bounds(points.iter().map(|p| p.0)),
+        bounds(points.iter().map(|p| p.1)),
     );
-    let _ = y_label;
+    let (yl, yh) = panel.y;
+    panel.frame(svg, x_label, (&significant(yl, 4), &significant(yh, 4)));
     for (x, y, point) in points {
         let (fill, r) = if highlight(point) {
             ("#d62728".to_owned(), 4.5)
@@ -316,8 +358,8 @@ fn scatter(
             "<a href=\"/runs/{id}\"><circle class=\"run\" cx=\"{:.1}\" cy=\"{:.1}\" r=\"{r}\" \
              fill=\"{fill}\" fill-opacity=\"0.75\"><title>run {id}: {} = {}, {} = {}</title>\
              </circle></a>",
-            sx(*x),
-            sy(*y),
+            panel.sx(*x),
+            panel.sy(*y),
             escape(x_label),
             significant(*x, 6),
             escape(y_label),
@@ -325,6 +367,7 @@ fn scatter(
             id = point.run,
         );
     }
+    panel
 }
 
 /// The metric against each numeric parameter, a panel each (a slice plot), three a row.
@@ -424,7 +467,7 @@ pub fn history(view: &SweepView, metric: &str) -> Option<String> {
         .map(|(x, p)| (*x, p.value, *p))
         .collect();
     let good = goodness(view);
-    scatter(
+    let panel = scatter(
         &mut svg,
         (ox, oy, w, h),
         &points,
@@ -432,13 +475,9 @@ pub fn history(view: &SweepView, metric: &str) -> Option<String> {
         &|p| hex(good(p.value)),
         &|_| false,
     );
-    let (xl, xh) = bounds(xs.iter().copied());
-    let (yl, yh) = bounds(ordered.iter().map(|p| p.value));
-    let sx = |v: f64| ox + if xh > xl { (v - xl) / (xh - xl) } else { 0.5 } * w;
-    let sy = |v: f64| oy + h - if yh > yl { (v - yl) / (yh - yl) } else { 0.5 } * h;
     let mut line = String::new();
     for (x, b) in xs.iter().zip(&best) {
-        let _ = write!(line, "{:.1},{:.1} ", sx(*x), sy(*b));
+        let _ = write!(line, "{:.1},{:.1} ", panel.sx(*x), panel.sy(*b));
     }
     let _ = write!(
         svg,
@@ -456,50 +495,26 @@ pub fn distribution(view: &SweepView, metric: &str) -> String {
     let mut values: Vec<f64> = view.points.iter().map(|p| p.value).collect();
     values.sort_by(f64::total_cmp);
     let height = 320.0;
-    let (ox, oy, w, h) = (80.0, 50.0, WIDTH - 140.0, height - 100.0);
-    let (low, high) = bounds(values.iter().copied());
-    let sx = |v: f64| {
-        ox + if high > low {
-            (v - low) / (high - low)
-        } else {
-            0.5
-        } * w
-    };
+    let area = (80.0, 50.0, WIDTH - 140.0, height - 100.0);
+    let panel = Panel::new(area, bounds(values.iter().copied()), (0.0, 1.0));
     let n = values.len() as f64;
     let mut svg = canvas(height, &format!("share of runs with {metric} at or below"));
-    let mut line = format!("{:.1},{:.1} ", sx(low), oy + h);
+    panel.frame(&mut svg, metric, ("0%", "100%"));
+    let mut line = format!("{:.1},{:.1} ", panel.sx(panel.x.0), panel.sy(0.0));
     for (i, v) in values.iter().enumerate() {
         let (before, after) = (i as f64 / n, (i + 1) as f64 / n);
         let _ = write!(
             line,
             "{:.1},{:.1} {:.1},{:.1} ",
-            sx(*v),
-            oy + h - before * h,
-            sx(*v),
-            oy + h - after * h
+            panel.sx(*v),
+            panel.sy(before),
+            panel.sx(*v),
+            panel.sy(after)
         );
     }
     let _ = write!(
         svg,
-        "<rect x=\"{ox}\" y=\"{oy}\" width=\"{w}\" height=\"{h}\" fill=\"none\" stroke=\"#999\"/>\
-         <polyline class=\"edf\" points=\"{line}\" fill=\"none\" stroke=\"#3b528b\" stroke-width=\"2\"/>\
-         <text x=\"{ox}\" y=\"{:.1}\" font-size=\"10\">{}</text>\
-         <text x=\"{:.1}\" y=\"{:.1}\" font-size=\"10\" text-anchor=\"end\">{}</text>\
-         <text x=\"{:.1}\" y=\"{:.1}\" font-size=\"10\" text-anchor=\"end\">0%</text>\
-         <text x=\"{:.1}\" y=\"{:.1}\" font-size=\"10\" text-anchor=\"end\">100%</text>\
-         <text x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"middle\" font-size=\"12\">{}</text></svg>",
-        oy + h + 13.0,
-        escape(&significant(low, 4)),
-        ox + w,
-        oy + h + 13.0,
-        escape(&significant(high, 4)),
-        ox - 4.0,
-        oy + h,
-        ox - 4.0,
-        oy + 9.0,
-        ox + w / 2.0,
-        oy + h + 30.0,
-        escape(metric),
+        "<polyline class=\"edf\" points=\"{line}\" fill=\"none\" stroke=\"#3b528b\" stroke-width=\"2\"/></svg>"
     );
     svg
 }

@@ -40,6 +40,11 @@ impl Head {
         Self::new(title, basket::Basket::default())
     }
 
+    /// A page whose query carries the basket (`pick`), which its navigation carries on.
+    pub fn carrying(title: impl Into<String>, query: Option<&str>) -> Self {
+        Self::new(title, basket::Basket::peek(query, basket::PICK))
+    }
+
     /// `path` with the basket.
     fn href(&self, path: &str) -> String {
         match self.basket.ids().is_empty() {

@@ -24,10 +24,7 @@ pub async fn page(State(app): State<App>, RawQuery(query): RawQuery) -> Response
     let title = "Strategies".to_owned();
     on_worker(
         app,
-        super::Head::new(
-            title,
-            super::basket::Basket::peek(query.as_deref(), super::basket::PICK),
-        ),
+        super::Head::carrying(title, query.as_deref()),
         move |app| async move {
             let basket = Basket::take(&mut params)?;
             let args: rank::Args = params.args(&[], WRITES_FILES)?;

@@ -28,10 +28,7 @@ pub async fn page(
     let title = format!("Run {id}");
     on_worker(
         app,
-        super::Head::new(
-            title,
-            super::basket::Basket::peek(query.as_deref(), super::basket::PICK),
-        ),
+        super::Head::carrying(title, query.as_deref()),
         move |app| async move {
             let mut params = Params::parse(query.as_deref());
             let basket = Basket::take(&mut params)?;

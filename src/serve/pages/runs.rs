@@ -21,10 +21,7 @@ pub async fn page(State(app): State<App>, RawQuery(query): RawQuery) -> Response
     let title = "Runs".to_owned();
     on_worker_with_status(
         app,
-        super::Head::new(
-            title,
-            super::basket::Basket::peek(query.as_deref(), super::basket::PICK),
-        ),
+        super::Head::carrying(title, query.as_deref()),
         move |app| async move {
             let mut params = Params::parse(query.as_deref());
             let basket = Basket::take(&mut params)?;

@@ -7,7 +7,7 @@ use axum::extract::{Path, RawQuery, State};
 use axum::response::Response;
 use maud::{Markup, html};
 
-use super::basket::{self, Basket};
+use super::basket::Basket;
 use super::{Head, chart, datalist, on_worker, segment};
 use crate::query::sweep_view::SweepView;
 use crate::report::readable;
@@ -20,10 +20,7 @@ pub async fn page(
     Path(name): Path<String>,
     RawQuery(query): RawQuery,
 ) -> Response {
-    let head = Head::new(
-        format!("Sweep {name}"),
-        Basket::peek(query.as_deref(), basket::PICK),
-    );
+    let head = Head::carrying(format!("Sweep {name}"), query.as_deref());
     on_worker(app, head, move |app| async move {
         let mut params = Params::parse(query.as_deref());
         let basket = Basket::take(&mut params)?;
