@@ -190,12 +190,17 @@ pub fn parallel(view: &SweepView, metric: &str) -> String {
             ly = height - bottom + 16.0,
         );
     }
+    closed(svg, height, &caption(drawn.len(), left_out, "line"))
+}
+
+/// `svg` ended, with `caption` at its foot.
+fn closed(mut svg: String, height: f64, caption: &str) -> String {
     let _ = write!(
         svg,
         "<text x=\"{}\" y=\"{}\" text-anchor=\"middle\" font-size=\"12\" fill=\"#555\">{}</text></svg>",
         WIDTH / 2.0,
         height - 6.0,
-        escape(&caption(drawn.len(), left_out, "line"))
+        escape(caption)
     );
     svg
 }
@@ -412,14 +417,7 @@ pub fn slices(view: &SweepView, metric: &str) -> Option<String> {
             &|_| false,
         );
     }
-    let _ = write!(
-        svg,
-        "<text x=\"{}\" y=\"{}\" text-anchor=\"middle\" font-size=\"12\" fill=\"#555\">{}</text></svg>",
-        WIDTH / 2.0,
-        height - 6.0,
-        escape(&caption(drawn.len(), left_out, "dot"))
-    );
-    Some(svg)
+    Some(closed(svg, height, &caption(drawn.len(), left_out, "dot")))
 }
 
 /// The metric by trial (or by finishing time), with the best so far: how the search went.
