@@ -34,20 +34,27 @@ pub struct SweepView {
     pub name: String,
     pub note: Option<String>,
     pub points: Vec<Point>,
+    /// Whether more runs have the metric than the page reads ([`MOST_RUNS`]).
+    pub cut: bool,
     /// Every parameter a run of the sweep has, sorted.
     pub parameters: Vec<String>,
-    /// Every metric the sweep's completed runs have, sorted.
+    /// Every metric a completed run has, sorted (the choices of the page's metric).
     pub metrics: Vec<String>,
     pub lower_is_better: bool,
     pub second_lower_is_better: bool,
 }
 
+/// Runs a sweep's page reads at most: past it, the first this many by id, as it says.
+pub const MOST_RUNS: usize = 50_000;
+
 impl SweepView {
-    /// The completed runs of sweep `name` that have `metric` (and `second`, where asked),
-    /// in four queries.
+    /// The completed runs of sweep `name` (of the strategies `strategies`, when given) that
+    /// have `metric`, at most [`MOST_RUNS`] of them, with `second` where asked; in four
+    /// queries, none of which reads more of the sweep than the runs it shows.
     pub async fn load(
         conn: &mut Reader<'_>,
         name: &str,
+        strategies: Option<&[StrategyId]>,
         metric: &str,
         second: Option<&str>,
     ) -> Result<Self> {
@@ -69,8 +76,8 @@ impl SweepView {
             Option<i64>,
             Option<DateTime<Utc>>,
         );
-        let rows: Vec<Row> = load(conn, || {
-            runs::table
+        let mut rows: Vec<Row> = load(conn, || {
+            let mut query = runs::table
                 .inner_join(parameter_sets::table)
                 .inner_join(metrics::table.on(metrics::run_id.eq(runs::id)))
                 .filter(runs::sweep_id.eq(sweep.id))
@@ -85,14 +92,22 @@ impl SweepView {
                     runs::finished_at,
                 ))
                 .order(runs::id)
+                .limit(MOST_RUNS as i64 + 1)
+                .into_boxed();
+            if let Some(ids) = strategies {
+                query = query.filter(runs::strategy_id.eq_any(ids.to_vec()));
+            }
+            query
         })
         .await?;
+        let cut = rows.len() > MOST_RUNS;
+        rows.truncate(MOST_RUNS);
+        let ids: Vec<RunId> = rows.iter().map(|r| r.0).collect();
         let seconds: HashMap<RunId, f64> = match second {
             None => HashMap::new(),
             Some(second) => load(conn, || {
                 metrics::table
-                    .inner_join(runs::table.on(runs::id.eq(metrics::run_id)))
-                    .filter(runs::sweep_id.eq(sweep.id))
+                    .filter(metrics::run_id.eq_any(ids.clone()))
                     .filter(metrics::name.eq(second.to_owned()))
                     .filter(metrics::completed.eq(true))
                     .select((metrics::run_id, metrics::value))
@@ -101,28 +116,16 @@ impl SweepView {
             .into_iter()
             .collect(),
         };
-        let names: Vec<String> = load(conn, || {
-            metrics::table
-                .inner_join(runs::table.on(runs::id.eq(metrics::run_id)))
-                .filter(runs::sweep_id.eq(sweep.id))
-                .filter(metrics::completed.eq(true))
-                .select(metrics::name)
-                .distinct()
-        })
-        .await?;
-        let mut metrics = names;
-        metrics.sort();
-        let strategies: Vec<StrategyId> = {
-            let mut ids: Vec<StrategyId> = rows.iter().map(|r| r.1).collect();
-            ids.sort();
-            ids.dedup();
-            ids
-        };
-        let lower_is_better = direction::of_metric(conn, metric, Some(strategies.clone())).await?
+        let metrics = super::suggest::metric_names(conn).await?;
+        let mut strategy_ids: Vec<StrategyId> = rows.iter().map(|r| r.1).collect();
+        strategy_ids.sort();
+        strategy_ids.dedup();
+        let lower_is_better = direction::of_metric(conn, metric, Some(strategy_ids.clone()))
+            .await?
             == Direction::LowerIsBetter;
         let second_lower_is_better = match second {
             Some(second) => {
-                direction::of_metric(conn, second, Some(strategies.clone())).await?
+                direction::of_metric(conn, second, Some(strategy_ids)).await?
                     == Direction::LowerIsBetter
             }
             None => false,
@@ -149,6 +152,7 @@ impl SweepView {
             name: sweep.name,
             note: sweep.note,
             points,
+            cut,
             parameters,
             metrics,
             lower_is_better,

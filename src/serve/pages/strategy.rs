@@ -200,6 +200,7 @@ fn content(
     let sweep_runs = |sweep: &str| {
         let mut p = Params::parse(None);
         p.push("metric", &args.metric);
+        p.push("strategy", &overview.name);
         format!("/sweeps/{}?{}", super::segment(sweep), basket.query(&p))
     };
     let runs_on = |dataset: &str| {

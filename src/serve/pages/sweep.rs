@@ -26,15 +26,31 @@ pub async fn page(
         let basket = Basket::take(&mut params)?;
         let asked = params.take_one("metric").filter(|m| !m.is_empty());
         let second = params.take_one("pareto").filter(|m| !m.is_empty());
-        params.finish(&["metric", "pareto"])?;
+        let strategy = params.take_one("strategy").filter(|s| !s.is_empty());
+        params.finish(&["metric", "pareto", "strategy"])?;
         let mut conn = app.db.reader().await?;
+        let strategies = match &strategy {
+            Some(name) => {
+                crate::query::filter::RunFilter {
+                    strategy: Some(name.clone()),
+                    ..Default::default()
+                }
+                .resolve(&mut conn)
+                .await?
+                .strategy_ids
+            }
+            None => None,
+        };
+        let scope = (name.as_str(), strategies.as_deref());
         let metric = asked.clone().unwrap_or_else(|| "sharpe".to_owned());
-        let mut view = SweepView::load(&mut conn, &name, &metric, second.as_deref()).await?;
+        let mut view =
+            SweepView::load(&mut conn, scope.0, scope.1, &metric, second.as_deref()).await?;
         // Opened without a metric on a sweep without sharpe: its first metric.
         let metric = match (&asked, view.points.is_empty(), view.metrics.first()) {
             (None, true, Some(first)) => {
                 let first = first.clone();
-                view = SweepView::load(&mut conn, &name, &first, second.as_deref()).await?;
+                view =
+                    SweepView::load(&mut conn, scope.0, scope.1, &first, second.as_deref()).await?;
                 first
             }
             _ => metric,
@@ -45,12 +61,22 @@ pub async fn page(
                 crate::query::suggest::hint(&metric, &view.metrics)
             );
         }
-        Ok(content(&view, &metric, second.as_deref(), &basket))
+        Ok(content(
+            &view,
+            (&metric, second.as_deref()),
+            strategy.as_deref(),
+            &basket,
+        ))
     })
     .await
 }
 
-fn content(view: &SweepView, metric: &str, second: Option<&str>, basket: &Basket) -> Markup {
+fn content(
+    view: &SweepView,
+    (metric, second): (&str, Option<&str>),
+    strategy: Option<&str>,
+    basket: &Basket,
+) -> Markup {
     let path = format!("/sweeps/{}", segment(&view.name));
     let (importance, shares) = charts::importance_bars(view, metric);
     let history = charts::history(view, metric);
@@ -61,8 +87,11 @@ fn content(view: &SweepView, metric: &str, second: Option<&str>, basket: &Basket
         "largest"
     };
     html! {
-        h1 { "Sweep " bdi { (view.name) } }
+        h1 { "Sweep " bdi { (view.name) } @if let Some(strategy) = strategy { " of " (super::strategy_link(strategy, basket)) } }
         (basket.bar(&path, &Params::parse(None)))
+        @if view.cut {
+            p.warning role="note" { "The sweep has more runs with " (metric) " than a page reads: these are its first " (readable::fixed(view.points.len() as f64, 0)) " by id. Narrow it to one strategy (strategy=…) to see all of that strategy's." }
+        }
         p.note { (view.points.len()) " completed runs with " (metric) " (" (direction) " best) · "
             a href={ "/runs?" (basket.query(&Params::parse(Some(&format!("sweep={}&sort={}", enc(&view.name), enc(metric)))))) } { "its runs, best first" } }
         form.note method="post" action={ (path) "/note" } {
@@ -72,6 +101,7 @@ fn content(view: &SweepView, metric: &str, second: Option<&str>, basket: &Basket
         }
         form.filters method="get" action=(path) {
             (basket.fields())
+            @if let Some(strategy) = strategy { input type="hidden" name="strategy" value=(strategy); }
             label { "metric" input type="text" name="metric" list="metrics" value=(metric); }
             label { "against (Pareto)" input type="text" name="pareto" list="metrics" value=(second.unwrap_or_default()); }
             button type="submit" { "Show" }
