@@ -1260,6 +1260,38 @@ async fn the_strategy_page_estimates_overfitting_on_its_data_set() {
     assert_eq!(shown, format!("{:.2}%", probability * 100.0));
     // The heatmap stays as it was asked, beside the estimate.
     assert!(page.contains(r#"<option value="fast" selected>"#));
+    // The best runs beside it, as `rank --runs --psr` ranks them on that data set.
+    let ranked = cli_json(
+        &db,
+        &[
+            "rank",
+            "--runs",
+            "--psr",
+            "--top",
+            "10",
+            "--strategy",
+            "sma_cross",
+            "--dataset",
+            "SYNA-1d-IS",
+        ],
+    );
+    let best = page
+        .split("Best runs by sharpe")
+        .nth(1)
+        .and_then(|s| s.split("</table>").next())
+        .expect("the best runs");
+    assert_eq!(
+        best.matches("<tr>").count() - 1,
+        10,
+        "a header and ten runs"
+    );
+    let first = &ranked[0];
+    assert!(
+        best.contains(&format!(">{}</a>", first["run"]["id"])),
+        "{best}"
+    );
+    let psr = first["confidence"]["psr"].as_f64().expect("a PSR");
+    assert!(best.contains(&format!("{:.2}%", psr * 100.0)), "{best}");
     // Pooled over data sets there is nothing to estimate: said in the section, not a 400.
     let pooled = server.ok("/strategies/sma_cross?pbo=true&dataset=");
     assert!(pooled.contains("the estimate is of one data set: choose one above"));

@@ -8,7 +8,8 @@ use maud::{Markup, html};
 
 use super::basket::Basket;
 use super::{chart, metric_value, on_worker, params as params_text, select};
-use crate::answers::compare;
+use crate::answers::{compare, rank};
+use crate::query::rank::RunRank;
 use crate::query::strategy::Overview;
 use crate::query::sweep::{self, ParamValue};
 use crate::report::compare::Comparison;
@@ -101,6 +102,7 @@ pub async fn page(
                 }
                 _ => None,
             };
+            let best = best_runs(&app, &strategy, &args).await?;
             let overfitting = Overfitting {
                 result: overfitting(
                     &app,
@@ -122,7 +124,7 @@ pub async fn page(
                 check.as_ref(),
                 (&to_runs, opened_on.as_deref(), &metrics),
                 &params,
-                &overfitting,
+                (&overfitting, &best),
             ))
         },
     )
@@ -187,7 +189,7 @@ fn content(
     check: Option<&Comparison>,
     (to_runs, opened_on, metrics): (&RunsOf<'_>, Option<&str>, &[String]),
     params: &Params,
-    overfitting: &Overfitting<'_>,
+    (overfitting, best): (&Overfitting<'_>, &[RunRank]),
 ) -> Markup {
     let basket = to_runs.basket;
     let path = format!("/strategies/{}", super::segment(&overview.name));
@@ -297,6 +299,22 @@ fn content(
             @if pivot.runs_without_parameter > 0 {
                 p.note { (pivot.runs_without_parameter) " runs lack " (pivot.x) " or " (pivot.y.as_deref().unwrap_or("")) " and are left out." }
             }
+        }
+        @if !best.is_empty() {
+            h2 { "Best runs by " (args.metric) }
+            table {
+                thead { tr { th.num { "#" } th { "run" } th { "data set" } th { "parameters" } th.num { (args.metric) } th.num { "probabilistic Sharpe" } th.num { "track record needed" } } }
+                tbody { @for row in best { tr {
+                    td.num { (row.rank) }
+                    td { a href=(basket.run_href(row.run.id)) { (row.run.id) } }
+                    td { bdi { (row.run.dataset) } }
+                    td { (params_text(&row.run.params)) }
+                    td.num { (readable::metric(&args.metric, row.value)) }
+                    td.num { (row.confidence.and_then(|c| c.psr).map_or_else(|| "–".to_owned(), readable::percent)) }
+                    td.num { (row.confidence.and_then(|c| c.min_track_record).map_or_else(|| "–".to_owned(), |t| format!("{} years", readable::significant(t.years, 3)))) }
+                } } }
+            }
+            p.note { "The probabilistic Sharpe ratio is the probability that the run's true Sharpe ratio is above 0, given its length, skew and kurtosis; the track record needed is how long it would have to run for 95 % confidence (docs/metrics.md)." }
         }
         @if let Some(sensitivity) = &comparison.sensitivity {
             h2 { "Sensitivity of " (comparison.metric) }
@@ -450,4 +468,33 @@ fn pivot_query(overview: &Overview, args: &compare::Args) -> String {
         p.push("where", c);
     }
     p.query()
+}
+
+/// The strategy's ten best runs by the page's metric, on its data set and condition, each with
+/// its probabilistic Sharpe ratio: `btdb rank --runs --psr` of the page.
+async fn best_runs(
+    app: &App,
+    strategy: &str,
+    args: &compare::Args,
+) -> anyhow::Result<Vec<RunRank>> {
+    let mut asked = vec![
+        strategy.to_owned(),
+        "--runs".to_owned(),
+        "--psr".to_owned(),
+        "--top=10".to_owned(),
+        format!("--metric={}", args.metric),
+    ];
+    if let Some(dataset) = &args.filter.dataset {
+        asked.push(format!("--dataset={dataset}"));
+    }
+    if let Some(condition) = &args.filter.condition {
+        asked.push(format!("--where={condition}"));
+    }
+    let rank_args: rank::Args = Params::parse(None).args(&asked, WRITES_FILES)?;
+    Ok(
+        match rank::answer(&rank_args, &mut app.db.reader().await?).await? {
+            rank::Ranked::Runs(rows) => rows,
+            rank::Ranked::Strategies(_) => Vec::new(),
+        },
+    )
 }
