@@ -1,5 +1,5 @@
 //! A time axis whose ticks fall on the calendar: the first of a year, a quarter, a month, a
-//! Monday, a midnight or a round hour, whichever gives a handful of them over the span, each
+//! Monday, a midnight, a round hour or a round minute, whichever gives a handful of them over the span, each
 //! labelled only as finely as its step needs (`2021`, `2021-07`, `2021-07-05`). Or, for
 //! curves aligned by their start, time elapsed since it (`6 mo`, `2 y`), the curves moved
 //! to start at [`START`].
@@ -16,6 +16,7 @@ const MOST: usize = 8;
 /// How far apart the ticks are.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Step {
+    Minutes(u32),
     Hours(u32),
     Days(u32),
     /// Mondays.
@@ -25,7 +26,11 @@ pub enum Step {
 }
 
 impl Step {
-    const ALL: [Step; 17] = [
+    const ALL: [Step; 21] = [
+        Step::Minutes(1),
+        Step::Minutes(5),
+        Step::Minutes(15),
+        Step::Minutes(30),
         Step::Hours(1),
         Step::Hours(3),
         Step::Hours(6),
@@ -64,6 +69,7 @@ impl Step {
     /// The step's length, about: what orders steps from fine to coarse.
     fn seconds(self) -> i64 {
         match self {
+            Step::Minutes(n) => 60 * i64::from(n),
             Step::Hours(n) => 3_600 * i64::from(n),
             Step::Days(n) => 86_400 * i64::from(n),
             Step::Weeks(n) => 7 * 86_400 * i64::from(n),
@@ -87,6 +93,12 @@ impl Step {
         let day = |d: NaiveDate| Utc.from_utc_datetime(&d.and_hms_opt(0, 0, 0).expect("midnight"));
         let date = from.date_naive();
         let candidate = match self {
+            Step::Minutes(n) => {
+                let minute = from.minute() - from.minute() % n;
+                day(date)
+                    + Duration::hours(i64::from(from.hour()))
+                    + Duration::minutes(i64::from(minute))
+            }
             Step::Hours(n) => {
                 let hour = from.hour() - from.hour() % n;
                 day(date) + Duration::hours(i64::from(hour))
@@ -117,6 +129,7 @@ impl Step {
 
     fn next(self, t: DateTime<Utc>) -> DateTime<Utc> {
         match self {
+            Step::Minutes(n) => t + Duration::minutes(i64::from(n)),
             Step::Hours(n) => t + Duration::hours(i64::from(n)),
             Step::Days(n) => t + Duration::days(i64::from(n)),
             Step::Weeks(n) => t + Duration::weeks(i64::from(n)),
@@ -133,6 +146,7 @@ impl Step {
     pub fn elapsed(self, t: &DateTime<Utc>) -> String {
         let since = *t - START;
         match self {
+            Step::Minutes(_) => format!("{} min", since.num_minutes()),
             Step::Hours(_) => format!("{} h", since.num_hours()),
             Step::Days(_) | Step::Weeks(_) => format!("{} d", since.num_days()),
             Step::Months(_) => {
@@ -146,7 +160,7 @@ impl Step {
     /// A tick's label, as fine as the step.
     pub fn label(self, t: &DateTime<Utc>) -> String {
         let format = match self {
-            Step::Hours(_) => "%Y-%m-%d %H:%M",
+            Step::Minutes(_) | Step::Hours(_) => "%Y-%m-%d %H:%M",
             Step::Days(_) | Step::Weeks(_) => "%Y-%m-%d",
             Step::Months(_) => "%Y-%m",
             Step::Years(_) => "%Y",
@@ -260,6 +274,11 @@ mod tests {
         let step = Step::over(&day, MOST, false);
         assert_eq!(step, Step::Hours(1));
         assert_eq!(step.label(&step.ticks(&day)[0]), "2024-01-02 10:00");
+        // An hour of minute bars: quarter hours.
+        let hour = at("2024-01-02T09:30:00Z")..at("2024-01-02T10:30:00Z");
+        let step = Step::over(&hour, MOST, false);
+        assert_eq!(step, Step::Minutes(15));
+        assert_eq!(step.label(&step.ticks(&hour)[1]), "2024-01-02 09:45");
         // Fifty years: decades.
         let long = at("1970-03-01T00:00:00Z")..at("2020-01-01T00:00:00Z");
         assert_eq!(Step::over(&long, MOST, false), Step::Years(10));
