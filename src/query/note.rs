@@ -6,7 +6,8 @@ use diesel::prelude::*;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 
 use super::NotFound;
-use crate::models::RunId;
+use crate::db::explain::load;
+use crate::models::{RunId, Sweep};
 use crate::schema::{runs, sweeps};
 
 /// The longest note, in characters (the columns' check says the same).
@@ -41,11 +42,7 @@ pub async fn on_sweep(conn: &mut AsyncPgConnection, name: &str, note: Option<&st
         .execute(conn)
         .await?;
     if changed == 0 {
-        let known: Vec<String> = sweeps::table
-            .select(sweeps::name)
-            .order(sweeps::name)
-            .load(conn)
-            .await?;
+        let known: Vec<String> = load(conn, Sweep::names).await?;
         return Err(NotFound(format!(
             "no sweep named `{name}`{}",
             super::suggest::hint(name, &known)
@@ -57,7 +54,7 @@ pub async fn on_sweep(conn: &mut AsyncPgConnection, name: &str, note: Option<&st
 
 /// The note of sweep `name`, if it has one.
 pub async fn of_sweep(conn: &mut AsyncPgConnection, name: &str) -> Result<Option<String>> {
-    let found: Vec<Option<String>> = crate::db::explain::load(conn, || {
+    let found: Vec<Option<String>> = load(conn, || {
         sweeps::table
             .filter(sweeps::name.eq(name.to_owned()))
             .select(sweeps::note)

@@ -27,22 +27,22 @@ impl From<&[RunId]> for Basket {
 impl Basket {
     /// Takes the basket out of `params` (a bad id is the request's error).
     pub fn take(params: &mut Params) -> Result<Self> {
-        let mut ids = answers::ids(&params.take(PICK))?;
-        let mut seen = std::collections::HashSet::new();
-        ids.retain(|id| seen.insert(*id));
-        ids.truncate(MAX_RUNS);
-        Ok(Self(ids))
+        Ok(Self::of(answers::ids(&params.take(PICK))?))
     }
 
     /// The runs `name` carries in `query`, ids that are no number passed over: what a page's
     /// frame carries on, before the page reads (and checks) its query.
     pub fn peek(query: Option<&str>, name: &str) -> Self {
-        let mut params = Params::parse(query);
-        let mut ids: Vec<RunId> = params
+        let ids = Params::parse(query)
             .take(name)
             .iter()
             .filter_map(|id| id.parse().ok().map(RunId))
             .collect();
+        Self::of(ids)
+    }
+
+    /// `ids` in the order given, each once, as many as a comparison holds.
+    fn of(mut ids: Vec<RunId>) -> Self {
         let mut seen = std::collections::HashSet::new();
         ids.retain(|id| seen.insert(*id));
         ids.truncate(MAX_RUNS);

@@ -81,6 +81,9 @@ fn content(
     let (importance, shares) = charts::importance_bars(view, metric);
     let history = charts::history(view, metric);
     let pareto = second.and_then(|s| charts::pareto(view, metric, s));
+    let mut best_first = Params::parse(None);
+    best_first.push("sweep", &view.name);
+    best_first.push("sort", metric);
     let direction = if view.lower_is_better {
         "smallest"
     } else {
@@ -93,7 +96,7 @@ fn content(
             p.warning role="note" { "The sweep has more runs with " (metric) " than a page reads: these are its first " (readable::fixed(view.points.len() as f64, 0)) " by id. Narrow it to one strategy (strategy=…) to see all of that strategy's." }
         }
         p.note { (view.points.len()) " completed runs with " (metric) " (" (direction) " best) · "
-            a href={ "/runs?" (basket.query(&Params::parse(Some(&format!("sweep={}&sort={}", enc(&view.name), enc(metric)))))) } { "its runs, best first" } }
+            a href={ "/runs?" (basket.query(&best_first)) } { "its runs, best first" } }
         form.note method="post" action={ (path) "/note" } {
             input type="hidden" name="back" value=(path);
             label { "note" input.wide type="text" name="note" value=(view.note.as_deref().unwrap_or_default()) placeholder="what this sweep tried"; }
@@ -137,8 +140,4 @@ fn content(
             }
         }
     }
-}
-
-fn enc(text: &str) -> String {
-    url::form_urlencoded::byte_serialize(text.as_bytes()).collect()
 }
