@@ -70,6 +70,9 @@ INSERT INTO metrics (run_id, name, value, strategy_id, parameter_set_id, dataset
          AS m(name, shift, scale)
     ORDER BY r.id, m.name;
 
+-- Each run's metric values in one row (migration 20), as the recorder writes them.
+SELECT btdb_fill_metric_rows();
+
 DO $$ DECLARE r record; BEGIN
     FOR r IN SELECT indexdef FROM saved_indexes LOOP
         EXECUTE r.indexdef;

@@ -26,6 +26,13 @@ diesel::table! {
 }
 
 diesel::table! {
+    metric_sets (id) {
+        id -> Int8,
+        names -> Array<Text>,
+    }
+}
+
+diesel::table! {
     metric_summaries (name, dataset, strategy_id) {
         name -> Text,
         dataset -> Text,
@@ -111,6 +118,8 @@ diesel::table! {
         directions -> Nullable<Jsonb>,
         search_space -> Nullable<Jsonb>,
         note -> Nullable<Text>,
+        metric_set_id -> Nullable<Int8>,
+        metric_values -> Nullable<Array<Float8>>,
     }
 }
 
@@ -155,6 +164,7 @@ diesel::table! {
 diesel::joinable!(metric_directions -> strategies (strategy_id));
 diesel::joinable!(parameter_kinds -> strategies (strategy_id));
 diesel::joinable!(parameter_sets -> strategies (strategy_id));
+diesel::joinable!(runs -> metric_sets (metric_set_id));
 diesel::joinable!(runs -> parameter_sets (parameter_set_id));
 diesel::joinable!(runs -> strategies (strategy_id));
 diesel::joinable!(runs -> sweeps (sweep_id));
@@ -163,6 +173,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     equity_points,
     intermediate_values,
     metric_directions,
+    metric_sets,
     metric_summaries,
     metric_summary_changes,
     metrics,

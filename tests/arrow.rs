@@ -382,6 +382,7 @@ async fn streaming_two_hundred_thousand_runs_keeps_memory_flat() {
                               completed)
              SELECT r.id, 'm' || k, random(), r.strategy_id, r.parameter_set_id, r.dataset, true
              FROM runs r, generate_series(1, 8) k;
+         SELECT btdb_fill_metric_rows();
          ANALYZE runs, metrics, parameter_sets;",
     )
     .await

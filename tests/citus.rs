@@ -817,26 +817,10 @@ async fn a_database_distributed_before_migration_17_takes_it() {
         return;
     };
     let url = citus.url().to_owned();
-    let dir = "/migrations/2026-12-07-000017_keep_trials";
-    let read = |name: &str| {
-        std::fs::read_to_string(format!("{}{dir}/{name}", env!("CARGO_MANIFEST_DIR")))
-            .expect("the migration")
-    };
-    let (down, up) = (read("down.sql"), read("up.sql"));
-    // Back to migration 16 on the distributed database, then 17 again, as `btdb db migrate`
-    // applies it on Citus.
+    // Back to migration 16 on the distributed database, then 17 again.
     let tables = tokio::task::spawn_blocking(move || {
+        common::redo_migration(&url, "2026-12-07-000017_keep_trials");
         let mut conn = diesel::PgConnection::establish(&url).expect("connecting");
-        conn.transaction(|conn| {
-            btdb::db::migrate::apply_statementwise(conn, &[("down", &down)])?;
-            diesel::sql_query(
-                "DELETE FROM __diesel_schema_migrations WHERE version IN ('20261207000017', 'down')",
-            )
-            .execute(conn)?;
-            btdb::db::migrate::apply_statementwise(conn, &[("20261207000017", &up)])?;
-            Ok::<_, Box<dyn std::error::Error + Send + Sync>>(())
-        })
-        .expect("migration 17 on a distributed database");
         #[derive(diesel::QueryableByName)]
         struct Table {
             #[diesel(sql_type = diesel::sql_types::Text)]
@@ -908,4 +892,54 @@ async fn a_run_is_replaced_on_citus_as_on_one_server() {
     );
     let ranked = answer(citus.url(), &["rank", "--metric", "sharpe"]);
     assert_eq!(ranked[0]["score"].as_f64(), Some(3.0), "{ranked}");
+}
+
+/// Migration 20 on a database distributed before it: `metric_sets` becomes a reference table
+/// before the distributed runs refer to it, every run's metric row is filled on its shard, and
+/// the listings that read them answer as before.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_database_distributed_before_migration_20_takes_it() {
+    use diesel::{Connection, RunQueryDsl};
+    let Some(citus) = CitusDb::new().await else {
+        return;
+    };
+    record_fixtures(citus.url());
+    let listings = [
+        vec!["runs", "--limit", "100"],
+        vec!["runs", "--strategy", "alpha", "--sort", "sharpe"],
+        vec!["rank", "--metric", "sharpe", "--runs"],
+    ];
+    let before: Vec<Value> = listings.iter().map(|a| answer(citus.url(), a)).collect();
+    let url = citus.url().to_owned();
+    let method = tokio::task::spawn_blocking(move || {
+        common::redo_migration(&url, "2026-12-07-000020_metric_rows");
+        #[derive(diesel::QueryableByName)]
+        struct Method {
+            #[diesel(sql_type = diesel::sql_types::Text)]
+            method: String,
+        }
+        let mut conn = diesel::PgConnection::establish(&url).expect("connecting");
+        diesel::sql_query(
+            "SELECT partmethod::text AS method FROM pg_dist_partition \
+             WHERE logicalrelid = 'metric_sets'::regclass",
+        )
+        .get_result::<Method>(&mut conn)
+        .expect("metric_sets in Citus's catalog")
+        .method
+    })
+    .await
+    .expect("the migration thread");
+    assert_eq!(method, "n", "metric_sets is a reference table");
+    for (args, before) in listings.iter().zip(before) {
+        assert_eq!(answer(citus.url(), args), before, "btdb {args:?}");
+    }
+    // And recording goes on, with a list of metric names the migration did not see.
+    let run = r#"{"run_key": "new", "strategy": "alpha", "dataset": "D", "metrics": {"zeta": 2}}"#;
+    let out = btdb_at(citus.url(), &["record", "-"], Some(run));
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let listed = answer(citus.url(), &["runs", "--limit", "1"]);
+    assert_eq!(
+        listed["runs"][0]["metrics"],
+        serde_json::json!({"zeta": 2.0})
+    );
 }

@@ -67,7 +67,7 @@ async fn migrations_run_up_down_up_on_an_empty_database() {
     assert_eq!(tables(&mut conn).await, after_up);
 }
 
-const MIGRATIONS_COUNT: usize = 19;
+const MIGRATIONS_COUNT: usize = 20;
 
 #[test]
 fn every_migration_directory_is_embedded() {
@@ -208,4 +208,65 @@ async fn schema_rs_matches_the_migrated_catalog() {
         catalog,
         "src/schema.rs has drifted from the migrations: run `diesel print-schema` on a migrated database"
     );
+}
+
+/// Migration 20 gives the runs recorded before it the metric rows the recorder now writes: each
+/// run's array holds its `metrics` rows in bytewise name order, and the listing, which reads
+/// the arrays, is the same after the migration fills them again from `metrics`.
+#[tokio::test(flavor = "multi_thread")]
+async fn migration_20_gives_runs_recorded_before_it_their_metric_rows() {
+    let db = TestDb::new().await;
+    let fixture = |path: &str| format!("{}/tests/fixtures/{path}", env!("CARGO_MANIFEST_DIR"));
+    for file in ["rank/runs.jsonl", "good/sweep.jsonl"] {
+        common::cli::ok_at(db.url(), &["record", "--jobs", "1", &fixture(file)]);
+    }
+    // Names that sort differently bytewise and by a language's collation, and a failed run
+    // without metrics.
+    let odd = r#"{"run_key": "odd", "strategy": "s", "dataset": "D",
+                  "metrics": {"a": 1.5, "B": -2, "_x": 1e300, "a.b": 0.1, "Z": 3}}
+                 {"run_key": "failed", "strategy": "s", "dataset": "D", "status": "failed"}"#;
+    let out = common::cli::btdb_at(db.url(), &["record", "-"], Some(odd));
+    assert!(out.status.success(), "{}", common::cli::text(&out.stderr));
+    let mut conn = db.conn().await;
+    let differing = common::count(
+        &mut conn,
+        "SELECT count(*) AS n FROM runs r \
+         WHERE (SELECT names FROM metric_sets s WHERE s.id = r.metric_set_id) \
+               IS DISTINCT FROM (SELECT array_agg(name ORDER BY name COLLATE \"C\") \
+                                 FROM metrics m WHERE m.run_id = r.id) \
+            OR r.metric_values \
+               IS DISTINCT FROM (SELECT array_agg(value ORDER BY name COLLATE \"C\") \
+                                 FROM metrics m WHERE m.run_id = r.id)",
+    )
+    .await;
+    assert_eq!(differing, 0, "runs whose metric row is not their metrics");
+    let failed =
+        "SELECT count(*) AS n FROM runs WHERE run_key = 'failed' AND metric_set_id IS NULL";
+    assert_eq!(
+        common::count(&mut conn, failed).await,
+        1,
+        "the failed run has no metric row"
+    );
+    // The paged listing and the streamed one.
+    let listing = || {
+        ["json --limit 100", "csv --limit all"].map(|args| {
+            let mut args: Vec<&str> = args.split(' ').collect();
+            args.splice(0..0, ["runs", "--format"]);
+            common::cli::ok_at(db.url(), &args)
+        })
+    };
+    let before = listing();
+    for listed in &before {
+        assert!(
+            listed.contains("1e300") || listed.contains("1e+300"),
+            "odd's metrics not listed"
+        );
+    }
+    let url = db.url().to_owned();
+    tokio::task::spawn_blocking(move || {
+        common::redo_migration(&url, "2026-12-07-000020_metric_rows")
+    })
+    .await
+    .expect("the migration thread");
+    assert_eq!(listing(), before);
 }

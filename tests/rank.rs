@@ -369,7 +369,8 @@ const DOMINATED: &str = "INSERT INTO strategies (name) VALUES ('dominant');
        SELECT id, 'sharpe',
               CASE WHEN strategy_id = 1 THEN 100 + id ELSE strategy_id - 1 - id / 10000.0 END,
               strategy_id, parameter_set_id, dataset, true
-       FROM runs;";
+       FROM runs;
+     SELECT btdb_fill_metric_rows();";
 
 #[tokio::test(flavor = "multi_thread")]
 async fn the_top_strategies_are_right_when_one_strategy_holds_all_the_best_runs() {

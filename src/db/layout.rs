@@ -90,6 +90,7 @@ pub const DISTRIBUTE: &[&str] = &[
     "SELECT create_reference_table('sweeps')",
     "SELECT create_reference_table('parameter_sets')",
     "SELECT create_reference_table('metric_directions')",
+    "SELECT create_reference_table('metric_sets')",
     "SELECT create_distributed_table('runs', 'id')",
     "SELECT create_distributed_table('metrics', 'run_id', colocate_with => 'runs')",
     "SELECT create_distributed_table('trades', 'run_id', colocate_with => 'runs')",
@@ -105,6 +106,8 @@ pub const DISTRIBUTE: &[&str] = &[
                    coalesce((SELECT max(id) FROM sweeps), 0) + 1, false)",
     "SELECT setval(pg_get_serial_sequence('parameter_sets', 'id'),
                    coalesce((SELECT max(id) FROM parameter_sets), 0) + 1, false)",
+    "SELECT setval(pg_get_serial_sequence('metric_sets', 'id'),
+                   coalesce((SELECT max(id) FROM metric_sets), 0) + 1, false)",
     "SELECT setval('runs_id_seq', coalesce((SELECT max(id) FROM runs), 0) + 1, false)",
 ];
 

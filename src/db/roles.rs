@@ -9,10 +9,11 @@ use diesel_async::{AsyncPgConnection, RunQueryDsl, SimpleAsyncConnection};
 use super::Layout;
 
 /// The tables `record` writes, each needing INSERT (and SELECT, to find what is there).
-pub const RECORDED_TABLES: [&str; 9] = [
+pub const RECORDED_TABLES: [&str; 10] = [
     "strategies",
     "parameter_sets",
     "sweeps",
+    "metric_sets",
     "runs",
     "metrics",
     "trades",

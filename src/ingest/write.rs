@@ -17,8 +17,8 @@ use crate::models::run::NewRun;
 use crate::models::strategy::NewStrategy;
 use crate::models::trade::NewTrade;
 use crate::models::{
-    EquityPoint, IntermediateValue, Metric, MetricDirection, ParameterSet, ParameterSetId, Run,
-    RunId, RunStatus, Strategy, StrategyId, Sweep, SweepId, Trade,
+    EquityPoint, IntermediateValue, Metric, MetricDirection, MetricSet, MetricSetId, ParameterSet,
+    ParameterSetId, Run, RunId, RunStatus, Strategy, StrategyId, Sweep, SweepId, Trade,
 };
 
 /// What recording a run did.
@@ -77,6 +77,8 @@ pub struct Parents {
     strategies: HashMap<(String, String), (StrategyId, bool)>,
     parameter_sets: HashMap<(StrategyId, [u8; 32]), ParameterSetId>,
     sweeps: HashMap<String, SweepId>,
+    /// By their names, sorted bytewise.
+    metric_sets: HashMap<Vec<String>, MetricSetId>,
     /// Declared metric directions: whether lower is better.
     directions: HashMap<(StrategyId, String), bool>,
 }
@@ -87,6 +89,12 @@ struct Used {
     spelled_otherwise: bool,
     parameter_set_id: ParameterSetId,
     sweep_id: Option<SweepId>,
+    metric_set_id: Option<MetricSetId>,
+}
+
+/// A run's metric names, sorted bytewise (a `BTreeMap`'s order): its metric set.
+fn metric_names(run: &ValidRun) -> Vec<String> {
+    run.metrics.keys().cloned().collect()
 }
 
 impl Parents {
@@ -129,6 +137,17 @@ impl Parents {
                     params_hash: &run.params_hash,
                 });
             }
+        }
+        let names: Vec<Vec<String>> = runs
+            .iter()
+            .filter(|run| !run.metrics.is_empty())
+            .map(|run| metric_names(run))
+            .filter(|names| !self.metric_sets.contains_key(names))
+            .collect();
+        if !names.is_empty() {
+            let lists: Vec<&[String]> = names.iter().map(Vec::as_slice).collect();
+            self.metric_sets
+                .extend(MetricSet::find_or_create_all(conn, &lists)?);
         }
         if !missing.is_empty() {
             for ((strategy_id, hash), id) in ParameterSet::find_or_create_all(conn, &missing)? {
@@ -194,6 +213,7 @@ impl Parents {
             spelled_otherwise,
             parameter_set_id: self.parameter_sets[&(strategy_id, run.params_hash)],
             sweep_id: run.sweep.as_ref().map(|name| self.sweeps[name]),
+            metric_set_id: (!run.metrics.is_empty()).then(|| self.metric_sets[&metric_names(run)]),
         }
     }
 }
@@ -492,6 +512,10 @@ fn insert(
                     )
                 }),
                 search_space: run.search_space.as_ref(),
+                metric_set_id: used.metric_set_id,
+                metric_values: used
+                    .metric_set_id
+                    .map(|_| run.metrics.values().copied().collect()),
             }
         })
         .collect();

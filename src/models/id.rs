@@ -90,6 +90,10 @@ id_type!(
     /// `sweeps.id`.
     SweepId
 );
+id_type!(
+    /// `metric_sets.id`.
+    MetricSetId
+);
 
 #[cfg(test)]
 mod tests {

@@ -9,7 +9,9 @@ use diesel::sql_types::{Array, BigInt, Text};
 use serde::Serialize;
 use std::collections::HashSet;
 
-use super::{ParameterSet, ParameterSetId, RunId, Strategy, StrategyId, SweepId, text_enum};
+use super::{
+    MetricSetId, ParameterSet, ParameterSetId, RunId, Strategy, StrategyId, SweepId, text_enum,
+};
 use crate::db::Layout;
 use crate::schema::runs;
 
@@ -76,6 +78,11 @@ pub struct Run {
     /// What an analyst wrote of the run (`btdb note`); not part of its document.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub note: Option<String>,
+    /// The run's metrics, as values in the order of this set's names; none without metrics.
+    #[serde(skip)]
+    pub metric_set_id: Option<MetricSetId>,
+    #[serde(skip)]
+    pub metric_values: Option<Vec<f64>>,
 }
 
 #[derive(Debug, Clone, Insertable)]
@@ -103,6 +110,8 @@ pub struct NewRun<'a> {
     pub finished_at: Option<DateTime<Utc>>,
     pub directions: Option<serde_json::Value>,
     pub search_space: Option<&'a serde_json::Value>,
+    pub metric_set_id: Option<MetricSetId>,
+    pub metric_values: Option<Vec<f64>>,
 }
 
 impl Run {

@@ -509,3 +509,39 @@ pub fn drop_database(admins: &[String], name: &str) {
         eprintln!("warning: test database {name} was not dropped");
     }
 }
+
+/// Migration `dir` (a directory of migrations/) undone and applied again on the database at
+/// `url`, in one transaction and one statement at a time as `btdb db migrate` applies it on
+/// Citus: what a database recorded before the migration goes through. Blocking.
+pub fn redo_migration(url: &str, dir: &str) {
+    use diesel::Connection;
+    let read = |name: &str| {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("migrations")
+            .join(dir)
+            .join(name);
+        std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+    };
+    let (down, up) = (read("down.sql"), read("up.sql"));
+    let version: String = dir
+        .split('_')
+        .next()
+        .unwrap_or(dir)
+        .chars()
+        .filter(char::is_ascii_digit)
+        .collect();
+    let mut conn = diesel::PgConnection::establish(url).expect("connecting");
+    conn.transaction(|conn| {
+        migrate::apply_statementwise(conn, &[("down", &down)])?;
+        diesel::RunQueryDsl::execute(
+            diesel::sql_query(
+                "DELETE FROM __diesel_schema_migrations WHERE version IN ($1, 'down')",
+            )
+            .bind::<Text, _>(&version),
+            conn,
+        )?;
+        migrate::apply_statementwise(conn, &[(&version, &up)])?;
+        Ok::<_, Box<dyn std::error::Error + Send + Sync>>(())
+    })
+    .unwrap_or_else(|e| panic!("migration {dir} again: {e}"));
+}
