@@ -287,7 +287,12 @@ async fn n_plus_one(conn: &mut AsyncPgConnection, limit: i64) -> Result<Vec<RunS
             .select(MetricValue::as_select())
             .load(conn)
             .await?;
-        out.push(RunSummary::new((run, strategy, params, sweep), metrics));
+        let mut summary = RunSummary::new(
+            btdb::query::runs::listed((run, strategy, params, sweep)),
+            &Default::default(),
+        );
+        summary.metrics = metrics.into_iter().map(|m| (m.name, m.value)).collect();
+        out.push(summary);
     }
     Ok(out)
 }

@@ -148,10 +148,10 @@ async fn decimals_timestamps_and_metrics_read_back_as_written() {
         serde_json::json!(["2024-01-09T00:00:00Z", "99890.5"])
     );
     // Supplied metrics are stored as given; computed ones sit beside them.
-    assert_eq!(run.run.metrics["custom.exposure"], 0.62);
-    assert_eq!(run.run.metrics["n_trades"], 2.0);
-    assert_eq!(run.run.metrics["n_periods"], 6.0);
-    assert!(run.run.metrics.contains_key("sharpe"));
+    assert_eq!(run.run.metrics.get("custom.exposure"), Some(0.62));
+    assert_eq!(run.run.metrics.get("n_trades"), Some(2.0));
+    assert_eq!(run.run.metrics.get("n_periods"), Some(6.0));
+    assert!(run.run.metrics.contains("sharpe"));
 
     let by_id = RunDetail::load(&mut conn, &RunRef::Id(run.run.id), false, false)
         .await
@@ -179,8 +179,8 @@ async fn a_supplied_metric_wins_over_the_computed_one() {
     let run = RunDetail::load(&mut conn, &RunRef::Key("k1".into()), false, false)
         .await
         .unwrap();
-    assert_eq!(run.run.metrics["sharpe"], 9.5);
-    assert!(run.run.metrics.contains_key("volatility"));
+    assert_eq!(run.run.metrics.get("sharpe"), Some(9.5));
+    assert!(run.run.metrics.contains("volatility"));
 }
 
 #[tokio::test(flavor = "multi_thread")]

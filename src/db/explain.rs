@@ -189,6 +189,12 @@ pub async fn capture<F: Future>(analyze: bool, work: F) -> (F::Output, Vec<Captu
         .await
 }
 
+/// Whether plans are being captured (`btdb explain`): a query read otherwise than by [`load`]
+/// would go unexplained.
+pub fn capturing() -> bool {
+    CAPTURE.try_with(|_| ()).is_ok()
+}
+
 /// Loads the query that `query()` builds; inside `capture`, explains it first. (A builder rather
 /// than a query: Diesel's boxed queries cannot be shared, so EXPLAIN gets a query of its own.)
 pub async fn load<'q, Q, U>(

@@ -192,12 +192,8 @@ impl SharpeConfidence {
     /// From a run's `sharpe` (annualised), `n_periods`, `returns_skew` and `returns_kurtosis`
     /// and its periods per year, against an annualised `benchmark`; nothing where a metric is
     /// missing.
-    pub fn of(
-        metrics: &std::collections::BTreeMap<String, f64>,
-        periods_per_year: f64,
-        benchmark: f64,
-    ) -> Self {
-        let get = |name: &str| metrics.get(name).copied();
+    pub fn of(metrics: &crate::models::RunMetrics, periods_per_year: f64, benchmark: f64) -> Self {
+        let get = |name: &str| metrics.get(name);
         let (Some(sharpe), Some(periods), Some(skew), Some(kurtosis)) = (
             get("sharpe"),
             get("n_periods"),

@@ -7,9 +7,8 @@
 use std::collections::HashMap;
 
 use anyhow::Result;
-use diesel::dsl::sql;
 use diesel::prelude::*;
-use diesel::sql_types::{Array, BigInt, Double, Nullable, Text};
+use diesel::sql_types::{Array, BigInt, Nullable, Text};
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 
 use super::delete::Removed;
@@ -21,42 +20,21 @@ use crate::db::explain::{self, load};
 use crate::models::{ParameterSet, ParameterSetId, Run, RunId, Strategy, StrategyId, Sweep};
 use crate::schema::{metrics, parameter_sets, runs, strategies, sweeps};
 
-/// A run's metric names and, in the same order, their values, in a select list over `runs`.
-const METRIC_NAMES: &str = "coalesce((SELECT array_agg(m.name ORDER BY m.name) FROM metrics m \
-                            WHERE m.run_id = runs.id), '{}')";
-const METRIC_VALUES: &str = "coalesce((SELECT array_agg(m.value ORDER BY m.name) FROM metrics m \
-                             WHERE m.run_id = runs.id), '{}')";
-
-/// The runs `ids` with their metrics, in one statement on the shards that hold them
-/// (co-located by run id), and their parents from the coordinator's copies of the reference
-/// tables: a join of runs with the reference tables is planned and run once per shard (16 ms
-/// for 20 runs on 32 shards).
+/// The runs `ids` with their metrics, in one statement on the shards that hold them, and
+/// their parents from the coordinator's copies of the reference tables: a join of runs with
+/// the reference tables is planned and run once per shard (16 ms for 20 runs on 32 shards).
 pub(super) async fn runs_by_ids(
     conn: &mut AsyncPgConnection,
     ids: &[RunId],
 ) -> Result<Vec<RunSummary>> {
-    let read: Vec<(Run, Vec<String>, Vec<f64>)> = load(conn, || {
-        runs::table.filter(runs::id.eq_any(ids.to_vec())).select((
-            Run::as_select(),
-            sql::<Array<Text>>(METRIC_NAMES),
-            sql::<Array<Double>>(METRIC_VALUES),
-        ))
+    let runs: Vec<Run> = load(conn, || {
+        runs::table
+            .filter(runs::id.eq_any(ids.to_vec()))
+            .select(Run::as_select())
     })
     .await?;
-    let mut metrics: HashMap<RunId, (Vec<String>, Vec<f64>)> = HashMap::new();
-    let mut runs = Vec::with_capacity(read.len());
-    for (run, names, values) in read {
-        metrics.insert(run.id, (names, values));
-        runs.push(run);
-    }
-    Ok(with_parents_apart(conn, runs)
-        .await?
-        .into_iter()
-        .map(|row| {
-            let (names, values) = metrics.remove(&row.0.id).unwrap_or_default();
-            RunSummary::new(row, names.into_iter().zip(values))
-        })
-        .collect())
+    let rows = with_parents_apart(conn, runs).await?;
+    super::runs::summaries_of(conn, rows).await
 }
 
 /// `runs` with their parents, read by id from the parents' tables.

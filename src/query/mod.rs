@@ -32,7 +32,8 @@ use crate::models::{Strategy, StrategyId};
 pub struct NotFound(pub String);
 
 /// A strategy as results name it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, diesel::Queryable, diesel::Selectable)]
+#[diesel(table_name = crate::schema::strategies, check_for_backend(diesel::pg::Pg))]
 pub struct StrategyRef {
     pub id: StrategyId,
     pub name: String,

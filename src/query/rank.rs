@@ -467,7 +467,7 @@ impl Ranking {
 /// The deflated Sharpe ratio of `run`, the best of `trials`, from its own metrics.
 fn deflate(run: &RunSummary, trials: i64, variance: Option<f64>) -> DeflatedSharpe {
     let root = run.periods_per_year.sqrt();
-    let metric = |name: &str| run.metrics.get(name).copied();
+    let metric = |name: &str| run.metrics.get(name);
     let result = match (
         metric("sharpe"),
         metric("n_periods"),

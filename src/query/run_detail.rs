@@ -10,14 +10,14 @@ use diesel::sql_types::{BigInt, Nullable, Numeric, Text};
 use diesel_async::AsyncPgConnection;
 use serde::Serialize;
 
-use super::runs::{RunSummary, RunWithParents, with_parents};
+use super::runs::{RunSummary, RunWithParents, summaries_of, with_parents};
 
 use super::NotFound;
 use crate::db::explain::load;
 use crate::db::{Layout, Reader};
 use crate::metrics::stats::SharpeConfidence;
 use crate::models::run::Keyed;
-use crate::models::{EquityPoint, IntermediateValue, Metric, MetricValue, Run, RunId, Trade};
+use crate::models::{EquityPoint, IntermediateValue, Run, RunId, Trade};
 use crate::schema::{equity_points, runs, trades};
 
 /// How a user names a run: by id or by run_key, never guessed from the text, since a run_key
@@ -242,8 +242,6 @@ impl RunDetail {
             };
             return Err(NotFound(missing).into());
         };
-        let metrics: Vec<MetricValue> =
-            load(conn, || Metric::for_runs(std::slice::from_ref(&found.0))).await?;
         let run_row = &found.0;
         let (id, period_start, period_end, initial_capital) = (
             run_row.id,
@@ -299,7 +297,7 @@ impl RunDetail {
             None
         };
         Ok(Self {
-            run: RunSummary::new(found, metrics),
+            run: summaries_of(conn, vec![found]).await?.remove(0),
             period_start,
             period_end,
             initial_capital,

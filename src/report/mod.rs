@@ -160,7 +160,7 @@ pub fn print_bytes(bytes: &[u8]) -> Result<()> {
 }
 
 /// Whether this command's results are to be dropped ([`silenced`]).
-fn silenced_now() -> bool {
+pub fn silenced_now() -> bool {
     SILENCED.try_with(|()| ()).is_ok()
 }
 

@@ -1,8 +1,10 @@
 //! `runs`' output: a page of runs and the cursor of the next.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use anyhow::Result;
+use arrow_array::builder::Float64Builder;
 use arrow_array::{ArrayRef, BooleanArray, Float64Array, Int64Array, RecordBatch};
 use arrow_schema::{DataType, Field, Schema, SchemaRef};
 use serde::Serialize;
@@ -44,11 +46,7 @@ impl RunPage {
                 run.status.to_string().into(),
                 run.params.to_string().into(),
             ];
-            row.extend(
-                metrics
-                    .iter()
-                    .map(|m| Cell::maybe(run.metrics.get(m).copied())),
-            );
+            row.extend(metrics.iter().map(|m| Cell::maybe(run.metrics.get(m))));
             table.push(row);
         }
         table.note(self.count.to_string());
@@ -201,12 +199,44 @@ impl RunFrame {
         for (key, kind) in &self.columns.params {
             arrays.push(param_column(runs, key, kind));
         }
-        for metric in &self.columns.metrics {
-            arrays.push(Arc::new(Float64Array::from_iter(
-                runs.iter().map(|r| r.metrics.get(metric).copied()),
-            )));
-        }
+        arrays.extend(self.metric_columns(runs));
         Ok(RecordBatch::try_new(self.schema.clone(), arrays)?)
+    }
+}
+
+impl RunFrame {
+    /// The metric columns of `runs`. Runs read with the same metric set share its names, so
+    /// each set's names are matched with the columns once rather than once per run.
+    fn metric_columns(&self, runs: &[RunSummary]) -> Vec<ArrayRef> {
+        let wanted = &self.columns.metrics;
+        let mut columns: Vec<Float64Builder> = wanted
+            .iter()
+            .map(|_| Float64Builder::with_capacity(runs.len()))
+            .collect();
+        // Keyed by the shared names' address: every run of the page is alive, so no address
+        // is reused for other names meanwhile.
+        let mut positions: HashMap<*const String, Vec<Option<usize>>> = HashMap::new();
+        for run in runs {
+            let names = run.metrics.shared_names();
+            let at = positions.entry(names.as_ptr()).or_insert_with(|| {
+                wanted
+                    .iter()
+                    .map(|w| {
+                        names
+                            .binary_search_by(|n| n.as_bytes().cmp(w.as_bytes()))
+                            .ok()
+                    })
+                    .collect()
+            });
+            let values = run.metrics.values();
+            for (column, at) in columns.iter_mut().zip(at.iter()) {
+                column.append_option(at.and_then(|i| values.get(i).copied()));
+            }
+        }
+        columns
+            .into_iter()
+            .map(|mut c| Arc::new(c.finish()) as ArrayRef)
+            .collect()
     }
 }
 

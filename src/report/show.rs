@@ -98,7 +98,7 @@ pub fn text(detail: &RunDetail) -> String {
     }
     if !detail.run.metrics.is_empty() {
         let _ = writeln!(out, "metrics");
-        for (name, value) in &detail.run.metrics {
+        for (name, value) in detail.run.metrics.iter() {
             // A declared direction is said beside its metric: it decides how rankings order it.
             match detail
                 .directions

@@ -38,10 +38,10 @@ impl SideBySide {
             .into_iter()
             .map(|name| row(name, runs.iter().map(|r| r.params.get(name).cloned())))
             .collect();
-        let metric_names: BTreeSet<&String> = runs.iter().flat_map(|r| r.metrics.keys()).collect();
+        let metric_names: BTreeSet<&String> = runs.iter().flat_map(|r| r.metrics.names()).collect();
         let metrics = metric_names
             .into_iter()
-            .map(|name| row(name, runs.iter().map(|r| r.metrics.get(name).copied())))
+            .map(|name| row(name, runs.iter().map(|r| r.metrics.get(name))))
             .collect();
         Self {
             runs,

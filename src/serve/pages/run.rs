@@ -133,9 +133,9 @@ fn content(detail: &RunDetail, svg: Option<&str>, trades: &TradePage, here: &Her
             }
             table {
                 thead { tr { th { "metric" } th.num { "value" } } }
-                tbody { @for (k, v) in &run.metrics { tr {
+                tbody { @for (k, v) in run.metrics.iter() { tr {
                     td { (k) @if let Some(d) = direction(detail, k) { " " span.note { "(" (d) ")" } } }
-                    (metric_value(k, Some(*v)))
+                    (metric_value(k, Some(v)))
                 } } }
             }
         }

@@ -162,7 +162,7 @@ impl View<'_> {
                             td { bdi { (run.dataset) } }
                             td { (run.status) }
                             td { (params_text(&run.params)) }
-                            @for m in &page.metrics { (metric_value(m, run.metrics.get(m).copied())) }
+                            @for m in &page.metrics { (metric_value(m, run.metrics.get(m))) }
                         } } }
                     }
                 }
