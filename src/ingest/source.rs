@@ -643,9 +643,15 @@ impl Bounded {
             self.bytes = Vec::new();
             return;
         }
-        // Grow by doubling, but never past the bound.
+        // Grow by doubling up to a MiB, then to the bound at once: a large block's pages are
+        // only resident once written, and growing it again would hold the old copy beside
+        // the new (the allocator moves large blocks rather than remapping them).
         if self.bytes.capacity() < needed {
-            let want = (self.bytes.capacity() * 2).max(needed).min(self.max);
+            let doubled = (self.bytes.capacity() * 2).max(needed);
+            let want = match doubled > 1 << 20 {
+                true => self.max,
+                false => doubled.min(self.max),
+            };
             self.bytes.reserve_exact(want - self.bytes.len());
         }
         self.bytes.extend_from_slice(chunk);
