@@ -7,6 +7,11 @@ use btdb::cli::{self, Cli};
 use clap::Parser;
 use tracing_subscriber::EnvFilter;
 
+// Decoding a listing allocates a few small values per field; glibc's malloc and free took a
+// quarter of streaming a million runs (BENCHMARKS.md, "Runs into DataFrames").
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| {

@@ -295,7 +295,10 @@ async fn explain_prints_the_plan_of_every_query_instead_of_the_results() {
     assert!(text.contains("-- binds: ["), "{text}");
     assert!(!text.contains("Id("), "{text}");
     assert!(text.contains("pooled_metric_summaries_pkey"), "{text}");
-    assert!(text.contains("query 5 of 5: SELECT \"metric_sets\""), "{text}");
+    assert!(
+        text.contains("query 5 of 5: SELECT \"metric_sets\""),
+        "{text}"
+    );
     let filtered = ok(
         &db,
         &[

@@ -127,8 +127,13 @@ fn assert_no_seq_scan(plans: &[Captured]) {
             }
             let relation = node.relation.unwrap_or_default();
             assert!(
-                ["strategies", "sweeps", "metric_sets", "metric_summary_changes"]
-                    .contains(&relation.as_str()),
+                [
+                    "strategies",
+                    "sweeps",
+                    "metric_sets",
+                    "metric_summary_changes"
+                ]
+                .contains(&relation.as_str()),
                 "sequential scan of {relation} in\n{}\nplan: {:#}",
                 captured.sql,
                 captured.plan.json()
