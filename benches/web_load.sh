@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Issue-35's load test of the web view: `btdb serve` on the 1,000,000-run data set, distinct
+# The web view under load: `btdb serve` on the 1,000,000-run data set, distinct
 # URLs drawn at random (rankings by a metric and a minimum of runs, one strategy's top 50 by
 # a metric on a data set, strategy pages, runs), offered at a fixed rate by oha with latency
 # corrected for coordinated omission, first without the answer cache, then with it.
