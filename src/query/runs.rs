@@ -74,17 +74,20 @@ pub struct ListedRun {
 /// A listed run with its strategy, its parameters and its sweep's name.
 pub type ListedRow = (ListedRun, StrategyRef, serde_json::Value, Option<String>);
 
+/// Runs joined with their strategy, parameter set and sweep.
+type JoinedParents = diesel::dsl::LeftJoin<
+    diesel::dsl::InnerJoin<
+        diesel::dsl::InnerJoin<runs::table, strategies::table>,
+        parameter_sets::table,
+    >,
+    sweeps::table,
+>;
+
 /// The query of [`ListedRow`]s.
 type ListedQuery = diesel::dsl::IntoBoxed<
     'static,
     diesel::dsl::Select<
-        diesel::dsl::LeftJoin<
-            diesel::dsl::InnerJoin<
-                diesel::dsl::InnerJoin<runs::table, strategies::table>,
-                parameter_sets::table,
-            >,
-            sweeps::table,
-        >,
+        JoinedParents,
         (
             AsSelect<ListedRun, Pg>,
             AsSelect<StrategyRef, Pg>,
@@ -115,13 +118,7 @@ pub fn listed((run, strategy, params, sweep): RunWithParents) -> ListedRow {
 }
 
 type WithParents = diesel::dsl::Select<
-    diesel::dsl::LeftJoin<
-        diesel::dsl::InnerJoin<
-            diesel::dsl::InnerJoin<runs::table, strategies::table>,
-            parameter_sets::table,
-        >,
-        sweeps::table,
-    >,
+    JoinedParents,
     (
         AsSelect<Run, Pg>,
         AsSelect<Strategy, Pg>,
