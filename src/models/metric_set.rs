@@ -104,11 +104,15 @@ impl RunMetrics {
     }
 
     pub fn get(&self, name: &str) -> Option<f64> {
-        let names = &self.names[..self.values.len()];
-        let at = names
-            .binary_search_by(|n| n.as_bytes().cmp(name.as_bytes()))
-            .ok()?;
+        let at = Self::position(&self.names[..self.values.len()], name)?;
         Some(self.values[at])
+    }
+
+    /// Where `name` is among `names`, sorted bytewise as a set's are.
+    pub fn position(names: &[String], name: &str) -> Option<usize> {
+        names
+            .binary_search_by(|n| n.as_bytes().cmp(name.as_bytes()))
+            .ok()
     }
 
     pub fn contains(&self, name: &str) -> bool {

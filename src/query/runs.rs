@@ -117,6 +117,13 @@ pub fn listed((run, strategy, params, sweep): RunWithParents) -> ListedRow {
     (run, strategy.into(), params.params, sweep.map(|s| s.name))
 }
 
+fn joined_parents() -> JoinedParents {
+    runs::table
+        .inner_join(strategies::table)
+        .inner_join(parameter_sets::table)
+        .left_join(sweeps::table)
+}
+
 type WithParents = diesel::dsl::Select<
     JoinedParents,
     (
@@ -130,16 +137,12 @@ type WithParents = diesel::dsl::Select<
 /// Runs joined with their strategy, parameter set and sweep: one query for a page of runs and
 /// everything single-valued shown beside them.
 pub fn with_parents() -> WithParents {
-    runs::table
-        .inner_join(strategies::table)
-        .inner_join(parameter_sets::table)
-        .left_join(sweeps::table)
-        .select((
-            Run::as_select(),
-            Strategy::as_select(),
-            ParameterSet::as_select(),
-            Option::<Sweep>::as_select(),
-        ))
+    joined_parents().select((
+        Run::as_select(),
+        Strategy::as_select(),
+        ParameterSet::as_select(),
+        Option::<Sweep>::as_select(),
+    ))
 }
 
 /// The names of metric sets by id, shared by the runs read with each.
@@ -157,7 +160,12 @@ pub async fn set_names(
         return Ok(SetNames::new());
     }
     let sets: Vec<MetricSet> = load(conn, || MetricSet::by_ids(ids.clone())).await?;
-    Ok(sets.into_iter().map(|s| (s.id, s.names.into())).collect())
+    Ok(named(sets))
+}
+
+/// `sets` as the names runs share.
+fn named(sets: Vec<MetricSet>) -> SetNames {
+    sets.into_iter().map(|s| (s.id, s.names.into())).collect()
 }
 
 /// Runs read with their parents as listings show them, each with the metrics its row keeps:
@@ -325,10 +333,7 @@ impl RunList {
 
     /// The listing's runs with their parents, unordered and unpaged: its filter and status.
     fn listed_rows(&self) -> ListedQuery {
-        let mut query = runs::table
-            .inner_join(strategies::table)
-            .inner_join(parameter_sets::table)
-            .left_join(sweeps::table)
+        let mut query = joined_parents()
             .select((
                 ListedRun::as_select(),
                 StrategyRef::as_select(),
@@ -625,9 +630,7 @@ impl Pages {
             .read_only()
             .repeatable_read()
             .run(async |conn| {
-                let sets: Vec<MetricSet> =
-                    diesel_async::RunQueryDsl::load(MetricSet::all(), conn).await?;
-                let sets: SetNames = sets.into_iter().map(|s| (s.id, s.names.into())).collect();
+                let sets = named(diesel_async::RunQueryDsl::load(MetricSet::all(), conn).await?);
                 let mut query = list.in_recording_order();
                 if let Some(left) = left {
                     // One more than wanted says whether the listing goes on.

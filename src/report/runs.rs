@@ -11,7 +11,7 @@ use serde::Serialize;
 
 use super::arrow::{self, DecimalColumn, NumericType};
 use super::{Cell, Table, thousands};
-use crate::models::RunId;
+use crate::models::{RunId, RunMetrics};
 use crate::query::columns::{ListingColumns, ParamKind};
 use crate::query::runs::{Count, RunSummary, Sort};
 
@@ -221,11 +221,7 @@ impl RunFrame {
             let at = positions.entry(names.as_ptr()).or_insert_with(|| {
                 wanted
                     .iter()
-                    .map(|w| {
-                        names
-                            .binary_search_by(|n| n.as_bytes().cmp(w.as_bytes()))
-                            .ok()
-                    })
+                    .map(|w| RunMetrics::position(names, w))
                     .collect()
             });
             let values = run.metrics.values();
