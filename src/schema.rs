@@ -42,6 +42,8 @@ diesel::table! {
         median -> Float8,
         lowest -> Float8,
         highest -> Float8,
+        parameter_sets -> Nullable<Int8>,
+        period_sharpe_variance -> Nullable<Float8>,
     }
 }
 
@@ -91,6 +93,8 @@ diesel::table! {
         median -> Float8,
         lowest -> Float8,
         highest -> Float8,
+        parameter_sets -> Nullable<Int8>,
+        period_sharpe_variance -> Nullable<Float8>,
     }
 }
 

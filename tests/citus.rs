@@ -969,3 +969,70 @@ async fn a_database_distributed_before_migration_20_takes_it() {
         serde_json::json!({"zeta": 2.0})
     );
 }
+
+/// Migration 21 on a database distributed before it: the trials' columns join the summaries
+/// after the Citus fold's own, which names its columns, so recording folds on; rankings count
+/// the trials from the runs there, as before.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_database_distributed_before_migration_21_takes_it() {
+    let Some(citus) = CitusDb::new().await else {
+        return;
+    };
+    record_fixtures(citus.url());
+    // (strategy, best value, trials, expected maximum) in rank order. The variance's sum
+    // meets the shards' rows in any order, so its last digits may differ between two asks.
+    let ranked = || -> Vec<(String, f64, i64, f64)> {
+        let deflated = [
+            "rank",
+            "--metric",
+            "sharpe",
+            "--deflated",
+            "--min-runs",
+            "1",
+        ];
+        answer(citus.url(), &deflated)
+            .as_array()
+            .expect("ranked strategies")
+            .iter()
+            .map(|row| {
+                (
+                    row["strategy"]["name"].to_string(),
+                    row["best_value"].as_f64().expect("best value"),
+                    row["deflated"]["trials"].as_i64().expect("trials"),
+                    row["deflated"]["expected_max_sharpe"]
+                        .as_f64()
+                        .unwrap_or(-1.0),
+                )
+            })
+            .collect()
+    };
+    let same = |a: &[(String, f64, i64, f64)], b: &[(String, f64, i64, f64)]| {
+        a.len() == b.len()
+            && a.iter()
+                .zip(b)
+                .all(|(a, b)| (&a.0, a.1, a.2) == (&b.0, b.1, b.2) && (a.3 - b.3).abs() <= 1e-9)
+    };
+    let before = ranked();
+    let url = citus.url().to_owned();
+    tokio::task::spawn_blocking(move || {
+        common::redo_migration(&url, "2026-12-07-000021_summarise_trials")
+    })
+    .await
+    .expect("the migration thread");
+    let after = ranked();
+    assert!(same(&after, &before), "{after:?} against {before:?}");
+    // A new parameter set of alpha, its best run: folded, ranked and counted as a trial.
+    let run = r#"{"run_key": "new", "strategy": "alpha", "dataset": "IS-2020",
+                  "params": {"fast": 99, "slow": 1}, "metrics": {"sharpe": 50}}"#;
+    let out = btdb_at(citus.url(), &["record", "-"], Some(run));
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let alpha = |ranked: &[(String, f64, i64, f64)]| {
+        ranked
+            .iter()
+            .find(|row| row.0 == "\"alpha\"")
+            .map(|row| (row.1, row.2))
+            .expect("alpha ranked")
+    };
+    let (_, trials) = alpha(&before);
+    assert_eq!(alpha(&ranked()), (50.0, trials + 1));
+}

@@ -67,7 +67,7 @@ async fn migrations_run_up_down_up_on_an_empty_database() {
     assert_eq!(tables(&mut conn).await, after_up);
 }
 
-const MIGRATIONS_COUNT: usize = 20;
+const MIGRATIONS_COUNT: usize = 21;
 
 #[test]
 fn every_migration_directory_is_embedded() {
@@ -269,4 +269,86 @@ async fn migration_20_gives_runs_recorded_before_it_their_metric_rows() {
     .await
     .expect("the migration thread");
     assert_eq!(listing(), before);
+}
+
+/// Migration 21 gives the summaries of runs recorded before it the deflated Sharpe ratio's
+/// trials the fold now keeps: the same parameter sets and variances, pooled and per data set,
+/// so that `rank --deflated` answers the same after it.
+#[tokio::test(flavor = "multi_thread")]
+async fn migration_21_gives_summaries_kept_before_it_their_trials() {
+    let db = TestDb::new().await;
+    let fixture = |path: &str| format!("{}/tests/fixtures/{path}", env!("CARGO_MANIFEST_DIR"));
+    for file in ["rank/runs.jsonl", "good/sweep.jsonl"] {
+        common::cli::ok_at(db.url(), &["record", "--jobs", "1", &fixture(file)]);
+    }
+    let mut conn = db.conn().await;
+    // Variances to 14 decimals (about 12 digits here): a sum's rounding depends on the order
+    // in which the fold and the migration meet the runs.
+    let kept = "SELECT string_agg(concat_ws(' ', strategy_id, dataset, parameter_sets, \
+                                            round(period_sharpe_variance::numeric, 14)), ', ' \
+                                  ORDER BY strategy_id, dataset) AS kept \
+                FROM (SELECT strategy_id, dataset, parameter_sets, period_sharpe_variance \
+                      FROM metric_summaries WHERE name = 'sharpe' \
+                      UNION ALL \
+                      SELECT strategy_id, NULL, parameter_sets, period_sharpe_variance \
+                      FROM pooled_metric_summaries WHERE name = 'sharpe') t";
+    #[derive(QueryableByName)]
+    struct Kept {
+        #[diesel(sql_type = Text)]
+        kept: String,
+    }
+    let read = async |conn: &mut AsyncPgConnection| -> String {
+        diesel::sql_query(kept)
+            .get_result::<Kept>(conn)
+            .await
+            .expect("kept trials")
+            .kept
+    };
+    let before = read(&mut conn).await;
+    // Every sharpe group, pooled and per data set, has its trials.
+    assert!(before.matches(", ").count() >= 6, "{before}");
+    // (strategy, trials, probability, expected maximum) of each ranked strategy.
+    let ranked = || -> Vec<(String, i64, f64, f64)> {
+        let out = common::cli::ok_at(
+            db.url(),
+            &["--format", "json", "rank", "--deflated", "--min-runs", "1"],
+        );
+        let ranked: serde_json::Value = serde_json::from_str(&out).expect("JSON");
+        ranked
+            .as_array()
+            .expect("ranked strategies")
+            .iter()
+            .map(|row| {
+                let deflated = &row["deflated"];
+                (
+                    row["strategy"]["name"].to_string(),
+                    deflated["trials"].as_i64().expect("trials"),
+                    deflated["probability"].as_f64().unwrap_or(-1.0),
+                    deflated["expected_max_sharpe"].as_f64().unwrap_or(-1.0),
+                )
+            })
+            .collect()
+    };
+    let deflated = ranked();
+    assert!(deflated.iter().any(|row| row.1 > 1), "{deflated:?}");
+    let url = db.url().to_owned();
+    tokio::task::spawn_blocking(move || {
+        common::redo_migration(&url, "2026-12-07-000021_summarise_trials")
+    })
+    .await
+    .expect("the migration thread");
+    assert_eq!(read(&mut conn).await, before);
+    let again = ranked();
+    assert_eq!(again.len(), deflated.len());
+    for (after, before) in again.iter().zip(&deflated) {
+        assert_eq!((&after.0, after.1), (&before.0, before.1));
+        assert!(
+            (after.2 - before.2).abs() < 1e-9,
+            "{after:?} against {before:?}"
+        );
+        assert!(
+            (after.3 - before.3).abs() < 1e-9,
+            "{after:?} against {before:?}"
+        );
+    }
 }

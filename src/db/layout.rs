@@ -68,6 +68,8 @@ pub const DISTRIBUTE: &[&str] = &[
     "DROP TRIGGER metrics_note_deletes ON metrics",
     "DROP TRIGGER metrics_forget_summaries ON metrics",
     "DROP FUNCTION btdb_note_metric_changes()",
+    "DROP TRIGGER runs_note_period_changes ON runs",
+    "DROP FUNCTION btdb_note_period_changes()",
     "DROP FUNCTION btdb_forget_summaries()",
     "DROP TRIGGER sweeps_announce_change ON sweeps",
     "DROP FUNCTION btdb_announce_change()",
@@ -178,6 +180,9 @@ pub const SUMMARIES_ON_CITUS: &[&str] = &[
 /// the coordinator before its workers' part is), so that the recomputation sees their runs;
 /// then the noted groups are recomputed from `metrics` on the workers. Defined again by every
 /// `btdb db migrate`, so that a cluster distributed by an older btdb folds as this one does.
+/// It keeps no trials (migration 21's columns): rankings on Citus count them from the runs.
+/// Its inserts name their columns, which were added in a different order on a database
+/// distributed before migration 21 and on one distributed after.
 pub const CITUS_FOLD: &str = concat!(
     "CREATE OR REPLACE FUNCTION btdb_summarize() RETURNS bigint
          LANGUAGE plpgsql SECURITY DEFINER SET search_path = public, pg_temp AS $$
@@ -203,7 +208,8 @@ pub const CITUS_FOLD: &str = concat!(
          DELETE FROM metric_summaries s
          USING unnest(strategy_ids, datasets) t(strategy_id, dataset)
          WHERE s.strategy_id = t.strategy_id AND s.dataset = t.dataset;
-         INSERT INTO metric_summaries
+         INSERT INTO metric_summaries (name, dataset, strategy_id, runs, mean, median,
+                                       lowest, highest, lowest_run, highest_run)
              SELECT a.name, a.dataset, a.strategy_id, a.runs, a.mean, a.median, a.lowest,
                     a.highest, a.lowest_run, a.highest_run
              FROM (SELECT name, dataset, strategy_id, count(*) AS runs, ",
@@ -220,7 +226,8 @@ pub const CITUS_FOLD: &str = concat!(
              JOIN unnest(strategy_ids, datasets) t(strategy_id, dataset)
                ON t.strategy_id = a.strategy_id AND t.dataset = a.dataset;
          DELETE FROM pooled_metric_summaries WHERE strategy_id = ANY(touched);
-         INSERT INTO pooled_metric_summaries
+         INSERT INTO pooled_metric_summaries (name, strategy_id, runs, mean, median, lowest,
+                                              highest, lowest_run, highest_run)
              SELECT name, strategy_id, count(*), ",
     mean_of!("value"),
     ", ",

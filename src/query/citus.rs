@@ -310,7 +310,7 @@ pub(super) async fn summary_scores(
     );
     let first: Vec<UnlessNoted> = load(conn, || {
         ranking.bind(
-            ranking.ordered(&ranking.kept(&ranking.unless_noted(), true), &noted_column),
+            ranking.ordered(&ranking.kept(ranking.unless_noted(), true), &noted_column),
             &[],
             None,
         )

@@ -1,8 +1,8 @@
 //! Ranking strategies, or single runs, by one metric, in a constant number of queries.
 //!
 //! Every order reads the kept summaries, one row per strategy (query/summary.rs), unless the
-//! filter needs the runs themselves (sweep, tags, `--where`). Then `--by best` (and `worst`)
-//! asks each strategy's completed runs for their extreme value with one probe of
+//! filter needs the runs themselves (sweep, tags, note, `--where`). Then `--by best` (and
+//! `worst`) asks each strategy's completed runs for their extreme value with one probe of
 //! `metrics_rank_idx` per strategy (a LATERAL subquery), so it costs a few index pages per
 //! strategy however many runs each has, and the other orders aggregate every matching row.
 
@@ -17,7 +17,6 @@ use diesel::query_builder::{
     AstPass, BoxedSelectStatement, FromClause, Query, QueryFragment, QueryId,
 };
 use diesel::sql_types::{Array, BigInt, Double, Nullable};
-use diesel_async::AsyncPgConnection;
 
 use crate::db::aggregate::{mean_of, median_of};
 use crate::db::explain::{self, load};
@@ -84,7 +83,7 @@ pub struct StrategyRank {
     pub strategy: StrategyRef,
     pub score: f64,
     /// Completed runs with the metric; `None` only for `--by best|worst` without `--min-runs`
-    /// under a filter the summaries cannot answer (sweep, tags, `--where`): those read one
+    /// under a filter the summaries cannot answer (sweep, tags, note, `--where`): those read one
     /// index entry per strategy and do not count.
     pub runs: Option<i64>,
     /// The strategy's best run by the metric (ties: the earliest recorded).
@@ -217,7 +216,7 @@ impl Ranking {
             .map(|run| (run.id, run))
             .collect();
         let trials = if deflated {
-            self.trials(conn, &ids).await?
+            self.trials(conn, &ids, summarised).await?
         } else {
             Vec::new()
         };
@@ -424,12 +423,21 @@ impl Ranking {
         self.descending || self.by == By::Count
     }
 
-    /// Per strategy: parameter sets tried, and the variance of their per-period Sharpe ratios.
+    /// Per strategy: parameter sets tried, and the variance of their per-period Sharpe ratios;
+    /// on one server from the summaries where they answer (`summarised`).
     async fn trials(
         &self,
-        conn: &mut AsyncPgConnection,
+        conn: &mut Reader<'_>,
         ids: &[StrategyId],
+        summarised: bool,
     ) -> Result<Vec<(StrategyId, i64, Option<f64>)>> {
+        if summarised && conn.layout() == Layout::Single {
+            let kept = summary::trials(conn, &self.filter, ids).await?;
+            return Ok(kept
+                .into_iter()
+                .map(|t| (t.strategy_id, t.parameter_sets, t.variance))
+                .collect());
+        }
         let query = || {
             let mut query = metrics::table
                 .inner_join(runs::table)
@@ -443,16 +451,7 @@ impl Ranking {
                 .select((
                     metrics::strategy_id,
                     dsl::count(metrics::parameter_set_id).aggregate_distinct(),
-                    // Per period: the stored Sharpe ratio is annualised by √periods_per_year.
-                    // Ratios past ±2^480 count as ±2^480, so that var_samp's sum of squares
-                    // cannot overflow and fail the ranking (the figure is then meaningless
-                    // for that strategy, and no other).
-                    dsl::sql::<Nullable<Double>>(
-                        "var_samp(CASE \
-                             WHEN abs(metrics.value) < 2::float8 ^ 480 * sqrt(runs.periods_per_year) \
-                             THEN metrics.value / sqrt(runs.periods_per_year) \
-                             ELSE sign(metrics.value) * 2::float8 ^ 480 END)",
-                    ),
+                    dsl::sql::<Nullable<Double>>(summary::PERIOD_SHARPE_VARIANCE),
                 ))
                 .into_boxed();
             for predicate in self.filter.predicates(METRICS) {

@@ -74,9 +74,95 @@ pub async fn note_async(
 }
 
 /// Whether the summaries can answer a ranking under `filter`: they are kept per strategy and
-/// data set, so sweeps, tags and `--where` need the runs themselves.
+/// data set, so sweeps, tags, notes and `--where` need the runs themselves.
 pub fn answers(filter: &Resolved) -> bool {
-    filter.sweep_id.is_none() && filter.tags.is_empty() && filter.condition.is_none()
+    filter.sweep_id.is_none()
+        && filter.tags.is_empty()
+        && filter.note.is_none()
+        && filter.condition.is_none()
+}
+
+/// The condition on a kept row `s` that its group has no note.
+fn unless_noted(filter: &Resolved) -> &'static str {
+    match filter.dataset {
+        Some(_) => {
+            "NOT EXISTS (SELECT 1 FROM metric_summary_changes c \
+             WHERE c.strategy_id = s.strategy_id AND c.dataset = s.dataset)"
+        }
+        None => {
+            "NOT EXISTS (SELECT 1 FROM metric_summary_changes c \
+             WHERE c.strategy_id = s.strategy_id)"
+        }
+    }
+}
+
+/// The strategies with a noted group that `filter` reads (`$2`: its data set).
+fn noted_strategies(filter: &Resolved) -> &'static str {
+    match filter.dataset {
+        Some(_) => "SELECT c.strategy_id FROM metric_summary_changes c WHERE c.dataset = $2",
+        None => "SELECT c.strategy_id FROM metric_summary_changes c",
+    }
+}
+
+/// The sample variance of the per-period Sharpe ratios of `metrics` rows joined with their
+/// `runs`: a stored ratio is annualised by √periods_per_year. Ratios past ±2^480 count as
+/// ±2^480, so that var_samp's sum of squares cannot overflow and fail the ranking (the figure
+/// is then meaningless for that strategy, and no other). Migration 21's `btdb_period_sharpe`
+/// is the same for the fold, which Citus's workers do not run.
+pub const PERIOD_SHARPE_VARIANCE: &str = "var_samp(CASE \
+     WHEN abs(metrics.value) < 2::float8 ^ 480 * sqrt(runs.periods_per_year) \
+     THEN metrics.value / sqrt(runs.periods_per_year) \
+     ELSE sign(metrics.value) * 2::float8 ^ 480 END)";
+
+/// One strategy's trials for the deflated Sharpe ratio.
+#[derive(Debug, QueryableByName)]
+pub struct Trials {
+    #[diesel(sql_type = BigInt)]
+    pub strategy_id: StrategyId,
+    /// Parameter sets tried.
+    #[diesel(sql_type = BigInt)]
+    pub parameter_sets: i64,
+    /// The variance of their Sharpe ratios per period; `None` below two runs.
+    #[diesel(sql_type = Nullable<Double>)]
+    pub variance: Option<f64>,
+}
+
+/// The trials of the strategies `ids` under `filter` (which `answers` accepts), on one server:
+/// kept with the `sharpe` summaries (migration 21) for the groups without a note, counted from
+/// the runs for the others, in one statement as the scores are.
+pub async fn trials(
+    conn: &mut Reader<'_>,
+    filter: &Resolved,
+    ids: &[StrategyId],
+) -> QueryResult<Vec<Trials>> {
+    let (summaries, on_dataset) = match filter.dataset {
+        Some(_) => ("metric_summaries s", " AND s.dataset = $2"),
+        None => ("pooled_metric_summaries s", ""),
+    };
+    let sql = format!(
+        "SELECT s.strategy_id, s.parameter_sets, s.period_sharpe_variance AS variance \
+         FROM {summaries} \
+         WHERE s.name = 'sharpe' AND s.strategy_id = ANY($1){on_dataset} AND {} \
+         UNION ALL \
+         SELECT metrics.strategy_id, count(DISTINCT metrics.parameter_set_id), \
+                {PERIOD_SHARPE_VARIANCE} \
+         FROM metrics JOIN runs ON runs.id = metrics.run_id \
+         WHERE metrics.name = 'sharpe' AND metrics.completed \
+           AND metrics.strategy_id = ANY($1) AND runs.strategy_id = ANY($1){} \
+           AND metrics.strategy_id IN ({}) \
+         GROUP BY metrics.strategy_id",
+        unless_noted(filter),
+        on_dataset.replace("s.", "metrics."),
+        noted_strategies(filter),
+    );
+    let ids: Vec<i64> = ids.iter().map(|s| s.0).collect();
+    load(conn, || {
+        diesel::sql_query(sql.clone())
+            .into_boxed()
+            .bind::<Array<BigInt>, _>(ids.clone())
+            .bind::<Text, _>(filter.dataset.clone().unwrap_or_default())
+    })
+    .await
 }
 
 /// One strategy's score.
@@ -132,7 +218,7 @@ impl SummaryRanking<'_> {
 
     /// On one server: in one statement, so one snapshot.
     fn query(&self) -> Query {
-        let kept = self.kept(&self.unless_noted(), false);
+        let kept = self.kept(self.unless_noted(), false);
         let counted = self.counted(&format!("IN ({})", self.noted_strategies()), false);
         self.bind(
             self.ordered(&format!("{kept} UNION ALL {counted}"), ""),
@@ -142,20 +228,13 @@ impl SummaryRanking<'_> {
     }
 
     /// The kept rows' condition that their group has no note.
-    pub(super) fn unless_noted(&self) -> String {
-        let noted = match self.filter.dataset {
-            Some(_) => "c.strategy_id = s.strategy_id AND c.dataset = s.dataset",
-            None => "c.strategy_id = s.strategy_id",
-        };
-        format!("NOT EXISTS (SELECT 1 FROM metric_summary_changes c WHERE {noted})")
+    pub(super) fn unless_noted(&self) -> &'static str {
+        unless_noted(self.filter)
     }
 
     /// The strategies with a noted group the ranking reads (`$2`: the data set).
     pub(super) fn noted_strategies(&self) -> &'static str {
-        match self.filter.dataset {
-            Some(_) => "SELECT c.strategy_id FROM metric_summary_changes c WHERE c.dataset = $2",
-            None => "SELECT c.strategy_id FROM metric_summary_changes c",
-        }
+        noted_strategies(self.filter)
     }
 
     /// The filter's data set (`$2`) and strategies (`$3`) on `table`.
