@@ -764,6 +764,30 @@ async fn a_database_that_goes_away_gets_503_and_is_served_again_once_back() {
     assert_eq!(server.get("/", &[]).status, 200);
 }
 
+/// A pooled connection is handed out without asking the server first: one the server closed
+/// while it was idle is known closed and replaced, so no request after it fails.
+#[tokio::test(flavor = "multi_thread")]
+async fn connections_the_server_closed_while_idle_are_replaced_unseen() {
+    let db = demo().await;
+    let server = Server::start(db.url(), &["--pool-size", "3"]);
+    for _ in 0..6 {
+        server.ok("/api/rank");
+    }
+    let mut conn = btdb::db::establish(db.url(), Duration::from_secs(10))
+        .await
+        .expect("a connection");
+    conn.batch_execute(
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+         WHERE datname = current_database() AND pid <> pg_backend_pid()",
+    )
+    .await
+    .expect("closing the server's connections");
+    std::thread::sleep(Duration::from_millis(200));
+    for path in ["/api/rank", "/api/runs/1", "/", "/api/rank", "/runs"] {
+        server.ok(path);
+    }
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn sigterm_stops_the_server_cleanly_and_every_request_was_logged() {
     let db = TestDb::new().await;

@@ -48,7 +48,7 @@ pub async fn run(args: Args, global: &GlobalArgs) -> Result<()> {
 
     let db = Db::connect(&global.db_options(SchemaUse::Write)).await?;
     roles::ensure_can(&mut *db.reader().await?, roles::Task::Record).await?;
-    let jobs = args.jobs.min(global.pool_size);
+    let jobs = args.jobs.min(global.pool_size());
     let writers = db.writers(jobs)?;
     let options = RecordOptions {
         jobs: jobs as usize,

@@ -90,10 +90,10 @@ pub struct GlobalArgs {
           default_missing_value = "10", value_parser = parse_seconds, requires = "read_url")]
     pub read_your_writes: Option<f64>,
 
-    /// Most connections btdb opens at once.
-    #[arg(long, env = "BTDB_POOL_SIZE", global = true, default_value_t = 4, hide_env_values = true,
+    /// Most connections btdb opens at once [default: 4; 12 for `serve`]
+    #[arg(long, env = "BTDB_POOL_SIZE", global = true, hide_env_values = true,
           value_parser = clap::value_parser!(u32).range(1..=512))]
-    pub pool_size: u32,
+    pub pool_size: Option<u32>,
 
     /// Seconds to wait for a connection before giving up.
     #[arg(long, env = "BTDB_CONNECT_TIMEOUT", global = true, default_value_t = 10.0,
@@ -247,12 +247,20 @@ fn parse_seconds(text: &str) -> Result<f64, String> {
     }
 }
 
+/// Connections a command opens at most unless --pool-size says otherwise.
+const POOL_SIZE: u32 = 4;
+
 impl GlobalArgs {
+    /// Most connections a command opens: --pool-size, or 4.
+    pub fn pool_size(&self) -> u32 {
+        self.pool_size.unwrap_or(POOL_SIZE)
+    }
+
     /// How to reach the database for a command that uses the schema as `schema` says.
     pub fn db_options(&self, schema: SchemaUse) -> DbOptions {
         DbOptions {
             database_url: self.database_url.clone().filter(|u| !u.is_empty()),
-            pool_size: self.pool_size,
+            pool_size: self.pool_size(),
             connect_timeout: Duration::from_secs_f64(self.connect_timeout),
             slow_query: Duration::from_millis(self.slow_ms),
             stats: self.stats.clone(),

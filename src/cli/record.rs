@@ -69,11 +69,12 @@ pub async fn record_and_report(
 ) -> Result<()> {
     let db = Db::connect(&global.db_options(SchemaUse::Write)).await?;
     roles::ensure_can(&mut *db.conn().await?, roles::Task::Record).await?;
-    let jobs = (options.jobs as u32).min(global.pool_size);
+    let jobs = (options.jobs as u32).min(global.pool_size());
     if jobs < options.jobs as u32 {
         warn!(
             "--jobs {} exceeds --pool-size {}: recording {jobs} runs at a time",
-            options.jobs, global.pool_size
+            options.jobs,
+            global.pool_size()
         );
     }
     options.jobs = jobs as usize;

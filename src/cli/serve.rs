@@ -86,8 +86,16 @@ pub async fn run(args: Args, global: &GlobalArgs) -> Result<()> {
         hosts: args.allow_hosts,
         session_life: std::time::Duration::from_secs_f64(args.session_hours * 3_600.0),
     };
-    serve::serve(options, global.db_options(SchemaUse::Read), stopped()).await
+    let mut db = global.db_options(SchemaUse::Read);
+    // A page makes several round trips, and the server renders between them: four
+    // connections left the CPUs a quarter idle under load (BENCHMARKS.md, "The web view at 500
+    // users").
+    db.pool_size = global.pool_size.unwrap_or(SERVE_POOL_SIZE);
+    serve::serve(options, db, stopped()).await
 }
+
+/// Connections `btdb serve` opens at most unless --pool-size says otherwise.
+const SERVE_POOL_SIZE: u32 = 12;
 
 /// Completes on SIGINT or SIGTERM.
 async fn stopped() {

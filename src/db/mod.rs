@@ -21,7 +21,9 @@ use std::time::Duration;
 use anyhow::{Context, Result, anyhow, bail};
 use diesel::ConnectionError;
 use diesel_async::pooled_connection::bb8::{Pool, PooledConnection};
-use diesel_async::pooled_connection::{AsyncDieselConnectionManager, ManagerConfig};
+use diesel_async::pooled_connection::{
+    AsyncDieselConnectionManager, ManagerConfig, PoolableConnection, RecyclingMethod,
+};
 use diesel_async::{AsyncConnection, AsyncPgConnection, SimpleAsyncConnection};
 use tracing::{debug, info, warn};
 
@@ -266,6 +268,18 @@ impl Db {
         }
         let last_error = LastError::default();
         let mut manager_config = ManagerConfig::default();
+        // A connection is handed out without a round trip: one whose server went away has
+        // seen its socket end and is closed, and is replaced. The default asked `SELECT 1` at
+        // every checkout, up to four round trips of a web page.
+        manager_config.recycling_method = RecyclingMethod::CustomFunction(Box::new(|conn| {
+            let broken = PoolableConnection::is_broken(conn);
+            Box::pin(async move {
+                match broken {
+                    true => Err(diesel::result::Error::BrokenTransactionManager),
+                    false => Ok(()),
+                }
+            })
+        }));
         let timeout = options.connect_timeout;
         let (pool_stats, slow, pool_limit) = (stats.clone(), options.slow_query, limit.clone());
         let pool_config = config.clone();

@@ -1,7 +1,7 @@
 //! One strategy at a glance: its versions, the data sets and sweeps its runs are on, and the
 //! names of the parameters its sweeps vary.
 
-use crate::db::Reader;
+use crate::db::{Layout, Reader};
 use anyhow::Result;
 use diesel::dsl::{count_star, sql};
 use diesel::prelude::*;
@@ -12,7 +12,7 @@ use super::StrategyRef;
 use super::filter::RunFilter;
 use crate::db::explain::load;
 use crate::models::{Strategy, StrategyId};
-use crate::schema::{parameter_sets, runs, strategies, sweeps};
+use crate::schema::{parameter_kinds, parameter_sets, runs, strategies, sweeps};
 
 /// A name with the number of runs under it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -74,13 +74,28 @@ impl Overview {
                 .order(sweeps::name)
         })
         .await?;
-        let mut parameters: Vec<String> = load(conn, || {
-            parameter_sets::table
-                .filter(parameter_sets::strategy_id.eq_any(ids.clone()))
-                .select(sql::<Text>("jsonb_object_keys(params)"))
-                .distinct()
-        })
-        .await?;
+        // On one server from the keys `parameter_kinds` keeps (a few rows per strategy): the
+        // keys of every parameter set took 2.7 ms of the page's 7 for a 500-set sweep.
+        let mut parameters: Vec<String> = match conn.layout() {
+            Layout::Single => {
+                load(conn, || {
+                    parameter_kinds::table
+                        .filter(parameter_kinds::strategy_id.eq_any(ids.clone()))
+                        .select(parameter_kinds::key)
+                        .distinct()
+                })
+                .await?
+            }
+            Layout::Distributed => {
+                load(conn, || {
+                    parameter_sets::table
+                        .filter(parameter_sets::strategy_id.eq_any(ids.clone()))
+                        .select(sql::<Text>("jsonb_object_keys(params)"))
+                        .distinct()
+                })
+                .await?
+            }
+        };
         parameters.sort();
         let counted = |rows: Vec<(String, i64)>| {
             rows.into_iter()

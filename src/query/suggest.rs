@@ -7,7 +7,7 @@ use diesel::prelude::*;
 
 use crate::db::explain::load;
 use crate::models::{Metric, MetricName, Sweep};
-use crate::schema::{metric_summaries, strategies};
+use crate::schema::strategies;
 
 /// The names a form offers as it is typed in (`<datalist>`): every strategy, data set, sweep
 /// and metric.
@@ -30,20 +30,32 @@ impl Known {
                 .order(strategies::name)
         })
         .await?;
-        let datasets = load(conn, || {
-            metric_summaries::table
-                .select(metric_summaries::dataset)
-                .distinct()
-                .order(metric_summaries::dataset)
-        })
-        .await?;
+        let datasets: Vec<Dataset> = load(conn, || diesel::sql_query(DATASETS)).await?;
         Ok(Self {
             strategies,
-            datasets,
+            datasets: datasets.into_iter().map(|d| d.dataset).collect(),
             sweeps: load(conn, Sweep::names).await?,
             metrics: metric_names(conn).await?,
         })
     }
+}
+
+/// The data sets of the summaries, in order: a loose index scan of their key (name, data
+/// set, strategy), one probe per metric and data set, where `DISTINCT` read every row (3.3 ms
+/// of a listing page's 6.5 at 1,000,000 runs: 32,000 rows).
+const DATASETS: &str = "WITH RECURSIVE pairs(name, dataset) AS ( \
+         (SELECT name, dataset FROM metric_summaries ORDER BY name, dataset LIMIT 1) \
+         UNION ALL \
+         SELECT next.name, next.dataset FROM pairs p \
+         CROSS JOIN LATERAL (SELECT m.name, m.dataset FROM metric_summaries m \
+                             WHERE (m.name, m.dataset) > (p.name, p.dataset) \
+                             ORDER BY m.name, m.dataset LIMIT 1) next) \
+     SELECT DISTINCT dataset FROM pairs ORDER BY dataset";
+
+#[derive(QueryableByName)]
+struct Dataset {
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    dataset: String,
 }
 
 /// Metric names that completed runs have, in order: a loose index scan of `metrics_rank_idx`

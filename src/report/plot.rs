@@ -83,19 +83,31 @@ fn render(draw: impl FnOnce(&mut String) -> Result<()>) -> Result<String> {
 /// `text` with the characters `render` writes as escapes so written; the SVG's own line
 /// breaks and tabs kept.
 fn neutral(text: String) -> String {
-    let unsafe_here = |c: char| super::table::unsafe_char(c) && !matches!(c, '\n' | '\t');
-    if !text.chars().any(unsafe_here) {
+    // Nearly every chart is printable ASCII throughout: a byte at a time, which the compiler
+    // vectorises (a char at a time was 5 % of a strategy page's time).
+    if text.bytes().all(plain_byte) {
         return text;
     }
-    text.chars()
-        .map(|c| {
-            if unsafe_here(c) {
-                c.escape_default().to_string()
-            } else {
-                c.to_string()
-            }
-        })
-        .collect()
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        push_neutral(&mut out, c);
+    }
+    out
+}
+
+/// Whether byte `b` is printable ASCII, a line break or a tab: a character `neutral` keeps.
+fn plain_byte(b: u8) -> bool {
+    (b' '..0x7f).contains(&b) || b == b'\n' || b == b'\t'
+}
+
+/// `c` onto `out`, as an escape where `render` would write one (line breaks and tabs kept).
+fn push_neutral(out: &mut String, c: char) {
+    use std::fmt::Write as _;
+    if super::table::unsafe_char(c) && !matches!(c, '\n' | '\t') {
+        let _ = write!(out, "{}", c.escape_default());
+    } else {
+        out.push(c);
+    }
 }
 
 /// Writes a chart to `path`.
@@ -323,12 +335,23 @@ impl Heatmap {
 
 /// Text or an attribute's value as SVG holds it (and as `render` leaves it).
 pub(super) fn escape(text: &str) -> String {
-    neutral(
-        text.replace('&', "&amp;")
-            .replace('<', "&lt;")
-            .replace('>', "&gt;")
-            .replace('"', "&quot;"),
-    )
+    if text
+        .bytes()
+        .all(|b| plain_byte(b) && !matches!(b, b'&' | b'<' | b'>' | b'"'))
+    {
+        return text.to_owned();
+    }
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            c => push_neutral(&mut out, c),
+        }
+    }
+    out
 }
 
 /// A transparent rectangle between two corners, titled with `text`, and a link to `href`
@@ -887,6 +910,16 @@ mod tests {
                 Some(body[..body.find("</text>")?].trim().to_owned())
             })
             .collect()
+    }
+
+    #[test]
+    fn markup_and_reordering_characters_are_escaped_line_breaks_kept() {
+        assert_eq!(
+            escape("a<b & \"c\" > \u{202e}é\n\t\u{7}"),
+            "a&lt;b &amp; &quot;c&quot; &gt; \\u{202e}é\n\t\\u{7}"
+        );
+        assert_eq!(neutral("plain\ttext\n".into()), "plain\ttext\n");
+        assert_eq!(neutral("<g>\u{2066}".into()), "<g>\\u{2066}");
     }
 
     #[test]
