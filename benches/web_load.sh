@@ -3,12 +3,14 @@
 # URLs drawn at random (rankings by a metric and a minimum of runs, one strategy's top 50 by
 # a metric on a data set, strategy pages, runs), offered at a fixed rate by oha with latency
 # corrected for coordinated omission, first without the answer cache, then with it.
-#   bash benches/web_load.sh            (RATE=500 SECONDS_EACH=30 by default)
+#   bash benches/web_load.sh            (RATE=500 SECONDS_EACH=30 by default; BTDB_BIN=path
+#                                         serves with another build, to compare in one run)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export BTDB_HOME=${BTDB_HOME:-$PWD/target/bench-home}
 bash benches/data_1m.sh
 command -v oha >/dev/null || cargo install oha --locked --quiet
+bin=${BTDB_BIN:-./target/release/btdb}
 rate=${RATE:-500}
 seconds=${SECONDS_EACH:-30}
 port=18600
@@ -16,7 +18,7 @@ urls="http://127.0.0.1:$port/(runs\?strategy=bench_[1-9][0-9]{0,2}&dataset=(IS-2
 ulimit -n 8192 2>/dev/null || true
 for cache in --no-cache ""; do
     # shellcheck disable=SC2086
-    ./target/release/btdb serve --bind "127.0.0.1:$port" -q $cache &
+    "$bin" serve --bind "127.0.0.1:$port" -q $cache &
     server=$!
     for _ in $(seq 50); do
         curl -sf "http://127.0.0.1:$port/api/status" >/dev/null && break

@@ -138,12 +138,10 @@ pub async fn listing(args: &Args, conn: &mut Reader<'_>) -> Result<RunList> {
                  are partial, and are never ranked); drop --status {status} or sort by `recorded`"
             );
         }
-        let known = suggest::metric_names(conn).await?;
-        let mut sortable = vec!["recorded".to_owned()];
-        sortable.extend(known);
-        suggest::require(metric, &sortable, || {
+        suggest::require_metric(conn, metric, &["recorded"], || {
             format!("--sort: no completed run has metric `{metric}`")
-        })?;
+        })
+        .await?;
     }
     Ok(RunList {
         filter: resolved,

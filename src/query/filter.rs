@@ -154,13 +154,11 @@ impl RunFilter {
             .as_ref()
             .map(Expr::metrics)
             .unwrap_or_default();
-        if !metrics.is_empty() {
-            let known = suggest::metric_names(conn).await?;
-            for name in metrics {
-                suggest::require(name, &known, || {
-                    format!("--where: no completed run has metric `{name}`")
-                })?;
-            }
+        for name in metrics {
+            suggest::require_metric(conn, name, &[], || {
+                format!("--where: no completed run has metric `{name}`")
+            })
+            .await?;
         }
         Ok(Resolved {
             strategy_ids,
