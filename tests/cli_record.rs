@@ -68,6 +68,15 @@ async fn standard_input_is_recorded_and_json_output_is_a_summary() {
     assert_eq!(run["sweep"], "from-stdin");
     assert_eq!(run["metrics"]["custom.x"], 0.25);
     assert_eq!(run["n_equity_points"], 3);
+    // Counted the same where the curve is read with the run.
+    let with_curve = btdb(
+        &db,
+        &["--format", "json", "show", "--key", "k1", "--equity"],
+        None,
+    );
+    let with_curve: serde_json::Value = serde_json::from_slice(&with_curve.stdout).unwrap();
+    assert_eq!(with_curve["n_equity_points"], 3);
+    assert_eq!(with_curve["equity"].as_array().map(Vec::len), Some(3));
 
     let missing = btdb(&db, &["show", "--key", "nope"], None);
     assert_eq!(missing.status.code(), Some(1));
