@@ -5,7 +5,8 @@
 #   once in target/bench-home), the criterion benchmarks of record, rank, compare and show,
 #   a team's load on one server (load.sh), deleting runs (delete.sh) and the probability of
 #   backtest overfitting (pbo.sh), the fixed cost of a read command (fixed_cost.sh) and
-#   `btdb serve` under load, with and without its answer cache (serve.sh), and one server
+#   `btdb serve` under load, with and without its answer cache (serve.sh), the web view's
+#   pages (web.sh, web_load.sh at 500 users, web_pages.sh each page alone), and one server
 #   against a local Citus cluster (citus.sh, where Citus is installed).
 #   bash benches/all.sh
 set -euo pipefail
@@ -19,6 +20,9 @@ bash benches/delete.sh
 bash benches/pbo.sh
 bash benches/fixed_cost.sh
 bash benches/serve.sh
+bash benches/web.sh
+bash benches/web_load.sh
+bash benches/web_pages.sh
 bash benches/frames.sh
 # One server against a local Citus cluster, where Citus is installed (docs/scale-out.md).
 if [ -f "${BTDB_CITUS_PG_BIN:-/usr/lib/postgresql/15/bin}/../lib/citus.so" ]; then

@@ -7,6 +7,7 @@
 # this checkout's package. The MLflow store is made once (several minutes), in target/.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. benches/support/serve.sh
 source benches/data_1m.sh
 export BTDB_BIN=$PWD/target/release/btdb
 venv=target/bench-venv
@@ -30,13 +31,8 @@ EQUITY_IDS=$(psql "$equity_url" -tAc "SELECT json_agg(id ORDER BY id) FROM runs"
 export EQUITY_IDS
 
 export SERVE_PORT=18231
-$BTDB_BIN serve --bind "127.0.0.1:$SERVE_PORT" -q &
-server=$!
+start_server "$BTDB_BIN" "$SERVE_PORT"
 trap 'kill $server 2>/dev/null || true' EXIT
-for _ in $(seq 50); do
-    curl -sf "http://127.0.0.1:$SERVE_PORT/api/status" >/dev/null && break
-    sleep 0.2
-done
 "$venv/bin/python" benches/frames.py
 # The binary's own peak memory streaming every run, beside the DataFrame figures.
 for limit in 10000 all; do

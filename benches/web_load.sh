@@ -7,6 +7,7 @@
 #                                         serves with another build, to compare in one run)
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. benches/support/serve.sh
 export BTDB_HOME=${BTDB_HOME:-$PWD/target/bench-home}
 bash benches/data_1m.sh
 command -v oha >/dev/null || cargo install oha --locked --quiet
@@ -18,12 +19,7 @@ urls="http://127.0.0.1:$port/(runs\?strategy=bench_[1-9][0-9]{0,2}&dataset=(IS-2
 ulimit -n 8192 2>/dev/null || true
 for cache in --no-cache ""; do
     # shellcheck disable=SC2086
-    "$bin" serve --bind "127.0.0.1:$port" -q $cache &
-    server=$!
-    for _ in $(seq 50); do
-        curl -sf "http://127.0.0.1:$port/api/status" >/dev/null && break
-        sleep 0.2
-    done
+    start_server "$bin" "$port" $cache
     echo "== ${cache:-with the cache}, $rate requests/s offered, 500 connections, ${seconds}s"
     oha -z "${seconds}s" -c 500 -q "$rate" --latency-correction --no-tui \
         --rand-regex-url "$urls" |

@@ -5,18 +5,14 @@
 #   bash benches/web_pages.sh            (BTDB_BIN=path serves with another build)
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. benches/support/serve.sh
 export BTDB_HOME=${BTDB_HOME:-$PWD/target/bench-home}
 bash benches/data_1m.sh
 command -v oha >/dev/null || cargo install oha --locked --quiet
 bin=${BTDB_BIN:-./target/release/btdb}
 port=18601
-"$bin" serve --bind "127.0.0.1:$port" -q --no-cache &
-server=$!
+start_server "$bin" "$port" --no-cache
 trap 'kill $server 2>/dev/null || true' EXIT
-for _ in $(seq 50); do
-    curl -sf "http://127.0.0.1:$port/api/status" >/dev/null && break
-    sleep 0.2
-done
 for page in \
     "runs\?strategy=bench_[1-9][0-9]{0,2}&dataset=(IS-2020|OOS-2021)&sort=(sharpe|cagr|sortino|calmar|total_return)" \
     "runs/[1-9][0-9]{5}" \
