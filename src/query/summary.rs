@@ -135,24 +135,27 @@ pub async fn trials(
     filter: &Resolved,
     ids: &[StrategyId],
 ) -> QueryResult<Vec<Trials>> {
-    let (summaries, on_dataset) = match filter.dataset {
-        Some(_) => ("metric_summaries s", " AND s.dataset = $2"),
-        None => ("pooled_metric_summaries s", ""),
+    let (summaries, kept_on, counted_on) = match filter.dataset {
+        Some(_) => (
+            "metric_summaries s",
+            " AND s.dataset = $2",
+            " AND metrics.dataset = $2",
+        ),
+        None => ("pooled_metric_summaries s", "", ""),
     };
     let sql = format!(
         "SELECT s.strategy_id, s.parameter_sets, s.period_sharpe_variance AS variance \
          FROM {summaries} \
-         WHERE s.name = 'sharpe' AND s.strategy_id = ANY($1){on_dataset} AND {} \
+         WHERE s.name = 'sharpe' AND s.strategy_id = ANY($1){kept_on} AND {} \
          UNION ALL \
          SELECT metrics.strategy_id, count(DISTINCT metrics.parameter_set_id), \
                 {PERIOD_SHARPE_VARIANCE} \
          FROM metrics JOIN runs ON runs.id = metrics.run_id \
          WHERE metrics.name = 'sharpe' AND metrics.completed \
-           AND metrics.strategy_id = ANY($1) AND runs.strategy_id = ANY($1){} \
+           AND metrics.strategy_id = ANY($1) AND runs.strategy_id = ANY($1){counted_on} \
            AND metrics.strategy_id IN ({}) \
          GROUP BY metrics.strategy_id",
         unless_noted(filter),
-        on_dataset.replace("s.", "metrics."),
         noted_strategies(filter),
     );
     let ids: Vec<i64> = ids.iter().map(|s| s.0).collect();
