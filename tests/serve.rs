@@ -937,9 +937,37 @@ async fn the_basket_survives_every_page_and_the_check_keeps_the_heatmap() {
                     .count();
                 // A drop link keeps the two others.
                 assert!(kept >= 2, "GET {path}: {href} drops the basket");
+                assert!(!href.contains("?&") && !href.contains("&&"), "{href}");
             }
         }
     }
+    // A heatmap cell's link: the strategy, the page's data set, the cell's parameters, best
+    // first, the basket.
+    let page = server.ok(&format!("/strategies/sma_cross?x=slow&y=fast&{picked}"));
+    let cell = page
+        .split("href=\"")
+        .map(|h| {
+            h.split('"')
+                .next()
+                .unwrap_or_default()
+                .replace("&amp;", "&")
+        })
+        .find(|h| h.contains("where=params.slow"))
+        .expect("a cell's link");
+    let keys: Vec<&str> = cell
+        .trim_start_matches("/runs?")
+        .split('&')
+        .map(|pair| pair.split('=').next().unwrap_or_default())
+        .collect();
+    assert_eq!(
+        keys,
+        [
+            "strategy", "dataset", "where", "sort", "pick", "pick", "pick"
+        ],
+        "{cell}"
+    );
+    assert!(cell.starts_with("/runs?strategy=sma_cross&"), "{cell}");
+    assert!(cell.contains("&where=params.slow+%3D+"), "{cell}");
     // The in-sample check is submitted with the heatmap's choices, and answers with them.
     let page = server.ok("/strategies/sma_cross?x=slow&y=fast&dataset=SYNA-1d-IS");
     let check = page

@@ -70,13 +70,13 @@ pub async fn page(
             let args: compare::Args = sweep.args(std::slice::from_ref(&strategy), WRITES_FILES)?;
             let comparison = compare::answer(&args, &app.db).await?;
             let metrics = crate::query::suggest::metric_names(&mut *app.db.reader().await?).await?;
-            let to_runs = RunsOf {
-                strategy: &name,
-                dataset: args.filter.dataset.as_deref(),
-                condition: args.filter.condition.as_deref(),
-                metric: &args.metric,
-                basket: &basket,
-            };
+            let to_runs = RunsOf::new(
+                &name,
+                args.filter.dataset.as_deref(),
+                args.filter.condition.as_deref(),
+                &args.metric,
+                &basket,
+            );
             let link = |x: &ParamValue, y: Option<&ParamValue>| {
                 let mut pairs = vec![(args.x.as_deref().unwrap_or_default(), x)];
                 if let (Some(name), Some(y)) = (args.y.as_deref(), y) {
@@ -137,25 +137,50 @@ struct RunsOf<'a> {
     strategy: &'a str,
     dataset: Option<&'a str>,
     condition: Option<&'a str>,
-    metric: &'a str,
     basket: &'a Basket,
+    /// The end of every link's query, the same for all: the sort and the basket, encoded.
+    sorted: String,
 }
 
-impl RunsOf<'_> {
+impl<'a> RunsOf<'a> {
+    fn new(
+        strategy: &'a str,
+        dataset: Option<&'a str>,
+        condition: Option<&'a str>,
+        metric: &'a str,
+        basket: &'a Basket,
+    ) -> Self {
+        let mut sort = Params::parse(None);
+        sort.push("sort", metric);
+        Self {
+            strategy,
+            dataset,
+            condition,
+            basket,
+            sorted: basket.query(&sort),
+        }
+    }
+
+    /// Built by hand rather than through `Params` and the basket for each figure: a
+    /// heatmap's 500 cells each have one, a tenth of the page's own time that way.
     fn href_on(&self, dataset: Option<&str>, pairs: &[(&str, &ParamValue)]) -> Option<String> {
         let cell = sweep::condition(pairs)?;
         let condition = match self.condition {
             Some(c) => format!("({c}) and {cell}"),
             None => cell,
         };
-        let mut p = Params::parse(None);
-        p.push("strategy", self.strategy);
-        if let Some(d) = dataset {
-            p.push("dataset", d);
+        // As `Params::query` writes them: pairs in order, empty values left out.
+        let path = "/runs?";
+        let mut query = url::form_urlencoded::Serializer::for_suffix(path.to_owned(), path.len());
+        query.append_pair("strategy", self.strategy);
+        if let Some(d) = dataset.filter(|d| !d.is_empty()) {
+            query.append_pair("dataset", d);
         }
-        p.push("where", &condition);
-        p.push("sort", self.metric);
-        Some(format!("/runs?{}", self.basket.query(&p)))
+        query.append_pair("where", &condition);
+        let mut href = query.finish();
+        href.push('&');
+        href.push_str(&self.sorted);
+        Some(href)
     }
 
     fn href(&self, pairs: &[(&str, &ParamValue)]) -> Option<String> {
