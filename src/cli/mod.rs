@@ -253,7 +253,12 @@ const POOL_SIZE: u32 = 4;
 impl GlobalArgs {
     /// Most connections a command opens: --pool-size, or 4.
     pub fn pool_size(&self) -> u32 {
-        self.pool_size.unwrap_or(POOL_SIZE)
+        self.pool_size_or(POOL_SIZE)
+    }
+
+    /// --pool-size, or `default` where it is not given.
+    pub fn pool_size_or(&self, default: u32) -> u32 {
+        self.pool_size.unwrap_or(default)
     }
 
     /// How to reach the database for a command that uses the schema as `schema` says.

@@ -90,7 +90,7 @@ pub async fn run(args: Args, global: &GlobalArgs) -> Result<()> {
     // A page makes several round trips, and the server renders between them: four
     // connections left the CPUs a quarter idle under load (BENCHMARKS.md, "The web view at 500
     // users").
-    db.pool_size = global.pool_size.unwrap_or(SERVE_POOL_SIZE);
+    db.pool_size = global.pool_size_or(SERVE_POOL_SIZE);
     serve::serve(options, db, stopped()).await
 }
 
