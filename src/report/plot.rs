@@ -102,11 +102,9 @@ fn plain_byte(b: u8) -> bool {
 
 /// `c` onto `out`, as an escape where `render` would write one (line breaks and tabs kept).
 fn push_neutral(out: &mut String, c: char) {
-    use std::fmt::Write as _;
-    if super::table::unsafe_char(c) && !matches!(c, '\n' | '\t') {
-        let _ = write!(out, "{}", c.escape_default());
-    } else {
-        out.push(c);
+    match c {
+        '\n' | '\t' => out.push(c),
+        c => super::table::push_printable(out, c),
     }
 }
 

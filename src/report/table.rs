@@ -212,15 +212,22 @@ pub fn printable(text: &str) -> String {
     if !text.chars().any(unsafe_char) {
         return text.to_owned();
     }
-    text.chars()
-        .map(|c| {
-            if unsafe_char(c) {
-                c.escape_default().to_string()
-            } else {
-                c.to_string()
-            }
-        })
-        .collect()
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        push_printable(&mut out, c);
+    }
+    out
+}
+
+/// `c` onto `out`, written as its escape (`\u{202e}`) where it is a control or
+/// text-direction character.
+pub(crate) fn push_printable(out: &mut String, c: char) {
+    use std::fmt::Write as _;
+    if unsafe_char(c) {
+        let _ = write!(out, "{}", c.escape_default());
+    } else {
+        out.push(c);
+    }
 }
 
 #[cfg(test)]
