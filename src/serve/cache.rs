@@ -73,6 +73,16 @@ struct State {
     limit: usize,
 }
 
+impl State {
+    /// Drops every answer, and any being computed from before (see [`Ticket`]).
+    fn drop_all(&mut self) {
+        self.generation += 1;
+        self.answers.clear();
+        self.order.clear();
+        self.bytes = 0;
+    }
+}
+
 /// The cache; cheap to share.
 #[derive(Debug, Clone)]
 pub struct AnswerCache(Arc<Mutex<State>>);
@@ -146,11 +156,14 @@ impl AnswerCache {
     /// Drops every answer; `live` says whether new ones may be kept from now on.
     fn reset(&self, live: bool) {
         let mut state = self.state();
-        state.generation += 1;
         state.live = live;
-        state.answers.clear();
-        state.order.clear();
-        state.bytes = 0;
+        state.drop_all();
+    }
+
+    /// Drops every answer after a change made through this server (a note): the page it goes
+    /// back to must show the change, whether or not its announcement has been heard yet.
+    pub fn forget(&self) {
+        self.state().drop_all();
     }
 
     /// Whether answers are kept, how many and what they cost (`/api/status`).
@@ -276,6 +289,20 @@ mod tests {
         assert_eq!(cache.get("a").expect("kept").body, "new");
         cache.reset(false);
         assert!(cache.get("a").is_none());
+    }
+
+    #[test]
+    fn a_change_made_here_drops_what_was_kept_and_what_is_being_computed() {
+        let cache = AnswerCache::new(DEFAULT_BYTES);
+        cache.reset(true);
+        cache.put("a".into(), cache.ticket(), answer("old"));
+        let computing = cache.ticket();
+        cache.forget();
+        assert!(cache.get("a").is_none());
+        cache.put("b".into(), computing, answer("old"));
+        assert!(cache.get("b").is_none());
+        cache.put("a".into(), cache.ticket(), answer("new"));
+        assert_eq!(cache.get("a").expect("still kept after").body, "new");
     }
 
     #[test]

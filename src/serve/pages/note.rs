@@ -77,7 +77,10 @@ async fn write(app: App, headers: &HeaderMap, form: Written, subject: Subject) -
                 }
             };
             match written.await {
-                Ok(()) => Redirect::to(&back).into_response(),
+                Ok(()) => {
+                    app.cache.forget();
+                    Redirect::to(&back).into_response()
+                }
                 Err(e) => {
                     let (status, message) = failure(&e);
                     super::error(status, &message)
