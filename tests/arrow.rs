@@ -7,11 +7,12 @@ mod common;
 use std::io::Cursor;
 
 use arrow_array::cast::AsArray;
-use arrow_array::types::Float64Type;
+use arrow_array::types::{Float64Type, Int64Type};
 use arrow_array::{Array, RecordBatch};
 use arrow_ipc::reader::StreamReader;
 use arrow_schema::{DataType, Schema};
 use common::TestDb;
+use common::bits::{Bits, EXTREMES};
 use common::cli::{btdb, fails, ok, text};
 use common::figures::csv_table;
 use serde_json::{Value, json};
@@ -431,4 +432,98 @@ async fn parameter_kinds_follow_the_sets_written_and_deleted() {
     assert_eq!(metadata["btdb.mixed_types"], "int,string");
     ok(&db, &["delete", "--key", "b", "--prune", "--yes", "-q"]);
     assert_eq!(kind(&db).0, DataType::Int64);
+}
+
+/// Equity curves of random positive doubles (every exponent, the extremes first) over more
+/// runs than a page holds, read back as doubles: each the double recorded, bit for bit, in
+/// order of run and time.
+#[tokio::test(flavor = "multi_thread")]
+async fn equity_read_as_doubles_comes_back_bit_for_bit_in_order() {
+    const RUNS: usize = 230;
+    const POINTS: usize = 12;
+    let mut bits = Bits::new(0x6571_7569_7479);
+    let mut extremes = EXTREMES.iter().copied().filter(|v| *v > 0.0);
+    let curves: Vec<Vec<f64>> = (0..RUNS)
+        .map(|_| {
+            (0..POINTS)
+                .map(|_| {
+                    extremes.next().unwrap_or_else(|| {
+                        loop {
+                            let v = bits.finite().abs();
+                            if v > 0.0 {
+                                break v;
+                            }
+                        }
+                    })
+                })
+                .collect()
+        })
+        .collect();
+    let lines: Vec<String> = curves
+        .iter()
+        .enumerate()
+        .map(|(i, curve)| {
+            let points: Vec<Value> = curve
+                .iter()
+                .enumerate()
+                .map(|(day, v)| json!([format!("2024-01-{:02}T00:00:00Z", day + 1), v]))
+                .collect();
+            json!({
+                "run_key": format!("curve:{i}"),
+                "strategy": "curves",
+                "dataset": "bits",
+                "params": {"i": i},
+                "metrics": {"m": 1},
+                "equity": points,
+            })
+            .to_string()
+        })
+        .collect();
+    let db = TestDb::new().await;
+    let out = btdb(&db, &["record", "-", "-q"], Some(&lines.join("\n")));
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let (_, batches) = arrow(
+        &db,
+        &[
+            "export",
+            "--strategy",
+            "curves",
+            "--table",
+            "equity",
+            "--decimals",
+            "float",
+        ],
+    );
+    let (mut ids, mut values) = (Vec::new(), Vec::new());
+    for batch in &batches {
+        let column = |name: &str| {
+            batch
+                .column(batch.schema().index_of(name).expect(name))
+                .clone()
+        };
+        ids.extend(
+            column("run_id")
+                .as_primitive::<Int64Type>()
+                .values()
+                .iter()
+                .copied(),
+        );
+        values.extend(
+            column("equity")
+                .as_primitive::<Float64Type>()
+                .values()
+                .iter()
+                .copied(),
+        );
+    }
+    assert_eq!(values.len(), RUNS * POINTS);
+    // Runs are recorded in order, so their ids rise with the curves' order.
+    assert!(ids.windows(2).all(|w| w[0] <= w[1]), "points by run");
+    for (i, (got, want)) in values.iter().zip(curves.iter().flatten()).enumerate() {
+        assert_eq!(
+            got.to_bits(),
+            want.to_bits(),
+            "point {i}: {want:e} came back as {got:e}"
+        );
+    }
 }

@@ -11,6 +11,7 @@ use chrono::{DateTime, Utc};
 
 use crate::db::Reader;
 use crate::db::explain::load;
+use crate::models::numeric::NearestF64;
 use crate::models::{EquityPoint, RunId, Trade};
 use crate::query::columns::{self, DecimalRange, MetricColumns};
 use crate::query::filter::Resolved;
@@ -18,6 +19,7 @@ use crate::query::runs::RunList;
 use crate::report::arrow::{Decimals, NumericType};
 use crate::report::rows::{EquityFrame, TradeFrame};
 use crate::report::runs::RunFrame;
+use crate::report::sink::Behind;
 
 /// The columns of the listing `list` with the metric columns `metrics`: its initial capitals
 /// at their largest scale when `decimals` are exact.
@@ -61,7 +63,7 @@ impl Rows {
     pub fn page(self) -> usize {
         match self {
             Rows::Runs => 5_000,
-            Rows::Trades | Rows::Equity => 200,
+            Rows::Trades | Rows::Equity => 100,
         }
     }
 }
@@ -129,43 +131,78 @@ impl Frame {
         }
     }
 
-    /// Calls `write` with the batch of each page of the runs `ids`, in order, and how many runs
-    /// the page holds: memory holds one page, whatever the number of runs.
-    pub async fn each_page(
+    /// Calls `write` with `state`, the batch of each page of the runs `ids`, in order, and how
+    /// many runs the page holds; `state` back at the end. Memory holds a few pages, whatever
+    /// the number of runs: batches are made and written on a thread of their own while the
+    /// server produces the next page.
+    pub async fn each_page<S: Send + 'static>(
         &self,
         conn: &mut Reader<'_>,
         ids: &[RunId],
-        mut write: impl FnMut(&RecordBatch, usize) -> Result<()>,
-    ) -> Result<()> {
-        for page in ids.chunks(self.rows().page()) {
-            write(&self.batch(conn, page).await?, page.len())?;
+        state: S,
+        mut write: impl FnMut(&mut S, &RecordBatch, usize) -> Result<()> + Send + 'static,
+    ) -> Result<S> {
+        let frame = self.clone();
+        let writer = Behind::spawn(state, move |state, (rows, runs): (PageRows, usize)| {
+            write(state, &frame.batch_of(rows)?, runs)
+        });
+        let read = async {
+            for page in ids.chunks(self.rows().page()) {
+                writer.send((self.read(conn, page).await?, page.len()))?;
+            }
+            Ok(())
         }
-        Ok(())
+        .await;
+        writer.finish(read)
     }
 
     /// The rows of the runs `ids` (one page), in order.
     pub async fn batch(&self, conn: &mut Reader<'_>, ids: &[RunId]) -> Result<RecordBatch> {
-        match self {
-            Frame::Runs(f) => {
-                let runs = RunList::by_ids(ids.to_vec()).fetch(conn).await?;
-                f.batch(&runs)
-            }
-            Frame::Trades(f) => {
-                let trades: Vec<Trade> = load(conn, || Trade::for_run_ids(ids)).await?;
-                f.batch(&trades)
-            }
+        self.batch_of(self.read(conn, ids).await?)
+    }
+
+    /// The rows of the runs `ids` as the server gives them.
+    async fn read(&self, conn: &mut Reader<'_>, ids: &[RunId]) -> Result<PageRows> {
+        Ok(match self {
+            Frame::Runs(_) => PageRows::Runs(RunList::by_ids(ids.to_vec()).fetch(conn).await?),
+            Frame::Trades(_) => PageRows::Trades(load(conn, || Trade::for_run_ids(ids)).await?),
             Frame::Equity(f) if f.floats() => {
+                // Points of runs between the ids come too (see `floats_for`): left out here,
+                // and the rest put in order on the writer's thread.
                 let wanted: HashSet<RunId> = ids.iter().copied().collect();
-                let mut points: Vec<(RunId, i32, DateTime<Utc>, f64)> =
+                let mut points: Vec<FloatPoint> =
                     load(conn, || EquityPoint::floats_for(ids)).await?;
                 points.retain(|p| wanted.contains(&p.0));
+                PageRows::EquityFloats(points)
+            }
+            Frame::Equity(_) => {
+                PageRows::Equity(load(conn, || EquityPoint::for_run_ids(ids)).await?)
+            }
+        })
+    }
+
+    /// `rows`, read by [`Frame::read`], as a batch.
+    fn batch_of(&self, rows: PageRows) -> Result<RecordBatch> {
+        match (self, rows) {
+            (Frame::Runs(f), PageRows::Runs(runs)) => f.batch(&runs),
+            (Frame::Trades(f), PageRows::Trades(trades)) => f.batch(&trades),
+            (Frame::Equity(f), PageRows::EquityFloats(mut points)) => {
                 points.sort_unstable_by_key(|p| (p.0, p.1));
                 f.batch_of_floats(&points)
             }
-            Frame::Equity(f) => {
-                let points: Vec<EquityPoint> = load(conn, || EquityPoint::for_run_ids(ids)).await?;
-                f.batch(&points)
-            }
+            (Frame::Equity(f), PageRows::Equity(points)) => f.batch(&points),
+            _ => unreachable!("a frame's rows are read by the frame itself"),
         }
     }
+}
+
+/// An equity point read as a double: run, position in its curve, time, equity.
+type FloatPoint = (RunId, i32, DateTime<Utc>, NearestF64);
+
+/// The rows of one page, as read and before they become a batch.
+enum PageRows {
+    Runs(Vec<crate::query::runs::RunSummary>),
+    Trades(Vec<Trade>),
+    EquityFloats(Vec<FloatPoint>),
+    Equity(Vec<EquityPoint>),
 }

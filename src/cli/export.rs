@@ -115,9 +115,10 @@ async fn arrow(
     bar: &ProgressBar,
 ) -> Result<u64> {
     let frame = Frame::new(rows, conn, &selection.filter, ids, global.decimals).await?;
-    let mut stream = IpcStream::new(frame.schema())?;
-    frame
-        .each_page(conn, ids, |batch, runs| {
+    let stream = IpcStream::new(frame.schema())?;
+    let bar = bar.clone();
+    let stream = frame
+        .each_page(conn, ids, stream, move |stream, batch, runs| {
             stream.write(batch)?;
             bar.inc(runs as u64);
             Ok(())
@@ -172,21 +173,25 @@ async fn parquet_file(
         .set_max_row_group_row_count(Some(ROW_GROUP))
         .build();
     let path = file.path().to_owned();
-    let failed = |e: parquet::errors::ParquetError| {
-        anyhow::Error::new(e).context(format!("writing `{}`", path.display()))
-    };
-    let mut writer =
-        ArrowWriter::try_new(file, frame.schema().clone(), Some(properties)).map_err(failed)?;
+    let writer = ArrowWriter::try_new(file, frame.schema().clone(), Some(properties))
+        .map_err(|e| failed(&path, e))?;
     bar.set_position(0);
     bar.set_message(rows.name());
-    frame
-        .each_page(conn, ids, |batch, runs| {
-            writer.write(batch).map_err(failed)?;
+    let bar = bar.clone();
+    let on = path.clone();
+    let writer = frame
+        .each_page(conn, ids, writer, move |writer, batch, runs| {
+            writer.write(batch).map_err(|e| failed(&on, e))?;
             bar.inc(runs as u64);
             Ok(())
         })
         .await?;
-    writer.into_inner().map_err(failed)
+    writer.into_inner().map_err(|e| failed(&path, e))
+}
+
+/// A Parquet writer's error, saying which file it was writing.
+fn failed(path: &Path, e: parquet::errors::ParquetError) -> anyhow::Error {
+    anyhow::Error::new(e).context(format!("writing `{}`", path.display()))
 }
 
 /// A bar over the runs on a terminal; nothing otherwise.

@@ -8,6 +8,7 @@ use crate::answers::runs::{answer, stream};
 use crate::db::{Db, Reader, SchemaUse};
 use crate::query::runs::RunSummary;
 use crate::report::arrow::{Decimals, IpcStream, csv_header, csv_rows};
+use crate::report::sink::Behind;
 use crate::report::{self, Format, thousands};
 
 pub async fn run(args: Args, global: &GlobalArgs) -> Result<()> {
@@ -32,52 +33,29 @@ async fn streamed(args: &Args, global: &GlobalArgs, conn: &mut Reader<'_>) -> Re
     };
     let (mut pages, frame) = stream(args, conn, decimals).await?;
     let arrow = global.format == Format::Arrow;
-    let silenced = report::silenced_now();
-    // Two pages in flight at most: memory stays a few pages whatever the listing's size.
-    let (send, receive) = std::sync::mpsc::sync_channel::<Vec<RunSummary>>(1);
-    let writer = std::thread::spawn(move || -> Result<i64> {
-        let mut out = match arrow {
-            true => Some(IpcStream::new(frame.schema())?),
-            false => {
-                if !silenced {
-                    report::print_bytes(&csv_header(frame.schema()))?;
-                }
-                None
-            }
-        };
-        let mut written = 0i64;
-        for page in receive {
-            written += page.len() as i64;
-            if silenced {
-                continue;
-            }
-            let batch = frame.batch(&page)?;
-            match &mut out {
-                Some(stream) => stream.write(&batch)?,
-                None => report::print_bytes(&csv_rows(&batch))?,
-            }
+    let out = match arrow {
+        true => Some(IpcStream::new(frame.schema())?),
+        false => {
+            report::print_bytes(&csv_header(frame.schema()))?;
+            None
         }
-        if let Some(stream) = out
-            && !silenced
-        {
-            stream.finish()?;
-        }
-        Ok(written)
-    });
-    // A writer that stopped (an error, a closed pipe) drops its end: reading stops, and its
-    // outcome is the command's.
-    let read = pages
-        .each(conn, |page| {
-            send.send(page)
-                .map_err(|_| anyhow::anyhow!("the writer stopped"))
-        })
-        .await;
-    drop(send);
-    let written = match writer.join() {
-        Ok(outcome) => outcome?,
-        Err(panic) => std::panic::resume_unwind(panic),
     };
-    read?;
+    let writer = Behind::spawn((out, 0i64), move |(out, written), page: Vec<RunSummary>| {
+        *written += page.len() as i64;
+        if report::silenced_now() {
+            return Ok(());
+        }
+        let batch = frame.batch(&page)?;
+        match out {
+            Some(stream) => stream.write(&batch),
+            None => report::print_bytes(&csv_rows(&batch)),
+        }
+    });
+    let read = pages.each(conn, |page| writer.send(page)).await;
+    let (out, written) = writer.finish(read)?;
+    if let Some(stream) = out {
+        stream.finish()?;
+    }
     if let Some(after) = pages.cut_after()
         && !global.quiet
     {

@@ -91,8 +91,8 @@ impl EquityPoint {
         }
     }
 
-    /// The points of the runs `ids` as `(run_id, seq, ts, value)`, each value the double nearest
-    /// it (PostgreSQL's conversion rounds correctly), in no order: sorting half a million rows
+    /// The points of the runs `ids` as `(run_id, seq, ts, value)`, each value to be read as the
+    /// double nearest it ([`crate::models::numeric::NearestF64`]), in no order: sorting half a million rows
     /// merged from the partitions spilled to disk on the server, and costs a tenth of that
     /// where they are used. Close ids are read as their id range alone, so points of the runs
     /// between them come too: leave those out by id, since matching each point against the ids
@@ -106,7 +106,7 @@ impl EquityPoint {
             diesel::sql_types::BigInt,
             diesel::sql_types::Integer,
             diesel::sql_types::Timestamptz,
-            diesel::sql_types::Double,
+            diesel::sql_types::Numeric,
         ),
     > {
         let query = equity_points::table
@@ -114,7 +114,7 @@ impl EquityPoint {
                 equity_points::run_id,
                 equity_points::seq,
                 equity_points::ts,
-                diesel::dsl::sql::<diesel::sql_types::Double>("equity::float8"),
+                equity_points::equity,
             ))
             .into_boxed();
         match RunId::dense_range(ids) {

@@ -9,6 +9,7 @@ use arrow_schema::{DataType, Field, Schema, SchemaRef};
 use chrono::{DateTime, Utc};
 
 use super::arrow::{self, DecimalColumn, NumericType};
+use crate::models::numeric::NearestF64;
 use crate::models::{EquityPoint, RunId, Trade};
 
 /// Trades: `run_id, seq, symbol, side, quantity, entry_time, entry_price, exit_time,
@@ -137,7 +138,7 @@ impl EquityFrame {
     /// Points read as doubles (`--decimals float`): run, seq, time, value.
     pub fn batch_of_floats(
         &self,
-        points: &[(RunId, i32, DateTime<Utc>, f64)],
+        points: &[(RunId, i32, DateTime<Utc>, NearestF64)],
     ) -> Result<RecordBatch> {
         let mut times = arrow::timestamps(points.len());
         for (_, _, t, _) in points {
@@ -146,7 +147,7 @@ impl EquityFrame {
         let columns: Vec<ArrayRef> = vec![
             Arc::new(Int64Array::from_iter_values(points.iter().map(|p| p.0.0))),
             Arc::new(times.finish()),
-            Arc::new(Float64Array::from_iter_values(points.iter().map(|p| p.3))),
+            Arc::new(Float64Array::from_iter_values(points.iter().map(|p| p.3.0))),
         ];
         Ok(RecordBatch::try_new(self.schema.clone(), columns)?)
     }

@@ -149,3 +149,58 @@ impl Write for Results {
         on_target(|file| file.flush(), |stdout| stdout.flush())
     }
 }
+
+/// Work done on a thread of its own, an item at a time, while the caller reads the next item:
+/// turning pages of rows into tables and writing them overlaps the server producing the next
+/// page. Two items are in flight at most, so memory stays a few pages whatever the total.
+#[derive(Debug)]
+pub struct Behind<T, S> {
+    send: std::sync::mpsc::SyncSender<T>,
+    thread: std::thread::JoinHandle<Result<S>>,
+}
+
+impl<T: Send + 'static, S: Send + 'static> Behind<T, S> {
+    /// Starts the thread, which calls `each` with `state` and every item sent. Results
+    /// silenced where it starts ([`super::silenced`]) are silenced on it too.
+    pub fn spawn(
+        mut state: S,
+        mut each: impl FnMut(&mut S, T) -> Result<()> + Send + 'static,
+    ) -> Self {
+        let (send, receive) = std::sync::mpsc::sync_channel::<T>(0);
+        let silenced = super::silenced_now();
+        let thread = std::thread::spawn(move || {
+            let work = move || -> Result<S> {
+                for item in receive {
+                    each(&mut state, item)?;
+                }
+                Ok(state)
+            };
+            match silenced {
+                true => super::SILENCED.sync_scope((), work),
+                false => work(),
+            }
+        });
+        Self { send, thread }
+    }
+
+    /// Hands `item` over, waiting while the thread is two items behind. A thread that stopped
+    /// (an error, a closed pipe) fails this: its own outcome comes from [`Behind::finish`].
+    pub fn send(&self, item: T) -> Result<()> {
+        self.send
+            .send(item)
+            .map_err(|_| anyhow::anyhow!("the writer stopped"))
+    }
+
+    /// Waits for the thread to take every item sent before `read` (the reading that fed it)
+    /// ended; its state, or its error before `read`'s: a thread that stopped is why reading
+    /// failed to hand it more.
+    pub fn finish(self, read: Result<()>) -> Result<S> {
+        drop(self.send);
+        let state = match self.thread.join() {
+            Ok(outcome) => outcome?,
+            Err(panic) => std::panic::resume_unwind(panic),
+        };
+        read?;
+        Ok(state)
+    }
+}
