@@ -249,3 +249,31 @@ def test_parquet_export_reads_back_as_the_frames(recorded, tmp_path):
     assert equity.equals(btdb.equity(ids, exact=True, backend="arrow"))
     trades = pq.read_table(out / "trades.parquet")
     assert trades.equals(btdb.trades(ids, exact=True, backend="arrow"))
+
+
+@pytest.mark.parametrize(
+    "read",
+    [
+        lambda: btdb.runs(sweep=SWEEP, backend="arrow"),
+        lambda: btdb.runs(sweep=SWEEP, backend="arrow", exact=True),
+        lambda: btdb.trades(sweep=SWEEP, backend="arrow"),
+        lambda: btdb.equity(sweep=SWEEP, backend="arrow", exact=True),
+    ],
+    ids=["runs", "runs exact", "trades", "equity exact"],
+)
+def test_a_large_table_converted_a_group_at_a_time_is_the_same_frame(recorded, read, monkeypatch):
+    """Tables of more than `_GROUP_ROWS` rows go to pandas a few batches at a time (so that
+    their memory goes as the frame fills): the frame is the one converting them whole gives."""
+    from btdb import _read
+
+    table = read()
+    assert table.num_rows > 6
+    # Batches of 3 rows, converted 4 rows at a time: groups of two batches, the last shorter.
+    batches = table.to_batches(max_chunksize=3)
+    whole = _read._frame(pa.Table.from_batches(batches), "pandas")
+    monkeypatch.setattr(_read, "_GROUP_ROWS", 4)
+    grouped = _read._frame(pa.Table.from_batches(batches), "pandas")
+    assert list(grouped.columns) == list(whole.columns)
+    assert list(grouped.dtypes) == list(whole.dtypes)
+    pd.testing.assert_frame_equal(grouped, whole, check_exact=True)
+    assert grouped.isna().sum().sum() == whole.isna().sum().sum()
