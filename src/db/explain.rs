@@ -232,6 +232,39 @@ where
     query().load(conn).await
 }
 
+/// Loads the query `query(item)` builds for each of `items`, all sent before the first answer
+/// is read (one round trip for all rather than one each), answers in the order of `items`;
+/// inside `capture`, one after another, each explained.
+pub async fn load_each<'c, 'q, T, Q, U>(
+    conn: &'c mut AsyncPgConnection,
+    items: &[T],
+    query: impl Fn(&T) -> Q,
+) -> diesel::QueryResult<Vec<Vec<U>>>
+where
+    Q: QueryFragment<Pg>
+        + LoadQuery<'q, AsyncPgConnection, U>
+        + LoadQuery<'q, &'c AsyncPgConnection, U>
+        + 'q,
+    Explain<Q>: LoadQuery<'q, AsyncPgConnection, Value>,
+    U: Send + 'q,
+{
+    if capturing() {
+        let mut answers = Vec::with_capacity(items.len());
+        for item in items {
+            answers.push(load(conn, || query(item)).await?);
+        }
+        return Ok(answers);
+    }
+    // The connection pipelines statements polled together (diesel-async's `&AsyncPgConnection`).
+    let shared: &'c AsyncPgConnection = &*conn;
+    futures_util::future::try_join_all(items.iter().map(|item| {
+        let mut conn = shared;
+        let query = query(item);
+        async move { query.load(&mut conn).await }
+    }))
+    .await
+}
+
 impl Captured {
     /// The plan as an indented tree: each node with what it reads and, after ANALYZE, its
     /// actual rows, time and buffers; then planning and execution time.

@@ -14,7 +14,7 @@ use diesel_async::AsyncPgConnection;
 use super::filter::{METRICS, RUNS};
 use super::runs::RunList;
 use super::suggest;
-use crate::db::explain::load;
+use crate::db::explain::{load, load_each};
 use crate::db::{Layout, Reader};
 use crate::models::{ParameterKind, RunId, RunStatus, StrategyId};
 use crate::schema::{equity_points, metrics, parameter_sets, runs, strategies, trades};
@@ -149,29 +149,28 @@ impl RunList {
     /// runs are listed).
     pub async fn metric_names(&self, conn: &mut AsyncPgConnection) -> Result<Vec<String>> {
         let completed = !matches!(self.status, Some(RunStatus::Failed | RunStatus::Pruned));
-        let mut names = Vec::new();
-        for name in suggest::metric_names(conn).await? {
-            let found: Vec<i64> = load(conn, || {
-                let mut rows = metrics::table
-                    .filter(metrics::name.eq(name.clone()))
-                    .filter(metrics::completed.eq(completed))
-                    .select(metrics::run_id)
-                    .limit(1)
-                    .into_boxed();
-                for predicate in self.filter.predicates(METRICS) {
-                    rows = rows.filter(predicate);
-                }
-                if let Some(ids) = &self.ids {
-                    rows = rows.filter(metrics::run_id.eq_any(ids.clone()));
-                }
-                rows
-            })
-            .await?;
-            if !found.is_empty() {
-                names.push(name);
+        let names = suggest::metric_names(conn).await?;
+        let found: Vec<Vec<i64>> = load_each(conn, &names, |name| {
+            let mut rows = metrics::table
+                .filter(metrics::name.eq(name.clone()))
+                .filter(metrics::completed.eq(completed))
+                .select(metrics::run_id)
+                .limit(1)
+                .into_boxed();
+            for predicate in self.filter.predicates(METRICS) {
+                rows = rows.filter(predicate);
             }
-        }
-        Ok(names)
+            if let Some(ids) = &self.ids {
+                rows = rows.filter(metrics::run_id.eq_any(ids.clone()));
+            }
+            rows
+        })
+        .await?;
+        Ok(names
+            .into_iter()
+            .zip(found)
+            .filter_map(|(name, rows)| (!rows.is_empty()).then_some(name))
+            .collect())
     }
 
     /// Whether a selected run's strategy has a version: strategies are few, so the versioned
