@@ -9,7 +9,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 . benches/support/serve.sh
 source benches/data_1m.sh
-export BTDB_BIN=$PWD/target/release/btdb
+# BTDB_BIN=/path/to/btdb measures another build (the one before a change) in the same session.
+export BTDB_BIN=${BTDB_BIN:-$PWD/target/release/btdb}
 venv=target/bench-venv
 [ -x "$venv/bin/python" ] || python3 -m venv "$venv"
 "$venv/bin/pip" install -q --disable-pip-version-check \
