@@ -6,6 +6,8 @@
 //! Diesel's conversion. Read as doubles, NUMERIC values are decoded here rather than converted
 //! by the server (`::float8` was a third of the server's work reading equity curves).
 
+use std::fmt::Write as _;
+
 use bigdecimal::BigDecimal;
 use bigdecimal::num_traits::ToPrimitive;
 use diesel::deserialize::{self, FromSql};
@@ -139,9 +141,12 @@ fn nearest_f64(bytes: &[u8]) -> deserialize::Result<f64> {
                 if d > 9999 {
                     return Err(format!("a NUMERIC digit {d} beyond base 10000").into());
                 }
-                text.push_str(&format!("{d:04}"));
+                for unit in [1000, 100, 10, 1] {
+                    text.push(char::from(b'0' + (d / unit % 10) as u8));
+                }
             }
-            text.push_str(&format!("e{exponent}"));
+            // Written into the text itself: no string of its own.
+            let _ = write!(text, "e{exponent}");
             text.parse::<f64>()?
         }
     };
