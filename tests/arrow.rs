@@ -7,7 +7,7 @@ mod common;
 use std::io::Cursor;
 
 use arrow_array::cast::AsArray;
-use arrow_array::types::{Float64Type, Int64Type};
+use arrow_array::types::{Decimal128Type, Float64Type, Int64Type};
 use arrow_array::{Array, RecordBatch};
 use arrow_ipc::reader::StreamReader;
 use arrow_schema::{DataType, Schema};
@@ -526,4 +526,50 @@ async fn equity_read_as_doubles_comes_back_bit_for_bit_in_order() {
             "point {i}: {want:e} came back as {got:e}"
         );
     }
+}
+
+/// A listing cut by `--limit` takes its capitals' scale from the runs it writes: an older run
+/// beyond the limit with more digits neither widens the column nor goes unwritten when asked.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_cut_listing_s_capital_scale_is_that_of_the_runs_it_writes() {
+    let db = TestDb::new().await;
+    let doc = |key: &str, capital: &str| {
+        json!({
+            "run_key": key, "strategy": "s", "dataset": "d", "params": {},
+            "initial_capital": capital, "metrics": {"m": 1},
+        })
+        .to_string()
+    };
+    let lines = [doc("older", "1.12345"), doc("newer", "1000.5")].join("\n");
+    let out = btdb(&db, &["record", "-", "-q"], Some(&lines));
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let capital = |limit: &str| {
+        let (schema, batches) = arrow(&db, &["runs", "--limit", limit]);
+        let field = schema
+            .field_with_name("initial_capital")
+            .expect("capital")
+            .clone();
+        let texts: Vec<String> = batches
+            .iter()
+            .flat_map(|b| {
+                let column = b.column(b.schema().index_of("initial_capital").expect("capital"));
+                let decimals = column.as_primitive::<Decimal128Type>();
+                (0..decimals.len())
+                    .map(|i| decimals.value_as_string(i))
+                    .collect::<Vec<_>>()
+            })
+            .collect();
+        (field.data_type().clone(), texts)
+    };
+    assert_eq!(
+        capital("1"),
+        (DataType::Decimal128(38, 1), vec!["1000.5".to_owned()])
+    );
+    assert_eq!(
+        capital("2"),
+        (
+            DataType::Decimal128(38, 5),
+            vec!["1000.50000".to_owned(), "1.12345".to_owned()]
+        )
+    );
 }

@@ -21,17 +21,18 @@ use crate::report::rows::{EquityFrame, TradeFrame};
 use crate::report::runs::RunFrame;
 use crate::report::sink::Behind;
 
-/// The columns of the listing `list` with the metric columns `metrics`: its initial capitals
-/// at their largest scale when `decimals` are exact.
+/// The columns of the listing `list` (its first `limit` runs) with the metric columns
+/// `metrics`: its initial capitals at their largest scale when `decimals` are exact.
 pub async fn run_frame(
     list: &RunList,
+    limit: Option<i64>,
     conn: &mut Reader<'_>,
     metrics: &MetricColumns,
     decimals: Decimals,
 ) -> Result<RunFrame> {
     let columns = list.columns(conn, metrics).await?;
     let capital = match decimals {
-        Decimals::Exact => list.capital_range(conn).await?,
+        Decimals::Exact => list.capital_range(conn, limit).await?,
         Decimals::Float | Decimals::Text => DecimalRange::default(),
     };
     Ok(RunFrame::new(columns, NumericType::new(decimals, capital)))
@@ -93,7 +94,7 @@ impl Frame {
                     ids: Some(ids.to_vec()),
                     ..RunList::default()
                 };
-                Frame::Runs(run_frame(&list, conn, &MetricColumns::All, decimals).await?)
+                Frame::Runs(run_frame(&list, None, conn, &MetricColumns::All, decimals).await?)
             }
             Rows::Trades => {
                 let ranges = match exact {

@@ -207,7 +207,9 @@ pub async fn stream(
     {
         bail!("--metrics: `{metric}` is not a metric name");
     }
-    let list = listing(args, conn).await?;
-    let frame = run_frame(&list, conn, &metrics, decimals).await?;
-    Ok((Pages::new(list, args.limit.runs()), frame))
+    let limit = args.limit.runs();
+    // The frame is made for the listing as streamed (which drops a `--before` cursor).
+    let pages = Pages::new(listing(args, conn).await?, limit);
+    let frame = run_frame(pages.list(), limit, conn, &metrics, decimals).await?;
+    Ok((pages, frame))
 }

@@ -358,7 +358,7 @@ impl RunList {
 
     /// `listed_rows` in recording order from the cursor on. Keyset paging: a page costs the
     /// same at any depth, and inserts do not shift it.
-    fn in_recording_order(&self) -> ListedQuery {
+    pub(super) fn in_recording_order(&self) -> ListedQuery {
         let query = self.listed_rows();
         let query = match (self.reads_down(), self.after.or(self.before)) {
             (true, Some(c)) => query.filter(runs::id.lt(c)),
