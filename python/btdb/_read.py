@@ -188,7 +188,7 @@ class _Column:
         if isinstance(array, masked):
             values = numpy.empty(rows, array.dtype.numpy_dtype)
             return cls("masked", type(array), values, numpy.empty(rows, bool))
-        if isinstance(array, pandas.arrays.DatetimeArray):
+        if isinstance(array, pandas.arrays.DatetimeArray) and array.tz is not None:
             return cls("time", array.dtype, numpy.empty(rows, "int64"), None)
         if isinstance(array, pandas.arrays.NumpyExtensionArray):
             return cls("numpy", None, numpy.empty(rows, array.dtype.numpy_dtype), None)
