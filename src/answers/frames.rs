@@ -192,7 +192,8 @@ impl Frame {
                 f.batch_of_floats(&points)
             }
             (Frame::Equity(f), PageRows::Equity(points)) => f.batch(&points),
-            _ => unreachable!("a frame's rows are read by the frame itself"),
+            // `read` gives each frame its own kind of rows.
+            _ => anyhow::bail!("a page of one table's rows was given to another table"),
         }
     }
 }

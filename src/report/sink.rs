@@ -152,7 +152,8 @@ impl Write for Results {
 
 /// Work done on a thread of its own, an item at a time, while the caller reads the next item:
 /// turning pages of rows into tables and writing them overlaps the server producing the next
-/// page. Two items are in flight at most, so memory stays a few pages whatever the total.
+/// page. The thread holds the item it works on and the caller the one it reads, no more: memory
+/// stays two pages whatever the total.
 #[derive(Debug)]
 pub struct Behind<T, S> {
     send: std::sync::mpsc::SyncSender<T>,
@@ -183,8 +184,9 @@ impl<T: Send + 'static, S: Send + 'static> Behind<T, S> {
         Self { send, thread }
     }
 
-    /// Hands `item` over, waiting while the thread is two items behind. A thread that stopped
-    /// (an error, a closed pipe) fails this: its own outcome comes from [`Behind::finish`].
+    /// Hands `item` over, waiting until the thread is done with the one before. A thread that
+    /// stopped (an error, a closed pipe) fails this: its own outcome comes from
+    /// [`Behind::finish`].
     pub fn send(&self, item: T) -> Result<()> {
         self.send
             .send(item)
