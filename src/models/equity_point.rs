@@ -92,9 +92,9 @@ impl EquityPoint {
     }
 
     /// The points of the runs `ids` as `(run_id, seq, ts, value)`, each value to be read as the
-    /// double nearest it ([`crate::models::numeric::NearestF64`]), in no order: sorting half a million rows
-    /// merged from the partitions spilled to disk on the server, and costs a tenth of that
-    /// where they are used. Close ids are read as their id range alone, so points of the runs
+    /// double nearest it ([`crate::models::numeric::NearestF64`]), in no order: sorting half a
+    /// million rows merged from the partitions spilled to disk on the server, and costs a tenth
+    /// of that where they are used. Close ids are read as their id range alone, so points of the runs
     /// between them come too: leave those out by id, since matching each point against the ids
     /// cost more than the whole read.
     pub fn floats_for(

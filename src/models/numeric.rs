@@ -115,10 +115,13 @@ fn nearest_f64(bytes: &[u8]) -> deserialize::Result<f64> {
         _ => return Err(format!("a NUMERIC value with sign {sign:#x}").into()),
     };
     let digits = (0..count).map(|i| word(4 + i).unwrap_or(0));
+    if let Some(d) = digits.clone().find(|&d| d > 9999) {
+        return Err(format!("a NUMERIC digit {d} beyond base 10000").into());
+    }
     // The power of ten of the last digit's unit.
     let exponent = 4 * (i32::from(weight as i16) + 1 - count as i32);
     let magnitude = if count <= 4 {
-        let mantissa = digits.fold(0u64, |m, d| m * 10_000 + u64::from(d));
+        let mantissa = digits.clone().fold(0u64, |m, d| m * 10_000 + u64::from(d));
         // Both the mantissa and the power of ten are exact doubles: one multiplication or
         // division rounds correctly (Clinger's fast path).
         const POWERS: [f64; 23] = [
@@ -137,10 +140,7 @@ fn nearest_f64(bytes: &[u8]) -> deserialize::Result<f64> {
         Some(m) => m,
         None => {
             let mut text = String::with_capacity(4 * count + 8);
-            for d in (0..count).map(|i| word(4 + i).unwrap_or(0)) {
-                if d > 9999 {
-                    return Err(format!("a NUMERIC digit {d} beyond base 10000").into());
-                }
+            for d in digits {
                 for unit in [1000, 100, 10, 1] {
                     text.push(char::from(b'0' + (d / unit % 10) as u8));
                 }
@@ -278,5 +278,7 @@ mod tests {
         assert!(nearest_f64(&header(0x1234)).is_err());
         assert!(nearest_f64(&[0, 1]).is_err());
         assert!(nearest_f64(&[0, 1, 0, 0, 0, 0, 0, 0]).is_err());
+        // One digit of 10,000: past base 10000, short enough for the fast path.
+        assert!(nearest_f64(&[0, 1, 0, 0, 0, 0, 0, 0, 0x27, 0x10]).is_err());
     }
 }

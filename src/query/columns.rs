@@ -246,15 +246,14 @@ impl RunList {
         limit: Option<i64>,
     ) -> Result<DecimalRange> {
         let range: Vec<(i64, i64)> = load(conn, || {
-            let selected = self.selected_runs();
             let selected = match (limit, &self.sort.metric, &self.ids) {
                 // A listing cut in recording order writes its first runs alone: their range
                 // is read from them (ten runs of a million cost a scan of every run's capital
-                // before).
-                (Some(limit), None, None) => selected.filter(
+                // before). The listing's own query carries its filters.
+                (Some(limit), None, None) => runs::table.into_boxed().filter(
                     runs::id.eq_any(self.in_recording_order().select(runs::id).limit(limit)),
                 ),
-                _ => selected,
+                _ => self.selected_runs(),
             };
             selected.select(diesel::dsl::sql::<(BigInt, BigInt)>(&decimal_range_sql(
                 "initial_capital",
