@@ -4,10 +4,11 @@
 
 mod common;
 
+use std::collections::{HashMap, HashSet};
 use std::io::Cursor;
 
 use arrow_array::cast::AsArray;
-use arrow_array::types::{Decimal128Type, Float64Type, Int64Type};
+use arrow_array::types::{Decimal128Type, Float64Type, Int64Type, TimestampMicrosecondType};
 use arrow_array::{Array, RecordBatch};
 use arrow_ipc::reader::StreamReader;
 use arrow_schema::{DataType, Schema};
@@ -494,37 +495,61 @@ async fn equity_read_as_doubles_comes_back_bit_for_bit_in_order() {
             "float",
         ],
     );
-    let (mut ids, mut values) = (Vec::new(), Vec::new());
+    // Several recorders take groups of runs at once, so ids need not follow the lines' order:
+    // each id is matched to its curve through its run_key.
+    let (_, listed) = arrow(&db, &["runs", "--strategy", "curves", "--limit", "all"]);
+    let mut curve_of = HashMap::new();
+    for batch in &listed {
+        let ids = batch.column(batch.schema().index_of("id").unwrap());
+        let keys = batch.column(batch.schema().index_of("run_key").unwrap());
+        for (id, key) in ids
+            .as_primitive::<Int64Type>()
+            .values()
+            .iter()
+            .zip(keys.as_string::<i32>().iter())
+        {
+            let key = key.expect("a run_key");
+            let i: usize = key.trim_start_matches("curve:").parse().expect(key);
+            curve_of.insert(*id, i);
+        }
+    }
+    let mut points: Vec<(i64, i64, f64)> = Vec::new();
     for batch in &batches {
         let column = |name: &str| {
             batch
                 .column(batch.schema().index_of(name).expect(name))
                 .clone()
         };
-        ids.extend(
-            column("run_id")
-                .as_primitive::<Int64Type>()
+        let (ids, times, values) = (column("run_id"), column("time"), column("equity"));
+        let times = times.as_primitive::<TimestampMicrosecondType>().values();
+        points.extend(
+            ids.as_primitive::<Int64Type>()
                 .values()
                 .iter()
-                .copied(),
-        );
-        values.extend(
-            column("equity")
-                .as_primitive::<Float64Type>()
-                .values()
-                .iter()
-                .copied(),
+                .zip(times.iter())
+                .zip(values.as_primitive::<Float64Type>().values().iter())
+                .map(|((id, time), value)| (*id, *time, *value)),
         );
     }
-    assert_eq!(values.len(), RUNS * POINTS);
-    // Runs are recorded in order, so their ids rise with the curves' order.
-    assert!(ids.windows(2).all(|w| w[0] <= w[1]), "points by run");
-    for (i, (got, want)) in values.iter().zip(curves.iter().flatten()).enumerate() {
-        assert_eq!(
-            got.to_bits(),
-            want.to_bits(),
-            "point {i}: {want:e} came back as {got:e}"
-        );
+    assert_eq!(points.len(), RUNS * POINTS);
+    assert!(
+        points
+            .windows(2)
+            .all(|w| (w[0].0, w[0].1) < (w[1].0, w[1].1)),
+        "points by run, then time"
+    );
+    let mut seen = HashSet::new();
+    for curve in points.chunks(POINTS) {
+        let i = curve_of[&curve[0].0];
+        assert!(seen.insert(i), "curve:{i} read twice");
+        for (day, (&(id, _, got), want)) in curve.iter().zip(&curves[i]).enumerate() {
+            assert_eq!(id, curve[0].0, "curve:{i} has {POINTS} points");
+            assert_eq!(
+                got.to_bits(),
+                want.to_bits(),
+                "curve:{i} day {day}: {want:e} came back as {got:e}"
+            );
+        }
     }
 }
 

@@ -377,7 +377,7 @@ async fn more_jobs_than_connections_wait_for_a_connection_instead_of_failing() {
     );
     assert!(out.status.success(), "{}", text(&out.stderr));
     assert!(
-        text(&out.stderr).contains("recording 1 runs at a time"),
+        text(&out.stderr).contains("recording 1 group at a time"),
         "{}",
         text(&out.stderr)
     );

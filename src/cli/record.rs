@@ -27,7 +27,7 @@ pub struct Args {
 
     /// Groups of runs written at once, each group on its own connection (capped at
     /// --pool-size); a group is up to 64 runs in one transaction, each run whole or not at
-    /// all.
+    /// all. Ids follow the input's order within a group, and across the input with --jobs 1.
     #[arg(short, long, default_value_t = 2, value_parser = clap::value_parser!(u32).range(1..=256))]
     pub jobs: u32,
 
@@ -59,7 +59,7 @@ pub async fn run(args: Args, global: &GlobalArgs) -> Result<()> {
     record_and_report(inputs, options, global).await
 }
 
-/// Records `inputs` as `btdb record` does: at most --pool-size runs at a time, a progress bar
+/// Records `inputs` as `btdb record` does: at most --pool-size groups at a time, a progress bar
 /// on a terminal, each failure on stderr, the summary on stdout, and an error when any run
 /// failed.
 pub async fn record_and_report(
@@ -72,9 +72,10 @@ pub async fn record_and_report(
     let jobs = (options.jobs as u32).min(global.pool_size());
     if jobs < options.jobs as u32 {
         warn!(
-            "--jobs {} exceeds --pool-size {}: recording {jobs} runs at a time",
+            "--jobs {} exceeds --pool-size {}: recording {} at a time",
             options.jobs,
-            global.pool_size()
+            global.pool_size(),
+            report::plural(jobs, "group")
         );
     }
     options.jobs = jobs as usize;
