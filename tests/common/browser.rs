@@ -12,6 +12,17 @@ use serde_json::{Value, json};
 use tungstenite::stream::MaybeTlsStream;
 use tungstenite::{Message, WebSocket};
 
+/// An error of the socket's own timeout, or of a signal that cut a read or write short (a
+/// child process of the test ending): the call is made again.
+fn retried(e: &std::io::Error) -> bool {
+    matches!(
+        e.kind(),
+        std::io::ErrorKind::WouldBlock
+            | std::io::ErrorKind::TimedOut
+            | std::io::ErrorKind::Interrupted
+    )
+}
+
 /// A headless browser with one page open; killed when dropped.
 #[derive(Debug)]
 pub struct Browser {
@@ -106,14 +117,7 @@ impl Browser {
                 Some(message)
             }
             Ok(_) => None,
-            Err(tungstenite::Error::Io(e))
-                if matches!(
-                    e.kind(),
-                    std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
-                ) =>
-            {
-                None
-            }
+            Err(tungstenite::Error::Io(e)) if retried(&e) => None,
             Err(e) => panic!("the DevTools connection failed: {e}"),
         }
     }
@@ -121,9 +125,14 @@ impl Browser {
     fn send(&mut self, method: &str, params: Value) -> u64 {
         self.next_id += 1;
         let message = json!({"id": self.next_id, "method": method, "params": params});
-        self.socket
-            .send(Message::text(message.to_string()))
-            .expect("sending to chromium");
+        let mut sent = self.socket.send(Message::text(message.to_string()));
+        // The message is queued once `send` got as far as flushing: only the flush is retried.
+        while let Err(tungstenite::Error::Io(e)) = &sent
+            && retried(e)
+        {
+            sent = self.socket.flush();
+        }
+        sent.expect("sending to chromium");
         self.next_id
     }
 

@@ -214,7 +214,11 @@ pub fn request(
     let mut raw = Vec::new();
     let mut chunk = [0u8; 65536];
     loop {
-        let n = stream.read(&mut chunk).expect("reading the answer");
+        let n = match stream.read(&mut chunk) {
+            // A signal (a child process of the test ending) cut the read short: read again.
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            read => read.expect("reading the answer"),
+        };
         raw.extend_from_slice(&chunk[..n]);
         let head_end = raw.windows(4).position(|w| w == b"\r\n\r\n");
         if let Some(end) = head_end {
