@@ -553,23 +553,25 @@ async fn equity_read_as_doubles_comes_back_bit_for_bit_in_order() {
     }
 }
 
-/// A listing cut by `--limit` takes its capitals' scale from the runs it writes: an older run
-/// beyond the limit with more digits neither widens the column nor goes unwritten when asked.
+/// A listing cut by `--limit` takes its capitals' scale from the runs it writes, in recording
+/// order and sorted by a metric, from a cursor too: a run beyond the limit with more digits
+/// neither widens the column nor goes unwritten when asked.
 #[tokio::test(flavor = "multi_thread")]
 async fn a_cut_listing_s_capital_scale_is_that_of_the_runs_it_writes() {
     let db = TestDb::new().await;
-    let doc = |key: &str, capital: &str| {
+    let doc = |key: &str, capital: &str, m: f64| {
         json!({
             "run_key": key, "strategy": "s", "dataset": "d", "params": {},
-            "initial_capital": capital, "metrics": {"m": 1},
+            "initial_capital": capital, "metrics": {"m": m},
         })
         .to_string()
     };
-    let lines = [doc("older", "1.12345"), doc("newer", "1000.5")].join("\n");
-    let out = btdb(&db, &["record", "-", "-q"], Some(&lines));
+    let lines = [doc("older", "1.12345", 1.0), doc("newer", "1000.5", 2.0)].join("\n");
+    // One recorder, so that ids follow the lines.
+    let out = btdb(&db, &["record", "-", "-q", "--jobs", "1"], Some(&lines));
     assert!(out.status.success(), "{}", text(&out.stderr));
-    let capital = |limit: &str| {
-        let (schema, batches) = arrow(&db, &["runs", "--limit", limit]);
+    let capital = |args: &[&str]| {
+        let (schema, batches) = arrow(&db, &[&["runs"], args].concat());
         let field = schema
             .field_with_name("initial_capital")
             .expect("capital")
@@ -586,15 +588,22 @@ async fn a_cut_listing_s_capital_scale_is_that_of_the_runs_it_writes() {
             .collect();
         (field.data_type().clone(), texts)
     };
-    assert_eq!(
-        capital("1"),
-        (DataType::Decimal128(38, 1), vec!["1000.5".to_owned()])
+    let newer = (DataType::Decimal128(38, 1), vec!["1000.5".to_owned()]);
+    let older = (DataType::Decimal128(38, 5), vec!["1.12345".to_owned()]);
+    let both = (
+        DataType::Decimal128(38, 5),
+        vec!["1000.50000".to_owned(), "1.12345".to_owned()],
     );
-    assert_eq!(
-        capital("2"),
-        (
-            DataType::Decimal128(38, 5),
-            vec!["1000.50000".to_owned(), "1.12345".to_owned()]
-        )
-    );
+    assert_eq!(capital(&["--limit", "1"]), newer);
+    assert_eq!(capital(&["--limit", "2"]), both);
+    assert_eq!(capital(&["--sort", "m", "--limit", "1"]), newer);
+    assert_eq!(capital(&["--sort", "m", "--asc", "--limit", "1"]), older);
+    assert_eq!(capital(&["--sort", "m", "--limit", "2"]), both);
+    // The newer run is the newest, so the first in recording order.
+    let page: Value = serde_json::from_str(&ok(&db, &["runs", "--format", "json", "--limit", "1"]))
+        .expect("json");
+    assert_eq!(page["runs"][0]["run_key"], "newer");
+    let top = page["runs"][0]["id"].to_string();
+    let after = ["--sort", "m", "--limit", "1", "--after", &top];
+    assert_eq!(capital(&after), older);
 }

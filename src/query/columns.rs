@@ -12,7 +12,7 @@ use diesel::sql_types::{BigInt, Jsonb, Nullable};
 use diesel_async::AsyncPgConnection;
 
 use super::filter::{METRICS, RUNS};
-use super::runs::RunList;
+use super::runs::{MAX_PAGE, RunList};
 use super::suggest;
 use crate::db::explain::{load, load_each};
 use crate::db::{Layout, Reader};
@@ -239,18 +239,34 @@ impl From<(i64, i64)> for DecimalRange {
 }
 
 impl RunList {
-    /// The range of the initial capitals of the listing's runs, or of its first `limit` runs.
+    /// The range of the initial capitals of the listing's runs, or of its first `limit` runs
+    /// (sorted by a metric, of at most a page of them; of every run selected past that).
     pub async fn capital_range(
         &self,
         conn: &mut AsyncPgConnection,
         limit: Option<i64>,
     ) -> Result<DecimalRange> {
+        // Sorted by a metric and cut within a page, the runs written are that page's: their
+        // ids are read first, as the stream's first page reads them.
+        let sorted_cut = match (limit, &self.sort.metric, &self.ids) {
+            (Some(limit), Some(metric), None) if limit <= MAX_PAGE => {
+                let cut = RunList {
+                    limit,
+                    ..self.clone()
+                };
+                Some(cut.page_by_metric(conn, metric).await?)
+            }
+            _ => None,
+        };
         let range: Vec<(i64, i64)> = load(conn, || {
-            let selected = match (limit, &self.sort.metric, &self.ids) {
-                // A listing cut in recording order writes its first runs alone: their range
-                // is read from them (ten runs of a million cost a scan of every run's capital
-                // before). The listing's own query carries its filters.
-                (Some(limit), None, None) => runs::table.into_boxed().filter(
+            let selected = match (limit, &self.sort.metric, &self.ids, &sorted_cut) {
+                // A cut listing writes its first runs alone: their range is read from them
+                // (ten runs of a million cost a scan of every run's capital before). In
+                // recording order the listing's own query carries its filters.
+                (_, _, _, Some(ids)) => runs::table
+                    .into_boxed()
+                    .filter(runs::id.eq_any(ids.clone())),
+                (Some(limit), None, None, None) => runs::table.into_boxed().filter(
                     runs::id.eq_any(self.in_recording_order().select(runs::id).limit(limit)),
                 ),
                 _ => self.selected_runs(),

@@ -377,7 +377,7 @@ impl RunList {
     /// that order and the scan stops at the page's end); then the other runs the listing
     /// matches (failed and pruned runs, runs without the metric) by id in the same direction,
     /// read once the first part is done. A cursor lies in one part or the other.
-    async fn page_by_metric(
+    pub(super) async fn page_by_metric(
         &self,
         conn: &mut AsyncPgConnection,
         metric: &str,
