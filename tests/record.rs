@@ -344,6 +344,59 @@ async fn transactions(test_db: &TestDb) -> i64 {
     .await
 }
 
+/// Every run's key, by id.
+async fn keys_by_id(test_db: &TestDb) -> Vec<String> {
+    #[derive(diesel::QueryableByName)]
+    struct Key {
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        run_key: String,
+    }
+    let mut conn = test_db.conn().await;
+    diesel_async::RunQueryDsl::load::<Key>(
+        diesel::sql_query("SELECT run_key FROM runs ORDER BY id"),
+        &mut conn,
+    )
+    .await
+    .expect("keys")
+    .into_iter()
+    .map(|k| k.run_key)
+    .collect()
+}
+
+/// With several groups written at once, ids still follow the input: groups take their ids in
+/// the order they were read, groups with nothing new to record giving their turn up.
+#[tokio::test(flavor = "multi_thread")]
+async fn ids_follow_the_input_with_groups_written_side_by_side() {
+    let test_db = TestDb::new().await;
+    let db = test_db.db().await;
+    let dir = common::scratch_dir("order");
+    let key = |i: usize| format!("o{i}");
+    let doc = |i: usize| RUN.replace("k1", &key(i));
+    let jobs_4 = btdb::ingest::RecordOptions {
+        jobs: 4,
+        ..options()
+    };
+    // Every third run and a block of 400 first, then the whole file: the block's groups are
+    // there already and take no ids.
+    let first: Vec<usize> = (0..2_000)
+        .filter(|i| i % 3 == 0 || (500..900).contains(i))
+        .collect();
+    let lines: Vec<String> = first.iter().map(|&i| doc(i)).collect();
+    let file = write(&dir, "first.jsonl", &lines.join("\n"));
+    let summary = record_with(&db, &[&file], jobs_4.clone()).await;
+    assert_eq!((summary.recorded, summary.failed), (first.len() as u64, 0));
+    let lines: Vec<String> = (0..2_000).map(doc).collect();
+    let file = write(&dir, "all.jsonl", &lines.join("\n"));
+    let summary = record_with(&db, &[&file], jobs_4).await;
+    let then: Vec<usize> = (0..2_000).filter(|i| !first.contains(i)).collect();
+    assert_eq!(
+        (summary.recorded, summary.already_present, summary.failed),
+        (then.len() as u64, first.len() as u64, 0)
+    );
+    let expected: Vec<String> = first.iter().chain(&then).map(|&i| key(i)).collect();
+    assert_eq!(keys_by_id(&test_db).await, expected);
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn runs_are_written_many_per_transaction_and_a_run_the_database_refuses_fails_alone() {
     let test_db = TestDb::new().await;
@@ -367,23 +420,9 @@ async fn runs_are_written_many_per_transaction_and_a_run_the_database_refuses_fa
         (200, true, 600)
     );
     // Ids follow the file (g0, g1, g2, …), not the keys' order (g0, g1, g10, g100, …).
-    #[derive(diesel::QueryableByName)]
-    struct Key {
-        #[diesel(sql_type = diesel::sql_types::Text)]
-        run_key: String,
-    }
-    let mut conn = test_db.conn().await;
-    let by_id: Vec<String> = diesel_async::RunQueryDsl::load::<Key>(
-        diesel::sql_query("SELECT run_key FROM runs ORDER BY id"),
-        &mut conn,
-    )
-    .await
-    .expect("keys")
-    .into_iter()
-    .map(|k| k.run_key)
-    .collect();
     let in_file: Vec<String> = (0..200).map(|i| format!("g{i}")).collect();
-    assert_eq!(by_id, in_file);
+    assert_eq!(keys_by_id(&test_db).await, in_file);
+    let mut conn = test_db.conn().await;
 
     // The database refuses one run of a group (a rule the documents cannot break, added here):
     // that run fails alone with the server's words, every other run of its group is recorded

@@ -27,7 +27,7 @@ pub struct Args {
 
     /// Groups of runs written at once, each group on its own connection (capped at
     /// --pool-size); a group is up to 64 runs in one transaction, each run whole or not at
-    /// all. Ids follow the input's order within a group, and across the input with --jobs 1.
+    /// all. Ids follow the input's order whatever the number of jobs.
     #[arg(short, long, default_value_t = 2, value_parser = clap::value_parser!(u32).range(1..=256))]
     pub jobs: u32,
 

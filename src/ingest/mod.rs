@@ -2,6 +2,7 @@
 //! or not at all).
 
 pub mod source;
+mod turns;
 pub mod write;
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -12,12 +13,13 @@ use anyhow::{Result, anyhow};
 use diesel::result::Error as DieselError;
 use serde::Serialize;
 
+use crate::db::WriterPool;
 use crate::db::error::{self, ServerError};
-use crate::db::{Layout, WriterPool};
 use crate::document::{self, ValidRun};
 use crate::models::RunId;
 use source::{Flow, Input, Item, Origin};
-use write::{Parents, WriteError, Written};
+use turns::{Ticket, Turns};
+use write::{Parents, WriteError, Writer, Written};
 
 /// How `btdb record` goes about its work.
 #[derive(Debug, Clone)]
@@ -126,6 +128,8 @@ pub fn record(
     let unread = AtomicBool::new(false);
     let (doc_tx, doc_rx) = mpsc::sync_channel::<Item>(options.jobs * 4);
     let doc_rx = Mutex::new(doc_rx);
+    // Groups take their runs' ids in the order they were formed: ids follow the input.
+    let turns = Turns::default();
     let (out_tx, out_rx) = mpsc::channel::<Outcome>();
     let mut summary = Summary::default();
 
@@ -165,8 +169,8 @@ pub fn record(
         });
         for _ in 0..options.jobs {
             let out = out_tx.clone();
-            let (doc_rx, stop, fatal, lost, abandoned) =
-                (&doc_rx, &stop, &fatal, &lost, &abandoned);
+            let (doc_rx, turns, stop, fatal, lost, abandoned) =
+                (&doc_rx, &turns, &stop, &fatal, &lost, &abandoned);
             scope.spawn(move || {
                 let work = || {
                     // The first fatal error stops every thread and is what `record` returns.
@@ -183,13 +187,18 @@ pub fn record(
                     };
                     let mut parents = Parents::default();
                     loop {
-                        let group = receive_group(doc_rx);
+                        let (group, ticket) = receive_group(doc_rx, turns);
                         if group.is_empty() || stop.load(Ordering::Relaxed) {
                             return;
                         }
                         let documents = group.len();
-                        let (outcomes, lost_now) =
-                            process(&mut conn, &mut parents, group, options, writers.layout());
+                        let writer = Writer {
+                            parents: &mut parents,
+                            layout: writers.layout(),
+                            replace: options.replace,
+                            ticket,
+                        };
+                        let (outcomes, lost_now) = process(&mut conn, writer, group, options);
                         if lost_now.is_some() {
                             lost.store(true, Ordering::Relaxed);
                             let dropped = documents - outcomes.len();
@@ -212,7 +221,7 @@ pub fn record(
                 // However this worker ended, the reader must not block on a full channel that
                 // nobody empties: discard what is left until it sees the stop and closes it.
                 loop {
-                    let discarded = receive_group(doc_rx).len();
+                    let discarded = receive_group(doc_rx, turns).0.len();
                     if discarded == 0 {
                         break;
                     }
@@ -279,11 +288,16 @@ fn fold(writers: &WriterPool) {
 const GATHER: Duration = Duration::from_millis(2);
 
 /// The next group of documents: one, waited for, then whatever else comes within `GATHER`, up
-/// to the group's bounds. Empty once the reader is done.
-fn receive_group(documents: &Mutex<mpsc::Receiver<Item>>) -> Vec<Item> {
+/// to the group's bounds; and its ticket, taken while the documents are held, so that tickets
+/// follow the input. Empty once the reader is done.
+fn receive_group<'t>(
+    documents: &Mutex<mpsc::Receiver<Item>>,
+    turns: &'t Turns,
+) -> (Vec<Item>, Ticket<'t>) {
     let documents = documents.lock().unwrap_or_else(|p| p.into_inner());
+    let ticket = turns.ticket();
     let Ok(first) = documents.recv() else {
-        return Vec::new();
+        return (Vec::new(), ticket);
     };
     let mut bytes = first.size();
     let mut group = vec![first];
@@ -296,17 +310,16 @@ fn receive_group(documents: &Mutex<mpsc::Receiver<Item>>) -> Vec<Item> {
             Err(_) => break,
         }
     }
-    group
+    (group, ticket)
 }
 
 /// A group of documents, from text to database: their outcomes in order, and the error that
 /// ends the batch if the database went away (the outcomes then stop at the runs before it).
 fn process(
     conn: &mut diesel::PgConnection,
-    parents: &mut Parents,
+    mut writer: Writer,
     items: Vec<Item>,
     options: &RecordOptions,
-    layout: Layout,
 ) -> (Vec<Outcome>, Option<anyhow::Error>) {
     let mut outcomes: Vec<Option<Outcome>> = Vec::with_capacity(items.len());
     let mut valid = Vec::new();
@@ -328,7 +341,7 @@ fn process(
         }
     }
     let runs: Vec<&ValidRun> = valid.iter().map(|(_, _, run)| run).collect();
-    let written = write::write_group(conn, &runs, parents, layout, options.replace);
+    let written = write::write_group(conn, &runs, &mut writer);
     let mut lost = None;
     for ((i, origin, run), result) in valid.into_iter().zip(written) {
         outcomes[i] = Some(match result {

@@ -6,6 +6,7 @@ use diesel::PgConnection;
 use diesel::prelude::*;
 use diesel::result::{DatabaseErrorKind, Error as DieselError};
 
+use super::turns::Ticket;
 use crate::db::Layout;
 use crate::document::fields::Objective;
 use crate::document::{self, ValidRun};
@@ -225,6 +226,16 @@ impl Parents {
 pub const GROUP_RUNS: usize = 64;
 pub const GROUP_BYTES: usize = 8 << 20;
 
+/// How one group is written: the worker's parents, the batch's layout and `--replace`, and
+/// the group's turn at the run id sequence.
+#[derive(Debug)]
+pub struct Writer<'a, 't> {
+    pub parents: &'a mut Parents,
+    pub layout: Layout,
+    pub replace: bool,
+    pub ticket: Ticket<'t>,
+}
+
 /// Records `runs`, outcomes in their order: those not recorded yet all in one transaction,
 /// with one COPY per table. A group is all or nothing, so when it fails for any reason (a
 /// constraint one run breaks, a deadlock, a serialisation failure) its runs are written again
@@ -233,9 +244,7 @@ pub const GROUP_BYTES: usize = 8 << 20;
 pub fn write_group(
     conn: &mut PgConnection,
     runs: &[&ValidRun],
-    parents: &mut Parents,
-    layout: Layout,
-    replace: bool,
+    w: &mut Writer,
 ) -> Vec<Result<Written, WriteError>> {
     let mut keys: Vec<&str> = runs.iter().map(|r| r.run_key.as_str()).collect();
     keys.sort_unstable();
@@ -243,7 +252,7 @@ pub fn write_group(
     // committed, as it would be in a later group.
     let repeated = keys.windows(2).any(|w| w[0] == w[1]);
     if runs.len() > 1 && !repeated {
-        match write_together(conn, runs, parents, layout, replace) {
+        match write_together(conn, runs, w) {
             Ok(outcomes) => return outcomes,
             Err(e) => tracing::debug!(
                 "a group of {} runs was not recorded ({e}); recording them one by one",
@@ -251,37 +260,35 @@ pub fn write_group(
             ),
         }
     }
-    runs.iter()
-        .map(|run| write_run(conn, run, parents, layout, replace))
-        .collect()
+    runs.iter().map(|run| write_run(conn, run, w)).collect()
 }
 
 /// Records `run` unless it is there already: a group of one.
 pub fn write_run(
     conn: &mut PgConnection,
     run: &ValidRun,
-    parents: &mut Parents,
-    layout: Layout,
-    replace: bool,
+    w: &mut Writer,
 ) -> Result<Written, WriteError> {
     let mut attempts = 0;
     let mut pruned = 0;
     loop {
-        if let Some((id, found)) = existing(conn, run, layout)? {
-            return settle(conn, run, id, found, parents, layout, replace);
+        if let Some((id, found)) = existing(conn, run, w.layout)? {
+            return settle(conn, run, id, found, w);
         }
-        parents.resolve(conn, &[run])?;
-        if let Some(conflict) = parents.conflict(run) {
+        w.parents.resolve(conn, &[run])?;
+        if let Some(conflict) = w.parents.conflict(run) {
             return Err(conflict);
         }
-        let inserted = match conn.transaction(|conn| insert(conn, &[run], parents, layout)) {
+        let ids = w.ticket.ids(conn, 1)?;
+        let (parents, layout) = (&*w.parents, w.layout);
+        let inserted = match conn.transaction(|conn| insert(conn, &[run], parents, layout, &ids)) {
             // A parent this recorder knew was pruned meanwhile (`btdb delete --prune` of the
             // last runs that used it): found, or made, again.
             Err(DieselError::DatabaseError(DatabaseErrorKind::ForeignKeyViolation, _))
                 if pruned < 2 =>
             {
                 pruned += 1;
-                *parents = Parents::default();
+                *w.parents = Parents::default();
                 continue;
             }
             inserted => inserted?,
@@ -300,12 +307,10 @@ pub fn write_run(
 fn write_together(
     conn: &mut PgConnection,
     runs: &[&ValidRun],
-    parents: &mut Parents,
-    layout: Layout,
-    replace: bool,
+    w: &mut Writer,
 ) -> QueryResult<Vec<Result<Written, WriteError>>> {
     let keys: Vec<&str> = runs.iter().map(|r| r.run_key.as_str()).collect();
-    let found: HashMap<String, (RunId, Vec<u8>)> = Run::found(conn, &keys, layout)?
+    let found: HashMap<String, (RunId, Vec<u8>)> = Run::found(conn, &keys, w.layout)?
         .into_iter()
         .map(|(key, id, hash)| (key, (id, hash)))
         .collect();
@@ -318,8 +323,8 @@ fn write_together(
     let inserted = if fresh.is_empty() {
         Vec::new()
     } else {
-        parents.resolve(conn, &fresh)?;
-        fresh.retain(|run| match parents.conflict(run) {
+        w.parents.resolve(conn, &fresh)?;
+        fresh.retain(|run| match w.parents.conflict(run) {
             Some(conflict) => {
                 refused.insert(run.run_key.as_str(), conflict);
                 false
@@ -329,7 +334,9 @@ fn write_together(
         if fresh.is_empty() {
             Vec::new()
         } else {
-            conn.transaction(|conn| insert(conn, &fresh, parents, layout))?
+            let ids = w.ticket.ids(conn, fresh.len())?;
+            let (parents, layout) = (&*w.parents, w.layout);
+            conn.transaction(|conn| insert(conn, &fresh, parents, layout, &ids))?
         }
     };
     let mut recorded: HashMap<&str, RunId> = fresh
@@ -341,14 +348,14 @@ fn write_together(
     for run in runs {
         let outcome = if let Some((id, hash)) = found.get(&run.run_key) {
             let compared = compare(conn, run, *id, hash);
-            settle(conn, run, *id, compared, parents, layout, replace)
+            settle(conn, run, *id, compared, w)
         } else if let Some(conflict) = refused.remove(run.run_key.as_str()) {
             Err(conflict)
         } else if let Some(id) = recorded.remove(run.run_key.as_str()) {
             Ok(Written::Recorded(id))
         } else {
             // Committed by another recorder meanwhile: compared like any run found.
-            write_run(conn, run, parents, layout, replace)
+            write_run(conn, run, w)
         };
         outcomes.push(outcome);
     }
@@ -377,15 +384,13 @@ fn settle(
     run: &ValidRun,
     old: RunId,
     compared: Compared,
-    parents: &mut Parents,
-    layout: Layout,
-    replace: bool,
+    w: &mut Writer,
 ) -> Result<Written, WriteError> {
     let field = match compared {
         Compared::Same => return Ok(Written::AlreadyPresent(old)),
         Compared::InOtherSweep => {
-            parents.resolve(conn, &[run])?;
-            let sweep = parents.of(run).sweep_id;
+            w.parents.resolve(conn, &[run])?;
+            let sweep = w.parents.of(run).sweep_id;
             // The hash follows the sweep, so that the next import finds the run the same.
             return match Run::move_to_sweep(conn, old, sweep, &run.content_hash)? {
                 0 => Err(WriteError::Raced(run.run_key.clone())),
@@ -394,16 +399,19 @@ fn settle(
         }
         Compared::Differs(field) => field,
     };
-    if !replace {
+    if !w.replace {
         return Err(WriteError::Conflict {
             key: run.run_key.clone(),
             field,
         });
     }
-    parents.resolve(conn, &[run])?;
-    if let Some(conflict) = parents.conflict(run) {
+    w.parents.resolve(conn, &[run])?;
+    if let Some(conflict) = w.parents.conflict(run) {
         return Err(conflict);
     }
+    // Taken before the old run's rows are locked, so that no lock is held while waiting.
+    let ids = w.ticket.ids(conn, 1)?;
+    let (parents, layout) = (&*w.parents, w.layout);
     let inserted = conn.transaction(|conn| {
         let gone = crate::query::delete::remove_run_blocking(conn, old)?;
         // On Citus no trigger notes the group the old run leaves, and its key is claimed in
@@ -421,7 +429,7 @@ fn settle(
                 crate::query::summary::note_blocking(conn, &groups)?;
             }
         }
-        let inserted = insert(conn, &[run], parents, layout)?;
+        let inserted = insert(conn, &[run], parents, layout, &ids)?;
         // A note is the analyst's, not the document's: the replacement keeps it.
         if let (Some(Some(id)), Some(note)) = (
             inserted.first(),
@@ -473,11 +481,11 @@ fn insert(
     runs: &[&ValidRun],
     parents: &Parents,
     layout: Layout,
+    ids: &[RunId],
 ) -> QueryResult<Vec<Option<RunId>>> {
     let used: Vec<Used> = runs.iter().map(|run| parents.of(run)).collect();
-    // Ids in the order the runs were read; rows in run_key order, the order in which every
-    // recorder takes the unique index's locks.
-    let ids = Run::next_ids(conn, runs.len())?;
+    // Ids (`ids`, rising) in the order the runs were read; rows in run_key order, the order in
+    // which every recorder takes the unique index's locks.
     let mut order: Vec<usize> = (0..runs.len()).collect();
     order.sort_unstable_by(|&a, &b| runs[a].run_key.cmp(&runs[b].run_key));
     let rows: Vec<NewRun> = order
