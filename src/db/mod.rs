@@ -13,6 +13,7 @@ pub mod replica;
 pub mod roles;
 pub mod statements;
 pub mod timing;
+pub mod uncached;
 pub mod url;
 
 use std::sync::Arc;

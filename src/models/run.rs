@@ -13,6 +13,7 @@ use super::{
     MetricSetId, ParameterSet, ParameterSetId, RunId, Strategy, StrategyId, SweepId, text_enum,
 };
 use crate::db::Layout;
+use crate::db::uncached::Uncached;
 use crate::schema::runs;
 
 /// A run id found by its key in `run_keys` (`Run::keyed`).
@@ -312,7 +313,8 @@ impl Run {
         layout: Layout,
     ) -> QueryResult<Vec<(String, RunId, Vec<u8>)>> {
         match layout {
-            Layout::Single => Self::by_keys(keys).load(conn),
+            // Planned at each group: the table grows from empty while a batch is recorded.
+            Layout::Single => Uncached(Self::by_keys(keys)).load(conn),
             Layout::Distributed => {
                 let ids: Vec<RunId> = Self::keyed(keys)
                     .load::<Keyed>(conn)?
@@ -322,10 +324,12 @@ impl Run {
                 if ids.is_empty() {
                     return Ok(Vec::new());
                 }
-                runs::table
-                    .filter(runs::id.eq_any(ids))
-                    .select((runs::run_key, runs::id, runs::content_hash))
-                    .load(conn)
+                Uncached(runs::table.filter(runs::id.eq_any(ids)).select((
+                    runs::run_key,
+                    runs::id,
+                    runs::content_hash,
+                )))
+                .load(conn)
             }
         }
     }
