@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Every figure of BENCHMARKS.md, each beside the baseline measured in the same run:
-#   recording against raw `psql \copy` (ingest.sh), what keys cost COPY (copy_costs.sh),
+#   recording against raw `psql \copy` (ingest.sh), a first batch into a fresh database
+#   (record_fresh.sh; with BASE_BIN, against that build), what keys cost COPY (copy_costs.sh),
 #   queries on 1,000,000 runs against the N+1 loader (queries.sh, which builds the data set
 #   once in target/bench-home), the criterion benchmarks of record, rank, compare and show,
 #   a team's load on one server (load.sh), deleting runs (delete.sh) and the probability of
@@ -12,6 +13,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash benches/ingest.sh
+bash benches/record_fresh.sh
 bash benches/copy_costs.sh
 bash benches/queries.sh
 BTDB_HOME=${BTDB_HOME:-$PWD/target/bench-home} cargo bench --quiet --bench commands
